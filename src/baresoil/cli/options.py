@@ -1,0 +1,45 @@
+"""Options shared by several commands, and their conversion to library objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import AreaError
+from ..grid import Area, area_from_bbox, area_from_file, area_from_tile
+
+Stac = Annotated[str, typer.Option("--stac", help="STAC API root URL, or path/URL of a static catalog.json or collection.json.")]
+Collection = Annotated[str | None, typer.Option("--collection", help="Collection id (required for a STAC API).")]
+Bbox = Annotated[
+    tuple[float, float, float, float] | None,
+    typer.Option("--bbox", help="Area as a lon/lat box: W S E N (WGS84 degrees).", show_default=False),
+]
+Tile = Annotated[str | None, typer.Option("--tile", help="Area as an EEA 100 km tile code, e.g. E43N32.")]
+Aoi = Annotated[Path | None, typer.Option("--aoi", help="Area as a vector file (any CRS, any format GDAL reads).")]
+Start = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")]
+End = Annotated[str, typer.Option("--end", help="Last day (included), YYYY-MM-DD.")]
+Out = Annotated[Path, typer.Option("--out", help="Output folder (a STAC catalog of COGs).")]
+Resolution = Annotated[float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres [default: 20].")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML configuration file (flags override it).")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+                 help="Address of a running dask.distributed scheduler; local threads when absent."),
+]  # fmt: skip
+Resume = Annotated[bool, typer.Option("--resume", help="Skip tiles whose outputs are already complete.")]
+
+
+def area_from_options(bbox: tuple[float, float, float, float] | None, tile: str | None, aoi: Path | None) -> Area:
+    """Exactly one of --bbox, --tile, --aoi."""
+    given = [opt for opt, value in (("--bbox", bbox), ("--tile", tile), ("--aoi", aoi)) if value is not None]
+    if len(given) != 1:
+        raise AreaError("give exactly one area: --bbox W S E N, --tile CODE or --aoi FILE"
+                        + (f" (got {' and '.join(given)})" if given else ""))  # fmt: skip
+    if bbox is not None:
+        return area_from_bbox(*bbox)
+    if tile is not None:
+        return area_from_tile(tile)
+    assert aoi is not None
+    return area_from_file(aoi)

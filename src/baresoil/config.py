@@ -1,0 +1,118 @@
+"""One typed configuration, layered: defaults < TOML file < command-line flags.
+
+Each section is a frozen dataclass whose defaults follow the anchors (SCMaP for
+scene filtering and cloud buffering).  ``load_config`` reads a TOML file and
+``Config.override`` applies flags; unknown keys are an error, so a typo in a
+config file cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SceneFilter:
+    """Which scenes enter the cube (SCMaP defaults)."""
+
+    max_cloud_cover: float = 80.0
+    """Scenes with a larger ``eo:cloud_cover`` (percent) are dropped."""
+    min_sun_elevation: float = 20.0
+    """Scenes with the sun lower than this (degrees) are dropped."""
+
+
+@dataclass(frozen=True)
+class CubeConfig:
+    """How the observation cube is built."""
+
+    resolution: float = 20.0
+    """Output pixel size on the EEA grid, metres (10 or 20)."""
+    cloud_buffer_m: float = 100.0
+    """Distance by which SCL cloud, shadow and cirrus are grown (SCMaP: 11x11 px at 20 m)."""
+    chunk_size: int = 256
+    """Spatial chunk side in pixels; every chunk holds all dates (per-pixel time series)."""
+    clear_classes: tuple[int, ...] = (4, 5, 6)
+    """SCL classes kept as clear sky: vegetation, not vegetated, water."""
+    cloud_classes: tuple[int, ...] = (3, 8, 9, 10)
+    """SCL classes buffered and masked: cloud shadow, cloud medium/high probability, thin cirrus."""
+    snow_classes: tuple[int, ...] = (11,)
+    """SCL classes reported as snow (not clear)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    scenes: SceneFilter = field(default_factory=SceneFilter)
+    cube: CubeConfig = field(default_factory=CubeConfig)
+
+    def override(self, **flags: Any) -> Config:
+        """A copy with dotted keys replaced, e.g. ``override(**{"cube.resolution": 10})``.
+
+        None values are ignored, so unset command-line flags keep the lower layers.
+        """
+        return _apply(self, {k: v for k, v in flags.items() if v is not None}, source="flags")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Defaults, updated by a TOML file when given."""
+    config = Config()
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    return _apply(config, _flatten(data), source=str(path))
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _apply(config: Any, values: dict[str, Any], source: str) -> Any:
+    sections: dict[str, dict[str, Any]] = {}
+    for dotted, value in values.items():
+        section, _, name = dotted.partition(".")
+        if not name:
+            raise ConfigError(f"{source}: expected section.key, got {dotted!r}")
+        sections.setdefault(section, {})[name] = value
+    changes = {}
+    for section, updates in sections.items():
+        if section not in {f.name for f in dataclasses.fields(config)}:
+            raise ConfigError(f"{source}: unknown config section {section!r}")
+        current = getattr(config, section)
+        known = {f.name: f for f in dataclasses.fields(current)}
+        for name, value in updates.items():
+            if name not in known:
+                raise ConfigError(f"{source}: unknown key {section}.{name}")
+            updates[name] = _coerce(value, getattr(current, name), f"{section}.{name}", source)
+        changes[section] = dataclasses.replace(current, **updates)
+    return dataclasses.replace(config, **changes)
+
+
+def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
+    try:
+        if isinstance(default, tuple):
+            return tuple(type(default[0])(v) for v in value) if default else tuple(value)
+        if isinstance(default, bool):
+            return bool(value)
+        return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {key} = {value!r} is not a valid {type(default).__name__}") from exc

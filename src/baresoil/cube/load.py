@@ -1,0 +1,184 @@
+"""The observation cube: Sentinel-2 scenes on the EEA grid as a lazy xarray Dataset.
+
+This is the only module that reads pixels.  ``open_cube`` reads as the pipeline:
+find items -> resolve and filter scenes -> choose the grid -> load DN with
+odc-stac -> DN to reflectance with per-scene offsets -> clear-sky and snow masks.
+Every chunk holds all dates of a spatial block, the shape per-pixel time-series
+kernels want, so memory is bounded by the chunk size, not by the area.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+
+import numpy as np
+import odc.stac
+import pystac
+import shapely
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from shapely.geometry import shape
+
+from ..catalog.layouts import ALL_BANDS, NATIVE_RESOLUTION, REFLECTANCE_BANDS, SCL
+from ..catalog.scenes import Scene, select_scenes
+from ..catalog.source import StacSource, TimeRange, find_items
+from ..config import Config, CubeConfig
+from ..errors import AssetError
+from ..grid import EEA_CRS, Area
+from ..kernels.scaling import dn_to_reflectance
+from .masks import clear_sky_mask, snow_mask
+
+
+def open_cube(
+    source: StacSource | str,
+    area: Area,
+    period: TimeRange,
+    config: Config | None = None,
+    bands: Sequence[str] = ALL_BANDS,
+) -> xr.Dataset:
+    """The clear-sky observation cube of ``area`` over ``period``, from any STAC source.
+
+    Example
+    -------
+    >>> from baresoil import grid
+    >>> cube = open_cube("sim/stac/earth-search/catalog.json", grid.area_from_tile("E44N27"),
+    ...                  TimeRange.parse("2021-01-01", "2022-12-31"))       # doctest: +SKIP
+    >>> cube.B04.where(cube.clear).mean("time")                              # doctest: +SKIP
+    """
+    config = config or Config()
+    source = source if isinstance(source, StacSource) else StacSource(source)
+    items = find_items(source, area, period)
+    scenes = select_scenes(items, config.scenes, bands)
+    area = area.intersection(data_footprint(items), "the footprint of the scenes")
+    geobox = area.geobox(config.cube.resolution)
+    return load_cube(scenes, geobox, config.cube, bands)
+
+
+def load_cube(
+    scenes: Sequence[Scene],
+    geobox: GeoBox,
+    config: CubeConfig = CubeConfig(),
+    bands: Sequence[str] = ALL_BANDS,
+) -> xr.Dataset:
+    """Load ``scenes`` onto ``geobox``: reflectance (float32), SCL, masks and scene coordinates."""
+    raw = odc.stac.load(
+        [item for scene in scenes for item in _odc_items(scene, bands)],
+        bands=list(bands),
+        geobox=geobox,
+        groupby="time",
+        chunks={"time": len(scenes), "y": config.chunk_size, "x": config.chunk_size},
+        resampling=_resampling(bands, config.resolution),
+        dtype="uint16",
+        fail_on_error=True,
+    )
+    if raw.sizes["time"] != len(scenes):
+        raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+    cube = xr.Dataset(coords=raw.coords)
+    for band in bands:
+        if band == SCL:
+            continue
+        cube[band] = _reflectance(raw[band], scenes, band)
+    if SCL in bands:
+        scl = raw[SCL].astype(np.uint8)
+        scl.attrs = {"long_name": "Sen2Cor scene classification"}
+        cube[SCL] = scl
+        cube["clear"] = clear_sky_mask(scl, config)
+        cube["snow"] = snow_mask(scl, config)
+    cube = cube.assign_coords(_scene_coords(scenes))
+    cube.attrs.update(
+        crs=str(EEA_CRS), resolution=float(config.resolution), n_scenes=len(scenes),
+        cloud_buffer_m=float(config.cloud_buffer_m),
+    )  # fmt: skip
+    return cube
+
+
+def data_footprint(items: Sequence[pystac.Item]) -> shapely.Geometry:
+    """Union of the items' footprints, in EPSG:3035."""
+    from pyproj import Transformer
+
+    to_eea = Transformer.from_crs(4326, EEA_CRS, always_xy=True)
+    geoms = [shape(it.geometry) for it in items if it.geometry is not None]
+    union = shapely.union_all(geoms)
+    return shapely.transform(union, lambda c: np.column_stack(to_eea.transform(c[:, 0], c[:, 1])))
+
+
+def _odc_items(scene: Scene, bands: Sequence[str]) -> Iterator[pystac.Item]:
+    """Copies of the scene's items with canonical asset keys and the scene's time.
+
+    One timestamp per solar day lets odc-stac's ``groupby="time"`` mosaic the
+    items of one overpass, and canonical keys let one load serve every layout.
+    """
+    for scene_item in scene.items:
+        source = scene_item.item
+        item = pystac.Item(
+            id=source.id,
+            geometry=source.geometry,
+            bbox=source.bbox,
+            datetime=scene.time,
+            properties={k: v for k, v in source.properties.items() if k.startswith("proj:")},
+        )
+        for band in bands:
+            resolved = scene_item.bands[band]
+            original = source.assets[scene_item.layout.asset_key(band)]
+            extra = {k: v for k, v in original.extra_fields.items() if k.startswith("proj:")}
+            extra["raster:bands"] = [{"data_type": "uint16", "nodata": resolved.nodata}]
+            item.add_asset(band, pystac.Asset(href=resolved.href, media_type=original.media_type,
+                                              roles=["data"], extra_fields=extra))  # fmt: skip
+        yield item
+
+
+def _resampling(bands: Sequence[str], resolution: float) -> dict[str, str]:
+    """Average when aggregating finer pixels, bilinear when refining, nearest for classes."""
+    methods = {}
+    for band in bands:
+        if band == SCL:
+            methods[band] = "nearest"
+        else:
+            methods[band] = "average" if resolution >= NATIVE_RESOLUTION[band] else "bilinear"
+    return methods
+
+
+def _reflectance(dn: xr.DataArray, scenes: Sequence[Scene], band: str) -> xr.DataArray:
+    scale, offset = np.array([scene.band_scaling(band) for scene in scenes], dtype=np.float64).T
+    nodata = scenes[0].items[0].bands[band].nodata
+    kernel = partial(dn_to_reflectance, scale=scale, offset=offset, nodata=nodata)
+    data = dn.data.map_blocks(kernel, dtype=np.float32)
+    return xr.DataArray(data, coords=dn.coords, dims=dn.dims, name=band,
+                        attrs={"long_name": f"surface reflectance {band}", "units": "1"})  # fmt: skip
+
+
+def _scene_coords(scenes: Sequence[Scene]) -> dict[str, tuple[str, np.ndarray]]:
+    return {
+        "sun_elevation": ("time", np.array([s.sun_elevation for s in scenes], dtype=np.float32)),
+        "cloud_cover": ("time", np.array([s.cloud_cover for s in scenes], dtype=np.float32)),
+        "platform": ("time", np.array([s.platform for s in scenes])),
+        "processing_baseline": ("time", np.array([s.processing_baseline for s in scenes])),
+        "items": ("time", np.array([",".join(it.id for it in s.items) for s in scenes])),
+    }
+
+
+@contextmanager
+def explain_read_errors(scenes: Sequence[Scene]) -> Iterator[None]:
+    """Turn a GDAL read failure during computation into an error naming the item and band."""
+    try:
+        yield
+    except AssetError:
+        raise
+    except Exception as exc:
+        message = str(exc)
+        for scene in scenes:
+            for item in scene.items:
+                for band, asset in item.bands.items():
+                    if asset.href in message or os.path.basename(asset.href) in message and (
+                        item.id in asset.href or os.path.dirname(asset.href) in message
+                    ):
+                        raise AssetError(
+                            f"item {item.id}: band {band} cannot be read ({asset.href}): {message.splitlines()[0]}"
+                        ) from exc
+        raise
+
+
+__all__ = ["REFLECTANCE_BANDS", "data_footprint", "explain_read_errors", "load_cube", "open_cube"]

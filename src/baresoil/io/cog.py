@@ -1,0 +1,173 @@
+"""Cloud-Optimized GeoTIFFs from lazy layers, driven by the product registry.
+
+All layers of a tile are stored in **one** dask computation, so the cube is read
+once however many layers and periods are derived from it, and memory is bounded
+by the chunks in flight, not by the area.  Blocks are written into a tiled
+GeoTIFF under a temporary name, which GDAL then copies into a COG (overviews
+included) that replaces the final name only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import rasterio
+import rasterio.shutil
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from rasterio.windows import Window
+
+from ..errors import OutputError
+from ..products.registry import Layer, layer
+
+COG_BLOCKSIZE = 512
+_PARTIAL = ".partial"
+
+
+@dataclass(frozen=True)
+class LayerOutput:
+    """One layer to write: its registry code, its lazy values and where it goes."""
+
+    code: str
+    values: xr.DataArray
+    """Physical values, dims (y, x) or (band, y, x); NaN where missing."""
+    path: Path
+    tags: Mapping[str, str] | None = None
+
+
+def write_layers(outputs: Sequence[LayerOutput], geobox: GeoBox) -> list[Path]:
+    """Compute and write ``outputs`` (all on ``geobox``) as COGs; returns the final paths."""
+    staged = []
+    for out in outputs:
+        spec = layer(out.code)
+        data = _as_band_first(out.values)
+        stage = out.path.with_name(out.path.name + _PARTIAL + ".gtiff")
+        _create_stage(stage, spec, geobox, data.chunksize[-1], out.tags or {})
+        staged.append((spec, data.map_blocks(spec.encode, dtype=spec.dtype), stage, out.path))
+    try:
+        da.store([s[1] for s in staged], [_WindowWriter(str(s[2])) for s in staged], lock=False)
+        for spec, _, stage, final in staged:
+            _stage_to_cog(stage, final, spec)
+    finally:
+        for _, _, stage, _ in staged:
+            stage.unlink(missing_ok=True)
+    return [s[3] for s in staged]
+
+
+def write_array(path: Path, code: str, values: np.ndarray, geobox: GeoBox) -> Path:
+    """Write one small in-memory layer as a COG (e.g. a quick product or a test)."""
+    array = xr.DataArray(da.from_array(np.asarray(values), chunks=-1), dims=_dims(np.ndim(values)))
+    return write_layers([LayerOutput(code, array, path)], geobox)[0]
+
+
+def _as_band_first(values: xr.DataArray) -> da.Array:
+    if values.ndim == 2:
+        values = values.expand_dims("band")
+    data = values.transpose(values.dims[0], "y", "x").data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=(-1, 256, 256))
+    return data.rechunk({0: -1})
+
+
+def _dims(ndim: int) -> tuple[str, ...]:
+    return ("y", "x") if ndim == 2 else ("band", "y", "x")
+
+
+def _create_stage(path: Path, spec: Layer, geobox: GeoBox, chunk: int, tags: Mapping[str, str]) -> None:
+    """An empty tiled GeoTIFF whose tiles match the dask chunks (each written once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = max(16, (min(chunk, 1024) // 16) * 16)
+    profile = dict(
+        driver="GTiff", dtype=spec.dtype, count=spec.count, width=geobox.width, height=geobox.height,
+        crs=str(geobox.crs), transform=geobox.transform, nodata=spec.nodata, tiled=True,
+        blockxsize=block, blockysize=block, compress="deflate", BIGTIFF="IF_SAFER",
+    )  # fmt: skip
+    try:
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.scales = [spec.scale] * spec.count
+            dst.offsets = [spec.offset] * spec.count
+            if spec.unit:
+                dst.units = [spec.unit] * spec.count
+            for i, name in enumerate(spec.bands or (spec.code,), start=1):
+                dst.set_band_description(i, name)
+            dst.update_tags(**_layer_tags(spec), **tags)
+    except rasterio.errors.RasterioError as exc:
+        raise OutputError(f"cannot create {path}: {exc}") from exc
+
+
+def _layer_tags(spec: Layer) -> dict[str, str]:
+    tags = {"LAYER": spec.code, "TITLE": spec.title, "DESCRIPTION": spec.description, "FAMILY": spec.family}
+    if spec.unit:
+        tags["UNITS"] = spec.unit
+    if spec.classes:
+        tags["CLASSES"] = "; ".join(f"{k}={v}" for k, v in spec.classes.items())
+    if spec.flags:
+        tags["FLAGS"] = "; ".join(f"{k}={v}" for k, v in spec.flags.items())
+    return tags
+
+
+def _stage_to_cog(stage: Path, final: Path, spec: Layer) -> None:
+    partial = final.with_name(final.name + _PARTIAL)
+    predictor = 3 if np.dtype(spec.dtype).kind == "f" else 2
+    try:
+        rasterio.shutil.copy(
+            stage, partial, driver="COG", compress="DEFLATE", predictor=predictor,
+            blocksize=COG_BLOCKSIZE, overview_resampling=spec.overview_resampling, BIGTIFF="IF_SAFER",
+        )  # fmt: skip
+    except rasterio.errors.RasterioError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {final}: {exc}") from exc
+    os.replace(partial, final)
+
+
+class _WindowWriter:
+    """A dask ``store`` target writing blocks into a GeoTIFF by window.
+
+    It holds only the path, so it pickles to distributed workers (which must see
+    the same file system); writes to one file are serialised by a lock: a thread
+    lock locally, a cluster-wide lock on distributed workers.
+    """
+
+    _locks: dict[str, threading.Lock] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __setitem__(self, key: tuple[slice, ...], block: np.ndarray) -> None:
+        bands, rows, cols = key
+        window = Window.from_slices(rows, cols)
+        indexes = list(range(bands.start or 0, bands.stop or block.shape[0]))
+        with self._lock():
+            with rasterio.open(self.path, "r+") as dst:
+                dst.write(block, indexes=[i + 1 for i in indexes], window=window)
+
+    def _lock(self) -> Any:
+        try:
+            from distributed import Lock, get_worker
+
+            get_worker()
+            return Lock(f"baresoil-write:{self.path}")
+        except (ImportError, ValueError):
+            with self._guard:
+                return self._locks.setdefault(self.path, threading.Lock())
+
+
+def read_layer(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """Read a COG written here back as physical values (NaN for nodata) and its profile."""
+    with rasterio.open(path) as src:
+        stored = src.read()
+        profile = dict(src.profile, scales=src.scales, offsets=src.offsets, tags=src.tags())
+    spec = layer(profile["tags"]["LAYER"])
+    values = spec.decode(stored)
+    return (values[0] if spec.count == 1 else values), profile
+
+
+__all__ = ["LayerOutput", "read_layer", "write_array", "write_layers"]

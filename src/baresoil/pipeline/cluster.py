@@ -1,0 +1,32 @@
+"""Where dask runs: the local threaded scheduler, or an existing distributed cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import BaresoilError
+
+
+@contextmanager
+def scheduler(address: str | None = None, timeout: float = 10.0) -> Iterator[Any]:
+    """Run the enclosed computations on the cluster at ``address`` (or locally when None).
+
+    A ``distributed.Client`` makes itself the default scheduler while it is
+    open, so library code calls plain ``dask.compute`` and runs the same on both.
+    Workers must see the same file system as the client (outputs are written there).
+    """
+    if not address:
+        yield None
+        return
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise BaresoilError(f"cannot connect to the dask scheduler at {address}: {exc}") from exc
+    try:
+        yield client
+    finally:
+        client.close()

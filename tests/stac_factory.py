@@ -1,0 +1,119 @@
+"""Tiny hand-made Sentinel-2 scenes and catalogs with known values, for exact tests.
+
+Each scene is a set of small COGs in UTM 32N with a constant reflectance per band
+(so any resampling keeps the value) and an SCL array chosen by the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pystac
+import rasterio
+from rasterio.transform import from_origin
+
+from baresoil.catalog.layouts import NATIVE_RESOLUTION, REFLECTANCE_BANDS, SCL, Layout
+
+EPSG = 32632
+ORIGIN = (680_000.0, 5_341_000.0)  # upper-left corner
+SIZE_M = 1000
+REFLECTANCE = {b: 0.05 + 0.02 * i for i, b in enumerate(REFLECTANCE_BANDS)}
+"""Known surface reflectance of every band."""
+
+
+def write_band(path: Path, values: np.ndarray, resolution: int, origin: tuple[float, float] = ORIGIN) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = dict(
+        driver="COG", dtype="uint16", count=1, width=values.shape[1], height=values.shape[0],
+        crs=f"EPSG:{EPSG}", transform=from_origin(*origin, resolution, resolution), nodata=0,
+        compress="deflate", blocksize=256,
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values.astype("uint16"), 1)
+
+
+def write_scene(
+    folder: Path,
+    offset_dn: int,
+    scl: np.ndarray | None = None,
+    reflectance: Mapping[str, float] = REFLECTANCE,
+) -> dict[str, Path]:
+    """COGs of one scene: DN = reflectance * 10000 + offset_dn; SCL 4 everywhere unless given."""
+    paths = {}
+    for band in (*REFLECTANCE_BANDS, SCL):
+        res = NATIVE_RESOLUTION[band]
+        n = SIZE_M // res
+        if band == SCL:
+            values = scl if scl is not None else np.full((n, n), 4)
+        else:
+            values = np.full((n, n), round(reflectance[band] * 10000) + offset_dn)
+        paths[band] = folder / f"{band}.tif"
+        write_band(paths[band], values, res)
+    return paths
+
+
+def make_item(
+    layout: Layout,
+    item_id: str,
+    when: datetime,
+    paths: Mapping[str, Path],
+    baseline: str,
+    *,
+    offsets_in_metadata: bool | None = None,
+    properties: Mapping[str, object] | None = None,
+    collection: str | None = "sentinel-2-l2a",
+) -> pystac.Item:
+    """An item in ``layout``'s conventions pointing at ``paths``."""
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs(EPSG, 4326, always_xy=True)
+    x0, y1 = ORIGIN
+    xs, ys = to_ll.transform([x0, x0 + SIZE_M, x0 + SIZE_M, x0], [y1 - SIZE_M, y1 - SIZE_M, y1, y1])
+    ring = [[x, y] for x, y in zip(xs, ys, strict=True)] + [[xs[0], ys[0]]]
+    props: dict[str, object] = {
+        "eo:cloud_cover": 10.0,
+        "platform": "sentinel-2a",
+        "view:sun_elevation": 40.0,
+        "s2:processing_baseline": baseline,
+        "proj:code": f"EPSG:{EPSG}",
+    }
+    props.update(properties or {})
+    item = pystac.Item(item_id, {"type": "Polygon", "coordinates": [ring]},
+                       [min(xs), min(ys), max(xs), max(ys)], when, props, collection=collection)  # fmt: skip
+    with_offsets = layout.offset_in_metadata if offsets_in_metadata is None else offsets_in_metadata
+    offset = -0.1 if baseline >= "04.00" else 0.0
+    for band, path in paths.items():
+        res = NATIVE_RESOLUTION[band]
+        raster: dict[str, object] = {"data_type": "uint16", "nodata": 0, "spatial_resolution": res}
+        if with_offsets and band != SCL:
+            raster.update(scale=0.0001, offset=offset)
+        extra = {
+            "proj:shape": [SIZE_M // res, SIZE_M // res],
+            "proj:transform": [res, 0.0, x0, 0.0, -res, y1],
+            "raster:bands": [raster],
+        }
+        item.add_asset(layout.asset_key(band), pystac.Asset(str(path), media_type=pystac.MediaType.COG,
+                                                            roles=["data"], extra_fields=extra))  # fmt: skip
+    return item
+
+
+def write_catalog(folder: Path, items: list[pystac.Item]) -> Path:
+    catalog = pystac.Catalog("test", "hand-made scenes")
+    catalog.add_items(items)
+    catalog.normalize_hrefs(str(folder))
+    catalog.save(pystac.CatalogType.ABSOLUTE_PUBLISHED)
+    return folder / "catalog.json"
+
+
+def lonlat_bbox(margin_m: float = 100) -> tuple[float, float, float, float]:
+    """A lon/lat box inside the scenes (``margin_m`` from their edges)."""
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs(EPSG, 4326, always_xy=True)
+    x0, y1 = ORIGIN
+    lon0, lat0 = to_ll.transform(x0 + margin_m, y1 - SIZE_M + margin_m)
+    lon1, lat1 = to_ll.transform(x0 + SIZE_M - margin_m, y1 - margin_m)
+    return (lon0, lat0, lon1, lat1)
