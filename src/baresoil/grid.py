@@ -173,7 +173,7 @@ def area_from_file(path: str | Path) -> Area:
         raise AreaError(f"area file not found: {path}")
     try:
         frame = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - GDAL raises many types; all mean "unreadable"
+    except Exception as exc:
         raise AreaError(f"cannot read area file {path}: {exc}") from exc
     if frame.empty or frame.crs is None:
         raise AreaError(f"area file {path} has no features or no CRS")

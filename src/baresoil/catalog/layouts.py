@@ -68,10 +68,18 @@ EARTH_SEARCH = Layout(
     title="Element84 Earth Search v1",
     collections=("sentinel-2-l2a", "sentinel-2-c1-l2a"),
     asset_keys={
-        "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2",
-        "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B11": "swir16", "B12": "swir22",
+        "B02": "blue",
+        "B03": "green",
+        "B04": "red",
+        "B05": "rededge1",
+        "B06": "rededge2",
+        "B07": "rededge3",
+        "B08": "nir",
+        "B8A": "nir08",
+        "B11": "swir16",
+        "B12": "swir22",
         "SCL": "scl",
-    },  # fmt: skip
+    },
     offset_in_metadata=True,
 )
 PLANETARY_COMPUTER = Layout(

@@ -108,7 +108,7 @@ def _read_static(location: str) -> pystac.STACObject:
         location = str(path)
     try:
         return pystac.read_file(location)
-    except Exception as exc:  # noqa: BLE001 - pystac/urllib raise many types
+    except Exception as exc:
         raise CatalogError(f"cannot read STAC catalog {location}: {exc}") from exc
 
 
@@ -134,7 +134,7 @@ def _api_items(source: StacSource, area: Area, period: TimeRange) -> list[pystac
             datetime=[period.start_datetime, period.end_datetime],
         )
         return list(search.items())
-    except Exception as exc:  # noqa: BLE001 - network and API errors of many kinds
+    except Exception as exc:
         raise CatalogError(f"cannot search STAC API {source}: {exc}") from exc
 
 

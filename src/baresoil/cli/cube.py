@@ -24,9 +24,15 @@ def cube_command(
     tile: opt.Tile = None,
     aoi: opt.Aoi = None,
     resolution: opt.Resolution = None,
-    cloud_buffer: float | None = typer.Option(None, "--cloud-buffer", help="Cloud buffer, metres [default: 100]."),
-    max_cloud_cover: float | None = typer.Option(None, "--max-cloud-cover", help="Scene filter, % [default: 80]."),
-    min_sun_elevation: float | None = typer.Option(None, "--min-sun-elevation", help="Scene filter, deg [default: 20]."),
+    cloud_buffer: float | None = typer.Option(
+        None, "--cloud-buffer", help="Cloud buffer, metres [default: 100]."
+    ),
+    max_cloud_cover: float | None = typer.Option(
+        None, "--max-cloud-cover", help="Scene filter, % [default: 80]."
+    ),
+    min_sun_elevation: float | None = typer.Option(
+        None, "--min-sun-elevation", help="Scene filter, deg [default: 20]."
+    ),
     config: opt.ConfigFile = None,
     scheduler: opt.Scheduler = None,
     resume: opt.Resume = False,
@@ -37,10 +43,14 @@ def cube_command(
         area=opt.area_from_options(bbox, tile, aoi),
         period=TimeRange.parse(start, end),
         out_dir=Path(out),
-        config=load_config(config).override(**{
-            "cube.resolution": resolution, "cube.cloud_buffer_m": cloud_buffer,
-            "scenes.max_cloud_cover": max_cloud_cover, "scenes.min_sun_elevation": min_sun_elevation,
-        }),  # fmt: skip
+        config=load_config(config).override(
+            **{
+                "cube.resolution": resolution,
+                "cube.cloud_buffer_m": cloud_buffer,
+                "scenes.max_cloud_cover": max_cloud_cover,
+                "scenes.min_sun_elevation": min_sun_elevation,
+            }
+        ),
         resume=resume,
     )
     with dask_scheduler(scheduler):

@@ -11,9 +11,9 @@ from . import options as opt
 
 
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the simulation, products and report.")] = Path(
-        "demo-output"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the simulation, products and report.")
+    ] = Path("demo-output"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated world.")] = 42,
     scheduler: opt.Scheduler = None,
 ) -> None:

@@ -10,19 +10,32 @@ import typer
 from ..errors import AreaError
 from ..grid import Area, area_from_bbox, area_from_file, area_from_tile
 
-Stac = Annotated[str, typer.Option("--stac", help="STAC API root URL, or path/URL of a static catalog.json or collection.json.")]
-Collection = Annotated[str | None, typer.Option("--collection", help="Collection id (required for a STAC API).")]
+Stac = Annotated[
+    str,
+    typer.Option(
+        "--stac", help="STAC API root URL, or path/URL of a static catalog.json or collection.json."
+    ),
+]
+Collection = Annotated[
+    str | None, typer.Option("--collection", help="Collection id (required for a STAC API).")
+]
 Bbox = Annotated[
     tuple[float, float, float, float] | None,
     typer.Option("--bbox", help="Area as a lon/lat box: W S E N (WGS84 degrees).", show_default=False),
 ]
 Tile = Annotated[str | None, typer.Option("--tile", help="Area as an EEA 100 km tile code, e.g. E43N32.")]
-Aoi = Annotated[Path | None, typer.Option("--aoi", help="Area as a vector file (any CRS, any format GDAL reads).")]
+Aoi = Annotated[
+    Path | None, typer.Option("--aoi", help="Area as a vector file (any CRS, any format GDAL reads).")
+]
 Start = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")]
 End = Annotated[str, typer.Option("--end", help="Last day (included), YYYY-MM-DD.")]
 Out = Annotated[Path, typer.Option("--out", help="Output folder (a STAC catalog of COGs).")]
-Resolution = Annotated[float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres [default: 20].")]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML configuration file (flags override it).")]
+Resolution = Annotated[
+    float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres [default: 20].")
+]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="TOML configuration file (flags override it).")
+]
 Scheduler = Annotated[
     str | None,
     typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
@@ -31,7 +44,9 @@ Scheduler = Annotated[
 Resume = Annotated[bool, typer.Option("--resume", help="Skip tiles whose outputs are already complete.")]
 
 
-def area_from_options(bbox: tuple[float, float, float, float] | None, tile: str | None, aoi: Path | None) -> Area:
+def area_from_options(
+    bbox: tuple[float, float, float, float] | None, tile: str | None, aoi: Path | None
+) -> Area:
     """Exactly one of --bbox, --tile, --aoi."""
     given = [opt for opt, value in (("--bbox", bbox), ("--tile", tile), ("--aoi", aoi)) if value is not None]
     if len(given) != 1:

@@ -13,10 +13,18 @@ from ..catalog.source import TimeRange
 
 def simulate_command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write scenes, catalogs and truth into.")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same world.")] = 42,
-    size: Annotated[int | None, typer.Option("--size", help="Side of the square world, metres [default: 3000].")] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First acquisition day [default: 2021-01-01].")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last acquisition day [default: 2022-12-31].")] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed gives the same world.")
+    ] = 42,
+    size: Annotated[
+        int | None, typer.Option("--size", help="Side of the square world, metres [default: 3000].")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First acquisition day [default: 2021-01-01].")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last acquisition day [default: 2022-12-31].")
+    ] = None,
 ) -> None:
     """Simulate Sentinel-2 L2A scenes as providers publish them, with ground truth beside them."""
     from ..simulate import WorldSpec, simulate

@@ -9,7 +9,6 @@ kernels want, so memory is bounded by the chunk size, not by the area.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -21,6 +20,7 @@ import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from ..catalog.layouts import ALL_BANDS, NATIVE_RESOLUTION, REFLECTANCE_BANDS, SCL
 from ..catalog.scenes import Scene, select_scenes
@@ -95,14 +95,15 @@ def load_cube(
     return cube
 
 
-def data_footprint(items: Sequence[pystac.Item]) -> shapely.Geometry:
+def data_footprint(items: Sequence[pystac.Item]) -> BaseGeometry:
     """Union of the items' footprints, in EPSG:3035."""
     from pyproj import Transformer
 
     to_eea = Transformer.from_crs(4326, EEA_CRS, always_xy=True)
     geoms = [shape(it.geometry) for it in items if it.geometry is not None]
     union = shapely.union_all(geoms)
-    return shapely.transform(union, lambda c: np.column_stack(to_eea.transform(c[:, 0], c[:, 1])))
+    footprint: BaseGeometry = shapely.transform(union, lambda c: np.column_stack(to_eea.transform(c[:, 0], c[:, 1])))
+    return footprint
 
 
 def _odc_items(scene: Scene, bands: Sequence[str]) -> Iterator[pystac.Item]:
@@ -172,13 +173,16 @@ def explain_read_errors(scenes: Sequence[Scene]) -> Iterator[None]:
         for scene in scenes:
             for item in scene.items:
                 for band, asset in item.bands.items():
-                    if asset.href in message or os.path.basename(asset.href) in message and (
-                        item.id in asset.href or os.path.dirname(asset.href) in message
-                    ):
+                    if _local_path(asset.href) in message:
+                        first_line = message.splitlines()[0] if message else type(exc).__name__
                         raise AssetError(
-                            f"item {item.id}: band {band} cannot be read ({asset.href}): {message.splitlines()[0]}"
+                            f"item {item.id}: band {band} cannot be read ({asset.href}): {first_line}"
                         ) from exc
         raise
+
+
+def _local_path(href: str) -> str:
+    return href.removeprefix("file://")
 
 
 __all__ = ["REFLECTANCE_BANDS", "data_footprint", "explain_read_errors", "load_cube", "open_cube"]

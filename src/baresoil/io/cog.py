@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dask.array as da
 import numpy as np
@@ -49,10 +49,11 @@ def write_layers(outputs: Sequence[LayerOutput], geobox: GeoBox) -> list[Path]:
         spec = layer(out.code)
         data = _as_band_first(out.values)
         stage = out.path.with_name(out.path.name + _PARTIAL + ".gtiff")
-        _create_stage(stage, spec, geobox, data.chunksize[-1], out.tags or {})
-        staged.append((spec, data.map_blocks(spec.encode, dtype=spec.dtype), stage, out.path))
+        _create_stage(stage, spec, geobox, int(data.chunksize[-1]), out.tags or {})
+        staged.append((spec, da.map_blocks(spec.encode, data, dtype=spec.dtype), stage, out.path))
     try:
-        da.store([s[1] for s in staged], [_WindowWriter(str(s[2])) for s in staged], lock=False)
+        targets: list[Any] = [_WindowWriter(str(s[2])) for s in staged]
+        da.store([s[1] for s in staged], targets, lock=False)
         for spec, _, stage, final in staged:
             _stage_to_cog(stage, final, spec)
     finally:
@@ -135,7 +136,7 @@ class _WindowWriter:
     lock locally, a cluster-wide lock on distributed workers.
     """
 
-    _locks: dict[str, threading.Lock] = {}
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
     _guard = threading.Lock()
 
     def __init__(self, path: str) -> None:
@@ -145,9 +146,8 @@ class _WindowWriter:
         bands, rows, cols = key
         window = Window.from_slices(rows, cols)
         indexes = list(range(bands.start or 0, bands.stop or block.shape[0]))
-        with self._lock():
-            with rasterio.open(self.path, "r+") as dst:
-                dst.write(block, indexes=[i + 1 for i in indexes], window=window)
+        with self._lock(), rasterio.open(self.path, "r+") as dst:
+            dst.write(block, indexes=[i + 1 for i in indexes], window=window)
 
     def _lock(self) -> Any:
         try:

@@ -20,11 +20,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import rasterio
 
-from ..products.registry import Layer, layer  # noqa: E402
+from ..products.registry import Layer, layer
 
 QUICKLOOK_PX = 512
 CLASS_COLOURS = ("#000000", "#c8864b", "#2e8b3e", "#5b6c8f", "#4a90d9", "#d94a4a", "#a0a0a0", "#f0e442")
@@ -48,7 +48,9 @@ def write_report(
     path = path or out_dir / "report.html"
     sections = []
     for item in _catalog_items(out_dir):
-        figures = [_quicklook(code, out_dir / item["id"] / asset["href"]) for code, asset in item["assets"].items()]
+        figures = [
+            _quicklook(code, out_dir / item["id"] / asset["href"]) for code, asset in item["assets"].items()
+        ]
         sections.append((_item_heading(item), _figures_html(figures) + _properties_html(item["properties"])))
     sections += list(extra_sections)
     partial = path.with_name(path.name + ".partial")
@@ -95,7 +97,7 @@ def _classes_image(stored: np.ndarray, spec: Layer) -> tuple[np.ndarray, str]:
 
 def _stretched_image(values: np.ndarray, spec: Layer) -> tuple[np.ndarray, str]:
     finite = values[np.isfinite(values)]
-    low, high = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
+    low, high = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
     high = high if high > low else low + 1
     rgba = plt.get_cmap("viridis")(np.clip((values - low) / (high - low), 0, 1))
     rgba[~np.isfinite(values)] = (0, 0, 0, 0)
@@ -106,7 +108,7 @@ def _stretched_image(values: np.ndarray, spec: Layer) -> tuple[np.ndarray, str]:
 def _rgb_image(values: np.ndarray, spec: Layer) -> np.ndarray:
     rgb = np.stack([values[spec.bands.index(b)] for b in RGB_BANDS], axis=-1)
     finite = rgb[np.isfinite(rgb)]
-    low, high = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
+    low, high = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
     image = np.clip((rgb - low) / max(high - low, 1e-6), 0, 1)
     alpha = np.all(np.isfinite(rgb), axis=-1).astype(float)
     return np.dstack([np.nan_to_num(image), alpha])
@@ -136,11 +138,9 @@ def _figures_html(figures: Sequence[Figure]) -> str:
 
 
 def _properties_html(props: Mapping) -> str:
-    rows = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v) if isinstance(v, dict) else str(v))}</td></tr>"
-        for k, v in props.items()
-        if k.startswith("baresoil:") or k in ("eea:tile", "gsd")
-    )
+    shown = {k: v for k, v in props.items() if k.startswith("baresoil:") or k in ("eea:tile", "gsd")}
+    cells = {k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in shown.items()}
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in cells.items())
     return f"<details><summary>provenance</summary><table>{rows}</table></details>"
 
 
@@ -154,7 +154,8 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 figure {{ margin: 0; width: 300px; }}
 figure img {{ width: 300px; image-rendering: pixelated; border: 1px solid #ccc; background: #eee; }}
 figcaption {{ font-size: 0.85em; }}
-.swatch {{ display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.2em 0 0.6em; vertical-align: middle; }}
+.swatch {{ display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.2em 0 0.6em;
+          vertical-align: middle; }}
 table {{ border-collapse: collapse; font-size: 0.8em; }} th, td {{ text-align: left; padding: 0.2em 0.6em; }}
 </style></head>
 <body><h1>{html.escape(title)}</h1>{body}</body></html>

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def dn_to_reflectance(
-    dn: np.ndarray, scale: np.ndarray, offset: np.ndarray, nodata: float
-) -> np.ndarray:
+def dn_to_reflectance(dn: np.ndarray, scale: np.ndarray, offset: np.ndarray, nodata: float) -> np.ndarray:
     """float32 reflectance from DN of shape (time, ...), with per-date scale and offset.
 
     ``scale`` and ``offset`` have one value per date, because the baseline-04.00

@@ -10,7 +10,7 @@ from dask.callbacks import Callback
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 
-class _RichDaskCallback(Callback):  # type: ignore[misc]
+class _RichDaskCallback(Callback):
     def __init__(self, progress: Progress, description: str) -> None:
         super().__init__()
         self._progress = progress

@@ -89,7 +89,7 @@ def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePl
     items, outputs = [], []
     for result in periods:
         item_id = f"{family}_{tile_plan.tile.code}_{result.label}_R{resolution:g}m"
-        assets = {code: job.out_dir / item_id / f"{item_id}_{code}.tif" for code in result.layers.data_vars}
+        assets = {str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in result.layers.data_vars}
         items.append(
             OutputItem(item_id, tile_plan.tile.code, result.period.start, result.period.end, geobox, assets,
                        _provenance(job, family, cube))
@@ -98,7 +98,10 @@ def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePl
     if job.resume and all(item_path(job.out_dir, it.id).exists() for it in items):
         log.info("tile %s: outputs complete, skipped", tile_plan.tile.code)
         return [item_path(job.out_dir, it.id) for it in items]
-    with explain_read_errors(tile_plan.scenes), dask_progress(f"{family} {tile_plan.tile.code}", job.progress):
+    with (
+        explain_read_errors(tile_plan.scenes),
+        dask_progress(f"{family} {tile_plan.tile.code}", job.progress),
+    ):
         write_layers(outputs, geobox)
     return [write_item(job.out_dir, it) for it in items]
 
