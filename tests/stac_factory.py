@@ -27,10 +27,17 @@ REFLECTANCE = {b: 0.05 + 0.02 * i for i, b in enumerate(REFLECTANCE_BANDS)}
 def write_band(path: Path, values: np.ndarray, resolution: int, origin: tuple[float, float] = ORIGIN) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = dict(
-        driver="COG", dtype="uint16", count=1, width=values.shape[1], height=values.shape[0],
-        crs=f"EPSG:{EPSG}", transform=from_origin(*origin, resolution, resolution), nodata=0,
-        compress="deflate", blocksize=256,
-    )  # fmt: skip
+        driver="COG",
+        dtype="uint16",
+        count=1,
+        width=values.shape[1],
+        height=values.shape[0],
+        crs=f"EPSG:{EPSG}",
+        transform=from_origin(*origin, resolution, resolution),
+        nodata=0,
+        compress="deflate",
+        blocksize=256,
+    )
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(values.astype("uint16"), 1)
 
@@ -81,8 +88,14 @@ def make_item(
         "proj:code": f"EPSG:{EPSG}",
     }
     props.update(properties or {})
-    item = pystac.Item(item_id, {"type": "Polygon", "coordinates": [ring]},
-                       [min(xs), min(ys), max(xs), max(ys)], when, props, collection=collection)  # fmt: skip
+    item = pystac.Item(
+        item_id,
+        {"type": "Polygon", "coordinates": [ring]},
+        [min(xs), min(ys), max(xs), max(ys)],
+        when,
+        props,
+        collection=collection,
+    )
     with_offsets = layout.offset_in_metadata if offsets_in_metadata is None else offsets_in_metadata
     offset = -0.1 if baseline >= "04.00" else 0.0
     for band, path in paths.items():
@@ -95,8 +108,10 @@ def make_item(
             "proj:transform": [res, 0.0, x0, 0.0, -res, y1],
             "raster:bands": [raster],
         }
-        item.add_asset(layout.asset_key(band), pystac.Asset(str(path), media_type=pystac.MediaType.COG,
-                                                            roles=["data"], extra_fields=extra))  # fmt: skip
+        item.add_asset(
+            layout.asset_key(band),
+            pystac.Asset(str(path), media_type=pystac.MediaType.COG, roles=["data"], extra_fields=extra),
+        )
     return item
 
 

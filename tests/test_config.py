@@ -26,9 +26,13 @@ def test_file_then_flags(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("[cube]\nresolutoin = 10\n", "unknown key cube.resolutoin"), ("[cubes]\nx = 1\n", "unknown config section"),
-     ("[cube]\nresolution = 'ten'\n", "not a valid float"), ("[cube\n", "not valid TOML")],
-)  # fmt: skip
+    [
+        ("[cube]\nresolutoin = 10\n", "unknown key cube.resolutoin"),
+        ("[cubes]\nx = 1\n", "unknown config section"),
+        ("[cube]\nresolution = 'ten'\n", "not a valid float"),
+        ("[cube\n", "not valid TOML"),
+    ],
+)
 def test_bad_config_files_name_the_problem(tmp_path, text, message):
     path = tmp_path / "c.toml"
     path.write_text(text)

@@ -42,8 +42,11 @@ def test_tile_outside_the_grid():
 
 def test_snapping_aligns_pixel_edges_on_resolution_multiples():
     assert snap_bounds((4_300_003.0, 3_200_019.0, 4_300_041.0, 3_200_040.0), 20) == (
-        4_300_000, 3_200_000, 4_300_060, 3_200_040,
-    )  # fmt: skip
+        4_300_000,
+        3_200_000,
+        4_300_060,
+        3_200_040,
+    )
     a = geobox_for_bounds((4_300_003.0, 3_200_019.0, 4_300_100.0, 3_200_100.0), 10)
     b = geobox_for_bounds((4_300_051.0, 3_200_077.0, 4_300_222.0, 3_200_301.0), 10)
     for gbox in (a, b):

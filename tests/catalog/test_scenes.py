@@ -4,7 +4,6 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
 
 from baresoil.catalog.layouts import CDSE, EARTH_SEARCH, PLANETARY_COMPUTER, detect_layout, scene_property
 from baresoil.catalog.scenes import resolve_item, select_scenes
@@ -13,6 +12,8 @@ from baresoil.config import SceneFilter
 from baresoil.cube import open_cube
 from baresoil.errors import AssetError, NoItemsError, TimeRangeError
 from baresoil.grid import area_from_bbox
+
+from stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
 
 DAY = datetime(2021, 6, 1, 10, 20)
 
@@ -40,12 +41,15 @@ def _items(tmp_path, layout=EARTH_SEARCH, specs=()):
 
 
 def test_scene_filters_cloud_cover_and_sun_elevation(tmp_path):
-    items = _items(tmp_path, specs=[
-        (datetime(2021, 6, 1, 10), {"eo:cloud_cover": 79.0}),
-        (datetime(2021, 6, 6, 10), {"eo:cloud_cover": 81.0}),
-        (datetime(2021, 6, 11, 10), {"view:sun_elevation": 19.5}),
-        (datetime(2021, 6, 16, 10), {"view:sun_elevation": 20.0}),
-    ])  # fmt: skip
+    items = _items(
+        tmp_path,
+        specs=[
+            (datetime(2021, 6, 1, 10), {"eo:cloud_cover": 79.0}),
+            (datetime(2021, 6, 6, 10), {"eo:cloud_cover": 81.0}),
+            (datetime(2021, 6, 11, 10), {"view:sun_elevation": 19.5}),
+            (datetime(2021, 6, 16, 10), {"view:sun_elevation": 20.0}),
+        ],
+    )
     scenes = select_scenes(items)
     assert [s.items[0].id for s in scenes] == ["item0", "item3"]
     relaxed = select_scenes(items, SceneFilter(max_cloud_cover=90, min_sun_elevation=10))
@@ -55,12 +59,15 @@ def test_scene_filters_cloud_cover_and_sun_elevation(tmp_path):
 
 
 def test_items_of_one_solar_day_become_one_scene(tmp_path):
-    items = _items(tmp_path, specs=[
-        (datetime(2021, 6, 1, 10, 20, 1), {}),
-        (datetime(2021, 6, 1, 10, 20, 4), {}),
-        (datetime(2021, 6, 1, 23, 30), {}),   # local solar time (lon 11 E) is already 2 June
-        (datetime(2021, 6, 6, 10, 20), {}),
-    ])  # fmt: skip
+    items = _items(
+        tmp_path,
+        specs=[
+            (datetime(2021, 6, 1, 10, 20, 1), {}),
+            (datetime(2021, 6, 1, 10, 20, 4), {}),
+            (datetime(2021, 6, 1, 23, 30), {}),  # local solar time (lon 11 E) is already 2 June
+            (datetime(2021, 6, 6, 10, 20), {}),
+        ],
+    )
     scenes = select_scenes(items)
     assert [len(s.items) for s in scenes] == [2, 1, 1]
     assert scenes[0].time == datetime(2021, 6, 1, 10, 20, 1)
@@ -77,8 +84,11 @@ def test_same_day_items_are_mosaicked_in_the_cube(tmp_path):
     for name, scl, second in (("west", west, 1), ("east", east, 3)):
         paths = write_scene(tmp_path / name, offset_dn=0, scl=scl)
         items.append(make_item(EARTH_SEARCH, name, DAY.replace(second=second), paths, "03.01"))
-    cube = open_cube(str(write_catalog(tmp_path / "stac", items)), area_from_bbox(*lonlat_bbox()),
-                     TimeRange.parse("2021-06-01", "2021-06-01"))  # fmt: skip
+    cube = open_cube(
+        str(write_catalog(tmp_path / "stac", items)),
+        area_from_bbox(*lonlat_bbox()),
+        TimeRange.parse("2021-06-01", "2021-06-01"),
+    )
     assert cube.sizes["time"] == 1
     scl = cube.SCL.compute().values[0]
     assert set(np.unique(scl)) == {4, 5}  # no gap (0) between the two halves
@@ -103,7 +113,7 @@ def test_missing_file_names_item_and_band(tmp_path):
 def test_unknown_layout_lists_the_assets(tmp_path):
     (item,) = _items(tmp_path, specs=[(DAY, {})])
     item.assets = {"visual": item.assets["red"]}
-    with pytest.raises(AssetError, match="unknown Sentinel-2 L2A asset layout.*visual"):
+    with pytest.raises(AssetError, match=r"unknown Sentinel-2 L2A asset layout.*visual"):
         resolve_item(item)
 
 
@@ -117,8 +127,11 @@ def test_find_items_filters_area_time_and_collection(tmp_path):
             StacSource(str(catalog), "other-collection"), area, TimeRange.parse("2021-01-01", "2021-12-31")
         )
     with pytest.raises(NoItemsError, match="no items"):
-        find_items(StacSource(str(catalog)), area_from_bbox(5.0, 45.0, 5.1, 45.1),
-                   TimeRange.parse("2021-01-01", "2021-12-31"))  # fmt: skip
+        find_items(
+            StacSource(str(catalog)),
+            area_from_bbox(5.0, 45.0, 5.1, 45.1),
+            TimeRange.parse("2021-01-01", "2021-12-31"),
+        )
 
 
 def test_reversed_time_range():

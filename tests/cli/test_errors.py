@@ -3,10 +3,11 @@
 from datetime import datetime
 
 import pytest
-from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 from baresoil.catalog.layouts import EARTH_SEARCH
 from baresoil.cli.main import main
+
+from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 
 @pytest.fixture
@@ -27,8 +28,20 @@ def run(capsys, *args):
 
 def cube_args(catalog, tmp_path, *extra, start="2021-05-01", end="2021-07-01"):
     bbox = [f"{v:.6f}" for v in lonlat_bbox()]
-    return ["cube", "--stac", str(catalog), "--bbox", *bbox, "--start", start, "--end", end,
-            "--out", str(tmp_path / "out"), *extra]  # fmt: skip
+    return [
+        "cube",
+        "--stac",
+        str(catalog),
+        "--bbox",
+        *bbox,
+        "--start",
+        start,
+        "--end",
+        end,
+        "--out",
+        str(tmp_path / "out"),
+        *extra,
+    ]
 
 
 def assert_one_line(code, err, *fragments):
@@ -68,11 +81,36 @@ def test_asset_unreadable(capsys, tmp_path, catalog):
 
 
 def test_area_outside_the_grid(capsys, tmp_path, catalog):
-    code, err = run(capsys, "cube", "--stac", str(catalog), "--bbox", "-75", "40", "-74", "41",
-                    "--start", "2021-01-01", "--end", "2021-12-31", "--out", str(tmp_path / "o"))  # fmt: skip
+    code, err = run(
+        capsys,
+        "cube",
+        "--stac",
+        str(catalog),
+        "--bbox",
+        "-75",
+        "40",
+        "-74",
+        "41",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-12-31",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line(code, err, "outside the EEA reference grid")
-    code, err = run(capsys, *cube_args(catalog, tmp_path)[:3], "--tile", "E01N01",
-                    "--start", "2021-01-01", "--end", "2021-12-31", "--out", str(tmp_path / "o"))  # fmt: skip
+    code, err = run(
+        capsys,
+        *cube_args(catalog, tmp_path)[:3],
+        "--tile",
+        "E01N01",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-12-31",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line(code, err, "E01N01", "outside the EEA reference grid")
 
 

@@ -29,8 +29,12 @@ def _catalog(tmp_path, layout, collection="sentinel-2-l2a", **kwargs):
 
 def _cube(catalog, resolution=20.0):
     config = Config(cube=CubeConfig(resolution=resolution))
-    return open_cube(StacSource(str(catalog)), area_from_bbox(*lonlat_bbox()),
-                     TimeRange.parse("2021-11-01", "2022-03-01"), config)  # fmt: skip
+    return open_cube(
+        StacSource(str(catalog)),
+        area_from_bbox(*lonlat_bbox()),
+        TimeRange.parse("2021-11-01", "2022-03-01"),
+        config,
+    )
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda lay: lay.name)

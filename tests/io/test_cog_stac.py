@@ -14,13 +14,36 @@ from baresoil.io.stac import OutputItem, update_catalog, write_item
 from baresoil.products.registry import Layer, layer, register
 
 register(
-    Layer("TEST_REFL", "test", "Test reflectance", "A scaled multi-band layer.", "int16", -32768,
-          scale=1e-4, unit="1", bands=("B02", "B03", "B04")),
-    Layer("TEST_CLASS", "test", "Test classes", "A categorical layer.", "uint8", 0,
-          classes={1: "bare", 2: "vegetation", 3: "other"}),
-    Layer("TEST_DATE", "test", "Test date", "A layer with flags.", "uint16", 65535,
-          flags={65533: "outside window", 65534: "not computable"}),
-)  # fmt: skip
+    Layer(
+        "TEST_REFL",
+        "test",
+        "Test reflectance",
+        "A scaled multi-band layer.",
+        "int16",
+        -32768,
+        scale=1e-4,
+        unit="1",
+        bands=("B02", "B03", "B04"),
+    ),
+    Layer(
+        "TEST_CLASS",
+        "test",
+        "Test classes",
+        "A categorical layer.",
+        "uint8",
+        0,
+        classes={1: "bare", 2: "vegetation", 3: "other"},
+    ),
+    Layer(
+        "TEST_DATE",
+        "test",
+        "Test date",
+        "A layer with flags.",
+        "uint16",
+        65535,
+        flags={65533: "outside window", 65534: "not computable"},
+    ),
+)
 GEOBOX = geobox_for_bounds((4_400_000, 2_780_000, 4_400_000 + 20 * 700, 2_780_000 + 20 * 600), 20)
 
 
@@ -48,11 +71,17 @@ def test_cog_round_trip_of_chunked_layers(tmp_path):
     refl[:, :10, :10] = np.nan
     classes = rng.integers(1, 4, size=(GEOBOX.height, GEOBOX.width)).astype(float)
     outputs = [
-        LayerOutput("TEST_REFL", xr.DataArray(da.from_array(refl, chunks=(3, 256, 256)), dims=("band", "y", "x")),
-                    tmp_path / "a" / "refl.tif"),
-        LayerOutput("TEST_CLASS", xr.DataArray(da.from_array(classes, chunks=256), dims=("y", "x")),
-                    tmp_path / "a" / "class.tif"),
-    ]  # fmt: skip
+        LayerOutput(
+            "TEST_REFL",
+            xr.DataArray(da.from_array(refl, chunks=(3, 256, 256)), dims=("band", "y", "x")),
+            tmp_path / "a" / "refl.tif",
+        ),
+        LayerOutput(
+            "TEST_CLASS",
+            xr.DataArray(da.from_array(classes, chunks=256), dims=("y", "x")),
+            tmp_path / "a" / "class.tif",
+        ),
+    ]
     paths = write_layers(outputs, GEOBOX)
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["class.tif", "refl.tif"]  # no partials left
     values, profile = read_layer(paths[0])

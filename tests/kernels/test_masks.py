@@ -40,8 +40,11 @@ def test_clear_sky_removes_clouds_and_their_buffer():
 def test_buffer_crosses_chunk_edges_exactly():
     """A cloud in one chunk masks pixels of its neighbour chunk (map_overlap)."""
     rng = np.random.default_rng(3)
-    scl = rng.choice(np.array([4, 5, 6, 8, 9, 3, 11, 0], dtype=np.uint8), size=(3, 40, 40),
-                     p=[0.3, 0.3, 0.1, 0.02, 0.02, 0.02, 0.14, 0.1])  # fmt: skip
+    scl = rng.choice(
+        np.array([4, 5, 6, 8, 9, 3, 11, 0], dtype=np.uint8),
+        size=(3, 40, 40),
+        p=[0.3, 0.3, 0.1, 0.02, 0.02, 0.02, 0.14, 0.1],
+    )
     config = CubeConfig(resolution=20, cloud_buffer_m=100, chunk_size=8)
     whole = clear_sky(scl, config.clear_classes, config.cloud_classes, radius_px=5)
     arr = xr.DataArray(da.from_array(scl, chunks=(3, 8, 8)), dims=("time", "y", "x"))

@@ -5,7 +5,6 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 from baresoil.catalog.layouts import PLANETARY_COMPUTER
 from baresoil.catalog.source import StacSource, TimeRange
@@ -15,6 +14,8 @@ from baresoil.io.cog import read_layer
 from baresoil.pipeline.cluster import scheduler
 from baresoil.pipeline.run import Job, run_product
 from baresoil.products.observations import FAMILY, observation_counts
+
+from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 
 @pytest.fixture
@@ -33,8 +34,14 @@ def catalog(tmp_path):
 
 
 def _job(catalog, out):
-    return Job(StacSource(str(catalog)), area_from_bbox(*lonlat_bbox(50)), TimeRange.parse("2021-05-01", "2021-07-01"),
-               out, Config(cube=CubeConfig(resolution=20, cloud_buffer_m=100, chunk_size=16)), progress=False)  # fmt: skip
+    return Job(
+        StacSource(str(catalog)),
+        area_from_bbox(*lonlat_bbox(50)),
+        TimeRange.parse("2021-05-01", "2021-07-01"),
+        out,
+        Config(cube=CubeConfig(resolution=20, cloud_buffer_m=100, chunk_size=16)),
+        progress=False,
+    )
 
 
 def _check_outputs(out):

@@ -14,23 +14,49 @@ from dataclasses import dataclass
 from typing import Any
 
 REFLECTANCE_BANDS: tuple[str, ...] = (
-    "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12",
-)  # fmt: skip
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B11",
+    "B12",
+)
 """Canonical surface-reflectance bands, in wavelength order."""
 SCL = "SCL"
 """Canonical name of the Sen2Cor scene classification band."""
 ALL_BANDS: tuple[str, ...] = (*REFLECTANCE_BANDS, SCL)
 
 NATIVE_RESOLUTION: Mapping[str, int] = {
-    "B02": 10, "B03": 10, "B04": 10, "B08": 10,
-    "B05": 20, "B06": 20, "B07": 20, "B8A": 20, "B11": 20, "B12": 20, "SCL": 20,
-}  # fmt: skip
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B08": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B8A": 20,
+    "B11": 20,
+    "B12": 20,
+    "SCL": 20,
+}
 """Native pixel size of each band in metres, as ESA delivers L2A."""
 
 BAND_CENTRE_NM: Mapping[str, int] = {
-    "B02": 490, "B03": 560, "B04": 665, "B05": 705, "B06": 740,
-    "B07": 783, "B08": 842, "B8A": 865, "B11": 1610, "B12": 2190,
-}  # fmt: skip
+    "B02": 490,
+    "B03": 560,
+    "B04": 665,
+    "B05": 705,
+    "B06": 740,
+    "B07": 783,
+    "B08": 842,
+    "B8A": 865,
+    "B11": 1610,
+    "B12": 2190,
+}
 """Central wavelengths (nm), for STAC ``eo:bands`` and docs."""
 
 DN_SCALE = 1e-4

@@ -38,9 +38,12 @@ ConfigFile = Annotated[
 ]
 Scheduler = Annotated[
     str | None,
-    typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
-                 help="Address of a running dask.distributed scheduler; local threads when absent."),
-]  # fmt: skip
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="Address of a running dask.distributed scheduler; local threads when absent.",
+    ),
+]
 Resume = Annotated[bool, typer.Option("--resume", help="Skip tiles whose outputs are already complete.")]
 
 
@@ -50,8 +53,10 @@ def area_from_options(
     """Exactly one of --bbox, --tile, --aoi."""
     given = [opt for opt, value in (("--bbox", bbox), ("--tile", tile), ("--aoi", aoi)) if value is not None]
     if len(given) != 1:
-        raise AreaError("give exactly one area: --bbox W S E N, --tile CODE or --aoi FILE"
-                        + (f" (got {' and '.join(given)})" if given else ""))  # fmt: skip
+        raise AreaError(
+            "give exactly one area: --bbox W S E N, --tile CODE or --aoi FILE"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
     if bbox is not None:
         return area_from_bbox(*bbox)
     if tile is not None:

@@ -89,9 +89,11 @@ def load_cube(
         cube["snow"] = snow_mask(scl, config)
     cube = cube.assign_coords(_scene_coords(scenes))
     cube.attrs.update(
-        crs=str(EEA_CRS), resolution=float(config.resolution), n_scenes=len(scenes),
+        crs=str(EEA_CRS),
+        resolution=float(config.resolution),
+        n_scenes=len(scenes),
         cloud_buffer_m=float(config.cloud_buffer_m),
-    )  # fmt: skip
+    )
     return cube
 
 
@@ -102,7 +104,9 @@ def data_footprint(items: Sequence[pystac.Item]) -> BaseGeometry:
     to_eea = Transformer.from_crs(4326, EEA_CRS, always_xy=True)
     geoms = [shape(it.geometry) for it in items if it.geometry is not None]
     union = shapely.union_all(geoms)
-    footprint: BaseGeometry = shapely.transform(union, lambda c: np.column_stack(to_eea.transform(c[:, 0], c[:, 1])))
+    footprint: BaseGeometry = shapely.transform(
+        union, lambda c: np.column_stack(to_eea.transform(c[:, 0], c[:, 1]))
+    )
     return footprint
 
 
@@ -126,8 +130,12 @@ def _odc_items(scene: Scene, bands: Sequence[str]) -> Iterator[pystac.Item]:
             original = source.assets[scene_item.layout.asset_key(band)]
             extra = {k: v for k, v in original.extra_fields.items() if k.startswith("proj:")}
             extra["raster:bands"] = [{"data_type": "uint16", "nodata": resolved.nodata}]
-            item.add_asset(band, pystac.Asset(href=resolved.href, media_type=original.media_type,
-                                              roles=["data"], extra_fields=extra))  # fmt: skip
+            item.add_asset(
+                band,
+                pystac.Asset(
+                    href=resolved.href, media_type=original.media_type, roles=["data"], extra_fields=extra
+                ),
+            )
         yield item
 
 
@@ -147,8 +155,13 @@ def _reflectance(dn: xr.DataArray, scenes: Sequence[Scene], band: str) -> xr.Dat
     nodata = scenes[0].items[0].bands[band].nodata
     kernel = partial(dn_to_reflectance, scale=scale, offset=offset, nodata=nodata)
     data = dn.data.map_blocks(kernel, dtype=np.float32)
-    return xr.DataArray(data, coords=dn.coords, dims=dn.dims, name=band,
-                        attrs={"long_name": f"surface reflectance {band}", "units": "1"})  # fmt: skip
+    return xr.DataArray(
+        data,
+        coords=dn.coords,
+        dims=dn.dims,
+        name=band,
+        attrs={"long_name": f"surface reflectance {band}", "units": "1"},
+    )
 
 
 def _scene_coords(scenes: Sequence[Scene]) -> dict[str, tuple[str, np.ndarray]]:

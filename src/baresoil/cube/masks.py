@@ -31,9 +31,13 @@ def clear_sky_mask(scl: xr.DataArray, config: CubeConfig) -> xr.DataArray:
         out = data.map_overlap(kernel, depth={0: 0, 1: depth, 2: depth}, boundary="none", dtype=bool)
     else:
         out = kernel(np.asarray(data))
-    return xr.DataArray(out, coords=scl.coords, dims=scl.dims, name="clear",
-                        attrs={"long_name": "clear-sky observation",
-                               "cloud_buffer_m": config.cloud_buffer_m})  # fmt: skip
+    return xr.DataArray(
+        out,
+        coords=scl.coords,
+        dims=scl.dims,
+        name="clear",
+        attrs={"long_name": "clear-sky observation", "cloud_buffer_m": config.cloud_buffer_m},
+    )
 
 
 def snow_mask(scl: xr.DataArray, config: CubeConfig) -> xr.DataArray:
@@ -41,5 +45,6 @@ def snow_mask(scl: xr.DataArray, config: CubeConfig) -> xr.DataArray:
     kernel = partial(scl_in, classes=config.snow_classes)
     data = scl.data
     out = data.map_blocks(kernel, dtype=bool) if hasattr(data, "map_blocks") else kernel(np.asarray(data))
-    return xr.DataArray(out, coords=scl.coords, dims=scl.dims, name="snow",
-                        attrs={"long_name": "snow or ice (SCL 11)"})  # fmt: skip
+    return xr.DataArray(
+        out, coords=scl.coords, dims=scl.dims, name="snow", attrs={"long_name": "snow or ice (SCL 11)"}
+    )

@@ -86,10 +86,20 @@ def _create_stage(path: Path, spec: Layer, geobox: GeoBox, chunk: int, tags: Map
     path.parent.mkdir(parents=True, exist_ok=True)
     block = max(16, (min(chunk, 1024) // 16) * 16)
     profile = dict(
-        driver="GTiff", dtype=spec.dtype, count=spec.count, width=geobox.width, height=geobox.height,
-        crs=str(geobox.crs), transform=geobox.transform, nodata=spec.nodata, tiled=True,
-        blockxsize=block, blockysize=block, compress="deflate", BIGTIFF="IF_SAFER",
-    )  # fmt: skip
+        driver="GTiff",
+        dtype=spec.dtype,
+        count=spec.count,
+        width=geobox.width,
+        height=geobox.height,
+        crs=str(geobox.crs),
+        transform=geobox.transform,
+        nodata=spec.nodata,
+        tiled=True,
+        blockxsize=block,
+        blockysize=block,
+        compress="deflate",
+        BIGTIFF="IF_SAFER",
+    )
     try:
         with rasterio.open(path, "w", **profile) as dst:
             dst.scales = [spec.scale] * spec.count
@@ -119,9 +129,15 @@ def _stage_to_cog(stage: Path, final: Path, spec: Layer) -> None:
     predictor = 3 if np.dtype(spec.dtype).kind == "f" else 2
     try:
         rasterio.shutil.copy(
-            stage, partial, driver="COG", compress="DEFLATE", predictor=predictor,
-            blocksize=COG_BLOCKSIZE, overview_resampling=spec.overview_resampling, BIGTIFF="IF_SAFER",
-        )  # fmt: skip
+            stage,
+            partial,
+            driver="COG",
+            compress="DEFLATE",
+            predictor=predictor,
+            blocksize=COG_BLOCKSIZE,
+            overview_resampling=spec.overview_resampling,
+            BIGTIFF="IF_SAFER",
+        )
     except rasterio.errors.RasterioError as exc:
         partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write {final}: {exc}") from exc

@@ -90,8 +90,10 @@ def _classes_image(stored: np.ndarray, spec: Layer) -> tuple[np.ndarray, str]:
     for i, (value, name) in enumerate(spec.classes.items()):
         colour = matplotlib.colors.to_rgba(CLASS_COLOURS[(i + 1) % len(CLASS_COLOURS)])
         rgba[stored == value] = colour
-        legend.append(f'<span class="swatch" style="background:{matplotlib.colors.to_hex(colour)}"></span>'
-                      f"{value} {html.escape(name)}")  # fmt: skip
+        legend.append(
+            f'<span class="swatch" style="background:{matplotlib.colors.to_hex(colour)}"></span>'
+            f"{value} {html.escape(name)}"
+        )
     return rgba, " ".join(legend)
 
 

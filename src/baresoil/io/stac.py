@@ -64,8 +64,11 @@ def update_catalog(out_dir: Path, item_ids: Sequence[str], title: str = "baresoi
     links = [ln for ln in catalog["links"] if ln["rel"] != "item"]
     hrefs = {ln["href"] for ln in catalog["links"] if ln["rel"] == "item"}
     hrefs |= {f"./{item_id}/{item_id}.json" for item_id in item_ids}
-    links += [{"rel": "item", "href": href, "type": "application/geo+json"} for href in sorted(hrefs)
-              if (out_dir / href).exists()]  # fmt: skip
+    links += [
+        {"rel": "item", "href": href, "type": "application/geo+json"}
+        for href in sorted(hrefs)
+        if (out_dir / href).exists()
+    ]
     catalog["links"] = links
     _write_json(path, catalog)
     return path
@@ -127,9 +130,12 @@ def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:
         "proj:bbox": list(box(*gbox.boundingbox).bounds),
         "raster:bands": spec.raster_bands(),
         "file:size": path.stat().st_size,
-        **({"classification:classes": [{"value": k, "description": v} for k, v in spec.classes.items()]}
-           if spec.classes else {}),
-    }  # fmt: skip
+        **(
+            {"classification:classes": [{"value": k, "description": v} for k, v in spec.classes.items()]}
+            if spec.classes
+            else {}
+        ),
+    }
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -89,11 +89,20 @@ def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePl
     items, outputs = [], []
     for result in periods:
         item_id = f"{family}_{tile_plan.tile.code}_{result.label}_R{resolution:g}m"
-        assets = {str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in result.layers.data_vars}
+        assets = {
+            str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in result.layers.data_vars
+        }
         items.append(
-            OutputItem(item_id, tile_plan.tile.code, result.period.start, result.period.end, geobox, assets,
-                       _provenance(job, family, cube))
-        )  # fmt: skip
+            OutputItem(
+                item_id,
+                tile_plan.tile.code,
+                result.period.start,
+                result.period.end,
+                geobox,
+                assets,
+                _provenance(job, family, cube),
+            )
+        )
         outputs += [LayerOutput(str(code), result.layers[code], path) for code, path in assets.items()]
     if job.resume and all(item_path(job.out_dir, it.id).exists() for it in items):
         log.info("tile %s: outputs complete, skipped", tile_plan.tile.code)

@@ -15,14 +15,34 @@ from .registry import Layer, register
 
 FAMILY = "observations"
 register(
-    Layer("NOBS", FAMILY, "Observations", "Number of scenes with data at the pixel (after scene filters).",
-          "uint16", 65535, unit="count"),
-    Layer("NCLEAR", FAMILY, "Clear-sky observations",
-          "Number of observations classified clear (SCL 4, 5, 6) and outside the cloud buffer.",
-          "uint16", 65535, unit="count"),
-    Layer("NSNOW", FAMILY, "Snow observations", "Number of observations classified snow or ice (SCL 11).",
-          "uint16", 65535, unit="count"),
-)  # fmt: skip
+    Layer(
+        "NOBS",
+        FAMILY,
+        "Observations",
+        "Number of scenes with data at the pixel (after scene filters).",
+        "uint16",
+        65535,
+        unit="count",
+    ),
+    Layer(
+        "NCLEAR",
+        FAMILY,
+        "Clear-sky observations",
+        "Number of observations classified clear (SCL 4, 5, 6) and outside the cloud buffer.",
+        "uint16",
+        65535,
+        unit="count",
+    ),
+    Layer(
+        "NSNOW",
+        FAMILY,
+        "Snow observations",
+        "Number of observations classified snow or ice (SCL 11).",
+        "uint16",
+        65535,
+        unit="count",
+    ),
+)
 
 
 def observation_counts(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
