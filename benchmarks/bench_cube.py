@@ -1,0 +1,108 @@
+"""Cube benchmark: throughput and peak memory of building the observation cube.
+
+Builds the cube of the default simulated world and reduces every band of every
+date (the clear-sky mean reflectance and the clear-sky count), then compares the
+time with that of only reading the same COG bytes (raw file reads) and of only
+decoding them (GDAL reads at native resolution).  Prints one JSON line.
+
+    python benchmarks/bench_cube.py [--world DIR] [--resolution 20] [--chunk 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import dask
+import numpy as np
+import rasterio
+
+from baresoil.catalog.layouts import REFLECTANCE_BANDS
+from baresoil.catalog.scenes import select_scenes
+from baresoil.catalog.source import StacSource, TimeRange, find_items
+from baresoil.config import Config, CubeConfig
+from baresoil.cube import data_footprint, load_cube
+from baresoil.grid import area_from_bbox
+
+HERE = Path(__file__).parent
+
+
+def world(path: Path, seed: int = 42) -> Path:
+    """The default simulated world (generated once, then reused)."""
+    from baresoil.simulate import WorldSpec, simulate
+
+    catalog = path / "stac" / "earth-search" / "catalog.json"
+    if not catalog.exists():
+        simulate(path, WorldSpec(seed=seed))
+    return catalog
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--world", type=Path, default=HERE / ".cache" / "world-42")
+    parser.add_argument("--resolution", type=float, default=20.0)
+    parser.add_argument("--chunk", type=int, default=256)
+    args = parser.parse_args(argv)
+
+    catalog = world(args.world)
+    from baresoil.simulate import load_truth
+
+    truth = load_truth(args.world)
+    bbox = truth.lonlat_bounds
+    config = Config(cube=CubeConfig(resolution=args.resolution, chunk_size=args.chunk))
+    period = TimeRange.parse("2021-01-01", "2022-12-31")
+    rss_before = peak_rss_mb()
+
+    start = time.perf_counter()
+    area = area_from_bbox(*bbox)
+    items = find_items(StacSource(str(catalog)), area, period)
+    scenes = select_scenes(items, config.scenes)
+    geobox = area.intersection(data_footprint(items)).geobox(config.cube.resolution)
+    cube = load_cube(scenes, geobox, config.cube)
+    means = [cube[b].where(cube.clear).mean("time") for b in REFLECTANCE_BANDS]
+    results = dask.compute(cube.clear.sum("time"), *means)
+    cube_seconds = time.perf_counter() - start
+    n_obs = int(np.prod([cube.sizes[d] for d in ("time", "y", "x")]))
+
+    files = sorted({Path(b.href) for s in scenes for it in s.items for b in it.bands.values()})
+    start = time.perf_counter()
+    n_bytes = sum(len(f.read_bytes()) for f in files)
+    read_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    for f in files:
+        with rasterio.open(f) as src:
+            src.read(1)
+    decode_seconds = time.perf_counter() - start
+
+    figures: dict[str, object] = {
+        "benchmark": "cube",
+        "resolution_m": args.resolution,
+        "chunk_px": args.chunk,
+        "dates": cube.sizes["time"],
+        "pixels": cube.sizes["y"] * cube.sizes["x"],
+        "pixel_observations": n_obs,
+        "cube_seconds": round(cube_seconds, 2),
+        "pixel_observations_per_second": round(n_obs / cube_seconds),
+        "files": len(files),
+        "megabytes": round(n_bytes / 1e6, 1),
+        "read_bytes_seconds": round(read_seconds, 2),
+        "decode_seconds": round(decode_seconds, 2),
+        "ratio_cube_to_decode": round(cube_seconds / decode_seconds, 2),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "rss_before_mb": round(rss_before),
+        "clear_observations_mean": round(float(results[0].mean()), 1),
+    }
+    print(json.dumps(figures))
+    return figures
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

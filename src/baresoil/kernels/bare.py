@@ -1,0 +1,86 @@
+"""Per-observation bare-surface rules and the per-pixel filters around them.
+
+Arrays are (time, pixel) or any shape with time first; reflectance NaN means
+no clear observation, and every rule is False there.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numba
+import numpy as np
+
+from .indices import nbr2, ndti, ndvi, pvir2, vnsir
+
+NMAD_FACTOR = 1.4826
+"""Scale of the median absolute deviation to a normal standard deviation."""
+
+
+def bare_pvir2(
+    B04: np.ndarray, B08: np.ndarray, B12: np.ndarray, threshold: np.ndarray | float
+) -> np.ndarray:
+    """SCMaP: bare where PVIR2 <= threshold (a scalar or a per-pixel array)."""
+    return pvir2(B04, B08, B12) <= threshold
+
+
+def bare_geos3(B02: np.ndarray, B03: np.ndarray, B04: np.ndarray, B08: np.ndarray, B11: np.ndarray,
+               B12: np.ndarray) -> np.ndarray:  # fmt: skip
+    """GEOS3 / SYSI (Demattê et al. 2020): -0.25 <= NDVI <= 0.25, -0.30 <= NBR2 <= 0.10, VNSIR <= 0.9."""
+    v = ndvi(B04, B08)
+    n2 = nbr2(B11, B12)
+    return (v >= -0.25) & (v <= 0.25) & (n2 >= -0.30) & (n2 <= 0.10) & (vnsir(B02, B03, B04, B08, B12) <= 0.9)
+
+
+def bare_sen4cap(B04: np.ndarray, B08: np.ndarray, B11: np.ndarray, B12: np.ndarray) -> np.ndarray:
+    """Sen4CAP bare-soil calibration rule: NDVI < 0.15 and NDTI <= 0.10."""
+    return (ndvi(B04, B08) < 0.15) & (ndti(B11, B12) <= 0.10)
+
+
+def blue_outliers(
+    B02: np.ndarray, candidates: np.ndarray, sigma: float = 3.0, floor: float = 0.008
+) -> np.ndarray:
+    """Residual haze and cloud: candidate observations too bright in blue for their pixel.
+
+    Per pixel over time, among the candidate observations: outlier where
+    B02 > median + sigma * 1.4826 * MAD and B02 > median + floor (SCMaP: sigma 3,
+    floor 80 DN = 0.008).  One-sided: haze only brightens.
+    """
+    blue = np.where(candidates, B02, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no candidate at all
+        median = np.nanmedian(blue, axis=0)
+        mad = np.nanmedian(np.abs(blue - median), axis=0)
+    limit = np.maximum(median + sigma * NMAD_FACTOR * mad, median + floor)
+    with np.errstate(invalid="ignore"):
+        return candidates & (blue > limit)
+
+
+@numba.njit(cache=True)
+def bare_periods(
+    bare: np.ndarray, valid: np.ndarray, doy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and last bare day of year and the number of separate bare periods, per pixel.
+
+    ``bare`` and ``valid`` are (time, pixel) booleans, ``doy`` the day of year of
+    each date.  A bare period is a run of bare observations that no valid
+    non-bare observation interrupts (cloudy dates do not end a period), so the
+    count indicates separate tillage events.  Pixels never bare get NaN and 0.
+    """
+    n_time, n_pix = bare.shape
+    first = np.full(n_pix, np.nan, dtype=np.float32)
+    last = np.full(n_pix, np.nan, dtype=np.float32)
+    count = np.zeros(n_pix, dtype=np.float32)
+    for p in range(n_pix):
+        in_period = False
+        for t in range(n_time):
+            if bare[t, p]:
+                if np.isnan(first[p]):
+                    first[p] = doy[t]
+                last[p] = doy[t]
+                if not in_period:
+                    count[p] += 1
+                    in_period = True
+            elif valid[t, p]:
+                in_period = False
+    return first, last, count
