@@ -46,9 +46,12 @@ def write_scene(
     folder: Path,
     offset_dn: int,
     scl: np.ndarray | None = None,
-    reflectance: Mapping[str, float] = REFLECTANCE,
+    reflectance: Mapping[str, float | np.ndarray] = REFLECTANCE,
 ) -> dict[str, Path]:
-    """COGs of one scene: DN = reflectance * 10000 + offset_dn; SCL 4 everywhere unless given."""
+    """COGs of one scene: DN = reflectance * 10000 + offset_dn; SCL 4 everywhere unless given.
+
+    A reflectance is a constant or a 10 m array (SIZE_M / 10 pixels a side), averaged to 20 m.
+    """
     paths = {}
     for band in (*REFLECTANCE_BANDS, SCL):
         res = NATIVE_RESOLUTION[band]
@@ -56,10 +59,19 @@ def write_scene(
         if band == SCL:
             values = scl if scl is not None else np.full((n, n), 4)
         else:
-            values = np.full((n, n), round(reflectance[band] * 10000) + offset_dn)
+            values = np.rint(_at_resolution(reflectance[band], res) * 10000) + offset_dn
         paths[band] = folder / f"{band}.tif"
         write_band(paths[band], values, res)
     return paths
+
+
+def _at_resolution(value: float | np.ndarray, res: int) -> np.ndarray:
+    n = SIZE_M // res
+    if np.isscalar(value):
+        return np.full((n, n), float(value))
+    array = np.asarray(value, dtype=float)
+    factor = array.shape[0] // n
+    return array.reshape(n, factor, n, factor).mean(axis=(1, 3))
 
 
 def make_item(

@@ -35,7 +35,7 @@ class CubeConfig:
     """Output pixel size on the EEA grid, metres (10 or 20)."""
     cloud_buffer_m: float = 100.0
     """Distance by which SCL cloud, shadow and cirrus are grown (SCMaP: 11x11 px at 20 m)."""
-    chunk_size: int = 256
+    chunk_size: int = 128
     """Spatial chunk side in pixels; every chunk holds all dates (per-pixel time series)."""
     clear_classes: tuple[int, ...] = (4, 5, 6)
     """SCL classes kept as clear sky: vegetation, not vegetated, water."""
@@ -46,9 +46,36 @@ class CubeConfig:
 
 
 @dataclass(frozen=True)
+class SoilSuiteConfig:
+    """Bare-surface detection and compositing (SCMaP)."""
+
+    rule: str = "pvir2"
+    """Per-observation rule: ``pvir2`` (SCMaP), ``geos3`` (GEOS3/SYSI) or ``sen4cap``."""
+    threshold: str = "auto"
+    """PVIR2 threshold: a number, a raster path (resampled bilinearly) or ``auto`` (from the data)."""
+    fixed_threshold: float = 0.2
+    """Threshold used where ``auto`` cannot estimate one (too few bare observations)."""
+    min_bare_obs: int = 3
+    """Bare observations needed for the bare-surface class and the composites."""
+    blue_sigma: float = 3.0
+    """Blue outlier filter: robust standard deviations above the pixel's median B02."""
+    blue_floor: float = 0.008
+    """Blue outlier filter: least brightening (reflectance) that counts as an outlier."""
+    mref_blue_sigma: float = 4.0
+    """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
+    landcover: str = ""
+    """Optional land-cover raster in ESA WorldCover classes (path); empty: none."""
+    landcover_not_bare: tuple[int, ...] = (50, 80)
+    """Land-cover classes never taken as bare (built-up, permanent water)."""
+    landcover_other: tuple[int, ...] = (50, 70, 80, 90, 95)
+    """Land-cover classes of the mask's 'other surfaces' (built-up, snow/ice, water, wetland, mangroves)."""
+
+
+@dataclass(frozen=True)
 class Config:
     scenes: SceneFilter = field(default_factory=SceneFilter)
     cube: CubeConfig = field(default_factory=CubeConfig)
+    soilsuite: SoilSuiteConfig = field(default_factory=SoilSuiteConfig)
 
     def override(self, **flags: Any) -> Config:
         """A copy with dotted keys replaced, e.g. ``override(**{"cube.resolution": 10})``.

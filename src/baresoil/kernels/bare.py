@@ -84,3 +84,20 @@ def bare_periods(
             elif valid[t, p]:
                 in_period = False
     return first, last, count
+
+
+def mask_classes(
+    vobs: np.ndarray, bobs: np.ndarray, candidates: np.ndarray, other: np.ndarray, min_bare: int
+) -> np.ndarray:
+    """SCMaP's 3-class mask, later rules winning: 2 never bare, 1 bare often enough, 3 other.
+
+    ``candidates`` counts the observations that ever passed the bare rule (before
+    the blue filter): a pixel with valid observations and none passing is
+    permanent vegetation.  Pixels with some, but fewer than ``min_bare``, bare
+    observations, or with no valid observation, stay undecided (NaN).
+    """
+    out = np.full(vobs.shape, np.nan, dtype=np.float32)
+    out[(vobs > 0) & (candidates == 0)] = 2
+    out[bobs >= min_bare] = 1
+    out[other] = 3
+    return out

@@ -1,28 +1,46 @@
-"""Temporal composites of the observations selected by a mask."""
+"""Temporal composites of the observations selected by a mask, over (time, pixel) arrays."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 CI95_Z = 1.96
 
 
+@numba.njit(cache=True)
 def masked_stats(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, sample standard deviation (n - 1) and count over time of the masked observations.
 
-    ``values`` is (band, time, ...) and ``mask`` (time, ...); an observation counts
-    where the mask is set and the value is finite.  The standard deviation is NaN
-    below two observations, the mean below one.
+    ``values`` is (band, time, pixel) and ``mask`` (time, pixel); an observation
+    counts where the mask is set and the value is finite.  One pass per pixel
+    (Welford), so no masked copy of the stack is made.  The mean is NaN without
+    observations, the standard deviation below two; the count is that of band 0.
     """
-    selected = mask[None] & np.isfinite(values)
-    count = selected.sum(axis=1)
-    data = np.where(selected, values, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = data.sum(axis=1) / count
-        squares = np.where(selected, (values - mean[:, None]) ** 2, 0.0).sum(axis=1)
-        std = np.sqrt(squares / (count - 1))
-    std[count < 2] = np.nan
-    return mean.astype(np.float32), std.astype(np.float32), count[0].astype(np.float32)
+    n_band, n_time, n_pix = values.shape
+    mean = np.full((n_band, n_pix), np.nan, dtype=np.float32)
+    std = np.full((n_band, n_pix), np.nan, dtype=np.float32)
+    count = np.zeros(n_pix, dtype=np.float32)
+    for p in range(n_pix):
+        for b in range(n_band):
+            n = 0
+            m = 0.0
+            m2 = 0.0
+            for t in range(n_time):
+                if mask[t, p]:
+                    x = values[b, t, p]
+                    if not np.isnan(x):
+                        n += 1
+                        delta = x - m
+                        m += delta / n
+                        m2 += delta * (x - m)
+            if b == 0:
+                count[p] = n
+            if n > 0:
+                mean[b, p] = m
+            if n > 1:
+                std[b, p] = np.sqrt(m2 / (n - 1))
+    return mean, std, count
 
 
 def ci95(std: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -1,0 +1,270 @@
+"""SoilSuite: bare-surface detection and bare-soil composites, as DLR's SCMaP.
+
+Per clear-sky observation: a bare-surface rule (PVIR2 <= threshold by default,
+or GEOS3, or Sen4CAP's), water observations and excluded land cover removed,
+then the per-pixel blue-band outlier filter against residual haze.  Per period
+(the whole period and each calendar year): valid and bare observation counts,
+bare-soil frequency, the bare-soil reflectance composite (mean, standard
+deviation, 95 % confidence half-width), the mean reflectance of all clear
+observations and the 3-class mask; per year also the first and last bare day
+and the number of separate bare periods.
+
+The work of one spatial chunk (all dates) is one call of ``_soilsuite_block``,
+whose outputs for every period are stacked along a leading axis and sliced into
+layers, so the cube is read once for all layers and periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from ..catalog.layouts import REFLECTANCE_BANDS
+from ..catalog.source import TimeRange
+from ..config import Config, SoilSuiteConfig
+from ..cube.aux import aux_raster
+from ..errors import ConfigError
+from ..kernels.bare import bare_geos3, bare_periods, bare_sen4cap, blue_outliers, mask_classes
+from ..kernels.composite import ci95, masked_stats
+from ..kernels.indices import mndwi, pvir2
+from ..kernels.threshold import estimate_pvir2_threshold
+from .base import ProductPeriod, whole_and_yearly_periods
+from .registry import Layer, register
+
+FAMILY = "soilsuite"
+RULES = ("pvir2", "geos3", "sen4cap")
+SCL_WATER = 6
+MASK_CLASSES = {1: "bare surface", 2: "permanent vegetation", 3: "other surfaces (built-up, water)"}
+
+
+def _reflectance_layer(code: str, title: str, description: str) -> Layer:
+    return Layer(
+        code, FAMILY, title, description, "int16", -32768, scale=1e-4, unit="1", bands=REFLECTANCE_BANDS
+    )
+
+
+register(
+    Layer("MASK", FAMILY, "Bare-surface mask",
+          "1 bare surface (at least the minimum number of bare observations), 2 permanent vegetation "
+          "(never bare), 3 other surfaces (built-up, water); nodata where undecidable.",
+          "uint8", 0, classes=MASK_CLASSES),
+    Layer("BSF", FAMILY, "Bare-soil frequency", "Bare observations in percent of valid observations.",
+          "uint16", 65535, scale=0.01, unit="%"),
+    Layer("VOBS", FAMILY, "Valid observations", "Clear-sky observations with all bands (not snow).",
+          "uint16", 65535, unit="count"),
+    Layer("BOBS", FAMILY, "Bare observations", "Observations detected as bare surface after the blue filter.",
+          "uint16", 65535, unit="count"),
+    _reflectance_layer("SRC_MEAN", "Bare-soil reflectance composite",
+                       "Mean surface reflectance of the bare observations (B02 … B12)."),
+    _reflectance_layer("SRC_STD", "Bare-soil reflectance standard deviation",
+                       "Sample standard deviation of the bare observations' reflectance."),
+    _reflectance_layer("SRC_CI95", "Bare-soil reflectance 95 % confidence",
+                       "Half-width of the 95 % confidence interval of the mean: 1.96 std / sqrt(n)."),
+    _reflectance_layer("MREF", "Mean reflectance",
+                       "Mean reflectance of all clear observations (blue-filtered)."),
+    Layer("FIRST_BARE", FAMILY, "First bare day", "Day of year of the first bare observation.",
+          "uint16", 0, unit="day of year"),
+    Layer("LAST_BARE", FAMILY, "Last bare day", "Day of year of the last bare observation.",
+          "uint16", 0, unit="day of year"),
+    Layer("NBARE", FAMILY, "Bare periods",
+          "Number of separate bare periods in the year (runs of bare observations), an indicator of tillage.",
+          "uint8", 255, unit="count"),
+    Layer("PVIR2_THR", FAMILY, "PVIR2 threshold", "The PVIR2 threshold applied (pvir2 rule only).",
+          "int16", -32768, scale=1e-4, unit="1"),
+)  # fmt: skip
+
+NB = len(REFLECTANCE_BANDS)
+PERIOD_LAYERS: dict[str, int] = {
+    "MASK": 1, "BSF": 1, "VOBS": 1, "BOBS": 1, "SRC_MEAN": NB, "SRC_STD": NB, "SRC_CI95": NB, "MREF": NB,
+    "PVIR2_THR": 1,
+}  # fmt: skip
+YEAR_LAYERS: dict[str, int] = {**PERIOD_LAYERS, "FIRST_BARE": 1, "LAST_BARE": 1, "NBARE": 1}
+
+
+@dataclass(frozen=True)
+class _PeriodSpec:
+    label: str
+    period: TimeRange
+    dates: np.ndarray
+    """Boolean over the cube's dates."""
+    layers: dict[str, int]
+
+    @property
+    def yearly(self) -> bool:
+        return "FIRST_BARE" in self.layers
+
+
+def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
+    """The SoilSuite layers of ``cube`` for the whole period and each calendar year."""
+    params = config.soilsuite
+    if params.rule not in RULES:
+        raise ConfigError(f"unknown bare-surface rule {params.rule!r}; choose one of {', '.join(RULES)}")
+    specs = _period_specs(cube, period)
+    refl = da.stack([cube[b].data for b in REFLECTANCE_BANDS])
+    threshold, auto = _threshold_input(cube, params)
+    landcover = aux_raster(params.landcover, cube.SCL, "nearest").data if params.landcover else None
+    times = cube.time.values.astype("datetime64[D]")
+    kernel = partial(
+        _soilsuite_block,
+        params=params,
+        auto=auto,
+        doy=(times - times.astype("datetime64[Y]")).astype(int) + 1,
+        specs=tuple((s.dates, s.yearly) for s in specs),
+    )
+    n_out = sum(sum(s.layers.values()) for s in specs)
+    args: list[object] = [refl, "btyx", cube.SCL.data, "tyx", cube.clear.data, "tyx", threshold, "yx"]
+    if landcover is not None:
+        args += [landcover, "yx"]
+    stacked = da.blockwise(kernel, "oyx", *args, new_axes={"o": n_out}, dtype=np.float32, concatenate=True)
+    return _split(stacked, specs, cube)
+
+
+def _years(period: TimeRange) -> set[str]:
+    return {str(y) for y in period.years()} if len(period.years()) > 1 else set()
+
+
+def _period_specs(cube: xr.Dataset, period: TimeRange) -> list[_PeriodSpec]:
+    times = cube.time.values.astype("datetime64[D]")
+    years = _years(period)
+    specs = []
+    for sub, label in whole_and_yearly_periods(period):
+        dates = (times >= np.datetime64(sub.start)) & (times <= np.datetime64(sub.end))
+        specs.append(
+            _PeriodSpec(label, sub, dates, YEAR_LAYERS if label in years or not years else PERIOD_LAYERS)
+        )
+    return specs
+
+
+def _threshold_input(cube: xr.Dataset, params: SoilSuiteConfig) -> tuple[da.Array, bool]:
+    """The threshold as a (y, x) dask array, and whether to estimate it per chunk instead."""
+    template = cube.SCL.isel(time=0, drop=True)
+    if params.threshold == "auto":
+        return da.full_like(template.data, params.fixed_threshold, dtype=np.float32), True
+    try:
+        value = float(params.threshold)
+    except ValueError:
+        return aux_raster(params.threshold, cube.SCL, "bilinear").data, False
+    return da.full_like(template.data, value, dtype=np.float32), False
+
+
+def _split(stacked: da.Array, specs: Sequence[_PeriodSpec], cube: xr.Dataset) -> list[ProductPeriod]:
+    results = []
+    start = 0
+    coords = {"y": cube.y, "x": cube.x}
+    for spec in specs:
+        layers = {}
+        for code, count in spec.layers.items():
+            data = stacked[start : start + count]
+            start += count
+            if count == 1:
+                layers[code] = xr.DataArray(data[0], coords=coords, dims=("y", "x"))
+            else:
+                layers[code] = xr.DataArray(data, coords={"band": list(REFLECTANCE_BANDS), **coords},
+                                            dims=("band", "y", "x"))  # fmt: skip
+        results.append(ProductPeriod(spec.period, spec.label, xr.Dataset(layers)))
+    return results
+
+
+def _soilsuite_block(
+    refl: np.ndarray,
+    scl: np.ndarray,
+    clear: np.ndarray,
+    threshold: np.ndarray,
+    landcover: np.ndarray | None = None,
+    *,
+    params: SoilSuiteConfig,
+    auto: bool,
+    doy: np.ndarray,
+    specs: tuple[tuple[np.ndarray, bool], ...],
+) -> np.ndarray:
+    """All layers of all periods for one chunk: (outputs, y, x) float32, NaN = missing."""
+    n_band, n_time, ny, nx = refl.shape
+    R = refl.reshape(n_band, n_time, ny * nx)
+    bands = dict(zip(REFLECTANCE_BANDS, R, strict=True))
+    valid = clear.reshape(n_time, -1) & np.isfinite(R).all(axis=0)
+    eligible = valid & (scl.reshape(n_time, -1) != SCL_WATER)
+    if landcover is not None:
+        eligible &= ~np.isin(landcover.reshape(-1), params.landcover_not_bare)[None]
+    rule, thr = _apply_rule(bands, eligible, threshold.reshape(-1), params, auto)
+    candidates = eligible & rule
+    bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor)
+    mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor)
+    other = _other_surfaces(bands, valid, scl.reshape(n_time, -1), landcover, params)
+    out = []
+    for dates, yearly in specs:
+        out += _period_outputs(R, valid & dates[:, None], bare & dates[:, None], candidates & dates[:, None],
+                               mref_obs & dates[:, None], other, thr, params)  # fmt: skip
+        if yearly:
+            first, last, count = bare_periods(bare[dates], valid[dates], doy[dates].astype(np.float32))
+            out += [first, last, count]
+    return np.stack(out).reshape(len(out), ny, nx)
+
+
+def _apply_rule(
+    bands: dict[str, np.ndarray],
+    eligible: np.ndarray,
+    threshold: np.ndarray,
+    params: SoilSuiteConfig,
+    auto: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-observation bare flags of the configured rule, and the threshold used (NaN if none)."""
+    if params.rule == "geos3":
+        names = ("B02", "B03", "B04", "B08", "B11", "B12")
+        return bare_geos3(*(bands[b] for b in names)), np.full(threshold.shape, np.nan, np.float32)
+    if params.rule == "sen4cap":
+        return bare_sen4cap(bands["B04"], bands["B08"], bands["B11"], bands["B12"]), np.full(
+            threshold.shape, np.nan, np.float32
+        )
+    index = pvir2(bands["B04"], bands["B08"], bands["B12"])
+    if auto:
+        estimate = estimate_pvir2_threshold(np.where(eligible, index, np.nan))
+        value = estimate if np.isfinite(estimate) else params.fixed_threshold
+        threshold = np.full(threshold.shape, value, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        return index <= threshold[None], threshold
+
+
+def _other_surfaces(
+    bands: dict[str, np.ndarray],
+    valid: np.ndarray,
+    scl: np.ndarray,
+    landcover: np.ndarray | None,
+    params: SoilSuiteConfig,
+) -> np.ndarray:
+    """Built-up and water: from land cover where given, else water from the data."""
+    if landcover is not None:
+        return np.isin(landcover.reshape(-1), params.landcover_other)
+    n_valid = valid.sum(axis=0)
+    water_obs = valid & ((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return water_obs.sum(axis=0) / n_valid >= 0.5
+
+
+def _period_outputs(
+    R: np.ndarray,
+    valid: np.ndarray,
+    bare: np.ndarray,
+    candidates: np.ndarray,
+    mref_obs: np.ndarray,
+    other: np.ndarray,
+    threshold: np.ndarray,
+    params: SoilSuiteConfig,
+) -> list[np.ndarray]:
+    vobs = valid.sum(axis=0).astype(np.float32)
+    mean, std, bobs = masked_stats(R, bare)
+    too_few = bobs < params.min_bare_obs
+    for stat in (mean, std):
+        stat[:, too_few] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bsf = np.where(vobs > 0, 100.0 * bobs / vobs, np.nan).astype(np.float32)
+    mref, _, _ = masked_stats(R, mref_obs)
+    mask = mask_classes(vobs, bobs, candidates.sum(axis=0), other, params.min_bare_obs)
+    no_data = vobs == 0
+    bobs_out = np.where(no_data, np.nan, bobs).astype(np.float32)
+    vobs_out = np.where(no_data & ~np.isfinite(R[0]).any(axis=0), np.nan, vobs).astype(np.float32)
+    return [mask, bsf, vobs_out, bobs_out, *mean, *std, *ci95(std, bobs), *mref, threshold]

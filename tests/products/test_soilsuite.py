@@ -1,0 +1,108 @@
+"""SoilSuite end to end on hand-made scenes with known answers."""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from baresoil.catalog.layouts import EARTH_SEARCH, REFLECTANCE_BANDS
+from baresoil.catalog.source import StacSource, TimeRange
+from baresoil.config import Config, CubeConfig, SoilSuiteConfig
+from baresoil.cube import open_cube
+from baresoil.grid import area_from_bbox
+from baresoil.products.soilsuite import soilsuite
+
+from stac_factory import SIZE_M, lonlat_bbox, make_item, write_catalog, write_scene
+
+SOIL = dict(zip(REFLECTANCE_BANDS, (0.08, 0.11, 0.16, 0.18, 0.20, 0.22, 0.24, 0.25, 0.30, 0.26), strict=True))
+CANOPY = dict(
+    zip(REFLECTANCE_BANDS, (0.03, 0.06, 0.03, 0.09, 0.25, 0.33, 0.38, 0.40, 0.20, 0.10), strict=True)
+)
+N10 = SIZE_M // 10
+WEST = np.zeros((N10, N10), dtype=bool)
+WEST[:, : N10 // 2] = True
+# west half: soil on dates 0, 1, 2, 4 (4 hazy) and canopy on 3 and 5; east half: always canopy
+WEST_STATES = ("soil", "soil", "soil", "canopy", "hazy soil", "canopy")
+DATES = [datetime(2021, 4, 1, 10) + timedelta(days=10 * i) for i in range(6)]
+
+
+def _scene_reflectance(state):
+    surface = CANOPY if state == "canopy" else SOIL
+    out = {}
+    for band in REFLECTANCE_BANDS:
+        value = surface[band] + (0.03 if state == "hazy soil" and band == "B02" else 0.0)
+        out[band] = np.where(WEST, value, CANOPY[band])
+    return out
+
+
+@pytest.fixture(scope="module")
+def cube(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("soilsuite")
+    items = []
+    for i, (when, state) in enumerate(zip(DATES, WEST_STATES, strict=True)):
+        paths = write_scene(tmp / f"s{i}", offset_dn=0, reflectance=_scene_reflectance(state))
+        items.append(make_item(EARTH_SEARCH, f"item{i}", when, paths, "03.01"))
+    catalog = write_catalog(tmp / "stac", items)
+    config = Config(cube=CubeConfig(resolution=20, chunk_size=32))
+    return open_cube(StacSource(str(catalog)), area_from_bbox(*lonlat_bbox(100)),
+                     TimeRange.parse("2021-01-01", "2021-12-31"), config)  # fmt: skip
+
+
+def _halves(cube):
+    """Masks of the cube pixels well inside the west and east halves (away from the border)."""
+    from pyproj import Transformer
+
+    from stac_factory import EPSG, ORIGIN
+
+    to_utm = Transformer.from_crs(3035, EPSG, always_xy=True)
+    xx, yy = np.meshgrid(cube.x.values, cube.y.values)
+    ux, _ = to_utm.transform(xx, yy)
+    middle = ORIGIN[0] + SIZE_M / 2
+    return ux < middle - 60, ux > middle + 60
+
+
+def _run(cube, **params):
+    config = Config(soilsuite=SoilSuiteConfig(**params))
+    (result,) = soilsuite(cube, TimeRange.parse("2021-01-01", "2021-12-31"), config)
+    return result.layers.compute()
+
+
+def test_fixed_threshold_products(cube):
+    out = _run(cube, threshold="0.2")
+    west, east = _halves(cube)
+    assert west.sum() > 50 and east.sum() > 50
+    assert np.all(out.VOBS.values[west] == 6)
+    assert np.all(out.BOBS.values[west] == 3)  # the hazy soil date is a blue outlier
+    np.testing.assert_allclose(out.BSF.values[west], 50.0)
+    assert np.all(out.MASK.values[west] == 1)
+    assert np.all(out.MASK.values[east] == 2)
+    assert np.all(out.BOBS.values[east] == 0)
+    for i, band in enumerate(REFLECTANCE_BANDS):
+        np.testing.assert_allclose(out.SRC_MEAN.values[i][west], SOIL[band], atol=1e-4)
+        np.testing.assert_allclose(out.SRC_STD.values[i][west], 0.0, atol=1e-4)
+    assert np.isnan(out.SRC_MEAN.values[:, east]).all()  # below the minimum bare observations
+    # MREF: all six clear dates, hazy one included (below the sigma-4 filter? it's 0.03 brighter: out)
+    np.testing.assert_allclose(out.MREF.values[6][east], CANOPY["B08"], atol=1e-4)
+    # yearly indicators: first bare 1 April (day 91), last 21 April (day 111), one period
+    assert np.all(out.FIRST_BARE.values[west] == 91)
+    assert np.all(out.LAST_BARE.values[west] == 111)
+    assert np.all(out.NBARE.values[west] == 1)
+    assert np.isnan(out.FIRST_BARE.values[east]).all()
+    np.testing.assert_allclose(out.PVIR2_THR.values[west], 0.2)
+
+
+def test_min_bare_observations_decides_the_mask(cube):
+    out = _run(cube, threshold="0.2", min_bare_obs=4)
+    west, _ = _halves(cube)
+    assert np.isnan(out.MASK.values[west]).all()  # 3 bare observations: undecided
+    assert np.isnan(out.SRC_MEAN.values[:, west]).all()
+
+
+def test_other_rules(cube):
+    west, east = _halves(cube)
+    geos3 = _run(cube, rule="geos3")
+    assert np.all(geos3.BOBS.values[west] == 3) and np.all(geos3.MASK.values[east] == 2)
+    sen4cap = _run(cube, rule="sen4cap")  # soil NDVI is 0.2: not bare for Sen4CAP
+    assert np.all(sen4cap.BOBS.values[west] == 0)
+    with pytest.raises(Exception, match="unknown bare-surface rule"):
+        _run(cube, rule="magic")
