@@ -16,7 +16,7 @@ import typer
 
 from .. import __version__
 from ..errors import BaresoilError
-from . import cube, demo, simulate
+from . import cube, demo, simulate, soilsuite
 
 app = typer.Typer(
     name="baresoil",
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.command("simulate")(simulate.simulate_command)
 app.command("cube")(cube.cube_command)
+app.command("soilsuite")(soilsuite.soilsuite_command)
 app.command("demo")(demo.demo_command)
 
 

@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
+from ..catalog.source import StacSource, TimeRange
+from ..config import load_config
 from ..errors import AreaError
 from ..grid import Area, area_from_bbox, area_from_file, area_from_tile
+from ..pipeline.run import Job
 
 Stac = Annotated[
     str,
@@ -31,7 +34,7 @@ Start = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")]
 End = Annotated[str, typer.Option("--end", help="Last day (included), YYYY-MM-DD.")]
 Out = Annotated[Path, typer.Option("--out", help="Output folder (a STAC catalog of COGs).")]
 Resolution = Annotated[
-    float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres [default: 20].")
+    float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres (default: 20).")
 ]
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="TOML configuration file (flags override it).")
@@ -43,6 +46,15 @@ Scheduler = Annotated[
         envvar="DASK_SCHEDULER_ADDRESS",
         help="Address of a running dask.distributed scheduler; local threads when absent.",
     ),
+]
+CloudBuffer = Annotated[
+    float | None, typer.Option("--cloud-buffer", help="Cloud buffer, metres (default: 100).")
+]
+MaxCloudCover = Annotated[
+    float | None, typer.Option("--max-cloud-cover", help="Scene filter, % (default: 80).")
+]
+MinSunElevation = Annotated[
+    float | None, typer.Option("--min-sun-elevation", help="Scene filter, degrees (default: 20).")
 ]
 Resume = Annotated[bool, typer.Option("--resume", help="Skip tiles whose outputs are already complete.")]
 
@@ -63,3 +75,25 @@ def area_from_options(
         return area_from_tile(tile)
     assert aoi is not None
     return area_from_file(aoi)
+
+
+def make_job(
+    stac: str,
+    collection: str | None,
+    area: tuple[tuple[float, float, float, float] | None, str | None, Path | None],
+    start: str,
+    end: str,
+    out: Path,
+    config_file: Path | None,
+    overrides: dict[str, object],
+    resume: bool,
+) -> Job:
+    """The job of a product command: source, area, period, output and layered config."""
+    return Job(
+        source=StacSource(stac, collection),
+        area=area_from_options(*area),
+        period=TimeRange.parse(start, end),
+        out_dir=Path(out),
+        config=load_config(config_file).override(**overrides),
+        resume=resume,
+    )

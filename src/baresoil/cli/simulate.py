@@ -17,13 +17,13 @@ def simulate_command(
         int, typer.Option("--seed", help="Random seed; the same seed gives the same world.")
     ] = 42,
     size: Annotated[
-        int | None, typer.Option("--size", help="Side of the square world, metres [default: 3000].")
+        int | None, typer.Option("--size", help="Side of the square world, metres (default: 3000).")
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="First acquisition day [default: 2021-01-01].")
+        str | None, typer.Option("--start", help="First acquisition day (default: 2021-01-01).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--end", help="Last acquisition day [default: 2022-12-31].")
+        str | None, typer.Option("--end", help="Last acquisition day (default: 2022-12-31).")
     ] = None,
 ) -> None:
     """Simulate Sentinel-2 L2A scenes as providers publish them, with ground truth beside them."""

@@ -6,6 +6,7 @@ simulation in the output folder, so a second run only recomputes products.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from ..grid import EEA_CRS, area_from_tile, tiles_covering
 from ..io.report import write_report
 from ..products.observations import FAMILY as OBSERVATIONS
 from ..products.observations import observation_counts
+from ..products.soilsuite import FAMILY as SOILSUITE
+from ..products.soilsuite import soilsuite
 from .cluster import scheduler
 from .run import Job, run_product
 
@@ -43,7 +46,7 @@ def run_demo(out: Path, seed: int = 42, scheduler_address: str | None = None, ec
     with scheduler(scheduler_address):
         for name, step in DEMO_STEPS:
             echo(f"{name} ...")
-            step(job)
+            step(job, sim_dir)
     return write_report(job.out_dir, out / "report.html", title="baresoil demo")
 
 
@@ -57,8 +60,17 @@ def _world_bounds_eea(spec: object) -> tuple[float, float, float, float]:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def _observations(job: Job) -> None:
+def _observations(job: Job, sim_dir: Path) -> None:
     run_product(job, OBSERVATIONS, observation_counts)
 
 
-DEMO_STEPS: list[tuple[str, Callable[[Job], None]]] = [("observation statistics", _observations)]
+def _soilsuite(job: Job, sim_dir: Path) -> None:
+    landcover = sim_dir / "inputs" / "worldcover.tif"
+    config = job.config.override(**{"soilsuite.landcover": str(landcover)})
+    run_product(dataclasses.replace(job, config=config), SOILSUITE, soilsuite)
+
+
+DEMO_STEPS: list[tuple[str, Callable[[Job, Path], None]]] = [
+    ("observation statistics", _observations),
+    ("SoilSuite composites", _soilsuite),
+]

@@ -1,0 +1,61 @@
+"""``baresoil soilsuite``: SoilSuite bare-surface mask, frequency and reflectance composites."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..pipeline.cluster import scheduler as dask_scheduler
+from ..pipeline.run import run_product
+from ..products.soilsuite import FAMILY, soilsuite
+from . import options as opt
+
+
+def soilsuite_command(
+    stac: opt.Stac,
+    start: opt.Start,
+    end: opt.End,
+    out: opt.Out,
+    collection: opt.Collection = None,
+    bbox: opt.Bbox = None,
+    tile: opt.Tile = None,
+    aoi: opt.Aoi = None,
+    resolution: opt.Resolution = None,
+    rule: Annotated[
+        str | None,
+        typer.Option("--rule", help="Bare-surface rule: pvir2, geos3 or sen4cap (default: pvir2)."),
+    ] = None,
+    threshold: Annotated[
+        str | None,
+        typer.Option("--threshold", help="PVIR2 threshold: VALUE, a raster FILE, or auto (default: auto)."),
+    ] = None,
+    landcover: Annotated[
+        str | None,
+        typer.Option("--landcover", help="ESA WorldCover-class raster excluding built-up and water."),
+    ] = None,
+    min_bare_obs: Annotated[
+        int | None, typer.Option("--min-bare-obs", help="Bare observations for the bare class (default: 3).")
+    ] = None,
+    cloud_buffer: opt.CloudBuffer = None,
+    max_cloud_cover: opt.MaxCloudCover = None,
+    min_sun_elevation: opt.MinSunElevation = None,
+    config: opt.ConfigFile = None,
+    scheduler: opt.Scheduler = None,
+    resume: opt.Resume = False,
+) -> None:
+    """MASK, BSF, VOBS, BOBS, SRC_MEAN/STD/CI95 and MREF for the period and each year (as SCMaP)."""
+    overrides = {
+        "cube.resolution": resolution,
+        "cube.cloud_buffer_m": cloud_buffer,
+        "scenes.max_cloud_cover": max_cloud_cover,
+        "scenes.min_sun_elevation": min_sun_elevation,
+        "soilsuite.rule": rule,
+        "soilsuite.threshold": threshold,
+        "soilsuite.landcover": landcover,
+        "soilsuite.min_bare_obs": min_bare_obs,
+    }
+    job = opt.make_job(stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume)
+    with dask_scheduler(scheduler):
+        items = run_product(job, FAMILY, soilsuite)
+    typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")

@@ -1,0 +1,144 @@
+"""A realistic Sentinel-2 L2A simulator with ground truth: the world every demo, test and benchmark runs on.
+
+Nothing can be downloaded where baresoil is developed and tested, so this
+package writes what the providers would deliver — COGs per band and scene, in
+two overlapping MGRS tiles, catalogued three ways (Earth Search, Planetary
+Computer, CDSE) — for a small Bavarian landscape whose every state is known.
+
+Data flow (one module per stage, frozen dataclasses between them)::
+
+    spec ─▶ world (parcels, land cover, DEM, soil) ─▶ crops (daily cover per parcel)
+         ─▶ weather (rain, moisture, snow)          ─▶ surface (per-pixel reflectance, true bare soil)
+         ─▶ schedule (dates, tiles, sun, ids)       ─▶ atmosphere (clouds, shadows, haze, cirrus, SCL)
+         ─▶ observe (noise, DN, truth labels)       ─▶ render (COGs) ─▶ truth, inputs ─▶ stac (last)
+
+**True bare soil** on a date: exposed soil fraction ≥ 0.7, green vegetation
+fraction < 0.1 and no snow (snow-covered fraction < 0.1), on cropland; the quarry's rock counts as a bare
+surface too (the land cover tells it apart).  Built-up land, water, forest
+and grassland are never bare; stubble (residue cover) is not bare.
+
+Output layout under ``out_dir``::
+
+    scenes/<scene id>/<BAND>.tif     uint16 DN (SCL uint8), nodata 0, native resolution, COG
+    stac/{earth-search,planetary-computer,cdse}/catalog.json
+    inputs/parcels.gpkg, soil_samples.csv, soil_samples.gpkg, worldcover.tif, dem.tif
+    truth/landcover.tif, soil_<prop>.tif, bare.tif, sky.tif, green.tif, soil.tif,
+          observations.csv, parcels.gpkg, events.csv, bare_periods.csv,
+          parcel_daily.parquet, weather.csv, soil_samples_true.csv, world.json
+
+Everything is a pure function of the :class:`WorldSpec` (seed included).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from ..catalog.layouts import LAYOUTS
+from .crops import simulate_crops
+from .inputs import write_inputs
+from .observe import observe
+from .render import SceneRecord, write_scene
+from .samples import draw_samples
+from .schedule import Acquisition, acquisitions, product_ids, tiles
+from .spec import WorldSpec
+from .stac import write_catalogs
+from .surface import Surface
+from .truth import Truth, TruthStacks, load_bare_reflectance, load_truth, write_static_truth, write_world_json
+from .weather import simulate_weather
+from .world import LANDCOVER_NAMES, World, build_world, parcel_geometries
+
+_MARKER = ".baresoil-simulation"
+_OWNED = ("stac", "scenes", "truth", "inputs")
+_WEATHER_SPINUP_DAYS = 120
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Where a simulation was written."""
+
+    root: Path
+    catalogs: dict[str, Path]
+    """Layout name (``earth-search``, ``planetary-computer``, ``cdse``) -> its catalog.json."""
+    truth_dir: Path
+    inputs_dir: Path
+    spec: WorldSpec
+    seconds: float = 0.0
+    """Wall time the simulation took."""
+
+    def catalog(self, name: str) -> Path:
+        """The catalog.json of layout ``name``."""
+        try:
+            return self.catalogs[name]
+        except KeyError:
+            raise KeyError(f"no catalog for layout {name!r}; have {', '.join(self.catalogs)}") from None
+
+    @property
+    def scenes_dir(self) -> Path:
+        return self.root / "scenes"
+
+
+def simulate(out_dir: str | Path, spec: WorldSpec = WorldSpec()) -> Simulation:  # noqa: B008
+    """Simulate ``spec``'s world into ``out_dir``: scenes, catalogs, inputs and truth.
+
+    A previous simulation in ``out_dir`` is replaced.  The catalogs are written
+    last, so an interrupted run never looks complete.
+    """
+    began = time.perf_counter()
+    root = Path(out_dir)
+    _clear_previous(root)
+    world = build_world(spec)
+    weather = simulate_weather(spec.seed, spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS), spec.end)
+    history = simulate_crops(spec, world.parcels)
+    samples = draw_samples(world)
+    parcels = parcel_geometries(world)
+    write_inputs(root / "inputs", world, history, samples, parcels)
+    write_static_truth(root / "truth", world, history, weather, samples, parcels)
+    surface = Surface(world, history, weather)
+    schedule = acquisitions(spec)
+    stacks = TruthStacks(spec, schedule)
+    records: list[SceneRecord] = []
+    for acq in schedule:
+        obs = observe(spec, surface, acq)
+        written = [
+            write_scene(root, spec, obs, tile, k, product_ids(spec, acq, tile))
+            for k, tile in enumerate(tiles(spec))
+        ]
+        stacks.add(obs, written)
+        records += written
+    stacks.write(root / "truth")
+    write_world_json(root / "truth", spec, _summary(world, schedule, records))
+    catalogs = write_catalogs(root, spec, records)
+    return Simulation(root, catalogs, root / "truth", root / "inputs", spec, time.perf_counter() - began)
+
+
+def _clear_previous(root: Path) -> None:
+    """Remove the outputs of an earlier simulation here (catalogs first), never anything else."""
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / _MARKER
+    if marker.exists():
+        for name in _OWNED:
+            shutil.rmtree(root / name, ignore_errors=True)
+    marker.write_text("written by baresoil.simulate; the folders stac, scenes, truth, inputs are replaced\n")
+
+
+def _summary(world: World, schedule: tuple[Acquisition, ...], records: list[SceneRecord]) -> dict:
+    shares = {
+        name: round(float((world.landcover == code).mean()), 4) for code, name in LANDCOVER_NAMES.items()
+    }
+    return {
+        "n_acquisitions": len(schedule),
+        "n_items_per_layout": len(records),
+        "tiles": [
+            {"code": t.code, "col_start": t.col_start, "col_stop": t.col_stop} for t in tiles(world.spec)
+        ],
+        "landcover_shares": shares,
+        "n_parcels": len(world.parcels),
+        "layouts": [layout.name for layout in LAYOUTS],
+    }
+
+
+__all__ = ["Simulation", "Truth", "WorldSpec", "load_bare_reflectance", "load_truth", "simulate"]

@@ -1,0 +1,184 @@
+"""When the satellites pass, which tiles they deliver, and how the products are named.
+
+One acquisition every ``revisit_days`` from ``start``, Sentinel-2A and -2B
+alternating, at the datatake's sensing time; the processing baseline follows
+ESA's history (04.00 from 25 January 2022, when L2A DN gained
+BOA_ADD_OFFSET = −1000).  Sun angles come from a low-precision solar
+ephemeris for the world's centre, so winter scenes get the low sun that makes
+the cube drop them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from pyproj import Transformer
+
+from ..catalog.layouts import BASELINE_OFFSET_FROM, BOA_ADD_OFFSET_DN, parse_baseline
+from .fields import rng_for
+from .spec import WorldSpec
+
+BASELINES: tuple[tuple[date, str], ...] = (
+    (date(2015, 6, 1), "02.09"),
+    (date(2021, 6, 30), "03.00"),
+    (date(2022, 1, 25), "04.00"),
+)
+"""(first sensing day, processing baseline) in force from then on."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One MGRS tile's part of the world: the columns [col_start, col_stop) of the 10 m grid."""
+
+    code: str
+    col_start: int
+    col_stop: int
+
+    @property
+    def grid_code(self) -> str:
+        return f"MGRS-{self.code}"
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """One date's datatake over the world."""
+
+    index: int
+    """Position in the time series (band index − 1 of the truth stacks)."""
+    datetime: datetime
+    platform: str
+    """``sentinel-2a`` or ``sentinel-2b``."""
+    baseline: str
+    sun_elevation: float
+    sun_azimuth: float
+
+    @property
+    def date(self) -> date:
+        return self.datetime.date()
+
+    @property
+    def offset_dn(self) -> int:
+        """DN added to every valid pixel: 1000 from baseline 04.00 on, else 0."""
+        version = parse_baseline(self.baseline)
+        return -BOA_ADD_OFFSET_DN if version is not None and version >= BASELINE_OFFSET_FROM else 0
+
+    @property
+    def sun_zenith(self) -> float:
+        return 90.0 - self.sun_elevation
+
+    @property
+    def unit(self) -> str:
+        """``S2A`` or ``S2B``."""
+        return "S2" + self.platform[-1].upper()
+
+
+def tiles(spec: WorldSpec) -> tuple[Tile, ...]:
+    """The tiles publishing the world: one, or a western and an eastern one that overlap."""
+    n = spec.n_pixels
+    if not spec.split_tiles:
+        return (Tile(spec.tiles[0], 0, n),)
+    width = math.ceil(n * (1 + spec.tile_overlap) / 2 / 2) * 2  # even: 20 m pixels stay whole
+    width = min(width, n - 2)
+    return (Tile(spec.tiles[0], 0, width), Tile(spec.tiles[1], n - width, n))
+
+
+def acquisitions(spec: WorldSpec) -> tuple[Acquisition, ...]:
+    """Every acquisition from ``spec.start`` to ``spec.end``."""
+    lon, lat = world_centre_lonlat(spec)
+    rng = rng_for(spec.seed, "schedule")
+    out = []
+    day, i = spec.start, 0
+    while day <= spec.end:
+        when = datetime.combine(day, spec.overpass_utc, tzinfo=UTC)
+        when += timedelta(seconds=float(rng.uniform(-3, 3)))
+        elevation, azimuth = solar_position(when, lat, lon)
+        out.append(
+            Acquisition(
+                index=i,
+                datetime=when,
+                platform="sentinel-2a" if i % 2 == 0 else "sentinel-2b",
+                baseline=baseline_on(day),
+                sun_elevation=round(elevation, 4),
+                sun_azimuth=round(azimuth, 4),
+            )
+        )
+        day += timedelta(days=spec.revisit_days)
+        i += 1
+    return tuple(out)
+
+
+def baseline_on(day: date) -> str:
+    current = BASELINES[0][1]
+    for since, version in BASELINES:
+        if day >= since:
+            current = version
+    return current
+
+
+def world_centre_lonlat(spec: WorldSpec) -> tuple[float, float]:
+    x0, y0, x1, y1 = spec.bounds
+    to_ll = Transformer.from_crs(spec.epsg, 4326, always_xy=True)
+    lon, lat = to_ll.transform((x0 + x1) / 2, (y0 + y1) / 2)
+    return float(lon), float(lat)
+
+
+def solar_position(when: datetime, lat: float, lon: float) -> tuple[float, float]:
+    """Sun elevation and azimuth (degrees, azimuth clockwise from north) at ``when`` (UTC).
+
+    The Astronomical Almanac's low-precision formulae: better than 0.1°, plenty
+    for shadow directions and the low-sun filter.
+    """
+    days = (when - datetime(2000, 1, 1, 12, tzinfo=UTC)).total_seconds() / 86400.0
+    mean_lon = math.radians((280.460 + 0.9856474 * days) % 360)
+    anomaly = math.radians((357.528 + 0.9856003 * days) % 360)
+    ecl_lon = mean_lon + math.radians(1.915) * math.sin(anomaly) + math.radians(0.020) * math.sin(2 * anomaly)
+    obliquity = math.radians(23.439 - 4e-7 * days)
+    ra = math.atan2(math.cos(obliquity) * math.sin(ecl_lon), math.cos(ecl_lon))
+    dec = math.asin(math.sin(obliquity) * math.sin(ecl_lon))
+    gmst_hours = (18.697374558 + 24.06570982441908 * days) % 24
+    hour_angle = math.radians(gmst_hours * 15 + lon) - ra
+    phi = math.radians(lat)
+    elevation = math.asin(
+        math.sin(phi) * math.sin(dec) + math.cos(phi) * math.cos(dec) * math.cos(hour_angle)
+    )
+    azimuth = math.atan2(
+        -math.sin(hour_angle), math.tan(dec) * math.cos(phi) - math.sin(phi) * math.cos(hour_angle)
+    )
+    return math.degrees(elevation), math.degrees(azimuth) % 360
+
+
+@dataclass(frozen=True)
+class ProductIds:
+    """How each provider names one tile of one acquisition."""
+
+    scene: str
+    """Folder name under ``scenes/`` (Earth Search style)."""
+    earth_search: str
+    planetary_computer: str
+    cdse: str
+
+    def for_layout(self, name: str) -> str:
+        return {
+            "earth-search": self.earth_search,
+            "planetary-computer": self.planetary_computer,
+            "cdse": self.cdse,
+        }[name]
+
+
+def product_ids(spec: WorldSpec, acq: Acquisition, tile: Tile) -> ProductIds:
+    """Provider-style ids; the processing timestamps are drawn (a few hours to a day later)."""
+    rng = rng_for(spec.seed, "ids", acq.index, tile.code)
+    sensed = acq.datetime.strftime("%Y%m%dT%H%M%S")
+    es = f"{acq.unit}_{tile.code}_{acq.date:%Y%m%d}_0_L2A"
+    pc_processed = acq.datetime + timedelta(hours=float(rng.uniform(12, 30)))
+    cdse_processed = acq.datetime + timedelta(hours=float(rng.uniform(1, 5)))
+    orbit = f"R{spec.relative_orbit:03d}"
+    n_code = "N" + acq.baseline.replace(".", "")
+    return ProductIds(
+        scene=es,
+        earth_search=es,
+        planetary_computer=f"{acq.unit}_MSIL2A_{sensed}_{orbit}_T{tile.code}_{pc_processed:%Y%m%dT%H%M%S}",
+        cdse=f"{acq.unit}_MSIL2A_{sensed}_{n_code}_{orbit}_T{tile.code}_{cdse_processed:%Y%m%dT%H%M%S}",
+    )

@@ -1,0 +1,212 @@
+"""The land surface on one day: cover fractions per pixel, moisture, snow, reflectance, true bare soil.
+
+**True bare soil** (the ground truth every bare-soil product is scored against):
+a pixel is bare on a day when its exposed-soil fraction is at least 0.7, its
+green-vegetation fraction is below 0.1 and it is not under snow (snow-covered
+fraction below 0.1) — ``s ≥ 0.7 and g < 0.1 and snow < 0.1``.  Rock (the quarry) counts as a bare
+surface (its rock fraction stands in for s; the land cover tells it apart from
+soil).  Only cropland and rock can be bare: built-up land, water, forest and
+grassland never are.  Stubble (residue cover) is *not* bare: residue counts
+towards r, not s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .crops import CropHistory
+from .fields import rng_for, smooth_field
+from .spectra import Endmembers, mix
+from .weather import Weather
+from .world import (
+    CROPLAND,
+    FOREST_CONIFEROUS,
+    FOREST_DECIDUOUS,
+    HEDGE,
+    PAVED,
+    ROCK,
+    WATER,
+    World,
+)
+
+BARE_MIN_SOIL = 0.7
+BARE_MAX_GREEN = 0.1
+BARE_MAX_SNOW = 0.1
+SNOW_EXPOSURE = {FOREST_DECIDUOUS: 0.5, FOREST_CONIFEROUS: 0.3, HEDGE: 0.5, WATER: 0.0, PAVED: 0.6}
+"""Share of the weather's snow cover that lies visibly on a land cover (default 1)."""
+_SNOW_EDGE = 0.2
+"""Width (field units) of the transition at the edge of a snow patch."""
+
+
+def is_bare(exposed: np.ndarray, green: np.ndarray, snow: np.ndarray, can_be_bare: np.ndarray) -> np.ndarray:
+    """The true-bare-soil rule (see the module docstring)."""
+    return (exposed >= BARE_MIN_SOIL) & (green < BARE_MAX_GREEN) & (snow < BARE_MAX_SNOW) & can_be_bare
+
+
+@dataclass(frozen=True)
+class SurfaceState:
+    """The land surface of the whole world on one day (arrays on the 10 m grid)."""
+
+    reflectance: np.ndarray
+    """Surface reflectance (band, y, x), bands B02 … B12."""
+    green: np.ndarray
+    soil: np.ndarray
+    """Exposed soil fraction (rock not included)."""
+    snow: np.ndarray
+    bare: np.ndarray
+
+
+class Surface:
+    """Turns the daily history of the parcels into per-pixel surface states."""
+
+    def __init__(self, world: World, history: CropHistory, weather: Weather) -> None:
+        self.world = world
+        self.history = history
+        self.weather = weather
+        self.members = Endmembers(world)
+        lc = world.landcover
+        self.units = np.where((lc == HEDGE) & (world.parcel_id == 0), history.hedge_unit, world.parcel_id)
+        self.can_be_bare = np.isin(lc, (CROPLAND, ROCK))
+        self.rock = (lc == ROCK).astype(np.float32)
+        self.snow = SnowPattern(world)
+        self.wet_factor = (1.0 + 0.25 * np.clip(world.wetness, -2, 2)).astype(np.float32)
+
+    def on(self, day: date) -> SurfaceState:
+        t = self.history.index(day)
+        w = self.world
+        canopy = np.clip(self.history.canopy[self.units, t] * w.canopy_texture, 0.0, 1.0)
+        gamma = self.history.green_share[self.units, t]
+        residue = np.clip(self.history.residue[self.units, t] * w.residue_texture, 0.0, 0.95)
+        keep = 1.0 - w.other
+        fractions = {
+            "g": keep * canopy * gamma,
+            "d": keep * canopy * (1.0 - gamma),
+            "r": keep * residue * (1.0 - canopy),
+            "s": keep * (1.0 - canopy) * (1.0 - residue),
+            "u": w.other,
+        }
+        t_weather = self.weather.index(day)
+        moisture = np.clip(
+            self.weather.moisture[t_weather] * self.wet_factor + self.history.boost[self.units, t], 0.0, 1.0
+        )
+        snow = self.snow.cover(float(self.weather.snow_cover[t_weather]))
+        reflectance = mix(self.members, fractions, moisture, snow)
+        exposed = fractions["s"] + self.rock * w.other
+        bare = is_bare(exposed, fractions["g"], snow, self.can_be_bare)
+        return SurfaceState(reflectance, fractions["g"], fractions["s"], snow, bare)
+
+
+class SnowPattern:
+    """Where the snow lies: patches, not a uniform veil.
+
+    When the weather covers only part of the ground (thin or melting snow), the
+    snow sits where a static smooth field is highest (the same hollows and
+    shaded spots every time), so a pixel is mostly either snowy or snow-free;
+    forest shows only part of its snow through the canopy, water none.
+    """
+
+    def __init__(self, world: World) -> None:
+        rng = rng_for(world.spec.seed, "snow")
+        self.field = smooth_field(rng, world.shape, 8.0)
+        self.sorted = np.sort(self.field.ravel())
+        self.exposure = _snow_exposure(world.landcover)
+
+    def cover(self, share: float) -> np.ndarray:
+        """Snow-covered fraction per pixel when ``share`` of the open ground is under snow."""
+        if share <= 0.0:
+            return np.zeros_like(self.exposure)
+        if share >= 1.0:
+            return self.exposure.copy()
+        level = self.sorted[min(int((1.0 - share) * self.sorted.size), self.sorted.size - 1)]
+        patches = np.clip(0.5 + (self.field - level) / _SNOW_EDGE, 0.0, 1.0)
+        return (patches * self.exposure).astype(np.float32)
+
+
+def _snow_exposure(landcover: np.ndarray) -> np.ndarray:
+    lut = np.ones(256, np.float32)
+    for code, share in SNOW_EXPOSURE.items():
+        lut[code] = share
+    return lut[landcover]
+
+
+class _ParcelMean:
+    """Mean of a pixel array over each parcel (in the order of ``world.parcels``)."""
+
+    def __init__(self, world: World) -> None:
+        self.ids = world.parcels["parcel_id"].to_numpy()
+        self.flat = world.parcel_id.ravel()
+        self.size = int(self.flat.max()) + 1
+        self.counts = np.maximum(np.bincount(self.flat, minlength=self.size)[self.ids], 1)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        sums = np.bincount(self.flat, weights=values.ravel().astype(np.float64), minlength=self.size)
+        return (sums[self.ids] / self.counts).astype(np.float32)
+
+
+def parcel_daily(world: World, history: CropHistory, weather: Weather) -> pd.DataFrame:
+    """Daily state of every parcel (parcel-level fractions, no pixel texture).
+
+    Columns: parcel_id, date, g, d, r, s, other (static material), snow, moisture, bare.
+    """
+    mean = _ParcelMean(world)
+    ids = mean.ids
+    n = history.n_days
+    days = slice(weather.index(history.first), weather.index(history.first) + n)
+    other = mean(world.other)[:, None]
+    rock = mean((world.landcover == ROCK) * world.other)[:, None]
+    snow = _parcel_snow(world, weather.snow_cover[days], mean)
+    wet = mean(1.0 + 0.25 * np.clip(world.wetness, -2, 2))[:, None]
+    can_be_bare = world.parcels["kind"].isin(["cropland", "rock"]).to_numpy()[:, None]
+    c, gam, rho = history.canopy[ids], history.green_share[ids], history.residue[ids]
+    keep = 1.0 - other
+    g = keep * c * gam
+    s = keep * (1 - c) * (1 - rho)
+    moisture = np.clip(weather.moisture[days][None, :] * wet + history.boost[ids], 0.0, 1.0)
+    bare = is_bare(s + rock, g, snow, can_be_bare)
+    dates = pd.date_range(history.first, periods=n, freq="D").date
+    return pd.DataFrame(
+        {
+            "parcel_id": np.repeat(ids, n).astype(np.int32),
+            "date": np.tile(dates, ids.size),
+            "g": g.ravel(),
+            "d": (keep * c * (1 - gam)).ravel(),
+            "r": (keep * rho * (1 - c)).ravel(),
+            "s": s.ravel(),
+            "other": np.broadcast_to(other, g.shape).ravel(),
+            "snow": snow.ravel(),
+            "moisture": moisture.ravel().astype(np.float32),
+            "bare": bare.ravel(),
+        }
+    )
+
+
+def _parcel_snow(world: World, shares: np.ndarray, mean: _ParcelMean) -> np.ndarray:
+    """(parcel, day) mean snow cover, from the same patches as the pixels."""
+    pattern = SnowPattern(world)
+    out = np.zeros((len(world.parcels), shares.size), np.float32)
+    for share in np.unique(shares[shares > 0]):
+        out[:, shares == share] = mean(pattern.cover(float(share)))[:, None]
+    return out
+
+
+def bare_periods(daily: pd.DataFrame) -> pd.DataFrame:
+    """Maximal runs of consecutive truly bare days per parcel: parcel_id, start, end (inclusive), days.
+
+    Runs are cut at the edges of the simulated window.
+    """
+    table = daily.sort_values(["parcel_id", "date"], kind="stable")
+    ids = table["parcel_id"].to_numpy()
+    all_bare = table["bare"].to_numpy().astype(np.int8)
+    all_dates = table["date"].to_numpy()
+    rows = []
+    for pid in np.unique(ids):
+        mine = ids == pid
+        edges = np.diff(np.concatenate([[0], all_bare[mine], [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        dates = all_dates[mine]
+        rows += [(int(pid), dates[a], dates[b - 1], int(b - a)) for a, b in zip(starts, stops, strict=True)]
+    return pd.DataFrame(rows, columns=["parcel_id", "start", "end", "days"])

@@ -1,0 +1,308 @@
+"""Ground truth on disk (``OUT/truth``) and back.
+
+Static layers: ``landcover.tif`` (legend in its tags and in ``world.json``), ``parcel_id.tif``,
+``soil_<property>.tif`` (float32, NaN where there is no topsoil: water, rock,
+roofs, pavement).  One band per acquisition, band descriptions = ISO dates:
+``bare.tif`` (1 = true bare soil, see :mod:`.surface`), ``sky.tif`` (0 clear,
+1 cloud, 2 shadow, 3 haze, 4 cirrus, 5 snow: the true state, not SCL),
+``green.tif`` and ``soil.tif`` (cover in percent).  Tables: ``observations.csv``,
+``parcels.gpkg``, ``events.csv``, ``bare_periods.csv``, ``parcel_daily.parquet``,
+``weather.csv``, ``soil_samples_true.csv``; ``world.json`` holds the spec, the
+seed, the legends and the definitions, and is written last.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from affine import Affine
+
+from .atmosphere import SKY_NAMES
+from .crops import CropHistory
+from .files import atomic, write_raster
+from .inputs import write_vector
+from .observe import Observation
+from .render import SceneRecord
+from .samples import SoilSamples
+from .schedule import Acquisition
+from .spec import WorldSpec
+from .spectra import BANDS
+from .surface import BARE_MAX_GREEN, BARE_MAX_SNOW, BARE_MIN_SOIL, bare_periods, parcel_daily
+from .weather import Weather
+from .world import LANDCOVER_NAMES, SOIL_PROPERTIES, SOIL_UNITS, WORLDCOVER_CLASS, World, soil_mask
+
+STACKS = ("bare", "sky", "green", "soil")
+"""Per-observation truth layers, one band per acquisition."""
+BARE_DEFINITION = (
+    f"exposed soil fraction >= {BARE_MIN_SOIL}, green fraction < {BARE_MAX_GREEN} and snow-covered "
+    f"fraction < {BARE_MAX_SNOW}; "
+    "rock counts as a bare surface; only cropland and rock can be bare"
+)
+
+
+def write_static_truth(
+    folder: Path,
+    world: World,
+    history: CropHistory,
+    weather: Weather,
+    samples: SoilSamples,
+    parcels: gpd.GeoDataFrame,
+) -> None:
+    spec = world.spec
+    legend = json.dumps({str(k): v for k, v in LANDCOVER_NAMES.items()})
+    write_raster(
+        folder / "landcover.tif", world.landcover, spec.transform(), spec.epsg, None, tags={"LEGEND": legend}
+    )
+    write_raster(
+        folder / "parcel_id.tif",
+        world.parcel_id,
+        spec.transform(),
+        spec.epsg,
+        0,
+        tags={"DESCRIPTION": "parcel id (parcels.gpkg); 0 on field roads and hedges"},
+    )
+    has_soil = soil_mask(world.landcover)
+    for prop in SOIL_PROPERTIES:
+        values = np.where(has_soil, world.soil[prop], np.nan).astype(np.float32)
+        write_raster(
+            folder / f"soil_{prop}.tif",
+            values,
+            spec.transform(),
+            spec.epsg,
+            float("nan"),
+            tags={"UNITS": SOIL_UNITS[prop]},
+        )
+    write_vector(folder / "parcels.gpkg", _truth_parcels(world, history, parcels), "parcels")
+    _write_csv(folder / "events.csv", history.events)
+    daily = parcel_daily(world, history, weather)
+    with atomic(folder / "parcel_daily.parquet") as tmp:
+        daily.to_parquet(tmp, index=False)
+    _write_csv(folder / "bare_periods.csv", bare_periods(daily))
+    _write_csv(folder / "weather.csv", _weather_table(weather, history.first, spec.end))
+    _write_csv(folder / "soil_samples_true.csv", samples.true)
+
+
+def _truth_parcels(world: World, history: CropHistory, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every parcel with its land use, true crop per year and mean soil properties."""
+    out = parcels[["parcel_id", "kind", "n_pixels", "geometry"]].rename(columns={"kind": "landcover"})
+    crops = history.crops.pivot(index="parcel_id", columns="year", values="crop")
+    for year in crops.columns:
+        out[f"crop_{year}"] = out["parcel_id"].map(crops[year]).fillna("")
+    ids = world.parcel_id.ravel()
+    has_soil = soil_mask(world.landcover).ravel()
+    counts = np.bincount(ids[has_soil], minlength=ids.max() + 1)
+    for prop in SOIL_PROPERTIES:
+        sums = np.bincount(ids[has_soil], weights=world.soil[prop].ravel()[has_soil], minlength=ids.max() + 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / counts, np.nan)
+        out[f"{prop}_mean"] = means[out["parcel_id"].to_numpy()]
+    out["area_ha"] = out.geometry.area / 10_000
+    return out
+
+
+def _weather_table(weather: Weather, first: date, last: date) -> pd.DataFrame:
+    i0, i1 = weather.index(first), weather.index(last) + 1
+    return pd.DataFrame(
+        {
+            "date": pd.date_range(first, last, freq="D").date,
+            "rain_mm": weather.rain_mm[i0:i1].round(2),
+            "temperature_c": weather.temperature_c[i0:i1].round(2),
+            "snow_mm": weather.snow_mm[i0:i1].round(2),
+            "snow_cover": weather.snow_cover[i0:i1].round(3),
+            "moisture": weather.moisture[i0:i1].round(4),
+        }
+    )
+
+
+def _write_csv(path: Path, table: pd.DataFrame) -> None:
+    with atomic(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+class TruthStacks:
+    """Collects the per-acquisition truth layers while scenes are rendered, then writes them."""
+
+    def __init__(self, spec: WorldSpec, acquisitions: Sequence[Acquisition]) -> None:
+        self.spec = spec
+        self.acquisitions = acquisitions
+        n = len(acquisitions)
+        self.stacks = {name: np.zeros((n, *spec.shape), np.uint8) for name in STACKS}
+        self.rows: list[dict[str, Any]] = []
+        # sums of the true reflectance of truly bare, truly clear observations, per year and in all
+        self.bare_sums: dict[str, np.ndarray] = {}
+        self.bare_counts: dict[str, np.ndarray] = {}
+
+    def add(self, obs: Observation, records: Sequence[SceneRecord]) -> None:
+        i = obs.acquisition.index
+        for name in STACKS:
+            self.stacks[name][i] = getattr(obs, "sky_state" if name == "sky" else name)
+        acq, sky = obs.acquisition, obs.sky
+        seen_bare = (obs.bare == 1) & (obs.sky_state == 0)
+        for key in ("all", str(acq.date.year)):
+            if key not in self.bare_sums:
+                self.bare_sums[key] = np.zeros(obs.surface.shape, np.float64)
+                self.bare_counts[key] = np.zeros(seen_bare.shape, np.int32)
+            self.bare_sums[key] += np.where(seen_bare, obs.surface, 0.0)
+            self.bare_counts[key] += seen_bare
+        self.rows.append(
+            {
+                "band": i + 1,
+                "date": acq.date.isoformat(),
+                "datetime": acq.datetime.isoformat().replace("+00:00", "Z"),
+                "platform": acq.platform,
+                "items": ";".join(r.ids.scene for r in records),
+                "tiles": ";".join(r.tile.code for r in records),
+                "baseline": acq.baseline,
+                "offset_dn": acq.offset_dn,
+                "sun_elevation": acq.sun_elevation,
+                "sun_azimuth": acq.sun_azimuth,
+                "cloud_cover": round(100 * obs.cloud_fraction, 3),
+                "item_cloud_cover": ";".join(f"{r.cloud_cover:.2f}" for r in records),
+                "shadow_share": round(100 * float((obs.sky_state == 2).mean()), 3),
+                "haze": bool(sky.haze.max() > 0),
+                "cirrus": bool(sky.cirrus.max() > 0),
+                "snow_share": round(100 * float((obs.sky_state == 5).mean()), 3),
+                "bare_share": round(100 * float(obs.bare.mean()), 3),
+                "cloud_height_m": round(sky.cloud_height_m, 1),
+                "shadow_dx_m": round(sky.shadow_offset_m[0], 1),
+                "shadow_dy_m": round(sky.shadow_offset_m[1], 1),
+            }
+        )
+
+    def write(self, folder: Path) -> None:
+        dates = [a.date.isoformat() for a in self.acquisitions]
+        for name in STACKS:
+            write_raster(
+                folder / f"{name}.tif",
+                self.stacks[name],
+                self.spec.transform(),
+                self.spec.epsg,
+                None,
+                descriptions=dates,
+            )
+        _write_csv(folder / "observations.csv", pd.DataFrame(self.rows))
+        for key, sums in self.bare_sums.items():
+            counts = self.bare_counts[key]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(counts > 0, sums / counts, np.nan).astype(np.float32)
+            write_raster(folder / f"bare_reflectance_{key}.tif", mean, self.spec.transform(), self.spec.epsg,
+                         float("nan"), descriptions=list(BANDS))  # fmt: skip
+
+
+def write_world_json(folder: Path, spec: WorldSpec, summary: Mapping[str, Any]) -> None:
+    data = {
+        "spec": spec.to_json(),
+        "seed": spec.seed,
+        "sim_start": spec.sim_start.isoformat(),
+        "crs": f"EPSG:{spec.epsg}",
+        "transform": list(spec.transform())[:6],
+        "shape": list(spec.shape),
+        "landcover_legend": {str(k): v for k, v in LANDCOVER_NAMES.items()},
+        "worldcover_of_landcover": {str(k): v for k, v in WORLDCOVER_CLASS.items()},
+        "sky_legend": {str(k): v for k, v in SKY_NAMES.items()},
+        "bare_definition": BARE_DEFINITION,
+        "soil_units": dict(SOIL_UNITS),
+        **summary,
+    }
+    with atomic(folder / "world.json") as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Everything in ``OUT/truth``, read back."""
+
+    world: dict[str, Any]
+    spec: WorldSpec
+    transform: Affine
+    crs: str
+    dates: list[date]
+    """Acquisition dates, in the order of the stack bands."""
+    landcover: np.ndarray
+    parcel_id: np.ndarray
+    """Parcel id per pixel (0 on field roads and hedges)."""
+    soil: dict[str, np.ndarray]
+    """Soil property maps (NaN where there is no topsoil)."""
+    bare: np.ndarray
+    """(date, y, x) uint8, 1 = true bare soil."""
+    sky: np.ndarray
+    green: np.ndarray
+    soil_cover: np.ndarray
+    observations: pd.DataFrame
+    parcels: gpd.GeoDataFrame
+    events: pd.DataFrame
+    bare_periods: pd.DataFrame
+    parcel_daily: pd.DataFrame
+    weather: pd.DataFrame
+    samples: pd.DataFrame
+    """True soil properties at the sample points."""
+
+
+_TEXT_COLUMNS = {"baseline": str, "items": str, "tiles": str, "item_cloud_cover": str, "crop": str}
+"""Columns that look numeric to pandas but are text (``"03.00"`` must not become 3.0)."""
+
+
+def load_bare_reflectance(out_dir: str | Path, period: str = "all") -> tuple[np.ndarray, Affine, str]:
+    """True mean reflectance (band, y, x) of the truly bare, truly clear observations of ``period``.
+
+    ``period`` is ``all`` (every acquisition) or a year (``"2021"``); NaN where never seen bare.
+    """
+    with rasterio.open(Path(out_dir) / "truth" / f"bare_reflectance_{period}.tif") as src:
+        return src.read(), src.transform, src.crs.to_string()
+
+
+def load_truth(out_dir: str | Path) -> Truth:
+    """Read the truth written by :func:`baresoil.simulate.simulate` into ``out_dir``."""
+    folder = Path(out_dir) / "truth"
+    world = json.loads((folder / "world.json").read_text())
+    stacks, dates = {}, []
+    for name in STACKS:
+        with rasterio.open(folder / f"{name}.tif") as src:
+            stacks[name] = src.read()
+            dates = [date.fromisoformat(d) for d in src.descriptions]
+    with rasterio.open(folder / "landcover.tif") as src:
+        landcover, transform, crs = src.read(1), src.transform, src.crs.to_string()
+    with rasterio.open(folder / "parcel_id.tif") as src:
+        parcel_id = src.read(1)
+    soil = {}
+    for prop in SOIL_PROPERTIES:
+        with rasterio.open(folder / f"soil_{prop}.tif") as src:
+            soil[prop] = src.read(1)
+
+    def dated(name: str, *columns: str) -> pd.DataFrame:
+        table = pd.read_csv(folder / name, dtype=_TEXT_COLUMNS)
+        for column in columns:
+            table[column] = pd.to_datetime(table[column]).dt.date
+        return table
+
+    daily = pd.read_parquet(folder / "parcel_daily.parquet")
+    return Truth(
+        world=world,
+        spec=WorldSpec.from_json(world["spec"]),
+        transform=transform,
+        crs=crs,
+        dates=dates,
+        landcover=landcover,
+        parcel_id=parcel_id,
+        soil=soil,
+        bare=stacks["bare"],
+        sky=stacks["sky"],
+        green=stacks["green"],
+        soil_cover=stacks["soil"],
+        observations=dated("observations.csv", "date"),
+        parcels=gpd.read_file(folder / "parcels.gpkg", engine="pyogrio"),
+        events=dated("events.csv", "date"),
+        bare_periods=dated("bare_periods.csv", "start", "end"),
+        parcel_daily=daily,
+        weather=dated("weather.csv", "date"),
+        samples=pd.read_csv(folder / "soil_samples_true.csv"),
+    )

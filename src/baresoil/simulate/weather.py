@@ -1,0 +1,120 @@
+"""One daily weather series shared by the whole world: rain, temperature, snow, soil moisture.
+
+The world is a few kilometres wide, so one series is enough; the wetness of the
+terrain modulates soil moisture per pixel later (:mod:`.surface`).  Rain comes
+from a two-state Markov chain whose wet-day chances rise in autumn, winter and
+spring; the topsoil is a bucket filled by rain and snowmelt and emptied by
+evaporation that is fast in summer and slow in winter, so wet spells darken
+bare soil for days and summer showers dry off quickly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from .fields import rng_for
+
+
+@dataclass(frozen=True)
+class Weather:
+    """Daily series from ``first`` on, one value per day."""
+
+    first: date
+    rain_mm: np.ndarray
+    temperature_c: np.ndarray
+    snow_mm: np.ndarray
+    """Snow water equivalent on the ground (mm)."""
+    moisture: np.ndarray
+    """Topsoil wetness index, 0 dry … 1 saturated."""
+
+    @property
+    def n_days(self) -> int:
+        return int(self.rain_mm.size)
+
+    def index(self, day: date) -> int:
+        return (day - self.first).days
+
+    @property
+    def snow_cover(self) -> np.ndarray:
+        """Share of open land under snow: full cover from about 10 mm water equivalent."""
+        return np.clip(self.snow_mm / 10.0, 0.0, 1.0)
+
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.n_days)]
+
+
+def simulate_weather(seed: int, first: date, last: date) -> Weather:
+    """Daily weather from ``first`` to ``last`` (both included)."""
+    rng = rng_for(seed, "weather")
+    n = (last - first).days + 1
+    doy = np.array([(first + timedelta(days=i)).timetuple().tm_yday for i in range(n)], dtype=float)
+    season = np.cos(2 * np.pi * (doy - 15) / 365.25)  # +1 mid-January, -1 mid-July
+    temperature = _temperature(rng, doy)
+    rain = _precipitation(rng, season)
+    snow, liquid = _snowpack(rain, temperature)
+    moisture = _topsoil_moisture(liquid, season)
+    return Weather(
+        first,
+        rain.astype(np.float32),
+        temperature.astype(np.float32),
+        snow.astype(np.float32),
+        moisture.astype(np.float32),
+    )
+
+
+def _temperature(rng: np.random.Generator, doy: np.ndarray) -> np.ndarray:
+    """Mean daily temperature: a seasonal wave (−1 °C in January, 18 °C in July) plus AR(1) weather."""
+    mean = 8.5 - 9.5 * np.cos(2 * np.pi * (doy - 15) / 365.25)
+    anomaly = np.zeros_like(mean)
+    shocks = rng.normal(0.0, 2.2, mean.size)
+    for i in range(1, mean.size):
+        anomaly[i] = 0.82 * anomaly[i - 1] + shocks[i]
+    return mean + anomaly
+
+
+def _precipitation(rng: np.random.Generator, season: np.ndarray) -> np.ndarray:
+    """Wet/dry Markov chain; wet spells are likelier and longer in the cold half-year."""
+    p_wet_after_dry = 0.30 + 0.08 * season
+    p_wet_after_wet = 0.60 + 0.10 * season
+    u = rng.random(season.size)
+    amounts = rng.gamma(0.8, 6.0, season.size)
+    wet = np.zeros(season.size, bool)
+    for i in range(1, season.size):
+        wet[i] = u[i] < (p_wet_after_wet[i] if wet[i - 1] else p_wet_after_dry[i])
+    return np.where(wet, amounts, 0.0)
+
+
+def _snowpack(rain: np.ndarray, temperature: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snow water equivalent and the liquid water reaching the soil (rain plus melt)."""
+    snow = np.zeros_like(rain)
+    liquid = np.zeros_like(rain)
+    pack = 0.0
+    for i in range(rain.size):
+        if temperature[i] < 0.5:
+            pack += rain[i]
+            melt = 0.0
+        else:
+            melt = min(pack, 3.0 * (temperature[i] - 0.5) + 0.2 * rain[i])
+            pack -= melt
+            liquid[i] = rain[i]
+        liquid[i] += melt
+        snow[i] = pack
+    return snow, liquid
+
+
+def _topsoil_moisture(liquid: np.ndarray, season: np.ndarray) -> np.ndarray:
+    """A bucket: water fills the remaining room, evaporation empties it (e-folding 3 days in
+    July, 14 in January), so the topsoil stays wet through winter and dries within days in summer."""
+    tau = 8.5 + 5.5 * season
+    keep = np.exp(-1.0 / tau)
+    fill = 1.0 - np.exp(-liquid / 8.0)
+    m = np.zeros_like(liquid)
+    level = 0.4
+    for i in range(liquid.size):
+        level = level * keep[i]
+        level = level + (1.0 - level) * fill[i]
+        m[i] = level
+    return m
