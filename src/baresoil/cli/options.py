@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -85,7 +86,7 @@ def make_job(
     end: str,
     out: Path,
     config_file: Path | None,
-    overrides: dict[str, object],
+    overrides: Mapping[str, object],
     resume: bool,
 ) -> Job:
     """The job of a product command: source, area, period, output and layered config."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ def simulate_command(
     from ..simulate import WorldSpec, simulate
 
     spec = WorldSpec(seed=seed)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if size is not None:
         changes["size_m"] = size
     if start is not None or end is not None:
