@@ -26,19 +26,10 @@ from baresoil.catalog.scenes import select_scenes
 from baresoil.catalog.source import StacSource, TimeRange, find_items
 from baresoil.config import Config, CubeConfig
 from baresoil.cube import data_footprint, load_cube
-from baresoil.grid import area_from_bbox
 
-HERE = Path(__file__).parent
-
-
-def world(path: Path, seed: int = 42) -> Path:
-    """The default simulated world (generated once, then reused)."""
-    from baresoil.simulate import WorldSpec, simulate
-
-    catalog = path / "stac" / "earth-search" / "catalog.json"
-    if not catalog.exists():
-        simulate(path, WorldSpec(seed=seed))
-    return catalog
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_soilsuite import world_area
+from truth import DEFAULT_WORLD, world
 
 
 def peak_rss_mb() -> float:
@@ -47,22 +38,19 @@ def peak_rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--world", type=Path, default=HERE / ".cache" / "world-42")
+    parser.add_argument("--world", type=Path, default=DEFAULT_WORLD)
     parser.add_argument("--resolution", type=float, default=20.0)
     parser.add_argument("--chunk", type=int, default=256)
     args = parser.parse_args(argv)
 
-    catalog = world(args.world)
-    from baresoil.simulate import load_truth
-
-    truth = load_truth(args.world)
-    bbox = truth.lonlat_bounds
+    folder = world(args.world)
+    catalog = folder / "stac" / "earth-search" / "catalog.json"
     config = Config(cube=CubeConfig(resolution=args.resolution, chunk_size=args.chunk))
     period = TimeRange.parse("2021-01-01", "2022-12-31")
     rss_before = peak_rss_mb()
 
     start = time.perf_counter()
-    area = area_from_bbox(*bbox)
+    area = world_area(folder)
     items = find_items(StacSource(str(catalog)), area, period)
     scenes = select_scenes(items, config.scenes)
     geobox = area.intersection(data_footprint(items)).geobox(config.cube.resolution)

@@ -2,8 +2,11 @@
 
 **True bare soil** (the ground truth every bare-soil product is scored against):
 a pixel is bare on a day when its exposed-soil fraction is at least 0.7, its
-green-vegetation fraction is below 0.1 and it is not under snow (snow-covered
-fraction below 0.1) — ``s ≥ 0.7 and g < 0.1 and snow < 0.1``.  Rock (the quarry) counts as a bare
+green-vegetation fraction is below 0.05 and it is not under snow (snow-covered
+fraction below 0.1) — ``s ≥ 0.7 and g < 0.05 and snow < 0.1``.  The green limit
+is strict because a few per cent of green cover already shifts a soil spectrum
+(NIR up, red down) more than soil moisture does: a composite of "bare"
+observations with 5–10 % green cover is not a soil spectrum.  Rock (the quarry) counts as a bare
 surface (its rock fraction stands in for s; the land cover tells it apart from
 soil).  Only cropland and rock can be bare: built-up land, water, forest and
 grassland never are.  Stubble (residue cover) is *not* bare: residue counts
@@ -34,7 +37,7 @@ from .world import (
 )
 
 BARE_MIN_SOIL = 0.7
-BARE_MAX_GREEN = 0.1
+BARE_MAX_GREEN = 0.05
 BARE_MAX_SNOW = 0.1
 SNOW_EXPOSURE = {FOREST_DECIDUOUS: 0.5, FOREST_CONIFEROUS: 0.3, HEDGE: 0.5, WATER: 0.0, PAVED: 0.6}
 """Share of the weather's snow cover that lies visibly on a land cover (default 1)."""

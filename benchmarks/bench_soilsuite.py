@@ -1,0 +1,161 @@
+"""SoilSuite benchmark: accuracy against the simulator's truth, throughput and peak memory.
+
+    python benchmarks/bench_soilsuite.py [--world DIR] [--skip-speed]
+
+Accuracy (default world, 20 m, with the WorldCover-class input as DLR uses it):
+MASK overall accuracy, BSF mean absolute error (percentage points), SRC_MEAN RMSE
+per band against the true bare-soil reflectance, for fixed thresholds and for
+the data-driven estimate (``auto``), on all pixels and on pure pixels (not on a
+parcel edge).  Speed: end-to-end pixel-observations per second, the ratio to
+only reading the same COG bytes, and peak memory for two areas (each in its own
+process).  One JSON line per figure set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dask
+import numpy as np
+
+from baresoil.catalog.layouts import REFLECTANCE_BANDS
+from baresoil.catalog.scenes import select_scenes
+from baresoil.catalog.source import StacSource, TimeRange, find_items
+from baresoil.config import Config, CubeConfig, SoilSuiteConfig
+from baresoil.cube import data_footprint, load_cube
+from baresoil.grid import Area, area_from_bbox
+from baresoil.products.soilsuite import soilsuite
+from baresoil.simulate import load_bare_reflectance, load_truth
+
+sys.path.insert(0, str(Path(__file__).parent))
+from truth import DEFAULT_WORLD, regrid, truth_on_grid, world
+
+PERIOD = TimeRange.parse("2021-01-01", "2022-12-31")
+
+
+def world_area(folder: Path, fraction: float = 1.0) -> Area:
+    """The world's lon/lat box, or its south-west ``fraction`` (by side)."""
+    truth = load_truth(folder)
+    from pyproj import Transformer
+
+    spec = truth.spec
+    x0, y0 = spec.origin
+    side = spec.size_m * fraction
+    to_ll = Transformer.from_crs(spec.epsg, 4326, always_xy=True)
+    lons, lats = to_ll.transform([x0, x0 + side, x0, x0 + side], [y0, y0, y0 + side, y0 + side])
+    return area_from_bbox(min(lons), min(lats), max(lons), max(lats))
+
+
+def build(folder: Path, area: Area, config: Config):  # type: ignore[no-untyped-def]
+    items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), area, PERIOD)
+    scenes = select_scenes(items, config.scenes)
+    geobox = area.intersection(data_footprint(items)).geobox(config.cube.resolution)
+    return scenes, load_cube(scenes, geobox, config.cube)
+
+
+def accuracy(folder: Path, threshold: str, landcover: bool, rule: str = "pvir2") -> dict[str, object]:
+    landcover_path = str(folder / "inputs" / "worldcover.tif") if landcover else ""
+    params = SoilSuiteConfig(rule=rule, threshold=threshold, landcover=landcover_path)
+    config = Config(soilsuite=params)
+    scenes, cube = build(folder, world_area(folder), config)
+    whole = soilsuite(cube, PERIOD, config)[0].layers
+    out = dask.compute(whole)[0]
+    truth = load_truth(folder)
+    dates = [s.time.date() for s in scenes]
+    grid = truth_on_grid(truth, cube.odc.geobox, dates)
+    src_truth, transform, crs = load_bare_reflectance(folder, "all")
+    src_truth = regrid(src_truth, dataclasses.replace(truth, transform=transform, crs=crs), cube.odc.geobox,
+                       __import__("rasterio.enums").enums.Resampling.average)  # fmt: skip
+    return {"threshold": threshold, "rule": rule, "landcover": landcover,
+            **_scores(out, grid, src_truth, grid.pure, "pure"),
+            **_scores(out, grid, src_truth, np.ones_like(grid.pure), "all")}  # fmt: skip
+
+
+def _scores(out, grid, src_truth, where, tag):  # type: ignore[no-untyped-def]
+    truth_mask = grid.mask()
+    mask = out.MASK.values
+    decided = where & np.isfinite(truth_mask)
+    oa = float(np.mean(mask[decided] == truth_mask[decided]))
+    bsf_t, bsf_p = grid.bsf, out.BSF.values
+    both = where & np.isfinite(bsf_t) & np.isfinite(bsf_p)
+    bsf_mae = float(np.mean(np.abs(bsf_p[both] - bsf_t[both])))
+    src = out.SRC_MEAN.values
+    ok = where & np.isfinite(src).all(axis=0) & np.isfinite(src_truth).all(axis=0)
+    rmse = {b: round(float(np.sqrt(np.mean((src[i][ok] - src_truth[i][ok]) ** 2))), 4)
+            for i, b in enumerate(REFLECTANCE_BANDS)}  # fmt: skip
+    confusion = {f"{int(t)}->{p}": int(np.sum((truth_mask[decided] == t) & (_label(mask[decided]) == p)))
+                 for t in (1, 2, 3) for p in ("1", "2", "3", "nodata")}  # fmt: skip
+    return {
+        f"mask_oa_{tag}": round(oa, 4),
+        f"bsf_mae_pp_{tag}": round(bsf_mae, 2),
+        f"src_rmse_max_{tag}": max(rmse.values()),
+        f"src_rmse_{tag}": rmse,
+        f"src_pixels_{tag}": int(ok.sum()),
+        f"mask_pixels_{tag}": int(decided.sum()),
+        f"confusion_{tag}": confusion,
+    }
+
+
+def _label(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), np.nan_to_num(values).astype(int).astype(str), "nodata")
+
+
+def speed(folder: Path, fraction: float, resolution: float) -> dict[str, object]:
+    """End-to-end SoilSuite time (cube + all layers, no writing) against reading the COG bytes."""
+    config = Config(cube=CubeConfig(resolution=resolution))
+    start = time.perf_counter()
+    scenes, cube = build(folder, world_area(folder, fraction), config)
+    results = soilsuite(cube, PERIOD, config)
+    dask.compute(*[r.layers for r in results])
+    seconds = time.perf_counter() - start
+    n_obs = int(np.prod([cube.sizes[d] for d in ("time", "y", "x")]))
+    files = sorted({b.href for s in scenes for it in s.items for b in it.bands.values()})
+    start = time.perf_counter()
+    n_bytes = sum(len(Path(f).read_bytes()) for f in files)
+    read_seconds = time.perf_counter() - start
+    return {
+        "area_fraction": fraction, "resolution_m": resolution, "pixels": cube.sizes["y"] * cube.sizes["x"],
+        "dates": cube.sizes["time"], "pixel_observations": n_obs, "seconds": round(seconds, 2),
+        "pixel_observations_per_second": round(n_obs / seconds), "cog_megabytes": round(n_bytes / 1e6, 1),
+        "read_bytes_seconds": round(read_seconds, 3),
+        "ratio_to_reading_bytes": round(seconds / read_seconds, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--world", type=Path, default=DEFAULT_WORLD)
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--speed-child", nargs=2, type=float, metavar=("FRACTION", "RESOLUTION"))
+    args = parser.parse_args(argv)
+    folder = world(args.world)
+    if args.speed_child:
+        print(json.dumps({"benchmark": "soilsuite-speed", **speed(folder, *args.speed_child)}))
+        return
+    for threshold in ("auto", "0.2", "0.25"):
+        print(json.dumps({"benchmark": "soilsuite-accuracy", **accuracy(folder, threshold, landcover=True)}))
+    print(json.dumps({"benchmark": "soilsuite-accuracy", **accuracy(folder, "auto", landcover=False)}))
+    if not args.skip_speed:
+        for fraction, resolution in ((0.5, 20.0), (1.0, 20.0), (0.5, 10.0), (1.0, 10.0)):
+            child = [
+                sys.executable,
+                __file__,
+                "--world",
+                str(folder),
+                "--speed-child",
+                str(fraction),
+                str(resolution),
+            ]
+            subprocess.run(child, check=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,88 @@
+"""Simulator truth brought onto a product grid, for the accuracy benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from odc.geo.geobox import GeoBox
+from rasterio.enums import Resampling
+from rasterio.warp import reproject
+
+from baresoil.simulate import Truth, WorldSpec, load_truth, simulate
+
+HERE = Path(__file__).parent
+DEFAULT_WORLD = HERE / ".cache" / "world-42"
+SKY_CLEAR = 0
+OTHER_WORLDCOVER = (50, 80)
+"""WorldCover built-up and permanent water: SCMaP's 'other surfaces'."""
+
+
+def world(path: Path = DEFAULT_WORLD, spec: WorldSpec | None = None) -> Path:
+    """The simulated world at ``path`` (generated once, then reused); returns its folder."""
+    if not (path / "stac" / "earth-search" / "catalog.json").exists():
+        simulate(path, spec or WorldSpec())
+    return path
+
+
+@dataclass(frozen=True)
+class GriddedTruth:
+    """Truth on a product grid (EPSG:3035)."""
+
+    landcover: np.ndarray
+    pure: np.ndarray
+    """Pixels whose 10 m truth pixels all belong to one parcel (no mixed edges)."""
+    valid: np.ndarray
+    """Truly clear observations (of the given dates)."""
+    bare: np.ndarray
+    """Truly clear and truly bare observations."""
+    other_codes: tuple[int, ...]
+    """Truth land-cover codes of built-up and water."""
+
+    @property
+    def bsf(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.valid > 0, 100.0 * self.bare / self.valid, np.nan)
+
+    def mask(self, min_bare: int = 3) -> np.ndarray:
+        """SCMaP classes from truth: 3 built-up/water, 1 bare often enough, 2 never bare, NaN else."""
+        out = np.full(self.bare.shape, np.nan)
+        out[(self.valid > 0) & (self.bare < 0.5)] = 2
+        out[self.bare >= min_bare - 0.5] = 1
+        out[np.isin(self.landcover, self.other_codes)] = 3
+        return out
+
+
+def truth_on_grid(truth: Truth, geobox: GeoBox, dates: Sequence[date]) -> GriddedTruth:
+    """Counts of truly clear and bare observations of ``dates``, and land cover, on ``geobox``."""
+    index = [truth.dates.index(d) for d in dates]
+    clear = truth.sky[index] == SKY_CLEAR
+    valid = clear.sum(axis=0).astype(np.float32)
+    bare = (clear & (truth.bare[index] == 1)).sum(axis=0).astype(np.float32)
+    parcel = truth.parcel_id.astype(np.float32)
+    low = regrid(parcel, truth, geobox, Resampling.min)
+    high = regrid(parcel, truth, geobox, Resampling.max)
+    other = tuple(int(k) for k, v in truth.world["worldcover_of_landcover"].items() if v in OTHER_WORLDCOVER)
+    return GriddedTruth(
+        landcover=regrid(truth.landcover.astype(np.float32), truth, geobox, Resampling.mode),
+        pure=(low == high) & (low > 0),
+        valid=regrid(valid, truth, geobox, Resampling.average),
+        bare=regrid(bare, truth, geobox, Resampling.average),
+        other_codes=other,
+    )
+
+
+def regrid(values: np.ndarray, truth: Truth, geobox: GeoBox, resampling: Resampling) -> np.ndarray:
+    """A (y, x) or (band, y, x) truth array on ``geobox``."""
+    shape = (*values.shape[:-2], geobox.height, geobox.width)
+    out = np.full(shape, np.nan, dtype=np.float32)
+    reproject(values.astype(np.float32), out, src_transform=truth.transform, src_crs=truth.crs,
+              src_nodata=np.nan, dst_transform=geobox.transform, dst_crs=str(geobox.crs), dst_nodata=np.nan,
+              resampling=resampling)  # fmt: skip
+    return out
+
+
+__all__ = ["GriddedTruth", "load_truth", "regrid", "truth_on_grid", "world"]
