@@ -10,6 +10,7 @@ import pytest
 
 from baresoil.simulate.atmosphere import SKY_CLOUD, SKY_HAZE, SKY_SHADOW, SKY_SNOW
 from baresoil.simulate.crops import EVENTS, MAIN_CROPS
+from baresoil.simulate.surface import BARE_MAX_GREEN, BARE_MAX_SNOW, BARE_MIN_SOIL
 from baresoil.simulate.world import CROPLAND, LANDCOVER_NAMES, ROCK
 
 pytestmark = pytest.mark.slow
@@ -130,7 +131,7 @@ def test_parcel_daily_fractions_sum_to_one_and_bare_follows_the_rule(tiny_truth)
     crop = d["parcel_id"].isin(
         tiny_truth.parcels.loc[tiny_truth.parcels["landcover"] == "cropland", "parcel_id"]
     )
-    rule = (d["s"] >= 0.7) & (d["g"] < 0.1) & (d["snow"] < 0.1)
+    rule = (d["s"] >= BARE_MIN_SOIL) & (d["g"] < BARE_MAX_GREEN) & (d["snow"] < BARE_MAX_SNOW)
     assert (d.loc[crop, "bare"] == rule[crop]).all()
     grass = d["parcel_id"].isin(
         tiny_truth.parcels.loc[tiny_truth.parcels["landcover"] == "grassland", "parcel_id"]
