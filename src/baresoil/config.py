@@ -52,7 +52,8 @@ class SoilSuiteConfig:
     rule: str = "pvir2"
     """Per-observation rule: ``pvir2`` (SCMaP), ``geos3`` (GEOS3/SYSI) or ``sen4cap``."""
     threshold: str = "auto"
-    """PVIR2 threshold: a number, a raster path (resampled bilinearly) or ``auto`` (from the data)."""
+    """PVIR2 threshold: a number, a raster path (resampled bilinearly) or ``auto`` (each pixel's own
+    bare-soil level from its time series, see ``kernels.threshold``)."""
     fixed_threshold: float = 0.2
     """Threshold used where ``auto`` cannot estimate one (too few bare observations)."""
     min_bare_obs: int = 3
@@ -61,6 +62,9 @@ class SoilSuiteConfig:
     """Blue outlier filter: robust standard deviations above the pixel's median B02."""
     blue_floor: float = 0.008
     """Blue outlier filter: least brightening (reflectance) that counts as an outlier."""
+    shadow_ratio: float = 0.6
+    """Dark filter against missed cloud shadows: drop bare observations darker (NIR-SWIR) than this
+    times the pixel's median; 0 disables it (SCMaP has no such filter)."""
     mref_blue_sigma: float = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
     landcover: str = ""

@@ -94,3 +94,34 @@ def test_bare_periods_count_runs_across_cloudy_gaps():
     assert count.tolist() == [2, 0, 1]
     assert first[0] == 10 and last[0] == 50 and first[2] == 50
     assert np.isnan(first[1]) and np.isnan(last[1])
+
+
+def test_dark_outliers_drop_missed_shadows_but_keep_wet_soil():
+    from baresoil.kernels.bare import dark_outliers
+
+    # pixel 0: dry 0.30, wet 0.22 (27 % darker), shadow 0.10; pixel 1: no candidate
+    brightness = np.array([[0.30, 0.3], [0.31, 0.3], [0.22, 0.3], [0.10, 0.3], [0.29, 0.3]])
+    candidates = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [1, 0]], dtype=bool)
+    out = dark_outliers(brightness, candidates, ratio=0.6)
+    assert out[:, 0].tolist() == [False, False, False, True, False]
+    assert not out[:, 1].any()
+    assert not dark_outliers(brightness, candidates, ratio=0).any()
+
+
+def test_pixel_threshold_follows_each_soil_and_is_clipped():
+    from baresoil.kernels.threshold import pixel_pvir2_threshold
+
+    # columns: a dark soil (bare level 0.05), a red soil (0.15), grassland (never below 0.5),
+    # a pixel with too few observations
+    pv = np.array([
+        [0.05, 0.15, 0.60, 0.1],
+        [0.06, 0.16, 0.55, np.nan],
+        [0.07, 0.17, 0.70, np.nan],
+        [0.60, 0.80, 0.65, np.nan],
+        [0.30, 0.35, 0.90, np.nan],
+    ])  # fmt: skip
+    eligible = np.isfinite(pv)
+    thr = pixel_pvir2_threshold(pv, eligible, k=2, delta=0.08, low=0.1, high=0.25, fallback=0.2)
+    np.testing.assert_allclose(thr, [0.15, 0.25, 0.25, 0.2], atol=1e-6)
+    # with the thresholds, the red soil's bare dates all count and the grassland stays vegetated
+    assert (pv[:3, 1] <= thr[1]).all() and not (pv[:, 2] <= thr[2]).any()

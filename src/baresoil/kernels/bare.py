@@ -101,3 +101,21 @@ def mask_classes(
     out[bobs >= min_bare] = 1
     out[other] = 3
     return out
+
+
+def dark_outliers(brightness: np.ndarray, candidates: np.ndarray, ratio: float = 0.6) -> np.ndarray:
+    """Missed cloud shadows: candidate observations far darker than their pixel's median.
+
+    A shadow multiplies every band by 0.2-0.4 (diffuse light only), while soil
+    moisture darkens by less than a third, so an observation whose NIR-SWIR
+    brightness is below ``ratio`` times the median of the pixel's candidates is
+    dropped.  ``ratio`` 0 disables the filter.
+    """
+    if ratio <= 0:
+        return np.zeros_like(candidates)
+    values = np.where(candidates, brightness, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no candidate at all
+        median = np.nanmedian(values, axis=0)
+    with np.errstate(invalid="ignore"):
+        return candidates & (values < ratio * median)

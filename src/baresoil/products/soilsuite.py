@@ -29,10 +29,17 @@ from ..catalog.source import TimeRange
 from ..config import Config, SoilSuiteConfig
 from ..cube.aux import aux_raster
 from ..errors import ConfigError
-from ..kernels.bare import bare_geos3, bare_periods, bare_sen4cap, blue_outliers, mask_classes
+from ..kernels.bare import (
+    bare_geos3,
+    bare_periods,
+    bare_sen4cap,
+    blue_outliers,
+    dark_outliers,
+    mask_classes,
+)
 from ..kernels.composite import ci95, masked_stats
 from ..kernels.indices import mndwi, pvir2
-from ..kernels.threshold import estimate_pvir2_threshold
+from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
 from .registry import Layer, register
 
@@ -193,6 +200,8 @@ def _soilsuite_block(
     rule, thr = _apply_rule(bands, eligible, threshold.reshape(-1), params, auto)
     candidates = eligible & rule
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor)
+    brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
+    bare &= ~dark_outliers(brightness, bare, params.shadow_ratio)
     mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor)
     other = _other_surfaces(bands, valid, scl.reshape(n_time, -1), landcover, params)
     out = []
@@ -222,9 +231,7 @@ def _apply_rule(
         )
     index = pvir2(bands["B04"], bands["B08"], bands["B12"])
     if auto:
-        estimate = estimate_pvir2_threshold(np.where(eligible, index, np.nan))
-        value = estimate if np.isfinite(estimate) else params.fixed_threshold
-        threshold = np.full(threshold.shape, value, dtype=np.float32)
+        threshold = pixel_pvir2_threshold(index, eligible, fallback=params.fixed_threshold)
     with np.errstate(invalid="ignore"):
         return index <= threshold[None], threshold
 
