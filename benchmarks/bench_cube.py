@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--world", type=Path, default=DEFAULT_WORLD)
     parser.add_argument("--resolution", type=float, default=20.0)
-    parser.add_argument("--chunk", type=int, default=256)
+    parser.add_argument("--chunk", type=int, default=0, help="0: automatic (memory budget)")
     args = parser.parse_args(argv)
 
     folder = world(args.world)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     figures: dict[str, object] = {
         "benchmark": "cube",
         "resolution_m": args.resolution,
-        "chunk_px": args.chunk,
+        "chunk_px": cube.B02.chunks[-1][0],
         "dates": cube.sizes["time"],
         "pixels": cube.sizes["y"] * cube.sizes["x"],
         "pixel_observations": n_obs,

@@ -35,8 +35,14 @@ class CubeConfig:
     """Output pixel size on the EEA grid, metres (10 or 20)."""
     cloud_buffer_m: float = 100.0
     """Distance by which SCL cloud, shadow and cirrus are grown (SCMaP: 11x11 px at 20 m)."""
-    chunk_size: int = 128
-    """Spatial chunk side in pixels; every chunk holds all dates (per-pixel time series)."""
+    chunk_size: int = 0
+    """Spatial chunk side in pixels; every chunk holds all dates (per-pixel time series).
+
+    0 (the default) sizes chunks so that the ten reflectance bands of one chunk take
+    about ``chunk_megabytes``: large chunks amortise the per-file cost of reading,
+    and the budget keeps memory bounded however long the period is."""
+    chunk_megabytes: float = 256.0
+    """Memory budget of one chunk's reflectance stack when ``chunk_size`` is 0."""
     clear_classes: tuple[int, ...] = (4, 5, 6)
     """SCL classes kept as clear sky: vegetation, not vegetated, water."""
     cloud_classes: tuple[int, ...] = (3, 8, 9, 10)

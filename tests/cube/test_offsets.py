@@ -93,3 +93,15 @@ def test_cube_coordinates_and_chunks(tmp_path):
     np.testing.assert_allclose(cube.sun_elevation.values, 40.0)
     # every chunk holds all dates
     assert cube.B02.chunks[0] == (2,)
+
+
+def test_automatic_chunks_keep_memory_per_chunk_bounded():
+    from baresoil.cube.load import chunk_side
+
+    config = CubeConfig()
+    short, long = chunk_side(config, 80), chunk_side(config, 400)
+    assert short > long  # longer periods, smaller blocks
+    for side, dates in ((short, 80), (long, 400)):
+        assert side % 32 == 0
+        assert 10 * dates * side * side * 4 <= config.chunk_megabytes * 1e6
+    assert chunk_side(CubeConfig(chunk_size=100), 80) == 100

@@ -64,12 +64,13 @@ def load_cube(
     bands: Sequence[str] = ALL_BANDS,
 ) -> xr.Dataset:
     """Load ``scenes`` onto ``geobox``: reflectance (float32), SCL, masks and scene coordinates."""
+    side = chunk_side(config, len(scenes))
     raw = odc.stac.load(
         [item for scene in scenes for item in _odc_items(scene, bands)],
         bands=list(bands),
         geobox=geobox,
         groupby="time",
-        chunks={"time": len(scenes), "y": config.chunk_size, "x": config.chunk_size},
+        chunks={"time": len(scenes), "y": side, "x": side},
         resampling=_resampling(bands, config.resolution),
         dtype="uint16",
         fail_on_error=True,
@@ -95,6 +96,15 @@ def load_cube(
         cloud_buffer_m=float(config.cloud_buffer_m),
     )
     return cube
+
+
+def chunk_side(config: CubeConfig, n_dates: int) -> int:
+    """Spatial chunk side: the configured one, or one that fits the memory budget (multiple of 32)."""
+    if config.chunk_size > 0:
+        return config.chunk_size
+    bytes_per_pixel = len(REFLECTANCE_BANDS) * max(n_dates, 1) * 4
+    side = int((config.chunk_megabytes * 1e6 / bytes_per_pixel) ** 0.5) // 32 * 32
+    return min(max(side, 64), 2048)
 
 
 def data_footprint(items: Sequence[pystac.Item]) -> BaseGeometry:
