@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,8 +42,19 @@ class LayerOutput:
     tags: Mapping[str, str] | None = None
 
 
-def write_layers(outputs: Sequence[LayerOutput], geobox: GeoBox) -> list[Path]:
-    """Compute and write ``outputs`` (all on ``geobox``) as COGs; returns the final paths."""
+def write_layers(
+    outputs: Sequence[LayerOutput],
+    geobox: GeoBox,
+    on_progress: Callable[[int, int], None] | None = None,
+    blocks_per_batch: int | None = None,
+) -> list[Path]:
+    """Compute and write ``outputs`` (all on ``geobox``) as COGs; returns the final paths.
+
+    Spatial blocks are computed in batches of about one block per thread, every
+    layer of a block in the same computation: the cube chunk under a block is
+    read once, and memory stays bounded by the batch whatever the area.
+    ``on_progress(done, total)`` is called after each batch.
+    """
     staged = []
     for out in outputs:
         spec = layer(out.code)
@@ -52,14 +63,52 @@ def write_layers(outputs: Sequence[LayerOutput], geobox: GeoBox) -> list[Path]:
         _create_stage(stage, spec, geobox, int(data.chunksize[-1]), out.tags or {})
         staged.append((spec, da.map_blocks(spec.encode, data, dtype=spec.dtype), stage, out.path))
     try:
+        arrays = [s[1] for s in staged]
+        arrays = [a.rechunk({1: arrays[0].chunks[1], 2: arrays[0].chunks[2]}) for a in arrays]
         targets: list[Any] = [_WindowWriter(str(s[2])) for s in staged]
-        da.store([s[1] for s in staged], targets, lock=False)
+        _store_by_blocks(arrays, targets, on_progress, blocks_per_batch or _parallelism())
         for spec, _, stage, final in staged:
             _stage_to_cog(stage, final, spec)
     finally:
         for _, _, stage, _ in staged:
             stage.unlink(missing_ok=True)
     return [s[3] for s in staged]
+
+
+def _store_by_blocks(
+    arrays: Sequence[da.Array],
+    targets: Sequence[Any],
+    on_progress: Callable[[int, int], None] | None,
+    batch: int,
+) -> None:
+    rows, cols = arrays[0].chunks[1], arrays[0].chunks[2]
+    row_edges, col_edges = np.cumsum((0, *rows)), np.cumsum((0, *cols))
+    blocks = [(i, j) for i in range(len(rows)) for j in range(len(cols))]
+    for start in range(0, len(blocks), batch):
+        sources, destinations, regions = [], [], []
+        for i, j in blocks[start : start + batch]:
+            region = (
+                slice(None),
+                slice(row_edges[i], row_edges[i + 1]),
+                slice(col_edges[j], col_edges[j + 1]),
+            )
+            for array, target in zip(arrays, targets, strict=True):
+                sources.append(array.blocks[:, i, j])
+                destinations.append(target)
+                regions.append(region)
+        da.store(sources, destinations, regions=regions, lock=False)
+        if on_progress is not None:
+            on_progress(min(start + batch, len(blocks)), len(blocks))
+
+
+def _parallelism() -> int:
+    """Threads that compute at once: the cluster's when a distributed client is active."""
+    try:
+        from distributed import get_client
+
+        return max(1, sum(get_client().nthreads().values()))
+    except (ImportError, ValueError):
+        return max(1, os.cpu_count() or 1)
 
 
 def write_array(path: Path, code: str, values: np.ndarray, geobox: GeoBox) -> Path:

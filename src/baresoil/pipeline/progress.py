@@ -1,40 +1,30 @@
-"""A progress bar for dask computations (local scheduler), drawn with rich."""
+"""A progress bar over the blocks a product writes, drawn with rich on stderr."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from dask.callbacks import Callback
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-
-class _RichDaskCallback(Callback):
-    def __init__(self, progress: Progress, description: str) -> None:
-        super().__init__()
-        self._progress = progress
-        self._task = progress.add_task(description, total=None)
-
-    def _start_state(self, dsk: Any, state: dict[str, Any]) -> None:
-        total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
-        self._progress.update(self._task, total=total, completed=len(state["finished"]))
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: dict[str, Any], worker_id: Any) -> None:
-        self._progress.update(self._task, completed=len(state["finished"]))
-
-    def _finish(self, dsk: Any, state: dict[str, Any], errored: bool) -> None:
-        if not errored:
-            total = self._progress.tasks[self._task].total
-            self._progress.update(self._task, completed=total)
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 @contextmanager
-def dask_progress(description: str, enabled: bool = True) -> Iterator[None]:
-    """Show a bar for every dask computation run inside the block (local scheduler)."""
-    if not enabled:
-        yield
+def block_progress(description: str, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a ``(done, total)`` callback that advances a bar (None when disabled).
+
+    The bar is drawn only on a terminal, so logs and captured output stay clean.
+    """
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as progress, _RichDaskCallback(progress, description):
-        yield
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

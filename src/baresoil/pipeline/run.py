@@ -25,7 +25,7 @@ from ..grid import Area, TileId
 from ..io.cog import LayerOutput, write_layers
 from ..io.stac import OutputItem, item_path, update_catalog, write_item
 from ..products.base import ProductPeriod
-from .progress import dask_progress
+from .progress import block_progress
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,9 @@ def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePl
     if job.resume and all(item_path(job.out_dir, it.id).exists() for it in items):
         log.info("tile %s: outputs complete, skipped", tile_plan.tile.code)
         return [item_path(job.out_dir, it.id) for it in items]
-    with (
-        explain_read_errors(tile_plan.scenes),
-        dask_progress(f"{family} {tile_plan.tile.code}", job.progress),
-    ):
-        write_layers(outputs, geobox)
+    description = f"{family} {tile_plan.tile.code}"
+    with explain_read_errors(tile_plan.scenes), block_progress(description, job.progress) as on_progress:
+        write_layers(outputs, geobox, on_progress)
     return [write_item(job.out_dir, it) for it in items]
 
 
