@@ -36,13 +36,17 @@ def _scene_reflectance(state):
 
 
 @pytest.fixture(scope="module")
-def cube(tmp_path_factory):
+def catalog(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("soilsuite")
     items = []
     for i, (when, state) in enumerate(zip(DATES, WEST_STATES, strict=True)):
         paths = write_scene(tmp / f"s{i}", offset_dn=0, reflectance=_scene_reflectance(state))
         items.append(make_item(EARTH_SEARCH, f"item{i}", when, paths, "03.01"))
-    catalog = write_catalog(tmp / "stac", items)
+    return write_catalog(tmp / "stac", items)
+
+
+@pytest.fixture(scope="module")
+def cube(catalog):
     config = Config(cube=CubeConfig(resolution=20, chunk_size=32))
     return open_cube(StacSource(str(catalog)), area_from_bbox(*lonlat_bbox(100)),
                      TimeRange.parse("2021-01-01", "2021-12-31"), config)  # fmt: skip
@@ -106,3 +110,37 @@ def test_other_rules(cube):
     assert np.all(sen4cap.BOBS.values[west] == 0)
     with pytest.raises(Exception, match="unknown bare-surface rule"):
         _run(cube, rule="magic")
+
+
+def test_soilsuite_run_writes_cogs_stac_items_per_period_and_a_report(tmp_path, catalog):
+    import json
+
+    from baresoil.io.cog import read_layer
+    from baresoil.io.report import write_report
+    from baresoil.pipeline.run import Job, run_product
+
+    source = StacSource(str(catalog))
+    period = TimeRange.parse("2021-01-01", "2022-06-30")  # two calendar years
+    config = Config(cube=CubeConfig(resolution=20), soilsuite=SoilSuiteConfig(threshold="0.2"))
+    job = Job(source, area_from_bbox(*lonlat_bbox(100)), period, tmp_path, config, progress=False)
+    items = run_product(job, "soilsuite", soilsuite)
+    # the 2022 part of the period has no scene: no empty item is written for it
+    assert [p.stem for p in items] == ["soilsuite_E44N27_2021-2022_R20m", "soilsuite_E44N27_2021_R20m"]
+    whole = json.loads(items[0].read_text())
+    assert set(whole["assets"]) == {"MASK", "BSF", "VOBS", "BOBS", "SRC_MEAN", "SRC_STD", "SRC_CI95", "MREF",
+                                    "PVIR2_THR"}  # fmt: skip
+    year = json.loads(items[1].read_text())
+    assert {"FIRST_BARE", "LAST_BARE", "NBARE"} <= set(year["assets"])
+    assert year["properties"]["start_datetime"].startswith("2021-01-01")
+    assert year["properties"]["end_datetime"].startswith("2021-12-31")
+    assert whole["assets"]["SRC_MEAN"]["raster:bands"][3] == {
+        "data_type": "int16", "nodata": -32768, "scale": 1e-4, "offset": 0.0, "unit": "1", "name": "B05",
+    }  # fmt: skip
+    mask, profile = read_layer(items[0].parent / whole["assets"]["MASK"]["href"])
+    assert set(np.unique(mask[np.isfinite(mask)])) <= {1.0, 2.0}
+    assert profile["tags"]["CLASSES"].startswith("1=bare surface")
+    report = write_report(tmp_path).read_text()
+    for title in ("MASK: Bare-surface mask", "BSF: Bare-soil frequency", "SRC_MEAN: Bare-soil reflectance"):
+        assert title in report
+    assert "data:image/png;base64," in report
+    assert 'href="soilsuite_E44N27_2021-2022_R20m/soilsuite_E44N27_2021-2022_R20m_SRC_STD.tif"' in report

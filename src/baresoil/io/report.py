@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +49,25 @@ def write_report(
     path = path or out_dir / "report.html"
     sections = []
     for item in _catalog_items(out_dir):
-        figures = [
-            _quicklook(code, out_dir / item["id"] / asset["href"]) for code, asset in item["assets"].items()
-        ]
-        sections.append((_item_heading(item), _figures_html(figures) + _properties_html(item["properties"])))
+        sections.append((_item_heading(item), _item_html(item, out_dir / item["id"], path.parent)))
     sections += list(extra_sections)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(_page(title, sections))
     partial.replace(path)
     return path
+
+
+def _item_html(item: Mapping, folder: Path, page_dir: Path) -> str:
+    """Quick-looks of the item's main layers, links to the others, and its provenance."""
+    shown = {code: asset for code, asset in item["assets"].items() if layer(code).quicklook}
+    figures = [_quicklook(code, folder / asset["href"]) for code, asset in shown.items()]
+    links = [
+        f'<a href="{html.escape(os.path.relpath(folder / asset["href"], page_dir))}">{html.escape(code)}</a>'
+        for code, asset in item["assets"].items()
+        if code not in shown
+    ]
+    listing = f"<p>Other layers: {', '.join(links)}</p>" if links else ""
+    return _figures_html(figures) + listing + _properties_html(item["properties"])
 
 
 def _catalog_items(out_dir: Path) -> list[dict]:

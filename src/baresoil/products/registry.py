@@ -37,6 +37,8 @@ class Layer:
     """Class values of a categorical layer."""
     flags: Mapping[int, str] = field(default_factory=dict)
     """Special values with a meaning other than the physical value (besides nodata)."""
+    quicklook: bool = True
+    """Whether the HTML report shows this layer (secondary layers are only listed)."""
 
     @property
     def categorical(self) -> bool:

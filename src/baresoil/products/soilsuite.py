@@ -49,10 +49,9 @@ SCL_WATER = 6
 MASK_CLASSES = {1: "bare surface", 2: "permanent vegetation", 3: "other surfaces (built-up, water)"}
 
 
-def _reflectance_layer(code: str, title: str, description: str) -> Layer:
-    return Layer(
-        code, FAMILY, title, description, "int16", -32768, scale=1e-4, unit="1", bands=REFLECTANCE_BANDS
-    )
+def _reflectance_layer(code: str, title: str, description: str, quicklook: bool = False) -> Layer:
+    return Layer(code, FAMILY, title, description, "int16", -32768, scale=1e-4, unit="1",
+                 bands=REFLECTANCE_BANDS, quicklook=quicklook)  # fmt: skip
 
 
 register(
@@ -67,7 +66,7 @@ register(
     Layer("BOBS", FAMILY, "Bare observations", "Observations detected as bare surface after the blue filter.",
           "uint16", 65535, unit="count"),
     _reflectance_layer("SRC_MEAN", "Bare-soil reflectance composite",
-                       "Mean surface reflectance of the bare observations (B02 … B12)."),
+                       "Mean surface reflectance of the bare observations (B02 … B12).", quicklook=True),
     _reflectance_layer("SRC_STD", "Bare-soil reflectance standard deviation",
                        "Sample standard deviation of the bare observations' reflectance."),
     _reflectance_layer("SRC_CI95", "Bare-soil reflectance 95 % confidence",
@@ -77,12 +76,12 @@ register(
     Layer("FIRST_BARE", FAMILY, "First bare day", "Day of year of the first bare observation.",
           "uint16", 0, unit="day of year"),
     Layer("LAST_BARE", FAMILY, "Last bare day", "Day of year of the last bare observation.",
-          "uint16", 0, unit="day of year"),
+          "uint16", 0, unit="day of year", quicklook=False),
     Layer("NBARE", FAMILY, "Bare periods",
           "Number of separate bare periods in the year (runs of bare observations), an indicator of tillage.",
           "uint8", 255, unit="count"),
     Layer("PVIR2_THR", FAMILY, "PVIR2 threshold", "The PVIR2 threshold applied (pvir2 rule only).",
-          "int16", -32768, scale=1e-4, unit="1"),
+          "int16", -32768, scale=1e-4, unit="1", quicklook=False),
 )  # fmt: skip
 
 NB = len(REFLECTANCE_BANDS)
@@ -141,6 +140,8 @@ def _period_specs(cube: xr.Dataset, period: TimeRange) -> list[_PeriodSpec]:
     specs = []
     for sub, label in whole_and_yearly_periods(period):
         dates = (times >= np.datetime64(sub.start)) & (times <= np.datetime64(sub.end))
+        if not dates.any():
+            continue  # a year without any scene gets no item rather than an empty one
         specs.append(
             _PeriodSpec(label, sub, dates, YEAR_LAYERS if label in years or not years else PERIOD_LAYERS)
         )
