@@ -1,6 +1,6 @@
 """SoilSuite benchmark: accuracy against the simulator's truth, throughput and peak memory.
 
-    python benchmarks/bench_soilsuite.py [--world DIR] [--skip-speed]
+    python benchmarks/bench_soilsuite.py [--world DIR] [--only accuracy|speed]
 
 Accuracy (default world, 20 m, with the WorldCover-class input as DLR uses it):
 MASK overall accuracy, BSF mean absolute error (percentage points), SRC_MEAN RMSE
@@ -146,7 +146,7 @@ def speed(folder: Path, fraction: float, resolution: float, chunk: int = 0) -> d
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--world", type=Path, default=DEFAULT_WORLD)
-    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--only", choices=("accuracy", "speed"), help="run one half of the benchmark")
     parser.add_argument("--speed-child", nargs=3, type=float, metavar=("FRACTION", "RESOLUTION", "CHUNK"))
     args = parser.parse_args(argv)
     folder = world(args.world)
@@ -154,10 +154,11 @@ def main(argv: list[str] | None = None) -> None:
         fraction, resolution, chunk = args.speed_child
         print(json.dumps({"benchmark": "soilsuite-speed", **speed(folder, fraction, resolution, int(chunk))}))
         return
-    for threshold in ("auto", "0.2", "0.25"):
-        print(json.dumps({"benchmark": "soilsuite-accuracy", **accuracy(folder, threshold, landcover=True)}))
-    print(json.dumps({"benchmark": "soilsuite-accuracy", **accuracy(folder, "auto", landcover=False)}))
-    if not args.skip_speed:
+    if args.only != "speed":
+        for threshold, landcover in (("auto", True), ("0.2", True), ("0.25", True), ("auto", False)):
+            figures = accuracy(folder, threshold, landcover=landcover)
+            print(json.dumps({"benchmark": "soilsuite-accuracy", **figures}))
+    if args.only != "accuracy":
         for fraction, resolution in ((0.5, 20.0), (1.0, 20.0), (0.5, 10.0), (1.0, 10.0)):
             child = [
                 sys.executable,
