@@ -17,14 +17,18 @@ BEFORE = datetime(2021, 12, 1, 10, 20)
 AFTER = datetime(2022, 2, 1, 10, 20)
 
 
-def _catalog(tmp_path, layout, collection="sentinel-2-l2a", **kwargs):
+def _items(tmp_path, layout, after_dn=1000, collection="sentinel-2-l2a", **kwargs):
+    """A scene before baseline 04.00 and one after, whose DN carry ``after_dn``."""
     before = write_scene(tmp_path / "before", offset_dn=0)
-    after = write_scene(tmp_path / "after", offset_dn=1000)
-    items = [
+    after = write_scene(tmp_path / "after", offset_dn=after_dn)
+    return [
         make_item(layout, "before", BEFORE, before, "03.01", collection=collection, **kwargs),
         make_item(layout, "after", AFTER, after, "04.00", collection=collection, **kwargs),
     ]
-    return write_catalog(tmp_path / "stac", items)
+
+
+def _catalog(tmp_path, layout, **kwargs):
+    return write_catalog(tmp_path / "stac", _items(tmp_path, layout, **kwargs))
 
 
 def _cube(catalog, resolution=20.0):
@@ -55,12 +59,7 @@ def test_earth_search_collection_1_layout(tmp_path):
 
 def test_offset_comes_from_metadata_not_from_the_baseline_when_declared(tmp_path):
     """A catalog whose raster:bands say offset 0 after 04.00 is believed (its DN were harmonised)."""
-    before = write_scene(tmp_path / "b", offset_dn=0)
-    harmonised = write_scene(tmp_path / "a", offset_dn=0)
-    items = [
-        make_item(EARTH_SEARCH, "before", BEFORE, before, "03.01"),
-        make_item(EARTH_SEARCH, "after", AFTER, harmonised, "04.00"),
-    ]
+    items = _items(tmp_path, EARTH_SEARCH, after_dn=0)
     for asset in items[1].assets.values():
         band = asset.extra_fields["raster:bands"][0]
         if "offset" in band:
@@ -70,12 +69,7 @@ def test_offset_comes_from_metadata_not_from_the_baseline_when_declared(tmp_path
 
 
 def test_planetary_computer_without_baseline_uses_the_date(tmp_path):
-    before = write_scene(tmp_path / "b", offset_dn=0)
-    after = write_scene(tmp_path / "a", offset_dn=1000)
-    items = [
-        make_item(PLANETARY_COMPUTER, "before", BEFORE, before, "03.01"),
-        make_item(PLANETARY_COMPUTER, "after", AFTER, after, "04.00"),
-    ]
+    items = _items(tmp_path, PLANETARY_COMPUTER)
     for item in items:
         del item.properties["s2:processing_baseline"]
     cube = _cube(write_catalog(tmp_path / "stac", items))

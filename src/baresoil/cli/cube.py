@@ -28,12 +28,7 @@ def cube_command(
     resume: opt.Resume = False,
 ) -> None:
     """Count observations, clear-sky observations and snow per pixel (NOBS, NCLEAR, NSNOW)."""
-    overrides = {
-        "cube.resolution": resolution,
-        "cube.cloud_buffer_m": cloud_buffer,
-        "scenes.max_cloud_cover": max_cloud_cover,
-        "scenes.min_sun_elevation": min_sun_elevation,
-    }
+    overrides = opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation)
     job = opt.make_job(stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume)
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, observation_counts)

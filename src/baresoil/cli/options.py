@@ -98,3 +98,18 @@ def make_job(
         config=load_config(config_file).override(**overrides),
         resume=resume,
     )
+
+
+def cube_overrides(
+    resolution: float | None,
+    cloud_buffer: float | None,
+    max_cloud_cover: float | None,
+    min_sun_elevation: float | None,
+) -> dict[str, object]:
+    """Config keys of the options every cube-based command shares."""
+    return {
+        "cube.resolution": resolution,
+        "cube.cloud_buffer_m": cloud_buffer,
+        "scenes.max_cloud_cover": max_cloud_cover,
+        "scenes.min_sun_elevation": min_sun_elevation,
+    }

@@ -46,10 +46,7 @@ def soilsuite_command(
 ) -> None:
     """MASK, BSF, VOBS, BOBS, SRC_MEAN/STD/CI95 and MREF for the period and each year (as SCMaP)."""
     overrides = {
-        "cube.resolution": resolution,
-        "cube.cloud_buffer_m": cloud_buffer,
-        "scenes.max_cloud_cover": max_cloud_cover,
-        "scenes.min_sun_elevation": min_sun_elevation,
+        **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "soilsuite.rule": rule,
         "soilsuite.threshold": threshold,
         "soilsuite.landcover": landcover,
