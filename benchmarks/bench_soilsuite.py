@@ -159,17 +159,10 @@ def main(argv: list[str] | None = None) -> None:
             figures = accuracy(folder, threshold, landcover=landcover)
             print(json.dumps({"benchmark": "soilsuite-accuracy", **figures}))
     if args.only != "accuracy":
-        for fraction, resolution in ((0.5, 20.0), (1.0, 20.0), (0.5, 10.0), (1.0, 10.0)):
-            child = [
-                sys.executable,
-                __file__,
-                "--world",
-                str(folder),
-                "--speed-child",
-                str(fraction),
-                str(resolution),
-            ]
-            subprocess.run(child, check=True)
+        # default chunks, then small chunks so that both areas span several blocks (memory vs area)
+        for fraction, resolution, chunk in ((1.0, 20, 0), (1.0, 10, 0), (0.5, 10, 96), (1.0, 10, 96)):
+            child = [sys.executable, __file__, "--world", str(folder), "--speed-child"]
+            subprocess.run([*child, str(fraction), str(resolution), str(chunk)], check=True)
 
 
 if __name__ == "__main__":

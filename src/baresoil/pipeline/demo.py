@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config
@@ -20,6 +21,9 @@ from ..products.soilsuite import FAMILY as SOILSUITE
 from ..products.soilsuite import soilsuite
 from .cluster import scheduler
 from .run import Job, run_product
+
+if TYPE_CHECKING:
+    from ..simulate import WorldSpec
 
 Echo = Callable[[str], None]
 
@@ -50,12 +54,12 @@ def run_demo(out: Path, seed: int = 42, scheduler_address: str | None = None, ec
     return write_report(job.out_dir, out / "report.html", title="baresoil demo")
 
 
-def _world_bounds_eea(spec: object) -> tuple[float, float, float, float]:
+def _world_bounds_eea(spec: WorldSpec) -> tuple[float, float, float, float]:
     from pyproj import Transformer
 
-    x0, y0 = spec.origin  # type: ignore[attr-defined]
-    size = spec.size_m  # type: ignore[attr-defined]
-    to_eea = Transformer.from_crs(spec.epsg, EEA_CRS, always_xy=True)  # type: ignore[attr-defined]
+    x0, y0 = spec.origin
+    size = spec.size_m
+    to_eea = Transformer.from_crs(spec.epsg, EEA_CRS, always_xy=True)
     xs, ys = to_eea.transform([x0, x0 + size, x0, x0 + size], [y0, y0, y0 + size, y0 + size])
     return (min(xs), min(ys), max(xs), max(ys))
 
