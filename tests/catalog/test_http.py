@@ -74,3 +74,62 @@ def test_catalog_url_not_found(server):
     with pytest.raises(CatalogError, match="cannot read STAC catalog http"):
         open_cube(StacSource(f"{server}/missing/catalog.json"), area_from_bbox(*lonlat_bbox()),
                   TimeRange.parse("2022-05-01", "2022-07-01"))  # fmt: skip
+
+
+class _StacApiHandler(_RangeHandler):
+    """A minimal STAC API (landing page + item search) over the items it was given."""
+
+    items: list[dict] = []  # noqa: RUF012 - set per server in the fixture
+
+    def do_GET(self):
+        if self.path.split("?")[0] in ("/", "/api"):
+            return self._json(self._landing())
+        if self.path.startswith("/api/search"):
+            return self._json(self._search())
+        return super().do_GET()
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        self.rfile.read(length)
+        return self._json(self._search())
+
+    def _landing(self):
+        root = f"http://{self.headers['Host']}/api"
+        return {
+            "type": "Catalog", "id": "api", "stac_version": "1.1.0", "description": "test API",
+            "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search"],
+            "links": [{"rel": "self", "href": root}, {"rel": "root", "href": root},
+                      {"rel": "search", "href": f"{root}/search", "method": "POST"},
+                      {"rel": "search", "href": f"{root}/search", "method": "GET"}],
+        }  # fmt: skip
+
+    def _search(self):
+        return {"type": "FeatureCollection", "features": self.items, "links": []}
+
+    def _json(self, payload):
+        import json
+
+        body = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_stac_api_search(tmp_path):
+    paths = write_scene(tmp_path / "scene", offset_dn=0)
+    item = make_item(EARTH_SEARCH, "api-item", datetime(2021, 6, 1, 10), paths, "03.01")
+    handler = type("Handler", (_StacApiHandler,), {"items": [item.to_dict(include_self_link=False)]})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(tmp_path)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/api"
+        period = TimeRange.parse("2021-05-01", "2021-07-01")
+        with pytest.raises(CatalogError, match="give the collection id"):
+            open_cube(StacSource(url), area_from_bbox(*lonlat_bbox()), period)
+        cube = open_cube(StacSource(url, "sentinel-2-l2a"), area_from_bbox(*lonlat_bbox()), period)
+        assert list(cube["items"].values) == ["api-item"]
+        np.testing.assert_allclose(cube.B02.compute().values, REFLECTANCE["B02"], atol=1e-6)
+    finally:
+        httpd.shutdown()
