@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Annotated
 
 import click
 import typer
+from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
@@ -47,6 +49,10 @@ def _global_options(
 ) -> None:
     level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not debug:
+        # odc-loader's threaded warps occasionally trip rasterio's "no geotransform" warning although
+        # every source is georeferenced (outputs are checked against the truth); keep the console clean
+        warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 
 def main(argv: list[str] | None = None) -> None:
