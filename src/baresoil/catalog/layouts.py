@@ -125,14 +125,6 @@ CDSE = Layout(
 LAYOUTS: tuple[Layout, ...] = (EARTH_SEARCH, PLANETARY_COMPUTER, CDSE)
 
 
-def layout_by_name(name: str) -> Layout:
-    for layout in LAYOUTS:
-        if layout.name == name:
-            return layout
-    known = ", ".join(lay.name for lay in LAYOUTS)
-    raise KeyError(f"unknown layout {name!r}; known: {known}")
-
-
 def detect_layout(asset_keys: set[str]) -> Layout | None:
     """The layout whose keys an item's assets carry, or None."""
     for layout in LAYOUTS:

@@ -111,12 +111,6 @@ def _parallelism() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def write_array(path: Path, code: str, values: np.ndarray, geobox: GeoBox) -> Path:
-    """Write one small in-memory layer as a COG (e.g. a quick product or a test)."""
-    array = xr.DataArray(da.from_array(np.asarray(values), chunks=-1), dims=_dims(np.ndim(values)))
-    return write_layers([LayerOutput(code, array, path)], geobox)[0]
-
-
 def _as_band_first(values: xr.DataArray) -> da.Array:
     if values.ndim == 2:
         values = values.expand_dims("band")
@@ -124,10 +118,6 @@ def _as_band_first(values: xr.DataArray) -> da.Array:
     if not isinstance(data, da.Array):
         data = da.from_array(np.asarray(data), chunks=(-1, 256, 256))
     return data.rechunk({0: -1})
-
-
-def _dims(ndim: int) -> tuple[str, ...]:
-    return ("y", "x") if ndim == 2 else ("band", "y", "x")
 
 
 def _create_stage(path: Path, spec: Layer, geobox: GeoBox, chunk: int, tags: Mapping[str, str]) -> None:
@@ -235,4 +225,4 @@ def read_layer(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     return (values[0] if spec.count == 1 else values), profile
 
 
-__all__ = ["LayerOutput", "read_layer", "write_array", "write_layers"]
+__all__ = ["LayerOutput", "read_layer", "write_layers"]

@@ -8,7 +8,7 @@ layers at import time with :func:`register`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,7 +114,3 @@ def layer(code: str) -> Layer:
 def layers(family: str | None = None) -> list[Layer]:
     """All registered layers, or those of one family, in registration order."""
     return [lay for lay in _REGISTRY.values() if family is None or lay.family == family]
-
-
-def families() -> Iterable[str]:
-    return dict.fromkeys(lay.family for lay in _REGISTRY.values()).keys()
