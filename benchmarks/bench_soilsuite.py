@@ -36,9 +36,11 @@ from baresoil.products.soilsuite import soilsuite
 from baresoil.simulate import load_bare_reflectance, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
-from truth import DEFAULT_WORLD, regrid, truth_on_grid, world
+from truth import DEFAULT_WORLD, bare_fraction_per_date, regrid, truth_on_grid, world
 
 PERIOD = TimeRange.parse("2021-01-01", "2022-12-31")
+CROPLAND = 1
+"""Truth land-cover code of cropland (truth/world.json legend)."""
 
 
 def world_area(folder: Path, fraction: float = 1.0) -> Area:
@@ -74,9 +76,23 @@ def accuracy(folder: Path, threshold: str, landcover: bool, rule: str = "pvir2")
     src_truth, transform, crs = load_bare_reflectance(folder, "all")
     src_truth = regrid(src_truth, dataclasses.replace(truth, transform=transform, crs=crs), cube.odc.geobox,
                        __import__("rasterio.enums").enums.Resampling.average)  # fmt: skip
+    # BSF against the truth of the very observations the product counted as valid: detection error only
+    valid = (cube.clear & np.isfinite(cube[list(REFLECTANCE_BANDS)].to_array()).all("variable")).values
+    bare_share = bare_fraction_per_date(truth, cube.odc.geobox, dates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        same_obs = 100 * (valid * bare_share).sum(axis=0) / valid.sum(axis=0)
+    cropland = grid.pure & (grid.landcover == CROPLAND)
     return {"threshold": threshold, "rule": rule, "landcover": landcover,
             **_scores(out, grid, src_truth, grid.pure, "pure"),
-            **_scores(out, grid, src_truth, np.ones_like(grid.pure), "all")}  # fmt: skip
+            **_scores(out, grid, src_truth, np.ones_like(grid.pure), "all"),
+            "bsf_mae_pp_cropland": _mae(out.BSF.values, grid.bsf, cropland),
+            "bsf_mae_same_obs_pp_pure": _mae(out.BSF.values, same_obs, grid.pure),
+            "bsf_mae_same_obs_pp_cropland": _mae(out.BSF.values, same_obs, cropland)}  # fmt: skip
+
+
+def _mae(product: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
+    both = where & np.isfinite(product) & np.isfinite(truth)
+    return round(float(np.mean(np.abs(product[both] - truth[both]))), 2)
 
 
 def _scores(out, grid, src_truth, where, tag):  # type: ignore[no-untyped-def]
@@ -84,9 +100,6 @@ def _scores(out, grid, src_truth, where, tag):  # type: ignore[no-untyped-def]
     mask = out.MASK.values
     decided = where & np.isfinite(truth_mask)
     oa = float(np.mean(mask[decided] == truth_mask[decided]))
-    bsf_t, bsf_p = grid.bsf, out.BSF.values
-    both = where & np.isfinite(bsf_t) & np.isfinite(bsf_p)
-    bsf_mae = float(np.mean(np.abs(bsf_p[both] - bsf_t[both])))
     src = out.SRC_MEAN.values
     ok = where & np.isfinite(src).all(axis=0) & np.isfinite(src_truth).all(axis=0)
     rmse = {b: round(float(np.sqrt(np.mean((src[i][ok] - src_truth[i][ok]) ** 2))), 4)
@@ -95,7 +108,7 @@ def _scores(out, grid, src_truth, where, tag):  # type: ignore[no-untyped-def]
                  for t in (1, 2, 3) for p in ("1", "2", "3", "nodata")}  # fmt: skip
     return {
         f"mask_oa_{tag}": round(oa, 4),
-        f"bsf_mae_pp_{tag}": round(bsf_mae, 2),
+        f"bsf_mae_pp_{tag}": _mae(out.BSF.values, grid.bsf, where),
         f"src_rmse_max_{tag}": max(rmse.values()),
         f"src_rmse_{tag}": rmse,
         f"src_pixels_{tag}": int(ok.sum()),

@@ -75,6 +75,12 @@ def truth_on_grid(truth: Truth, geobox: GeoBox, dates: Sequence[date]) -> Gridde
     )
 
 
+def bare_fraction_per_date(truth: Truth, geobox: GeoBox, dates: Sequence[date]) -> np.ndarray:
+    """(date, y, x) share of each product pixel that is truly bare on each date."""
+    index = [truth.dates.index(d) for d in dates]
+    return regrid(truth.bare[index].astype(np.float32), truth, geobox, Resampling.average)
+
+
 def regrid(values: np.ndarray, truth: Truth, geobox: GeoBox, resampling: Resampling) -> np.ndarray:
     """A (y, x) or (band, y, x) truth array on ``geobox``."""
     shape = (*values.shape[:-2], geobox.height, geobox.width)
@@ -85,4 +91,4 @@ def regrid(values: np.ndarray, truth: Truth, geobox: GeoBox, resampling: Resampl
     return out
 
 
-__all__ = ["GriddedTruth", "load_truth", "regrid", "truth_on_grid", "world"]
+__all__ = ["GriddedTruth", "bare_fraction_per_date", "load_truth", "regrid", "truth_on_grid", "world"]
