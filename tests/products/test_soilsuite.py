@@ -144,3 +144,51 @@ def test_soilsuite_run_writes_cogs_stac_items_per_period_and_a_report(tmp_path, 
         assert title in report
     assert "data:image/png;base64," in report
     assert 'href="soilsuite_E44N27_2021-2022_R20m/soilsuite_E44N27_2021-2022_R20m_SRC_STD.tif"' in report
+
+
+def _write_lonlat_raster(path, value_west, value_east, dtype="float32"):
+    """A small EPSG:4326 raster (as DLR's threshold image and ESA WorldCover are) over the scenes."""
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    lon0, lat0, lon1, lat1 = lonlat_bbox(-200)  # a little larger than the scenes
+    from pyproj import Transformer
+
+    from stac_factory import EPSG, ORIGIN
+
+    mid_lon, _ = Transformer.from_crs(EPSG, 4326, always_xy=True).transform(ORIGIN[0] + SIZE_M / 2, ORIGIN[1])
+    width, height = 200, 100
+    lons = np.linspace(lon0, lon1, width)
+    values = np.where(lons[None, :] < mid_lon, value_west, value_east).repeat(height, axis=0).astype(dtype)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype=dtype,
+        crs="EPSG:4326",
+        transform=from_bounds(lon0, lat0, lon1, lat1, width, height),
+    ) as dst:
+        dst.write(values, 1)  # fmt: skip
+    return path
+
+
+def test_threshold_raster_is_resampled_onto_the_grid(cube, tmp_path):
+    path = _write_lonlat_raster(tmp_path / "thresholds.tif", 0.05, 0.3)
+    out = _run(cube, threshold=str(path))
+    west, east = _halves(cube)
+    np.testing.assert_allclose(out.PVIR2_THR.values[west], 0.05, atol=1e-4)
+    np.testing.assert_allclose(out.PVIR2_THR.values[east], 0.3, atol=1e-4)
+    # soil PVIR2 is 0.16: below 0.05 nothing is bare in the west any more
+    assert np.all(out.BOBS.values[west] == 0)
+
+
+def test_landcover_excludes_built_up_and_sets_other_surfaces(cube, tmp_path):
+    path = _write_lonlat_raster(tmp_path / "worldcover.tif", 50, 30, dtype="uint8")  # west built-up
+    out = _run(cube, threshold="0.2", landcover=str(path))
+    west, east = _halves(cube)
+    assert np.all(out.MASK.values[west] == 3)
+    assert np.all(out.BOBS.values[west] == 0)  # built-up is never bare
+    assert np.all(out.MASK.values[east] == 2)
