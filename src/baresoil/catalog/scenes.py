@@ -76,10 +76,6 @@ class Scene:
     items: tuple[SceneItem, ...]
 
     @property
-    def solar_day(self) -> date:
-        return _solar_day(self.items[0])
-
-    @property
     def platform(self) -> str:
         return "+".join(sorted({it.platform or "unknown" for it in self.items}))
 

@@ -208,4 +208,4 @@ def _local_path(href: str) -> str:
     return href.removeprefix("file://")
 
 
-__all__ = ["REFLECTANCE_BANDS", "data_footprint", "explain_read_errors", "load_cube", "open_cube"]
+__all__ = ["data_footprint", "explain_read_errors", "load_cube", "open_cube"]

@@ -130,21 +130,15 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
     return _split(stacked, specs, cube)
 
 
-def _years(period: TimeRange) -> set[str]:
-    return {str(y) for y in period.years()} if len(period.years()) > 1 else set()
-
-
 def _period_specs(cube: xr.Dataset, period: TimeRange) -> list[_PeriodSpec]:
     times = cube.time.values.astype("datetime64[D]")
-    years = _years(period)
     specs = []
     for sub, label in whole_and_yearly_periods(period):
         dates = (times >= np.datetime64(sub.start)) & (times <= np.datetime64(sub.end))
         if not dates.any():
             continue  # a year without any scene gets no item rather than an empty one
-        specs.append(
-            _PeriodSpec(label, sub, dates, YEAR_LAYERS if label in years or not years else PERIOD_LAYERS)
-        )
+        within_one_year = sub.start.year == sub.end.year  # yearly layers need one calendar year
+        specs.append(_PeriodSpec(label, sub, dates, YEAR_LAYERS if within_one_year else PERIOD_LAYERS))
     return specs
 
 
