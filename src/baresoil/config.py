@@ -82,10 +82,164 @@ class SoilSuiteConfig:
 
 
 @dataclass(frozen=True)
+class SeasonsConfig:
+    """Crop seasons and bare-soil periods (the HRL VLCC cropping-pattern layers)."""
+
+    year: int = 0
+    """Reference year; 0 takes the year in the middle of the period."""
+    zone: int = 1
+    """HRL climate zone of the season windows: 1 (Atlantic, Continental, Boreal, Alpine) or 2
+    (Mediterranean, Pannonian, Lusitanian, Anatolian)."""
+    smoothing: float = 100.0
+    """Whittaker smoothing parameter (second differences, daily grid)."""
+    noise_floor: float = 0.02
+    """Least NDVI noise standard deviation of one observation (the band never gets narrower)."""
+    band_scale: float = 3.0
+    """Factor on the posterior standard deviation of the band.  The Whittaker posterior assumes a smooth
+    curve and so understates how far a harvest step can move inside a cloudy gap; 3 brings the stated
+    confidence close to the observed errors on the simulator (see ``benchmarks/bench_seasons.py``), 1 is
+    the posterior as it is."""
+    spike: float = 0.1
+    """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
+    min_prominence: float = 0.2
+    """Least NDVI rise and fall that makes a season."""
+    min_rise: float = 0.1
+    """Least NDVI rise, still under way at the end of the data, taken as an emergence."""
+    emergence_fraction: float = 0.1
+    """Emergence: where the rise leaves the bare level by this share of the season's amplitude."""
+    harvest_fraction: float = 0.2
+    """Harvest: where the fall comes within this share of the amplitude of the post-harvest level."""
+    bare_ndvi: float = 0.3
+    """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble)."""
+    min_season_days: int = 40
+    max_season_days: int = 366
+    min_observations: int = 8
+    """Fewer clear observations in the analysis window: flag 'not enough observations'."""
+    max_event_confidence: int = 40
+    """Event confidence above this many days is 'deemed significant' (flag 65534), as the HRL caps it."""
+    combine: str = "sum"
+    """How two event confidences make a duration's or bare period's: ``sum`` (the bounds of the
+    HRL range 1-80) or ``average`` (the ATBD text)."""
+    landcover: str = ""
+    """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
+    cropland_classes: tuple[int, ...] = (40,)
+
+
+@dataclass(frozen=True)
+class SoilMapConfig:
+    """Soil property maps: quantile regression forests on soil samples and covariates (SoilGrids)."""
+
+    trees: int = 300
+    """Trees of each quantile regression forest."""
+    min_samples_leaf: int = 3
+    """Least samples in a leaf: larger leaves give smoother, better calibrated intervals."""
+    max_features: float = 0.5
+    """Share of the covariates tried at each split."""
+    log_properties: tuple[str, ...] = ("soc", "n", "carbonates")
+    """Properties modelled as log(1 + value) (skewed, positive); quantiles transform back exactly."""
+    min_samples: int = 20
+    """Fewer usable samples of a property is an error."""
+    cv_folds: int = 5
+    cv_block_m: float = 500.0
+    """Side of the square blocks whose samples stay together in cross-validation (metres)."""
+    cv_neighbour_m: float = 100.0
+    """Samples closer than this (metres) always share a cross-validation fold."""
+    tpi_radii_m: tuple[float, ...] = (100.0, 300.0, 500.0)
+    """Radii of the topographic position indices derived from the DEM (metres)."""
+    spectral_indices: bool = True
+    """Add soil ratios of the bare-soil composite: SWIR1/SWIR2 (clay minerals), red/blue (iron
+    oxides), SWIR1/NIR (ferrous minerals)."""
+    compare_covariates: bool = True
+    """Cross-validate terrain only, + MREF and + SRC side by side (as CUP4SOIL)."""
+    chunk_size: int = 512
+    """Spatial chunk side of the prediction, pixels."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ParcelsConfig:
+    """Parcel monitoring as Sen4CAP (markers database, bare-soil periods, heterogeneity, change of
+    agricultural category); defaults are Sen4CAP 4.x's."""
+
+    # parcel input and markers database (MDB1)
+    buffer_m: float = -1.0
+    """Inward buffer of the parcels, metres; -1: Sen4CAP's (5 m at 10 m resolution, 10 m at 20 m); 0: none."""
+    min_pixels: int = 3
+    """Parcels with fewer pixels inside are reported (and kept: a few values are still values)."""
+
+    # bare-soil periods (L4E)
+    bs_s2_features: tuple[str, ...] = (
+        "FCOVER",
+        "B02",
+        "B03",
+        "B04",
+        "B08",
+        "B11",
+        "B12",
+        "NDVI",
+        "NDTI",
+        "BSI",
+    )
+    """Parcel means the S2 Random Forest learns from (Sen4CAP's, without LAI and FAPAR); those missing
+    from the markers table are left out."""
+    bs_s1_features: tuple[str, ...] = ("VV", "VH", "VV_VH")
+    """Parcel means (dB) of the S1 Random Forest; VV_VH is VV − VH (Sen4CAP's backscatter ratio)."""
+    bs_calib_bs_ndvi: float = 0.15
+    bs_calib_bs_ndti: float = 0.10
+    bs_calib_nbs_ndvi: float = 0.45
+    bs_calib_nbs_ndti: float = 0.25
+    bs_calib_nbs_fcover: float = 0.01
+    bs_calib_min_pixels: int = 50
+    """Only parcels with at least this many pixels train the Random Forests (Sen4CAP's S2Pix)."""
+    bs_trees: int = 30
+    bs_random_state: int = 11
+    bs_thr_bs_s2: float = 0.75
+    bs_thr_nbs_s2: float = 0.80
+    bs_thr_bs_s1: float = 0.65
+    bs_thr_nbs_s1: float = 0.70
+    bs_p_short: int = 30
+    bs_p_long: int = 60
+    bs_s2_periods: int = 3
+    bs_s1_periods: int = 4
+    bs_s1_max_gap_days: int = 5
+    """An S2 calibration label goes to the nearest S1 observation only within this many days."""
+    # heterogeneity (L4D)
+    hete_period_days: int = 30
+    hete_s2_step_days: int = 10
+    hete_s1_step_days: int = 7
+    hete_max_dist_days: int = 30
+    """Gaps between valid observations longer than this stay gaps in the 10-day series."""
+    hete_s2_bands: tuple[str, ...] = ("B02", "B03", "B04", "B08")
+    """Bands clustered with NDVI (reflectance × 10000 and NDVI × 1000, Sen4CAP's units)."""
+    hete_s2_clusters: int = 4
+    hete_s1_clusters: int = 5
+    hete_isolated_threshold: int = 1
+    hete_isolated_radius: int = 1
+    hete_connectivity_radius: int = 1
+    hete_full_connectivity: bool = False
+    hete_min_cluster_pixels: int = 20
+    hete_ndvi_distance: float = 0.17
+    hete_per_hetero: float = 0.9
+    hete_compactness: float = 3.0
+    hete_decision_compactness: float = 1.7
+    hete_window: int = 3
+    hete_seed: int = 0
+    # change of agricultural category
+    change_outlier_feature: str = "NDVI"
+    """Marker whose per-crop distribution gives the outliers (Sen4CAP uses LAI)."""
+    change_outlier_std: float = 1.5
+    change_p1_threshold: float = 2.5
+    change_p2_threshold: float = 3.0
+
+
+@dataclass(frozen=True)
 class Config:
     scenes: SceneFilter = field(default_factory=SceneFilter)
     cube: CubeConfig = field(default_factory=CubeConfig)
     soilsuite: SoilSuiteConfig = field(default_factory=SoilSuiteConfig)
+    seasons: SeasonsConfig = field(default_factory=SeasonsConfig)
+    soil: SoilMapConfig = field(default_factory=SoilMapConfig)
+    parcels: ParcelsConfig = field(default_factory=ParcelsConfig)
 
     def override(self, **flags: Any) -> Config:
         """A copy with dotted keys replaced, e.g. ``override(**{"cube.resolution": 10})``.

@@ -140,6 +140,47 @@ def smooth_pixels(y: np.ndarray, w: np.ndarray, lam: float, s2: np.ndarray) -> t
     return mean, std
 
 
+@numba.njit(cache=True)
+def _drop_spikes(y: np.ndarray, w: np.ndarray, depth: float) -> np.ndarray:
+    """Weights with isolated dips removed: an observation lower than both neighbours by ``depth``.
+
+    Undetected clouds, haze and shadows pull NDVI down on single dates; a harvest
+    or a tillage also drops it, but the following observations stay low, so only
+    isolated dips are removed.
+    """
+    out = w.copy()
+    idx = np.flatnonzero(w > 0)
+    for k in range(1, idx.size - 1):
+        i = idx[k]
+        if y[i] < y[idx[k - 1]] - depth and y[i] < y[idx[k + 1]] - depth:
+            out[i] = 0.0
+    return out
+
+
+@numba.njit(cache=True)
+def fit_band(
+    y: np.ndarray, w: np.ndarray, lam: float, noise_floor: float, spike: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Daily posterior mean and standard deviation of one pixel, with its noise estimated from the data.
+
+    Isolated dips deeper than ``spike`` are dropped first; the noise standard
+    deviation is the robust spread (1.4826 MAD) of the residuals, never below
+    ``noise_floor``.  Returns (mean, std, number of observations used).
+    """
+    n = y.shape[0]
+    weights = _drop_spikes(y, w, spike) if spike > 0 else w.copy()
+    d0, d1, d2 = _penalty_bands(n, lam)
+    for i in range(n):
+        d0[i] += weights[i]
+    l0, l1, l2 = _cholesky5(d0, d1, d2)
+    z = _solve5(l0, l1, l2, weights * np.where(weights > 0, y, 0.0))
+    used = np.flatnonzero(weights > 0)
+    residual = np.abs(y[used] - z[used])
+    sigma = max(1.4826 * np.median(residual), noise_floor) if used.size else noise_floor
+    std = sigma * np.sqrt(_inverse_diagonal5(l0, l1, l2))
+    return z, std, used.size
+
+
 def quantile_band(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """q10, q50, q90 of the daily posterior (Gaussian)."""
     return mean - Z90 * std, mean, mean + Z90 * std

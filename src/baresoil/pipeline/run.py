@@ -24,12 +24,15 @@ from ..errors import AreaError
 from ..grid import Area, TileId
 from ..io.cog import LayerOutput, write_layers
 from ..io.stac import OutputItem, item_path, update_catalog, write_item
+from ..io.styles import write_layer_style
 from ..products.base import ProductPeriod
 from .progress import block_progress
 
 log = logging.getLogger(__name__)
 
 ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
+FileNamer = Callable[[str, str, str, float], str]
+"""(layer code, tile code, period label, resolution) -> file name of the layer's COG."""
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,23 @@ def plan(job: Job) -> list[TilePlan]:
     return plans
 
 
-def run_product(job: Job, family: str, product: ProductFunction) -> list[Path]:
-    """Run ``product`` on every tile of the job; returns the STAC item paths written."""
+def run_product(
+    job: Job, family: str, product: ProductFunction, file_name: FileNamer | None = None
+) -> list[Path]:
+    """Run ``product`` on every tile of the job; returns the STAC item paths written.
+
+    Files are named ``<item id>_<CODE>.tif`` unless ``file_name`` says otherwise.
+    """
     written: list[Path] = []
     for tile_plan in plan(job):
-        written += _run_tile(job, family, product, tile_plan)
+        written += _run_tile(job, family, product, tile_plan, file_name)
     update_catalog(job.out_dir, [p.stem for p in written])
     return written
 
 
-def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePlan) -> list[Path]:
+def _run_tile(
+    job: Job, family: str, product: ProductFunction, tile_plan: TilePlan, file_name: FileNamer | None
+) -> list[Path]:
     resolution = job.config.cube.resolution
     geobox = tile_plan.area.geobox(resolution)
     cube = load_cube(tile_plan.scenes, geobox, job.config.cube)
@@ -90,7 +100,14 @@ def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePl
     for result in periods:
         item_id = f"{family}_{tile_plan.tile.code}_{result.label}_R{resolution:g}m"
         assets = {
-            str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in result.layers.data_vars
+            str(code): job.out_dir
+            / item_id
+            / (
+                file_name(str(code), tile_plan.tile.code, result.label, resolution)
+                if file_name
+                else f"{item_id}_{code}.tif"
+            )
+            for code in result.layers.data_vars
         }
         items.append(
             OutputItem(
@@ -110,6 +127,8 @@ def _run_tile(job: Job, family: str, product: ProductFunction, tile_plan: TilePl
     description = f"{family} {tile_plan.tile.code}"
     with explain_read_errors(tile_plan.scenes), block_progress(description, job.progress) as on_progress:
         write_layers(outputs, geobox, on_progress)
+    for out in outputs:
+        write_layer_style(out.code, out.path)
     return [write_item(job.out_dir, it) for it in items]
 
 

@@ -71,6 +71,9 @@ class Layer:
             low = reserved[-1] + 1
         out = np.clip(stored, low, high).astype(self.dtype)
         out[~finite] = np.asarray(self.nodata).astype(self.dtype)
+        if self.flags:  # flag codes pass through as they are (products emit them as values)
+            flagged = np.isin(values, np.array(list(self.flags), dtype=np.float64))
+            out[flagged] = values[flagged].astype(self.dtype)
         return out
 
     def decode(self, stored: np.ndarray) -> np.ndarray:

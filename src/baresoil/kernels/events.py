@@ -1,0 +1,175 @@
+"""Crop events on a daily smoothed vegetation series: seasons, emergence, harvest and their confidence.
+
+All functions work on one pixel's (or field's) daily series indexed by day
+number from the start of the analysis window; ``-1`` means "no event".
+
+* A **season** is a prominent peak of the smoothed NDVI (q50): it rises from a
+  trough and falls to a trough by at least ``min_prominence``.
+* **Emergence** is where the rise leaves the bare level: the last day before the
+  steepest rise on which q50 is still within ``emergence_fraction`` of the
+  season's amplitude of the trough before it.  Anchoring on the steepest rise
+  keeps autumn volunteers and cover crops from being taken for the crop's
+  emergence; the trough before a winter crop lies before its autumn growth, so
+  the autumn rise, not the spring green-up, is its emergence.
+* **Harvest** is where the fall ends: the first day after the steepest fall on
+  which q50 comes within ``harvest_fraction`` of the amplitude of the level the
+  field falls to in the next weeks.  Senescence lowers NDVI slowly to the level
+  of standing straw; the harvest step takes it to the level of soil and
+  residue, so the end of the fall, not its middle, dates the harvest.
+* The **confidence** of an event is the HRL ATBD's: the horizontal width in days
+  of the q10-q90 band at the event, ``|(q50-q10)/slope| + |(q50-q90)/slope|``,
+  and where the slope is flat, the days between the band's edges reaching the
+  event's level.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+NO_EVENT = -1
+_FLAT_SLOPE = 1e-4
+"""NDVI change per day below which the slope is 'about 0' and the ATBD's fallback applies."""
+_POST_HARVEST_DAYS = 45
+"""The level a field falls to is the lowest q50 within this many days of the steepest fall."""
+
+
+@numba.njit(cache=True)
+def prominent_peaks(z: np.ndarray, min_prominence: float) -> np.ndarray:
+    """Indices of local maxima of ``z`` that stand ``min_prominence`` above the deeper of their two bases."""
+    n = z.shape[0]
+    found = []
+    i = 1
+    while i < n - 1:
+        if z[i] > z[i - 1]:
+            j = i
+            while j + 1 < n and z[j + 1] == z[i]:  # a plateau counts once
+                j += 1
+            if j + 1 < n and z[j + 1] < z[i]:
+                left = z[i]
+                k = i - 1
+                while k >= 0 and z[k] <= z[i]:
+                    left = min(left, z[k])
+                    k -= 1
+                right = z[i]
+                k = j + 1
+                while k < n and z[k] <= z[i]:
+                    right = min(right, z[k])
+                    k += 1
+                if z[i] - max(left, right) >= min_prominence:
+                    found.append(i)
+            i = j + 1
+        else:
+            i += 1
+    out = np.empty(len(found), np.int64)
+    for m in range(len(found)):
+        out[m] = found[m]
+    return out
+
+
+@numba.njit(cache=True)
+def _argmin(z: np.ndarray, lo: int, hi: int) -> int:
+    """Index of the minimum of z[lo:hi+1]."""
+    best = lo
+    for i in range(lo, hi + 1):
+        if z[i] < z[best]:
+            best = i
+    return best
+
+
+@numba.njit(cache=True)
+def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> int:
+    """The day the rise from ``trough`` to ``peak`` leaves the bare level (see the module notes)."""
+    if trough == 0 or peak - trough < 2:
+        return NO_EVENT  # the rise may have begun before the window
+    steepest = trough
+    for i in range(trough, peak):
+        if z[i + 1] - z[i] > z[steepest + 1] - z[steepest]:
+            steepest = i
+    level = z[trough] + fraction * (z[peak] - z[trough])
+    for i in range(steepest, trough - 1, -1):
+        if z[i] <= level:
+            return i + 1
+    return NO_EVENT
+
+
+@numba.njit(cache=True)
+def harvest_day(z: np.ndarray, peak: int, trough: int, fraction: float) -> int:
+    """The day the fall from ``peak`` ends near the post-harvest level (see the module notes)."""
+    n = z.shape[0]
+    if trough - peak < 2:
+        return NO_EVENT
+    steepest = peak
+    for i in range(peak, trough):
+        if z[i + 1] - z[i] < z[steepest + 1] - z[steepest]:
+            steepest = i
+    low = z[_argmin(z, steepest, min(steepest + _POST_HARVEST_DAYS, n - 1))]
+    level = low + fraction * (z[peak] - low)
+    for i in range(steepest, n):
+        if z[i] <= level:
+            if trough == n - 1 and i >= n - 5:
+                return NO_EVENT  # the fall runs into the end of the window
+            return i
+    return NO_EVENT
+
+
+@numba.njit(cache=True)
+def season_events(
+    z: np.ndarray, min_prominence: float, emergence_fraction: float, harvest_fraction: float, min_rise: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(emergence, peak, harvest) day of every season of ``z``; -1 where an event is not found.
+
+    A rise of at least ``min_rise`` still under way at the end of the window (an
+    autumn-sown crop or a cover crop whose peak is not observed yet) is a last
+    entry with an emergence and no peak or harvest: it bounds the bare period
+    after the main crop.
+    """
+    peaks = prominent_peaks(z, min_prominence)
+    n, m = z.shape[0], peaks.shape[0]
+    emergence = np.full(m + 1, NO_EVENT, np.int64)
+    harvest = np.full(m + 1, NO_EVENT, np.int64)
+    peak_days = np.full(m + 1, NO_EVENT, np.int64)
+    for k in range(m):
+        lo = peaks[k - 1] if k > 0 else 0
+        hi = peaks[k + 1] if k + 1 < m else n - 1
+        before = _argmin(z, lo, peaks[k])
+        after = _argmin(z, peaks[k], hi)
+        emergence[k] = emergence_day(z, before, peaks[k], emergence_fraction)
+        harvest[k] = harvest_day(z, peaks[k], after, harvest_fraction)
+        peak_days[k] = peaks[k]
+    last_low = _argmin(z, peaks[m - 1] if m else 0, n - 1)
+    if last_low < n - 1:
+        top = last_low + int(np.argmax(z[last_low:]))
+        if z[top] - z[last_low] >= min_rise and top >= n - 5:
+            emergence[m] = emergence_day(z, last_low, top, emergence_fraction)
+    return emergence, peak_days, harvest
+
+
+@numba.njit(cache=True)
+def event_confidence(q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, t: int, rising: bool) -> float:
+    """Width in days of the q10-q90 band at event day ``t`` (HRL ATBD); NaN when not computable."""
+    n = q50.shape[0]
+    if t <= 0 or t >= n - 1:
+        return np.nan
+    slope = 0.5 * (q50[t + 1] - q50[t - 1])
+    if abs(slope) >= _FLAT_SLOPE:
+        return abs((q50[t] - q10[t]) / slope) + abs((q50[t] - q90[t]) / slope)
+    # flat slope: days until the lower band reaches the event's level on the far side, plus days
+    # since the upper band did on the near side (mirrored for a harvest)
+    level = q50[t]
+    late = _days_until(q10 if rising else q90, t, level, 1, rising)
+    early = _days_until(q90 if rising else q10, t, level, -1, not rising)
+    if late < 0 or early < 0:
+        return np.nan
+    return float(late + early)
+
+
+@numba.njit(cache=True)
+def _days_until(series: np.ndarray, t: int, level: float, step: int, upward: bool) -> int:
+    """Days from ``t`` (forward for step 1, backward for -1) until ``series`` is at or beyond ``level``."""
+    i = t
+    while 0 <= i < series.shape[0]:
+        if (series[i] >= level) if upward else (series[i] <= level):
+            return abs(i - t)
+        i += step
+    return -1

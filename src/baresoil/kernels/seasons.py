@@ -1,0 +1,284 @@
+"""From a pixel's daily band (q10, q50, q90) to the HRL cropping-pattern values of one reference year.
+
+The daily grid starts at the analysis window's first day; the caller passes
+the reference year's bounds and the HRL season windows as day numbers on that
+grid, and a table turning a day number into YYDOY.  Outputs are physical values
+(days, YYDOY) or flag codes, in the order of ``LAYERS``.
+
+Season logic, following the HRL ATBD (section "Season delineation"):
+
+1. seasons are emergence-harvest pairs of one NDVI peak lasting 40-366 days;
+2. those ending before or starting after the reference year are dropped;
+3. the main season is the first whose events fall in the spring-crop windows,
+   else the first in the winter-crop windows (spring wins over winter);
+   a season in neither window gives flag 65533;
+4. a secondary season has both events in the window before the main season
+   (and ends before it) or after it (and starts after it); after wins;
+5. bare soil after (BSA) runs from the main harvest to the next emergence of
+   anything, or to 31 December; bare soil before (BSB) from the last harvest
+   before the main emergence, or from 1 January.  A bound outside the year
+   makes the period flag 65529.  Days are counted with the harvest day
+   included and the emergence day excluded, so that the HRL maximum of 275
+   days (1 April to 31 December) is reached.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .events import NO_EVENT, event_confidence, season_events
+from .smooth import Z90, fit_band
+
+LAYERS = (
+    "CPMCE", "CPMCECL", "CPMCH", "CPMCHCL", "CPMCD", "CPMCDCL",
+    "CPBSB", "CPBSBCL", "CPBSA", "CPBSACL", "CPSCE", "CPSCD", "CPCSY",
+)  # fmt: skip
+N_LAYERS = len(LAYERS)
+(MCE, MCECL, MCH, MCHCL, MCD, MCDCL, BSB, BSBCL, BSA, BSACL, SCE, SCD, CSY) = range(N_LAYERS)
+
+NO_CROPLAND = 0.0
+BARE_OUTSIDE_YEAR = 65529.0
+NO_SECONDARY = 65530.0
+FEW_OBSERVATIONS = 65531.0
+NO_SEASON = 65532.0
+OUTSIDE_WINDOW = 65533.0
+NO_CONFIDENCE = 65534.0
+
+# rows of the ``windows`` argument: (first, last) day numbers of emergence and harvest windows
+WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN, AFTER_MAIN = range(6)
+
+
+@numba.njit(cache=True)
+def _inside(day: int, windows: np.ndarray, row: int) -> bool:
+    return day != NO_EVENT and windows[row, 0] <= day <= windows[row, 1]
+
+
+@numba.njit(cache=True)
+def _rounded(days: float, cap: float) -> float:
+    """Confidence in whole days (at least 1), or the flag when not computable or beyond ``cap``."""
+    if not np.isfinite(days) or days > cap:
+        return NO_CONFIDENCE
+    return max(1.0, np.round(days))
+
+
+@numba.njit(cache=True)
+def _combined(a: float, b: float, use_sum: bool) -> float:
+    return a + b if use_sum else 0.5 * (a + b)
+
+
+@numba.njit(cache=True)
+def _select_main(
+    emergence: np.ndarray, harvest: np.ndarray, valid: np.ndarray, windows: np.ndarray
+) -> tuple[int, bool]:
+    """Index of the main season (or -1) and whether any valid season exists at all."""
+    winter = -1
+    for k in range(emergence.shape[0]):
+        if not valid[k]:
+            continue
+        if _inside(emergence[k], windows, SPRING_EMERGENCE) and _inside(harvest[k], windows, SPRING_HARVEST):
+            return k, True
+        if (
+            winter < 0
+            and _inside(emergence[k], windows, WINTER_EMERGENCE)
+            and _inside(harvest[k], windows, WINTER_HARVEST)
+        ):
+            winter = k
+    return winter, bool(valid.any())
+
+
+@numba.njit(cache=True)
+def _select_secondary(
+    emergence: np.ndarray, harvest: np.ndarray, valid: np.ndarray, main: int, windows: np.ndarray
+) -> int:
+    before = -1
+    for k in range(emergence.shape[0]):
+        if not valid[k] or k == main:
+            continue
+        if (
+            emergence[k] > harvest[main]
+            and _inside(emergence[k], windows, AFTER_MAIN)
+            and _inside(harvest[k], windows, AFTER_MAIN)
+        ):
+            return k
+        if (
+            before < 0
+            and harvest[k] < emergence[main]
+            and _inside(emergence[k], windows, BEFORE_MAIN)
+            and _inside(harvest[k], windows, BEFORE_MAIN)
+        ):
+            before = k
+    return before
+
+
+@numba.njit(cache=True)
+def pixel_seasons(
+    q10: np.ndarray,
+    q50: np.ndarray,
+    q90: np.ndarray,
+    n_obs: int,
+    cropland: int,
+    year_first: int,
+    year_last: int,
+    windows: np.ndarray,
+    yydoy: np.ndarray,
+    params: np.ndarray,
+) -> np.ndarray:
+    """The ``LAYERS`` values of one pixel.
+
+    ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
+    (a season and a bare level reached).  ``params``: min_prominence,
+    emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
+    max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise.
+    """
+    out = np.full(N_LAYERS, np.nan)
+    (min_prom, frac_e, frac_h, bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_rise) = (
+        params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8] > 0,
+        params[9],
+    )  # fmt: skip
+    if cropland == 0:
+        out[:] = NO_CROPLAND
+        return out
+    if n_obs < min_obs or not np.isfinite(q50[0]):
+        out[:] = FEW_OBSERVATIONS
+        return out
+    emergence, peaks, harvest = season_events(q50, min_prom, frac_e, frac_h, min_rise)
+    if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
+        out[:] = NO_CROPLAND
+        return out
+    m = emergence.shape[0]
+    valid = np.zeros(m, np.bool_)
+    for k in range(m):
+        if emergence[k] != NO_EVENT and harvest[k] != NO_EVENT:
+            length = harvest[k] - emergence[k]
+            in_year = harvest[k] >= year_first and emergence[k] <= year_last
+            valid[k] = min_days <= length <= max_days and in_year
+    main, any_season = _select_main(emergence, harvest, valid, windows)
+    if main < 0:
+        out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
+        return out
+    e, h = emergence[main], harvest[main]
+    cl_e = event_confidence(q10, q50, q90, e, True)
+    cl_h = event_confidence(q10, q50, q90, h, False)
+    out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
+    out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)
+    out[MCD], out[MCDCL] = float(h - e), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
+    _bare_after(out, emergence, q10, q50, q90, h, cl_h, year_last, cap, use_sum)
+    _bare_before(out, harvest, q10, q50, q90, e, cl_e, year_first, cap, use_sum)
+    second = _select_secondary(emergence, harvest, valid, main, windows)
+    if second < 0:
+        out[SCE], out[SCD], out[CSY] = NO_SECONDARY, NO_SECONDARY, 1.0
+    else:
+        out[SCE], out[SCD] = yydoy[emergence[second]], float(harvest[second] - emergence[second])
+        out[CSY] = 2.0
+    return out
+
+
+@numba.njit(cache=True)
+def _bare_after(
+    out: np.ndarray,
+    emergence: np.ndarray,
+    q10: np.ndarray,
+    q50: np.ndarray,
+    q90: np.ndarray,
+    h: int,
+    cl_h: float,
+    year_last: int,
+    cap: float,
+    use_sum: bool,
+) -> None:
+    if h > year_last:
+        out[BSA], out[BSACL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
+        return
+    following = NO_EVENT
+    for day in emergence:
+        if day > h and (following == NO_EVENT or day < following):
+            following = day
+    if following == NO_EVENT or following > year_last:
+        out[BSA], out[BSACL] = float(year_last + 1 - h), _rounded(cl_h, cap)
+        return
+    cl_next = event_confidence(q10, q50, q90, following, True)
+    out[BSA] = max(1.0, float(following - h))
+    out[BSACL] = _rounded(_combined(cl_h, cl_next, use_sum), 2 * cap)
+
+
+@numba.njit(cache=True)
+def _bare_before(
+    out: np.ndarray,
+    harvest: np.ndarray,
+    q10: np.ndarray,
+    q50: np.ndarray,
+    q90: np.ndarray,
+    e: int,
+    cl_e: float,
+    year_first: int,
+    cap: float,
+    use_sum: bool,
+) -> None:
+    if e < year_first:
+        out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
+        return
+    preceding = NO_EVENT
+    for day in harvest:
+        if day != NO_EVENT and day < e and day > preceding:
+            preceding = day
+    if preceding == NO_EVENT or preceding < year_first:
+        out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
+        return
+    cl_prev = event_confidence(q10, q50, q90, preceding, False)
+    out[BSB] = max(1.0, float(e - preceding))
+    out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
+
+
+@numba.njit(cache=True)
+def daily_band(
+    values: np.ndarray,
+    days: np.ndarray,
+    n_days: int,
+    lam: float,
+    noise_floor: float,
+    spike: float,
+    band_scale: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """q10, q50, q90 on the daily grid from one pixel's observations (NaN = missing) on ``days``."""
+    y = np.zeros(n_days)
+    w = np.zeros(n_days)
+    for t in range(values.shape[0]):
+        if np.isfinite(values[t]):
+            y[days[t]] = values[t]
+            w[days[t]] = 1.0
+    if (w > 0).sum() < 3:
+        nan = np.full(n_days, np.nan)
+        return nan, nan, nan, int((w > 0).sum())
+    z, std, used = fit_band(y, w, lam, noise_floor, spike)
+    half = Z90 * band_scale * std
+    return z - half, z, z + half, used
+
+
+@numba.njit(cache=True)
+def analyse_pixels(
+    values: np.ndarray,
+    days: np.ndarray,
+    n_days: int,
+    cropland: np.ndarray,
+    smoothing: np.ndarray,
+    year_bounds: np.ndarray,
+    windows: np.ndarray,
+    yydoy: np.ndarray,
+    params: np.ndarray,
+) -> np.ndarray:
+    """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
+
+    ``smoothing`` holds (lambda, noise floor, spike depth, band scale); ``year_bounds`` the
+    reference year's first and last day numbers.
+    """
+    n_pix = values.shape[1]
+    out = np.empty((N_LAYERS, n_pix))
+    for p in range(n_pix):
+        q10, q50, q90, n_obs = daily_band(
+            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3]
+        )
+        out[:, p] = pixel_seasons(
+            q10, q50, q90, n_obs, cropland[p], year_bounds[0], year_bounds[1], windows, yydoy, params
+        )
+    return out

@@ -1,0 +1,282 @@
+"""Cropping patterns and bare-soil periods of a reference year, as the Copernicus HRL VLCC croplands layers.
+
+For reference year Y the observations from 1 July Y-1 to 30 June Y+1 (as far
+as the cube holds them) give each pixel -- or each field, when parcels are
+given -- a daily NDVI band (q10, q50, q90) from the Whittaker posterior; the
+main and secondary seasons, their emergence and harvest, and the bare-soil days
+before and after the main crop follow (``kernels.seasons``), with confidence
+layers in days as the HRL ATBD defines them.  Layers carry the HRL codes,
+UINT16 encodings and flags.
+
+Per field, the NDVI of a date is the mean over the field's clear pixels (when
+at least half of them are clear); the field's results are written back to its
+pixels, and pixels outside every field get the HRL flag 65527.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from ..catalog.source import TimeRange
+from ..config import Config, SeasonsConfig
+from ..cube.aux import aux_raster
+from ..errors import ConfigError, TimeRangeError
+from ..kernels import seasons as kernel
+from ..kernels.indices import ndvi
+from .base import ProductPeriod
+from .registry import Layer, register
+
+FAMILY = "seasons"
+NO_FIELD = 65527.0
+FIELD_CLEAR_SHARE = 0.5
+"""A field's date counts when at least this share of its pixels is clear."""
+
+_KERNEL_PARAMETERS = (
+    "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
+    "max_season_days", "min_observations", "max_event_confidence",
+)  # fmt: skip
+"""Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise)."""
+
+_COMMON_FLAGS = {
+    0: "no annual cropland",
+    int(NO_FIELD): "no field delineated here (per-field run)",
+    int(kernel.FEW_OBSERVATIONS): "not enough observations",
+    int(kernel.NO_SEASON): "no season could be delineated",
+    int(kernel.OUTSIDE_WINDOW): "a season was found, but outside the main-season windows",
+}
+_BARE_FLAGS = {**_COMMON_FLAGS, int(kernel.BARE_OUTSIDE_YEAR): "the bare-soil period is not within the year"}
+_SECONDARY_FLAGS = {**_COMMON_FLAGS, int(kernel.NO_SECONDARY): "no secondary season"}
+
+
+def _with_confidence_flag(flags: dict[int, str]) -> dict[int, str]:
+    return {**flags, int(kernel.NO_CONFIDENCE): "confidence not computable or beyond its cap"}
+
+
+def _hrl(code: str, title: str, description: str, unit: str, flags: dict[int, str], quicklook: bool) -> Layer:
+    return Layer(code, FAMILY, title, description, "uint16", 65535, unit=unit, flags=flags,
+                 quicklook=quicklook)  # fmt: skip
+
+
+_DATE = "date as YYDOY (year modulo 100 times 1000 plus day of year; winter crops carry the previous year)"
+_CL = "uncertainty in days: the width of the q10-q90 band at the event (HRL ATBD)"
+register(
+    _hrl("CPMCE", "Main crop emergence", f"Emergence of the main crop, {_DATE}.", "YYDOY", _COMMON_FLAGS,
+         False),
+    _hrl("CPMCECL", "Main crop emergence confidence", f"Emergence {_CL}; 1-40.", "days",
+         _with_confidence_flag(_COMMON_FLAGS), False),
+    _hrl("CPMCH", "Main crop harvest", f"Harvest of the main crop (removal of standing biomass), {_DATE}.",
+         "YYDOY", _COMMON_FLAGS, True),
+    _hrl("CPMCHCL", "Main crop harvest confidence", f"Harvest {_CL}; 1-40.", "days",
+         _with_confidence_flag(_COMMON_FLAGS), False),
+    _hrl("CPMCD", "Main crop duration", "Days from emergence to harvest of the main crop; 40-366.", "days",
+         _COMMON_FLAGS, False),
+    _hrl("CPMCDCL", "Main crop duration confidence",
+         "Uncertainty of the duration in days, combined from both events; 1-80.", "days",
+         _with_confidence_flag(_COMMON_FLAGS), False),
+    _hrl("CPBSB", "Bare soil before the main crop",
+         "Days of bare soil within the year before the main-crop emergence: from the last harvest, or from "
+         "1 January; 1-295.", "days", _BARE_FLAGS, False),
+    _hrl("CPBSBCL", "Bare soil before confidence",
+         "Uncertainty of CPBSB in days, from its bounding events; 1-80.", "days",
+         _with_confidence_flag(_BARE_FLAGS), False),
+    _hrl("CPBSA", "Bare soil after the main crop",
+         "Days of bare soil within the year after the main-crop harvest: to the next emergence, or to "
+         "31 December; 1-275.", "days", _BARE_FLAGS, True),
+    _hrl("CPBSACL", "Bare soil after confidence",
+         "Uncertainty of CPBSA in days, from its bounding events; 1-80.", "days",
+         _with_confidence_flag(_BARE_FLAGS), True),
+    _hrl("CPSCE", "Secondary crop emergence", f"Emergence of the secondary (e.g. cover) crop, {_DATE}.",
+         "YYDOY", _SECONDARY_FLAGS, False),
+    _hrl("CPSCD", "Secondary crop duration", "Days from emergence to harvest of the secondary crop.", "days",
+         _SECONDARY_FLAGS, False),
+    _hrl("CPCSY", "Cropping seasons", "Number of cropping seasons in the year: 1 or 2.", "count",
+         _COMMON_FLAGS, False),
+)  # fmt: skip
+
+
+def analysis_window(year: int) -> TimeRange:
+    """1 July of the year before to 30 June of the year after (HRL: events six months either side)."""
+    return TimeRange(date(year - 1, 7, 1), date(year + 1, 6, 30))
+
+
+def reference_year(period: TimeRange, params: SeasonsConfig) -> int:
+    if params.year:
+        return params.year
+    middle = period.start + (period.end - period.start) / 2
+    return middle.year
+
+
+def season_windows(year: int, zone: int) -> dict[str, tuple[date, date]]:
+    """The HRL main and secondary season windows (ATBD table 4) of a climate zone."""
+    if zone not in (1, 2):
+        raise ConfigError(f"seasons.zone must be 1 or 2, got {zone}")
+    y = year
+    if zone == 1:
+        return {
+            "winter_emergence": (date(y - 1, 8, 15), date(y, 4, 30)),
+            "winter_harvest": (date(y, 6, 1), date(y, 9, 15)),
+            "spring_emergence": (date(y, 4, 1), date(y, 7, 31)),
+            "spring_harvest": (date(y, 7, 1), date(y, 12, 31)),
+            "before_main": (date(y, 1, 1), date(y, 4, 30)),
+            "after_main": (date(y, 7, 15), date(y + 1, 4, 30)),
+        }
+    return {
+        "winter_emergence": (date(y - 1, 8, 15), date(y, 3, 31)),
+        "winter_harvest": (date(y, 4, 1), date(y, 8, 31)),
+        "spring_emergence": (date(y, 3, 1), date(y, 7, 31)),
+        "spring_harvest": (date(y, 6, 1), date(y + 1, 1, 31)),
+        "before_main": (date(y, 1, 1), date(y, 3, 31)),
+        "after_main": (date(y, 6, 15), date(y + 1, 3, 31)),
+    }
+
+
+def yydoy(day: date) -> int:
+    """HRL date encoding: 2022-08-01 -> 22213."""
+    return (day.year % 100) * 1000 + day.timetuple().tm_yday
+
+
+def decode_yydoy(value: int) -> date:
+    return date(2000 + value // 1000, 1, 1) + timedelta(days=value % 1000 - 1)
+
+
+class DailyGrid:
+    """Day numbers of the analysis: day 0 is the first observation of the window."""
+
+    def __init__(self, first: date, last: date) -> None:
+        self.first = first
+        self.n_days = (last - first).days + 1
+
+    def day(self, when: date) -> int:
+        return (when - self.first).days
+
+    def yydoy_table(self) -> np.ndarray:
+        return np.array([yydoy(self.first + timedelta(days=i)) for i in range(self.n_days)], np.float64)
+
+    def windows(self, year: int, zone: int) -> np.ndarray:
+        named = season_windows(year, zone)
+        order = ("winter_emergence", "winter_harvest", "spring_emergence", "spring_harvest", "before_main",
+                 "after_main")  # fmt: skip
+        return np.array([[self.day(named[k][0]), self.day(named[k][1])] for k in order], np.int64)
+
+
+def seasons(
+    cube: xr.Dataset,
+    period: TimeRange,
+    config: Config,
+    fields: xr.DataArray | None = None,
+    n_fields: int = 0,
+) -> list[ProductPeriod]:
+    """The HRL cropping-pattern layers of the reference year, per pixel or per field.
+
+    ``fields`` (y, x) holds field ids 1..``n_fields`` on the cube grid (0 = none).
+    """
+    params = config.seasons
+    if params.combine not in ("sum", "average"):
+        raise ConfigError(f"seasons.combine must be 'sum' or 'average', got {params.combine!r}")
+    year = reference_year(period, params)
+    window = analysis_window(year)
+    times = cube.time.values.astype("datetime64[D]")
+    inside = (times >= np.datetime64(window.start)) & (times <= np.datetime64(window.end))
+    if not inside.any():
+        raise TimeRangeError(f"no scene between {window.start} and {window.end} for reference year {year}")
+    cube = cube.isel(time=np.flatnonzero(inside))
+    days_of = cube.time.values.astype("datetime64[D]").astype(date)
+    grid = DailyGrid(days_of[0], days_of[-1])
+    observed = np.array([grid.day(d) for d in days_of], np.int64)
+    index = ndvi(cube.B04.data, cube.B08.data)
+    index = da.where(cube.clear.data, index, np.nan).astype(np.float32)
+    kwargs = _kernel_arguments(params, grid, year, observed)
+    if fields is None:
+        cropland = _cropland(cube, params)
+        block = partial(_pixel_block, **kwargs)
+        stacked = da.blockwise(block, "lyx", index, "tyx", cropland, "yx", new_axes={"l": kernel.N_LAYERS},
+                               dtype=np.float32, concatenate=True)  # fmt: skip
+    else:
+        stacked = _per_field(index, fields.data, n_fields, kwargs)
+    coords = {"y": cube.y, "x": cube.x}
+    layers = {
+        code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
+    }
+    return [ProductPeriod(TimeRange(date(year, 1, 1), date(year, 12, 31)), str(year), xr.Dataset(layers))]
+
+
+def _kernel_arguments(
+    params: SeasonsConfig, grid: DailyGrid, year: int, observed: np.ndarray
+) -> dict[str, Any]:
+    return {
+        "days": observed,
+        "n_days": grid.n_days,
+        "smoothing": np.array([params.smoothing, params.noise_floor, params.spike, params.band_scale]),
+        "year_bounds": np.array([grid.day(date(year, 1, 1)), grid.day(date(year, 12, 31))], np.int64),
+        "windows": grid.windows(year, params.zone),
+        "yydoy": grid.yydoy_table(),
+        "params": np.array(
+            [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
+            + [1.0 if params.combine == "sum" else 0.0, params.min_rise]
+        ),
+    }
+
+
+def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
+    """1/0 from a land-cover raster where given, else -1 (decided from the data)."""
+    template = cube.SCL.isel(time=0, drop=True)
+    if not params.landcover:
+        return da.full_like(template.data, -1, dtype=np.int8)
+    classes = aux_raster(params.landcover, cube.SCL, "nearest").data
+    return da.isin(classes, np.array(params.cropland_classes)).astype(np.int8)
+
+
+def _pixel_block(values: np.ndarray, cropland: np.ndarray, **kwargs: Any) -> np.ndarray:
+    n_time, ny, nx = values.shape
+    out = kernel.analyse_pixels(
+        values.reshape(n_time, ny * nx).astype(np.float64), cropland=cropland.reshape(-1), **kwargs
+    )
+    return out.reshape(kernel.N_LAYERS, ny, nx).astype(np.float32)
+
+
+def _per_field(index: da.Array, fields: da.Array, n_fields: int, kwargs: dict[str, Any]) -> da.Array:
+    """Field-mean NDVI per date (an exact reduction over all chunks), analysed once per field."""
+    n_time = index.shape[0]
+    sums = da.blockwise(partial(_field_sums, n_fields=n_fields), "oyx", index, "tyx", fields, "yx",
+                        new_axes={"o": 3 * n_time * (n_fields + 1)}, adjust_chunks={"y": 1, "x": 1},
+                        dtype=np.float64, concatenate=True).sum(axis=(1, 2))  # fmt: skip
+    analyse = partial(_field_results, n_time=n_time, kwargs=kwargs)
+    results = da.map_blocks(analyse, sums, chunks=((kernel.N_LAYERS,), (n_fields + 1,)), new_axis=1,
+                            dtype=np.float64)  # fmt: skip
+    return da.blockwise(_paint, "lyx", results, "lk", fields, "yx", dtype=np.float32, concatenate=True)
+
+
+def _field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarray:
+    """Per (date, field): sum of clear NDVI, clear pixels and all pixels; flattened, one block."""
+    n_time = values.shape[0]
+    flat = ids.reshape(-1).astype(np.int64)
+    out = np.zeros((3, n_time, n_fields + 1))
+    pixels = np.bincount(flat, minlength=n_fields + 1)
+    for t in range(n_time):
+        v = values[t].reshape(-1)
+        clear = np.isfinite(v)
+        out[0, t] = np.bincount(flat[clear], weights=v[clear], minlength=n_fields + 1)
+        out[1, t] = np.bincount(flat[clear], minlength=n_fields + 1)
+        out[2, t] = pixels
+    return out.reshape(-1, 1, 1)
+
+
+def _field_results(sums: np.ndarray, n_time: int, kwargs: dict[str, Any]) -> np.ndarray:
+    total, clear, pixels = sums.reshape(3, n_time, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(clear >= FIELD_CLEAR_SHARE * pixels, total / clear, np.nan)
+    cropland = np.full(mean.shape[1], -1, np.int8)
+    out = kernel.analyse_pixels(mean, cropland=cropland, **kwargs)
+    out[:, 0] = NO_FIELD
+    return out
+
+
+def _paint(results: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Each pixel gets its field's values."""
+    return results[:, ids.astype(np.int64)].astype(np.float32)
