@@ -15,6 +15,7 @@ pixels, and pixels outside every field get the HRL flag 65527.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -27,10 +28,13 @@ from ..catalog.source import TimeRange
 from ..config import Config, SeasonsConfig
 from ..cube.aux import aux_raster
 from ..errors import ConfigError, TimeRangeError
+from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
 from ..kernels.indices import ndvi
 from .base import ProductPeriod
 from .registry import Layer, register
+
+ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
 
 FAMILY = "seasons"
 NO_FIELD = 65527.0
@@ -280,3 +284,19 @@ def _field_results(sums: np.ndarray, n_time: int, kwargs: dict[str, Any]) -> np.
 def _paint(results: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Each pixel gets its field's values."""
     return results[:, ids.astype(np.int64)].astype(np.float32)
+
+
+def file_name(code: str, tile: str, label: str, resolution: float) -> str:
+    """HRL-style names: ``baresoil_CPBSA_S2022_R10m_E43N32_03035.tif`` (layer, year, grid, tile, CRS)."""
+    return f"baresoil_{code}_S{label}_R{resolution:g}m_{tile}_03035.tif"
+
+
+def per_field(parcels: ParcelSet) -> ProductFunction:
+    """:func:`seasons` over the fields of ``parcels`` (rasterised onto each tile's cube)."""
+
+    def product(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
+        codes = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
+        n_fields = int(parcels.frame["code"].max()) if len(parcels) else 0
+        return seasons(cube, period, config, fields=codes, n_fields=n_fields)
+
+    return product

@@ -1,0 +1,83 @@
+"""``baresoil seasons``: cropping patterns and bare-soil periods of a year (the HRL VLCC croplands layers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ConfigError
+from ..inputs.parcels import default_buffer_m, read_parcels
+from ..pipeline.cluster import scheduler as dask_scheduler
+from ..pipeline.run import run_product
+from ..products.seasons import FAMILY, analysis_window, file_name, per_field, seasons
+from . import options as opt
+
+DEFAULT_RESOLUTION = 10.0
+"""The HRL layers are 10 m products."""
+
+
+def seasons_command(
+    stac: opt.Stac,
+    year: Annotated[
+        int, typer.Option("--year", help="Reference year (observations from July before to June after).")
+    ],
+    out: opt.Out,
+    collection: opt.Collection = None,
+    bbox: opt.Bbox = None,
+    tile: opt.Tile = None,
+    aoi: opt.Aoi = None,
+    parcels: Annotated[
+        Path | None, typer.Option("--parcels", help="Field polygons: results per field, as the HRL does.")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Field id column of --parcels.")
+    ] = None,
+    s1: Annotated[str | None, typer.Option("--s1", help="Sentinel-1 STAC source (not used yet).")] = None,
+    zone: Annotated[
+        int | None, typer.Option("--zone", help="HRL climate zone of the season windows: 1 or 2.")
+    ] = None,
+    landcover: Annotated[
+        str | None, typer.Option("--landcover", help="WorldCover-class raster; cropland (40) only.")
+    ] = None,
+    resolution: opt.Resolution = None,
+    cloud_buffer: opt.CloudBuffer = None,
+    max_cloud_cover: opt.MaxCloudCover = None,
+    min_sun_elevation: opt.MinSunElevation = None,
+    config: opt.ConfigFile = None,
+    scheduler: opt.Scheduler = None,
+    resume: opt.Resume = False,
+) -> None:
+    """CPMCE, CPMCH, CPMCD, CPBSB, CPBSA (each with its confidence layer), CPSCE, CPSCD and CPCSY."""
+    if s1 is not None:
+        raise ConfigError("--s1: Sentinel-1 fusion is not available in this version; run without it")
+    if (parcels is None) != (id_column is None):
+        raise ConfigError("--parcels and --id-column go together")
+    window = analysis_window(year)
+    overrides = {
+        **opt.cube_overrides(
+            resolution or DEFAULT_RESOLUTION, cloud_buffer, max_cloud_cover, min_sun_elevation
+        ),
+        "seasons.year": year,
+        "seasons.zone": zone,
+        "seasons.landcover": landcover,
+    }
+    job = opt.make_job(
+        stac,
+        collection,
+        (bbox, tile, aoi),
+        str(window.start),
+        str(window.end),
+        out,
+        config,
+        overrides,
+        resume,
+    )
+    product = seasons
+    if parcels is not None and id_column is not None:
+        fields = read_parcels(parcels, id_column, buffer_m=default_buffer_m(job.config.cube.resolution))
+        product = per_field(fields)
+    with dask_scheduler(scheduler):
+        items = run_product(job, FAMILY, product, file_name)
+    typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")
