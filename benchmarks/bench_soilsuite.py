@@ -56,8 +56,8 @@ def world_area(folder: Path, fraction: float = 1.0) -> Area:
     return area_from_bbox(min(lons), min(lats), max(lons), max(lats))
 
 
-def build(folder: Path, area: Area, config: Config):  # type: ignore[no-untyped-def]
-    items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), area, PERIOD)
+def build(folder: Path, area: Area, config: Config, period: TimeRange = PERIOD):  # type: ignore[no-untyped-def]
+    items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), area, period)
     scenes = select_scenes(items, config.scenes)
     geobox = area.intersection(data_footprint(items)).geobox(config.cube.resolution)
     return scenes, load_cube(scenes, geobox, config.cube)

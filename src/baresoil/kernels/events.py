@@ -80,16 +80,28 @@ def _argmin(z: np.ndarray, lo: int, hi: int) -> int:
 @numba.njit(cache=True)
 def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> int:
     """The day the rise from ``trough`` to ``peak`` leaves the bare level (see the module notes)."""
-    if trough == 0 or peak - trough < 2:
-        return NO_EVENT  # the rise may have begun before the window
+    if peak - trough < 2:
+        return NO_EVENT
     steepest = trough
     for i in range(trough, peak):
         if z[i + 1] - z[i] > z[steepest + 1] - z[steepest]:
             steepest = i
-    level = z[trough] + fraction * (z[peak] - z[trough])
+    amplitude = z[peak] - z[trough]
+    bare = z[trough] + 0.5 * fraction * amplitude
+    last_bare = trough
     for i in range(steepest, trough - 1, -1):
-        if z[i] <= level:
-            return i + 1
+        if z[i] <= bare:
+            last_bare = i
+            break
+    if last_bare == 0:
+        return NO_EVENT  # rising from the first day: the rise may have begun before the window
+    level = z[trough] + fraction * amplitude
+    for i in range(last_bare, steepest + 1):
+        if z[i] >= level:
+            # the rise is seen late: extrapolate it back along its slope to the bare level
+            slope = 0.5 * (z[min(i + 1, peak)] - z[max(i - 1, 0)])
+            back = int((z[i] - z[trough]) / slope) if slope > 0 else 0
+            return max(last_bare, i - back)
     return NO_EVENT
 
 
@@ -140,7 +152,7 @@ def season_events(
     last_low = _argmin(z, peaks[m - 1] if m else 0, n - 1)
     if last_low < n - 1:
         top = last_low + int(np.argmax(z[last_low:]))
-        if z[top] - z[last_low] >= min_rise and top >= n - 5:
+        if z[top] - z[last_low] >= min_rise:
             emergence[m] = emergence_day(z, last_low, top, emergence_fraction)
     return emergence, peak_days, harvest
 

@@ -139,6 +139,8 @@ def pixel_seasons(
     if cropland == 0:
         out[:] = NO_CROPLAND
         return out
+    if n_obs == 0:
+        return out  # outside the area with data: nodata
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out

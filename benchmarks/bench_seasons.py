@@ -1,0 +1,239 @@
+"""Seasons benchmark: HRL cropping-pattern layers against the simulator's truth, speed and memory.
+
+    python benchmarks/bench_seasons.py [--world DIR] [--year 2022] [--only accuracy|speed]
+
+Accuracy (default world, reference year 2022, 10 m): on cropland pixels that lie
+wholly inside one parcel, the share with a main season, the mean absolute error
+of emergence, harvest, CPBSA and CPBSB against the parcel's true events (HRL
+definitions: bare soil after runs from the main harvest to the next emergence of
+anything or to 31 December, bare soil before from the last harvest or cover-crop
+termination, or from 1 January), and the calibration of the confidence layers:
+the share of true dates within the stated confidence (read as the event's
+q10-q90 band, i.e. +/- half the width, and as +/- the width) with the median
+width.  Per pixel and per field (parcels given), and for both rules of combining
+two event confidences (sum, average).  Speed: pixel-years per second per core of
+the season analysis (cube read included, and the kernel alone), and peak memory
+for two chunk sizes.  One JSON line per figure set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import dask
+import numpy as np
+import pandas as pd
+from rasterio.enums import Resampling
+
+from baresoil.config import Config
+from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
+from baresoil.kernels import seasons as kernel
+from baresoil.products.seasons import analysis_window, decode_yydoy, seasons
+from baresoil.simulate import load_truth
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_soilsuite import CROPLAND, build, world_area
+from truth import DEFAULT_WORLD, regrid, world
+
+FLAG_FLOOR = 65000
+"""Stored values at or above this are HRL flags."""
+
+
+def true_events(events: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Per parcel: main-crop emergence and harvest of ``year`` and the HRL bare-soil days before/after."""
+    jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
+    rows = []
+    for pid, parcel in events.groupby("parcel_id"):
+        main = parcel[(parcel["year"] == year) & (parcel["crop"] != "cover_crop")]
+        e = main.loc[main["event"] == "emergence", "date"]
+        h = main.loc[main["event"] == "harvest", "date"]
+        if e.empty or h.empty:
+            continue
+        emergence, harvest = e.iloc[0], h.iloc[0]
+        starts = parcel.loc[parcel["event"].isin(["emergence", "cover_emergence"]), "date"]
+        ends = parcel.loc[parcel["event"].isin(["harvest", "cover_termination"]), "date"]
+        following = [d for d in starts if d > harvest]
+        preceding = [d for d in ends if d < emergence]
+        bsa = np.nan
+        if harvest <= dec31:
+            bsa = (min([*following, dec31 + timedelta(days=1)]) - harvest).days
+        bsb = np.nan
+        if emergence >= jan1:
+            start = max([*preceding, jan1])
+            bsb = max(1, (emergence - start).days)
+        rows.append((int(pid), emergence, harvest, bsa, bsb, main["crop"].iloc[0]))
+    return pd.DataFrame(rows, columns=["parcel_id", "emergence", "harvest", "bsa", "bsb", "crop"])
+
+
+def _date_errors(stored: np.ndarray, truth: pd.Series) -> np.ndarray:
+    out = np.full(stored.shape, np.nan)
+    ok = (stored > 0) & (stored < FLAG_FLOOR)
+    out[ok] = [(decode_yydoy(int(v)) - t).days for v, t in zip(stored[ok], truth[ok], strict=True)]
+    return out
+
+
+def _day_errors(stored: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    ok = (stored > 0) & (stored < FLAG_FLOOR) & np.isfinite(truth)
+    return np.where(ok, stored - truth, np.nan)
+
+
+def _calibration(errors: np.ndarray, width: np.ndarray) -> dict[str, float]:
+    known = np.isfinite(errors)
+    stated = known & (width > 0) & (width < FLAG_FLOOR)
+    e, w = np.abs(errors[stated]), width[stated]
+    return {
+        "median_width_days": float(np.median(w)) if w.size else float("nan"),
+        "coverage_half_width": round(float((e <= w / 2).mean()), 3) if w.size else float("nan"),
+        "coverage_width": round(float((e <= w).mean()), 3) if w.size else float("nan"),
+        "not_computable": round(float(1 - stated.sum() / max(known.sum(), 1)), 3),
+    }
+
+
+def score(
+    layers: dict[str, np.ndarray], parcel_of_pixel: np.ndarray, truth: pd.DataFrame
+) -> dict[str, object]:
+    """Figures of one run on the pixels with a parcel id (0 elsewhere)."""
+    table = truth.set_index("parcel_id")
+    pixels = np.isin(parcel_of_pixel, table.index)
+    ids = parcel_of_pixel[pixels]
+    t = table.loc[ids]
+    stored = {code: values[pixels].astype(np.float64) for code, values in layers.items()}
+    found = (stored["CPMCE"] > 0) & (stored["CPMCE"] < FLAG_FLOOR)
+    errors = {
+        "emergence": _date_errors(stored["CPMCE"], t["emergence"]),
+        "harvest": _date_errors(stored["CPMCH"], t["harvest"]),
+        "CPBSA": _day_errors(stored["CPBSA"], t["bsa"].to_numpy()),
+        "CPBSB": _day_errors(stored["CPBSB"], t["bsb"].to_numpy()),
+    }
+    widths = {"emergence": "CPMCECL", "harvest": "CPMCHCL", "CPBSA": "CPBSACL", "CPBSB": "CPBSBCL"}
+    flags, counts = np.unique(stored["CPMCE"][~found], return_counts=True)
+    figures: dict[str, object] = {
+        "pixels": int(pixels.sum()),
+        "main_season_found": round(float(found.mean()), 3),
+        "flags_instead": {str(int(f)): int(c) for f, c in zip(flags, counts, strict=True)},
+    }
+    for name, err in errors.items():
+        figures[f"{name}_mae_days"] = round(float(np.nanmean(np.abs(err))), 2)
+        figures[f"{name}_median_abs_days"] = round(float(np.nanmedian(np.abs(err))), 1)
+        figures[f"{name}_bias_days"] = round(float(np.nanmean(err)), 2)
+        figures[f"{name}_scored"] = int(np.isfinite(err).sum())
+        figures[f"{name}_confidence"] = _calibration(err, stored[widths[name]])
+    per_crop = pd.DataFrame({"crop": t["crop"].to_numpy(), "e": np.abs(errors["emergence"]),
+                             "h": np.abs(errors["harvest"])}).groupby("crop").mean().round(1)  # fmt: skip
+    figures["mae_by_crop"] = per_crop.to_dict(orient="index")
+    return figures
+
+
+def accuracy(folder: Path, year: int, resolution: float) -> None:
+    truth = load_truth(folder)
+    expected = true_events(truth.events, year)
+    parcels_path = folder / "inputs" / "parcels.gpkg"
+    for mode, combine in (("pixel", "sum"), ("pixel", "average"), ("field", "sum")):
+        config = Config().override(
+            **{"cube.resolution": resolution, "seasons.year": year, "seasons.combine": combine}
+        )
+        _, cube = build(folder, world_area(folder), config, analysis_window(year))
+        fields, n_fields = None, 0
+        if mode == "field":
+            parcels = read_parcels(parcels_path, "parcel_id", buffer_m=default_buffer_m(resolution))
+            fields = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
+            n_fields = len(parcels)
+        started = time.perf_counter()
+        result = seasons(cube, analysis_window(year), config, fields, n_fields)[0].layers
+        computed = dask.compute(result)[0]
+        seconds = time.perf_counter() - started
+        layers = {code: computed[code].values for code in computed.data_vars}
+        figures = score(layers, _pure_cropland_parcels(truth, cube), expected)
+        print(json.dumps({"benchmark": "seasons_accuracy", "mode": mode, "combine": combine, "year": year,
+                          "resolution_m": resolution, "seconds": round(seconds, 1), **figures}))  # fmt: skip
+
+
+def _pure_cropland_parcels(truth, cube) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Truth parcel id of each product pixel wholly inside one cropland parcel, else 0."""
+    geobox = cube.odc.geobox
+    parcel = truth.parcel_id.astype(np.float32)
+    low = regrid(parcel, truth, geobox, Resampling.min)
+    high = regrid(parcel, truth, geobox, Resampling.max)
+    landcover = regrid(truth.landcover.astype(np.float32), truth, geobox, Resampling.mode)
+    pure = (low == high) & (low > 0) & (landcover == CROPLAND)
+    return np.where(pure, low, 0).astype(np.int64)
+
+
+def speed(folder: Path, year: int, resolution: float) -> None:
+    for chunk in (128, 256):
+        child = subprocess.run(
+            [sys.executable, __file__, "--world", str(folder), "--year", str(year),
+             "--speed-child", str(resolution), str(chunk)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        print(child.stdout.strip().splitlines()[-1])
+
+
+def speed_child(folder: Path, year: int, resolution: float, chunk: int) -> None:
+    config = Config().override(
+        **{"cube.resolution": resolution, "cube.chunk_size": chunk, "seasons.year": year}
+    )
+    _, cube = build(folder, world_area(folder), config, analysis_window(year))
+    started = time.perf_counter()
+    result = seasons(cube, analysis_window(year), config)[0].layers
+    dask.compute(result)
+    seconds = time.perf_counter() - started
+    n_pixels = cube.sizes["y"] * cube.sizes["x"]
+    cores = len(os.sched_getaffinity(0))
+    kernel_seconds = _kernel_only(cube, year, config)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({
+        "benchmark": "seasons_speed", "resolution_m": resolution, "chunk_px": chunk, "pixels": n_pixels,
+        "scenes": int(cube.sizes["time"]), "seconds": round(seconds, 2), "cores": cores,
+        "pixel_years_per_s_per_core": round(n_pixels / seconds / cores),
+        "kernel_pixel_years_per_s_per_core": round(n_pixels / kernel_seconds),
+        "peak_rss_mb": round(peak_mb),
+    }))  # fmt: skip
+
+
+def _kernel_only(cube, year: int, config: Config) -> float:  # type: ignore[no-untyped-def]
+    """Seconds of the season kernel alone (one thread) on the whole cube's NDVI, held in memory."""
+    from baresoil.products.seasons import DailyGrid, _kernel_arguments
+
+    red, nir, clear = dask.compute(cube.B04.data, cube.B08.data, cube.clear.data)
+    values = np.where(clear, (nir - red) / (nir + red), np.nan).reshape(red.shape[0], -1).astype(np.float64)
+    days = cube.time.values.astype("datetime64[D]").astype(date)
+    grid = DailyGrid(days[0], days[-1])
+    kwargs = _kernel_arguments(config.seasons, grid, year, np.array([grid.day(d) for d in days]))
+    cropland = np.full(values.shape[1], -1, np.int8)
+    kernel.analyse_pixels(values[:, :10], cropland=cropland[:10], **kwargs)  # compile outside the clock
+    started = time.perf_counter()
+    kernel.analyse_pixels(values, cropland=cropland, **kwargs)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--world", type=Path, default=DEFAULT_WORLD)
+    parser.add_argument("--year", type=int, default=2022)
+    parser.add_argument("--resolution", type=float, default=10.0)
+    parser.add_argument("--only", choices=("accuracy", "speed"))
+    parser.add_argument("--speed-child", nargs=2, metavar=("RES", "CHUNK"))
+    args = parser.parse_args()
+    folder = world(args.world)
+    if args.speed_child:
+        speed_child(folder, args.year, float(args.speed_child[0]), int(args.speed_child[1]))
+        return
+    if args.only in (None, "accuracy"):
+        accuracy(folder, args.year, args.resolution)
+    if args.only in (None, "speed"):
+        speed(folder, args.year, args.resolution)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""Crop events, season linking, windows and every HRL flag on hand-made NDVI series (reference year 2022)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from baresoil.config import SeasonsConfig
+from baresoil.kernels import seasons as k
+from baresoil.kernels.events import event_confidence, prominent_peaks, season_events
+from baresoil.kernels.smooth import fit_band
+from baresoil.products.seasons import DailyGrid, _kernel_arguments, decode_yydoy, yydoy
+
+YEAR = 2022
+GRID = DailyGrid(date(2021, 7, 1), date(2023, 6, 30))
+BARE, STRAW, RESIDUE = 0.18, 0.40, 0.22
+
+
+def day(y: int, m: int, d: int) -> int:
+    return GRID.day(date(y, m, d))
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def crop(
+    ndvi: np.ndarray,
+    emergence: int,
+    peak: int,
+    harvest: int,
+    top: float = 0.85,
+    senescence: int | None = None,
+    autumn: tuple[int, float] | None = None,
+) -> None:
+    """Write one crop into a daily NDVI curve (bare soil elsewhere stays as it is)."""
+    t = np.arange(ndvi.size, dtype=float)
+    grow = slice(emergence, harvest)
+    start = BARE
+    if autumn is not None:  # winter crop: a small autumn rise, a winter plateau, spring green-up
+        greenup, level = autumn
+        ndvi[emergence:greenup] = BARE + (level - BARE) * smoothstep((t[emergence:greenup] - emergence) / 30)
+        start, grow = level, slice(greenup, harvest)
+        emergence = greenup
+    rise = start + (top - start) * smoothstep((t[grow] - emergence) / (peak - emergence))
+    ndvi[grow] = rise
+    if senescence is not None:
+        fall = slice(senescence, harvest)
+        ndvi[fall] = top - (top - STRAW) * smoothstep((t[fall] - senescence) / (harvest - senescence))
+    ndvi[harvest:] = np.minimum(ndvi[harvest:], RESIDUE)
+
+
+def observe(truth: np.ndarray, every: int = 5, gaps: tuple[tuple[int, int], ...] = (), seed: int = 1):
+    """Observations every ``every`` days with 0.015 noise, none inside ``gaps``: (values, days)."""
+    rng = np.random.default_rng(seed)
+    days = np.arange(2, truth.size, every)
+    for lo, hi in gaps:
+        days = days[(days < lo) | (days > hi)]
+    return (truth[days] + rng.normal(0, 0.015, days.size)).astype(np.float64), days.astype(np.int64)
+
+
+def analyse(values: np.ndarray, days: np.ndarray, cropland: int = -1, **params: object) -> dict[str, float]:
+    config = SeasonsConfig(**params)  # type: ignore[arg-type]
+    kwargs = _kernel_arguments(config, GRID, YEAR, days)
+    out = k.analyse_pixels(values[:, None], cropland=np.array([cropland], np.int8), **kwargs)
+    return dict(zip(k.LAYERS, out[:, 0], strict=True))
+
+
+def as_day(value: float) -> int:
+    return GRID.day(decode_yydoy(int(value)))
+
+
+def bare_curve() -> np.ndarray:
+    return np.full(GRID.n_days, BARE)
+
+
+# --- series of the issue ----------------------------------------------------------------------------
+
+
+def winter_wheat() -> tuple[np.ndarray, dict[str, int]]:
+    ndvi = bare_curve()
+    e, h = day(2021, 10, 20), day(2022, 8, 1)
+    crop(ndvi, e, day(2022, 6, 1), h, senescence=day(2022, 6, 25), autumn=(day(2022, 3, 1), 0.35))
+    nxt = day(2022, 10, 5)  # the next winter crop's emergence bounds the bare period after
+    crop(ndvi, nxt, day(2023, 5, 25), GRID.n_days - 1, autumn=(day(2023, 3, 1), 0.35))
+    return ndvi, {"e": e, "h": h, "next": nxt}
+
+
+def test_winter_wheat_events_yydoy_and_bare_soil_after():
+    ndvi, truth = winter_wheat()
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - truth["e"]) <= 8
+    assert str(int(out["CPMCE"])).startswith("21")  # a winter crop carries the previous year
+    assert abs(as_day(out["CPMCH"]) - truth["h"]) <= 6
+    assert out["CPBSB"] == k.BARE_OUTSIDE_YEAR  # the main season began in 2021
+    assert abs(out["CPBSA"] - (truth["next"] - truth["h"])) <= 10
+    assert 40 <= out["CPMCD"] <= 366
+    assert out["CPCSY"] == 1 and out["CPSCE"] == k.NO_SECONDARY
+
+
+def test_maize_bare_periods_run_from_january_and_to_december():
+    ndvi = bare_curve()
+    e, h = day(2022, 5, 15), day(2022, 10, 10)
+    crop(ndvi, e, day(2022, 8, 1), h, senescence=day(2022, 9, 1))
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+    assert abs(as_day(out["CPMCH"]) - h) <= 6
+    assert abs(out["CPBSB"] - (e - day(2022, 1, 1))) <= 8  # no harvest in 2022 before: from 1 January
+    assert abs(out["CPBSA"] - (day(2023, 1, 1) - h)) <= 6  # no emergence after: to 31 December
+    assert out["CPBSA"] <= 275
+
+
+def test_sugar_beet_harvested_green():
+    ndvi = bare_curve()
+    e, h = day(2022, 4, 25), day(2022, 10, 20)
+    crop(ndvi, e, day(2022, 7, 1), h, top=0.9)
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+    assert abs(as_day(out["CPMCH"]) - h) <= 6
+    assert out["CPMCHCL"] < 20  # a sharp drop under dense observations is well dated
+
+
+def test_cereal_then_cover_crop_is_a_secondary_season_that_ends_the_bare_period():
+    ndvi = bare_curve()
+    e, h = day(2022, 4, 10), day(2022, 8, 1)
+    crop(ndvi, e, day(2022, 6, 10), h, senescence=day(2022, 7, 1))
+    ce, ch = day(2022, 8, 25), day(2022, 12, 1)
+    crop(ndvi, ce, day(2022, 10, 15), ch, top=0.7)
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCH"]) - h) <= 6
+    assert out["CPCSY"] == 2
+    assert abs(as_day(out["CPSCE"]) - ce) <= 10
+    assert abs(out["CPBSA"] - (ce - h)) <= 12
+
+
+def test_permanent_grassland_is_not_annual_cropland():
+    ndvi = np.full(GRID.n_days, 0.82)
+    for cut in (day(2022, 5, 20), day(2022, 7, 5), day(2022, 8, 20)):
+        ndvi[cut : cut + 25] = 0.55 + 0.27 * np.linspace(0, 1, 25)
+    out = analyse(*observe(ndvi))
+    assert all(v == k.NO_CROPLAND for v in out.values())
+
+
+def test_cloudy_autumn_widens_the_emergence_confidence():
+    ndvi, truth = winter_wheat()
+    clear = analyse(*observe(ndvi))
+    cloudy = analyse(*observe(ndvi, gaps=((day(2021, 9, 20), day(2021, 12, 10)),)))
+    assert cloudy["CPMCECL"] > clear["CPMCECL"]
+    if cloudy["CPMCE"] < 65000:
+        found = as_day(cloudy["CPMCE"])
+        assert day(2021, 9, 20) <= found <= day(2021, 12, 10) + 5  # placed inside the cloudy gap
+
+
+# --- flags -------------------------------------------------------------------------------------------
+
+
+def test_too_few_observations_and_no_observation_at_all():
+    ndvi, _ = winter_wheat()
+    values, days = observe(ndvi, every=120)
+    assert all(v == k.FEW_OBSERVATIONS for v in analyse(values, days).values())
+    nothing = analyse(np.full(10, np.nan), np.arange(10, dtype=np.int64) * 5)
+    assert all(np.isnan(v) for v in nothing.values())  # outside the area: nodata (65535)
+
+
+def test_no_season_on_declared_cropland_and_land_cover_says_no_cropland():
+    values, days = observe(bare_curve())
+    assert all(v == k.NO_SEASON for v in analyse(values, days, cropland=1).values())
+    assert all(v == k.NO_CROPLAND for v in analyse(values, days, cropland=0).values())
+
+
+def test_a_season_outside_the_main_windows():
+    ndvi = bare_curve()
+    crop(ndvi, day(2022, 8, 10), day(2022, 9, 30), day(2022, 11, 25))  # late vegetables
+    out = analyse(*observe(ndvi))
+    assert all(v == k.OUTSIDE_WINDOW for v in out.values())
+
+
+def test_harvest_after_the_year_makes_bare_soil_after_flagged_in_zone_2():
+    ndvi = bare_curve()
+    crop(ndvi, day(2022, 7, 1), day(2022, 10, 1), day(2023, 1, 20))
+    out = analyse(*observe(ndvi), zone=2)
+    assert int(out["CPMCH"]) // 1000 == 23  # harvest carries the next year
+    assert out["CPBSA"] == k.BARE_OUTSIDE_YEAR and out["CPBSACL"] == k.BARE_OUTSIDE_YEAR
+    zone1 = analyse(*observe(ndvi))
+    assert zone1["CPMCE"] == k.OUTSIDE_WINDOW  # zone 1 ends the spring-crop harvest window on 31 December
+
+
+def test_confidence_beyond_its_cap_is_flagged():
+    ndvi, _ = winter_wheat()
+    out = analyse(*observe(ndvi), max_event_confidence=1)
+    assert out["CPMCHCL"] == k.NO_CONFIDENCE
+    assert out["CPMCH"] < 65000  # the event itself stays
+
+
+def test_combining_confidences_sum_and_average():
+    ndvi = bare_curve()
+    crop(ndvi, day(2022, 5, 15), day(2022, 8, 1), day(2022, 10, 10), senescence=day(2022, 9, 1))
+    values, days = observe(ndvi)
+    total = analyse(values, days, combine="sum")
+    mean = analyse(values, days, combine="average")
+    events = total["CPMCECL"] + total["CPMCHCL"]
+    assert abs(total["CPMCDCL"] - events) <= 1
+    assert abs(mean["CPMCDCL"] - events / 2) <= 1
+
+
+# --- the pieces ----------------------------------------------------------------------------------------
+
+
+def test_yydoy_across_year_boundaries():
+    assert yydoy(date(2021, 10, 20)) == 21293
+    assert yydoy(date(2022, 1, 1)) == 22001
+    assert yydoy(date(2024, 12, 31)) == 24366  # leap year
+    assert decode_yydoy(23001) == date(2023, 1, 1)
+    table = GRID.yydoy_table()
+    assert table[day(2021, 12, 31)] == 21365 and table[day(2022, 1, 1)] == 22001
+
+
+def test_prominent_peaks_ignore_small_bumps():
+    t = np.arange(200, dtype=float)
+    z = 0.2 + 0.6 * np.exp(-(((t - 100) / 20) ** 2)) + 0.05 * np.exp(-(((t - 30) / 5) ** 2))
+    assert list(prominent_peaks(z, 0.2)) == [100]
+
+
+def test_season_events_on_a_clean_curve():
+    ndvi = bare_curve()
+    e, h = day(2022, 5, 1), day(2022, 9, 20)
+    crop(ndvi, e, day(2022, 7, 15), h)
+    emergence, peaks, harvest = season_events(ndvi, 0.2, 0.1, 0.2, 0.1)
+    assert peaks[0] >= day(2022, 7, 15)
+    assert abs(emergence[0] - e) <= 25  # smoothstep: 10 % of the rise after about a fifth of it
+    assert emergence[0] > e
+    assert harvest[0] == h
+
+
+def test_event_confidence_is_band_width_over_slope_with_a_flat_fallback():
+    t = np.arange(100, dtype=float)
+    q50 = 0.01 * t
+    q10, q90 = q50 - 0.05, q50 + 0.05
+    assert event_confidence(q10, q50, q90, 50, True) == pytest.approx(10.0)
+    steps = np.full(100, 0.5)
+    steps[:20], steps[60:] = 0.3, 0.8
+    # flat at the event (day 40): 20 days until the lower band reaches its level (day 60), plus 21 days
+    # since the upper band last did (day 19)
+    assert event_confidence(steps - 0.1, steps, steps + 0.1, 40, True) == pytest.approx(41.0)
+    # and mirrored for a harvest
+    down = steps[::-1].copy()
+    assert event_confidence(down - 0.1, down, down + 0.1, 59, False) == pytest.approx(41.0)
+    never = np.where(np.arange(100) < 60, 0.5, 0.8)
+    assert np.isnan(event_confidence(never - 0.1, never, never + 0.1, 40, True))  # upper band never low
+    assert np.isnan(event_confidence(q10, q50, q90, 0, True))
+
+
+def test_fit_band_drops_isolated_dips_and_estimates_the_noise():
+    rng = np.random.default_rng(3)
+    n = 200
+    y = np.zeros(n)
+    w = np.zeros(n)
+    obs = np.arange(0, n, 4)
+    y[obs] = 0.6 + rng.normal(0, 0.02, obs.size)
+    w[obs] = 1
+    y[obs[20]] = 0.2  # a missed cloud
+    z, std, used = fit_band(y, w, 100.0, 0.005, 0.1)
+    assert used == obs.size - 1
+    assert abs(z[obs[20]] - 0.6) < 0.03
+    # the band's width reflects the estimated noise, not the floor
+    assert 0.005 < std[obs[10]] < 0.02
+    assert std[1:4].mean() >= std[obs[10]] * 0.9
