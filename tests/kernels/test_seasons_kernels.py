@@ -145,7 +145,7 @@ def test_permanent_grassland_is_not_annual_cropland():
 
 
 def test_cloudy_autumn_widens_the_emergence_confidence():
-    ndvi, truth = winter_wheat()
+    ndvi, _ = winter_wheat()
     clear = analyse(*observe(ndvi))
     cloudy = analyse(*observe(ndvi, gaps=((day(2021, 9, 20), day(2021, 12, 10)),)))
     assert cloudy["CPMCECL"] > clear["CPMCECL"]
