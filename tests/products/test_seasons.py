@@ -1,0 +1,122 @@
+"""The seasons product on a hand-made cube: per pixel, per field, chunking, COG encoding and QGIS styles."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import xarray as xr
+from odc.geo.geobox import GeoBox
+
+from baresoil.config import Config
+from baresoil.io.cog import LayerOutput, write_layers
+from baresoil.io.styles import write_layer_style
+from baresoil.kernels import seasons as k
+from baresoil.products.seasons import analysis_window, decode_yydoy, file_name, seasons
+
+START = date(2021, 7, 1)
+DATES = [START + timedelta(days=d) for d in range(2, 730, 5)]
+MAIZE = (date(2022, 5, 15), date(2022, 10, 10))
+BEET = (date(2022, 4, 25), date(2022, 10, 25))
+NY, NX = 4, 6
+
+
+def _curve(emergence: date, harvest: date) -> np.ndarray:
+    t = np.array([(d - emergence).days for d in DATES], float)
+    length = (harvest - emergence).days
+    x = np.clip(t / (0.55 * length), 0, 1)
+    ndvi = 0.18 + 0.7 * x * x * (3 - 2 * x)
+    ndvi[t >= length] = 0.22
+    return ndvi
+
+
+def _cube(chunks: tuple[int, int]) -> xr.Dataset:
+    """West half maize, east half sugar beet; reflectance with exactly that NDVI, every date clear."""
+    ndvi = np.empty((len(DATES), NY, NX))
+    ndvi[:, :, : NX // 2] = _curve(*MAIZE)[:, None, None]
+    ndvi[:, :, NX // 2 :] = _curve(*BEET)[:, None, None]
+    red = np.full(ndvi.shape, 0.05)
+    nir = red * (1 + ndvi) / (1 - ndvi)
+    dims = ("time", "y", "x")
+    chunked = {"chunks": (len(DATES), *chunks)}
+    return xr.Dataset(
+        {
+            "B04": (dims, da.from_array(red.astype(np.float32), **chunked)),
+            "B08": (dims, da.from_array(nir.astype(np.float32), **chunked)),
+            "clear": (dims, da.ones(ndvi.shape, bool, **chunked)),
+            "SCL": (dims, da.full(ndvi.shape, 4, np.uint8, **chunked)),
+        },
+        coords={"time": pd.to_datetime(DATES), "y": np.arange(NY) * -10.0, "x": np.arange(NX) * 10.0},
+    )
+
+
+def _fields() -> xr.DataArray:
+    ids = np.zeros((NY, NX), np.int32)
+    ids[:3, : NX // 2] = 1
+    ids[:3, NX // 2 :] = 2  # the last row lies outside every field
+    return xr.DataArray(da.from_array(ids, chunks=(2, 3)), dims=("y", "x"))
+
+
+def _run(chunks=(NY, NX), fields=None) -> dict[str, np.ndarray]:
+    (result,) = seasons(_cube(chunks), analysis_window(2022), Config().override(**{"seasons.year": 2022}),
+                        fields, 2 if fields is not None else 0)  # fmt: skip
+    assert result.label == "2022" and result.period.start == date(2022, 1, 1)
+    return {code: result.layers[code].values for code in result.layers.data_vars}
+
+
+def _day(value: float) -> date:
+    return decode_yydoy(int(value))
+
+
+def test_per_pixel_dates_of_two_crops():
+    out = _run()
+    for cols, (emergence, harvest) in ((slice(0, 3), MAIZE), (slice(3, 6), BEET)):
+        assert np.all(np.abs([(_day(v) - harvest).days for v in out["CPMCH"][:, cols].ravel()]) <= 6)
+        # a rise over three months shows late; the kernel tests pin the event rules down
+        assert np.all(np.abs([(_day(v) - emergence).days for v in out["CPMCE"][:, cols].ravel()]) <= 12)
+    assert np.all(out["CPCSY"] == 1)
+
+
+def test_chunking_does_not_change_the_result():
+    whole, chunked = _run(), _run(chunks=(2, 3))
+    for code in k.LAYERS:
+        np.testing.assert_array_equal(whole[code], chunked[code])
+
+
+def test_per_field_results_are_painted_on_the_fields_and_flag_the_rest():
+    out = _run(chunks=(2, 3), fields=_fields())
+    assert np.all(out["CPMCE"][3] == 65527)  # no field delineated there
+    for cols, (_, harvest) in ((slice(0, 3), MAIZE), (slice(3, 6), BEET)):
+        field = out["CPMCH"][:3, cols]
+        assert len(np.unique(field)) == 1
+        assert abs((_day(field[0, 0]) - harvest).days) <= 6
+
+
+def test_layers_are_written_as_uint16_with_flags_and_a_qgis_style(tmp_path):
+    out = _run(fields=_fields())
+    geobox = GeoBox.from_bbox((4_000_000, 3_000_000, 4_000_060, 3_000_040), "EPSG:3035", resolution=10)
+    outputs = []
+    for code in ("CPMCH", "CPBSA", "CPBSACL"):
+        values = xr.DataArray(da.from_array(out[code].astype(np.float32)), dims=("y", "x"))
+        outputs.append(LayerOutput(code, values, tmp_path / file_name(code, "E40N30", "2022", 10)))
+    paths = write_layers(outputs, geobox)
+    assert paths[0].name == "baresoil_CPMCH_S2022_R10m_E40N30_03035.tif"
+    with rasterio.open(paths[0]) as src:
+        stored = src.read(1)
+        assert src.dtypes[0] == "uint16" and src.nodata == 65535
+    assert np.all(stored[3] == 65527) and stored[0, 0] == out["CPMCH"][0, 0]
+    style = write_layer_style("CPBSA", paths[1]).read_text()
+    assert paths[1].with_suffix(".qml").exists()
+    assert 'value="65529"' in style and "not within the year" in style
+    assert 'value="0" label="0: no annual cropland"' in style
+
+
+def test_a_year_without_scenes_is_an_error():
+    from baresoil.errors import TimeRangeError
+
+    with pytest.raises(TimeRangeError, match="2030"):
+        seasons(_cube((NY, NX)), analysis_window(2030), Config().override(**{"seasons.year": 2030}))
