@@ -103,6 +103,8 @@ class SeasonsConfig:
     """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
     min_prominence: float = 0.2
     """Least NDVI rise and fall that makes a season."""
+    min_peak_ndvi: float = 0.5
+    """A season must reach this NDVI: crops do, fluctuating water, rock or built-up surfaces do not."""
     min_rise: float = 0.1
     """Least NDVI rise, still under way at the end of the data, taken as an emergence."""
     emergence_fraction: float = 0.1

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..inputs.parcels import default_buffer_m, read_parcels
 from ..pipeline.cluster import scheduler as dask_scheduler
 from ..pipeline.run import run_product
-from ..products.seasons import FAMILY, analysis_window, file_name, per_field, seasons
+from ..products.seasons import FAMILY, ProductFunction, analysis_window, file_name, per_field, seasons
 from . import options as opt
 
 DEFAULT_RESOLUTION = 10.0
@@ -74,7 +74,7 @@ def seasons_command(
         overrides,
         resume,
     )
-    product = seasons
+    product: ProductFunction = seasons
     if parcels is not None and id_column is not None:
         fields = read_parcels(parcels, id_column, buffer_m=default_buffer_m(job.config.cube.resolution))
         product = per_field(fields)

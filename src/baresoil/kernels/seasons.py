@@ -129,12 +129,12 @@ def pixel_seasons(
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
     (a season and a bare level reached).  ``params``: min_prominence,
     emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
-    max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise.
+    max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi.
     """
     out = np.full(N_LAYERS, np.nan)
-    (min_prom, frac_e, frac_h, bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_rise) = (
+    (min_prom, frac_e, frac_h, bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_rise, min_peak) = (
         params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8] > 0,
-        params[9],
+        params[9], params[10],
     )  # fmt: skip
     if cropland == 0:
         out[:] = NO_CROPLAND
@@ -154,7 +154,8 @@ def pixel_seasons(
         if emergence[k] != NO_EVENT and harvest[k] != NO_EVENT:
             length = harvest[k] - emergence[k]
             in_year = harvest[k] >= year_first and emergence[k] <= year_last
-            valid[k] = min_days <= length <= max_days and in_year
+            green = peaks[k] != NO_EVENT and q50[peaks[k]] >= min_peak  # water and rock also fluctuate
+            valid[k] = min_days <= length <= max_days and in_year and green
     main, any_season = _select_main(emergence, harvest, valid, windows)
     if main < 0:
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON

@@ -16,6 +16,7 @@ pixels, and pixels outside every field get the HRL flag 65527.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -30,6 +31,7 @@ from ..cube.aux import aux_raster
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
+from ..kernels.events import season_events
 from ..kernels.indices import ndvi
 from .base import ProductPeriod
 from .registry import Layer, register
@@ -184,15 +186,7 @@ def seasons(
     if params.combine not in ("sum", "average"):
         raise ConfigError(f"seasons.combine must be 'sum' or 'average', got {params.combine!r}")
     year = reference_year(period, params)
-    window = analysis_window(year)
-    times = cube.time.values.astype("datetime64[D]")
-    inside = (times >= np.datetime64(window.start)) & (times <= np.datetime64(window.end))
-    if not inside.any():
-        raise TimeRangeError(f"no scene between {window.start} and {window.end} for reference year {year}")
-    cube = cube.isel(time=np.flatnonzero(inside))
-    days_of = cube.time.values.astype("datetime64[D]").astype(date)
-    grid = DailyGrid(days_of[0], days_of[-1])
-    observed = np.array([grid.day(d) for d in days_of], np.int64)
+    cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)
     index = da.where(cube.clear.data, index, np.nan).astype(np.float32)
     kwargs = _kernel_arguments(params, grid, year, observed)
@@ -210,6 +204,19 @@ def seasons(
     return [ProductPeriod(TimeRange(date(year, 1, 1), date(year, 12, 31)), str(year), xr.Dataset(layers))]
 
 
+def _analysis_cube(cube: xr.Dataset, year: int) -> tuple[xr.Dataset, DailyGrid, np.ndarray]:
+    """The cube's dates in the year's analysis window, their daily grid and day numbers on it."""
+    window = analysis_window(year)
+    times = cube.time.values.astype("datetime64[D]")
+    inside = (times >= np.datetime64(window.start)) & (times <= np.datetime64(window.end))
+    if not inside.any():
+        raise TimeRangeError(f"no scene between {window.start} and {window.end} for reference year {year}")
+    cube = cube.isel(time=np.flatnonzero(inside))
+    days_of = cube.time.values.astype("datetime64[D]").astype(date)
+    grid = DailyGrid(days_of[0], days_of[-1])
+    return cube, grid, np.array([grid.day(d) for d in days_of], np.int64)
+
+
 def _kernel_arguments(
     params: SeasonsConfig, grid: DailyGrid, year: int, observed: np.ndarray
 ) -> dict[str, Any]:
@@ -222,7 +229,7 @@ def _kernel_arguments(
         "yydoy": grid.yydoy_table(),
         "params": np.array(
             [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
-            + [1.0 if params.combine == "sum" else 0.0, params.min_rise]
+            + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
         ),
     }
 
@@ -300,3 +307,55 @@ def per_field(parcels: ParcelSet) -> ProductFunction:
         return seasons(cube, period, config, fields=codes, n_fields=n_fields)
 
     return product
+
+
+@dataclass(frozen=True)
+class PixelSeries:
+    """One pixel's analysis, for plotting: observations, the daily band and the detected events."""
+
+    label: str
+    observed: np.ndarray
+    """Dates (datetime64[D]) of the clear observations."""
+    ndvi: np.ndarray
+    days: np.ndarray
+    """The daily grid (datetime64[D])."""
+    q10: np.ndarray
+    q50: np.ndarray
+    q90: np.ndarray
+    emergences: tuple[date, ...]
+    harvests: tuple[date, ...]
+    layers: dict[str, float]
+    """The pixel's layer values (YYDOY, days or flags)."""
+
+
+def pixel_series(
+    cube: xr.Dataset, period: TimeRange, config: Config, points: Sequence[tuple[float, float]]
+) -> list[PixelSeries]:
+    """The analysis of the pixels nearest to ``points`` (x, y in the cube's CRS)."""
+    params = config.seasons
+    year = reference_year(period, params)
+    cube, grid, observed = _analysis_cube(cube, year)
+    kwargs = _kernel_arguments(params, grid, year, observed)
+    xs = xr.DataArray([p[0] for p in points], dims="point")
+    ys = xr.DataArray([p[1] for p in points], dims="point")
+    picked = cube[["B04", "B08", "clear"]].sel(x=xs, y=ys, method="nearest").compute()
+    index = ndvi(picked.B04.values, picked.B08.values)
+    values = np.where(picked.clear.values, index, np.nan).astype(np.float64)
+    smoothing = kwargs["smoothing"]
+    daily = np.datetime64(grid.first) + np.arange(grid.n_days)
+    out = []
+    for p in range(len(points)):
+        q10, q50, q90, _ = kernel.daily_band(values[:, p], observed, grid.n_days, *smoothing)
+        layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8), **kwargs)[:, 0]
+        emergence, _, harvest = season_events(q50, params.min_prominence, params.emergence_fraction,
+                                              params.harvest_fraction, params.min_rise)  # fmt: skip
+        ok = np.isfinite(values[:, p])
+        out.append(PixelSeries(
+            label=f"x={float(picked.x[p]):.0f}, y={float(picked.y[p]):.0f}",
+            observed=cube.time.values.astype("datetime64[D]")[ok], ndvi=values[ok, p], days=daily,
+            q10=q10, q50=q50, q90=q90,
+            emergences=tuple(grid.first + timedelta(days=int(d)) for d in emergence if d >= 0),
+            harvests=tuple(grid.first + timedelta(days=int(d)) for d in harvest if d >= 0),
+            layers=dict(zip(kernel.LAYERS, (float(v) for v in layers), strict=True)),
+        ))  # fmt: skip
+    return out
