@@ -33,6 +33,8 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cube.py
 	$(BIN)/python benchmarks/bench_soilsuite.py
+	$(BIN)/python benchmarks/bench_soil.py
+	$(BIN)/python benchmarks/bench_parcels.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -114,7 +114,7 @@ def score(
         "CPBSB": _day_errors(stored["CPBSB"], t["bsb"].to_numpy()),
     }
     widths = {"emergence": "CPMCECL", "harvest": "CPMCHCL", "CPBSA": "CPBSACL", "CPBSB": "CPBSBCL"}
-    flags, counts = np.unique(stored["CPMCE"][~found], return_counts=True)
+    flags, counts = np.unique(np.nan_to_num(stored["CPMCE"][~found], nan=65535), return_counts=True)
     figures: dict[str, object] = {
         "pixels": int(pixels.sum()),
         "main_season_found": round(float(found.mean()), 3),

@@ -153,6 +153,12 @@ PROPERTY_ALIASES: Mapping[str, tuple[tuple[str, Any], ...]] = {
         ("s2:mgrs_tile", str),
         ("mgrs:tile", str),
     ),
+    # Sentinel-1: the pass, so that ascending and descending backscatter are not mixed unknowingly
+    "orbit_state": (
+        ("sat:orbit_state", lambda v: str(v).lower()),
+        ("sar:pass_direction", lambda v: str(v).lower()),
+    ),
+    "relative_orbit": (("sat:relative_orbit", int), ("sar:relative_orbit", int)),
 }
 
 
@@ -181,3 +187,48 @@ def baseline_offset(baseline: tuple[int, int] | None) -> float:
     if baseline is not None and baseline >= BASELINE_OFFSET_FROM:
         return BOA_ADD_OFFSET_DN * DN_SCALE
     return 0.0
+
+
+# --- Sentinel-1 backscatter ------------------------------------------------------------------
+
+S1_BANDS: tuple[str, ...] = ("VV", "VH")
+"""Canonical Sentinel-1 polarisations (sigma0/gamma0 backscatter)."""
+S1_NODATA = -32768.0
+"""Nodata of the float32 backscatter assets when an item does not declare one."""
+
+
+@dataclass(frozen=True)
+class S1Layout:
+    """How one provider lays out calibrated Sentinel-1 backscatter in its STAC items."""
+
+    name: str
+    title: str
+    collections: tuple[str, ...]
+    asset_keys: Mapping[str, str]
+    """Canonical polarisation -> the provider's asset key."""
+    decibels: bool
+    """Whether the assets hold dB (else linear power)."""
+
+    def asset_key(self, band: str) -> str:
+        return self.asset_keys[band]
+
+    def matches(self, asset_keys: set[str]) -> bool:
+        return set(self.asset_keys.values()) <= asset_keys
+
+
+PLANETARY_COMPUTER_S1_RTC = S1Layout(
+    name="planetary-computer-s1-rtc",
+    title="Microsoft Planetary Computer Sentinel-1 RTC",
+    collections=("sentinel-1-rtc",),
+    asset_keys={"VV": "vv", "VH": "vh"},
+    decibels=False,
+)
+S1_LAYOUTS: tuple[S1Layout, ...] = (PLANETARY_COMPUTER_S1_RTC,)
+
+
+def detect_s1_layout(asset_keys: set[str]) -> S1Layout | None:
+    """The Sentinel-1 layout whose keys an item's assets carry, or None."""
+    for layout in S1_LAYOUTS:
+        if layout.matches(asset_keys):
+            return layout
+    return None

@@ -18,7 +18,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
-from . import cube, demo, simulate, soilsuite
+from . import cube, demo, parcels, seasons, simulate, soil, soilsuite
 
 app = typer.Typer(
     name="baresoil",
@@ -30,6 +30,9 @@ app = typer.Typer(
 app.command("simulate")(simulate.simulate_command)
 app.command("cube")(cube.cube_command)
 app.command("soilsuite")(soilsuite.soilsuite_command)
+app.command("soil")(soil.soil_command)
+app.command("seasons")(seasons.seasons_command)
+app.command("parcels")(parcels.parcels_command)
 app.command("demo")(demo.demo_command)
 
 

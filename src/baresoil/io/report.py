@@ -26,6 +26,8 @@ import numpy as np
 import rasterio
 
 from ..products.registry import Layer, layer
+from .seasons_report import seasons_sections
+from .soil_report import cv_report_sections
 
 QUICKLOOK_PX = 512
 CLASS_COLOURS = ("#000000", "#c8864b", "#2e8b3e", "#5b6c8f", "#4a90d9", "#d94a4a", "#a0a0a0", "#f0e442")
@@ -50,6 +52,8 @@ def write_report(
     sections = []
     for item in _catalog_items(out_dir):
         sections.append((_item_heading(item), _item_html(item, out_dir / item["id"], path.parent)))
+    sections += seasons_sections(out_dir)  # pixel time series of the crop seasons, when present
+    sections += cv_report_sections(out_dir)  # soil maps' cross-validation, when present
     sections += list(extra_sections)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(_page(title, sections))
@@ -59,7 +63,9 @@ def write_report(
 
 def _item_html(item: Mapping, folder: Path, page_dir: Path) -> str:
     """Quick-looks of the item's main layers, links to the others, and its provenance."""
-    shown = {code: asset for code, asset in item["assets"].items() if layer(code).quicklook}
+    shown = {
+        code: asset for code, asset in item["assets"].items() if _raster_layer(code) and layer(code).quicklook
+    }
     figures = [_quicklook(code, folder / asset["href"]) for code, asset in shown.items()]
     links = [
         f'<a href="{html.escape(os.path.relpath(folder / asset["href"], page_dir))}">{html.escape(code)}</a>'
@@ -68,6 +74,15 @@ def _item_html(item: Mapping, folder: Path, page_dir: Path) -> str:
     ]
     listing = f"<p>Other layers: {', '.join(links)}</p>" if links else ""
     return _figures_html(figures) + listing + _properties_html(item["properties"])
+
+
+def _raster_layer(code: str) -> bool:
+    """Whether an asset key is a registered raster layer (tables, e.g. parcel markers, are only linked)."""
+    try:
+        layer(code)
+    except KeyError:
+        return False
+    return True
 
 
 def _catalog_items(out_dir: Path) -> list[dict]:

@@ -143,3 +143,79 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(data, indent=2, default=str))
     os.replace(partial, path)
+
+
+# --- tables (parcel products): an item per run, its assets Parquet/CSV files ------------------
+
+TABLE_EXT = "https://stac-extensions.github.io/table/v1.2.0/schema.json"
+
+
+@dataclass(frozen=True)
+class TableAsset:
+    """One table file of an item."""
+
+    path: Path
+    title: str
+    description: str
+    media_type: str
+    columns: Sequence[Mapping[str, Any]] = ()
+    """STAC ``table:columns`` (see :func:`baresoil.io.tables.table_columns`)."""
+    row_count: int | None = None
+    primary_geometry: str | None = None
+    """Name of the geometry column of a GeoParquet table."""
+
+
+def write_table_item(
+    out_dir: Path,
+    item_id: str,
+    footprint: Any,
+    start: date,
+    end: date,
+    assets: Mapping[str, TableAsset],
+    properties: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write an item of table assets (``footprint``: a lon/lat shapely geometry) next to its files."""
+    path = item_path(out_dir, item_id)
+    start_dt = datetime.combine(start, time.min, tzinfo=UTC)
+    end_dt = datetime.combine(end, time.max, tzinfo=UTC).replace(microsecond=0)
+    item = {
+        "type": "Feature",
+        "stac_version": pystac.get_stac_version(),
+        "stac_extensions": [TABLE_EXT, FILE_EXT],
+        "id": item_id,
+        "geometry": mapping(footprint),
+        "bbox": list(footprint.bounds),
+        "properties": {
+            "datetime": None,
+            "start_datetime": start_dt.isoformat().replace("+00:00", "Z"),
+            "end_datetime": end_dt.isoformat().replace("+00:00", "Z"),
+            "baresoil:version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            **(properties or {}),
+        },
+        "assets": {key: _table_asset(asset, path.parent) for key, asset in assets.items()},
+        "links": [
+            {"rel": "root", "href": "../catalog.json", "type": "application/json"},
+            {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
+        ],
+    }
+    _write_json(path, item)
+    return path
+
+
+def _table_asset(asset: TableAsset, folder: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "href": os.path.relpath(asset.path, folder),
+        "type": asset.media_type,
+        "title": asset.title,
+        "description": asset.description,
+        "roles": ["data"],
+        "file:size": asset.path.stat().st_size,
+    }
+    if asset.columns:
+        out["table:columns"] = [dict(c) for c in asset.columns]
+    if asset.row_count is not None:
+        out["table:row_count"] = int(asset.row_count)
+    if asset.primary_geometry:
+        out["table:primary_geometry"] = asset.primary_geometry
+    return out

@@ -7,20 +7,32 @@ simulation in the output folder, so a second run only recomputes products.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import rasterio
+
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config
+from ..cube.load import open_cube
 from ..grid import EEA_CRS, area_from_tile, tiles_covering
 from ..io.report import write_report
+from ..io.seasons_report import write_time_series
 from ..products.observations import FAMILY as OBSERVATIONS
 from ..products.observations import observation_counts
+from ..products.seasons import FAMILY as SEASONS
+from ..products.seasons import analysis_window, pixel_series, seasons
+from ..products.seasons import file_name as seasons_file_name
+from ..products.soil import parse_property
 from ..products.soilsuite import FAMILY as SOILSUITE
 from ..products.soilsuite import soilsuite
 from .cluster import scheduler
+from .parcels import ParcelJob, run_parcels
 from .run import Job, run_product
+from .soilmap import SoilMapJob, run_soil_maps
 
 if TYPE_CHECKING:
     from ..simulate import WorldSpec
@@ -74,7 +86,73 @@ def _soilsuite(job: Job, sim_dir: Path) -> None:
     run_product(dataclasses.replace(job, config=config), SOILSUITE, soilsuite)
 
 
+DEMO_PROPERTIES = ("soc", "clay", "silt", "sand", "ph", "n", "bulk_density")
+"""The properties the simulator's lab measures."""
+
+
+def _soil_maps(job: Job, sim_dir: Path) -> None:
+    inputs = sim_dir / "inputs"
+    soil_job = SoilMapJob(samples=inputs / "soil_samples.csv",
+                          properties=tuple(parse_property(p) for p in DEMO_PROPERTIES),
+                          covariates=job.out_dir, out_dir=job.out_dir, dem=inputs / "dem.tif",
+                          config=job.config, progress=job.progress)  # fmt: skip
+    run_soil_maps(soil_job)
+
+
+def _parcel_markers(job: Job, sim_dir: Path) -> None:
+    from ..simulate import add_sentinel1
+
+    s1_catalog = sim_dir / "stac" / "sentinel-1-rtc" / "catalog.json"
+    if not s1_catalog.exists():  # a simulation from before Sentinel-1 was simulated
+        add_sentinel1(sim_dir)
+    parcel_job = ParcelJob(
+        source=job.source,
+        parcels=sim_dir / "inputs" / "parcels.gpkg",
+        id_column="parcel_id",
+        period=job.period,
+        out_dir=job.out_dir,
+        category_column=f"crop_{job.period.start.year}",
+        s1_source=StacSource(str(s1_catalog)),
+        config=job.config,
+        progress=job.progress,
+    )
+    run_parcels(parcel_job)
+
+
+def _seasons(job: Job, sim_dir: Path) -> None:
+    """The HRL layers of the last simulated year at 10 m, and a few pixels' time series for the report."""
+    year = job.period.end.year
+    config = job.config.override(**{"cube.resolution": 10.0, "seasons.year": year})
+    seasons_job = dataclasses.replace(job, config=config, period=analysis_window(year))
+    items = run_product(seasons_job, SEASONS, seasons, seasons_file_name)
+    cube = open_cube(job.source, job.area, seasons_job.period, config)
+    points = _season_examples(items[0], config)
+    if points:
+        write_time_series(pixel_series(cube, seasons_job.period, config, points), job.out_dir)
+
+
+def _season_examples(item_path: Path, config: Config, count: int = 4) -> list[tuple[float, float]]:
+    """Pixels with a main season, from early to late harvests (x, y in EPSG:3035)."""
+    item = json.loads(item_path.read_text())
+    stored = {}
+    for code in ("CPMCH", "CPMCECL", "CPBSACL"):
+        with rasterio.open(item_path.parent / item["assets"][code]["href"]) as src:
+            stored[code] = src.read(1)
+            transform = src.transform
+    harvest = stored["CPMCH"]
+    complete = (harvest > 0) & (stored["CPMCECL"] < 65000) & (stored["CPBSACL"] < 65000)  # no flag at all
+    rows, cols = np.nonzero(complete)
+    if rows.size == 0:
+        return []
+    order = np.argsort(harvest[rows, cols], kind="stable")
+    picks = order[np.linspace(0, order.size - 1, count).astype(int)]
+    return [transform * (cols[i] + 0.5, rows[i] + 0.5) for i in picks]
+
+
 DEMO_STEPS: list[tuple[str, Callable[[Job, Path], None]]] = [
     ("observation statistics", _observations),
     ("SoilSuite composites", _soilsuite),
+    ("crop seasons and bare-soil periods", _seasons),
+    ("parcel markers", _parcel_markers),
+    ("soil property maps", _soil_maps),
 ]

@@ -4,7 +4,15 @@ Importing this package registers every family's layers in the product
 registry, so any reader of the registry (COG writer, STAC, report) sees them all.
 """
 
-from . import observations, soilsuite
+from . import observations, seasons, soil, soilsuite
 from .base import ProductPeriod, period_label, whole_and_yearly_periods
 
-__all__ = ["ProductPeriod", "observations", "period_label", "soilsuite", "whole_and_yearly_periods"]
+__all__ = [
+    "ProductPeriod",
+    "observations",
+    "period_label",
+    "seasons",
+    "soil",
+    "soilsuite",
+    "whole_and_yearly_periods",
+]

@@ -21,10 +21,13 @@ Output layout under ``out_dir``::
 
     scenes/<scene id>/<BAND>.tif     uint16 DN (SCL uint8), nodata 0, native resolution, COG
     stac/{earth-search,planetary-computer,cdse}/catalog.json
+    sar/<item id>/{vv,vh}.tif        Sentinel-1 sigma0, float32 linear power (when ``spec.sentinel1``)
+    stac/sentinel-1-rtc/catalog.json  its catalog (Planetary Computer layout, see :mod:`.sar`)
     inputs/parcels.gpkg, soil_samples.csv, soil_samples.gpkg, worldcover.tif, dem.tif
     truth/landcover.tif, soil_<prop>.tif, bare.tif, sky.tif, green.tif, soil.tif,
           observations.csv, parcels.gpkg, events.csv, bare_periods.csv,
-          parcel_daily.parquet, weather.csv, soil_samples_true.csv, world.json
+          parcel_daily.parquet, weather.csv, soil_samples_true.csv, world.json,
+          s1_observations.csv, s1_parcels.parquet (with Sentinel-1)
 
 Everything is a pure function of the :class:`WorldSpec` (seed included).
 """
@@ -41,8 +44,10 @@ from ..catalog.layouts import LAYOUTS
 from .crops import simulate_crops
 from .inputs import write_inputs
 from .observe import observe
+from .practices import convert_grassland, declared_parcels, split_parcels, write_practices
 from .render import SceneRecord, write_scene
 from .samples import draw_samples
+from .sar import load_s1_truth, write_sar
 from .schedule import Acquisition, acquisitions, product_ids, tiles
 from .spec import WorldSpec
 from .stac import write_catalogs
@@ -52,7 +57,7 @@ from .weather import simulate_weather
 from .world import LANDCOVER_NAMES, World, build_world, parcel_geometries
 
 _MARKER = ".baresoil-simulation"
-_OWNED = ("stac", "scenes", "truth", "inputs")
+_OWNED = ("stac", "scenes", "truth", "inputs", "sar")
 _WEATHER_SPINUP_DAYS = 120
 
 
@@ -68,6 +73,8 @@ class Simulation:
     spec: WorldSpec
     seconds: float = 0.0
     """Wall time the simulation took."""
+    s1_catalog: Path | None = None
+    """The Sentinel-1 catalog.json (``stac/sentinel-1-rtc``), when simulated."""
 
     def catalog(self, name: str) -> Path:
         """The catalog.json of layout ``name``."""
@@ -91,12 +98,19 @@ def simulate(out_dir: str | Path, spec: WorldSpec = WorldSpec()) -> Simulation: 
     root = Path(out_dir)
     _clear_previous(root)
     world = build_world(spec)
+    if spec.practices:
+        world, splits = split_parcels(world)
     weather = simulate_weather(spec.seed, spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS), spec.end)
     history = simulate_crops(spec, world.parcels)
+    if spec.practices:
+        world, history, conversions = convert_grassland(world, history, splits)
     samples = draw_samples(world)
     parcels = parcel_geometries(world)
-    write_inputs(root / "inputs", world, history, samples, parcels)
+    declared = declared_parcels(parcels, splits) if spec.practices else parcels
+    write_inputs(root / "inputs", world, history, samples, declared)
     write_static_truth(root / "truth", world, history, weather, samples, parcels)
+    if spec.practices:
+        write_practices(root / "truth", splits, conversions, history)
     surface = Surface(world, history, weather)
     schedule = acquisitions(spec)
     stacks = TruthStacks(spec, schedule)
@@ -110,9 +124,26 @@ def simulate(out_dir: str | Path, spec: WorldSpec = WorldSpec()) -> Simulation: 
         stacks.add(obs, written)
         records += written
     stacks.write(root / "truth")
+    s1_catalog = write_sar(root, world, history, weather) if spec.sentinel1 else None
     write_world_json(root / "truth", spec, _summary(world, schedule, records))
     catalogs = write_catalogs(root, spec, records)
-    return Simulation(root, catalogs, root / "truth", root / "inputs", spec, time.perf_counter() - began)
+    seconds = time.perf_counter() - began
+    return Simulation(root, catalogs, root / "truth", root / "inputs", spec, seconds, s1_catalog)
+
+
+def add_sentinel1(out_dir: str | Path) -> Path:
+    """Add the Sentinel-1 scenes, truth and catalog to an existing simulation (its spec, its seed).
+
+    Sentinel-2 outputs are left untouched; returns the Sentinel-1 catalog.json.
+    """
+    import json
+
+    root = Path(out_dir)
+    spec = WorldSpec.from_json(json.loads((root / "truth" / "world.json").read_text())["spec"])
+    world = build_world(spec)
+    weather = simulate_weather(spec.seed, spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS), spec.end)
+    history = simulate_crops(spec, world.parcels)
+    return write_sar(root, world, history, weather)
 
 
 def _clear_previous(root: Path) -> None:
@@ -141,4 +172,13 @@ def _summary(world: World, schedule: tuple[Acquisition, ...], records: list[Scen
     }
 
 
-__all__ = ["Simulation", "Truth", "WorldSpec", "load_bare_reflectance", "load_truth", "simulate"]
+__all__ = [
+    "Simulation",
+    "Truth",
+    "WorldSpec",
+    "add_sentinel1",
+    "load_bare_reflectance",
+    "load_s1_truth",
+    "load_truth",
+    "simulate",
+]

@@ -76,6 +76,11 @@ class WorldSpec:
     """Typical chance of a haze layer on a date (× 2 × clear share: haze shows on clear days)."""
     cirrus_probability: float = 0.12
     """Chance that a date has thin cirrus."""
+    sentinel1: bool = True
+    """Also write Sentinel-1 sigma0 VV/VH every 6 days in its own catalog (``stac/sentinel-1-rtc``)."""
+    practices: bool = False
+    """Add split parcels (a strip farmed apart) and grassland ploughed up in the last year, with their
+    truth in ``truth/practices.csv`` (see :mod:`.practices`); off, the world is unchanged."""
 
     def __post_init__(self) -> None:
         if self.size_m < 400 or self.size_m % (2 * PIXEL_M):

@@ -1,0 +1,346 @@
+"""Parcel analytics benchmark: bare-soil periods, heterogeneity and change of category against truth.
+
+    python benchmarks/bench_parcel_analytics.py [--world DIR] [--practices-world DIR]
+                                                [--only bare|heterogeneity|change] [--resolution M]
+
+Bare-soil periods run on the default world (per calendar year, as Sen4CAP runs per
+season) and are scored against ``truth/bare_periods.csv`` on the declared parcels:
+
+* period detection: a detected period (START … END, or the last observation when it
+  continues) is right when it overlaps a true bare period; a true period counts
+  when it holds at least one of the parcel's clear S2 observations (a bare spell
+  between two cloudy acquisitions cannot be seen) — precision and recall;
+* per parcel-year: the parcel has a detected period vs it has an observable true one;
+* START error in days against the matched true period's first bare day (MAE), and
+  against its first observed bare day;
+* the share of right periods per confidence class (Strong … Doubtful).
+
+Heterogeneity and change of category run on a second world simulated with
+``WorldSpec(practices=True)`` (parcels sown in two strips of different crops,
+grassland ploughed up for an arable crop in the second year; truth in
+``truth/practices.csv``): F1 of C_INDEX in STRONG/MODERATE/WEAK against the
+split parcels, F1 of ``pred_changeP2`` against the converted grassland.
+One JSON line per part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import dask
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from baresoil.catalog.layouts import REFLECTANCE_BANDS
+from baresoil.catalog.scenes import select_scenes
+from baresoil.catalog.source import StacSource, TimeRange, find_items
+from baresoil.config import Config, CubeConfig
+from baresoil.cube import data_footprint, load_cube
+from baresoil.grid import Area, area_from_bbox
+from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
+from baresoil.kernels import indices
+from baresoil.products.parcels.bare_periods import bare_soil_periods
+from baresoil.products.parcels.category import category_change, declarations_from_columns
+from baresoil.products.parcels.heterogeneity import heterogeneity
+from baresoil.simulate import WorldSpec, load_truth, simulate
+from baresoil.simulate.practices import load_practices
+
+sys.path.insert(0, str(Path(__file__).parent))
+from truth import DEFAULT_WORLD, world
+
+HERE = Path(__file__).parent
+PRACTICES_WORLD = HERE / ".cache" / "world-42-practices"
+PERIOD = TimeRange.parse("2021-01-01", "2022-12-31")
+YEARS = (2021, 2022)
+CLASS_ORDER = ("Strong+", "Strong", "Good", "Medium", "Poor", "Doubtful")
+
+
+# --- inputs: cube, parcels, markers -----------------------------------------------------------
+
+
+def world_area(folder: Path) -> Area:
+    from pyproj import Transformer
+
+    spec = load_truth(folder).spec
+    x0, y0 = spec.origin
+    side = spec.size_m
+    to_ll = Transformer.from_crs(spec.epsg, 4326, always_xy=True)
+    lons, lats = to_ll.transform([x0, x0 + side, x0, x0 + side], [y0, y0, y0 + side, y0 + side])
+    return area_from_bbox(min(lons), min(lats), max(lons), max(lats))
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    cube: object
+    codes: np.ndarray
+    """Parcel code per cube pixel (0 outside)."""
+    parcels: pd.DataFrame
+    """The ParcelSet frame: parcel_id, code, area_m2, geometry."""
+    markers: pd.DataFrame
+    seconds_markers: float
+
+
+def prepare(folder: Path, resolution: float) -> Inputs:
+    config = Config(cube=CubeConfig(resolution=resolution))
+    items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), world_area(folder),
+                       PERIOD)  # fmt: skip
+    scenes = select_scenes(items, config.scenes)
+    geobox = world_area(folder).intersection(data_footprint(items)).geobox(resolution)
+    cube = load_cube(scenes, geobox, config.cube)
+    parcel_set = read_parcels(folder / "inputs" / "parcels.gpkg", "parcel_id",
+                              buffer_m=default_buffer_m(resolution))  # fmt: skip
+    codes = rasterise_parcels(parcel_set, geobox).values
+    began = time.perf_counter()
+    markers = markers_table(cube, codes, parcel_set.frame)
+    return Inputs(cube, codes, parcel_set.frame, markers, time.perf_counter() - began)
+
+
+def markers_table(cube, codes: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The long-form markers table (parcel means of clear pixels per date; S2 only).
+
+    Stands in for the markers database of :mod:`baresoil.products.parcels.markers` until
+    that module is importable here.
+    """
+    bands = {b: cube[b] for b in REFLECTANCE_BANDS}
+    arrays = dask.compute(*(v.data for v in bands.values()), cube.clear.data)
+    refl = dict(zip(bands, arrays[:-1], strict=True))
+    clear = arrays[-1]
+    derived = {
+        "NDVI": indices.ndvi(refl["B04"], refl["B08"]),
+        "NDTI": indices.ndti(refl["B11"], refl["B12"]),
+        "NDMI": indices.normalized_difference(refl["B08"], refl["B11"]),
+        "BSI": indices.normalized_difference(refl["B11"] + refl["B04"], refl["B08"] + refl["B02"]),
+    }
+    values = {**refl, **derived}
+    flat = codes.ravel()
+    n = int(flat.max()) + 1
+    id_of = np.zeros(n, dtype=object)
+    id_of[frame["code"].to_numpy()] = frame["parcel_id"].to_numpy()
+    dates = pd.to_datetime(cube.time.values).normalize()
+    parts = []
+    for t in range(len(dates)):
+        ok = clear[t].ravel() & (flat > 0)
+        for name in values:
+            ok &= np.isfinite(values[name][t].ravel())
+        count = np.bincount(flat[ok], minlength=n)
+        have = np.flatnonzero(count[1:] > 0) + 1
+        if not have.size:
+            continue
+        for name, v in values.items():
+            sums = np.bincount(flat[ok], weights=v[t].ravel()[ok].astype(np.float64), minlength=n)
+            parts.append(pd.DataFrame({"parcel_id": id_of[have], "date": dates[t], "source": "S2",
+                                       "feature": name, "mean": sums[have] / count[have],
+                                       "count": count[have]}))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+# --- bare-soil periods ------------------------------------------------------------------------
+
+
+def bare_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
+    truth = load_truth(folder)
+    declared = set(inputs.parcels["parcel_id"])
+    kinds = truth.parcels.set_index("parcel_id")["landcover"]
+    periods = truth.bare_periods[truth.bare_periods["parcel_id"].isin(declared)]
+    obs = inputs.markers[inputs.markers["feature"] == "NDVI"][["parcel_id", "date"]]
+    obs_days = obs.assign(day=pd.to_datetime(obs["date"]).to_numpy().astype("datetime64[D]").astype(np.int64))
+    obs_by_parcel = {pid: np.sort(g["day"].to_numpy()) for pid, g in obs_days.groupby("parcel_id")}
+    rows, parcel_rows = [], []
+    began = time.perf_counter()
+    for year in YEARS:
+        result = bare_soil_periods(inputs.markers, date(year, 1, 1), date(year, 12, 31))
+        table = result.markers_all
+        y0, y1 = _day(date(year, 1, 1)), _day(date(year, 12, 31))
+        for _, row in table.iterrows():
+            pid = row["parcel_id"]
+            true = periods[periods["parcel_id"] == pid]
+            t_start = np.maximum(_days(true["start"]), y0)
+            t_end = np.minimum(_days(true["end"]), y1)
+            inside = t_end >= t_start
+            t_start, t_end = t_start[inside], t_end[inside]
+            seen = obs_by_parcel.get(pid, np.zeros(0, np.int64))
+            first_seen = np.array([_first_in(seen, a, b) for a, b in zip(t_start, t_end, strict=True)])
+            observable = first_seen >= 0
+            last_obs = _day_or_nan(row["LastObsS2"])
+            detected = []
+            for p in range(1, 4):
+                start = _day_or_nan(row[f"START_S2_{p}"])
+                if np.isnan(start):
+                    continue
+                end = row[f"END_S2_{p}"]
+                end = last_obs if end in (None, "Continue") or pd.isna(end) else _day(end)
+                detected.append((start, end, row[f"Conf_S2_{p}"]))
+            hit_true = np.zeros(len(t_start), bool)
+            for start, end, klass in detected:
+                overlap = (t_start <= end) & (t_end >= start)
+                right = bool(overlap.any())
+                error = first_error = np.nan
+                if right:
+                    k = int(np.flatnonzero(overlap)[0])
+                    hit_true |= overlap
+                    error = start - t_start[k]
+                    first_error = start - first_seen[k] if first_seen[k] >= 0 else np.nan
+                rows.append({"year": year, "parcel_id": pid, "class": klass, "right": right,
+                             "start_error": error, "first_seen_error": first_error,
+                             "kind": kinds.get(pid, "")})  # fmt: skip
+            parcel_rows.append({"year": year, "parcel_id": pid, "true_periods": int(observable.sum()),
+                                "found_true": int((hit_true & observable).sum()),
+                                "detected": len(detected), "kind": kinds.get(pid, "")})  # fmt: skip
+    seconds = time.perf_counter() - began
+    det = pd.DataFrame(rows)
+    par = pd.DataFrame(parcel_rows)
+    precision = float(det["right"].mean()) if len(det) else float("nan")
+    recall = float(par["found_true"].sum() / max(par["true_periods"].sum(), 1))
+    has_true, has_det = par["true_periods"] > 0, par["detected"] > 0
+    p_prec = float((has_true & has_det).sum() / max(has_det.sum(), 1))
+    p_rec = float((has_true & has_det).sum() / max(has_true.sum(), 1))
+    errors = det["start_error"].dropna()
+    classes = {}
+    for klass in [*CLASS_ORDER, *(f"{c}_S1" for c in CLASS_ORDER)]:
+        mine = det[det["class"] == klass]
+        if len(mine):
+            classes[klass] = {"periods": len(mine), "right": round(float(mine["right"].mean()), 4)}
+    return {
+        "parcel_years": len(par),
+        "detected_periods": len(det),
+        "observable_true_periods": int(par["true_periods"].sum()),
+        "period_precision": round(precision, 4),
+        "period_recall": round(recall, 4),
+        "parcel_precision": round(p_prec, 4),
+        "parcel_recall": round(p_rec, 4),
+        "start_mae_days": round(float(errors.abs().mean()), 2),
+        "start_median_error_days": round(float(errors.median()), 1),
+        "start_mae_vs_first_seen_days": round(float(det["first_seen_error"].dropna().abs().mean()), 2),
+        "accuracy_by_class": classes,
+        "false_periods_by_landcover": det[~det["right"]]["kind"].value_counts().to_dict(),
+        "seconds": round(seconds, 2),
+    }
+
+
+def _day(value: object) -> int:
+    return int(np.datetime64(pd.Timestamp(value).date(), "D").astype(np.int64))
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _day_or_nan(value: object) -> float:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "Continue":
+        return float("nan")
+    return float(_day(value))
+
+
+def _first_in(days: np.ndarray, a: int, b: int) -> int:
+    i = int(np.searchsorted(days, a))
+    return int(days[i]) if i < days.size and days[i] <= b else -1
+
+
+# --- heterogeneity and change of category (practices world) ----------------------------------
+
+HETEROGENEOUS = ("STRONG", "MODERATE", "WEAK")
+"""C_INDEX values counted as a heterogeneity detection (POOR is M1 + M2 only: two clusters, no
+NDVI contrast — what a homogeneous parcel on a cluster boundary also gives)."""
+
+
+def practices_world(path: Path) -> Path:
+    """The benchmark's world with practices (split parcels, grassland conversions), generated once."""
+    if not (path / "stac" / "earth-search" / "catalog.json").exists():
+        simulate(path, WorldSpec(practices=True, grassland_share=0.25))
+    return path
+
+
+def heterogeneity_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
+    truth = load_practices(folder)
+    splits = truth[truth["practice"] == "split"]
+    declared = inputs.parcels["parcel_id"].to_numpy()
+    out: dict[str, object] = {}
+    began = time.perf_counter()
+    for year in YEARS:
+        result = heterogeneity(inputs.cube, inputs.codes, date(year, 1, 1), date(year, 12, 31),
+                               parcels=inputs.parcels)  # fmt: skip
+        decision = result.decision.set_index("parcel_id")
+        differ = splits[splits[f"crop_{year}"] != splits[f"other_crop_{year}"]]["parcel_id"]
+        truth_flag = pd.Series(np.isin(declared, differ.to_numpy()), index=declared)
+        predicted = decision["C_INDEX"].reindex(declared).isin(HETEROGENEOUS)
+        by_class = pd.crosstab(decision["C_INDEX"].reindex(declared), truth_flag).to_dict()
+        out[str(year)] = {**_f1(truth_flag.to_numpy(), predicted.to_numpy()),
+                          "c_index_by_truth": {str(k): v for k, v in by_class.items()}}  # fmt: skip
+    f1s = [v["f1"] for v in out.values() if isinstance(v, dict)]
+    return {"f1_mean": round(float(np.mean(f1s)), 4), "years": out,
+            "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+
+
+def change_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
+    truth = load_practices(folder)
+    converted = truth[truth["practice"] == "grassland_conversion"]["parcel_id"].to_numpy()
+    declared_file = gpd.read_file(folder / "inputs" / "parcels.gpkg")
+    declarations = declarations_from_columns(declared_file, {y: f"crop_{y}" for y in YEARS})
+    began = time.perf_counter()
+    table = category_change(inputs.markers, declarations, YEARS)
+    seconds = time.perf_counter() - began
+    truth_flag = table["parcel_id"].isin(converted).to_numpy()
+    predicted = table["pred_changeP2"].to_numpy() == 1
+    grass = table["LC_P1"].to_numpy() == 3
+    return {
+        "parcels": len(table),
+        "converted": int(truth_flag.sum()),
+        **_f1(truth_flag, predicted),
+        "reference_grassland": _f1(truth_flag[grass], predicted[grass]),
+        "false_alarms_p1": int((table["pred_changeP1"] == 1).sum()),
+        "scores_converted": table.loc[truth_flag, "ChangeP2"].round(2).tolist(),
+        "scores_kept_grassland_max": float(table.loc[grass & ~truth_flag, "ChangeP2"].max()),
+        "seconds": round(seconds, 2),
+    }
+
+
+def _f1(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    tp = int((truth & predicted).sum())
+    fp = int((~truth & predicted).sum())
+    fn = int((truth & ~predicted).sum())
+    precision = tp / max(tp + fp, 1)
+    recall = tp / max(tp + fn, 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(precision, 4), "recall": round(recall, 4),
+            "f1": round(f1, 4)}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--world", type=Path, default=DEFAULT_WORLD)
+    parser.add_argument("--practices-world", type=Path, default=PRACTICES_WORLD)
+    parser.add_argument("--only", choices=("bare", "heterogeneity", "change"))
+    parser.add_argument("--resolution", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    if args.only in (None, "bare"):
+        folder = world(args.world)
+        inputs = prepare(folder, args.resolution)
+        figures = bare_accuracy(folder, inputs)
+        print(json.dumps({"benchmark": "parcel-bare-periods", "resolution_m": args.resolution,
+                          "markers_seconds": round(inputs.seconds_markers, 2), **figures}))  # fmt: skip
+    if args.only in (None, "heterogeneity", "change"):
+        folder = practices_world(args.practices_world)
+        inputs = prepare(folder, args.resolution)
+        if args.only in (None, "heterogeneity"):
+            figures = heterogeneity_accuracy(folder, inputs)
+            print(
+                json.dumps({"benchmark": "parcel-heterogeneity", "resolution_m": args.resolution, **figures})
+            )
+        if args.only in (None, "change"):
+            figures = change_accuracy(folder, inputs)
+            print(
+                json.dumps(
+                    {"benchmark": "parcel-category-change", "resolution_m": args.resolution, **figures}
+                )
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

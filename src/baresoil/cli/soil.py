@@ -1,0 +1,92 @@
+"""``baresoil soil``: soil property maps with uncertainty from soil samples and the SoilSuite composites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..pipeline.cluster import scheduler as dask_scheduler
+from ..products.soil.properties import PROPERTIES
+from . import options as opt
+
+
+def soil_command(
+    samples: Annotated[
+        Path,
+        typer.Option(
+            "--samples",
+            help="Soil samples: CSV (lon/lat in WGS84 unless --x-column/--y-column/--crs) or GeoPackage.",
+        ),
+    ],
+    prop: Annotated[
+        list[str],
+        typer.Option(
+            "--property",
+            help=f"Property to map ({', '.join(PROPERTIES)}); NAME=COLUMN when the samples' column "
+            "is named otherwise. Repeatable.",
+        ),
+    ],
+    covariates: Annotated[
+        Path, typer.Option("--covariates", help="Output folder (STAC catalog) of `baresoil soilsuite`.")
+    ],
+    out: opt.Out,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--extra", help="Extra covariate raster (any CRS; land cover, S1 statistics …). Repeatable."
+        ),
+    ] = None,
+    dem: Annotated[
+        Path | None,
+        typer.Option(
+            "--dem", help="Elevation raster: elevation, slope and topographic position as covariates."
+        ),
+    ] = None,
+    id_column: Annotated[str, typer.Option("--id-column", help="Column of the sample ids.")] = "sample_id",
+    x_column: Annotated[str, typer.Option("--x-column", help="CSV column of x or longitude.")] = "lon",
+    y_column: Annotated[str, typer.Option("--y-column", help="CSV column of y or latitude.")] = "lat",
+    crs: Annotated[
+        str, typer.Option("--crs", help="CRS of the CSV coordinates, e.g. EPSG:25832 (default WGS84).")
+    ] = "EPSG:4326",
+    trees: Annotated[int | None, typer.Option("--trees", help="Trees per forest (default: 300).")] = None,
+    folds: Annotated[int | None, typer.Option("--folds", help="Cross-validation folds (default: 5).")] = None,
+    block_size: Annotated[
+        float | None, typer.Option("--block-size", help="Cross-validation block side, metres (default: 500).")
+    ] = None,
+    config: opt.ConfigFile = None,
+    scheduler: opt.Scheduler = None,
+) -> None:
+    """Q05, Q50, Q95 and uncertainty maps per property (quantile regression forest), and cv_report.json."""
+    from ..config import load_config
+    from ..pipeline.soilmap import SoilMapJob, run_soil_maps
+    from ..products.soil import SampleColumns, parse_property
+
+    overrides = {"soil.trees": trees, "soil.cv_folds": folds, "soil.cv_block_m": block_size}
+    job = SoilMapJob(
+        samples=samples,
+        properties=tuple(parse_property(p) for p in prop),
+        covariates=covariates,
+        out_dir=out,
+        dem=dem,
+        extras=tuple(extra or ()),
+        columns=SampleColumns(id_column, x_column, y_column, crs),
+        config=load_config(config).override(**overrides),
+    )
+    with dask_scheduler(scheduler):
+        result = run_soil_maps(job, echo=typer.echo)
+    for reason, ids in result.samples.excluded.items():
+        typer.echo(f"left out, {reason} ({len(ids)}): {_ids(ids)}")
+    for name, ids in result.samples.missing.items():
+        if ids:
+            typer.echo(f"no value of {name} ({len(ids)}): {_ids(ids)}")
+    for name, res in result.results.items():
+        m = res.spatial.metrics
+        typer.echo(f"{name}: n {m['n']}, RMSE {m['rmse']:.3g}, MEC {m['mec']:.2f}, bias {m['bias']:.3g}, "
+                   f"90 % PI coverage {m['picp90']:.2f} (spatial CV)")  # fmt: skip
+    typer.echo(f"wrote {len(result.items)} item(s); report: {result.report}; catalog: {out / 'catalog.json'}")
+
+
+def _ids(ids: tuple[str, ...], shown: int = 12) -> str:
+    return ", ".join(ids[:shown]) + (f" … (+{len(ids) - shown})" if len(ids) > shown else "")

@@ -1,0 +1,90 @@
+"""Tables out: Parquet (GeoParquet when the table has a geometry) and CSV, written atomically.
+
+Every file is written under a temporary name beside its final one and renamed
+when complete, so a half-written table never looks finished.  Day columns
+(``datetime64`` at midnight, e.g. ``date``) are stored as Parquet ``date32``,
+the type spreadsheet and SQL readers show as a date.  :func:`table_columns`
+describes a table for the STAC ``table:columns`` field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import OutputError
+
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+CSV_MEDIA_TYPE = "text/csv"
+_PARTIAL = ".partial"
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + _PARTIAL)
+    try:
+        yield partial
+        os.replace(partial, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, day_columns: Sequence[str] = ("date",)) -> Path:
+    """``frame`` as Parquet; a GeoDataFrame as GeoParquet (geometry as WKB, CRS in the metadata)."""
+    table = _days_as_dates(frame, day_columns)
+    with _atomic(path) as partial:
+        if isinstance(table, gpd.GeoDataFrame):
+            table.to_parquet(partial, index=False)
+        else:
+            table.to_parquet(partial, index=False, engine="pyarrow")
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: Path, day_columns: Sequence[str] = ("date",)) -> Path:
+    """``frame`` as comma-separated text, without the geometry column; days as ``YYYY-MM-DD``."""
+    table = pd.DataFrame(_days_as_dates(frame, day_columns))
+    if isinstance(frame, gpd.GeoDataFrame):
+        table = table.drop(columns=[frame.geometry.name])
+    with _atomic(path) as partial:
+        table.to_csv(partial, index=False)
+    return path
+
+
+def table_columns(frame: pd.DataFrame, descriptions: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """STAC ``table:columns``: name, type (and description where given) of each column."""
+    descriptions = descriptions or {}
+    out = []
+    for name, dtype in frame.dtypes.items():
+        entry: dict[str, Any] = {"name": str(name), "type": _type_name(frame, str(name), dtype)}
+        if str(name) in descriptions:
+            entry["description"] = descriptions[str(name)]
+        out.append(entry)
+    return out
+
+
+def _type_name(frame: pd.DataFrame, name: str, dtype: Any) -> str:
+    if isinstance(frame, gpd.GeoDataFrame) and name == frame.geometry.name:
+        return "geometry"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "date"
+    return str(dtype)
+
+
+def _days_as_dates(frame: pd.DataFrame, day_columns: Sequence[str]) -> pd.DataFrame:
+    is_day = pd.api.types.is_datetime64_any_dtype
+    columns = [c for c in day_columns if c in frame.columns and is_day(frame[c])]
+    if not columns:
+        return frame
+    table = frame.copy()
+    for column in columns:
+        table[column] = table[column].dt.date
+    return table

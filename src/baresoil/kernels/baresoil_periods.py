@@ -1,0 +1,509 @@
+"""Bare-soil periods of a parcel from per-observation classes, as Sen4CAP's L4E processor.
+
+Three steps, each a function of plain arrays:
+
+1. :func:`calibration_labels` — Sen4CAP's threshold calibration of parcel means:
+   bare (BS) when NDVI < 0.15 and NDTI <= 0.10; not bare (NBS) when NDVI > 0.45
+   and NDTI > 0.25 and FCOVER > 0.01 (all three); everything else unlabelled.
+2. :func:`classify_observations` — a Random Forest (30 trees, random state 11, as
+   Sen4CAP) trained on the labelled observations classifies every observation,
+   with the winning class's probability as its confidence.
+3. :func:`parcel_periods` — the marker state machine of Sen4CAP's ``GetPeriodsBS``
+   over one parcel's dated classes: M1 (a confident BS observation starts a
+   period), M2/M3 (confirmation after the start), M4 (a confident NBS observation
+   ends it), M5/M6 (vegetation after the end), START/END and a confidence class,
+   for up to ``n_periods`` successive periods; :func:`all_parcel_periods` runs it
+   for many parcels in one compiled loop; :func:`fuse_s1` bumps an S2 period's
+   class when an S1 period overlaps it and sums the bare days.
+
+Deviations from Sen4CAP 4.x, on purpose (its faults):
+
+* the "previous observation" is the parcel's own previous observation in time,
+  not the data-frame row labelled ``index - 1`` (which can belong to another
+  parcel or not exist);
+* a period whose START is the parcel's last observation ends ``Continue`` with
+  class Poor (Sen4CAP leaves END and the class undefined);
+* a next period is only searched after an END that is a date;
+* S1 may give no period, or be absent, without failing (:func:`fuse_s1`).
+
+Days are integer day numbers (``datetime64[D]`` as int64); missing days and
+markers are NaN in the float result arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+
+# --- calibration ------------------------------------------------------------------------------
+
+LABEL_NONE, LABEL_NBS, LABEL_BS = -1, 0, 1
+
+
+@dataclass(frozen=True)
+class CalibrationThresholds:
+    """Sen4CAP's S2 calibration thresholds (``s4c_bs_calibration_s2.py``)."""
+
+    bs_ndvi: float = 0.15
+    """Bare when NDVI is below this …"""
+    bs_ndti: float = 0.10
+    """… and NDTI at most this."""
+    nbs_ndvi: float = 0.45
+    """Not bare when NDVI is above this …"""
+    nbs_ndti: float = 0.25
+    """… and NDTI above this …"""
+    nbs_fcover: float = 0.01
+    """… and FCOVER above this."""
+
+
+def calibration_labels(
+    ndvi: np.ndarray,
+    ndti: np.ndarray,
+    fcover: np.ndarray | None = None,
+    thresholds: CalibrationThresholds = CalibrationThresholds(),
+) -> np.ndarray:
+    """Per observation: LABEL_BS, LABEL_NBS or LABEL_NONE (int8); NaN inputs never label.
+
+    ``fcover`` None (no FCOVER marker) leaves the FCOVER condition out of the NBS rule.
+    """
+    ndvi = np.asarray(ndvi, np.float64)
+    ndti = np.asarray(ndti, np.float64)
+    with np.errstate(invalid="ignore"):
+        bare = (ndvi < thresholds.bs_ndvi) & (ndti <= thresholds.bs_ndti)
+        green = (ndvi > thresholds.nbs_ndvi) & (ndti > thresholds.nbs_ndti)
+        if fcover is not None:
+            green &= np.asarray(fcover, np.float64) > thresholds.nbs_fcover
+    labels = np.full(ndvi.shape, LABEL_NONE, np.int8)
+    labels[green] = LABEL_NBS
+    labels[bare] = LABEL_BS
+    return labels
+
+
+# --- per-observation classifier ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classified:
+    """The classifier's answer for every observation (rows of the feature matrix)."""
+
+    bare: np.ndarray
+    """True where the predicted class is BS."""
+    confidence: np.ndarray
+    """Probability of the predicted class (0.5 … 1); NaN where the features were not all finite."""
+    trained: bool
+    """False when the labels lacked a class: then only labelled rows are classified (confidence 1)."""
+
+
+def fit_forest(
+    features: np.ndarray,
+    labels: np.ndarray,
+    n_estimators: int = 30,
+    random_state: int = 11,
+    max_training: int = 200_000,
+    min_per_class: int = 5,
+) -> Any | None:
+    """A Random Forest (Sen4CAP: 30 trees, random state 11) on the labelled rows with finite features.
+
+    At most ``max_training`` rows are used (a random subset beyond that).  None when a class
+    has fewer than ``min_per_class`` rows: no forest can tell the classes apart.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    x = np.asarray(features, np.float64)
+    labels = np.asarray(labels)
+    if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
+        return None
+    rows = np.flatnonzero(np.isfinite(x).all(axis=1) & (labels != LABEL_NONE))
+    if min(int((labels[rows] == c).sum()) for c in (LABEL_NBS, LABEL_BS)) < max(min_per_class, 1):
+        return None
+    if rows.size > max_training:
+        rows = np.sort(np.random.default_rng(random_state).choice(rows, max_training, replace=False))
+    forest = RandomForestClassifier(n_estimators=n_estimators, random_state=random_state)
+    return forest.fit(x[rows], labels[rows] == LABEL_BS)
+
+
+def predict_forest(forest: Any, features: np.ndarray) -> Classified:
+    """The forest's class (BS or not) and its probability for every row with finite features."""
+    x = np.asarray(features, np.float64)
+    n = x.shape[0]
+    bare = np.zeros(n, bool)
+    confidence = np.full(n, np.nan)
+    todo = np.flatnonzero(np.isfinite(x).all(axis=1)) if x.ndim == 2 and x.shape[1] else np.zeros(0, int)
+    if todo.size:
+        proba = forest.predict_proba(x[todo])
+        p_bs = proba[:, list(forest.classes_).index(True)]
+        bare[todo] = p_bs > 0.5
+        confidence[todo] = np.maximum(p_bs, 1.0 - p_bs)
+    return Classified(bare, confidence, trained=True)
+
+
+def classify_observations(
+    features: np.ndarray,
+    labels: np.ndarray,
+    trainable: np.ndarray | None = None,
+    n_estimators: int = 30,
+    random_state: int = 11,
+    max_training: int = 200_000,
+    min_per_class: int = 5,
+) -> Classified:
+    """Sen4CAP's per-observation model: a forest trained on the labelled rows (of ``trainable``
+    parcels only, when given; Sen4CAP trains on parcels of at least 50 pixels) classifies every row.
+
+    Rows with a non-finite feature are neither used nor classified (Sen4CAP drops them).
+    Without a forest (a class too rare) the labelled rows keep their label with confidence 1
+    and the others stay unclassified.
+    """
+    labels = np.asarray(labels)
+    train_labels = labels if trainable is None else np.where(np.asarray(trainable, bool), labels, LABEL_NONE)
+    forest = fit_forest(features, train_labels, n_estimators, random_state, max_training, min_per_class)
+    if forest is not None:
+        return predict_forest(forest, features)
+    x = np.asarray(features, np.float64)
+    finite = np.isfinite(x).all(axis=1) if x.ndim == 2 and x.shape[1] else np.zeros(len(labels), bool)
+    known = finite & (labels != LABEL_NONE)
+    confidence = np.where(known, 1.0, np.nan)
+    return Classified(known & (labels == LABEL_BS), confidence, trained=False)
+
+
+def nearest_within(days: np.ndarray, targets: np.ndarray, max_gap: float) -> np.ndarray:
+    """Index into sorted ``days`` of the nearest day to each target, -1 when further than ``max_gap``.
+
+    Sen4CAP transfers S2 labels to the nearest S1 observation however far it is; the
+    gap limit keeps a label from crossing a tillage or an emergence.
+    """
+    days = np.asarray(days, np.int64)
+    targets = np.asarray(targets, np.int64)
+    out = np.full(targets.shape, -1, np.int64)
+    if days.size == 0 or targets.size == 0:
+        return out
+    right = np.clip(np.searchsorted(days, targets), 0, days.size - 1)
+    left = np.clip(right - 1, 0, days.size - 1)
+    pick = np.where(np.abs(days[left] - targets) <= np.abs(days[right] - targets), left, right)
+    ok = np.abs(days[pick] - targets) <= max_gap
+    out[ok] = pick[ok]
+    return out
+
+
+# --- the marker state machine -----------------------------------------------------------------
+
+CLASSES = ("Doubtful", "Poor", "Medium", "Good", "Strong", "Strong+")
+"""Confidence classes from worst to best (class code = index); Strong+ only comes from S1 fusion."""
+DOUBTFUL, POOR, MEDIUM, GOOD, STRONG = 0, 1, 2, 3, 4
+
+END_NONE, END_DATE, END_CONTINUE = 0, 1, 2
+"""How a period ends: undefined, on a date, or still bare at the last observation ('Continue')."""
+
+FIELDS = ("M1", "M2", "M3", "M4", "M5", "M6", "START", "END", "END_KIND", "CONF", "NBR_BS", "LOOK_NEXT",
+          "NBR_TT")  # fmt: skip
+"""Columns of a period's result row (float64, NaN = undefined)."""
+(M1, M2, M3, M4, M5, M6, START, END, END_KIND, CONF, NBR_BS, LOOK_NEXT, NBR_TT) = range(len(FIELDS))
+
+
+@dataclass(frozen=True)
+class PeriodRules:
+    """Sen4CAP's marker parameters (``s4c_bs_markers.py`` defaults for S2)."""
+
+    thr_bs: float = 0.75
+    """Least confidence of a BS observation that starts a period (and, strictly above, confirms it)."""
+    thr_nbs: float = 0.80
+    """Confidence above which an NBS observation ends a period."""
+    p_short: int = 30
+    """Days after START within which an unconfirmed period collapses to one day; also the gap
+    between a period's END and the search for the next one."""
+    p_long: int = 60
+    """Days after START after which a period ends at its last BS date; the window after END in which
+    vegetation is counted (M5, M6)."""
+    n_periods: int = 3
+    """How many successive periods are searched."""
+
+
+@numba.njit(cache=True)
+def _one_period(
+    days: np.ndarray,
+    bare: np.ndarray,
+    conf: np.ndarray,
+    thr_bs: float,
+    thr_nbs: float,
+    p_short: float,
+    p_long: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Sen4CAP's GetPeriodsBS over observations in date order; writes one row of FIELDS into ``out``."""
+    nan = np.nan
+    m1, m2, m3, m4, m5, m6 = 0.0, nan, nan, nan, nan, nan
+    start = nan
+    end = nan
+    end_kind = END_NONE
+    nbr_bs = nan
+    nbr_tt = 0
+    end_look = False
+    look_next = False
+    transition = 0.0
+    last_bs = nan  # date of the last BS observation before a weak-NBS transition
+    d_start = nan
+    d_end = nan
+    prev = nan
+    for i in range(days.size):
+        day = float(days[i])
+        bs = bare[i]
+        c = conf[i]
+        nbr_tt += 1
+        if m1 != 1.0 and bs and c >= thr_bs:
+            m1 = 1.0
+            start = day
+            d_start = day
+            nbr_bs = 0.0
+            prev = day
+            continue
+        open_period = end_kind == END_NONE
+        if m1 == 1.0 and day - d_start > p_short and open_period and m2 == 0.0:
+            end, end_kind = start, END_DATE  # never confirmed: a one-day period
+            end_look = False
+            look_next = True
+        elif m1 == 1.0 and day - d_start > p_long and open_period and m4 == 0.0 and not np.isnan(last_bs):
+            end, end_kind = last_bs, END_DATE
+            end_look = False
+            look_next = True
+        elif m1 == 1.0 and open_period:
+            nbr_bs += 1.0
+            if np.isnan(m2):
+                m2 = 0.0
+                m3 = 0.0
+            if bs:
+                end_look = True
+                m4 = 0.0
+                last_bs = nan
+                transition = 0.0
+            if bs and c > thr_bs:
+                m2 += 1.0
+                m3 += 2.0
+            elif bs:
+                m3 += 1.0
+            elif c <= thr_nbs:  # weak NBS: a possible end, remembered
+                m3 -= 2.0
+                transition += 2.0
+                if np.isnan(last_bs):
+                    last_bs = prev
+        if m1 == 1.0 and end_look:
+            look_next = True
+            if m4 == 0.0 and (not bs) and c > thr_nbs:
+                m4 = 1.0
+                if np.isnan(last_bs):
+                    end = prev
+                else:
+                    end = last_bs
+                    m3 += transition
+                    nbr_bs -= transition / 2.0
+                end_kind = END_DATE
+                d_end = end
+                prev = day
+                continue
+            elif m4 != 1.0:
+                m4 = 0.0
+                d_end = d_start
+            if m4 == 1.0 and day - d_end < p_long:
+                if np.isnan(m5):
+                    m5 = 0.0
+                    m6 = 0.0
+                if (not bs) and c > thr_nbs:
+                    m5 += 1.0
+                    m6 += 2.0
+                elif not bs:
+                    m6 += 1.0
+                elif c > thr_bs and day - d_end < p_short:
+                    m6 -= 2.0
+                    if m6 <= -4.0:  # bare again soon after the end: the end is cancelled
+                        m4 = 0.0
+                        end, end_kind = nan, END_NONE
+                        prev = day
+                        continue
+                else:
+                    m6 -= 2.0
+        prev = day
+
+    if m1 == 1.0 and nbr_bs == 0.0 and np.isnan(m2):
+        # START is the last observation: the series ends bare (Sen4CAP leaves END undefined)
+        m2, m3 = 0.0, 0.0
+        end, end_kind = nan, END_CONTINUE
+        look_next = False
+    elif m2 >= 1.0 and m4 == 0.0 and np.isnan(last_bs):
+        end, end_kind = nan, END_CONTINUE
+        look_next = False
+    elif not np.isnan(last_bs):
+        end, end_kind = last_bs, END_DATE
+    if m2 == 0.0 and (np.isnan(m4) or m4 == 0.0) and end_kind != END_CONTINUE:
+        end, end_kind = start, END_DATE
+    klass = nan
+    if m1 == 1.0 and m2 >= 3.0 and m3 >= 2.0 and m6 > 0.0:
+        klass = float(STRONG)
+    elif m1 == 1.0 and m2 > 0.0 and m3 >= 0.0 and m5 > 0.0:
+        klass = float(GOOD)
+    elif m1 == 1.0 and m2 > 0.0 and m3 >= 0.0:
+        klass = float(MEDIUM)
+    elif (m1 == 1.0 and m2 == 0.0 and m3 >= 0.0) or (m2 >= 0.0 and m3 <= 0.0):
+        klass = float(POOR)
+    if m1 == 1.0 and m3 < 0.0 and end_kind == END_DATE and end == start:
+        klass = float(DOUBTFUL)
+    if end_kind == END_NONE:
+        klass = nan
+    out[M1], out[M2], out[M3], out[M4], out[M5], out[M6] = m1, m2, m3, m4, m5, m6
+    out[START], out[END], out[END_KIND], out[CONF] = start, end, end_kind, klass
+    out[NBR_BS], out[LOOK_NEXT], out[NBR_TT] = nbr_bs, 1.0 if look_next else 0.0, nbr_tt
+
+
+@numba.njit(cache=True)
+def _periods(
+    days: np.ndarray,
+    bare: np.ndarray,
+    conf: np.ndarray,
+    thr_bs: float,
+    thr_nbs: float,
+    p_short: float,
+    p_long: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Successive periods of one parcel: each next one on observations after END + p_short."""
+    first = 0
+    for p in range(out.shape[0]):
+        _one_period(days[first:], bare[first:], conf[first:], thr_bs, thr_nbs, p_short, p_long, out[p])
+        if not (out[p, LOOK_NEXT] == 1.0 and out[p, END_KIND] == END_DATE):
+            for q in range(p + 1, out.shape[0]):
+                _one_period(days[:0], bare[:0], conf[:0], thr_bs, thr_nbs, p_short, p_long, out[q])
+            return
+        after = out[p, END] + p_short
+        while first < days.size and days[first] <= after:
+            first += 1
+
+
+@numba.njit(cache=True)
+def _all_periods(
+    offsets: np.ndarray,
+    days: np.ndarray,
+    bare: np.ndarray,
+    conf: np.ndarray,
+    thr_bs: float,
+    thr_nbs: float,
+    p_short: float,
+    p_long: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    for k in range(offsets.size - 1):
+        a, b = offsets[k], offsets[k + 1]
+        _periods(days[a:b], bare[a:b], conf[a:b], thr_bs, thr_nbs, p_short, p_long, out[k])
+
+
+def _as_days(days: np.ndarray) -> np.ndarray:
+    days = np.asarray(days)
+    if np.issubdtype(days.dtype, np.datetime64):
+        days = days.astype("datetime64[D]")
+    return days.astype(np.int64)
+
+
+def parcel_periods(
+    days: np.ndarray,
+    bare: np.ndarray,
+    confidence: np.ndarray,
+    rules: PeriodRules = PeriodRules(),
+) -> np.ndarray:
+    """(n_periods, len(FIELDS)) markers of one parcel's observations (any order; NaN confidence dropped)."""
+    offsets = np.array([0, len(np.asarray(days))], np.int64)
+    return all_parcel_periods(offsets, days, bare, confidence, rules)[0]
+
+
+def all_parcel_periods(
+    offsets: np.ndarray,
+    days: np.ndarray,
+    bare: np.ndarray,
+    confidence: np.ndarray,
+    rules: PeriodRules = PeriodRules(),
+) -> np.ndarray:
+    """(parcel, n_periods, len(FIELDS)) markers; parcel k owns rows ``offsets[k]:offsets[k+1]``.
+
+    Within a parcel the rows are put in date order and rows with a NaN confidence
+    (not classified) are left out.
+    """
+    offsets = np.asarray(offsets, np.int64)
+    days = _as_days(days)
+    bare = np.asarray(bare, bool)
+    confidence = np.asarray(confidence, np.float64)
+    n = offsets.size - 1
+    keep = np.isfinite(confidence)
+    owner = np.repeat(np.arange(n), np.diff(offsets))
+    order = np.lexsort((days, owner))
+    order = order[keep[order]]
+    new_offsets = np.concatenate([[0], np.cumsum(np.bincount(owner[order], minlength=n))]).astype(np.int64)
+    out = np.full((n, rules.n_periods, len(FIELDS)), np.nan)
+    _all_periods(new_offsets, days[order], bare[order], confidence[order], float(rules.thr_bs),
+                 float(rules.thr_nbs), float(rules.p_short), float(rules.p_long), out)  # fmt: skip
+    return out
+
+
+# --- S1/S2 fusion and durations ---------------------------------------------------------------
+
+
+def period_ends(periods: np.ndarray, last_obs: np.ndarray) -> np.ndarray:
+    """(parcel, period) day each period ends for durations: END, or the last observation when it
+    continues or is undefined (as Sen4CAP counts)."""
+    ends = periods[..., END].copy()
+    open_end = periods[..., END_KIND] != END_DATE
+    return np.where(open_end, np.asarray(last_obs, np.float64)[:, None], ends)
+
+
+def bare_days(periods: np.ndarray, last_obs: np.ndarray) -> np.ndarray:
+    """Sen4CAP's TTdays per parcel: Σ (end − START) over started periods, a same-day period counting 1."""
+    started = periods[..., M1] == 1.0
+    length = period_ends(periods, last_obs) - periods[..., START]
+    length = np.where(length == 0, 1.0, length)
+    return np.where(started, length, 0.0).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """S2 periods confirmed by S1."""
+
+    classes: np.ndarray
+    """(parcel, S2 period) class code after the bump (NaN: no class)."""
+    confirmed: np.ndarray
+    """(parcel, S2 period) True where an S1 bare period overlaps the S2 period by more than 0 days
+    (the class is then reported with the suffix ``_S1``)."""
+    overlap_days: np.ndarray
+    """(parcel,) Sen4CAP's TTdaysS1S2: total days shared by S1 and S2 periods."""
+
+
+def fuse_s1(s2: np.ndarray, s2_last: np.ndarray, s1: np.ndarray | None, s1_last: np.ndarray | None) -> Fusion:
+    """Bump each S2 period's class one level when an S1 bare period overlaps it.
+
+    ``s2`` and ``s1`` are (parcel, period, FIELDS) arrays for the same parcels; ``s1``
+    None or with no period means no S1 (overlap NaN, classes unchanged).
+    """
+    classes = s2[..., CONF].copy()
+    n = s2.shape[0]
+    if s1 is None or s1.shape[1] == 0 or s1_last is None:
+        return Fusion(classes, np.zeros(classes.shape, bool), np.full(n, np.nan))
+    s2_start, s2_end = s2[..., START], period_ends(s2, s2_last)
+    s1_start, s1_end = s1[..., START], period_ends(s1, s1_last)
+    both = (s2[..., M1] == 1.0)[:, :, None] & (s1[..., M1] == 1.0)[:, None, :]
+    with np.errstate(invalid="ignore"):
+        delta = np.minimum(s2_end[:, :, None], s1_end[:, None, :]) - np.maximum(
+            s2_start[:, :, None], s1_start[:, None, :]
+        )
+    delta = np.where(both & np.isfinite(delta), delta, 0.0)
+    overlap = np.maximum(delta, 0.0).sum(axis=(1, 2))
+    confirmed = (delta > 0).any(axis=2) & np.isfinite(classes)
+    classes = np.where(confirmed, np.minimum(classes + 1, len(CLASSES) - 1), classes)
+    return Fusion(classes, confirmed, overlap)
+
+
+def class_names(codes: np.ndarray, confirmed: np.ndarray | None = None) -> np.ndarray:
+    """Class names (object array, None where undefined), suffixed ``_S1`` where confirmed by S1."""
+    codes = np.asarray(codes, np.float64)
+    out = np.full(codes.shape, None, dtype=object)
+    for code, name in enumerate(CLASSES):
+        out[codes == code] = name
+    if confirmed is not None:
+        for index in zip(*np.nonzero(np.asarray(confirmed, bool) & np.isfinite(codes)), strict=True):
+            out[index] = f"{out[index]}_S1"
+    return out

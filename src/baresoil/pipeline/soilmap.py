@@ -1,0 +1,221 @@
+"""Run the soil maps: samples and covariates in, COGs, a STAC item per tile and cv_report.json out.
+
+The covariate grid is that of the SoilSuite outputs: one item per EEA tile.
+Samples from every tile train one forest per property (validated by spatial
+block cross-validation); the forests then map every tile in one dask
+computation per tile, written as COGs with a STAC item, and the validation goes
+to ``OUT/cv_report.json`` with its figures.  ``OUT/catalog.json`` is updated last.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config
+from ..io.cog import LayerOutput, write_layers
+from ..io.soil_report import CV_REPORT, comparison_png, observed_predicted_png, write_json
+from ..io.stac import OutputItem, update_catalog, write_item
+from ..products.soil import (
+    FAMILY,
+    CovariateStack,
+    PropertyColumn,
+    PropertyResult,
+    SampleColumns,
+    SampleError,
+    Samples,
+    covariate_stack,
+    find_covariate_tiles,
+    map_property,
+    predict_layers,
+    read_samples,
+)
+from .progress import block_progress
+
+log = logging.getLogger(__name__)
+
+OUTSIDE = "outside the covariates' area"
+NO_COVARIATES = "missing covariate values"
+
+
+@dataclass(frozen=True)
+class SoilMapJob:
+    """Everything one soil-mapping run needs to know."""
+
+    samples: Path
+    properties: tuple[PropertyColumn, ...]
+    covariates: Path
+    """Output folder (STAC catalog) of a SoilSuite run."""
+    out_dir: Path
+    dem: Path | None = None
+    extras: tuple[Path, ...] = ()
+    columns: SampleColumns = field(default_factory=SampleColumns)
+    config: Config = field(default_factory=Config)
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class SoilMapOutput:
+    items: list[Path]
+    report: Path
+    results: Mapping[str, PropertyResult]
+    samples: Samples
+    """The samples with covariates (what was left out is in ``samples.excluded``)."""
+
+
+def run_soil_maps(job: SoilMapJob, echo: Callable[[str], None] | None = None) -> SoilMapOutput:
+    """Fit, validate and map every property of the job; returns the items and the report written."""
+    say = echo or log.info
+    if not job.properties:
+        raise ValueError("no soil property to map")
+    tiles = find_covariate_tiles(job.covariates)
+    samples = read_samples(job.samples, job.properties, job.columns)
+    n_read = len(samples) + sum(len(ids) for ids in samples.excluded.values())
+    stacks = [covariate_stack(tile, job.config.soil, job.dem, job.extras) for tile in tiles]
+    say(f"{n_read} samples read; {len(stacks[0].names)} covariates on {len(tiles)} tile(s); sampling ...")
+    X, samples = sample_covariates(stacks, samples)
+    results = {}
+    for pc in job.properties:
+        name = pc.prop.name
+        have = np.isfinite(samples.values[name])
+        _check_enough(job, name, int(have.sum()), n_read, samples)
+        say(f"{name}: {int(have.sum())} samples, spatial cross-validation ...")
+        results[name] = map_property(
+            pc.prop, samples.ids[have], samples.x[have], samples.y[have], X[have], samples.values[name][have],
+            stacks[0].covariates, job.config.soil,
+        )  # fmt: skip
+    items = [_write_tile(job, stack, results) for stack in stacks]
+    report = write_cv_report(job, results, samples, stacks, n_read)
+    update_catalog(job.out_dir, [p.stem for p in items])
+    return SoilMapOutput(items, report, results, samples)
+
+
+def _check_enough(job: SoilMapJob, name: str, n: int, n_read: int, samples: Samples) -> None:
+    """Too few usable samples is an error that says where the others went."""
+    least = job.config.soil.min_samples
+    if n >= least:
+        return
+    gone = [f"{reason} {len(ids)}" for reason, ids in samples.excluded.items()]
+    if samples.missing.get(name):
+        gone.append(f"no value of {name} {len(samples.missing[name])}")
+    raise SampleError(
+        f"{job.samples}: {name}: only {n} usable sample(s) of {n_read}, at least {least} needed "
+        f"(soil.min_samples); left out: {', '.join(gone) or 'none'}"
+    )
+
+
+def sample_covariates(stacks: Sequence[CovariateStack], samples: Samples) -> tuple[np.ndarray, Samples]:
+    """Covariates at the samples (each in the first tile that holds it); others left out by id."""
+    X = np.full((len(samples), len(stacks[0].names)), np.nan, np.float32)
+    placed = np.zeros(len(samples), bool)
+    for stack in stacks:
+        todo = ~placed
+        values, inside = stack.sample(samples.x[todo], samples.y[todo])
+        rows = np.flatnonzero(todo)[inside]
+        X[rows] = values[inside]
+        placed[rows] = True
+    samples = samples.subset(placed, OUTSIDE, samples.ids[~placed])
+    X = X[placed]
+    complete = np.asarray(np.isfinite(X).all(axis=1))
+    return X[complete], samples.subset(complete, NO_COVARIATES, samples.ids[~complete])
+
+
+def _write_tile(job: SoilMapJob, stack: CovariateStack, results: Mapping[str, PropertyResult]) -> Path:
+    tile = stack.tile
+    item_id = f"{FAMILY}_{tile.tile}_{tile.label}_R{tile.resolution:g}m"
+    layers = predict_layers(stack, [r.model for r in results.values()])
+    assets = {str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in layers.data_vars}
+    outputs = [LayerOutput(code, layers[code], path) for code, path in assets.items()]
+    with block_progress(f"soil maps {tile.tile}", job.progress) as on_progress:
+        write_layers(outputs, tile.geobox, on_progress)
+    properties = {
+        "baresoil:family": FAMILY,
+        "baresoil:samples": str(job.samples),
+        "baresoil:properties": list(results),
+        "baresoil:covariate_item": tile.item_id,
+        "baresoil:covariates": list(stack.names),
+        "baresoil:config": {"soil": job.config.to_dict()["soil"]},
+        "gsd": tile.resolution,
+    }
+    return write_item(job.out_dir, OutputItem(item_id, tile.tile, tile.start, tile.end, tile.geobox, assets,
+                                              properties))  # fmt: skip
+
+
+def write_cv_report(
+    job: SoilMapJob,
+    results: Mapping[str, PropertyResult],
+    samples: Samples,
+    stacks: Sequence[CovariateStack],
+    n_read: int,
+) -> Path:
+    """``cv_report.json`` and its figures (observed vs predicted per property, covariate comparison)."""
+    groups = {c.name: c.group for c in stacks[0].covariates}
+    props: dict[str, Any] = {}
+    for name, result in results.items():
+        prop = result.model.prop
+        plot = f"cv_{name}.png"
+        observed_predicted_png(job.out_dir / plot, f"{prop.title} (spatial CV)", prop.unit, result.observed,
+                               result.spatial.quantiles, result.spatial.metrics)  # fmt: skip
+        props[name] = _property_entry(result, groups, plot, job)
+    comparison = {name: r.comparison for name, r in results.items() if r.comparison}
+    report: dict[str, Any] = {
+        "properties": props,
+        "samples": {
+            "file": str(job.samples),
+            "read": n_read,
+            "used": len(samples),
+            "excluded": {reason: list(ids) for reason, ids in samples.excluded.items()},
+            "missing_values": {name: list(ids) for name, ids in samples.missing.items()},
+        },
+        "covariates": {
+            "items": [s.tile.item_id for s in stacks],
+            "names": list(stacks[0].names),
+            "groups": groups,
+        },
+        "config": job.config.to_dict()["soil"],
+    }
+    if comparison:
+        report["comparison_plot"] = comparison_png(job.out_dir / "cv_comparison.png", comparison).name
+    return write_json(job.out_dir / CV_REPORT, report)
+
+
+def _property_entry(
+    result: PropertyResult, groups: Mapping[str, str], plot: str, job: SoilMapJob
+) -> dict[str, Any]:
+    prop, config = result.model.prop, job.config.soil
+    ranked = sorted(result.importance.items(), key=lambda kv: -kv[1])
+    by_group: dict[str, float] = {}
+    for cov, value in ranked:
+        by_group[groups[cov]] = by_group.get(groups[cov], 0.0) + value
+    return {
+        "unit": prop.unit,
+        "layers": list(prop.layer_codes),
+        "transform": "log1p" if result.model.log else "none",
+        "spatial_cv": dict(result.spatial.metrics),
+        "random_cv": dict(result.random.metrics),
+        "folds": {
+            "method": "spatial blocks",
+            "n_folds": config.cv_folds,
+            "block_m": config.cv_block_m,
+            "neighbour_m": config.cv_neighbour_m,
+            "sizes": np.bincount(result.spatial.folds).tolist(),
+        },
+        "comparison": list(result.comparison),
+        "importance": [{"covariate": c, "group": groups[c], "importance": v} for c, v in ranked],
+        "importance_by_group": by_group,
+        "plot": plot,
+        "predictions": _predictions(result),
+    }
+
+
+def _predictions(result: PropertyResult) -> list[dict[str, Any]]:
+    """Every sample's out-of-fold prediction (what the observed-vs-predicted plot shows)."""
+    q05, q50, q95 = result.spatial.quantiles
+    rows = zip(result.ids, result.spatial.folds, result.observed, q05, q50, q95, strict=True)
+    return [{"sample_id": str(i), "fold": int(f), "observed": float(o), "q05": float(a), "q50": float(b),
+             "q95": float(c)} for i, f, o, a, b, c in rows]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Parcel monitoring as Sen4CAP: tables per declared parcel, computed from the markers database."""

@@ -1,0 +1,344 @@
+"""Bare-soil periods per parcel with a confidence class, as Sen4CAP's L4E product, from the markers table.
+
+Input: the markers database in long form (``parcel_id, date, source, feature, mean, …,
+count``; source ``S2`` or ``S1``).  Steps: S2 threshold calibration of the parcel
+means, a Random Forest per observation, the marker state machine (M1–M6, START/END
+of up to 3 periods, confidence class), optionally the same on S1 with labels
+transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
+confirmation of S2 periods and the bare-soil durations.  The kernels are in
+:mod:`baresoil.kernels.baresoil_periods`; this module only reshapes tables.
+
+Outputs use Sen4CAP's column names (``L4E_BS_MarkersAll``, ``L4E_BS_MarkersS2``,
+``…S1``, ``L4E_BS_S2results``) with ``parcel_id`` for the parcel: dates are
+``YYYY-MM-DD`` text, END may be ``Continue``, classes are ``Doubtful`` … ``Strong``
+(``<class>_S1`` when confirmed by S1), undefined values are null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ...config import Config, ParcelsConfig
+from ...errors import BaresoilError
+from ...kernels import baresoil_periods as bp
+
+MARKER_COLUMNS = ("parcel_id", "date", "source", "feature", "mean", "count")
+"""Columns of the markers table this module reads."""
+S1_RATIO = "VV_VH"
+
+
+class MarkersTableError(BaresoilError):
+    """The markers table lacks a column or a feature a product needs."""
+
+
+@dataclass(frozen=True)
+class BareSoilPeriods:
+    """The bare-soil product of a set of parcels."""
+
+    markers_all: pd.DataFrame
+    """Sen4CAP's ``L4E_BS_MarkersAll``: parcel_id, START/END/Conf_S2_p (p = 1…3), NbrTTS2,
+    LastObsS2, TTdaysS2, TTdaysS1S2, START/END/Conf_S1_p (p = 1…4), NbrTTS1, LastObsS1, TTdaysS1
+    (a GeoDataFrame with the parcel geometry when parcels were given)."""
+    markers_s2: pd.DataFrame
+    """Sen4CAP's ``L4E_BS_MarkersS2``: every marker of every S2 period."""
+    markers_s1: pd.DataFrame | None
+    """``L4E_BS_MarkersS1`` (None without S1 observations)."""
+    observations: pd.DataFrame
+    """Per observation: parcel_id, source, date, cat (calibration label BS/NBS or null), pred
+    (BS/NBS), conf (probability of pred)."""
+    s2_trained: bool
+    """False when the S2 calibration lacked a class: only labelled observations were used."""
+    s1_trained: bool | None
+    """Same for S1 (None without S1)."""
+
+
+def wide_means(
+    markers: pd.DataFrame, source: str, features: Sequence[str], start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Parcel means of ``features`` of one source, one row per (parcel_id, date), sorted; dates as
+    ``datetime64[D]`` in column ``date``, plus ``count`` (the largest valid-pixel count of the row)."""
+    missing = [c for c in MARKER_COLUMNS if c not in markers.columns]
+    if missing:
+        raise MarkersTableError(f"markers table lacks column(s) {', '.join(missing)}")
+    rows = markers[(markers["source"] == source) & markers["feature"].isin(list(features))]
+    dates = pd.to_datetime(rows["date"]).to_numpy().astype("datetime64[D]")
+    keep = np.ones(len(rows), bool)
+    if start is not None:
+        keep &= dates >= np.datetime64(start, "D")
+    if end is not None:
+        keep &= dates <= np.datetime64(end, "D")
+    rows = rows[keep].assign(date=dates[keep])
+    if rows.empty:
+        return pd.DataFrame(columns=["parcel_id", "date", "count", *features])
+    wide = rows.pivot_table(index=["parcel_id", "date"], columns="feature", values="mean", aggfunc="mean")
+    wide["count"] = rows.groupby(["parcel_id", "date"])["count"].max()
+    wide = wide.reset_index().sort_values(["parcel_id", "date"], kind="stable").reset_index(drop=True)
+    wide.columns.name = None
+    return wide
+
+
+def bare_soil_periods(
+    markers: pd.DataFrame,
+    start: date,
+    end: date,
+    config: Config | None = None,
+    parcels: pd.DataFrame | None = None,
+) -> BareSoilPeriods:
+    """Sen4CAP's bare-soil periods of every parcel of ``markers`` (and of ``parcels``) in start…end.
+
+    ``parcels`` (optional) lists parcels to report even without any observation (column
+    ``parcel_id``) and, as a GeoDataFrame, gives ``markers_all`` their geometry.
+    """
+    params = (config or Config()).parcels
+    ids = _parcel_ids(markers, parcels)
+    s2 = _classified_s2(markers, start, end, params)
+    s2_periods, s2_last, s2_count = _periods_per_parcel(ids, s2, _rules(params, "s2"))
+    s1 = _classified_s1(markers, start, end, params, s2)
+    s1_periods = s1_last = s1_count = None
+    if s1 is not None:
+        s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
+    fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
+    markers_all = _markers_all(ids, s2_periods, s2_last, s2_count, fusion, s1_periods, s1_last, s1_count)
+    if isinstance(parcels, gpd.GeoDataFrame):
+        markers_all = _with_geometry(markers_all, parcels)
+    observations = pd.concat([t[_OBS_COLUMNS] for t in (s2, s1) if t is not None], ignore_index=True)
+    observations["date"] = _iso(observations["date"].to_numpy().astype("datetime64[D]").astype(np.int64))
+    return BareSoilPeriods(
+        markers_all=markers_all,
+        markers_s2=_markers_detail(ids, "S2", s2_periods, s2_last, s2_count),
+        markers_s1=None if s1 is None else _markers_detail(ids, "S1", s1_periods, s1_last, s1_count),
+        observations=observations,
+        s2_trained=bool(s2.attrs.get("trained", False)),
+        s1_trained=None if s1 is None else bool(s1.attrs.get("trained", False)),
+    )
+
+
+# --- classification ---------------------------------------------------------------------------
+
+_OBS_COLUMNS = ["parcel_id", "source", "date", "cat", "pred", "conf"]
+
+
+def _rules(params: ParcelsConfig, sensor: str) -> bp.PeriodRules:
+    s2 = sensor == "s2"
+    return bp.PeriodRules(
+        thr_bs=params.bs_thr_bs_s2 if s2 else params.bs_thr_bs_s1,
+        thr_nbs=params.bs_thr_nbs_s2 if s2 else params.bs_thr_nbs_s1,
+        p_short=params.bs_p_short,
+        p_long=params.bs_p_long,
+        n_periods=params.bs_s2_periods if s2 else params.bs_s1_periods,
+    )
+
+
+def _classified_s2(markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig) -> pd.DataFrame:
+    """The S2 observations with calibration label, predicted class and confidence."""
+    needed = sorted({"NDVI", "NDTI", *params.bs_s2_features})
+    wide = wide_means(markers, "S2", needed, start, end)
+    for name in ("NDVI", "NDTI"):
+        if name not in wide.columns:
+            raise MarkersTableError(f"markers table has no S2 feature {name!r} (the calibration needs it)")
+    features = [f for f in params.bs_s2_features if f in wide.columns]
+    thresholds = bp.CalibrationThresholds(params.bs_calib_bs_ndvi, params.bs_calib_bs_ndti,
+                                          params.bs_calib_nbs_ndvi, params.bs_calib_nbs_ndti,
+                                          params.bs_calib_nbs_fcover)  # fmt: skip
+    fcover = wide["FCOVER"].to_numpy(np.float64) if "FCOVER" in wide.columns else None
+    labels = bp.calibration_labels(wide["NDVI"].to_numpy(), wide["NDTI"].to_numpy(), fcover, thresholds)
+    pixels = wide.groupby("parcel_id")["count"].transform("max").to_numpy(np.float64)
+    result = bp.classify_observations(
+        wide[features].to_numpy(np.float64),
+        labels,
+        trainable=pixels >= params.bs_calib_min_pixels,
+        n_estimators=params.bs_trees,
+        random_state=params.bs_random_state,
+    )
+    out = _observation_frame(wide, "S2", labels, result)
+    out["trainable"] = pixels >= params.bs_calib_min_pixels
+    out.attrs["trained"] = result.trained
+    return out
+
+
+def _classified_s1(
+    markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig, s2: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The S1 observations classified by a forest trained on S2 labels moved to the nearest S1 date."""
+    needed = set(params.bs_s1_features) - {S1_RATIO}
+    if S1_RATIO in params.bs_s1_features:
+        needed |= {"VV", "VH"}
+    wide = wide_means(markers, "S1", sorted(needed), start, end)
+    if wide.empty:
+        return None
+    if S1_RATIO in params.bs_s1_features and {"VV", "VH"} <= set(wide.columns):
+        wide[S1_RATIO] = wide["VV"] - wide["VH"]
+    features = [f for f in params.bs_s1_features if f in wide.columns]
+    if not features:
+        return None
+    x = wide[features].to_numpy(np.float64)
+    train_rows, train_labels = _transfer_labels(s2, wide, params)
+    forest = bp.fit_forest(x[train_rows], train_labels, params.bs_trees, params.bs_random_state)
+    if forest is None:
+        result = bp.Classified(np.zeros(len(wide), bool), np.full(len(wide), np.nan), trained=False)
+    else:
+        result = bp.predict_forest(forest, x)
+    labels = np.full(len(wide), bp.LABEL_NONE, np.int8)
+    labels[train_rows] = train_labels  # for the record; a row labelled twice keeps the last label
+    out = _observation_frame(wide, "S1", labels, result)
+    out.attrs["trained"] = forest is not None
+    return out
+
+
+def _transfer_labels(
+    s2: pd.DataFrame, s1: pd.DataFrame, params: ParcelsConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``s1`` nearest (within the maximum gap) to each labelled S2 observation of a
+    calibration parcel, and the S2 labels (one training row per S2 label, as Sen4CAP)."""
+    labelled = s2[(s2["label"] != bp.LABEL_NONE) & s2["trainable"]]
+    s1_days = s1["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    s1_start = s1.groupby("parcel_id", sort=False).indices
+    rows, labels = [], []
+    for pid, group in labelled.groupby("parcel_id", sort=False):
+        if pid not in s1_start:
+            continue
+        own = np.sort(s1_start[pid])
+        days = group["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        pick = bp.nearest_within(s1_days[own], days, params.bs_s1_max_gap_days)
+        found = pick >= 0
+        rows.append(own[pick[found]])
+        labels.append(group["label"].to_numpy()[found])
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8)
+    return np.concatenate(rows), np.concatenate(labels).astype(np.int8)
+
+
+def _observation_frame(
+    wide: pd.DataFrame, source: str, labels: np.ndarray, result: bp.Classified
+) -> pd.DataFrame:
+    names = np.array(["NBS", "BS"], dtype=object)
+    cat = np.where(labels == bp.LABEL_NONE, None, names[np.clip(labels, 0, 1)])
+    pred = np.where(np.isfinite(result.confidence), names[result.bare.astype(int)], None)
+    out = pd.DataFrame(
+        {
+            "parcel_id": wide["parcel_id"].to_numpy(),
+            "source": source,
+            "date": wide["date"].to_numpy().astype("datetime64[D]"),
+            "cat": cat,
+            "pred": pred,
+            "conf": result.confidence,
+            "bare": result.bare,
+            "label": labels,
+        }
+    )
+    return out
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+def _periods_per_parcel(
+    ids: np.ndarray, table: pd.DataFrame, rules: bp.PeriodRules
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parcel, period, FIELDS) markers, last observation day and observation count per parcel of ``ids``."""
+    classified = table[np.isfinite(table["conf"].to_numpy(np.float64))]
+    position = pd.Index(ids).get_indexer(classified["parcel_id"])
+    classified = classified[position >= 0]
+    position = position[position >= 0]
+    order = np.argsort(position, kind="stable")
+    days = classified["date"].to_numpy().astype("datetime64[D]").astype(np.int64)[order]
+    counts = np.bincount(position, minlength=len(ids))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    periods = bp.all_parcel_periods(
+        offsets, days, classified["bare"].to_numpy()[order], classified["conf"].to_numpy()[order], rules
+    )
+    last = np.full(len(ids), np.nan)
+    if days.size:
+        last[counts > 0] = np.maximum.reduceat(days, offsets[:-1][counts > 0])
+    return periods, last, counts
+
+
+def _parcel_ids(markers: pd.DataFrame, parcels: pd.DataFrame | None) -> np.ndarray:
+    if "parcel_id" not in markers.columns:
+        raise MarkersTableError("markers table lacks column parcel_id")
+    ids = pd.unique(markers["parcel_id"])
+    if parcels is not None:
+        ids = pd.unique(np.concatenate([np.asarray(parcels["parcel_id"]), np.asarray(ids)]))
+    return np.asarray(ids)
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    """ISO dates (object array, None for NaN) of day numbers."""
+    days = np.asarray(days, np.float64)
+    out = np.full(days.shape, None, dtype=object)
+    ok = np.isfinite(days)
+    out[ok] = np.datetime_as_string(days[ok].astype(np.int64).astype("datetime64[D]"))
+    return out
+
+
+def _end_text(periods: np.ndarray) -> np.ndarray:
+    end = _iso(periods[..., bp.END])
+    end[periods[..., bp.END_KIND] == bp.END_CONTINUE] = "Continue"
+    return end
+
+
+def _markers_all(
+    ids: np.ndarray,
+    s2: np.ndarray,
+    s2_last: np.ndarray,
+    s2_count: np.ndarray,
+    fusion: bp.Fusion,
+    s1: np.ndarray | None,
+    s1_last: np.ndarray | None,
+    s1_count: np.ndarray | None,
+) -> pd.DataFrame:
+    columns: dict[str, object] = {"parcel_id": ids}
+    start2, end2 = _iso(s2[..., bp.START]), _end_text(s2)
+    conf2 = bp.class_names(fusion.classes, fusion.confirmed)
+    for p in range(s2.shape[1]):
+        columns[f"START_S2_{p + 1}"] = start2[:, p]
+        columns[f"END_S2_{p + 1}"] = end2[:, p]
+        columns[f"Conf_S2_{p + 1}"] = conf2[:, p]
+    columns["NbrTTS2"] = s2_count
+    columns["LastObsS2"] = _iso(s2_last)
+    columns["TTdaysS2"] = np.where(s2_count > 0, bp.bare_days(s2, s2_last), np.nan)
+    columns["TTdaysS1S2"] = fusion.overlap_days
+    n1 = s1.shape[1] if s1 is not None else 0
+    if s1 is not None and s1_last is not None and s1_count is not None:
+        start1, end1, conf1 = _iso(s1[..., bp.START]), _end_text(s1), bp.class_names(s1[..., bp.CONF])
+        for p in range(n1):
+            columns[f"START_S1_{p + 1}"] = start1[:, p]
+            columns[f"END_S1_{p + 1}"] = end1[:, p]
+            columns[f"Conf_S1_{p + 1}"] = conf1[:, p]
+        columns["NbrTTS1"] = s1_count
+        columns["LastObsS1"] = _iso(s1_last)
+        columns["TTdaysS1"] = np.where(s1_count > 0, bp.bare_days(s1, s1_last), np.nan)
+    return pd.DataFrame(columns)
+
+
+def _markers_detail(
+    ids: np.ndarray, sat: str, periods: np.ndarray | None, last: np.ndarray | None, count: np.ndarray | None
+) -> pd.DataFrame:
+    assert periods is not None and last is not None and count is not None
+    columns: dict[str, object] = {"parcel_id": ids, f"NbrTT{sat}": count, f"LastObs{sat}": _iso(last)}
+    start, end, conf = _iso(periods[..., bp.START]), _end_text(periods), bp.class_names(periods[..., bp.CONF])
+    for p in range(periods.shape[1]):
+        for m, field in enumerate((bp.M1, bp.M2, bp.M3, bp.M4, bp.M5, bp.M6), start=1):
+            columns[f"M{m}_{sat}_{p + 1}"] = periods[:, p, field]
+        columns[f"STARTBS_{sat}_{p + 1}"] = start[:, p]
+        columns[f"ENDBS_{sat}_{p + 1}"] = end[:, p]
+        columns[f"Conf_{sat}_{p + 1}"] = conf[:, p]
+        columns[f"Nbr{sat}BS_{p + 1}"] = periods[:, p, bp.NBR_BS]
+        columns[f"Look_next{sat}_{p + 1}"] = periods[:, p, bp.LOOK_NEXT] == 1.0
+    return pd.DataFrame(columns)
+
+
+def _with_geometry(table: pd.DataFrame, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    shapes = parcels[["parcel_id", parcels.geometry.name]].drop_duplicates("parcel_id")
+    merged = table.merge(shapes, on="parcel_id", how="left")
+    return gpd.GeoDataFrame(merged, geometry=parcels.geometry.name, crs=parcels.crs)
+
+
+__all__ = ["BareSoilPeriods", "MarkersTableError", "bare_soil_periods", "wide_means"]

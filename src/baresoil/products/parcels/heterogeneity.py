@@ -1,0 +1,288 @@
+"""Parcel heterogeneity as Sen4CAP's L4D product: clusters of a parcel's pixels, period by period.
+
+From the observation cube and the rasterised parcel codes: each pixel's 10-day
+series of B02, B03, B04, B08 and NDVI (clear observations only, linear between
+them, gaps over 30 days left open); per 30-day period the 3 ten-day images of
+every parcel pixel of the area are clustered together (MiniBatchKMeans, 4 clusters,
+in Sen4CAP's units: reflectance × 10000, NDVI × 1000); per parcel, isolated pixels
+are removed, connectivity is measured and the markers M1..M4 follow; a parcel is
+then rated over sliding windows of 3 periods (C_INDEX, P_Hete_L).  Optional
+Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period, 5 clusters) gives
+M5..M7 per period.  The kernels are in :mod:`baresoil.kernels.heterogeneity`.
+
+Memory: the 10-day series of the parcel pixels (steps × pixels × 5 float64) is held
+at once; the clustering of one period sees all parcel pixels of the cube.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import dask
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import xarray as xr
+
+from ...config import Config, ParcelsConfig
+from ...kernels import heterogeneity as kh
+from ...kernels.category import category_code
+from ...kernels.indices import ndvi as ndvi_index
+
+REFLECTANCE_SCALE = 10_000.0
+NDVI_SCALE = 1_000.0
+"""Sen4CAP clusters L2A reflectance in DN (× 10000) and NDVI × 1000; distances depend on the units."""
+DECISION_COLUMNS = ("parcel_id", "LC", "ShapeInd", "M1", "M2", "M3", "M4", "P_Hete_L", "C_INDEX", "HoleS2",
+                    "HoleS2_PM")  # fmt: skip
+"""Sen4CAP's ``L4D_HeteDecisionS2`` columns (``parcel_id`` for NewID)."""
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """The heterogeneity product of a set of parcels."""
+
+    decision: pd.DataFrame
+    """One row per parcel, :data:`DECISION_COLUMNS`."""
+    periods_s2: pd.DataFrame
+    """One row per parcel and S2 period: parcel_id, period (1 …), period_start, then Sen4CAP's
+    per-period S2 columns (Hete, clP_k, cl_k, distNDVI, Compact, CompactA, M1..M4, HoleS2, HoleS2Part)."""
+    periods_s1: pd.DataFrame | None
+    """The same with the S1 columns (M5..M7), when S1 was given."""
+
+
+@dataclass(frozen=True)
+class _Pixels:
+    """The parcel pixels of the cube: flat index, row, col, parcel code."""
+
+    flat: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    codes: np.ndarray
+
+
+def heterogeneity(
+    cube: xr.Dataset,
+    parcel_codes: np.ndarray | xr.DataArray,
+    start: date,
+    end: date,
+    config: Config | None = None,
+    parcels: pd.DataFrame | None = None,
+    s1: xr.Dataset | None = None,
+) -> Heterogeneity:
+    """Sen4CAP's heterogeneity of every parcel in ``parcel_codes`` (y, x; 0 = no parcel) over start…end.
+
+    ``cube`` is the observation cube on the same grid (reflectance, ``clear``).
+    ``parcels`` (optional) maps codes to ids and gives areas, categories and shapes:
+    columns ``code``, ``parcel_id`` and optionally ``area_m2``, ``category``, geometry;
+    every parcel listed gets a decision row, even without pixels (C_INDEX NO).
+    ``s1`` (optional) holds ``VV`` and ``VH`` backscatter in dB (time, y, x) on the same grid.
+    """
+    params = (config or Config()).parcels
+    codes = np.asarray(parcel_codes.values if isinstance(parcel_codes, xr.DataArray) else parcel_codes)
+    pixels = _parcel_pixels(codes)
+    resolution = _resolution(cube)
+    info = _parcel_info(parcels, pixels, resolution)
+    s2_steps = _steps(start, end, params.hete_s2_step_days)
+    series = _s2_series(cube, pixels, s2_steps, params)
+    periods_s2 = _period_tables(series, s2_steps, start, end, pixels, info, params, sensor="s2")
+    periods_s1 = None
+    if s1 is not None:
+        s1_steps = _steps(start, end, params.hete_s1_step_days)
+        s1_series = _s1_series(s1, pixels, s1_steps, params)
+        periods_s1 = _period_tables(s1_series, s1_steps, start, end, pixels, info, params, sensor="s1")
+    n_periods = _n_periods(start, end, params.hete_period_days)
+    decision = _decision(periods_s2, info, n_periods, params)
+    return Heterogeneity(decision, periods_s2, periods_s1)
+
+
+# --- pixels and series ------------------------------------------------------------------------
+
+
+def _resolution(cube: xr.Dataset) -> float:
+    """Pixel side in metres: the cube's ``resolution`` attribute, else the spacing of ``x``."""
+    if "resolution" in cube.attrs:
+        return float(cube.attrs["resolution"])
+    x = np.asarray(cube["x"].values, np.float64)
+    return float(abs(x[1] - x[0])) if x.size > 1 else 10.0
+
+
+def _parcel_pixels(codes: np.ndarray) -> _Pixels:
+    flat = np.flatnonzero(codes.ravel() > 0)
+    rows, cols = np.divmod(flat, codes.shape[1])
+    return _Pixels(flat, rows, cols, codes.ravel()[flat].astype(np.int64))
+
+
+def _steps(start: date, end: date, step: int) -> np.ndarray:
+    first = np.datetime64(start, "D").astype(np.int64)
+    last = np.datetime64(end, "D").astype(np.int64)
+    return np.arange(first, last + 1, step, dtype=np.int64)
+
+
+def _n_periods(start: date, end: date, period_days: int) -> int:
+    return int(((end - start).days + 1 + period_days - 1) // period_days)
+
+
+def _obs_days(data: xr.Dataset) -> np.ndarray:
+    return data.time.values.astype("datetime64[D]").astype(np.int64)
+
+
+def _resample(values: xr.DataArray, days: np.ndarray, steps: np.ndarray, max_dist: float) -> da.Array:
+    """(step, y, x) lazily: each block's pixels resampled on the constant steps."""
+    data = values.data if isinstance(values.data, da.Array) else da.from_array(values.values)
+    data = data.rechunk({0: -1})
+
+    def block(x: np.ndarray) -> np.ndarray:
+        flat = x.reshape(x.shape[0], -1)
+        out = kh.step_interpolate(days, flat, steps, max_dist)
+        return out.reshape((len(steps), *x.shape[1:])).astype(np.float32)
+
+    return data.map_blocks(block, chunks=((len(steps),), *data.chunks[1:]), dtype=np.float32)
+
+
+def _s2_series(cube: xr.Dataset, pixels: _Pixels, steps: np.ndarray, params: ParcelsConfig) -> np.ndarray:
+    """(step, pixel, feature) 10-day series of the parcel pixels: the bands (× 10000), then NDVI (× 1000)."""
+    clear = cube["clear"]
+    days = _obs_days(cube)
+    lazy = [_resample(cube[b].where(clear) * REFLECTANCE_SCALE, days, steps, params.hete_max_dist_days)
+            for b in params.hete_s2_bands]  # fmt: skip
+    ndvi = xr.apply_ufunc(ndvi_index, cube["B04"], cube["B08"], dask="allowed").where(clear) * NDVI_SCALE
+    lazy.append(_resample(ndvi, days, steps, params.hete_max_dist_days))
+    return _gather(lazy, pixels)
+
+
+def _s1_series(s1: xr.Dataset, pixels: _Pixels, steps: np.ndarray, params: ParcelsConfig) -> np.ndarray:
+    days = _obs_days(s1)
+    lazy = [_resample(s1[b], days, steps, params.hete_max_dist_days) for b in ("VV", "VH")]
+    return _gather(lazy, pixels)
+
+
+def _gather(lazy: list[da.Array], pixels: _Pixels) -> np.ndarray:
+    computed = dask.compute(*lazy)
+    return np.stack([c.reshape(c.shape[0], -1)[:, pixels.flat] for c in computed], axis=-1)
+
+
+# --- per period -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ParcelInfo:
+    ids: pd.Series
+    """Parcel id by code."""
+    area_m2: pd.Series
+    """Area by code."""
+    category: pd.Series
+    shape_index: pd.Series
+
+
+def _parcel_info(parcels: pd.DataFrame | None, pixels: _Pixels, resolution: float) -> _ParcelInfo:
+    counts = pd.Series(pixels.codes).value_counts()
+    if parcels is None:
+        codes = np.sort(counts.index.to_numpy())
+        ids = pd.Series(codes, index=codes)
+        area = counts.reindex(codes).astype(float) * resolution**2
+        return _ParcelInfo(ids, area, pd.Series(0, index=codes), pd.Series(np.nan, index=codes))
+    frame = parcels.set_index("code")
+    ids = frame["parcel_id"]
+    pixel_area = counts.reindex(frame.index).fillna(0).astype(float) * resolution**2
+    area = frame["area_m2"].astype(float) if "area_m2" in frame.columns else pixel_area
+    category = (
+        frame["category"].map(category_code) if "category" in frame.columns else pd.Series(0, frame.index)
+    )
+    shape = pd.Series(np.nan, index=frame.index)
+    if isinstance(parcels, gpd.GeoDataFrame):
+        geoms = parcels.geometry.to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = shapely.length(geoms) / (2.0 * np.sqrt(np.pi * area.to_numpy()))
+        shape = pd.Series(value, index=frame.index)
+    return _ParcelInfo(ids, area, category, shape)
+
+
+def _period_tables(
+    series: np.ndarray,
+    steps: np.ndarray,
+    start: date,
+    end: date,
+    pixels: _Pixels,
+    info: _ParcelInfo,
+    params: ParcelsConfig,
+    sensor: str,
+) -> pd.DataFrame:
+    s2 = sensor == "s2"
+    n_clusters = params.hete_s2_clusters if s2 else params.hete_s1_clusters
+    rules = kh.ClusterRules(
+        per_hetero=params.hete_per_hetero,
+        min_cluster_pixels=params.hete_min_cluster_pixels,
+        ndvi_distance=params.hete_ndvi_distance,
+        compactness=params.hete_compactness,
+        isolated_threshold=params.hete_isolated_threshold,
+        isolated_radius=params.hete_isolated_radius,
+        connectivity_radius=params.hete_connectivity_radius,
+        full_connectivity=params.hete_full_connectivity,
+    )
+    order = np.argsort(pixels.codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(pixels.codes[order])) + 1
+    groups = np.split(order, bounds) if order.size else []
+    first = np.datetime64(start, "D").astype(np.int64)
+    rows = []
+    for p in range(_n_periods(start, end, params.hete_period_days)):
+        lo = first + p * params.hete_period_days
+        inside = (steps >= lo) & (steps < lo + params.hete_period_days)
+        if inside.sum() < 2:
+            continue  # Sen4CAP skips a period with fewer than 2 images
+        block = series[inside]  # (image, pixel, feature)
+        x = np.transpose(block, (1, 0, 2)).reshape(block.shape[1], -1)
+        labels = kh.kmeans_missing(x, n_clusters, seed=params.hete_seed)
+        ndvi = block[:, :, -1].T / NDVI_SCALE if s2 else None
+        period_start = date.fromordinal(date(1970, 1, 1).toordinal() + int(lo))
+        for group in groups:
+            code = int(pixels.codes[group[0]])
+            smooth, connect = kh.filtered_labels(labels[group], pixels.rows[group], pixels.cols[group], rules)
+            markers = kh.cluster_markers(smooth, connect, float(info.area_m2.get(code, group.size)),
+                                         None if ndvi is None else ndvi[group], rules)  # fmt: skip
+            rows.append({"code": code, "period": p + 1, "period_start": period_start.isoformat(), **markers})
+    names = kh.S2_COLUMNS if s2 else kh.S1_COLUMNS
+    table = pd.DataFrame(rows, columns=["code", "period", "period_start", *names])
+    table.insert(0, "parcel_id", table["code"].map(info.ids))
+    return _as_ints(table.drop(columns="code"))
+
+
+def _as_ints(table: pd.DataFrame) -> pd.DataFrame:
+    ints = [c for c in table.columns if c in ("Hete", "HoleS2", "HoleS2Part") or c.startswith(("cl_", "M"))]
+    return table.astype({c: "int64" for c in ints})
+
+
+def _decision(
+    periods: pd.DataFrame, info: _ParcelInfo, n_periods: int, params: ParcelsConfig
+) -> pd.DataFrame:
+    rules = kh.DecisionRules(window=params.hete_window, compactness=params.hete_decision_compactness)
+    by_parcel = {pid: g for pid, g in periods.groupby("parcel_id", sort=False)}
+    rows = []
+    for code, pid in info.ids.items():
+        group = by_parcel.get(pid)
+        row: dict[str, object] = {"parcel_id": pid, "LC": int(info.category.get(code, 0)),
+                                  "ShapeInd": float(info.shape_index.get(code, np.nan))}  # fmt: skip
+        if group is None or group.empty:
+            row.update({"M1": np.nan, "M2": np.nan, "M3": np.nan, "M4": np.nan, "P_Hete_L": np.nan,
+                        "C_INDEX": kh.C_INDEX[0], "HoleS2": 0, "HoleS2_PM": 0})  # fmt: skip
+        else:
+            c_index, where, sums = kh.period_decision(
+                group["period"].to_numpy(), group[["M1", "M2", "M3", "M4"]].to_numpy(),
+                group["CompactA"].to_numpy(), rules, span=(1, n_periods),
+            )  # fmt: skip
+            row.update({f"M{k + 1}": sums[k] for k in range(4)})
+            row.update({"P_Hete_L": where, "C_INDEX": c_index, "HoleS2": int(group["HoleS2"].sum()),
+                        "HoleS2_PM": int(group["HoleS2Part"].sum())})  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
+
+
+def period_dates(start: date, period: int, params: ParcelsConfig) -> tuple[date, date]:
+    """First and last day of heterogeneity period ``period`` (1 …) of an analysis starting ``start``."""
+    first = start + timedelta(days=(period - 1) * params.hete_period_days)
+    return first, first + timedelta(days=params.hete_period_days - 1)
+
+
+__all__ = ["DECISION_COLUMNS", "Heterogeneity", "heterogeneity", "period_dates"]

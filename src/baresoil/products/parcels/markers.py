@@ -1,0 +1,422 @@
+"""The markers database (Sen4CAP's MDB1): per parcel and observation, statistics of every band and index.
+
+For each parcel, observation date and feature — Sentinel-2 B02 … B12, NDVI, NDTI,
+NDMI, BSI, FCOVER (clear-sky pixels only) and, when given, Sentinel-1 VV and VH
+in dB — the mean, population standard deviation, min, max, median, quartiles
+(linear interpolation) and count of the valid pixels inside the (buffered) parcel.
+
+How: the parcel codes are rasterised on the cube's grid with the cube's chunks;
+each spatial block (all dates) is one task that sorts its parcel pixels by code
+and reduces every segment in one compiled pass (:mod:`baresoil.kernels.groupstats`).
+A parcel lying in one block is finished there.  A parcel split over several
+blocks sends its pixel values (only those) back, and is reduced exactly once all
+its blocks are in, so medians and quartiles are those of all its pixels, not a
+merge of per-block quantiles.  Blocks go in batches of about one per thread and
+in row order, so split parcels are finished and freed a block row later:
+memory is bounded by a batch and a row of split parcels, not by the area.
+
+Long table (:data:`MARKER_COLUMNS`): ``parcel_id`` (as in the parcel file),
+``date`` (observation day, UTC), ``source`` (``S2``/``S1``), ``feature``,
+``mean``, ``std``, ``min``, ``max``, ``median``, ``p25``, ``p75`` (float32) and
+``count`` (int32, valid pixels).  A parcel-date without any valid pixel (cloud)
+has no row.  :func:`wide_markers` gives Sen4CAP's wide layout and column names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import dask
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ...catalog.layouts import REFLECTANCE_BANDS
+from ...inputs.parcels import ParcelSet
+from ...kernels.fcover import INPUT_BANDS as FCOVER_BANDS
+from ...kernels.fcover import fcover_nadir
+from ...kernels.groupstats import STATS, grouped_stats, sort_by_label
+from ...kernels.indices import ndti, ndvi, normalized_difference
+
+S2, S1 = "S2", "S1"
+S2_FEATURES: tuple[str, ...] = (*REFLECTANCE_BANDS, "NDVI", "NDTI", "NDMI", "BSI", "FCOVER")
+S1_FEATURES: tuple[str, ...] = ("VV", "VH")
+STAT_COLUMNS = STATS
+MARKER_COLUMNS: tuple[str, ...] = ("parcel_id", "date", "source", "feature", *STAT_COLUMNS)
+"""Columns of the long markers table, in order."""
+FEATURE_UNITS = {**{b: "reflectance" for b in REFLECTANCE_BANDS}, "NDVI": "1", "NDTI": "1", "NDMI": "1",
+                 "BSI": "1", "FCOVER": "fraction", "VV": "dB", "VH": "dB"}  # fmt: skip
+
+# Sen4CAP MDB1 column naming: <YYYYMMDD>_<stat>_<file type>[_<polarisation>][_<band>]
+SEN4CAP_ID = "NewID"
+SEN4CAP_STATS = {"mean": "mean", "std": "stdev", "min": "min", "max": "max", "median": "median",
+                 "p25": "p25", "p75": "p75", "count": "valid_pixels_cnt"}  # fmt: skip
+
+Progress = Callable[[int, int], None]
+
+
+def bsi(B02: np.ndarray, B04: np.ndarray, B08: np.ndarray, B11: np.ndarray) -> np.ndarray:
+    """Bare soil index ((SWIR1 + red) − (NIR + blue)) / ((SWIR1 + red) + (NIR + blue))."""
+    return normalized_difference(B11 + B04, B08 + B02)
+
+
+def ndmi(B08: np.ndarray, B11: np.ndarray) -> np.ndarray:
+    """Normalised difference moisture index (NIR − SWIR1) / (NIR + SWIR1)."""
+    return normalized_difference(B08, B11)
+
+
+# --- where the parcels lie among the blocks --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeBlocks:
+    """Which parcel codes each spatial block holds (row-major), and the pixels of each code."""
+
+    chunks: tuple[tuple[int, ...], tuple[int, ...]]
+    block_codes: tuple[np.ndarray, ...]
+    """Sorted codes (> 0) of each block."""
+    totals: np.ndarray
+    """Pixels per code (index = code)."""
+    split: np.ndarray
+    """Codes found in more than one block (sorted)."""
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.block_codes)
+
+
+def code_blocks(codes: xr.DataArray) -> CodeBlocks:
+    """Scan the (lazy) code raster once: codes per block and pixels per code."""
+    data = codes.data
+    blocks = data.to_delayed().ravel()
+    found = dask.compute(*[dask.delayed(_unique_counts)(b) for b in blocks])
+    n = max([int(u.max()) for u, _ in found if u.size] + [0])
+    totals = np.zeros(n + 1, np.int64)
+    seen = np.zeros(n + 1, np.int64)
+    for unique, counts in found:
+        totals[unique] += counts
+        seen[unique] += 1
+    split = np.flatnonzero(seen > 1)
+    return CodeBlocks(
+        chunks=(tuple(data.chunks[0]), tuple(data.chunks[1])),
+        block_codes=tuple(u for u, _ in found),
+        totals=totals,
+        split=split,
+    )
+
+
+def _unique_counts(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    unique, counts = np.unique(block, return_counts=True)
+    keep = unique > 0
+    return unique[keep].astype(np.int64), counts[keep].astype(np.int64)
+
+
+# --- per block ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """What one block gives: finished parcels and the raw values of its share of split parcels."""
+
+    codes: np.ndarray
+    """Codes of the parcels finished here (G,)."""
+    stats: np.ndarray
+    """(G, feature, time, 8) float32 in the order of STATS."""
+    split_codes: np.ndarray
+    """Code of each pixel of a split parcel (m,)."""
+    split_values: np.ndarray
+    """(feature, time, m) float32 values of those pixels."""
+
+
+def _s2_features(bands: dict[str, np.ndarray], clear: np.ndarray, sun: np.ndarray) -> Iterator[np.ndarray]:
+    """S2 features of (time, pixel) arrays, NaN where not clear or a band is missing."""
+    valid = clear.copy()
+    for band in REFLECTANCE_BANDS:
+        valid &= np.isfinite(bands[band])
+
+    def masked(values: np.ndarray) -> np.ndarray:
+        return np.where(valid, values, np.nan).astype(np.float32)
+
+    for band in REFLECTANCE_BANDS:
+        yield masked(bands[band])
+    yield masked(ndvi(bands["B04"], bands["B08"]))
+    yield masked(ndti(bands["B11"], bands["B12"]))
+    yield masked(ndmi(bands["B08"], bands["B11"]))
+    yield masked(bsi(bands["B02"], bands["B04"], bands["B08"], bands["B11"]))
+    yield masked(fcover_nadir({b: bands[b] for b in FCOVER_BANDS}, sun[:, None]))
+
+
+def _s2_block(
+    bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, split: np.ndarray, sun: np.ndarray
+) -> BlockResult:
+    inside = np.flatnonzero(codes.ravel() > 0)
+    n_time = clear.shape[0]
+    flat = {b: a.reshape(n_time, -1)[:, inside] for b, a in zip(REFLECTANCE_BANDS, bands, strict=True)}
+    features = _s2_features(flat, clear.reshape(n_time, -1)[:, inside], sun)
+    return _reduce_block(features, len(S2_FEATURES), n_time, codes.ravel()[inside], split)
+
+
+def _s1_block(bands: Sequence[np.ndarray], codes: np.ndarray, split: np.ndarray) -> BlockResult:
+    inside = np.flatnonzero(codes.ravel() > 0)
+    n_time = bands[0].shape[0]
+    features = (a.reshape(n_time, -1)[:, inside].astype(np.float32) for a in bands)
+    return _reduce_block(features, len(S1_FEATURES), n_time, codes.ravel()[inside], split)
+
+
+def _reduce_block(
+    features: Iterator[np.ndarray], n_features: int, n_time: int, codes: np.ndarray, split: np.ndarray
+) -> BlockResult:
+    order, groups, starts = sort_by_label(codes)
+    whole = ~np.isin(groups, split)
+    pixel_split = np.isin(codes, split)
+    stats = np.empty((int(whole.sum()), n_features, n_time, len(STATS)), np.float32)
+    split_values = np.empty((n_features, n_time, int(pixel_split.sum())), np.float32)
+    for f, values in enumerate(features):
+        stats[:, f] = grouped_stats(values[:, order], starts)[whole]
+        split_values[f] = values[:, pixel_split]
+    return BlockResult(groups[whole], stats, codes[pixel_split], split_values)
+
+
+# --- all blocks ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    """One source's block tasks and the shape of its results."""
+
+    name: str
+    features: tuple[str, ...]
+    dates: np.ndarray
+    tasks: list[tuple[int, object]]
+    """(block index, delayed BlockResult) of the blocks holding parcels."""
+
+
+def parcel_markers(
+    cube: xr.Dataset,
+    codes: xr.DataArray,
+    parcels: ParcelSet,
+    s1: xr.Dataset | None = None,
+    layout: CodeBlocks | None = None,
+    on_progress: Progress | None = None,
+    batch: int | None = None,
+) -> pd.DataFrame:
+    """The long markers table of ``parcels`` (codes rasterised on the cube's grid) over ``cube``
+    (and ``s1``, on the same grid).  See the module docstring for the columns."""
+    layout = layout or code_blocks(codes)
+    sources = [_s2_source(cube, codes, layout)]
+    if s1 is not None:
+        sources.append(_s1_source(s1, codes, layout))
+    total = sum(len(s.tasks) for s in sources)
+    done = 0
+    frames = []
+    batch = batch or _parallelism()
+    for source in sources:
+        merger = _SplitMerger(layout, len(source.features), len(source.dates))
+        for start in range(0, len(source.tasks), batch):
+            chunk = source.tasks[start : start + batch]
+            results = dask.compute(*[task for _, task in chunk])
+            for (index, _), result in zip(chunk, results, strict=True):
+                frames.append(_rows(result.codes, result.stats, source, parcels))
+                merger.add(index, result)
+            codes_ready, stats_ready = merger.finish_ready()
+            frames.append(_rows(codes_ready, stats_ready, source, parcels))
+            done += len(chunk)
+            if on_progress is not None:
+                on_progress(done, total)
+    return _assemble(frames)
+
+
+def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
+    code_data = codes.data.rechunk(layout.chunks)
+    arrays = {b: cube[b].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) for b in REFLECTANCE_BANDS}
+    clear = cube["clear"].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]})
+    sun = cube["sun_elevation"].values.astype(np.float64)
+    tasks = []
+    for index, (i, j) in enumerate(_block_indices(layout)):
+        if layout.block_codes[index].size == 0:
+            continue  # no parcel here: the cube block is never read
+        split = np.intersect1d(layout.block_codes[index], layout.split)
+        blocks = [arrays[b].blocks[:, i, j] for b in REFLECTANCE_BANDS]
+        task = dask.delayed(_s2_block)(blocks, clear.blocks[:, i, j], code_data.blocks[i, j], split, sun)
+        tasks.append((index, task))
+    return _Source(S2, S2_FEATURES, _days(cube), tasks)
+
+
+def _s1_source(s1: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
+    if s1.odc.geobox != codes.odc.geobox:
+        raise ValueError("the Sentinel-1 cube must lie on the grid of the parcel codes")
+    code_data = codes.data.rechunk(layout.chunks)
+    arrays = {b: s1[b].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) for b in S1_FEATURES}
+    tasks = []
+    for index, (i, j) in enumerate(_block_indices(layout)):
+        if layout.block_codes[index].size == 0:
+            continue
+        split = np.intersect1d(layout.block_codes[index], layout.split)
+        blocks = [arrays[b].blocks[:, i, j] for b in S1_FEATURES]
+        tasks.append((index, dask.delayed(_s1_block)(blocks, code_data.blocks[i, j], split)))
+    return _Source(S1, S1_FEATURES, _days(s1), tasks)
+
+
+def _block_indices(layout: CodeBlocks) -> list[tuple[int, int]]:
+    rows, cols = layout.chunks
+    return [(i, j) for i in range(len(rows)) for j in range(len(cols))]
+
+
+def _days(cube: xr.Dataset) -> np.ndarray:
+    return cube.time.values.astype("datetime64[D]")
+
+
+class _SplitMerger:
+    """Collects the pieces of split parcels and reduces each once all its blocks are in."""
+
+    def __init__(self, layout: CodeBlocks, n_features: int, n_time: int) -> None:
+        self.remaining = np.zeros(layout.totals.size, np.int64)
+        for codes in layout.block_codes:
+            self.remaining[np.intersect1d(codes, layout.split)] += 1
+        self.block_codes = layout.block_codes
+        self.split = layout.split
+        self.shape = (n_features, n_time)
+        self.pieces: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, block: int, result: BlockResult) -> None:
+        self.remaining[np.intersect1d(self.block_codes[block], self.split)] -= 1
+        if result.split_codes.size:
+            self.pieces.append((result.split_codes, result.split_values))
+
+    def finish_ready(self) -> tuple[np.ndarray, np.ndarray]:
+        """Codes whose every block has been seen, and their statistics."""
+        empty = (np.zeros(0, np.int64), np.zeros((0, *self.shape, len(STATS)), np.float32))
+        if not self.pieces:
+            return empty
+        all_codes = np.concatenate([c for c, _ in self.pieces])
+        ready = np.unique(all_codes[self.remaining[all_codes] == 0])
+        if ready.size == 0:
+            return empty
+        take_codes, take_values, keep = [], [], []
+        for codes, values in self.pieces:
+            mine = np.isin(codes, ready)
+            take_codes.append(codes[mine])
+            take_values.append(values[:, :, mine])
+            if not mine.all():
+                keep.append((codes[~mine], values[:, :, ~mine]))
+        self.pieces = keep
+        codes = np.concatenate(take_codes)
+        values = np.concatenate(take_values, axis=2)
+        order, groups, starts = sort_by_label(codes)
+        stats = np.empty((groups.size, *self.shape, len(STATS)), np.float32)
+        for f in range(self.shape[0]):
+            stats[:, f] = grouped_stats(values[f][:, order], starts)
+        return groups, stats
+
+
+def _rows(codes: np.ndarray, stats: np.ndarray, source: _Source, parcels: ParcelSet) -> pd.DataFrame:
+    """Long rows (count > 0) of (group, feature, time, stat) statistics."""
+    g, f, t = np.nonzero(stats[..., STATS.index("count")] > 0)
+    values = stats[g, f, t]
+    frame = {
+        "code": codes[g].astype(np.int64),
+        "date": source.dates[t],
+        "source": np.full(g.size, source.name, dtype=object),
+        "feature": np.asarray(source.features, dtype=object)[f],
+    }
+    for k, stat in enumerate(STATS):
+        frame[stat] = values[:, k].astype(np.int32 if stat == "count" else np.float32)
+    table = pd.DataFrame(frame)
+    table.insert(0, "parcel_id", parcels.id_of_code(table["code"].to_numpy()) if len(table) else [])
+    return table
+
+
+def _assemble(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_markers()
+    table = pd.concat(frames, ignore_index=True)
+    order = {name: k for k, name in enumerate((*S2_FEATURES, *S1_FEATURES))}
+    table["_source"] = table["source"].map({S2: 0, S1: 1})
+    table["_feature"] = table["feature"].map(order)
+    table = table.sort_values(["code", "_source", "date", "_feature"], kind="stable")
+    table["date"] = pd.to_datetime(table["date"]).astype("datetime64[s]")
+    return table[list(MARKER_COLUMNS)].reset_index(drop=True)
+
+
+def empty_markers() -> pd.DataFrame:
+    """A markers table without rows (the schema of :func:`parcel_markers`)."""
+    columns: dict[str, pd.Series] = {
+        "parcel_id": pd.Series(dtype=object),
+        "date": pd.Series(dtype="datetime64[s]"),
+        "source": pd.Series(dtype=object),
+        "feature": pd.Series(dtype=object),
+    }
+    for stat in STATS:
+        columns[stat] = pd.Series(dtype=np.int32 if stat == "count" else np.float32)
+    return pd.DataFrame(columns)
+
+
+def _parallelism() -> int:
+    try:
+        from distributed import get_client
+
+        return max(1, sum(get_client().nthreads().values()))
+    except (ImportError, ValueError):
+        return max(1, os.cpu_count() or 1)
+
+
+# --- Sen4CAP's wide layout -----------------------------------------------------------------
+
+
+def sen4cap_column(day: np.datetime64, stat: str, source: str, feature: str) -> str:
+    """MDB1 column name: ``<YYYYMMDD>_<stat>_<file type>[_<pol>][_<band>]``.
+
+    Bands are ``L2A`` with Sen4CAP's band names (``B2`` … ``B8A``), indices their own
+    name (``NDVI``, ``FCOVER`` …), backscatter ``AMP`` with the polarisation; the MGRS
+    tile and orbit of Sen4CAP's names are left out (markers here are on the EEA grid
+    and merge tiles).
+    """
+    text = pd.Timestamp(day).strftime("%Y%m%d")
+    name = SEN4CAP_STATS[stat]
+    if source == S1:
+        return f"{text}_{name}_AMP_{feature}"
+    if feature in REFLECTANCE_BANDS:
+        return f"{text}_{name}_L2A_{_sen4cap_band(feature)}"
+    return f"{text}_{name}_{feature}"
+
+
+def _sen4cap_band(band: str) -> str:
+    return "B" + band[1:].lstrip("0") if band[1:].isdigit() else band
+
+
+def wide_markers(markers: pd.DataFrame, parcels: ParcelSet, stats: Sequence[str] = STATS) -> gpd.GeoDataFrame:
+    """One row per parcel (``NewID``), one column per date, statistic and feature, Sen4CAP's names;
+    with the parcel geometry (EPSG:3035).  Columns in date order, then source, feature, statistic."""
+    frame = parcels.frame
+    out = gpd.GeoDataFrame({SEN4CAP_ID: frame["parcel_id"].to_numpy()}, geometry=frame.geometry.to_numpy(),
+                           crs=frame.crs)  # fmt: skip
+    if len(markers) == 0:
+        return out
+    table = markers.copy()
+    days = table["date"].to_numpy().astype("datetime64[D]")
+    feature_order = {name: k for k, name in enumerate((*S2_FEATURES, *S1_FEATURES))}
+    pairs = {(str(a), str(b)) for a, b in zip(table["source"], table["feature"], strict=True)}
+    keys = sorted(pairs, key=lambda k: (k[0] != S2, feature_order.get(k[1], 99)))
+    pieces: list[pd.DataFrame] = []
+    for source, feature in keys:
+        mine = (table["source"] == source).to_numpy() & (table["feature"] == feature).to_numpy()
+        rows = table[mine]
+        for stat in stats:
+            names = [sen4cap_column(d, stat, source, feature) for d in days[mine]]
+            pieces.append(pd.DataFrame({"parcel_id": rows["parcel_id"].to_numpy(), "column": names,
+                                        "value": rows[stat].to_numpy(), "day": days[mine],
+                                        "rank": len(pieces)}))  # fmt: skip
+    long = pd.concat(pieces, ignore_index=True)
+    order = long.drop_duplicates("column").sort_values(["day", "rank"], kind="stable")["column"].tolist()
+    wide = long.pivot_table(index="parcel_id", columns="column", values="value", aggfunc="first",
+                            sort=False, dropna=False)  # fmt: skip
+    wide = wide.reindex(index=out[SEN4CAP_ID].to_numpy(), columns=order)
+    result = pd.concat([out, wide.set_axis(out.index, axis=0)], axis=1)
+    for name in order:
+        if name.split("_", 2)[1] == "valid":
+            result[name] = result[name].astype("Int32")
+    return gpd.GeoDataFrame(result, geometry="geometry", crs=frame.crs)

@@ -1,0 +1,229 @@
+"""Quantile regression forests per soil property: validation, covariate comparison, prediction.
+
+One forest per property (Meinshausen's QRF, as SoilGrids): it keeps every
+training value in its leaves, so any quantile of the prediction comes from the
+same fit.  Skewed properties (SOC, N) are modelled as log(1 + value); quantiles
+commute with that monotone transform, so they come back exactly.
+
+Validation is spatial block cross-validation (``kernels.blockcv``): RMSE, MEC,
+bias and the coverage of the 90 % interval of the out-of-fold predictions, and
+the same with random folds for reference.  The covariate comparison refits the
+cross-validation on growing covariate sets (terrain, + MREF, + SRC) on the same
+samples and folds, as CUP4SOIL compared them.
+
+Prediction over pixels is one ``map_blocks`` over the covariate stack: each
+block's pixels with every covariate go through all the forests at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+from odc.geo.xr import xr_coords
+
+from ...config import SoilMapConfig
+from ...kernels.blockcv import block_folds, interval_metrics, random_folds
+from .covariates import GROUPS, Covariate, CovariateStack
+from .properties import QUANTILES, SoilProperty
+from .samples import SampleError
+
+if TYPE_CHECKING:
+    from quantile_forest import RandomForestQuantileRegressor
+
+GROUP_LABELS = {"terrain": "terrain", "mref": "MREF", "src": "SRC"}
+
+
+@dataclass(frozen=True)
+class PropertyModel:
+    """A fitted forest and how to read its output."""
+
+    prop: SoilProperty
+    log: bool
+    covariates: tuple[str, ...]
+    forest: RandomForestQuantileRegressor
+
+    def quantiles(self, X: np.ndarray) -> np.ndarray:
+        """(3, n) Q05, Q50, Q95 in physical units for covariate rows ``X``."""
+        return predict_quantiles(self.forest, X, self.log)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Out-of-fold predictions and their figures."""
+
+    folds: np.ndarray
+    quantiles: np.ndarray
+    """(3, n) out-of-fold Q05, Q50, Q95."""
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    model: PropertyModel
+    ids: np.ndarray
+    observed: np.ndarray
+    spatial: Validation
+    random: Validation
+    importance: Mapping[str, float]
+    """Covariate -> mean decrease in impurity of the final forest (sums to 1)."""
+    comparison: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+def make_forest(config: SoilMapConfig) -> RandomForestQuantileRegressor:
+    from quantile_forest import RandomForestQuantileRegressor  # deferred: scikit-learn is slow to import
+
+    return RandomForestQuantileRegressor(
+        n_estimators=config.trees,
+        min_samples_leaf=config.min_samples_leaf,
+        max_features=config.max_features,
+        random_state=config.seed,
+        n_jobs=1,
+    )
+
+
+def fit_forest(
+    X: np.ndarray, values: np.ndarray, log: bool, config: SoilMapConfig
+) -> RandomForestQuantileRegressor:
+    forest = make_forest(config)
+    forest.fit(X, np.log1p(values) if log else values)
+    return forest
+
+
+def predict_quantiles(forest: RandomForestQuantileRegressor, X: np.ndarray, log: bool) -> np.ndarray:
+    q = np.asarray(forest.predict(X, quantiles=list(QUANTILES)), np.float64).reshape(len(X), len(QUANTILES)).T
+    return np.expm1(q) if log else q
+
+
+def cross_validate(
+    X: np.ndarray, values: np.ndarray, folds: np.ndarray, log: bool, config: SoilMapConfig
+) -> Validation:
+    out = np.full((len(QUANTILES), len(values)), np.nan)
+    for fold in np.unique(folds):
+        test = folds == fold
+        forest = fit_forest(X[~test], values[~test], log, config)
+        out[:, test] = predict_quantiles(forest, X[test], log)
+    return Validation(folds, out, interval_metrics(values, *out))
+
+
+def spatial_folds(x: np.ndarray, y: np.ndarray, prop: SoilProperty, config: SoilMapConfig) -> np.ndarray:
+    try:
+        return block_folds(x, y, config.cv_folds, config.cv_block_m, config.cv_neighbour_m, config.seed)
+    except ValueError as exc:
+        raise SampleError(
+            f"{prop.name}: cannot make {config.cv_folds} spatial folds ({exc}); "
+            "use fewer folds or smaller blocks (soil.cv_folds, soil.cv_block_m)"
+        ) from exc
+
+
+def map_property(
+    prop: SoilProperty,
+    ids: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    X: np.ndarray,
+    observed: np.ndarray,
+    covariates: Sequence[Covariate],
+    config: SoilMapConfig,
+) -> PropertyResult:
+    """Validate, compare covariate sets and fit the final forest on complete samples."""
+    if len(observed) < config.min_samples:
+        raise SampleError(
+            f"{prop.name}: only {len(observed)} usable sample(s), at least {config.min_samples} needed "
+            "(soil.min_samples)"
+        )
+    # log(1 + value) only makes sense for values that cannot be negative
+    log = prop.name in config.log_properties and bool(np.all(observed >= 0))
+    folds = spatial_folds(x, y, prop, config)
+    spatial = cross_validate(X, observed, folds, log, config)
+    rand = cross_validate(X, observed, random_folds(len(observed), config.cv_folds, config.seed), log, config)
+    forest = fit_forest(X, observed, log, config)
+    names = tuple(c.name for c in covariates)
+    importance = dict(zip(names, (float(v) for v in forest.feature_importances_), strict=True))
+    comparison = (
+        compare_covariates(X, observed, folds, covariates, log, config, spatial)
+        if config.compare_covariates
+        else []
+    )
+    return PropertyResult(PropertyModel(prop, log, names, forest), ids, observed, spatial, rand, importance,
+                          comparison)  # fmt: skip
+
+
+def covariate_sets(covariates: Sequence[Covariate]) -> list[tuple[str, np.ndarray]]:
+    """Growing sets (terrain, + MREF, + SRC) as column masks, skipping steps that add nothing."""
+    groups = np.array([c.group for c in covariates])
+    sets, included, labels = [], np.zeros(len(covariates), bool), []
+    for group in GROUPS:
+        step = groups == group
+        if not step.any():
+            continue
+        included = included | step
+        labels.append(GROUP_LABELS[group])
+        sets.append((" + ".join(labels), included.copy()))
+    return sets
+
+
+def compare_covariates(
+    X: np.ndarray,
+    values: np.ndarray,
+    folds: np.ndarray,
+    covariates: Sequence[Covariate],
+    log: bool,
+    config: SoilMapConfig,
+    full: Validation | None = None,
+) -> list[dict[str, Any]]:
+    """Spatial cross-validation of each covariate set on the same samples and folds.
+
+    ``full``, the cross-validation with every covariate when already done, is reused.
+    """
+    rows = []
+    for label, columns in covariate_sets(covariates):
+        if full is not None and columns.all():
+            result = full
+        else:
+            result = cross_validate(X[:, columns], values, folds, log, config)
+        rows.append({"covariates": label, "n_covariates": int(columns.sum()), **result.metrics})
+    return rows
+
+
+def predict_layers(stack: CovariateStack, models: Sequence[PropertyModel]) -> xr.Dataset:
+    """Lazy Q05, Q50, Q95 and UNC layers of every property on the stack's grid (NaN: a covariate missing)."""
+    for model in models:
+        if model.covariates != stack.names:
+            raise ValueError(f"{model.prop.name}: fitted on other covariates than the stack holds")
+    n_out = 4 * len(models)
+    data = stack.data
+    predicted = da.map_blocks(
+        partial(_predict_block, n_out=n_out),
+        data,
+        dask.delayed(tuple(models)),
+        chunks=((n_out,), *data.chunks[1:]),
+        dtype=np.float32,
+        meta=np.array((), dtype=np.float32),
+    )
+    coords = xr_coords(stack.tile.geobox)
+    layers = {}
+    for k, model in enumerate(models):
+        for j, code in enumerate(model.prop.layer_codes):
+            layers[code] = xr.DataArray(predicted[4 * k + j], coords=coords, dims=("y", "x"))
+    return xr.Dataset(layers)
+
+
+def _predict_block(block: np.ndarray, models: Sequence[PropertyModel], n_out: int) -> np.ndarray:
+    n_cov, ny, nx = block.shape
+    X = block.reshape(n_cov, -1).T
+    complete = np.isfinite(X).all(axis=1)
+    out = np.full((n_out, ny * nx), np.nan, dtype=np.float32)
+    if complete.any():
+        for k, model in enumerate(models):
+            q05, q50, q95 = model.quantiles(X[complete].astype(np.float64))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                unc = np.where(q50 > 0, (q95 - q05) / q50, np.nan)
+            out[4 * k : 4 * k + 4, complete] = np.stack([q05, q50, q95, unc])
+    return out.reshape(n_out, ny, nx)

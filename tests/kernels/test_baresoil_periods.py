@@ -1,0 +1,340 @@
+"""Sen4CAP's bare-soil markers (L4E) on hand-made series: calibration, classifier, every marker rule.
+
+Series are written as tokens, one observation every 5 days unless days are given:
+``B`` bare with confidence 0.9 (> thr_bs 0.75), ``S`` bare at exactly 0.75, ``b`` bare at
+0.7 (below thr_bs), ``N`` not bare at 0.9 (> thr_nbs 0.80), ``n`` not bare at 0.6.
+"""
+
+import numpy as np
+import pytest
+
+from baresoil.kernels import baresoil_periods as bp
+
+CONF = {"B": 0.9, "S": 0.75, "b": 0.7, "N": 0.9, "n": 0.6}
+D0 = 18_000  # an arbitrary day number
+
+
+def series(tokens: str, days: list[int] | None = None):
+    marks = tokens.split()
+    days_arr = np.array(days if days is not None else [5 * i for i in range(len(marks))]) + D0
+    bare = np.array([m in "BSb" for m in marks])
+    conf = np.array([CONF[m] for m in marks])
+    return days_arr, bare, conf
+
+
+def run(tokens: str, days: list[int] | None = None, **rules) -> np.ndarray:
+    return bp.parcel_periods(*series(tokens, days), bp.PeriodRules(**rules))
+
+
+def field(row: np.ndarray, name: str) -> float:
+    return row[bp.FIELDS.index(name)]
+
+
+def day(row: np.ndarray, name: str) -> float:
+    return field(row, name) - D0
+
+
+def klass(row: np.ndarray) -> str | None:
+    code = field(row, "CONF")
+    return None if np.isnan(code) else bp.CLASSES[int(code)]
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+def test_calibration_thresholds_and_their_edges():
+    ndvi = np.array([0.10, 0.15, 0.10, 0.10, 0.50, 0.50, 0.50, 0.45, np.nan, 0.30])
+    ndti = np.array([0.10, 0.05, 0.11, np.nan, 0.30, 0.25, 0.30, 0.30, 0.05, 0.20])
+    fcov = np.array([0.00, 0.00, 0.00, 0.00, 0.50, 0.50, 0.01, 0.50, 0.00, 0.20])
+    labels = bp.calibration_labels(ndvi, ndti, fcov)
+    expected = [bp.LABEL_BS, bp.LABEL_NONE, bp.LABEL_NONE, bp.LABEL_NONE,  # NDVI < 0.15 and NDTI <= 0.10
+                bp.LABEL_NBS, bp.LABEL_NONE, bp.LABEL_NONE, bp.LABEL_NONE,  # all three strictly above
+                bp.LABEL_NONE, bp.LABEL_NONE]  # fmt: skip
+    assert labels.tolist() == expected
+
+
+def test_calibration_without_fcover_leaves_its_condition_out():
+    labels = bp.calibration_labels(np.array([0.5]), np.array([0.3]), None)
+    assert labels.tolist() == [bp.LABEL_NBS]
+
+
+# --- classifier -------------------------------------------------------------------------------
+
+
+def _two_clouds(n: int = 60, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    bare = rng.normal([0.1, 0.05], 0.02, (n, 2))
+    green = rng.normal([0.7, 0.3], 0.02, (n, 2))
+    middle = np.array([[0.12, 0.06], [0.68, 0.29], [np.nan, 0.1]])
+    x = np.vstack([bare, green, middle])
+    labels = np.r_[np.full(n, bp.LABEL_BS), np.full(n, bp.LABEL_NBS), np.full(3, bp.LABEL_NONE)]
+    return x, labels.astype(np.int8)
+
+
+def test_forest_learns_labelled_rows_and_classifies_the_others():
+    x, labels = _two_clouds()
+    result = bp.classify_observations(x, labels)
+    assert result.trained
+    assert result.bare[-3] and not result.bare[-2]  # unlabelled rows near each cloud
+    assert np.isnan(result.confidence[-1])  # a NaN feature: not classified (Sen4CAP drops the row)
+    assert np.all(result.confidence[:-1] >= 0.5)
+    assert result.bare[:60].all() and not result.bare[60:120].any()
+
+
+def test_forest_trains_only_on_trainable_rows():
+    x, labels = _two_clouds()
+    trainable = np.ones(len(labels), bool)
+    trainable[:60] = False  # no bare parcel large enough: no forest, labels kept as they are
+    result = bp.classify_observations(x, labels, trainable=trainable)
+    assert not result.trained
+    assert result.bare[:60].all() and np.all(result.confidence[:120] == 1.0)
+    assert np.isnan(result.confidence[-3:]).all()
+
+
+def test_nearest_observation_within_a_maximum_gap():
+    s1_days = np.array([0, 6, 12, 30])
+    picks = bp.nearest_within(s1_days, np.array([2, 4, 20, 29, 40]), max_gap=5)
+    assert picks.tolist() == [0, 1, -1, 3, -1]  # 20 is 8 days from both neighbours: no label moves
+    assert bp.nearest_within(np.zeros(0), np.array([1]), 5).tolist() == [-1]
+
+
+# --- M1 / START -------------------------------------------------------------------------------
+
+
+def test_m1_starts_at_the_first_confident_bare_observation():
+    row = run("N b b S B N N")[0]  # b (0.7) cannot start, S (exactly 0.75) can
+    assert field(row, "M1") == 1 and day(row, "START") == 15
+
+
+def test_no_confident_bare_observation_no_period():
+    rows = run("N b n b N")
+    assert field(rows[0], "M1") == 0 and np.isnan(field(rows[0], "START"))
+    assert klass(rows[0]) is None and field(rows[0], "END_KIND") == bp.END_NONE
+
+
+# --- M2, M3 after the start -------------------------------------------------------------------
+
+
+def test_m2_counts_confident_bare_and_m3_weighs_each_observation():
+    row = run("B B b B")[0]  # after START: B (+1 M2, +2 M3), b (+1 M3), B (+1, +2)
+    assert field(row, "M2") == 2 and field(row, "M3") == 5
+    assert field(row, "END_KIND") == bp.END_CONTINUE and klass(row) == "Medium"
+
+
+def test_exactly_thr_bs_does_not_confirm():
+    row = run("B S S")[0]  # S equals thr_bs: bare but not above it
+    assert field(row, "M2") == 0 and field(row, "M3") == 2
+
+
+# --- M4 / END ---------------------------------------------------------------------------------
+
+
+def test_m4_confident_not_bare_ends_at_the_previous_observation():
+    row = run("N B B B N N")[0]
+    assert field(row, "M4") == 1 and day(row, "START") == 5 and day(row, "END") == 15
+
+
+def test_previous_observation_is_the_parcels_own_previous_date():
+    # two parcels interleaved and unsorted: each END is its own previous observation (real dates)
+    d1, b1, c1 = series("N B B N", [0, 7, 19, 40])
+    d2, b2, c2 = series("B B N", [3, 11, 50])
+    days = np.r_[d1[::-1], d2]
+    bare = np.r_[b1[::-1], b2]
+    conf = np.r_[c1[::-1], c2]
+    out = bp.all_parcel_periods(np.array([0, 4, 7]), days, bare, conf)
+    assert out[0, 0, bp.END] - D0 == 19
+    assert out[1, 0, bp.END] - D0 == 11
+
+
+def test_weak_not_bare_transition_ends_at_the_last_bare_date_and_gives_back_m3():
+    row = run("B B n n N N")[0]
+    # n n: M3 -2 -2 (transition 4), last bare date day 5; N ends at that date and M3 gets 4 back
+    assert day(row, "END") == 5 and field(row, "M3") == 2 and field(row, "M4") == 1
+    assert field(row, "NBR_BS") == 4 - 2  # observations counted after START minus the transition
+
+
+def test_weak_not_bare_then_end_of_series_ends_at_last_bare_date():
+    row = run("B B B n n")[0]
+    assert field(row, "END_KIND") == bp.END_DATE and day(row, "END") == 10 and field(row, "M4") == 0
+
+
+# --- M5, M6 after the end, and the cancelled end ----------------------------------------------
+
+
+def test_m5_m6_count_vegetation_after_the_end_within_p_long():
+    row = run("B B B N N n N", days=[0, 5, 10, 15, 20, 25, 80])[0]
+    # END day 10 (N at 15); then N at 20 (M5 1, M6 2), n at 25 (M6 3); N at 80 is past P_long
+    assert field(row, "M5") == 1 and field(row, "M6") == 3
+
+
+def test_bare_again_soon_after_the_end_cancels_it():
+    row = run("B B B N B B B N", days=[0, 5, 10, 15, 20, 25, 30, 35])[0]
+    # END 10; B at 20 and 25 within P_short: M6 -4 -> END cancelled, the period goes on to day 30
+    assert field(row, "M4") == 1 and day(row, "END") == 30
+    assert field(row, "M2") == 3  # the two B that cancelled the end do not confirm the period (Sen4CAP)
+
+
+def test_bare_later_after_the_end_lowers_m6_without_cancelling():
+    row = run("B B B N N B B", days=[0, 5, 10, 15, 50, 55, 60])[0]
+    assert day(row, "END") == 10 and field(row, "M6") == 2 - 2 - 2
+
+
+# --- P_short, P_long --------------------------------------------------------------------------
+
+
+def test_unconfirmed_start_collapses_to_one_day_after_p_short():
+    rows = run("N B N N N N N N N N")  # START day 5, no confirmation, obs at 40 is > 30 days later
+    row = rows[0]
+    assert day(row, "END") == day(row, "START") == 5
+    assert field(row, "M2") == 0 and klass(row) == "Poor" and field(row, "LOOK_NEXT") == 1
+
+
+def test_unconfirmed_start_after_weak_not_bare_is_doubtful():
+    row = run("N B n N N N N N N N")[0]
+    assert field(row, "M3") < 0 and day(row, "END") == 5 and klass(row) == "Doubtful"
+
+
+def test_p_long_ends_a_period_at_its_last_bare_date():
+    tokens = "B B B n n n n n n n n n n n n"  # weak NBS for weeks, never a confident end
+    row = run(tokens)[0]
+    assert field(row, "M4") == 0 and day(row, "END") == 10
+
+
+def test_changing_p_short_changes_the_collapse():
+    tokens = "N B N N N N N N N N"
+    assert day(run(tokens, p_short=50)[0], "END") == 5  # the end of series rule still gives END = START
+    assert field(run(tokens, p_short=50)[0], "LOOK_NEXT") == 0
+
+
+# --- classes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        ("N B B B B N N N", "Strong"),  # M2 3, M3 6, M6 4 > 0
+        ("N B B N N", "Good"),  # M2 1, M5 1
+        ("N B B N", "Medium"),  # M2 1, M5 undefined (nothing after the end)
+        ("N B N N N N N N N N", "Poor"),  # M2 0, M3 0
+        ("B B n n b n N", "Poor"),  # M2 1, M3 -1: the second Poor clause
+        ("N B n N N N N N N N", "Doubtful"),  # M3 < 0 and END = START
+    ],
+)
+def test_confidence_classes(tokens, expected):
+    assert klass(run(tokens)[0]) == expected
+
+
+def test_strong_needs_m6_above_zero():
+    row = run("N B B B B N B B", days=[0, 5, 10, 15, 20, 25, 60, 65])[0]
+    assert field(row, "M6") < 0 and klass(row) != "Strong"
+
+
+# --- several periods, edges of the series -----------------------------------------------------
+
+
+def test_next_period_is_searched_after_end_plus_p_short():
+    tokens = "N B B N N N N N N B B N N N N N N N B B B"
+    rows = run(tokens)
+    assert day(rows[0], "START") == 5 and day(rows[0], "END") == 10
+    # only observations after END + 30 days: B at 45 and 50 form period 2, B from 90 period 3
+    assert day(rows[1], "START") == 45 and day(rows[1], "END") == 50
+    assert day(rows[2], "START") == 90 and field(rows[2], "END_KIND") == bp.END_CONTINUE
+    assert field(rows[2], "NBR_TT") == 4  # period 3 sees only the observations after 50 + 30
+
+
+def test_bare_within_p_short_of_an_end_starts_no_period():
+    rows = run("N B B N N B B N N N N N N")  # B at 25 is within 30 days of END 10
+    assert field(rows[1], "M1") == 0
+
+
+def test_series_that_ends_bare_continues_and_stops_the_search():
+    rows = run("N N B B B")
+    assert field(rows[0], "END_KIND") == bp.END_CONTINUE and field(rows[0], "LOOK_NEXT") == 0
+    assert field(rows[1], "M1") == 0 and field(rows[1], "NBR_TT") == 0
+
+
+def test_start_on_the_last_observation_continues_as_poor():
+    row = run("N N N B")[0]
+    assert day(row, "START") == 15 and field(row, "END_KIND") == bp.END_CONTINUE and klass(row) == "Poor"
+
+
+def test_no_observation():
+    rows = bp.parcel_periods(np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0))
+    assert rows.shape == (3, len(bp.FIELDS))
+    assert (rows[:, bp.M1] == 0).all() and (rows[:, bp.NBR_TT] == 0).all()
+
+
+@pytest.mark.parametrize(("tokens", "m1"), [("B", 1), ("N", 0), ("b", 0)])
+def test_one_observation(tokens, m1):
+    row = run(tokens)[0]
+    assert field(row, "M1") == m1 and field(row, "NBR_TT") == 1
+    if m1:
+        assert field(row, "END_KIND") == bp.END_CONTINUE and klass(row) == "Poor"
+
+
+def test_unclassified_observations_are_left_out():
+    days, bare, conf = series("N B N B")
+    conf[1] = np.nan
+    row = bp.parcel_periods(days, bare, conf)[0]
+    assert day(row, "START") == 15 and field(row, "NBR_TT") == 3
+
+
+def test_datetime64_days_are_accepted():
+    days = np.array(["2021-03-01", "2021-03-06", "2021-03-11"], dtype="datetime64[D]")
+    row = bp.parcel_periods(days, np.array([True, True, False]), np.full(3, 0.9))[0]
+    assert np.datetime64(int(row[bp.START]), "D") == np.datetime64("2021-03-01")
+
+
+# --- fusion with S1 and durations -------------------------------------------------------------
+
+
+def _period(start: float, end: float, kind: int = bp.END_DATE, conf: float = bp.GOOD) -> np.ndarray:
+    row = np.full(len(bp.FIELDS), np.nan)
+    row[bp.M1], row[bp.START], row[bp.END], row[bp.END_KIND], row[bp.CONF] = 1, start, end, kind, conf
+    return row
+
+
+def _none() -> np.ndarray:
+    row = np.full(len(bp.FIELDS), np.nan)
+    row[bp.M1] = 0
+    return row
+
+
+def test_s1_overlap_bumps_the_class_and_counts_shared_days():
+    s2 = np.array([[_period(10, 30), _period(60, 60, conf=bp.STRONG)]])
+    s1 = np.array([[_period(20, 40), _period(60, 70)]])
+    fusion = bp.fuse_s1(s2, np.array([100.0]), s1, np.array([100.0]))
+    assert fusion.confirmed.tolist() == [[True, False]]  # the one-day S2 period shares 0 days
+    assert bp.class_names(fusion.classes, fusion.confirmed).tolist() == [["Strong_S1", "Strong"]]
+    assert fusion.overlap_days.tolist() == [10.0]
+
+
+def test_strong_becomes_strong_plus():
+    s2 = np.array([[_period(10, 30, conf=bp.STRONG)]])
+    s1 = np.array([[_period(0, 40)]])
+    fusion = bp.fuse_s1(s2, np.array([50.0]), s1, np.array([50.0]))
+    assert bp.class_names(fusion.classes, fusion.confirmed).tolist() == [["Strong+_S1"]]
+
+
+def test_continuing_periods_overlap_up_to_the_last_observation():
+    s2 = np.array([[_period(10, np.nan, bp.END_CONTINUE)]])
+    s1 = np.array([[_period(20, np.nan, bp.END_CONTINUE)]])
+    fusion = bp.fuse_s1(s2, np.array([50.0]), s1, np.array([45.0]))
+    assert fusion.overlap_days.tolist() == [25.0]
+
+
+@pytest.mark.parametrize("s1", [None, np.zeros((1, 0, len(bp.FIELDS))), np.array([[_none(), _none()]])])
+def test_no_s1_period_does_not_fail(s1):
+    s2 = np.array([[_period(10, 30)]])
+    last = None if s1 is None else np.array([50.0])
+    fusion = bp.fuse_s1(s2, np.array([50.0]), s1, last)
+    assert bp.class_names(fusion.classes, fusion.confirmed).tolist() == [["Good"]]
+    if s1 is None or s1.shape[1] == 0:
+        assert np.isnan(fusion.overlap_days).all()
+    else:
+        assert fusion.overlap_days.tolist() == [0.0]
+
+
+def test_bare_days_count_a_same_day_period_as_one_and_continue_to_the_last_observation():
+    periods = np.array([[_period(10, 10), _period(50, np.nan, bp.END_CONTINUE), _none()]])
+    assert bp.bare_days(periods, np.array([70.0])).tolist() == [1.0 + 20.0]
