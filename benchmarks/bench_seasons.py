@@ -34,10 +34,11 @@ import pandas as pd
 from rasterio.enums import Resampling
 
 from baresoil.config import Config
+from baresoil.cube.s1 import load_s1
 from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
 from baresoil.kernels import seasons as kernel
 from baresoil.products.seasons import analysis_window, decode_yydoy, seasons
-from baresoil.simulate import load_truth
+from baresoil.simulate import add_sentinel1, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_soilsuite import CROPLAND, build, world_area
@@ -132,22 +133,43 @@ def score(
     return figures
 
 
-def accuracy(folder: Path, year: int, resolution: float) -> None:
+MODES = (("pixel", "sum"), ("pixel", "average"), ("field", "sum"), ("pixel+s1", "sum"), ("field+s1", "sum"))
+"""(mode, confidence combination) of the accuracy runs: per pixel or per field, optical or with Sentinel-1."""
+
+
+def _s1_catalog(folder: Path) -> str:
+    catalog = folder / "stac" / "sentinel-1-rtc" / "catalog.json"
+    if not catalog.exists():  # a world simulated before Sentinel-1 was
+        add_sentinel1(folder)
+    return str(catalog)
+
+
+def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=None) -> None:  # type: ignore[no-untyped-def]
     truth = load_truth(folder)
     expected = true_events(truth.events, year)
     parcels_path = folder / "inputs" / "parcels.gpkg"
-    for mode, combine in (("pixel", "sum"), ("pixel", "average"), ("field", "sum")):
+    for mode, combine in modes:
         config = Config().override(
-            **{"cube.resolution": resolution, "seasons.year": year, "seasons.combine": combine}
+            **{
+                "cube.resolution": resolution,
+                "seasons.year": year,
+                "seasons.combine": combine,
+                **(overrides or {}),
+            }
         )
         _, cube = build(folder, world_area(folder), config, analysis_window(year))
-        fields, n_fields = None, 0
-        if mode == "field":
+        fields, n_fields, radar = None, 0, None
+        if mode.startswith("field"):
             parcels = read_parcels(parcels_path, "parcel_id", buffer_m=default_buffer_m(resolution))
             fields = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
             n_fields = len(parcels)
+        if mode.endswith("+s1"):
+            s1 = load_s1(
+                _s1_catalog(folder), cube.odc.geobox, analysis_window(year), int(cube.B04.chunks[-1][0])
+            )
+            radar = s1.VH - s1.VV
         started = time.perf_counter()
-        result = seasons(cube, analysis_window(year), config, fields, n_fields)[0].layers
+        result = seasons(cube, analysis_window(year), config, fields, n_fields, radar)[0].layers
         computed = dask.compute(result)[0]
         seconds = time.perf_counter() - started
         layers = {code: computed[code].values for code in computed.data_vars}
@@ -209,9 +231,11 @@ def _kernel_only(cube, year: int, config: Config) -> float:  # type: ignore[no-u
     grid = DailyGrid(days[0], days[-1])
     kwargs = _kernel_arguments(config.seasons, grid, year, np.array([grid.day(d) for d in days]))
     cropland = np.full(values.shape[1], -1, np.int8)
-    kernel.analyse_pixels(values[:, :10], cropland=cropland[:10], **kwargs)  # compile outside the clock
+    kwargs["radar_days"] = np.zeros(0, np.int64)
+    radar = np.zeros((0, values.shape[1]))
+    kernel.analyse_pixels(values[:, :10], cropland=cropland[:10], radar=radar[:, :10], **kwargs)  # compile
     started = time.perf_counter()
-    kernel.analyse_pixels(values, cropland=cropland, **kwargs)
+    kernel.analyse_pixels(values, cropland=cropland, radar=radar, **kwargs)
     return time.perf_counter() - started
 
 
@@ -223,6 +247,8 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2022)
     parser.add_argument("--resolution", type=float, default=10.0)
     parser.add_argument("--only", choices=("accuracy", "speed"))
+    parser.add_argument("--mode", action="append", help="accuracy runs: pixel, field, pixel+s1, field+s1")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     parser.add_argument("--speed-child", nargs=2, metavar=("RES", "CHUNK"))
     args = parser.parse_args()
     folder = world(args.world)
@@ -230,7 +256,8 @@ def main() -> None:
         speed_child(folder, args.year, float(args.speed_child[0]), int(args.speed_child[1]))
         return
     if args.only in (None, "accuracy"):
-        accuracy(folder, args.year, args.resolution)
+        modes = [m for m in MODES if not args.mode or m[0] in args.mode]
+        accuracy(folder, args.year, args.resolution, modes, dict(kv.split("=", 1) for kv in args.set))
     if args.only in (None, "speed"):
         speed(folder, args.year, args.resolution)
 

@@ -62,10 +62,14 @@ def observe(truth: np.ndarray, every: int = 5, gaps: tuple[tuple[int, int], ...]
     return (truth[days] + rng.normal(0, 0.015, days.size)).astype(np.float64), days.astype(np.int64)
 
 
-def analyse(values: np.ndarray, days: np.ndarray, cropland: int = -1, **params: object) -> dict[str, float]:
+def analyse(
+    values: np.ndarray, days: np.ndarray, cropland: int = -1, radar=None, **params: object
+) -> dict[str, float]:
     config = SeasonsConfig(**params)  # type: ignore[arg-type]
     kwargs = _kernel_arguments(config, GRID, YEAR, days)
-    out = k.analyse_pixels(values[:, None], cropland=np.array([cropland], np.int8), **kwargs)
+    ratio, radar_days = radar if radar is not None else (np.zeros(0), np.zeros(0, np.int64))
+    out = k.analyse_pixels(values[:, None], cropland=np.array([cropland], np.int8), radar=ratio[:, None],
+                           radar_days=radar_days, **kwargs)  # fmt: skip
     return dict(zip(k.LAYERS, out[:, 0], strict=True))
 
 
@@ -152,6 +156,31 @@ def test_cloudy_autumn_widens_the_emergence_confidence():
     if cloudy["CPMCE"] < 65000:
         found = as_day(cloudy["CPMCE"])
         assert day(2021, 9, 20) <= found <= day(2021, 12, 10) + 5  # placed inside the cloudy gap
+
+
+def test_radar_fills_a_cloudy_summer_and_narrows_the_harvest_confidence():
+    ndvi = bare_curve()
+    e, h = day(2022, 4, 25), day(2022, 8, 20)
+    crop(ndvi, e, day(2022, 6, 20), h, top=0.9)
+    gap = (day(2022, 7, 10), day(2022, 9, 20))
+    values, days = observe(ndvi, gaps=(gap,))
+    rng = np.random.default_rng(5)
+    radar_days = np.arange(0, GRID.n_days, 6, dtype=np.int64)
+    ratio = -16.0 + 10.0 * ndvi[radar_days] + rng.normal(0, 0.4, radar_days.size)  # dB, speckled
+    optical = analyse(values, days)
+    fused = analyse(values, days, radar=(ratio, radar_days))
+    assert fused["CPMCHCL"] < optical["CPMCHCL"]  # optical alone: beyond the cap (flagged)
+    assert abs(as_day(fused["CPMCH"]) - h) <= 10  # the smoother spreads the step over about two weeks
+    assert abs(as_day(fused["CPMCH"]) - h) < abs(as_day(optical["CPMCH"]) - h)
+
+
+def test_radar_that_does_not_follow_the_ndvi_is_ignored():
+    ndvi = bare_curve()
+    crop(ndvi, day(2022, 4, 25), day(2022, 6, 20), day(2022, 8, 20), top=0.9)
+    values, days = observe(ndvi, gaps=((day(2022, 7, 10), day(2022, 9, 20)),))
+    radar_days = np.arange(0, GRID.n_days, 6, dtype=np.int64)
+    noise = np.random.default_rng(6).normal(-15, 2, radar_days.size)
+    assert analyse(values, days, radar=(noise, radar_days)) == analyse(values, days)
 
 
 # --- flags -------------------------------------------------------------------------------------------

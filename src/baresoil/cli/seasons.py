@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from ..catalog.source import StacSource
 from ..errors import ConfigError
 from ..inputs.parcels import default_buffer_m, read_parcels
 from ..pipeline.cluster import scheduler as dask_scheduler
 from ..pipeline.run import run_product
-from ..products.seasons import FAMILY, ProductFunction, analysis_window, file_name, per_field, seasons
+from ..products.seasons import FAMILY, analysis_window, file_name, seasons_product
 from . import options as opt
 
 DEFAULT_RESOLUTION = 10.0
@@ -34,7 +35,13 @@ def seasons_command(
     id_column: Annotated[
         str | None, typer.Option("--id-column", help="Field id column of --parcels.")
     ] = None,
-    s1: Annotated[str | None, typer.Option("--s1", help="Sentinel-1 STAC source (not used yet).")] = None,
+    s1: Annotated[
+        str | None,
+        typer.Option("--s1", help="Sentinel-1 STAC source (VV, VH): fills cloudy gaps of the NDVI band."),
+    ] = None,
+    s1_collection: Annotated[
+        str | None, typer.Option("--s1-collection", help="Collection id of --s1 (for a STAC API).")
+    ] = None,
     zone: Annotated[
         int | None, typer.Option("--zone", help="HRL climate zone of the season windows: 1 or 2.")
     ] = None,
@@ -50,8 +57,6 @@ def seasons_command(
     resume: opt.Resume = False,
 ) -> None:
     """CPMCE, CPMCH, CPMCD, CPBSB, CPBSA (each with its confidence layer), CPSCE, CPSCD and CPCSY."""
-    if s1 is not None:
-        raise ConfigError("--s1: Sentinel-1 fusion is not available in this version; run without it")
     if (parcels is None) != (id_column is None):
         raise ConfigError("--parcels and --id-column go together")
     window = analysis_window(year)
@@ -74,10 +79,11 @@ def seasons_command(
         overrides,
         resume,
     )
-    product: ProductFunction = seasons
+    fields = None
     if parcels is not None and id_column is not None:
         fields = read_parcels(parcels, id_column, buffer_m=default_buffer_m(job.config.cube.resolution))
-        product = per_field(fields)
+    radar = StacSource(s1, s1_collection) if s1 is not None else None
+    product = seasons_product(fields, radar)
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, product, file_name)
     typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")

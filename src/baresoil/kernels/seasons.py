@@ -37,6 +37,11 @@ LAYERS = (
 N_LAYERS = len(LAYERS)
 (MCE, MCECL, MCH, MCHCL, MCD, MCDCL, BSB, BSBCL, BSA, BSACL, SCE, SCD, CSY) = range(N_LAYERS)
 
+RADAR_PAIR_DAYS = 3
+MIN_RADAR_PAIRS = 8
+MIN_RADAR_R2 = 0.3
+MAX_RADAR_WEIGHT = 0.9
+
 NO_CROPLAND = 0.0
 BARE_OUTSIDE_YEAR = 65529.0
 NO_SECONDARY = 65530.0
@@ -241,21 +246,93 @@ def daily_band(
     lam: float,
     noise_floor: float,
     spike: float,
-    band_scale: float = 1.0,
+    band_scale: float,
+    radar: np.ndarray,
+    radar_days: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """q10, q50, q90 on the daily grid from one pixel's observations (NaN = missing) on ``days``."""
+    """q10, q50, q90 on the daily grid from one pixel's observations (NaN = missing) on ``days``.
+
+    With ``radar`` (a Sentinel-1 cross ratio, dB, on ``radar_days``), the days
+    without an optical observation also get the NDVI the radar predicts, weighted
+    by how well it does (see :func:`radar_ndvi`): cloudy gaps narrow.
+    """
     y = np.zeros(n_days)
     w = np.zeros(n_days)
     for t in range(values.shape[0]):
         if np.isfinite(values[t]):
             y[days[t]] = values[t]
             w[days[t]] = 1.0
-    if (w > 0).sum() < 3:
+    n_optical = int((w > 0).sum())
+    if n_optical < 3:
         nan = np.full(n_days, np.nan)
-        return nan, nan, nan, int((w > 0).sum())
+        return nan, nan, nan, n_optical
     z, std, used = fit_band(y, w, lam, noise_floor, spike)
+    if radar.shape[0] > 0:
+        predicted, weight = radar_ndvi(values, days, radar, radar_days, noise_floor, z)
+        if weight > 0:
+            for t in range(radar.shape[0]):
+                d = radar_days[t]
+                if np.isfinite(predicted[t]) and w[d] == 0.0:
+                    y[d] = predicted[t]
+                    w[d] = weight
+            z, std, used = fit_band(y, w, lam, noise_floor, spike)
     half = Z90 * band_scale * std
     return z - half, z, z + half, used
+
+
+@numba.njit(cache=True)
+def radar_ndvi(
+    values: np.ndarray,
+    days: np.ndarray,
+    radar: np.ndarray,
+    radar_days: np.ndarray,
+    noise_floor: float,
+    z: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """NDVI predicted from the radar by this pixel's own linear fit, and the weight of a prediction.
+
+    The fit pairs each radar date with the optical observation nearest in time
+    (within ``RADAR_PAIR_DAYS``).  The weight is the optical noise variance over
+    the fit's residual variance (so a prediction counts as much as it is worth,
+    never more than ``MAX_RADAR_WEIGHT`` of an optical observation); 0 when there
+    are fewer than ``MIN_RADAR_PAIRS`` pairs or the radar explains less than
+    ``MIN_RADAR_R2`` of the NDVI variance.
+    """
+    n = radar.shape[0]
+    xs = np.empty(n)
+    ys = np.empty(n)
+    m = 0
+    for t in range(n):
+        if not np.isfinite(radar[t]):
+            continue
+        best, gap = -1, RADAR_PAIR_DAYS + 1
+        for k in range(values.shape[0]):
+            lag = abs(days[k] - radar_days[t])
+            if np.isfinite(values[k]) and lag < gap:
+                best, gap = k, lag
+        if best >= 0:
+            xs[m] = radar[t]
+            ys[m] = values[best]
+            m += 1
+    predicted = np.full(n, np.nan)
+    if m < MIN_RADAR_PAIRS:
+        return predicted, 0.0
+    x, y = xs[:m], ys[:m]
+    vx = ((x - x.mean()) ** 2).mean()
+    vy = ((y - y.mean()) ** 2).mean()
+    if vx <= 0 or vy <= 0:
+        return predicted, 0.0
+    slope = ((x - x.mean()) * (y - y.mean())).mean() / vx
+    intercept = y.mean() - slope * x.mean()
+    residual = ((y - intercept - slope * x) ** 2).mean()
+    if slope <= 0 or 1.0 - residual / vy < MIN_RADAR_R2:
+        return predicted, 0.0
+    misfit = np.abs(values - z[days])
+    optical = max(noise_floor, 1.4826 * float(np.median(misfit[np.isfinite(misfit)])))
+    weight = min(MAX_RADAR_WEIGHT, optical**2 / residual)
+    for t in range(n):
+        predicted[t] = intercept + slope * radar[t]
+    return predicted, weight
 
 
 @numba.njit(cache=True)
@@ -269,18 +346,22 @@ def analyse_pixels(
     windows: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
+    radar: np.ndarray,
+    radar_days: np.ndarray,
 ) -> np.ndarray:
     """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
 
     ``smoothing`` holds (lambda, noise floor, spike depth, band scale); ``year_bounds`` the
-    reference year's first and last day numbers.
+    reference year's first and last day numbers; ``radar`` a (radar time, pixel)
+    Sentinel-1 cross ratio on ``radar_days`` (no rows: optical only).
     """
     n_pix = values.shape[1]
     out = np.empty((N_LAYERS, n_pix))
     for p in range(n_pix):
         q10, q50, q90, n_obs = daily_band(
-            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3]
-        )
+            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
+            radar[:, p], radar_days,
+        )  # fmt: skip
         out[:, p] = pixel_seasons(
             q10, q50, q90, n_obs, cropland[p], year_bounds[0], year_bounds[1], windows, yydoy, params
         )

@@ -163,18 +163,22 @@ def fit_band(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Daily posterior mean and standard deviation of one pixel, with its noise estimated from the data.
 
-    Isolated dips deeper than ``spike`` are dropped first; the noise standard
-    deviation is the robust spread (1.4826 MAD) of the residuals, never below
-    ``noise_floor``.  Returns (mean, std, number of observations used).
+    Observations of weight 1 are the primary ones; smaller weights mark
+    secondary observations whose noise variance is ``1 / weight`` times theirs
+    (e.g. NDVI predicted from Sentinel-1).  Isolated dips of primary
+    observations deeper than ``spike`` are dropped first; the noise standard
+    deviation is the robust spread (1.4826 MAD) of the primary residuals, never
+    below ``noise_floor``.  Returns (mean, std, number of primary observations used).
     """
     n = y.shape[0]
-    weights = _drop_spikes(y, w, spike) if spike > 0 else w.copy()
+    primary = np.where(w >= 1.0, w, 0.0)
+    weights = (_drop_spikes(y, primary, spike) if spike > 0 else primary) + np.where(w < 1.0, w, 0.0)
     d0, d1, d2 = _penalty_bands(n, lam)
     for i in range(n):
         d0[i] += weights[i]
     l0, l1, l2 = _cholesky5(d0, d1, d2)
     z = _solve5(l0, l1, l2, weights * np.where(weights > 0, y, 0.0))
-    used = np.flatnonzero(weights > 0)
+    used = np.flatnonzero(weights >= 1.0)
     residual = np.abs(y[used] - z[used])
     sigma = max(1.4826 * np.median(residual), noise_floor) if used.size else noise_floor
     std = sigma * np.sqrt(_inverse_diagonal5(l0, l1, l2))

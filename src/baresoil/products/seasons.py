@@ -25,9 +25,10 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..catalog.source import TimeRange
+from ..catalog.source import StacSource, TimeRange
 from ..config import Config, SeasonsConfig
 from ..cube.aux import aux_raster
+from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
@@ -177,10 +178,13 @@ def seasons(
     config: Config,
     fields: xr.DataArray | None = None,
     n_fields: int = 0,
+    radar: xr.DataArray | None = None,
 ) -> list[ProductPeriod]:
     """The HRL cropping-pattern layers of the reference year, per pixel or per field.
 
-    ``fields`` (y, x) holds field ids 1..``n_fields`` on the cube grid (0 = none).
+    ``fields`` (y, x) holds field ids 1..``n_fields`` on the cube grid (0 = none);
+    ``radar`` (time, y, x) a Sentinel-1 cross ratio VH - VV (dB) on the cube grid
+    and chunks, which fills cloudy gaps (see ``kernels.seasons.daily_band``).
     """
     params = config.seasons
     if params.combine not in ("sum", "average"):
@@ -189,14 +193,18 @@ def seasons(
     cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)
     index = da.where(cube.clear.data, index, np.nan).astype(np.float32)
-    kwargs = _kernel_arguments(params, grid, year, observed)
+    radar_values, radar_days = _radar_on_grid(radar, grid)
+    kwargs = {**_kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
     if fields is None:
         cropland = _cropland(cube, params)
+        inputs: list[Any] = [index, "tyx", cropland, "yx"] + (
+            [radar_values, "ryx"] if radar_values is not None else []
+        )
         block = partial(_pixel_block, **kwargs)
-        stacked = da.blockwise(block, "lyx", index, "tyx", cropland, "yx", new_axes={"l": kernel.N_LAYERS},
-                               dtype=np.float32, concatenate=True)  # fmt: skip
+        stacked = da.blockwise(block, "lyx", *inputs, new_axes={"l": kernel.N_LAYERS}, dtype=np.float32,
+                               concatenate=True)  # fmt: skip
     else:
-        stacked = _per_field(index, fields.data, n_fields, kwargs)
+        stacked = _per_field(index, radar_values, fields.data, n_fields, kwargs)
     coords = {"y": cube.y, "x": cube.x}
     layers = {
         code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
@@ -243,28 +251,52 @@ def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
     return da.isin(classes, np.array(params.cropland_classes)).astype(np.int8)
 
 
-def _pixel_block(values: np.ndarray, cropland: np.ndarray, **kwargs: Any) -> np.ndarray:
+def _radar_on_grid(radar: xr.DataArray | None, grid: DailyGrid) -> tuple[da.Array | None, np.ndarray]:
+    """The radar dates within the daily grid, and their day numbers (none without radar)."""
+    if radar is None:
+        return None, np.zeros(0, np.int64)
+    days = [grid.day(d) for d in radar.time.values.astype("datetime64[D]").astype(date)]
+    keep = np.flatnonzero([0 <= d < grid.n_days for d in days])
+    return radar.data[keep].astype(np.float32), np.array(days, np.int64)[keep]
+
+
+def _pixel_block(
+    values: np.ndarray, cropland: np.ndarray, radar: np.ndarray | None = None, **kwargs: Any
+) -> np.ndarray:
     n_time, ny, nx = values.shape
+    radar = np.zeros((0, ny * nx)) if radar is None else radar.reshape(radar.shape[0], ny * nx)
     out = kernel.analyse_pixels(
-        values.reshape(n_time, ny * nx).astype(np.float64), cropland=cropland.reshape(-1), **kwargs
+        values.reshape(n_time, ny * nx).astype(np.float64),
+        cropland=cropland.reshape(-1),
+        radar=radar.astype(np.float64),
+        **kwargs,
     )
     return out.reshape(kernel.N_LAYERS, ny, nx).astype(np.float32)
 
 
-def _per_field(index: da.Array, fields: da.Array, n_fields: int, kwargs: dict[str, Any]) -> da.Array:
-    """Field-mean NDVI per date (an exact reduction over all chunks), analysed once per field."""
-    n_time = index.shape[0]
-    sums = da.blockwise(partial(_field_sums, n_fields=n_fields), "oyx", index, "tyx", fields, "yx",
-                        new_axes={"o": 3 * n_time * (n_fields + 1)}, adjust_chunks={"y": 1, "x": 1},
-                        dtype=np.float64, concatenate=True).sum(axis=(1, 2))  # fmt: skip
-    analyse = partial(_field_results, n_time=n_time, kwargs=kwargs)
-    results = da.map_blocks(analyse, sums, chunks=((kernel.N_LAYERS,), (n_fields + 1,)), new_axis=1,
+def _per_field(
+    index: da.Array, radar: da.Array | None, fields: da.Array, n_fields: int, kwargs: dict[str, Any]
+) -> da.Array:
+    """Field-mean NDVI (and radar) per date, an exact reduction over all chunks, analysed once per field."""
+    sums = [_field_sums(index, fields, n_fields)] + (
+        [_field_sums(radar, fields, n_fields)] if radar is not None else []
+    )
+    shapes = [index.shape[0]] + ([radar.shape[0]] if radar is not None else [])
+    analyse = partial(_field_results, n_times=shapes, kwargs=kwargs)
+    results = da.map_blocks(analyse, *sums, chunks=((kernel.N_LAYERS,), (n_fields + 1,)), new_axis=1,
                             dtype=np.float64)  # fmt: skip
     return da.blockwise(_paint, "lyx", results, "lk", fields, "yx", dtype=np.float32, concatenate=True)
 
 
-def _field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarray:
-    """Per (date, field): sum of clear NDVI, clear pixels and all pixels; flattened, one block."""
+def _field_sums(values: da.Array, fields: da.Array, n_fields: int) -> da.Array:
+    n_time = values.shape[0]
+    return da.blockwise(partial(_block_field_sums, n_fields=n_fields), "oyx", values, "tyx", fields, "yx",
+                        new_axes={"o": 3 * n_time * (n_fields + 1)}, adjust_chunks={"y": 1, "x": 1},
+                        dtype=np.float64, concatenate=True).sum(axis=(1, 2))  # fmt: skip
+
+
+def _block_field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarray:
+    """Per (date, field): sum of valid values, valid pixels and all pixels; flattened, one block."""
     n_time = values.shape[0]
     flat = ids.reshape(-1).astype(np.int64)
     out = np.zeros((3, n_time, n_fields + 1))
@@ -278,12 +310,17 @@ def _field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarra
     return out.reshape(-1, 1, 1)
 
 
-def _field_results(sums: np.ndarray, n_time: int, kwargs: dict[str, Any]) -> np.ndarray:
-    total, clear, pixels = sums.reshape(3, n_time, -1)
+def _field_means(sums: np.ndarray, n_time: int) -> np.ndarray:
+    total, valid, pixels = sums.reshape(3, n_time, -1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(clear >= FIELD_CLEAR_SHARE * pixels, total / clear, np.nan)
+        return np.where(valid >= FIELD_CLEAR_SHARE * pixels, total / valid, np.nan)
+
+
+def _field_results(*sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any]) -> np.ndarray:
+    mean = _field_means(sums[0], n_times[0])
+    radar = _field_means(sums[1], n_times[1]) if len(sums) > 1 else np.zeros((0, mean.shape[1]))
     cropland = np.full(mean.shape[1], -1, np.int8)
-    out = kernel.analyse_pixels(mean, cropland=cropland, **kwargs)
+    out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar, **kwargs)
     out[:, 0] = NO_FIELD
     return out
 
@@ -298,13 +335,20 @@ def file_name(code: str, tile: str, label: str, resolution: float) -> str:
     return f"baresoil_{code}_S{label}_R{resolution:g}m_{tile}_03035.tif"
 
 
-def per_field(parcels: ParcelSet) -> ProductFunction:
-    """:func:`seasons` over the fields of ``parcels`` (rasterised onto each tile's cube)."""
+def seasons_product(parcels: ParcelSet | None = None, radar: StacSource | None = None) -> ProductFunction:
+    """:func:`seasons` per field of ``parcels`` (rasterised onto each tile's cube) and with the
+    Sentinel-1 cross ratio of ``radar`` (loaded onto each tile's grid), when given."""
 
     def product(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
-        codes = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
-        n_fields = int(parcels.frame["code"].max()) if len(parcels) else 0
-        return seasons(cube, period, config, fields=codes, n_fields=n_fields)
+        fields, n_fields = None, 0
+        if parcels is not None:
+            fields = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
+            n_fields = int(parcels.frame["code"].max()) if len(parcels) else 0
+        ratio = None
+        if radar is not None:
+            s1 = load_s1(radar, cube.odc.geobox, period, chunk=int(cube.B04.chunks[-1][0]))
+            ratio = s1.VH - s1.VV
+        return seasons(cube, period, config, fields, n_fields, ratio)
 
     return product
 
@@ -345,8 +389,13 @@ def pixel_series(
     daily = np.datetime64(grid.first) + np.arange(grid.n_days)
     out = []
     for p in range(len(points)):
-        q10, q50, q90, _ = kernel.daily_band(values[:, p], observed, grid.n_days, *smoothing)
-        layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8), **kwargs)[:, 0]
+        lam, floor, spike, scale = (float(v) for v in smoothing)
+        no_days = np.zeros(0, np.int64)
+        q10, q50, q90, _ = kernel.daily_band(
+            values[:, p], observed, grid.n_days, lam, floor, spike, scale, np.zeros(0), no_days
+        )
+        layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
+                                       radar=np.zeros((0, 1)), radar_days=no_days, **kwargs)  # fmt: skip
         emergence, _, harvest = season_events(q50, params.min_prominence, params.emergence_fraction,
                                               params.harvest_fraction, params.min_rise)  # fmt: skip
         ok = np.isfinite(values[:, p])
@@ -356,6 +405,6 @@ def pixel_series(
             q10=q10, q50=q50, q90=q90,
             emergences=tuple(grid.first + timedelta(days=int(d)) for d in emergence if d >= 0),
             harvests=tuple(grid.first + timedelta(days=int(d)) for d in harvest if d >= 0),
-            layers=dict(zip(kernel.LAYERS, (float(v) for v in layers), strict=True)),
+            layers=dict(zip(kernel.LAYERS, (float(v) for v in layers[:, 0]), strict=True)),
         ))  # fmt: skip
     return out
