@@ -18,13 +18,14 @@ import rasterio
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config
 from ..cube.load import open_cube
+from ..cube.s1 import load_s1
 from ..grid import EEA_CRS, area_from_tile, tiles_covering
 from ..io.report import write_report
 from ..io.seasons_report import write_time_series
 from ..products.observations import FAMILY as OBSERVATIONS
 from ..products.observations import observation_counts
 from ..products.seasons import FAMILY as SEASONS
-from ..products.seasons import analysis_window, pixel_series, seasons
+from ..products.seasons import analysis_window, pixel_series, seasons_product
 from ..products.seasons import file_name as seasons_file_name
 from ..products.soil import parse_property
 from ..products.soilsuite import FAMILY as SOILSUITE
@@ -124,11 +125,18 @@ def _seasons(job: Job, sim_dir: Path) -> None:
     year = job.period.end.year
     config = job.config.override(**{"cube.resolution": 10.0, "seasons.year": year})
     seasons_job = dataclasses.replace(job, config=config, period=analysis_window(year))
-    items = run_product(seasons_job, SEASONS, seasons, seasons_file_name)
+    s1_catalog = sim_dir / "stac" / "sentinel-1-rtc" / "catalog.json"
+    radar = StacSource(str(s1_catalog)) if s1_catalog.exists() else None
+    items = run_product(seasons_job, SEASONS, seasons_product(radar=radar), seasons_file_name)
     cube = open_cube(job.source, job.area, seasons_job.period, config)
     points = _season_examples(items[0], config)
     if points:
-        write_time_series(pixel_series(cube, seasons_job.period, config, points), job.out_dir)
+        ratio = None
+        if radar is not None:
+            s1 = load_s1(radar, cube.odc.geobox, seasons_job.period, int(cube.B04.chunks[-1][0]))
+            ratio = s1.VH - s1.VV
+        series = pixel_series(cube, seasons_job.period, config, points, ratio)
+        write_time_series(series, job.out_dir)
 
 
 def _season_examples(item_path: Path, config: Config, count: int = 4) -> list[tuple[float, float]]:

@@ -251,13 +251,19 @@ def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
     return da.isin(classes, np.array(params.cropland_classes)).astype(np.int8)
 
 
+def _radar_rows(radar: xr.DataArray, grid: DailyGrid) -> np.ndarray:
+    """Indices of the radar dates that fall on the daily grid."""
+    days = np.array([grid.day(d) for d in radar.time.values.astype("datetime64[D]").astype(date)])
+    return np.flatnonzero((days >= 0) & (days < grid.n_days))
+
+
 def _radar_on_grid(radar: xr.DataArray | None, grid: DailyGrid) -> tuple[da.Array | None, np.ndarray]:
     """The radar dates within the daily grid, and their day numbers (none without radar)."""
     if radar is None:
         return None, np.zeros(0, np.int64)
-    days = [grid.day(d) for d in radar.time.values.astype("datetime64[D]").astype(date)]
-    keep = np.flatnonzero([0 <= d < grid.n_days for d in days])
-    return radar.data[keep].astype(np.float32), np.array(days, np.int64)[keep]
+    rows = _radar_rows(radar, grid)
+    days = np.array([grid.day(d) for d in radar.time.values.astype("datetime64[D]").astype(date)], np.int64)
+    return radar.data[rows].astype(np.float32), days[rows]
 
 
 def _pixel_block(
@@ -373,9 +379,13 @@ class PixelSeries:
 
 
 def pixel_series(
-    cube: xr.Dataset, period: TimeRange, config: Config, points: Sequence[tuple[float, float]]
+    cube: xr.Dataset,
+    period: TimeRange,
+    config: Config,
+    points: Sequence[tuple[float, float]],
+    radar: xr.DataArray | None = None,
 ) -> list[PixelSeries]:
-    """The analysis of the pixels nearest to ``points`` (x, y in the cube's CRS)."""
+    """The analysis of the pixels nearest to ``points`` (x, y in the cube's CRS), as in :func:`seasons`."""
     params = config.seasons
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
@@ -383,19 +393,24 @@ def pixel_series(
     xs = xr.DataArray([p[0] for p in points], dims="point")
     ys = xr.DataArray([p[1] for p in points], dims="point")
     picked = cube[["B04", "B08", "clear"]].sel(x=xs, y=ys, method="nearest").compute()
-    index = ndvi(picked.B04.values, picked.B08.values)
-    values = np.where(picked.clear.values, index, np.nan).astype(np.float64)
-    smoothing = kwargs["smoothing"]
+    values = np.where(picked.clear.values, ndvi(picked.B04.values, picked.B08.values), np.nan).astype(
+        np.float64
+    )
+    _, radar_days = _radar_on_grid(radar, grid)
+    ratio = np.zeros((0, len(points)))
+    if radar is not None:
+        on_grid = radar.isel(time=_radar_rows(radar, grid))
+        ratio = np.asarray(on_grid.sel(x=xs, y=ys, method="nearest").values, np.float64)
+    lam, floor, spike, scale = (float(v) for v in kwargs["smoothing"])
     daily = np.datetime64(grid.first) + np.arange(grid.n_days)
     out = []
     for p in range(len(points)):
-        lam, floor, spike, scale = (float(v) for v in smoothing)
-        no_days = np.zeros(0, np.int64)
         q10, q50, q90, _ = kernel.daily_band(
-            values[:, p], observed, grid.n_days, lam, floor, spike, scale, np.zeros(0), no_days
+            values[:, p], observed, grid.n_days, lam, floor, spike, scale, ratio[:, p], radar_days
         )
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
-                                       radar=np.zeros((0, 1)), radar_days=no_days, **kwargs)  # fmt: skip
+                                       radar=ratio[:, p : p + 1], radar_days=radar_days,
+                                       **kwargs)  # fmt: skip
         emergence, _, harvest = season_events(q50, params.min_prominence, params.emergence_fraction,
                                               params.harvest_fraction, params.min_rise)  # fmt: skip
         ok = np.isfinite(values[:, p])
