@@ -33,6 +33,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cube.py
 	$(BIN)/python benchmarks/bench_soilsuite.py
+	$(BIN)/python benchmarks/bench_seasons.py
 	$(BIN)/python benchmarks/bench_soil.py
 	$(BIN)/python benchmarks/bench_parcels.py
 
