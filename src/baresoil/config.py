@@ -225,6 +225,8 @@ class ParcelsConfig:
     hete_compactness: float = 3.0
     hete_decision_compactness: float = 1.7
     hete_window: int = 3
+    hete_skip_empty_periods: bool = False
+    """Windows over the periods with data only (a cloudy month does not break a window)."""
     hete_seed: int = 0
     # change of agricultural category
     change_outlier_feature: str = "NDVI"

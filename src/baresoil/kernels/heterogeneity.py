@@ -341,14 +341,18 @@ class DecisionRules:
     """Consecutive periods per window."""
     compactness: float = 1.7
     """M4 is re-tested as CompactA strictly above this."""
+    skip_empty: bool = False
+    """Windows run over the periods with data only, so that a month without any clear view does not
+    break a window (Sen4CAP: calendar windows, an empty period adds 0)."""
 
 
 def period_decision(
     periods: np.ndarray,
     markers: np.ndarray,
     compact_a: np.ndarray | None = None,
-    rules: DecisionRules = DecisionRules(),
+    rules: DecisionRules = DecisionRules(),  # noqa: B008
     span: tuple[int, int] | None = None,
+    has_data: np.ndarray | None = None,
 ) -> tuple[str, float, np.ndarray]:
     """C_INDEX, P_Hete_L (first period of the deciding window, NaN for NO) and the window's
     M1..M4 sums, for one parcel.
@@ -357,14 +361,24 @@ def period_decision(
     ``compact_a`` is given, M4 is recomputed as ``compact_a > rules.compactness``.
     Windows start at every period from the first to ``last − window + 1`` of ``span`` (first and
     last period of the analysis; default the parcel's own); a missing period adds nothing to a
-    window's sum.  Thresholds: all markers of all periods (STRONG),
-    ``round(4w − w/2)`` (MODERATE), ``4(w − 1)`` (WEAK), ``2w`` (POOR) with w = window —
-    12/10/8/6 for windows of 3.  The best class wins; among windows of the best class the last.
+    window's sum.  With ``rules.skip_empty``, periods where ``has_data`` is false are left out
+    and windows run over the remaining ones in order.  Thresholds: all markers of all periods
+    (STRONG), ``round(4w − w/2)`` (MODERATE), ``4(w − 1)`` (WEAK), ``2w`` (POOR) with
+    w = window — 12/10/8/6 for windows of 3.  The best class wins; among windows of the best
+    class the last (as Sen4CAP).
     """
     periods = np.asarray(periods, np.int64)
     markers = np.array(markers, np.float64).reshape(len(periods), 4)
     if compact_a is not None:
         markers[:, 3] = np.asarray(compact_a, np.float64) > rules.compactness
+    labels = periods
+    if rules.skip_empty and has_data is not None:
+        keep = np.asarray(has_data, bool)
+        order = np.argsort(periods[keep], kind="stable")
+        labels = periods[keep][order]
+        markers = markers[keep][order]
+        periods = np.arange(1, labels.size + 1)
+        span = (1, int(labels.size))
     best: int = 0
     where = np.nan
     sums = np.full(4, np.nan)
@@ -383,6 +397,7 @@ def period_decision(
         for code, level in enumerate(levels, start=1):
             if total >= level:
                 if best == 0 or code <= best:
-                    best, where, sums = int(code), float(start), window_sums
+                    best, sums = int(code), window_sums
+                    where = float(labels[np.flatnonzero(inside)[0]])
                 break
     return C_INDEX[best], where, sums

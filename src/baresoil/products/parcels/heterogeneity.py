@@ -257,7 +257,11 @@ def _as_ints(table: pd.DataFrame) -> pd.DataFrame:
 def _decision(
     periods: pd.DataFrame, info: _ParcelInfo, n_periods: int, params: ParcelsConfig
 ) -> pd.DataFrame:
-    rules = kh.DecisionRules(window=params.hete_window, compactness=params.hete_decision_compactness)
+    rules = kh.DecisionRules(
+        window=params.hete_window,
+        compactness=params.hete_decision_compactness,
+        skip_empty=params.hete_skip_empty_periods,
+    )
     by_parcel = {pid: g for pid, g in periods.groupby("parcel_id", sort=False)}
     rows = []
     for code, pid in info.ids.items():
@@ -271,6 +275,7 @@ def _decision(
             c_index, where, sums = kh.period_decision(
                 group["period"].to_numpy(), group[["M1", "M2", "M3", "M4"]].to_numpy(),
                 group["CompactA"].to_numpy(), rules, span=(1, n_periods),
+                has_data=group["Hete"].to_numpy() != kh.HETE_NO_DATA,
             )  # fmt: skip
             row.update({f"M{k + 1}": sums[k] for k in range(4)})
             row.update({"P_Hete_L": where, "C_INDEX": c_index, "HoleS2": int(group["HoleS2"].sum()),
