@@ -150,6 +150,10 @@ def season_events(
         harvest[k] = harvest_day(z, peaks[k], after, harvest_fraction)
         peak_days[k] = peaks[k]
     last_low = _argmin(z, peaks[m - 1] if m else 0, n - 1)
+    for i in range(n - 1, last_low, -1):  # the last return to the low level: volunteers ploughed in
+        if z[i] <= z[last_low] + 0.5 * min_rise:
+            last_low = i
+            break
     if last_low < n - 1:
         top = last_low + int(np.argmax(z[last_low:]))
         if z[top] - z[last_low] >= min_rise:

@@ -171,8 +171,13 @@ def pixel_seasons(
     out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
     out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)
     out[MCD], out[MCDCL] = float(h - e), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
-    _bare_after(out, emergence, q10, q50, q90, h, cl_h, year_last, cap, use_sum)
-    _bare_before(out, harvest, q10, q50, q90, e, cl_e, year_first, cap, use_sum)
+    # weeds and volunteers between two crops green the field a little: only seasons that reach a
+    # crop's NDVI (or a rise still under way at the end) bound the bare periods
+    crop = np.zeros(m, np.bool_)
+    for k in range(m):
+        crop[k] = peaks[k] == NO_EVENT or q50[peaks[k]] >= min_peak
+    _bare_after(out, emergence[crop], q10, q50, q90, h, cl_h, year_last, cap, use_sum)
+    _bare_before(out, harvest[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum)
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
         out[SCE], out[SCD], out[CSY] = NO_SECONDARY, NO_SECONDARY, 1.0
