@@ -151,7 +151,7 @@ def season_events(
         peak_days[k] = peaks[k]
     last_low = _argmin(z, peaks[m - 1] if m else 0, n - 1)
     for i in range(n - 1, last_low, -1):  # the last return to the low level: volunteers ploughed in
-        if z[i] <= z[last_low] + 0.5 * min_rise:
+        if z[i] <= z[last_low] + 0.25 * min_rise:
             last_low = i
             break
     if last_low < n - 1:
