@@ -119,6 +119,10 @@ class SeasonsConfig:
     """Fewer clear observations in the analysis window: flag 'not enough observations'."""
     max_event_confidence: int = 40
     """Event confidence above this many days is 'deemed significant' (flag 65534), as the HRL caps it."""
+    confidence: str = "slope"
+    """How an event's confidence is read from the band: ``slope`` (the HRL ATBD: band height over the
+    slope at the event, crossings only where the slope is flat) or ``crossing`` (always the days between
+    the band's edges crossing the event's level)."""
     combine: str = "sum"
     """How two event confidences make a duration's or bare period's: ``sum`` (the bounds of the
     HRL range 1-80) or ``average`` (the ATBD text)."""

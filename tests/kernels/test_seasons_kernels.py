@@ -257,10 +257,11 @@ def test_season_events_on_a_clean_curve():
     ndvi = bare_curve()
     e, h = day(2022, 5, 1), day(2022, 9, 20)
     crop(ndvi, e, day(2022, 7, 15), h)
-    emergence, peaks, harvest = season_events(ndvi, 0.2, 0.1, 0.2, 0.1)
+    emergence, peaks, harvest, seen = season_events(ndvi, 0.2, 0.1, 0.2, 0.1)
     assert peaks[0] >= day(2022, 7, 15)
     assert abs(emergence[0] - e) <= 25  # smoothstep: 10 % of the rise after about a fifth of it
     assert emergence[0] > e
+    assert seen[0] > emergence[0]  # seen where the rise crosses a tenth of its amplitude, dated earlier
     assert harvest[0] == h
 
 

@@ -78,10 +78,11 @@ def _argmin(z: np.ndarray, lo: int, hi: int) -> int:
 
 
 @numba.njit(cache=True)
-def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> int:
-    """The day the rise from ``trough`` to ``peak`` leaves the bare level (see the module notes)."""
+def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> tuple[int, int]:
+    """The day the rise from ``trough`` to ``peak`` leaves the bare level (see the module notes),
+    and the day it is seen (where it crosses ``fraction`` of the amplitude): (-1, -1) if none."""
     if peak - trough < 2:
-        return NO_EVENT
+        return NO_EVENT, NO_EVENT
     steepest = trough
     for i in range(trough, peak):
         if z[i + 1] - z[i] > z[steepest + 1] - z[steepest]:
@@ -94,15 +95,15 @@ def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> int
             last_bare = i
             break
     if last_bare == 0:
-        return NO_EVENT  # rising from the first day: the rise may have begun before the window
+        return NO_EVENT, NO_EVENT  # rising from the first day: the rise may have begun before the window
     level = z[trough] + fraction * amplitude
     for i in range(last_bare, steepest + 1):
         if z[i] >= level:
             # the rise is seen late: extrapolate it back along its slope to the bare level
             slope = 0.5 * (z[min(i + 1, peak)] - z[max(i - 1, 0)])
             back = int((z[i] - z[trough]) / slope) if slope > 0 else 0
-            return max(last_bare, i - back)
-    return NO_EVENT
+            return max(last_bare, i - back), i
+    return NO_EVENT, NO_EVENT
 
 
 @numba.njit(cache=True)
@@ -128,8 +129,12 @@ def harvest_day(z: np.ndarray, peak: int, trough: int, fraction: float) -> int:
 @numba.njit(cache=True)
 def season_events(
     z: np.ndarray, min_prominence: float, emergence_fraction: float, harvest_fraction: float, min_rise: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(emergence, peak, harvest) day of every season of ``z``; -1 where an event is not found.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(emergence, peak, harvest, seen) day of every season of ``z``; -1 where an event is not found.
+
+    ``seen`` is the day each emergence becomes visible (its rise crosses
+    ``emergence_fraction`` of the amplitude): the emergence is extrapolated back
+    from there, so its confidence is read there.
 
     A rise of at least ``min_rise`` still under way at the end of the window (an
     autumn-sown crop or a cover crop whose peak is not observed yet) is a last
@@ -141,12 +146,13 @@ def season_events(
     emergence = np.full(m + 1, NO_EVENT, np.int64)
     harvest = np.full(m + 1, NO_EVENT, np.int64)
     peak_days = np.full(m + 1, NO_EVENT, np.int64)
+    seen = np.full(m + 1, NO_EVENT, np.int64)
     for k in range(m):
         lo = peaks[k - 1] if k > 0 else 0
         hi = peaks[k + 1] if k + 1 < m else n - 1
         before = _argmin(z, lo, peaks[k])
         after = _argmin(z, peaks[k], hi)
-        emergence[k] = emergence_day(z, before, peaks[k], emergence_fraction)
+        emergence[k], seen[k] = emergence_day(z, before, peaks[k], emergence_fraction)
         harvest[k] = harvest_day(z, peaks[k], after, harvest_fraction)
         peak_days[k] = peaks[k]
     last_low = _argmin(z, peaks[m - 1] if m else 0, n - 1)
@@ -157,18 +163,26 @@ def season_events(
     if last_low < n - 1:
         top = last_low + int(np.argmax(z[last_low:]))
         if z[top] - z[last_low] >= min_rise:
-            emergence[m] = emergence_day(z, last_low, top, emergence_fraction)
-    return emergence, peak_days, harvest
+            emergence[m], seen[m] = emergence_day(z, last_low, top, emergence_fraction)
+    return emergence, peak_days, harvest, seen
 
 
 @numba.njit(cache=True)
-def event_confidence(q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, t: int, rising: bool) -> float:
-    """Width in days of the q10-q90 band at event day ``t`` (HRL ATBD); NaN when not computable."""
+def event_confidence(
+    q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, t: int, rising: bool, crossing: bool = False
+) -> float:
+    """Width in days of the q10-q90 band at event day ``t`` (HRL ATBD); NaN when not computable.
+
+    The ATBD linearises the band at the event (``|(q50-q10)/slope| + |(q50-q90)/slope|``)
+    and falls back to where the band's edges cross the event's level when the slope
+    is flat.  With ``crossing`` the crossings are always used: the exact horizontal
+    width of the band, which also sees a band that stays wide before a steep rise.
+    """
     n = q50.shape[0]
     if t <= 0 or t >= n - 1:
         return np.nan
     slope = 0.5 * (q50[t + 1] - q50[t - 1])
-    if abs(slope) >= _FLAT_SLOPE:
+    if abs(slope) >= _FLAT_SLOPE and not crossing:
         return abs((q50[t] - q10[t]) / slope) + abs((q50[t] - q90[t]) / slope)
     # flat slope: days until the lower band reaches the event's level on the far side, plus days
     # since the upper band did on the near side (mirrored for a harvest)

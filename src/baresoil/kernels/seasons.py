@@ -68,6 +68,19 @@ def _rounded(days: float, cap: float) -> float:
 
 
 @numba.njit(cache=True)
+def _emergence_confidence(
+    q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, onset: int, seen: int, crossing: bool
+) -> float:
+    """An emergence's confidence: the band where the rise is seen, or at the onset itself (ATBD).
+
+    The onset is extrapolated back to the bare level, where the band's upper edge
+    never falls below the event's level; the crossings are read where the rise is
+    seen, whose uncertainty the extrapolation (a fixed shift) carries over.
+    """
+    return event_confidence(q10, q50, q90, seen if crossing else onset, True, crossing)
+
+
+@numba.njit(cache=True)
 def _combined(a: float, b: float, use_sum: bool) -> float:
     return a + b if use_sum else 0.5 * (a + b)
 
@@ -134,13 +147,15 @@ def pixel_seasons(
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
     (a season and a bare level reached).  ``params``: min_prominence,
     emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
-    max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi.
+    max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
+    crossing (0/1: confidence from the band's crossings rather than the ATBD's slope).
     """
     out = np.full(N_LAYERS, np.nan)
     (min_prom, frac_e, frac_h, bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_rise, min_peak) = (
         params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8] > 0,
         params[9], params[10],
     )  # fmt: skip
+    crossing = params[11] > 0
     if cropland == 0:
         out[:] = NO_CROPLAND
         return out
@@ -149,7 +164,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest = season_events(q50, min_prom, frac_e, frac_h, min_rise)
+    emergence, peaks, harvest, seen = season_events(q50, min_prom, frac_e, frac_h, min_rise)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out
@@ -166,8 +181,8 @@ def pixel_seasons(
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
         return out
     e, h = emergence[main], harvest[main]
-    cl_e = event_confidence(q10, q50, q90, e, True)
-    cl_h = event_confidence(q10, q50, q90, h, False)
+    cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing)
+    cl_h = event_confidence(q10, q50, q90, h, False, crossing)
     out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
     out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)
     out[MCD], out[MCDCL] = float(h - e), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
@@ -176,8 +191,8 @@ def pixel_seasons(
     crop = np.zeros(m, np.bool_)
     for k in range(m):
         crop[k] = peaks[k] == NO_EVENT or q50[peaks[k]] >= min_peak
-    _bare_after(out, emergence[crop], q10, q50, q90, h, cl_h, year_last, cap, use_sum)
-    _bare_before(out, harvest[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum)
+    _bare_after(out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, cap, use_sum, crossing)
+    _bare_before(out, harvest[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing)
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
         out[SCE], out[SCD], out[CSY] = NO_SECONDARY, NO_SECONDARY, 1.0
@@ -191,6 +206,7 @@ def pixel_seasons(
 def _bare_after(
     out: np.ndarray,
     emergence: np.ndarray,
+    seen: np.ndarray,
     q10: np.ndarray,
     q50: np.ndarray,
     q90: np.ndarray,
@@ -199,18 +215,20 @@ def _bare_after(
     year_last: int,
     cap: float,
     use_sum: bool,
+    crossing: bool,
 ) -> None:
     if h > year_last:
         out[BSA], out[BSACL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
         return
-    following = NO_EVENT
-    for day in emergence:
+    following, following_seen = NO_EVENT, NO_EVENT
+    for k in range(emergence.shape[0]):
+        day = emergence[k]
         if day > h and (following == NO_EVENT or day < following):
-            following = day
+            following, following_seen = day, seen[k]
     if following == NO_EVENT or following > year_last:
         out[BSA], out[BSACL] = float(year_last + 1 - h), _rounded(cl_h, cap)
         return
-    cl_next = event_confidence(q10, q50, q90, following, True)
+    cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing)
     out[BSA] = max(1.0, float(following - h))
     out[BSACL] = _rounded(_combined(cl_h, cl_next, use_sum), 2 * cap)
 
@@ -227,6 +245,7 @@ def _bare_before(
     year_first: int,
     cap: float,
     use_sum: bool,
+    crossing: bool,
 ) -> None:
     if e < year_first:
         out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
@@ -238,7 +257,7 @@ def _bare_before(
     if preceding == NO_EVENT or preceding < year_first:
         out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
         return
-    cl_prev = event_confidence(q10, q50, q90, preceding, False)
+    cl_prev = event_confidence(q10, q50, q90, preceding, False, crossing)
     out[BSB] = max(1.0, float(e - preceding))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
 

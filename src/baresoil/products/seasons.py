@@ -189,6 +189,8 @@ def seasons(
     params = config.seasons
     if params.combine not in ("sum", "average"):
         raise ConfigError(f"seasons.combine must be 'sum' or 'average', got {params.combine!r}")
+    if params.confidence not in ("slope", "crossing"):
+        raise ConfigError(f"seasons.confidence must be 'slope' or 'crossing', got {params.confidence!r}")
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)
@@ -238,6 +240,7 @@ def _kernel_arguments(
         "params": np.array(
             [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
             + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
+            + [1.0 if params.confidence == "crossing" else 0.0]
         ),
     }
 
@@ -411,7 +414,7 @@ def pixel_series(
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
                                        radar=ratio[:, p : p + 1], radar_days=radar_days,
                                        **kwargs)  # fmt: skip
-        emergence, _, harvest = season_events(q50, params.min_prominence, params.emergence_fraction,
+        emergence, _, harvest, _ = season_events(q50, params.min_prominence, params.emergence_fraction,
                                               params.harvest_fraction, params.min_rise)  # fmt: skip
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
