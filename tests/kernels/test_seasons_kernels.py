@@ -270,6 +270,8 @@ def test_event_confidence_is_band_width_over_slope_with_a_flat_fallback():
     q50 = 0.01 * t
     q10, q90 = q50 - 0.05, q50 + 0.05
     assert event_confidence(q10, q50, q90, 50, True) == pytest.approx(10.0)
+    # on a straight band the crossings give the same width
+    assert event_confidence(q10, q50, q90, 50, True, crossing=True) == pytest.approx(10.0)
     steps = np.full(100, 0.5)
     steps[:20], steps[60:] = 0.3, 0.8
     # flat at the event (day 40): 20 days until the lower band reaches its level (day 60), plus 21 days
