@@ -37,7 +37,7 @@ from baresoil.config import Config
 from baresoil.cube.s1 import load_s1
 from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
 from baresoil.kernels import seasons as kernel
-from baresoil.products.seasons import analysis_window, decode_yydoy, seasons
+from baresoil.products.seasons import analysis_window, cross_ratio, decode_yydoy, seasons
 from baresoil.simulate import add_sentinel1, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -167,7 +167,7 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
             s1 = load_s1(
                 _s1_catalog(folder), cube.odc.geobox, analysis_window(year), int(cube.B04.chunks[-1][0])
             )
-            radar = s1.VH - s1.VV
+            radar = cross_ratio(s1, config.seasons.radar_window)
         started = time.perf_counter()
         result = seasons(cube, analysis_window(year), config, fields, n_fields, radar)[0].layers
         computed = dask.compute(result)[0]

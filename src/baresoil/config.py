@@ -119,6 +119,8 @@ class SeasonsConfig:
     """Fewer clear observations in the analysis window: flag 'not enough observations'."""
     max_event_confidence: int = 40
     """Event confidence above this many days is 'deemed significant' (flag 65534), as the HRL caps it."""
+    radar_window: int = 5
+    """Boxcar (pixels a side) on Sentinel-1 linear backscatter before the cross ratio, against speckle."""
     confidence: str = "slope"
     """How an event's confidence is read from the band: ``slope`` (the HRL ATBD: band height over the
     slope at the event, crossings only where the slope is flat) or ``crossing`` (always the days between

@@ -25,7 +25,7 @@ from ..io.seasons_report import write_time_series
 from ..products.observations import FAMILY as OBSERVATIONS
 from ..products.observations import observation_counts
 from ..products.seasons import FAMILY as SEASONS
-from ..products.seasons import analysis_window, pixel_series, seasons_product
+from ..products.seasons import analysis_window, cross_ratio, pixel_series, seasons_product
 from ..products.seasons import file_name as seasons_file_name
 from ..products.soil import parse_property
 from ..products.soilsuite import FAMILY as SOILSUITE
@@ -134,7 +134,7 @@ def _seasons(job: Job, sim_dir: Path) -> None:
         ratio = None
         if radar is not None:
             s1 = load_s1(radar, cube.odc.geobox, seasons_job.period, int(cube.B04.chunks[-1][0]))
-            ratio = s1.VH - s1.VV
+            ratio = cross_ratio(s1, config.seasons.radar_window)
         series = pixel_series(cube, seasons_job.period, config, points, ratio)
         write_time_series(series, job.out_dir)
 

@@ -356,10 +356,40 @@ def seasons_product(parcels: ParcelSet | None = None, radar: StacSource | None =
         ratio = None
         if radar is not None:
             s1 = load_s1(radar, cube.odc.geobox, period, chunk=int(cube.B04.chunks[-1][0]))
-            ratio = s1.VH - s1.VV
+            ratio = cross_ratio(s1, config.seasons.radar_window)
         return seasons(cube, period, config, fields, n_fields, ratio)
 
     return product
+
+
+def cross_ratio(s1: xr.Dataset, window: int) -> xr.DataArray:
+    """VH - VV (dB) after a ``window`` x ``window`` boxcar on linear backscatter (speckle), per date.
+
+    Speckle makes one 10 m pixel's backscatter uncertain by a dB or two; averaging
+    the linear power of a few neighbours first (as any SAR processor does) keeps the
+    ratio's information on the crop and lets it weigh in per pixel.
+    """
+    if window <= 1:
+        return s1.VH - s1.VV
+    linear = [10 ** (s1[band].data / 10) for band in ("VH", "VV")]
+    depth = {0: 0, 1: window // 2, 2: window // 2}
+    smooth = [
+        da.map_overlap(_boxcar, band, depth=depth, boundary="nearest", window=window, dtype=np.float32)
+        for band in linear
+    ]
+    ratio = 10 * (da.log10(smooth[0]) - da.log10(smooth[1]))
+    return xr.DataArray(ratio.astype(np.float32), coords=s1.VH.coords, dims=s1.VH.dims)
+
+
+def _boxcar(block: np.ndarray, window: int) -> np.ndarray:
+    """Mean over a window in y and x of every date, ignoring NaN (no data)."""
+    from scipy.ndimage import uniform_filter
+
+    valid = np.isfinite(block)
+    total = uniform_filter(np.where(valid, block, 0.0), size=(1, window, window), mode="nearest")
+    count = uniform_filter(valid.astype(np.float64), size=(1, window, window), mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan).astype(np.float32)
 
 
 @dataclass(frozen=True)
