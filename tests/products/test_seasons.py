@@ -119,3 +119,18 @@ def test_a_year_without_scenes_is_an_error():
 
     with pytest.raises(TimeRangeError, match="2030"):
         seasons(_cube((NY, NX)), analysis_window(2030), Config().override(**{"seasons.year": 2030}))
+
+
+def test_cross_ratio_averages_speckle_in_linear_power_and_skips_gaps():
+    from baresoil.products.seasons import cross_ratio
+
+    rng = np.random.default_rng(2)
+    vh = 10 * np.log10(0.02 * rng.gamma(4.4, 1 / 4.4, (3, 12, 12)))  # speckled, mean -17 dB
+    vh[0, 0, 0] = np.nan  # no data
+    vv = np.full(vh.shape, -10.0)
+    s1 = xr.Dataset({band: (("time", "y", "x"), da.from_array(v.astype(np.float32), chunks=(3, 6, 6)))
+                     for band, v in (("VH", vh), ("VV", vv))})  # fmt: skip
+    raw, smooth = cross_ratio(s1, 1).values, cross_ratio(s1, 5).values
+    assert np.isnan(raw[0, 0, 0]) and np.isfinite(smooth[0, 0, 0])  # filled from its neighbours
+    assert np.nanstd(smooth) < 0.5 * np.nanstd(raw)
+    assert abs(np.nanmean(smooth) - (-17 + 10)) < 0.5
