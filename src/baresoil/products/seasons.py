@@ -11,6 +11,11 @@ UINT16 encodings and flags.
 Per field, the NDVI of a date is the mean over the field's clear pixels (when
 at least half of them are clear); the field's results are written back to its
 pixels, and pixels outside every field get the HRL flag 65527.
+
+With Sentinel-1, the cross ratio VH - VV (after a boxcar against speckle) is
+fitted to each pixel's (or field's) NDVI and fills the days without an optical
+observation, weighted by how well the fit does: cloudy gaps narrow, as the
+HRL's S1/S2 fusion does.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ _KERNEL_PARAMETERS = (
     "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
     "max_season_days", "min_observations", "max_event_confidence",
 )  # fmt: skip
-"""Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise)."""
+"""Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise,
+min_peak_ndvi and confidence, see ``_kernel_arguments``)."""
 
 _COMMON_FLAGS = {
     0: "no annual cropland",
