@@ -210,8 +210,8 @@ def speed_child(folder: Path, year: int, resolution: float, chunk: int) -> None:
     seconds = time.perf_counter() - started
     n_pixels = cube.sizes["y"] * cube.sizes["x"]
     cores = len(os.sched_getaffinity(0))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the in-memory kernel run
     kernel_seconds = _kernel_only(cube, year, config)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
         "benchmark": "seasons_speed", "resolution_m": resolution, "chunk_px": chunk, "pixels": n_pixels,
         "scenes": int(cube.sizes["time"]), "seconds": round(seconds, 2), "cores": cores,
