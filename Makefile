@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo-output
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,16 @@ unit: $(STAMP)
 # pytest exits 5 when it collects nothing; make then fails, as it should.
 test: lint typecheck unit
 
+# Each benchmark's JSON lines are appended to benchmarks/results/<bench>.jsonl (date, commit added);
+# `make docs` turns the latest into docs/quality/<family>.md.
+BENCHES := bench_cube bench_soilsuite bench_seasons bench_soil bench_parcels bench_parcel_analytics
+
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_cube.py
-	$(BIN)/python benchmarks/bench_soilsuite.py
-	$(BIN)/python benchmarks/bench_seasons.py
-	$(BIN)/python benchmarks/bench_soil.py
-	$(BIN)/python benchmarks/bench_parcels.py
+	for b in $(BENCHES); do $(BIN)/python benchmarks/record.py benchmarks/$$b.py || exit 1; done
+
+# The documentation in docs/: generated tables and quality reports (a test fails when they are stale).
+docs: $(STAMP)
+	$(BIN)/python -m baresoil.docs
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -33,22 +33,22 @@ import time
 from datetime import date
 from pathlib import Path
 
-import dask
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from baresoil.catalog.layouts import REFLECTANCE_BANDS
 from baresoil.catalog.scenes import select_scenes
 from baresoil.catalog.source import StacSource, TimeRange, find_items
 from baresoil.config import Config, CubeConfig
 from baresoil.cube import data_footprint, load_cube
+from baresoil.cube.s1 import load_s1
 from baresoil.grid import Area, area_from_bbox
 from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
-from baresoil.kernels import indices
 from baresoil.products.parcels.bare_periods import bare_soil_periods
 from baresoil.products.parcels.category import category_change, declarations_from_columns
 from baresoil.products.parcels.heterogeneity import heterogeneity
+from baresoil.products.parcels.markers import code_blocks, parcel_markers
 from baresoil.simulate import WorldSpec, load_truth, simulate
 from baresoil.simulate.practices import load_practices
 
@@ -78,67 +78,45 @@ def world_area(folder: Path) -> Area:
 
 @dataclasses.dataclass(frozen=True)
 class Inputs:
-    cube: object
+    cube: xr.Dataset
+    """The S2 bands the heterogeneity needs, in memory."""
     codes: np.ndarray
     """Parcel code per cube pixel (0 outside)."""
-    parcels: pd.DataFrame
-    """The ParcelSet frame: parcel_id, code, area_m2, geometry."""
+    parcels: gpd.GeoDataFrame
+    """The ParcelSet frame: parcel_id, code, area_m2, n_pixels, geometry."""
     markers: pd.DataFrame
+    """The markers database (S2, and S1 when the world has it)."""
     seconds_markers: float
+    parcel_dates: int
+    """Parcel-dates of the markers table (S2 and S1)."""
 
 
 def prepare(folder: Path, resolution: float) -> Inputs:
+    """What ``baresoil parcels`` computes first: parcels, cube, codes and the markers database."""
     config = Config(cube=CubeConfig(resolution=resolution))
-    items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), world_area(folder),
-                       PERIOD)  # fmt: skip
+    area = world_area(folder)
+    items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), area, PERIOD)
     scenes = select_scenes(items, config.scenes)
-    geobox = world_area(folder).intersection(data_footprint(items)).geobox(resolution)
+    geobox = area.intersection(data_footprint(items)).geobox(resolution)
     cube = load_cube(scenes, geobox, config.cube)
-    parcel_set = read_parcels(folder / "inputs" / "parcels.gpkg", "parcel_id",
-                              buffer_m=default_buffer_m(resolution))  # fmt: skip
-    codes = rasterise_parcels(parcel_set, geobox).values
+    parcel_set = read_parcels(
+        folder / "inputs" / "parcels.gpkg", "parcel_id", buffer_m=default_buffer_m(resolution)
+    )
+    codes = rasterise_parcels(parcel_set, geobox, cube.B02.chunks[-2:])
+    layout = code_blocks(codes)
+    parcel_set = parcel_set.with_pixel_counts(layout.totals, 3)
+    s1_catalog = folder / "stac" / "sentinel-1-rtc" / "catalog.json"
+    s1 = (
+        load_s1(str(s1_catalog), geobox, PERIOD, chunk=int(cube.B02.chunks[-1][0]))
+        if s1_catalog.exists()
+        else None
+    )
     began = time.perf_counter()
-    markers = markers_table(cube, codes, parcel_set.frame)
-    return Inputs(cube, codes, parcel_set.frame, markers, time.perf_counter() - began)
-
-
-def markers_table(cube, codes: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """The long-form markers table (parcel means of clear pixels per date; S2 only).
-
-    Stands in for the markers database of :mod:`baresoil.products.parcels.markers` until
-    that module is importable here.
-    """
-    bands = {b: cube[b] for b in REFLECTANCE_BANDS}
-    arrays = dask.compute(*(v.data for v in bands.values()), cube.clear.data)
-    refl = dict(zip(bands, arrays[:-1], strict=True))
-    clear = arrays[-1]
-    derived = {
-        "NDVI": indices.ndvi(refl["B04"], refl["B08"]),
-        "NDTI": indices.ndti(refl["B11"], refl["B12"]),
-        "NDMI": indices.normalized_difference(refl["B08"], refl["B11"]),
-        "BSI": indices.normalized_difference(refl["B11"] + refl["B04"], refl["B08"] + refl["B02"]),
-    }
-    values = {**refl, **derived}
-    flat = codes.ravel()
-    n = int(flat.max()) + 1
-    id_of = np.zeros(n, dtype=object)
-    id_of[frame["code"].to_numpy()] = frame["parcel_id"].to_numpy()
-    dates = pd.to_datetime(cube.time.values).normalize()
-    parts = []
-    for t in range(len(dates)):
-        ok = clear[t].ravel() & (flat > 0)
-        for name in values:
-            ok &= np.isfinite(values[name][t].ravel())
-        count = np.bincount(flat[ok], minlength=n)
-        have = np.flatnonzero(count[1:] > 0) + 1
-        if not have.size:
-            continue
-        for name, v in values.items():
-            sums = np.bincount(flat[ok], weights=v[t].ravel()[ok].astype(np.float64), minlength=n)
-            parts.append(pd.DataFrame({"parcel_id": id_of[have], "date": dates[t], "source": "S2",
-                                       "feature": name, "mean": sums[have] / count[have],
-                                       "count": count[have]}))  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
+    markers = parcel_markers(cube, codes, parcel_set, s1=s1, layout=layout)
+    seconds = time.perf_counter() - began
+    bands = cube[["B02", "B03", "B04", "B08", "clear"]].compute()
+    dates = markers[["parcel_id", "date", "source"]].drop_duplicates()
+    return Inputs(bands, codes.values, parcel_set.frame, markers, seconds, len(dates))
 
 
 # --- bare-soil periods ------------------------------------------------------------------------
@@ -279,24 +257,29 @@ def heterogeneity_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
 
 
 def change_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
+    """F1 of ``change`` (evidence or declarations) against the converted grassland, and of the evidence
+    alone (``pred_changeP2``) where the declarations show no change (the undeclared conversions)."""
     truth = load_practices(folder)
-    converted = truth[truth["practice"] == "grassland_conversion"]["parcel_id"].to_numpy()
+    conversions = truth[truth["practice"] == "grassland_conversion"]
     declared_file = gpd.read_file(folder / "inputs" / "parcels.gpkg")
     declarations = declarations_from_columns(declared_file, {y: f"crop_{y}" for y in YEARS})
     began = time.perf_counter()
     table = category_change(inputs.markers, declarations, YEARS)
     seconds = time.perf_counter() - began
-    truth_flag = table["parcel_id"].isin(converted).to_numpy()
-    predicted = table["pred_changeP2"].to_numpy() == 1
+    truth_flag = table["parcel_id"].isin(conversions["parcel_id"]).to_numpy()
+    hidden = ~table["declared_change"].to_numpy()
+    evidence = table["pred_changeP2"].to_numpy() == 1
     grass = table["LC_P1"].to_numpy() == 3
     return {
         "parcels": len(table),
         "converted": int(truth_flag.sum()),
-        **_f1(truth_flag, predicted),
-        "reference_grassland": _f1(truth_flag[grass], predicted[grass]),
+        "converted_undeclared": int((truth_flag & hidden).sum()),
+        **_f1(truth_flag, table["change"].to_numpy()),
+        "evidence_only_undeclared": _f1(truth_flag[hidden], evidence[hidden]),
+        "evidence_only_all": _f1(truth_flag, evidence),
         "false_alarms_p1": int((table["pred_changeP1"] == 1).sum()),
-        "scores_converted": table.loc[truth_flag, "ChangeP2"].round(2).tolist(),
-        "scores_kept_grassland_max": float(table.loc[grass & ~truth_flag, "ChangeP2"].max()),
+        "score_p2_converted_undeclared": sorted(table.loc[truth_flag & hidden, "ChangeP2"].round(2).tolist()),
+        "score_p2_kept_grassland": sorted(table.loc[grass & ~truth_flag, "ChangeP2"].round(2).tolist()),
         "seconds": round(seconds, 2),
     }
 

@@ -210,6 +210,14 @@ class ParcelsConfig:
     bs_s2_periods: int = 3
     bs_s1_periods: int = 4
     bs_s1_max_gap_days: int = 5
+    bs_max_ndti: float = 0.11
+    bs_max_ndvi_rise: float = 0.05
+    bs_max_fcover: float = float("inf")
+    """Bare envelope (not in Sen4CAP; inf turns a limit off, all inf is Sen4CAP): an S2 observation the
+    forest calls bare stays bare only with NDTI, NDVI above the parcel's own bare level (the 10th
+    percentile of its NDVI over the markers table) and FCOVER at most these.  Sen4CAP's forest learns
+    from the extremes only and calls bare whatever is nearer bare soil than green crops: stubble,
+    residue, ripe cereals, winter crops with 10 % cover."""
     """An S2 calibration label goes to the nearest S1 observation only within this many days."""
     # heterogeneity (L4D)
     hete_period_days: int = 30
@@ -219,7 +227,10 @@ class ParcelsConfig:
     """Gaps between valid observations longer than this stay gaps in the 10-day series."""
     hete_s2_bands: tuple[str, ...] = ("B02", "B03", "B04", "B08")
     """Bands clustered with NDVI (reflectance × 10000 and NDVI × 1000, Sen4CAP's units)."""
-    hete_s2_clusters: int = 4
+    hete_s2_clusters: int = 12
+    """Clusters of all parcel pixels per period.  Sen4CAP's default is 4 (which its code lowers to the 3
+    images of a period); with so few, two crops in one field often share a cluster.  12 splits the
+    area's crop states finer; homogeneous fields stay out through the NDVI distance (M3)."""
     hete_s1_clusters: int = 5
     hete_isolated_threshold: int = 1
     hete_isolated_radius: int = 1

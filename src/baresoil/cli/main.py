@@ -18,7 +18,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
-from . import cube, demo, parcels, seasons, simulate, soil, soilsuite
+from . import cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
 
 app = typer.Typer(
     name="baresoil",
@@ -34,6 +34,8 @@ app.command("soil")(soil.soil_command)
 app.command("seasons")(seasons.seasons_command)
 app.command("parcels")(parcels.parcels_command)
 app.command("demo")(demo.demo_command)
+app.command("report")(report.report_command)
+app.command("docs")(docs.docs_command)
 
 
 def _version(value: bool) -> None:

@@ -1,44 +1,92 @@
-"""A self-contained HTML report of an output catalog, with quick-look images.
+"""The HTML report of an output folder: one self-contained page that works offline.
 
-Quick-looks are read from the COGs' overviews (a decimated read, so a 100 km
-tile costs as little as a small one), coloured from the product registry
-(class colours for categorical layers, a stretched colour map otherwise, an RGB
-for reflectance composites) and embedded in the page as PNG data, so the page
-works offline and can be mailed as one file.
+``write_report(OUT)`` reads the STAC catalog of outputs in ``OUT`` and writes
+``OUT/report.html`` with, in this order:
+
+* a **map** of every output over the area: quick-looks read from the COGs'
+  overviews (:mod:`.report_images`), one at a time, chosen in a layer switcher,
+  each with its legend, and the parcels as an overlay (:mod:`.report_page`);
+* one section **per product family** present (observation cube, SoilSuite,
+  crop seasons, parcels, soil maps): its items and layers, figures of the run
+  (class shares, flags, medians on the quick-look grid), the pixel time series
+  of the crop seasons (:mod:`.seasons_report`), the per-parcel time series with
+  the detected bare-soil periods (:mod:`.report_parcels`) and the soil maps'
+  cross-validation (:mod:`.soil_report`);
+* the **provenance**: inputs, parameters that differ from the defaults, the
+  version, and when each output was written.
+
+Images are embedded as PNG data and the script is inline, so the page can be
+mailed as one file.  The page is written under a temporary name and renamed.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
-import rasterio
-
-from ..products.registry import Layer, layer
+from .. import __version__
+from ..config import Config
+from ..errors import OutputError
+from ..products.registry import layer
+from .report_images import Quicklook, quicklook
+from .report_page import Frame, MapLayer, Overlay, map_html, overlay_button, page, show_button
+from .report_parcels import ParcelTables, chosen_parcels, overlay_svg, parcel_tables, series_png, summary_rows
 from .seasons_report import seasons_sections
 from .soil_report import cv_report_sections
 
-QUICKLOOK_PX = 512
-CLASS_COLOURS = ("#000000", "#c8864b", "#2e8b3e", "#5b6c8f", "#4a90d9", "#d94a4a", "#a0a0a0", "#f0e442")
-RGB_BANDS = ("B04", "B03", "B02")
+FAMILIES: dict[str, str] = {
+    "observations": "Observation cube",
+    "soilsuite": "SoilSuite composites",
+    "seasons": "Crop seasons and bare-soil periods",
+    "parcels": "Parcel monitoring",
+    "soil": "Soil property maps",
+}
+"""Family -> section title, in the order of the data flow."""
+FAMILY_NOTES: dict[str, str] = {
+    "observations": "Scenes, clear-sky and snow observations per pixel: the denominator of every frequency.",
+    "soilsuite": "Per-observation bare-surface detection and bare-soil composites, as DLR's SCMaP.",
+    "seasons": "The HRL VLCC cropping-pattern layers of a reference year, with confidence in days.",
+    "parcels": "Per-parcel markers and analytics as Sen4CAP.",
+    "soil": "Soil property maps with uncertainty from samples and the SoilSuite composites.",
+}
+DEFAULT_LAYER = ("soilsuite", "MASK")
+MAP_WIDTH = 1000
+"""SVG user units across the map frame."""
 
 
 @dataclass(frozen=True)
-class Figure:
-    title: str
-    caption: str
-    png: bytes
+class OutputItem:
+    """One item of the output catalog, as the report sees it."""
+
+    data: dict[str, Any]
+    folder: Path
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self.data.get("properties", {}))
+
+    @property
+    def family(self) -> str:
+        return str(self.properties.get("baresoil:family") or self.id.split("_", 1)[0])
+
+    @property
+    def period(self) -> str:
+        props = self.properties
+        start, end = str(props.get("start_datetime", ""))[:10], str(props.get("end_datetime", ""))[:10]
+        return f"{start} to {end}"
+
+    def raster_codes(self) -> list[str]:
+        return [code for code in self.data.get("assets", {}) if _registered(code)]
 
 
 def write_report(
@@ -46,38 +94,63 @@ def write_report(
     path: Path | None = None,
     title: str = "baresoil report",
     extra_sections: Sequence[tuple[str, str]] = (),
+    timings: Mapping[str, float] | None = None,
 ) -> Path:
-    """Write ``report.html`` for the catalog in ``out_dir``; returns its path."""
-    path = path or out_dir / "report.html"
+    """Write the report of the output catalog in ``out_dir`` (default ``out_dir/report.html``).
+
+    ``timings`` (step name -> seconds), when the caller measured them, join the provenance.
+    """
+    out_dir = Path(out_dir)
+    path = Path(path) if path else out_dir / "report.html"
+    items = catalog_items(out_dir)
+    if not items and not (out_dir / "cv_report.json").exists():
+        raise OutputError(f"{out_dir}: no output catalog (catalog.json) with items to report on")
+    looks = {item.id: _quicklooks(item) for item in items}
+    parcels = [parcel_tables(item.data, item.folder) for item in items if item.family == "parcels"]
+    frame = _frame(looks, parcels)
     sections = []
-    for item in _catalog_items(out_dir):
-        sections.append((_item_heading(item), _item_html(item, out_dir / item["id"], path.parent)))
-    sections += seasons_sections(out_dir)  # pixel time series of the crop seasons, when present
-    sections += cv_report_sections(out_dir)  # soil maps' cross-validation, when present
-    sections += list(extra_sections)
+    if frame is not None:
+        sections.append(("map", "Map", _map_section(items, looks, parcels, frame)))
+    for family, heading in FAMILIES.items():
+        mine = [item for item in items if item.family == family]
+        body = _family_section(family, mine, looks, parcels, out_dir, path.parent)
+        if body:
+            sections.append((f"family-{family}", heading, body))
+    others = [item for item in items if item.family not in FAMILIES]
+    if others:
+        sections.append(("family-other", "Other outputs", _items_table(others, looks, path.parent)))
+    sections += [(f"extra-{i}", heading, body) for i, (heading, body) in enumerate(extra_sections)]
+    sections.append(("provenance", "Provenance", _provenance(items, timings)))
+    nav = [(anchor, heading) for anchor, heading, _ in sections]
+    header = (
+        f'<p class="note">Outputs in {html.escape(str(out_dir))}; written '
+        f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')} by baresoil "
+        f"{html.escape(__version__)}. Families: "
+        f"{html.escape(', '.join(FAMILIES[f] for f in FAMILIES if any(i.family == f for i in items)))}.</p>"
+    )
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(_page(title, sections))
+    partial.write_text(page(title, header, nav, sections))
     partial.replace(path)
     return path
 
 
-def _item_html(item: Mapping, folder: Path, page_dir: Path) -> str:
-    """Quick-looks of the item's main layers, links to the others, and its provenance."""
-    shown = {
-        code: asset for code, asset in item["assets"].items() if _raster_layer(code) and layer(code).quicklook
-    }
-    figures = [_quicklook(code, folder / asset["href"]) for code, asset in shown.items()]
-    links = [
-        f'<a href="{html.escape(os.path.relpath(folder / asset["href"], page_dir))}">{html.escape(code)}</a>'
-        for code, asset in item["assets"].items()
-        if code not in shown
-    ]
-    listing = f"<p>Other layers: {', '.join(links)}</p>" if links else ""
-    return _figures_html(figures) + listing + _properties_html(item["properties"])
+def catalog_items(out_dir: Path) -> list[OutputItem]:
+    """The items of ``out_dir/catalog.json`` (none when there is no catalog)."""
+    catalog_path = out_dir / "catalog.json"
+    if not catalog_path.exists():
+        return []
+    catalog = json.loads(catalog_path.read_text())
+    hrefs = [link["href"] for link in catalog.get("links", []) if link.get("rel") == "item"]
+    items = []
+    for href in hrefs:
+        item_path = out_dir / href
+        if not item_path.exists():
+            raise OutputError(f"{catalog_path}: item {href} is listed but missing")
+        items.append(OutputItem(json.loads(item_path.read_text()), item_path.parent))
+    return items
 
 
-def _raster_layer(code: str) -> bool:
-    """Whether an asset key is a registered raster layer (tables, e.g. parcel markers, are only linked)."""
+def _registered(code: str) -> bool:
     try:
         layer(code)
     except KeyError:
@@ -85,106 +158,241 @@ def _raster_layer(code: str) -> bool:
     return True
 
 
-def _catalog_items(out_dir: Path) -> list[dict]:
-    catalog_path = out_dir / "catalog.json"
-    if not catalog_path.exists():
-        return []
-    catalog = json.loads(catalog_path.read_text())
-    hrefs = [ln["href"] for ln in catalog["links"] if ln["rel"] == "item"]
-    return [json.loads((out_dir / href).read_text()) for href in hrefs]
+def _quicklooks(item: OutputItem) -> dict[str, Quicklook]:
+    assets = item.data.get("assets", {})
+    return {
+        code: quicklook(code, item.folder / assets[code]["href"])
+        for code in item.raster_codes()
+        if layer(code).quicklook
+    }
 
 
-def _quicklook(code: str, path: Path) -> Figure:
-    spec = layer(code)
-    with rasterio.open(path) as src:
-        factor = max(1, int(np.ceil(max(src.width, src.height) / QUICKLOOK_PX)))
-        shape = (src.count, max(1, src.height // factor), max(1, src.width // factor))
-        stored = src.read(out_shape=shape)
-    values = spec.decode(stored)
-    if spec.categorical:
-        image, caption = _classes_image(stored[0], spec)
-    elif spec.bands and all(b in spec.bands for b in RGB_BANDS):
-        image, caption = _rgb_image(values, spec), f"RGB of {', '.join(RGB_BANDS)}, 2-98 % stretch"
-    else:
-        image, caption = _stretched_image(values[0], spec)
-    return Figure(f"{spec.code}: {spec.title}", caption, _png(image))
+def _frame(looks: Mapping[str, Mapping[str, Quicklook]], parcels: Sequence[ParcelTables]) -> Frame | None:
+    boxes = [look.bounds for per_item in looks.values() for look in per_item.values()]
+    boxes += [tuple(t.parcels.total_bounds) for t in parcels if t.parcels is not None and len(t.parcels)]
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
-def _classes_image(stored: np.ndarray, spec: Layer) -> tuple[np.ndarray, str]:
-    rgba = np.zeros((*stored.shape, 4))
-    legend = []
-    for i, (value, name) in enumerate(spec.classes.items()):
-        colour = matplotlib.colors.to_rgba(CLASS_COLOURS[(i + 1) % len(CLASS_COLOURS)])
-        rgba[stored == value] = colour
-        legend.append(
-            f'<span class="swatch" style="background:{matplotlib.colors.to_hex(colour)}"></span>'
-            f"{value} {html.escape(name)}"
+def _key(item: OutputItem, code: str) -> str:
+    return f"{item.id}/{code}"
+
+
+def _group(item: OutputItem) -> str:
+    return f"{FAMILIES.get(item.family, item.family)}, {item.period}"
+
+
+def _map_section(
+    items: Sequence[OutputItem],
+    looks: Mapping[str, Mapping[str, Quicklook]],
+    parcels: Sequence[ParcelTables],
+    frame: Frame,
+) -> str:
+    ordered = sorted(
+        items, key=lambda it: (list(FAMILIES).index(it.family) if it.family in FAMILIES else 99, it.id)
+    )
+    layers = [
+        MapLayer(_key(item, code), _group(item), look)
+        for item in ordered
+        for code, look in looks[item.id].items()
+    ]
+    family, code = DEFAULT_LAYER
+    default = next(
+        (lay.key for lay in layers if lay.key.endswith(f"/{code}") and lay.key.startswith(family)),
+        layers[0].key if layers else "",
+    )
+    overlay = None
+    with_parcels = [t for t in parcels if t.parcels is not None and len(t.parcels)]
+    if with_parcels:
+        svg, legend = overlay_svg(with_parcels[0], frame, MAP_WIDTH)
+        overlay = Overlay(svg, legend, f"parcels of {with_parcels[0].item_id}")
+    intro = (
+        '<p class="note">Choose a layer on the left; a "show on map" button in the sections below does '
+        "the same. Quick-looks are read from the COG overviews; hover a parcel for its id.</p>"
+    )
+    return intro + map_html(layers, frame, overlay, default)
+
+
+# --- per family ----------------------------------------------------------------------------
+
+
+def _family_section(
+    family: str,
+    items: Sequence[OutputItem],
+    looks: Mapping[str, Mapping[str, Quicklook]],
+    parcels: Sequence[ParcelTables],
+    out_dir: Path,
+    page_dir: Path,
+) -> str:
+    parts = []
+    if items:
+        parts.append(f'<p class="note">{html.escape(FAMILY_NOTES.get(family, ""))}</p>')
+        parts.append(_items_table(items, looks, page_dir))
+        parts.append(_run_figures(items, looks))
+    if family == "seasons":
+        parts += [f"<h3>{html.escape(h)}</h3>{body}" for h, body in seasons_sections(out_dir)]
+    if family == "parcels":
+        parts += [_parcels_html(tables) for tables in parcels]
+    if family == "soil":
+        parts += [f"<h3>{html.escape(h)}</h3>{body}" for h, body in cv_report_sections(out_dir)]
+    return "".join(parts)
+
+
+def _items_table(
+    items: Sequence[OutputItem], looks: Mapping[str, Mapping[str, Quicklook]], page_dir: Path
+) -> str:
+    rows = []
+    for item in items:
+        shown = looks.get(item.id, {})
+        buttons = " ".join(show_button(_key(item, code), look.title) for code, look in shown.items())
+        links = []
+        for key, asset in item.data.get("assets", {}).items():
+            if key in shown:
+                continue
+            href = os.path.relpath(item.folder / asset["href"], page_dir)
+            links.append(f'<a href="{html.escape(href)}">{html.escape(key)}</a>')
+        other = f"<br>Files: {', '.join(links)}" if links else ""
+        rows.append(
+            f"<tr><td>{html.escape(item.id)}</td><td>{html.escape(item.period)}</td>"
+            f"<td>{buttons}{other}</td></tr>"
         )
-    return rgba, " ".join(legend)
+    return (
+        "<table><tr><th>item</th><th>period</th><th>layers (show on map) and other files</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
-def _stretched_image(values: np.ndarray, spec: Layer) -> tuple[np.ndarray, str]:
-    finite = values[np.isfinite(values)]
-    low, high = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
-    high = high if high > low else low + 1
-    rgba = plt.get_cmap("viridis")(np.clip((values - low) / (high - low), 0, 1))
-    rgba[~np.isfinite(values)] = (0, 0, 0, 0)
-    unit = f" {spec.unit}" if spec.unit else ""
-    return rgba, f"viridis, {low:.3g} to {high:.3g}{unit}"
+def _run_figures(items: Sequence[OutputItem], looks: Mapping[str, Mapping[str, Quicklook]]) -> str:
+    """Figures of the run per layer, from the quick-look grid: class and flag shares, medians."""
+    rows = []
+    for item in items:
+        for look in looks.get(item.id, {}).values():
+            figures = "; ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in look.stats.items())
+            rows.append(
+                f"<tr><td>{html.escape(item.id)}</td><td>{html.escape(look.title)}</td>"
+                f"<td>{figures}</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<details><summary>Figures of this run (on the quick-look grid)</summary><table><tr><th>item</th>"
+        "<th>layer</th><th>figures</th></tr>" + "".join(rows) + "</table></details>"
+    )
 
 
-def _rgb_image(values: np.ndarray, spec: Layer) -> np.ndarray:
-    rgb = np.stack([values[spec.bands.index(b)] for b in RGB_BANDS], axis=-1)
-    finite = rgb[np.isfinite(rgb)]
-    low, high = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
-    image = np.clip((rgb - low) / max(high - low, 1e-6), 0, 1)
-    alpha = np.all(np.isfinite(rgb), axis=-1).astype(float)
-    return np.dstack([np.nan_to_num(image), alpha])
+def _parcels_html(tables: ParcelTables) -> str:
+    import base64
 
-
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    plt.imsave(buffer, image, format="png")
-    return buffer.getvalue()
-
-
-def _item_heading(item: Mapping) -> str:
-    props = item["properties"]
-    period = f"{props['start_datetime'][:10]} to {props['end_datetime'][:10]}"
-    return f"{item['id']} ({period})"
-
-
-def _figures_html(figures: Sequence[Figure]) -> str:
-    cards = []
-    for fig in figures:
-        data = base64.b64encode(fig.png).decode()
-        cards.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(fig.title)}">'
-            f"<figcaption><b>{html.escape(fig.title)}</b><br>{fig.caption}</figcaption></figure>"
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in summary_rows(tables)
+    )
+    button = (
+        overlay_button("show the parcel map") if tables.parcels is not None and len(tables.parcels) else ""
+    )
+    parts = [f"<h3>{html.escape(tables.item_id)}</h3><table>{rows}</table>{button}"]
+    if tables.markers is None:
+        return "".join(parts)
+    chosen = chosen_parcels(tables)
+    if chosen:
+        data = base64.b64encode(series_png(tables, chosen)).decode()
+        caption = (
+            "Mean NDVI of the parcel's clear pixels with its p25–p75 band, Sentinel-1 VH − VV (grey, "
+            "right axis) where given; squares: observations meeting Sen4CAP's bare-soil calibration rule "
+            "(NDVI < 0.15 and NDTI ≤ 0.10); shaded: detected bare-soil periods with their confidence "
+            "class, where the bare-soil product ran."
         )
-    return '<div class="grid">' + "".join(cards) + "</div>"
+        parts.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="parcel time series">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    return "".join(parts)
 
 
-def _properties_html(props: Mapping) -> str:
-    shown = {k: v for k, v in props.items() if k.startswith("baresoil:") or k in ("eea:tile", "gsd")}
-    cells = {k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in shown.items()}
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in cells.items())
-    return f"<details><summary>provenance</summary><table>{rows}</table></details>"
+# --- provenance ----------------------------------------------------------------------------
 
 
-def _page(title: str, sections: Sequence[tuple[str, str]]) -> str:
-    body = "".join(f"<section><h2>{html.escape(h)}</h2>{content}</section>" for h, content in sections)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-.grid {{ display: flex; flex-wrap: wrap; gap: 1em; }}
-figure {{ margin: 0; width: 300px; }}
-figure img {{ width: 300px; image-rendering: pixelated; border: 1px solid #ccc; background: #eee; }}
-figcaption {{ font-size: 0.85em; }}
-.swatch {{ display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.2em 0 0.6em;
-          vertical-align: middle; }}
-table {{ border-collapse: collapse; font-size: 0.8em; }} th, td {{ text-align: left; padding: 0.2em 0.6em; }}
-</style></head>
-<body><h1>{html.escape(title)}</h1>{body}</body></html>
-"""
+def _provenance(items: Sequence[OutputItem], timings: Mapping[str, float] | None) -> str:
+    defaults = json.loads(json.dumps(Config().to_dict()))
+    rows = []
+    for item in items:
+        props = item.properties
+        inputs = {
+            k.removeprefix("baresoil:"): v
+            for k, v in props.items()
+            if k.startswith("baresoil:") and k not in ("baresoil:config", "baresoil:version")
+        }
+        config = props.get("baresoil:config")
+        changed = _changed(config, defaults) if isinstance(config, dict) else {}
+        settings = ", ".join(f"{k} = {json.dumps(v)}" for k, v in changed.items()) or "defaults"
+        full = (
+            f"<details><summary>configuration</summary><pre>{html.escape(json.dumps(config, indent=1))}"
+            "</pre></details>"
+            if config
+            else ""
+        )
+        inputs_html = "<br>".join(f"{html.escape(k)}: {html.escape(_short(v))}" for k, v in inputs.items())
+        rows.append(
+            f"<tr><td>{html.escape(item.id)}</td><td>{inputs_html}</td><td>{html.escape(settings)}{full}"
+            f"</td><td>{html.escape(str(props.get('baresoil:version', '')))}</td>"
+            f"<td>{html.escape(str(props.get('created', '')))}</td></tr>"
+        )
+    table = (
+        "<table><tr><th>item</th><th>inputs</th><th>parameters (differing from the defaults)</th>"
+        "<th>version</th><th>written (UTC)</th></tr>" + "".join(rows) + "</table>"
+    )
+    return table + _timeline(items) + _timings(timings)
+
+
+def _changed(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for section, values in config.items():
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            if defaults.get(section, {}).get(key) != value:
+                out[f"{section}.{key}"] = value
+    return out
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 200 else text[:200] + " …"
+
+
+def _timeline(items: Sequence[OutputItem]) -> str:
+    """When each output was written, and the time since the one before: how long each step took."""
+    stamped = []
+    for item in items:
+        created = item.properties.get("created")
+        if created:
+            stamped.append((datetime.fromisoformat(str(created).replace("Z", "+00:00")), item.id))
+    if len(stamped) < 2:
+        return ""
+    stamped.sort()
+    rows = []
+    for (before, _), (when, item_id) in zip([stamped[0], *stamped[:-1]], stamped, strict=True):
+        gap = (when - before).total_seconds()
+        rows.append(
+            f"<tr><td>{html.escape(item_id)}</td><td>{when:%Y-%m-%d %H:%M:%S}</td><td>{gap:.0f} s</td></tr>"
+        )
+    return (
+        '<h3>Timeline</h3><p class="note">Outputs in the order they were written; the time since the '
+        "previous output approximates how long each product took when they ran one after another.</p>"
+        "<table><tr><th>item</th><th>written (UTC)</th><th>since the previous output</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _timings(timings: Mapping[str, float] | None) -> str:
+    if not timings:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f} s</td></tr>" for k, v in timings.items())
+    return f"<h3>Timings</h3><table><tr><th>step</th><th>seconds</th></tr>{rows}</table>"

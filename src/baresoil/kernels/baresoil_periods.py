@@ -168,6 +168,49 @@ def classify_observations(
     return Classified(known & (labels == LABEL_BS), confidence, trained=False)
 
 
+@dataclass(frozen=True)
+class BareEnvelope:
+    """Limits a BS observation must also meet (not Sen4CAP; all off by default, see :func:`within_envelope`)."""
+
+    max_ndti: float = np.inf
+    """Crop residue raises NDTI (cellulose absorbs SWIR2): bare soil stays near the BS rule's 0.10."""
+    max_fcover: float = np.inf
+    """Green cover estimate."""
+    max_ndvi_rise: float = np.inf
+    """NDVI above the parcel's own bare level (its 10th percentile NDVI in the window): emerging or
+    sparse green cover on a soil whose NDVI is already high."""
+
+
+def parcel_low(values: np.ndarray, owner: np.ndarray, q: float = 10.0) -> np.ndarray:
+    """Per row, the ``q``-th percentile of ``values`` over the rows of the same ``owner`` (NaN ignored)."""
+    values = np.asarray(values, np.float64)
+    owner = np.asarray(owner)
+    out = np.full(values.shape, np.nan)
+    _, inverse = np.unique(owner, return_inverse=True)
+    for k in range(int(inverse.max()) + 1 if inverse.size else 0):
+        rows = inverse == k
+        if np.isfinite(values[rows]).any():
+            out[rows] = np.nanpercentile(values[rows], q)
+    return out
+
+
+def within_envelope(
+    ndti: np.ndarray, fcover: np.ndarray | None, ndvi_rise: np.ndarray, envelope: BareEnvelope
+) -> np.ndarray:
+    """True where an observation may be bare by the envelope's limits (NaN never fails a limit).
+
+    Sen4CAP's forest learns only from the extremes (bare below NDVI 0.15, green above 0.45), so
+    it calls bare everything closer to bare soil than to green vegetation: stubble and crop
+    residue, ripe cereals, a winter crop with 10 % cover.  The envelope keeps the bare class
+    near the calibration's bare rule; an observation outside it is taken as not bare.
+    """
+    ok = ~(np.asarray(ndti, np.float64) > envelope.max_ndti)
+    ok &= ~(np.asarray(ndvi_rise, np.float64) > envelope.max_ndvi_rise)
+    if fcover is not None:
+        ok &= ~(np.asarray(fcover, np.float64) > envelope.max_fcover)
+    return ok
+
+
 def nearest_within(days: np.ndarray, targets: np.ndarray, max_gap: float) -> np.ndarray:
     """Index into sorted ``days`` of the nearest day to each target, -1 when further than ``max_gap``.
 

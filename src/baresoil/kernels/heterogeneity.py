@@ -111,9 +111,10 @@ def kmeans_missing(x: np.ndarray, n_clusters: int, seed: int = 0, max_iter: int 
     if data.shape[0] == 0:
         return labels
     missing = ~np.isfinite(data)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(np.where(missing, np.nan, data), axis=0) if missing.any() else data.mean(axis=0)
-    filled = np.where(missing, np.nan_to_num(mean)[None, :], data)
+    present = (~missing).sum(axis=0)
+    sums = np.where(missing, 0.0, data).sum(axis=0)
+    mean = np.where(present > 0, sums / np.maximum(present, 1), 0.0)  # a column without values: 0
+    filled = np.where(missing, mean[None, :], data)
     k = int(min(n_clusters, len(np.unique(filled.round(12), axis=0))))
     if k < 2:
         labels[some] = 1
@@ -121,7 +122,8 @@ def kmeans_missing(x: np.ndarray, n_clusters: int, seed: int = 0, max_iter: int 
     previous = None
     centroids = None
     current = np.zeros(filled.shape[0], np.int64)
-    for _ in range(max_iter):
+    rounds = max_iter if missing.any() else 1  # nothing to impute: one clustering is the answer
+    for _ in range(rounds):
         if centroids is None:
             model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3)
         else:

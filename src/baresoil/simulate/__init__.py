@@ -44,7 +44,7 @@ from ..catalog.layouts import LAYOUTS
 from .crops import simulate_crops
 from .inputs import write_inputs
 from .observe import observe
-from .practices import convert_grassland, declared_parcels, split_parcels, write_practices
+from .practices import convert_grassland, declarations, split_parcels, write_practices
 from .render import SceneRecord, write_scene
 from .samples import draw_samples
 from .sar import load_s1_truth, write_sar
@@ -106,8 +106,8 @@ def simulate(out_dir: str | Path, spec: WorldSpec = WorldSpec()) -> Simulation: 
         world, history, conversions = convert_grassland(world, history, splits)
     samples = draw_samples(world)
     parcels = parcel_geometries(world)
-    declared = declared_parcels(parcels, splits) if spec.practices else parcels
-    write_inputs(root / "inputs", world, history, samples, declared)
+    declared = declarations(parcels, history, splits, conversions) if spec.practices else (parcels, history)
+    write_inputs(root / "inputs", world, declared[1], samples, declared[0])
     write_static_truth(root / "truth", world, history, weather, samples, parcels)
     if spec.practices:
         write_practices(root / "truth", splits, conversions, history)

@@ -13,14 +13,16 @@ Only with ``WorldSpec(practices=True)``; without it nothing here runs and the wo
   parcels are ploughed up in the last simulated year and sown with a spring crop:
   from the day a cropland parcel with that crop gets its seedbed, the meadow takes
   that parcel's daily state (bare seedbed, emergence, growth, harvest, stubble) and
-  its events; a ``ploughing`` event marks the conversion.  The declaration of that
-  year names the new crop.  Its land cover becomes cropland (it can be bare now).
+  its events; a ``ploughing`` event marks the conversion.  Half of the farmers declare
+  the new crop that year; the others go on declaring permanent grassland (the
+  undeclared ploughing-up a paying agency looks for).  Its land cover becomes cropland
+  (it can be bare now).
 
 ``truth/practices.csv`` (:func:`write_practices`) lists both: ``parcel_id`` (the
 declared parcel), ``practice`` (``split`` or ``grassland_conversion``), ``other_id``
 (the strip, or the cropland parcel whose calendar the converted field follows),
-``share`` (the strip's share of the field), ``date`` (conversion day), and per year
-``crop_<year>`` / ``other_crop_<year>``.
+``share`` (the strip's share of the field), ``date`` (conversion day), ``declared``
+(the conversion is declared), and per year the true ``crop_<year>`` / ``other_crop_<year>``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crops import CropHistory
+from .crops import GRASSLAND_CROP, CropHistory
 from .fields import rng_for
 from .files import atomic
 from .world import CROPLAND, World
@@ -46,8 +48,11 @@ SPLIT_MIN_PIXELS = 150
 STRIP_SHARE = (0.35, 0.5)
 CONVERT_SHARE = 0.4
 """Share of the grassland parcels ploughed up in the last year."""
+DECLARED_SHARE = 0.5
+"""Share of the conversions the farmer declares (the new crop); the others are still declared as
+permanent grassland — the undeclared ploughing a paying agency looks for."""
 SPRING_CROPS = ("maize", "sugar_beet", "spring_barley", "potatoes")
-PRACTICE_COLUMNS = ("parcel_id", "practice", "other_id", "share", "date")
+PRACTICE_COLUMNS = ("parcel_id", "practice", "other_id", "share", "date", "declared")
 
 
 def split_parcels(world: World) -> tuple[World, pd.DataFrame]:
@@ -154,7 +159,9 @@ def convert_grassland(
         new_events[0] = new_events[0].drop(mowing.index)
         new_events += [plough, after.assign(parcel_id=int(pid))]
         landcover[world.parcel_id == pid] = CROPLAND
-        rows.append({"parcel_id": int(pid), "other_id": int(donor["parcel_id"]), "date": donor["date"]})
+        declared = bool(rng.random() < DECLARED_SHARE)
+        rows.append({"parcel_id": int(pid), "other_id": int(donor["parcel_id"]), "date": donor["date"],
+                     "declared": declared})  # fmt: skip
     table = pd.concat(new_events, ignore_index=True).sort_values(
         ["parcel_id", "date", "event"], kind="stable"
     )
@@ -164,8 +171,12 @@ def convert_grassland(
     return world, history, pd.DataFrame(rows)
 
 
-def declared_parcels(parcels: gpd.GeoDataFrame, splits: pd.DataFrame) -> gpd.GeoDataFrame:
-    """What the farmers declare: each strip merged into its host field (host id and crop)."""
+def declarations(
+    parcels: gpd.GeoDataFrame, history: CropHistory, splits: pd.DataFrame, conversions: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, CropHistory]:
+    """What the farmers declare: each strip merged into its host field (host id and crop); an undeclared
+    conversion still as permanent grassland.  Returns the parcels and a history whose ``crops``
+    table is the declared one (for :func:`.inputs.write_inputs`)."""
     out = parcels.copy()
     if len(splits):
         strip_of = dict(zip(splits["other_id"], splits["parcel_id"], strict=True))
@@ -173,7 +184,12 @@ def declared_parcels(parcels: gpd.GeoDataFrame, splits: pd.DataFrame) -> gpd.Geo
         merged = out.assign(parcel_id=owner).dissolve(by="parcel_id", as_index=False, aggfunc="first")
         merged["geometry"] = [shapely.make_valid(g) for g in merged.geometry]
         out = merged[out.columns]
-    return out.reset_index(drop=True)
+    crops = history.crops.copy()
+    if len(conversions):
+        hidden = conversions.loc[~conversions["declared"].astype(bool), "parcel_id"]
+        last = crops["year"].max()
+        crops.loc[crops["parcel_id"].isin(hidden) & (crops["year"] == last), "crop"] = GRASSLAND_CROP
+    return out.reset_index(drop=True), dataclasses.replace(history, crops=crops)
 
 
 def practices_table(splits: pd.DataFrame, conversions: pd.DataFrame, history: CropHistory) -> pd.DataFrame:

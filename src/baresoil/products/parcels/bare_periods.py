@@ -105,7 +105,9 @@ def bare_soil_periods(
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
-    markers_all = _markers_all(ids, s2_periods, s2_last, s2_count, fusion, s1_periods, s1_last, s1_count)
+    markers_all = _markers_all(
+        ids, s2_periods, s2_last, s2_count, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
+    )
     if isinstance(parcels, gpd.GeoDataFrame):
         markers_all = _with_geometry(markers_all, parcels)
     observations = pd.concat([t[_OBS_COLUMNS] for t in (s2, s1) if t is not None], ignore_index=True)
@@ -157,10 +159,24 @@ def _classified_s2(markers: pd.DataFrame, start: date, end: date, params: Parcel
         n_estimators=params.bs_trees,
         random_state=params.bs_random_state,
     )
+    envelope = bp.BareEnvelope(params.bs_max_ndti, params.bs_max_fcover, params.bs_max_ndvi_rise)
+    rise = wide["NDVI"].to_numpy(np.float64) - wide["parcel_id"].map(_bare_level(markers)).to_numpy(np.float64)
+    inside = bp.within_envelope(wide["NDTI"].to_numpy(), fcover, rise, envelope)
+    result = bp.Classified(result.bare & inside, result.confidence, result.trained)
     out = _observation_frame(wide, "S2", labels, result)
     out["trainable"] = pixels >= params.bs_calib_min_pixels
     out.attrs["trained"] = result.trained
     return out
+
+
+def _bare_level(markers: pd.DataFrame) -> pd.Series:
+    """Each parcel's own bare-soil NDVI: the 10th percentile of its S2 NDVI over every date of the
+    markers table (the soil does not change with the analysis window)."""
+    ndvi = wide_means(markers, "S2", ["NDVI"])
+    if ndvi.empty or "NDVI" not in ndvi.columns:
+        return pd.Series(dtype=np.float64)
+    low = bp.parcel_low(ndvi["NDVI"].to_numpy(), ndvi["parcel_id"].to_numpy())
+    return pd.Series(low, index=ndvi["parcel_id"].to_numpy()).groupby(level=0).first()
 
 
 def _classified_s1(
@@ -293,6 +309,7 @@ def _markers_all(
     s1: np.ndarray | None,
     s1_last: np.ndarray | None,
     s1_count: np.ndarray | None,
+    n_s1: int,
 ) -> pd.DataFrame:
     columns: dict[str, object] = {"parcel_id": ids}
     start2, end2 = _iso(s2[..., bp.START]), _end_text(s2)
@@ -305,16 +322,17 @@ def _markers_all(
     columns["LastObsS2"] = _iso(s2_last)
     columns["TTdaysS2"] = np.where(s2_count > 0, bp.bare_days(s2, s2_last), np.nan)
     columns["TTdaysS1S2"] = fusion.overlap_days
-    n1 = s1.shape[1] if s1 is not None else 0
-    if s1 is not None and s1_last is not None and s1_count is not None:
-        start1, end1, conf1 = _iso(s1[..., bp.START]), _end_text(s1), bp.class_names(s1[..., bp.CONF])
-        for p in range(n1):
-            columns[f"START_S1_{p + 1}"] = start1[:, p]
-            columns[f"END_S1_{p + 1}"] = end1[:, p]
-            columns[f"Conf_S1_{p + 1}"] = conf1[:, p]
-        columns["NbrTTS1"] = s1_count
-        columns["LastObsS1"] = _iso(s1_last)
-        columns["TTdaysS1"] = np.where(s1_count > 0, bp.bare_days(s1, s1_last), np.nan)
+    if s1 is None or s1_last is None or s1_count is None:  # no S1: the same columns, empty
+        s1 = np.full((len(ids), n_s1, len(bp.FIELDS)), np.nan)
+        s1_last, s1_count = np.full(len(ids), np.nan), np.zeros(len(ids), np.int64)
+    start1, end1, conf1 = _iso(s1[..., bp.START]), _end_text(s1), bp.class_names(s1[..., bp.CONF])
+    for p in range(s1.shape[1]):
+        columns[f"START_S1_{p + 1}"] = start1[:, p]
+        columns[f"END_S1_{p + 1}"] = end1[:, p]
+        columns[f"Conf_S1_{p + 1}"] = conf1[:, p]
+    columns["NbrTTS1"] = s1_count
+    columns["LastObsS1"] = _iso(s1_last)
+    columns["TTdaysS1"] = np.where(s1_count > 0, bp.bare_days(s1, s1_last), np.nan)
     return pd.DataFrame(columns)
 
 

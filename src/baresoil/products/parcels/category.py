@@ -94,8 +94,9 @@ def category_change(
     ``markers``).  Returns one row per parcel declared in both years: parcel_id,
     LC_P1, LC_P2, crop_P1, crop_P2, declared_change, the :data:`EVIDENCE` of each year,
     ChangeP1, ChangeP2 (NaN for parcels of no scored category or without observations
-    that year), pred_changeP1, pred_changeP2, pred_change_P1_P2 — with the parcel
-    geometry when ``parcels`` is a GeoDataFrame.
+    that year), pred_changeP1, pred_changeP2, pred_change_P1_P2, and ``change``: the current
+    year's evidence flags a change (pred_changeP2) or the two declarations give different
+    categories — with the parcel geometry when ``parcels`` is a GeoDataFrame.
     """
     params = (config or Config()).parcels
     table = _matched(declarations, years)
@@ -119,6 +120,7 @@ def category_change(
         kc.Consolidation(params.change_p1_threshold, params.change_p2_threshold),
     )
     table["pred_changeP1"], table["pred_changeP2"], table["pred_change_P1_P2"] = p1, p2, both
+    table["change"] = (table["pred_changeP2"] == 1) | table["declared_change"]
     if isinstance(parcels, gpd.GeoDataFrame):
         shapes = parcels[["parcel_id", parcels.geometry.name]].drop_duplicates("parcel_id")
         merged = table.merge(shapes, on="parcel_id", how="left")
@@ -152,7 +154,8 @@ def _matched(declarations: pd.DataFrame, years: tuple[int, int]) -> pd.DataFrame
         )
         frames.append(frame.drop_duplicates("parcel_id"))
     table = frames[0].merge(frames[1], on="parcel_id", how="inner")
-    table["declared_change"] = table["LC_P1"] != table["LC_P2"]
+    known = (table["LC_P1"] > 0) & (table["LC_P2"] > 0)
+    table["declared_change"] = known & (table["LC_P1"] != table["LC_P2"])
     return table[["parcel_id", "LC_P1", "LC_P2", "crop_P1", "crop_P2", "declared_change"]]
 
 

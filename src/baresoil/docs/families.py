@@ -1,0 +1,127 @@
+"""Generated blocks particular to one product family: what the code defines beyond the registry.
+
+Season windows of the HRL climate zones, the HRL file names, the soil
+properties and their SoilGrids scaling, the parcel markers' columns, features
+and Sen4CAP column names, and the parcel table products registered.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from ..products.parcels.markers import (
+    FEATURE_UNITS,
+    S1,
+    S1_FEATURES,
+    S2,
+    S2_FEATURES,
+    SEN4CAP_ID,
+    SEN4CAP_STATS,
+    sen4cap_column,
+)
+from ..products.parcels.tables import table_products
+from ..products.seasons import file_name, season_windows, yydoy
+from ..products.soil.properties import PROPERTIES, UNC_SCALE
+from .tables import markdown_table
+
+EXAMPLE_YEAR = 2022
+EXAMPLE_TILE = "E43N32"
+
+
+def seasons_windows(args: list[str]) -> str:
+    """The HRL season windows of both climate zones, for an example reference year."""
+    names = {
+        "winter_emergence": "main season, winter crop: emergence",
+        "winter_harvest": "main season, winter crop: harvest",
+        "spring_emergence": "main season, spring crop: emergence",
+        "spring_harvest": "main season, spring crop: harvest",
+        "before_main": "secondary season before the main one (both events)",
+        "after_main": "secondary season after the main one (both events)",
+    }
+    zone1, zone2 = season_windows(EXAMPLE_YEAR, 1), season_windows(EXAMPLE_YEAR, 2)
+    rows = [(label, _span(zone1[key]), _span(zone2[key])) for key, label in names.items()]
+    header = ("window", f"zone 1 (reference year {EXAMPLE_YEAR})", "zone 2")
+    return markdown_table(header, rows)
+
+
+def _span(bounds: tuple[date, date]) -> str:
+    first, last = bounds
+    return f"{first.isoformat()} → {last.isoformat()}"
+
+
+def seasons_files(args: list[str]) -> str:
+    """The HRL-style file names of a reference year and tile."""
+    from ..products.registry import layers
+
+    rows = [
+        (f"`{lay.code}`", f"`{file_name(lay.code, EXAMPLE_TILE, str(EXAMPLE_YEAR), 10.0)}`")
+        for lay in layers("seasons")
+    ]
+    example = yydoy(date(EXAMPLE_YEAR, 8, 1))
+    return (
+        markdown_table(("layer", f"file of tile {EXAMPLE_TILE}, {EXAMPLE_YEAR}, 10 m"), rows)
+        + f"\n\nYYDOY example: 1 August {EXAMPLE_YEAR} is stored as `{example}`; "
+        + f"a winter crop sown on 1 October {EXAMPLE_YEAR - 1} as `{yydoy(date(EXAMPLE_YEAR - 1, 10, 1))}`."
+    )
+
+
+def soil_properties(args: list[str]) -> str:
+    """The properties that can be mapped: names, layer codes, units and SoilGrids-style scaling."""
+    rows = []
+    for prop in PROPERTIES.values():
+        q05, q50, q95, unc = prop.layer_codes
+        stored = f"{prop.unit} ÷ {_number(prop.scale)}"
+        rows.append(
+            (
+                f"`{prop.name}`",
+                prop.title,
+                f"`{q05}`, `{q50}`, `{q95}`, `{unc}`",
+                prop.unit,
+                _number(prop.scale),
+                stored,
+            )
+        )
+    header = ("`--property`", "property", "asset keys", "unit", "scale", "stored as")
+    note = (
+        f"The uncertainty layers (`…_UNC`) are (Q95 − Q05) / Q50 stored × {_number(1 / UNC_SCALE)} "
+        f"(scale {_number(UNC_SCALE)})."
+    )
+    return markdown_table(header, rows) + "\n\n" + note
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def parcels_features(args: list[str]) -> str:
+    """Features of the markers database, their units, and their Sen4CAP wide column names."""
+    day = np.datetime64(f"{EXAMPLE_YEAR}-05-14")
+    rows = [(f"`{f}`", S2, FEATURE_UNITS[f], f"`{sen4cap_column(day, 'mean', S2, f)}`") for f in S2_FEATURES]
+    rows += [(f"`{f}`", S1, FEATURE_UNITS[f], f"`{sen4cap_column(day, 'mean', S1, f)}`") for f in S1_FEATURES]
+    table = markdown_table(("feature", "source", "unit", f"wide column of its mean on {day}"), rows)
+    stats = ", ".join(f"`{ours}` → `{theirs}`" for ours, theirs in SEN4CAP_STATS.items())
+    return (
+        f"{table}\n\nStatistics, long name → Sen4CAP wide name: {stats}. The wide table's parcel id "
+        f"column is `{SEN4CAP_ID}`."
+    )
+
+
+def parcels_columns(args: list[str]) -> str:
+    """Columns of the long markers table."""
+    from ..pipeline.parcels import MARKER_DESCRIPTIONS
+
+    return markdown_table(("column", "meaning"), [(f"`{k}`", v) for k, v in MARKER_DESCRIPTIONS.items()])
+
+
+def parcels_products(args: list[str]) -> str:
+    """The parcel table products the markers run feeds (registered in the code)."""
+    products = table_products()
+    if not products:
+        return (
+            "No parcel table product is registered in this version: `baresoil parcels` writes the "
+            "markers database and the parcel tables only."
+        )
+    rows = [(f"`{p.name}`", p.title, p.description) for p in products]
+    return markdown_table(("product", "title", "description"), rows)

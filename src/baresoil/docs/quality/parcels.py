@@ -1,0 +1,252 @@
+"""Quality report of the parcel products (``bench_parcels``, ``bench_parcel_analytics``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..tables import markdown_table
+from .results import Record, Run, cmp, fmt, get, missing, targets_table
+
+
+def parcels_page(runs: Mapping[str, Run]) -> list[str]:
+    parts = []
+    markers = runs.get("bench_parcels")
+    analytics = runs.get("bench_parcel_analytics")
+    bare = analytics.named("parcel-bare-periods") if analytics else []
+    hete = analytics.named("parcel-heterogeneity") if analytics else []
+    change = analytics.named("parcel-category-change") if analytics else []
+    b, h, c = (bare[0] if bare else None), (hete[0] if hete else None), (change[0] if change else None)
+    classes_ordered = _classes_ordered(b)
+    parts.append(
+        "## Acceptance (issue 5)\n\n"
+        + targets_table(
+            [
+                (
+                    "bare-period detection precision (per parcel)",
+                    "≥ 0.95",
+                    get(b, "parcel_precision"),
+                    cmp(get(b, "parcel_precision"), lambda v: v >= 0.95),
+                ),
+                (
+                    "bare-period detection recall (per parcel)",
+                    "≥ 0.95",
+                    get(b, "parcel_recall"),
+                    cmp(get(b, "parcel_recall"), lambda v: v >= 0.95),
+                ),
+                (
+                    "START date mean absolute error (days)",
+                    "≤ 5",
+                    get(b, "start_mae_days"),
+                    cmp(get(b, "start_mae_days"), lambda v: v <= 5),
+                ),
+                (
+                    "confidence classes ordered by accuracy",
+                    "Strong more often right than Doubtful",
+                    classes_ordered,
+                    classes_ordered,
+                ),
+                (
+                    "heterogeneity F1 (mean of the years)",
+                    "≥ 0.9",
+                    get(h, "f1_mean"),
+                    cmp(get(h, "f1_mean"), lambda v: v >= 0.9),
+                ),
+                ("change of category F1", "≥ 0.9", get(c, "f1"), cmp(get(c, "f1"), lambda v: v >= 0.9)),
+            ]
+        )
+    )
+    if markers is not None:
+        parts.append(_markers_section(markers))
+    else:
+        parts.append(missing("bench_parcels"))
+    if analytics is None:
+        parts.append(missing("bench_parcel_analytics"))
+        return parts
+    parts.append(
+        f"## Bare-soil periods, heterogeneity, change of category\n\nMeasured by {analytics.provenance()} "
+        "Bare-soil periods on the default world, per calendar year, against the true bare periods of the "
+        "declared parcels; heterogeneity and change of category on a second world simulated with farming "
+        "practices (parcels sown in two strips of different crops, grassland ploughed up for an arable "
+        "crop in the second year)."
+    )
+    if b is not None:
+        parts.append(_bare_section(b))
+    if h is not None:
+        parts.append(_hete_section(h))
+    if c is not None:
+        parts.append(_change_section(c))
+    return parts
+
+
+def _classes_ordered(record: Record | None) -> bool | None:
+    classes = (record or {}).get("accuracy_by_class") or {}
+    strong = [v["right"] for k, v in classes.items() if k.startswith("Strong")]
+    doubtful = [v["right"] for k, v in classes.items() if k.startswith("Doubtful")]
+    if not strong or not doubtful:
+        return None
+    return min(strong) > max(doubtful)
+
+
+def _markers_section(run: Run) -> str:
+    rows: list[tuple[object, ...]] = [
+        (
+            fmt(r.get("resolution_m")),
+            r.get("parcels"),
+            r.get("parcels_reported"),
+            fmt(r.get("marker_rows")),
+            fmt(r.get("parcel_dates_s2")),
+            fmt(r.get("parcel_dates_s1")),
+            fmt(r.get("seconds")),
+            fmt(r.get("parcel_dates_per_second")),
+            fmt(r.get("peak_rss_mb")),
+        )
+        for r in run.named("parcel-markers")
+    ]
+    header = (
+        "resolution (m)",
+        "parcels",
+        "reported",
+        "marker rows",
+        "parcel-dates S2",
+        "parcel-dates S1",
+        "seconds",
+        "parcel-dates/s",
+        "peak memory (MB)",
+    )
+    truth_rows: list[tuple[object, ...]] = [
+        (
+            fmt(r.get("resolution_m")),
+            fmt(r.get("fcover_vs_true_green_mae")),
+            fmt(r.get("fcover_vs_true_green_bias")),
+            fmt(r.get("fcover_vs_true_green_r")),
+            fmt(r.get("ndvi_vs_true_green_r")),
+            fmt(r.get("vv_db_mae")),
+            fmt(r.get("vv_db_bias")),
+            fmt(r.get("vh_db_mae")),
+            fmt(r.get("vh_db_bias")),
+            fmt(r.get("exactness_max_abs_diff_ndvi")),
+        )
+        for r in run.named("parcel-markers")
+    ]
+    truth_header = (
+        "resolution (m)",
+        "FCOVER MAE",
+        "FCOVER bias",
+        "FCOVER r",
+        "NDVI r",
+        "VV MAE (dB)",
+        "VV bias (dB)",
+        "VH MAE (dB)",
+        "VH bias (dB)",
+        "largest difference to brute force (NDVI)",
+    )
+    return (
+        f"## Markers database\n\nMeasured by {run.provenance()}\n\nSpeed and memory of the whole "
+        f"`baresoil parcels` run (Sentinel-2 and Sentinel-1):\n\n{markdown_table(header, rows)}\n\n"
+        "Against the truth, on parcel-dates with at least 80 % of the parcel's pixels valid: parcel mean "
+        "FCOVER against the true green cover, mean backscatter against the noise-free parcel backscatter; "
+        "and every statistic of 40 parcel-dates recomputed by brute force from the cube:\n\n"
+        + markdown_table(truth_header, truth_rows)
+    )
+
+
+def _bare_section(r: Record) -> str:
+    rows: list[tuple[object, ...]] = [
+        (
+            r.get("parcel_years"),
+            r.get("detected_periods"),
+            r.get("observable_true_periods"),
+            fmt(r.get("period_precision")),
+            fmt(r.get("period_recall")),
+            fmt(r.get("parcel_precision")),
+            fmt(r.get("parcel_recall")),
+            fmt(r.get("start_mae_days")),
+            fmt(r.get("start_median_error_days")),
+            fmt(r.get("start_mae_vs_first_seen_days")),
+        )
+    ]
+    header = (
+        "parcel-years",
+        "periods detected",
+        "observable true periods",
+        "period precision",
+        "period recall",
+        "parcel precision",
+        "parcel recall",
+        "START MAE (days)",
+        "START median error (days)",
+        "START MAE vs first bare observation (days)",
+    )
+    classes = r.get("accuracy_by_class") or {}
+    ranked = sorted(classes, key=_class_rank)
+    class_rows = [(k, classes[k].get("periods"), fmt(classes[k].get("right"))) for k in ranked]
+    text = (
+        f"### Bare-soil periods\n\n{markdown_table(header, rows)}\n\nConfidence classes against "
+        "accuracy (the share of detected periods that overlap a true bare period):\n\n"
+        + markdown_table(("class", "periods", "right"), class_rows)
+    )
+    false = r.get("false_periods_by_landcover") or {}
+    if false:
+        text += (
+            "\n\nFalse periods by true land cover: " + ", ".join(f"{k} {v}" for k, v in false.items()) + "."
+        )
+    return text
+
+
+CLASS_ORDER = ("Strong+", "Strong", "Good", "Medium", "Poor", "Doubtful")
+C_INDEX_ORDER = ("STRONG", "MODERATE", "WEAK", "POOR", "NO")
+
+
+def _class_rank(name: str) -> tuple[int, bool]:
+    """Best class first, each before its Sentinel-1-confirmed variant."""
+    base = name.removesuffix("_S1")
+    return (CLASS_ORDER.index(base) if base in CLASS_ORDER else len(CLASS_ORDER), name.endswith("_S1"))
+
+
+def _hete_section(r: Record) -> str:
+    years = r.get("years") or {}
+    rows = [
+        (
+            year,
+            f.get("tp"),
+            f.get("fp"),
+            f.get("fn"),
+            fmt(f.get("precision")),
+            fmt(f.get("recall")),
+            fmt(f.get("f1")),
+        )
+        for year, f in years.items()
+    ]
+    parts = [
+        "### Heterogeneity\n\nC_INDEX STRONG, MODERATE or WEAK against the parcels sown in two strips of "
+        f"different crops; F1 averaged over the years: {fmt(r.get('f1_mean'))}.",
+        markdown_table(("year", "TP", "FP", "FN", "precision", "recall", "F1"), rows),
+    ]
+    for year, figures in years.items():
+        by_truth = figures.get("c_index_by_truth") or {}
+        classes = [c for c in C_INDEX_ORDER if any(c in counts for counts in by_truth.values())]
+        matrix = [
+            (f"truly {'split' if truth == 'True' else 'homogeneous'}", *(counts.get(c, 0) for c in classes))
+            for truth, counts in sorted(by_truth.items())
+        ]
+        if matrix:
+            parts.append(
+                f"C_INDEX by truth, {year}:\n\n" + markdown_table(("truth \\ C_INDEX", *classes), matrix)
+            )
+    return "\n\n".join(parts)
+
+
+def _change_section(r: Record) -> str:
+    tp, fp, fn = r.get("tp"), r.get("fp"), r.get("fn")
+    parcels = r.get("parcels")
+    tn = parcels - tp - fp - fn if all(isinstance(v, int) for v in (parcels, tp, fp, fn)) else None  # type: ignore[operator]
+    matrix = markdown_table(
+        ("truth \\ predicted (pred_changeP2)", "change", "no change"),
+        [("converted grassland", tp, fn), ("kept", fp, tn)],
+    )
+    return (
+        f"### Change of agricultural category\n\n{r.get('parcels')} parcels matched by id, "
+        f"{r.get('converted')} converted from grassland to arable. Precision {fmt(r.get('precision'))}, "
+        f"recall {fmt(r.get('recall'))}, F1 {fmt(r.get('f1'))}; reference-year false alarms "
+        f"(`pred_changeP1`): {r.get('false_alarms_p1')}.\n\n{matrix}"
+    )

@@ -1,0 +1,177 @@
+"""Quality report of the crop seasons (``bench_seasons``): accuracy, calibration of the confidence layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..tables import markdown_table
+from .results import Record, Run, at_most, cmp, fmt, get, missing, targets_table
+
+SEASON_EVENTS = (
+    ("emergence", "CPMCE", 8.0),
+    ("harvest", "CPMCH", 6.0),
+    ("CPBSA", "CPBSA", 10.0),
+    ("CPBSB", "CPBSB", 10.0),
+)
+
+
+def seasons_page(runs: Mapping[str, Run]) -> list[str]:
+    run = runs.get("bench_seasons")
+    if run is None:
+        return [missing("bench_seasons")]
+    accuracy = run.named("seasons_accuracy")
+    speed = run.named("seasons_speed")
+    default = next((r for r in accuracy if r.get("mode") == "pixel" and r.get("combine") == "sum"), None)
+    parts = [f"Measured by {run.provenance()}"]
+    rows: list[tuple[str, str, object, bool | None]] = []
+    for name, code, target in SEASON_EVENTS:
+        value = get(default, f"{name}_mae_days")
+        rows.append(
+            (
+                f"{code} mean absolute error (days)",
+                f"≤ {target:g}",
+                value,
+                cmp(value, at_most(target)),
+            )
+        )
+    for name, code, _ in SEASON_EVENTS[:2]:
+        conf = get(default, f"{name}_confidence") or {}
+        cover, width = conf.get("coverage_half_width"), conf.get("median_width_days")
+        rows.append(
+            (
+                f"{code}CL: true dates inside the stated confidence (± width / 2)",
+                "≥ 0.85",
+                cover,
+                cmp(cover, lambda v: v >= 0.85),
+            )
+        )
+        rows.append(
+            (f"{code}CL: median stated confidence (days)", "≤ 15", width, cmp(width, lambda v: v <= 15))
+        )
+    parts.append(
+        "## Acceptance (issue 4)\n\nPer pixel, confidences combined by `sum` (the default), "
+        "reference year " + fmt(get(default, "year")) + ":\n\n" + targets_table(rows)
+    )
+    rows2 = []
+    for r in accuracy:
+        rows2.append(
+            (
+                r.get("mode"),
+                r.get("combine"),
+                fmt(r.get("pixels")),
+                fmt(r.get("main_season_found")),
+                *(
+                    f"{fmt(r.get(f'{n}_mae_days'))} ({fmt(r.get(f'{n}_bias_days'))})"
+                    for n, _, _ in SEASON_EVENTS
+                ),
+            )
+        )
+    header = (
+        "mode",
+        "combine",
+        "pixels scored",
+        "main season found",
+        *(f"{code} MAE (bias), days" for _, code, _ in SEASON_EVENTS),
+    )
+    parts.append(
+        "## Accuracy against the simulator's truth\n\nCropland pixels wholly inside one parcel, "
+        "against the parcel's true events (HRL definitions). *field*: parcels given, results per "
+        "field; *+s1*: with the Sentinel-1 cross ratio.\n\n" + markdown_table(header, rows2)
+    )
+    parts.append(_seasons_calibration(accuracy))
+    if default is not None:
+        parts.append(_seasons_flags(default))
+        by_crop = default.get("mae_by_crop") or {}
+        if by_crop:
+            rows3 = [(crop, fmt(v.get("e")), fmt(v.get("h"))) for crop, v in by_crop.items()]
+            parts.append(
+                "### Mean absolute error by crop (per pixel, days)\n\n"
+                + markdown_table(("crop", "emergence", "harvest"), rows3)
+            )
+    if speed:
+        rows4: list[tuple[object, ...]] = [
+            (
+                fmt(r.get("resolution_m")),
+                r.get("chunk_px"),
+                fmt(r.get("pixels")),
+                r.get("scenes"),
+                fmt(r.get("seconds")),
+                r.get("cores"),
+                fmt(r.get("pixel_years_per_s_per_core")),
+                fmt(r.get("kernel_pixel_years_per_s_per_core")),
+                fmt(r.get("peak_rss_mb")),
+            )
+            for r in speed
+        ]
+        header = (
+            "resolution (m)",
+            "chunk (px)",
+            "pixels",
+            "scenes",
+            "seconds",
+            "cores",
+            "pixel-years/s/core (with reading)",
+            "pixel-years/s (kernel alone, one thread)",
+            "peak memory (MB)",
+        )
+        parts.append("## Speed and memory\n\n" + markdown_table(header, rows4))
+    return parts
+
+
+def _seasons_calibration(accuracy: Sequence[Record]) -> str:
+    rows = []
+    for r in accuracy:
+        for name, code, _ in SEASON_EVENTS:
+            conf = r.get(f"{name}_confidence") or {}
+            if not conf:
+                continue
+            rows.append(
+                (
+                    f"{code}CL",
+                    r.get("mode"),
+                    r.get("combine"),
+                    fmt(conf.get("median_width_days")),
+                    fmt(conf.get("coverage_half_width")),
+                    fmt(conf.get("coverage_width")),
+                    fmt(conf.get("not_computable")),
+                )
+            )
+    header = (
+        "layer",
+        "mode",
+        "combine",
+        "median stated width W (days)",
+        "observed: true date within ± W/2",
+        "observed: within ± W",
+        "share without a confidence (flag 65534)",
+    )
+    return (
+        "## Calibration of the confidence layers\n\nA confidence of W days states that the event lies "
+        "within about ± W/2 days: W is the width of the q10–q90 band at the event, an 80 % interval if "
+        "the band were exact. The table sets that statement against how often the true date falls "
+        "inside it (and inside the wider ± W); coverage and width go together, since a wide band "
+        "that covers everything is not the goal.\n\n" + markdown_table(header, rows)
+    )
+
+
+def _seasons_flags(record: Record) -> str:
+    flags = record.get("flags_instead") or {}
+    if not flags:
+        return ""
+    from ...products.registry import layer
+
+    meanings = layer("CPMCE").flags
+    total = sum(int(v) for v in flags.values())
+    rows: list[tuple[object, ...]] = [
+        (
+            value,
+            meanings.get(int(value), "nodata" if value == "65535" else ""),
+            count,
+            fmt(count / max(int(record.get("pixels") or total), 1)),
+        )
+        for value, count in sorted(flags.items(), key=lambda kv: -int(kv[1]))
+    ]
+    return (
+        "### Where no main season was found (per pixel)\n\nThe CPMCE value of the scored pixels without a "
+        "main season:\n\n" + markdown_table(("value", "meaning", "pixels", "share of scored"), rows)
+    )

@@ -1,0 +1,156 @@
+"""Quality report of SoilSuite (``bench_soilsuite``): acceptance, accuracy, confusion matrices, speed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..tables import markdown_table
+from .results import Record, Run, cmp, fmt, get, missing, targets_table
+
+MASK_NAMES = {"1": "bare surface", "2": "permanent vegetation", "3": "other surfaces", "nodata": "nodata"}
+
+
+def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
+    run = runs.get("bench_soilsuite")
+    if run is None:
+        return [missing("bench_soilsuite")]
+    accuracy = run.named("soilsuite-accuracy")
+    speed = run.named("soilsuite-speed")
+    default = next((r for r in accuracy if r.get("threshold") == "auto" and r.get("landcover")), None)
+    parts = [f"Measured by {run.provenance()}"]
+    ratio = min((r["ratio_to_reading_bytes"] for r in speed if "ratio_to_reading_bytes" in r), default=None)
+    parts.append(
+        "## Acceptance (issue 3)\n\nDefault settings (threshold `auto`, WorldCover-class input), "
+        "pure pixels (wholly inside one parcel):\n\n"
+        + targets_table(
+            [
+                (
+                    "MASK overall accuracy",
+                    "≥ 0.95",
+                    get(default, "mask_oa_pure"),
+                    cmp(get(default, "mask_oa_pure"), lambda v: v >= 0.95),
+                ),
+                (
+                    "BSF mean absolute error (percentage points)",
+                    "≤ 3",
+                    get(default, "bsf_mae_pp_pure"),
+                    cmp(get(default, "bsf_mae_pp_pure"), lambda v: v <= 3),
+                ),
+                (
+                    "SRC_MEAN RMSE, worst band (reflectance)",
+                    "≤ 0.01",
+                    get(default, "src_rmse_max_pure"),
+                    cmp(get(default, "src_rmse_max_pure"), lambda v: v <= 0.01),
+                ),
+                (
+                    "end-to-end time / reading the COG bytes (best run)",
+                    "≤ 1.5",
+                    ratio,
+                    cmp(ratio, lambda v: v <= 1.5),
+                ),
+            ]
+        )
+    )
+    rows: list[tuple[object, ...]] = [
+        (
+            f"`{r.get('threshold')}`",
+            r.get("rule", "pvir2"),
+            fmt(r.get("landcover")),
+            fmt(r.get("mask_oa_pure")),
+            fmt(r.get("mask_oa_all")),
+            fmt(r.get("bsf_mae_pp_pure")),
+            fmt(r.get("bsf_mae_pp_all")),
+            fmt(r.get("bsf_mae_pp_cropland")),
+            fmt(r.get("bsf_mae_same_obs_pp_pure")),
+            fmt(r.get("src_rmse_max_pure")),
+            fmt(r.get("src_rmse_max_all")),
+        )
+        for r in accuracy
+    ]
+    header = (
+        "threshold",
+        "rule",
+        "land cover",
+        "MASK OA, pure",
+        "MASK OA, all",
+        "BSF MAE pp, pure",
+        "BSF MAE pp, all",
+        "BSF MAE pp, cropland",
+        "BSF MAE pp, same observations",
+        "SRC RMSE max, pure",
+        "SRC RMSE max, all",
+    )
+    parts.append(
+        "## Accuracy against the simulator's truth\n\n" + markdown_table(header, rows) + "\n\n"
+        "*Pure* pixels lie wholly inside one parcel; *all* includes mixed parcel edges. BSF "
+        "against *the same observations* counts only the observations the product itself took as "
+        "valid, so it measures the detection alone (not the cloud mask)."
+    )
+    if default is not None:
+        parts.append(_soilsuite_confusion(default))
+        rmse = default.get("src_rmse_pure") or {}
+        if rmse:
+            parts.append(
+                "### SRC_MEAN RMSE per band (default settings, pure pixels)\n\n"
+                + markdown_table(tuple(rmse), [tuple(fmt(v) for v in rmse.values())])
+            )
+    if speed:
+        speed_rows: list[tuple[object, ...]] = [
+            (
+                fmt(r.get("area_fraction")),
+                fmt(r.get("resolution_m")),
+                r.get("chunk_px"),
+                r.get("chunks"),
+                fmt(r.get("pixels")),
+                r.get("dates"),
+                fmt(r.get("seconds")),
+                fmt(r.get("pixel_observations_per_second")),
+                fmt(r.get("cog_megabytes")),
+                fmt(r.get("ratio_to_reading_bytes")),
+                fmt(r.get("peak_rss_mb")),
+            )
+            for r in speed
+        ]
+        header = (
+            "area (share of side)",
+            "resolution (m)",
+            "chunk (px)",
+            "chunks",
+            "pixels",
+            "dates",
+            "seconds",
+            "pixel-observations/s",
+            "COG MB read",
+            "time / reading bytes",
+            "peak memory (MB)",
+        )
+        parts.append(
+            "## Speed and memory\n\nEnd-to-end runs (search, cube, every layer and period, COGs, "
+            "STAC), each in its own process.\n\n" + markdown_table(header, speed_rows)
+        )
+    return parts
+
+
+def _soilsuite_confusion(record: Record) -> str:
+    out = []
+    for tag, title in (("pure", "pure pixels"), ("all", "all pixels")):
+        confusion = record.get(f"confusion_{tag}") or {}
+        if not confusion:
+            continue
+        predicted = ("1", "2", "3", "nodata")
+        rows = []
+        for truth in ("1", "2", "3"):
+            counts = [int(confusion.get(f"{truth}->{p}", 0)) for p in predicted]
+            total = sum(counts)
+            right = counts[int(truth) - 1]
+            rows.append((f"{truth} {MASK_NAMES[truth]}", *counts, fmt(right / total if total else None)))
+        header = (
+            "truth \\ MASK",
+            *(p if p == "nodata" else f"{p} {MASK_NAMES[p]}" for p in predicted),
+            "recall",
+        )
+        out.append(
+            f"### MASK confusion matrix, {title} (threshold `{record.get('threshold')}`)\n\n"
+            + markdown_table(header, rows)
+        )
+    return "\n\n".join(out)

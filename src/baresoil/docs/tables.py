@@ -1,0 +1,317 @@
+"""Markdown tables generated from the code: the product registry, the typed config, the command line.
+
+Each public function renders one kind of generated block (see :mod:`.blocks`);
+the documentation pages name them, e.g. ``<!-- generated: layers soilsuite -->``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import json
+import typing
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .. import config as config_module
+from ..config import Config
+from ..products.registry import Layer, layers
+from .blocks import DocsError
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A GitHub-flavoured Markdown table; cells are escaped for pipes and newlines."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _number(value: float) -> str:
+    """Scale, offset and nodata as a reader copies them: 0.0001, -32768, 65535."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:g}"
+
+
+def family_layers(family: str) -> list[Layer]:
+    found = layers(family)
+    if not found:
+        raise DocsError(f"no layer of family {family!r} in the product registry")
+    return found
+
+
+def layers_table(args: list[str]) -> str:
+    """Encoding of every layer of a family: the COG tags and the STAC ``raster:bands``."""
+    (family,) = args
+    rows = []
+    for lay in family_layers(family):
+        bands = f"{lay.count}: {', '.join(lay.bands)}" if lay.bands else "1"
+        rows.append(
+            (
+                f"`{lay.code}`",
+                lay.title,
+                lay.description,
+                lay.dtype,
+                _number(lay.nodata),
+                _number(lay.scale),
+                _number(lay.offset),
+                lay.unit or "",
+                bands,
+                "drawn" if lay.quicklook else "linked",
+            )
+        )
+    header = (
+        "code (asset key)",
+        "title",
+        "meaning",
+        "dtype",
+        "nodata",
+        "scale",
+        "offset",
+        "unit",
+        "bands",
+        "in the report",
+    )
+    note = (
+        "Physical value = stored value × scale + offset, except nodata and the values of the "
+        "classes and flags below."
+    )
+    return markdown_table(header, rows) + "\n\n" + note
+
+
+def values_table(args: list[str]) -> str:
+    """Class values and flags of a family's layers (flags shared by many layers listed once)."""
+    (family,) = args
+    family_codes = [lay.code for lay in family_layers(family)]
+    parts = []
+    class_rows = [
+        (f"`{lay.code}`", value, name) for lay in family_layers(family) for value, name in lay.classes.items()
+    ]
+    if class_rows:
+        parts.append("Classes:\n\n" + markdown_table(("layer", "value", "class"), class_rows))
+    flags: dict[tuple[int, str], list[str]] = {}
+    for lay in family_layers(family):
+        for value, meaning in lay.flags.items():
+            flags.setdefault((value, meaning), []).append(lay.code)
+    if flags:
+        rows = []
+        for (value, meaning), codes in sorted(flags.items()):
+            where = "all layers" if codes == family_codes else ", ".join(f"`{c}`" for c in codes)
+            rows.append((value, meaning, where))
+        parts.append(
+            "Flags (values with a meaning of their own):\n\n"
+            + markdown_table(("value", "meaning", "layers"), rows)
+        )
+    nodata = sorted({_number(lay.nodata) for lay in family_layers(family)})
+    parts.append(f"Nodata: {', '.join(nodata)} (declared in each COG and in `raster:bands`).")
+    return "\n\n".join(parts)
+
+
+def stac_table(args: list[str]) -> str:
+    """The ``raster:bands`` entry of one layer of the family, as the output items carry it."""
+    (family,) = args
+    chosen = next((lay for lay in family_layers(family) if lay.scale != 1.0), family_layers(family)[0])
+    entry = {
+        "href": f"./…_{chosen.code}.tif",
+        "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+        "roles": ["data"],
+        "raster:bands": chosen.raster_bands()[:2],
+    }
+    text = json.dumps({chosen.code: entry}, indent=2, ensure_ascii=False)
+    more = f" (first two of {chosen.count} bands)" if chosen.count > 2 else ""
+    return f"Asset `{chosen.code}` of an output item{more}:\n\n```json\n{text}\n```"
+
+
+# --- the typed configuration ---------------------------------------------------------------
+
+
+@cache
+def _field_docs() -> dict[str, dict[str, str]]:
+    """Per config dataclass: field name -> the docstring written under the field in config.py."""
+    tree = ast.parse(inspect.getsource(config_module))
+    docs: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields: dict[str, str] = {}
+        body = node.body
+        for current, following in zip(body, [*body[1:], None], strict=True):
+            if isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name):
+                text = ""
+                if (
+                    isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)
+                ):
+                    text = inspect.cleandoc(following.value.value)
+                fields[current.target.id] = " ".join(text.split())
+        docs[node.name] = fields
+    return docs
+
+
+def _section(name: str) -> Any:
+    for f in dataclasses.fields(Config):
+        if f.name == name:
+            return getattr(Config(), name)
+    raise DocsError(
+        f"no config section {name!r}; known: {', '.join(f.name for f in dataclasses.fields(Config))}"
+    )
+
+
+def _default(value: object) -> str:
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    if isinstance(value, tuple | dict):
+        return "`" + json.dumps(value) + "`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def config_table(args: list[str]) -> str:
+    """Every key of one config section: TOML key, default and meaning (config.py's own words)."""
+    (name,) = args
+    section = _section(name)
+    docs = _field_docs().get(type(section).__name__, {})
+    rows = [
+        (f"`{name}.{f.name}`", _default(getattr(section, f.name)), docs.get(f.name, ""))
+        for f in dataclasses.fields(section)
+    ]
+    return markdown_table(("key", "default", "meaning"), rows)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def _command(name: str) -> Any:
+    """The click command behind ``baresoil NAME`` (typer vendors its own click: duck-typed)."""
+    import typer.main
+
+    from ..cli.main import app
+
+    group: Any = typer.main.get_command(app)
+    command = group.commands.get(name)
+    if command is None:
+        raise DocsError(f"no command {name!r}; known: {', '.join(sorted(group.commands))}")
+    return command
+
+
+def cli_table(args: list[str]) -> str:
+    """Options of one ``baresoil`` command, from the command itself."""
+    (name,) = args
+    command = _command(name)
+    rows = []
+    for param in command.params:
+        if param.param_type_name == "argument":
+            rows.append((f"`{(param.metavar or param.name or 'ARG').upper()}`", _help(param), "", "argument"))
+            continue
+        if param.param_type_name != "option" or param.hidden:
+            continue
+        flags = ", ".join(f"`{o}`" for o in param.opts)
+        if not param.is_flag:
+            flags += f" {_metavar(param)}"
+        empty = param.default is None or param.default is False or param.default == ()
+        default = "" if empty or param.required else f"`{param.default}`"
+        notes = ["required"] if param.required else []
+        if param.multiple:
+            notes.append("repeatable")
+        if param.envvar:
+            notes.append(f"env `{param.envvar}`")
+        rows.append((flags, _help(param), default, ", ".join(notes)))
+    summary = " ".join((command.help or "").split())
+    return f"`baresoil {name}`: {summary}\n\n" + markdown_table(("option", "meaning", "default", ""), rows)
+
+
+def _help(param: Any) -> str:
+    return " ".join(str(getattr(param, "help", "") or "").split())
+
+
+def _metavar(param: Any) -> str:
+    """TEXT, PATH, N, X for an option's value, from its annotation (N N N N for a 4-tuple)."""
+    if param.nargs > 1:
+        return " ".join(["X"] * param.nargs)
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", str)
+    kinds = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    kind = typing.get_origin(kinds[0]) or kinds[0]
+    if kind is list:
+        kind = (typing.get_args(kinds[0]) or (str,))[0]
+    names = {str: "TEXT", int: "N", float: "X", bool: "", Path: "PATH"}
+    return names.get(kind, "VALUE")
+
+
+# --- defaults and constants of the code ----------------------------------------------------
+
+
+def _resolve(dotted: str) -> tuple[Any, str]:
+    """``baresoil.kernels.threshold:pixel_pvir2_threshold`` -> (module, attribute name)."""
+    import importlib
+
+    module_name, _, name = dotted.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise DocsError(f"cannot import {module_name}: {exc}") from exc
+    if name and not hasattr(module, name):
+        raise DocsError(f"{module_name} has no {name}")
+    return module, name
+
+
+def signature_table(args: list[str]) -> str:
+    """The keyword defaults of one function (e.g. a kernel's tuning constants)."""
+    (dotted,) = args
+    module, name = _resolve(dotted)
+    function = getattr(module, name)
+    rows = [
+        (f"`{p.name}`", _default(p.default))
+        for p in inspect.signature(function).parameters.values()
+        if p.default is not inspect.Parameter.empty
+    ]
+    if not rows:
+        raise DocsError(f"{dotted} has no parameter with a default")
+    return f"Defaults of `{module.__name__}.{name}`:\n\n" + markdown_table(("parameter", "default"), rows)
+
+
+def _module_docs(module: Any) -> dict[str, str]:
+    """Module-level names -> the docstring written under their assignment."""
+    tree = ast.parse(inspect.getsource(module))
+    docs: dict[str, str] = {}
+    body = tree.body
+    for current, following in zip(body, [*body[1:], None], strict=True):
+        targets = []
+        if isinstance(current, ast.Assign):
+            targets = [t.id for t in current.targets if isinstance(t, ast.Name)]
+        elif isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name):
+            targets = [current.target.id]
+        if targets and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+            for target in targets:
+                docs[target] = " ".join(inspect.cleandoc(str(following.value.value)).split())
+    return docs
+
+
+def constants_table(args: list[str]) -> str:
+    """Module constants by name, with their values and the comment the code gives them."""
+    module_name, *names = args
+    module, _ = _resolve(module_name)
+    docs = _module_docs(module)
+    rows = []
+    for name in names:
+        if not hasattr(module, name):
+            raise DocsError(f"{module_name} has no {name}")
+        value = getattr(module, name)
+        rows.append(
+            (
+                f"`{name}`",
+                _default(value if not isinstance(value, float) else round(value, 6)),
+                docs.get(name, ""),
+            )
+        )
+    return f"Constants of `{module_name}`:\n\n" + markdown_table(("name", "value", "meaning"), rows)

@@ -1,0 +1,192 @@
+"""The documentation generator: generated blocks, staleness checks, quality reports, recorded benchmarks."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from baresoil.docs import DocsError, fill, generate
+from baresoil.docs.quality import load_results, quality_page
+from baresoil.products import registry
+from baresoil.products import soilsuite as _soilsuite  # noqa: F401  (registers the layers)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_docs_are_what_the_code_generates():
+    """Encoding tables, defaults, options and quality reports in docs/ must match the code and the
+    recorded benchmarks: run `make docs` after changing any of them."""
+    stale = generate(ROOT, check=True)
+    assert stale == [], f"stale documentation, run `make docs`: {[str(p.relative_to(ROOT)) for p in stale]}"
+
+
+def test_fill_renders_blocks_and_keeps_the_prose():
+    text = (
+        "intro\n<!-- generated: echo a b -->\nold body\n<!-- end generated -->\nmiddle\n"
+        "<!-- generated: echo c -->\n<!-- end generated -->\nend\n"
+    )
+    out = fill(text, {"echo": lambda args: "|".join(args)}, "page.md")
+    assert out == (
+        "intro\n<!-- generated: echo a b -->\na|b\n<!-- end generated -->\nmiddle\n"
+        "<!-- generated: echo c -->\nc\n<!-- end generated -->\nend\n"
+    )
+    assert fill(out, {"echo": lambda args: "|".join(args)}, "page.md") == out  # idempotent
+
+
+def test_a_block_inside_a_list_item_is_indented_like_its_marker():
+    text = "1. step\n   <!-- generated: echo x -->\n   <!-- end generated -->\n2. next\n"
+    out = fill(text, {"echo": lambda args: "| a |\n\n| b |"}, "page.md")
+    body = "   | a |\n\n   | b |\n"
+    assert out == f"1. step\n   <!-- generated: echo x -->\n{body}   <!-- end generated -->\n2. next\n"
+
+
+def test_unknown_or_unclosed_blocks_are_errors():
+    with pytest.raises(DocsError, match=r"page\.md: unknown generated block 'nope'"):
+        fill("<!-- generated: nope -->\n<!-- end generated -->", {}, "page.md")
+    with pytest.raises(DocsError, match="1 generated block\\(s\\) opened but 0 closed"):
+        fill("<!-- generated: echo -->\nno end", {"echo": lambda args: ""}, "page.md")
+
+
+def _page_root(tmp_path: Path) -> Path:
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "manual.md"
+    page.write_text(
+        "# Layers\n\n<!-- generated: layers soilsuite -->\nhand-edited, wrong\n<!-- end generated -->\n"
+    )
+    return page
+
+
+def test_encoding_table_is_generated_from_the_registry_and_goes_stale_with_it(tmp_path, monkeypatch):
+    page = _page_root(tmp_path)
+    assert page in generate(tmp_path, check=True)
+    assert "hand-edited" in page.read_text()  # check mode writes nothing
+    generate(tmp_path)
+    text = page.read_text()
+    assert "hand-edited" not in text
+    for lay in registry.layers("soilsuite"):
+        assert f"| `{lay.code}` | {lay.title} |" in text
+    bsf = "| `BSF` | Bare-soil frequency | Bare observations in percent of valid observations. |"
+    assert f"{bsf} uint16 | 65535 | 0.01 | 0 | % | 1 | drawn |" in text
+    assert generate(tmp_path, check=True) == []  # written pages (and quality reports) are now current
+    # the registry changes: the committed page no longer matches
+    changed = dataclasses.replace(registry.layer("BSF"), scale=0.1)
+    monkeypatch.setitem(registry._REGISTRY, "BSF", changed)
+    assert page in generate(tmp_path, check=True)
+
+
+def _record(bench: str, run: str, args: list[str], **figures: object) -> str:
+    stamp = {"bench": bench, "run": run, "date": f"{run[:4]}-01-01T00:00:00Z", "commit": "abc123" * 7}
+    return json.dumps({**stamp, "dirty": False, "args": args, "cpus": 2, **figures})
+
+
+def test_quality_report_takes_the_latest_default_run_and_checks_the_targets(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    accuracy = {
+        "benchmark": "soilsuite-accuracy",
+        "threshold": "auto",
+        "landcover": True,
+        "confusion_pure": {"1->1": 90, "1->2": 10, "2->2": 50, "3->3": 5},
+    }
+    lines = [
+        _record("bench_soilsuite", "2024", [], **accuracy, mask_oa_pure=0.90, bsf_mae_pp_pure=9.0),
+        _record(
+            "bench_soilsuite",
+            "2025",
+            [],
+            **accuracy,
+            mask_oa_pure=0.97,
+            bsf_mae_pp_pure=2.5,
+            src_rmse_max_pure=0.012,
+        ),
+        _record(
+            "bench_soilsuite",
+            "2026",
+            ["--only", "speed"],
+            benchmark="soilsuite-speed",
+            ratio_to_reading_bytes=9.9,
+        ),
+    ]
+    (results / "bench_soilsuite.jsonl").write_text("\n".join(lines) + "\n")
+    runs = load_results(results)
+    assert [r["run"] for r in runs["bench_soilsuite"].records] == ["2025"]  # not the partial 2026 run
+    page = quality_page("soilsuite", runs)
+    assert "| MASK overall accuracy | ≥ 0.95 | 0.97 | yes |" in page
+    assert "| BSF mean absolute error (percentage points) | ≤ 3 | 2.5 | yes |" in page
+    assert "| SRC_MEAN RMSE, worst band (reflectance) | ≤ 0.01 | 0.012 | **no** |" in page
+    assert "| 1 bare surface | 90 | 10 | 0 | 0 | 0.9 |" in page  # confusion matrix row with recall
+    assert "on commit `abc123abc123`" in page
+    assert "Not measured yet" in quality_page("seasons", runs)
+
+
+def test_seasons_quality_states_coverage_against_width(tmp_path):
+    conf = {
+        "median_width_days": 12.0,
+        "coverage_half_width": 0.88,
+        "coverage_width": 0.97,
+        "not_computable": 0.02,
+    }
+    record = _record(
+        "bench_seasons",
+        "2026",
+        [],
+        benchmark="seasons_accuracy",
+        mode="pixel",
+        combine="sum",
+        year=2022,
+        emergence_mae_days=5.0,
+        harvest_mae_days=7.0,
+        emergence_confidence=conf,
+        harvest_confidence=conf,
+    )
+    (tmp_path / "bench_seasons.jsonl").write_text(record + "\n")
+    page = quality_page("seasons", load_results(tmp_path))
+    assert "| CPMCE mean absolute error (days) | ≤ 8 | 5 | yes |" in page
+    assert "| CPMCH mean absolute error (days) | ≤ 6 | 7 | **no** |" in page
+    assert "| CPMCECL | pixel | sum | 12 | 0.88 | 0.97 | 0.02 |" in page
+
+
+def _record_module():
+    spec = importlib.util.spec_from_file_location("record", ROOT / "benchmarks" / "record.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_record_keeps_the_json_lines_with_their_provenance(tmp_path, capsys):
+    record = _record_module()
+    script = tmp_path / "bench_fake.py"
+    script.write_text(
+        'print("warming up")\nprint(\'{"benchmark": "fake", "seconds": 1.5}\')\n'
+        'print(\'{"benchmark": "fake", "seconds": 2.5}\')\n'
+    )
+    results = tmp_path / "results"
+    assert record.run(script, ["--x"], results) == 0
+    assert "warming up" in capsys.readouterr().out  # the benchmark's output still shows
+    rows = [json.loads(line) for line in (results / "bench_fake.jsonl").read_text().splitlines()]
+    assert [r["seconds"] for r in rows] == [1.5, 2.5]
+    assert {r["run"] for r in rows} == {rows[0]["run"]}
+    assert rows[0]["bench"] == "bench_fake" and rows[0]["args"] == ["--x"]
+    assert len(rows[0]["commit"]) == 40 and rows[0]["date"].endswith("Z")
+    failing = tmp_path / "bench_broken.py"
+    failing.write_text('print(\'{"benchmark": "broken"}\')\nraise SystemExit(3)\n')
+    assert record.run(failing, [], results) == 3
+    assert not (results / "bench_broken.jsonl").exists()  # a failed run records nothing
+
+
+def test_docs_command_checks(tmp_path):
+    from typer.testing import CliRunner
+
+    from baresoil.cli.main import app
+
+    _page_root(tmp_path)
+    result = CliRunner().invoke(app, ["docs", "--check", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "stale: docs/manual.md" in result.output
+    assert CliRunner().invoke(app, ["docs", "--root", str(tmp_path)]).exit_code == 0
+    assert CliRunner().invoke(app, ["docs", "--check", "--root", str(tmp_path)]).exit_code == 0

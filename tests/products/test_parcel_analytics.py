@@ -1,0 +1,303 @@
+"""Parcel analytics from hand-made markers tables and cubes: bare-soil periods, heterogeneity, category change."""
+
+from datetime import date, timedelta
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import xarray as xr
+
+from baresoil.config import Config, ParcelsConfig
+from baresoil.products.parcels.bare_periods import MarkersTableError, bare_soil_periods, wide_means
+from baresoil.products.parcels.category import (
+    DeclarationError,
+    category_change,
+    category_of_crop,
+    declarations_from_columns,
+)
+from baresoil.products.parcels.heterogeneity import DECISION_COLUMNS, heterogeneity
+
+# Parcel means of a bare and a green observation (reflectance, indices, FCOVER).
+BARE = {"B02": 0.08, "B03": 0.10, "B04": 0.12, "B08": 0.18, "B11": 0.28, "B12": 0.24, "NDVI": 0.10,
+        "NDTI": 0.05, "BSI": 0.20, "FCOVER": 0.02}  # fmt: skip
+GREEN = {"B02": 0.03, "B03": 0.06, "B04": 0.03, "B08": 0.40, "B11": 0.20, "B12": 0.10, "NDVI": 0.80,
+         "NDTI": 0.33, "BSI": -0.30, "FCOVER": 0.80}  # fmt: skip
+START = date(2021, 1, 1)
+
+
+def s2_rows(pid: object, states: str, first: date = START, step: int = 5, seed: int = 0) -> list[tuple]:
+    """Markers rows of one parcel: one observation every ``step`` days, ``b`` bare, ``g`` green, ``.`` cloud."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, state in enumerate(states):
+        if state == ".":
+            continue
+        day = pd.Timestamp(first + timedelta(days=step * i))
+        for feature, value in (BARE if state == "b" else GREEN).items():
+            rows.append((pid, day, "S2", feature, value + rng.normal(0, 0.005), 100))
+    return rows
+
+
+def table(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["parcel_id", "date", "source", "feature", "mean", "count"])
+
+
+def calibration_parcels(n: int = 4) -> list[tuple]:
+    """Parcels that give the forest both classes."""
+    rows = []
+    for k in range(n):
+        rows += s2_rows(f"cal{k}", "g" * 10 + "b" * 8 + "g" * 10, seed=k)
+    return rows
+
+
+# --- bare-soil periods ------------------------------------------------------------------------
+
+
+def test_periods_with_sen4cap_columns_and_the_edge_cases():
+    rows = calibration_parcels()
+    rows += s2_rows("A", "gggggbbbbbbggggggggg")  # one period: days 25 … 50
+    rows += s2_rows("ends_bare", "ggggggggggbbbb")  # the series ends bare
+    rows += s2_rows("one_obs", "b")
+    parcels = pd.DataFrame({"parcel_id": ["A", "ends_bare", "one_obs", "no_obs"]})
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31), parcels=parcels)
+    out = result.markers_all.set_index("parcel_id")
+    expected = ["START_S2_1", "END_S2_1", "Conf_S2_1", "START_S2_3", "NbrTTS2", "LastObsS2", "TTdaysS2",
+                "TTdaysS1S2", "START_S1_4", "END_S1_4", "Conf_S1_4", "NbrTTS1", "LastObsS1", "TTdaysS1"]  # fmt: skip
+    assert all(c in out.columns for c in expected)
+    assert out.loc["A", "START_S2_1"] == "2021-01-26" and out.loc["A", "END_S2_1"] == "2021-02-20"
+    assert out.loc["A", "Conf_S2_1"] in ("Strong", "Good") and out.loc["A", "TTdaysS2"] == 25
+    assert out.loc["ends_bare", "END_S2_1"] == "Continue" and out.loc["ends_bare", "TTdaysS2"] == 15
+    assert out.loc["one_obs", "END_S2_1"] == "Continue" and out.loc["one_obs", "Conf_S2_1"] == "Poor"
+    assert out.loc["no_obs", "NbrTTS2"] == 0 and pd.isna(out.loc["no_obs", "START_S2_1"])
+    assert pd.isna(out.loc["no_obs", "TTdaysS2"]) and pd.isna(out.loc["A", "TTdaysS1S2"])
+    detail = result.markers_s2.set_index("parcel_id")
+    assert {"M1_S2_1", "M6_S2_3", "STARTBS_S2_2", "ENDBS_S2_1", "NbrS2BS_1", "Look_nextS2_1"} <= set(detail.columns)
+    assert result.markers_s1 is None and result.s1_trained is None and result.s2_trained
+    obs = result.observations
+    assert set(obs.columns) == {"parcel_id", "source", "date", "cat", "pred", "conf"}
+    assert set(obs["pred"].dropna()) == {"BS", "NBS"}
+
+
+def test_analysis_window_limits_the_observations():
+    rows = calibration_parcels() + s2_rows("A", "gggggbbbbbbggggggggg")
+    result = bare_soil_periods(table(rows), date(2021, 2, 1), date(2021, 3, 1))
+    row = result.markers_all.set_index("parcel_id").loc["A"]
+    assert row["NbrTTS2"] == 5 and row["START_S2_1"] == "2021-02-05"  # Feb 5, 10, 15, 20, 25
+
+
+def test_without_both_classes_the_labels_are_used_as_they_are():
+    rows = s2_rows("A", "gggbbbggg") + s2_rows("B", "ggggg")
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31))
+    assert not result.s2_trained  # no parcel with 50 pixels of both classes: labels only
+    assert result.markers_all.set_index("parcel_id").loc["A", "START_S2_1"] == "2021-01-16"
+
+
+def test_geometry_follows_the_parcels():
+    rows = calibration_parcels() + s2_rows("A", "gggbbbggg")
+    parcels = gpd.GeoDataFrame({"parcel_id": ["A"]}, geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:3035")
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31), parcels=parcels).markers_all
+    assert isinstance(out, gpd.GeoDataFrame) and out.crs == "EPSG:3035"
+    assert out.set_index("parcel_id").loc["A", "geometry"].area == 100
+
+
+def test_missing_feature_or_column_is_a_clear_error():
+    rows = table(calibration_parcels())
+    with pytest.raises(MarkersTableError, match="NDTI"):
+        bare_soil_periods(rows[rows["feature"] != "NDTI"], START, date(2021, 12, 31))
+    with pytest.raises(MarkersTableError, match="count"):
+        bare_soil_periods(rows.drop(columns="count"), START, date(2021, 12, 31))
+
+
+def test_envelope_keeps_residue_out_of_the_bare_class():
+    residue = dict(BARE, NDVI=0.22, NDTI=0.16, FCOVER=0.05)  # nearer bare soil than green: Sen4CAP says BS
+    rows = calibration_parcels()
+    for i in range(20):
+        day = pd.Timestamp(START + timedelta(days=5 * i))
+        values = residue if 5 <= i < 10 else GREEN
+        rows += [("R", day, "S2", f, v, 100) for f, v in values.items()]
+    rows += s2_rows("R", "b", first=START + timedelta(days=300))  # the parcel's own soil
+    sen4cap = Config(parcels=ParcelsConfig(bs_max_ndti=np.inf, bs_max_ndvi_rise=np.inf))
+    off = bare_soil_periods(table(rows), START, date(2021, 6, 30), sen4cap).markers_all.set_index("parcel_id")
+    on = bare_soil_periods(table(rows), START, date(2021, 6, 30)).markers_all.set_index("parcel_id")
+    assert off.loc["R", "START_S2_1"] == "2021-01-26"
+    assert pd.isna(on.loc["R", "START_S2_1"])
+
+
+def s1_rows(pid: object, states: str, first: date, step: int = 6, seed: int = 0) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, state in enumerate(states):
+        day = pd.Timestamp(first + timedelta(days=step * i))
+        vv, vh = (-14.0, -22.0) if state == "b" else (-9.0, -14.0)
+        rows += [(pid, day, "S1", "VV", vv + rng.normal(0, 0.2), 100), (pid, day, "S1", "VH", vh + rng.normal(0, 0.2), 100)]
+    return rows
+
+
+def test_s1_periods_confirm_s2_periods():
+    rows = []
+    for k in range(4):
+        rows += s2_rows(f"cal{k}", "g" * 10 + "b" * 8 + "g" * 10, seed=k)
+        rows += s1_rows(f"cal{k}", "g" * 8 + "b" * 7 + "g" * 9, START, seed=k)
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31))
+    out = result.markers_all.set_index("parcel_id")
+    assert result.s1_trained
+    assert out.loc["cal0", "Conf_S2_1"].endswith("_S1")
+    assert out.loc["cal0", "TTdaysS1S2"] > 0 and out.loc["cal0", "NbrTTS1"] == 24
+    assert result.markers_s1 is not None and "M1_S1_4" in result.markers_s1.columns
+
+
+def test_s1_without_transferable_labels_or_periods_does_not_fail():
+    rows = calibration_parcels()
+    far = START + timedelta(days=400)  # S1 a year away from every S2 label: no label moves
+    rows += s1_rows("cal0", "gggg", far)
+    result = bare_soil_periods(table(rows), START, far + timedelta(days=30))
+    out = result.markers_all.set_index("parcel_id")
+    assert result.s1_trained is False
+    assert out.loc["cal0", "TTdaysS1S2"] == 0 and pd.isna(out.loc["cal0", "START_S1_1"])
+    assert not out.loc["cal0", "Conf_S2_1"].endswith("_S1")
+
+
+def test_wide_means_pivots_one_source():
+    wide = wide_means(table(s2_rows("A", "bg")), "S2", ["NDVI", "NDTI"])
+    assert list(wide.columns) == ["parcel_id", "date", "NDTI", "NDVI", "count"]
+    assert len(wide) == 2 and wide["date"].dtype.kind == "M"
+
+
+# --- heterogeneity ----------------------------------------------------------------------------
+
+
+def _cube(codes: np.ndarray, ndvi_of: list[tuple[object, object]], days: int = 365, step: int = 5) -> xr.Dataset:
+    """A cube whose pixels follow NDVI curves (function of day of year) per parcel code or pixel mask."""
+    times = pd.date_range("2021-01-01", periods=days // step, freq=f"{step}D")
+    doy = np.asarray(times.day_of_year, np.float64)
+    ny, nx = codes.shape
+    ndvi = np.full((len(times), ny, nx), 0.3)
+    for key, curve in ndvi_of:
+        mask = codes == key if isinstance(key, int) else key
+        ndvi[:, mask] = np.asarray(curve(doy))[:, None]
+    rng = np.random.default_rng(0)
+    ndvi = ndvi + rng.normal(0, 0.01, ndvi.shape)
+    red = 0.12 - 0.1 * ndvi
+    nir = red * (1 + ndvi) / (1 - ndvi)
+    data = {"B02": red * 0.7, "B03": red * 0.9, "B04": red, "B08": nir}
+    coords = {"time": times, "y": 1000.0 - 10 * np.arange(ny), "x": 10 * np.arange(nx) + 5.0}
+    cube = xr.Dataset({k: (("time", "y", "x"), v.astype(np.float32)) for k, v in data.items()}, coords=coords)
+    cube["clear"] = (("time", "y", "x"), np.ones(ndvi.shape, bool))
+    cube.attrs["resolution"] = 10.0
+    return cube
+
+
+def _winter(doy):
+    return 0.25 + 0.6 * np.exp(-(((doy - 140) / 45.0) ** 2))
+
+
+def _summer(doy):
+    return 0.2 + 0.65 * np.exp(-(((doy - 220) / 35.0) ** 2))
+
+
+def test_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels():
+    codes = np.zeros((24, 40), np.int64)
+    codes[1:11, 1:13] = 1  # homogeneous, winter crop
+    codes[1:11, 15:27] = 2  # split: left half winter crop, right half summer crop
+    codes[13:23, 1:13] = 3  # homogeneous, summer crop
+    codes[20, 20] = 4  # a parcel of one pixel
+    codes[13:23, 33:40] = 5  # crosses the area's edge: only the part inside has pixels
+    right_half = np.zeros_like(codes, bool)
+    right_half[1:11, 21:27] = True
+    curves = [(1, _winter), (2, _winter), (3, _summer), (4, _summer), (5, _winter), (right_half, _summer)]
+    cube = _cube(codes, curves)
+    frame = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6], "parcel_id": ["h1", "split", "h3", "tiny", "edge", "none"],
+                          "category": ["arable"] * 6})  # fmt: skip
+    config = Config(parcels=ParcelsConfig(hete_s2_clusters=4, hete_min_cluster_pixels=20))
+    result = heterogeneity(cube, codes, date(2021, 1, 1), date(2021, 12, 31), config, parcels=frame)
+    decision = result.decision.set_index("parcel_id")
+    assert list(result.decision.columns) == list(DECISION_COLUMNS)
+    assert decision.loc["split", "C_INDEX"] in ("STRONG", "MODERATE", "WEAK")
+    assert decision.loc["split", "M3"] >= 2 and not np.isnan(decision.loc["split", "P_Hete_L"])
+    for pid in ("h1", "h3", "edge"):  # a homogeneous parcel may be split by noise (POOR), not more
+        assert decision.loc[pid, "C_INDEX"] in ("NO", "POOR"), pid
+    assert decision.loc["tiny", "C_INDEX"] == decision.loc["none", "C_INDEX"] == "NO"
+    assert decision.loc["none", "HoleS2"] == 0 and np.isnan(decision.loc["none", "M1"])
+    assert (decision["LC"] == 1).all()
+    periods = result.periods_s2
+    assert set(periods["period"]) == set(range(1, 13))
+    assert (periods.loc[periods["parcel_id"] == "tiny", "Hete"] <= 1).all()
+    assert result.periods_s1 is None
+
+
+def test_heterogeneity_with_s1():
+    codes = np.zeros((12, 26), np.int64)
+    codes[1:11, 1:13] = 1
+    codes[1:11, 14:26] = 2
+    cube = _cube(codes, [(1, _winter), (2, _summer)])
+    times = pd.date_range("2021-01-03", periods=60, freq="6D")
+    vv = np.where(codes[None] == 2, -15.0, -9.0) + np.zeros((len(times), 1, 1))
+    s1 = xr.Dataset({"VV": (("time", "y", "x"), vv), "VH": (("time", "y", "x"), vv - 7)},
+                    coords={"time": times, "y": cube.y, "x": cube.x})  # fmt: skip
+    result = heterogeneity(cube, codes, date(2021, 1, 1), date(2021, 12, 31), s1=s1)
+    assert result.periods_s1 is not None
+    assert {"M5", "M6", "M7"} <= set(result.periods_s1.columns)
+    assert (result.periods_s1["M5"] == 0).all()  # each parcel is one backscatter level
+
+
+# --- change of agricultural category ----------------------------------------------------------
+
+
+def _two_years(pid: str, first: str, second: str, seed: int) -> list[tuple]:
+    return s2_rows(pid, first, START, seed=seed) + s2_rows(pid, second, date(2022, 1, 1), seed=seed + 100)
+
+
+def test_ploughed_grassland_is_a_change_and_stable_parcels_are_not():
+    meadow = "g" * 72
+    crop = "g" * 20 + "b" * 10 + "g" * 30 + "b" * 12
+    ploughed = "g" * 14 + "b" * 12 + "g" * 46  # bare in spring, a different course afterwards
+    rows = []
+    for k in range(8):
+        rows += _two_years(f"grass{k}", meadow, meadow, k)
+        rows += _two_years(f"crop{k}", crop, crop, 50 + k)
+    rows += _two_years("ploughed", meadow, ploughed, 99)
+    rows += _two_years("declared", meadow, crop, 98)
+    rows += s2_rows("only_2021", meadow, START)
+    decl = pd.DataFrame(
+        [(f"grass{k}", y, "permanent_grassland") for k in range(8) for y in (2021, 2022)]
+        + [(f"crop{k}", y, "maize") for k in range(8) for y in (2021, 2022)]
+        + [("ploughed", 2021, "permanent_grassland"), ("ploughed", 2022, "permanent_grassland"),
+           ("declared", 2021, "permanent_grassland"), ("declared", 2022, "maize"),
+           ("only_2021", 2021, "permanent_grassland")],
+        columns=["parcel_id", "year", "crop"],
+    )  # fmt: skip
+    out = category_change(table(rows), decl, (2021, 2022)).set_index("parcel_id")
+    assert "only_2021" not in out.index  # matched by id: declared in both years only
+    assert out.loc["ploughed", "pred_changeP2"] == 1 and out.loc["ploughed", "ChangeP2"] >= 3
+    assert out.loc["ploughed", "TTdaysS2_P2"] > 0 and out.loc["ploughed", "TTdaysS2_P1"] == 0
+    assert not out.loc["ploughed", "declared_change"] and out.loc["ploughed", "change"]
+    assert out.loc["declared", "LC_P1"] == 3 and out.loc["declared", "LC_P2"] == 1
+    assert out.loc["declared", "declared_change"] and out.loc["declared", "change"]
+    stable = [f"grass{k}" for k in range(8)]
+    assert (out.loc[stable, "pred_change_P1_P2"] == 0).all() and not out.loc[stable, "change"].any()
+    crops = [f"crop{k}" for k in range(8)]
+    assert (out.loc[crops, "ChangeP2"] == 0).all()  # arable and bare: no sign of grassland
+    assert np.isfinite(out.loc["grass0", "AreaVeg_P1"]) and out.loc["grass0", "AreaVeg_P1"] > 200
+
+
+def test_parcel_without_observations_in_a_year_has_no_score():
+    rows = _two_years("g1", "g" * 30, "g" * 30, 1) + s2_rows("g2", "g" * 30, START)
+    decl = pd.DataFrame([("g1", 2021, 3), ("g1", 2022, 3), ("g2", 2021, 3), ("g2", 2022, 3)],
+                        columns=["parcel_id", "year", "category"])  # fmt: skip
+    out = category_change(table(rows), decl, (2021, 2022)).set_index("parcel_id")
+    assert np.isnan(out.loc["g2", "ChangeP2"]) and out.loc["g2", "pred_changeP2"] == 0
+    assert out.loc["g2", "NbrTTS2_P2"] == 0
+
+
+def test_declarations_are_checked_and_read_from_year_columns():
+    frame = pd.DataFrame({"parcel_id": [1, 2], "crop_2021": ["permanent_grassland", "maize"],
+                          "crop_2022": ["maize", "vineyard"]})  # fmt: skip
+    decl = declarations_from_columns(frame, {2021: "crop_2021", 2022: "crop_2022"})
+    assert len(decl) == 4 and set(decl.columns) == {"parcel_id", "year", "crop"}
+    assert [category_of_crop(c) for c in ("permanent_grassland", "maize", "vineyard", "", None)] == [3, 1, 2, 0, 0]
+    with pytest.raises(DeclarationError, match="2023"):
+        category_change(table(s2_rows(1, "gg")), decl, (2021, 2023))
+    with pytest.raises(DeclarationError, match="category"):
+        category_change(table(s2_rows(1, "gg")), decl.drop(columns="crop"), (2021, 2022))
