@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,11 +61,14 @@ def run_demo(out: Path, seed: int = 42, scheduler_address: str | None = None, ec
         out_dir=out / "products",
         config=Config(),
     )
+    timings: dict[str, float] = {}
     with scheduler(scheduler_address):
         for name, step in DEMO_STEPS:
             echo(f"{name} ...")
+            started = time.perf_counter()
             step(job, sim_dir)
-    return write_report(job.out_dir, out / "report.html", title="baresoil demo")
+            timings[name] = time.perf_counter() - started
+    return write_report(job.out_dir, out / "report.html", title="baresoil demo", timings=timings)
 
 
 def _world_bounds_eea(spec: WorldSpec) -> tuple[float, float, float, float]:
