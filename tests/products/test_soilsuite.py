@@ -75,9 +75,11 @@ def test_fixed_threshold_products(cube):
     out = _run(cube, threshold="0.2")
     west, east = _halves(cube)
     assert west.sum() > 50 and east.sum() > 50
-    assert np.all(out.VOBS.values[west] == 6)
-    assert np.all(out.BOBS.values[west] == 3)  # the hazy soil date is a blue outlier
-    np.testing.assert_allclose(out.BSF.values[west], 50.0)
+    # the hazy soil date is a blue outlier: neither bare nor a valid observation
+    assert np.all(out.VOBS.values[west] == 5)
+    assert np.all(out.BOBS.values[west] == 3)
+    np.testing.assert_allclose(out.BSF.values[west], 60.0)
+    assert np.all(out.VOBS.values[east] == 6)
     assert np.all(out.MASK.values[west] == 1)
     assert np.all(out.MASK.values[east] == 2)
     assert np.all(out.BOBS.values[east] == 0)

@@ -61,8 +61,9 @@ register(
           "uint8", 0, classes=MASK_CLASSES),
     Layer("BSF", FAMILY, "Bare-soil frequency", "Bare observations in percent of valid observations.",
           "uint16", 65535, scale=0.01, unit="%"),
-    Layer("VOBS", FAMILY, "Valid observations", "Clear-sky observations with all bands (not snow).",
-          "uint16", 65535, unit="count"),
+    Layer("VOBS", FAMILY, "Valid observations",
+          "Clear-sky observations with all bands (not snow), without those the blue and dark filters "
+          "find hazy or shadowed.", "uint16", 65535, unit="count"),
     Layer("BOBS", FAMILY, "Bare observations", "Observations detected as bare surface after the blue filter.",
           "uint16", 65535, unit="count"),
     _reflectance_layer("SRC_MEAN", "Bare-soil reflectance composite",
@@ -197,14 +198,22 @@ def _soilsuite_block(
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
     bare &= ~dark_outliers(brightness, bare, params.shadow_ratio)
+    # an observation whose blue or darkness betrays haze or a cloud shadow the SCL missed is no valid
+    # observation at all: out of the bare count and of its denominator.  Each state is tested against
+    # its own kind (soil is bluer than a canopy): bare candidates above, the others here.
+    others = valid & ~candidates
+    others &= ~blue_outliers(bands["B02"], others, params.blue_sigma, params.blue_floor)
+    others &= ~dark_outliers(brightness, others, params.shadow_ratio)
+    valid_obs = bare | others
     mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor)
     other = _other_surfaces(bands, valid, scl.reshape(n_time, -1), landcover, params)
     out = []
     for dates, yearly in specs:
-        out += _period_outputs(R, valid & dates[:, None], bare & dates[:, None], candidates & dates[:, None],
-                               mref_obs & dates[:, None], other, thr, params)  # fmt: skip
+        when = dates[:, None]
+        out += _period_outputs(R, valid_obs & when, bare & when, candidates & when, mref_obs & when, other,
+                               thr, params)  # fmt: skip
         if yearly:
-            first, last, count = bare_periods(bare[dates], valid[dates], doy[dates].astype(np.float32))
+            first, last, count = bare_periods(bare[dates], valid_obs[dates], doy[dates].astype(np.float32))
             out += [first, last, count]
     return np.stack(out).reshape(len(out), ny, nx)
 
