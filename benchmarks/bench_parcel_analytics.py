@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import resource
 import sys
 import time
 from datetime import date
@@ -122,84 +123,105 @@ def prepare(folder: Path, resolution: float) -> Inputs:
 # --- bare-soil periods ------------------------------------------------------------------------
 
 
-def bare_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
+SEN4CAP_BARE = {"bs_max_ndti": float("inf"), "bs_max_ndvi_rise": float("inf"), "bs_max_fcover": float("inf")}
+"""Sen4CAP's bare-soil processing: no bare envelope."""
+SEN4CAP_HETEROGENEITY = {"hete_s2_clusters": 4}
+"""Sen4CAP's number of S2 clusters."""
+CONFIRMED = ("Strong", "Good", "Medium")
+
+
+@dataclasses.dataclass(frozen=True)
+class _TruePeriods:
+    start: np.ndarray
+    end: np.ndarray
+    first_seen: np.ndarray
+    """First clear S2 observation of the parcel inside each period (-1: none, the period is unobservable)."""
+
+
+def bare_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, object]:
+    """Detected S2 periods of each declared parcel and year against the true bare periods."""
     truth = load_truth(folder)
-    declared = set(inputs.parcels["parcel_id"])
     kinds = truth.parcels.set_index("parcel_id")["landcover"]
-    periods = truth.bare_periods[truth.bare_periods["parcel_id"].isin(declared)]
-    obs = inputs.markers[inputs.markers["feature"] == "NDVI"][["parcel_id", "date"]]
-    obs_days = obs.assign(day=pd.to_datetime(obs["date"]).to_numpy().astype("datetime64[D]").astype(np.int64))
-    obs_by_parcel = {pid: np.sort(g["day"].to_numpy()) for pid, g in obs_days.groupby("parcel_id")}
+    periods = truth.bare_periods[truth.bare_periods["parcel_id"].isin(set(inputs.parcels["parcel_id"]))]
+    by_parcel = dict(tuple(periods.groupby("parcel_id")))
+    obs = inputs.markers[inputs.markers["feature"] == "NDVI"]
+    seen = {pid: np.sort(_days(g["date"])) for pid, g in obs.groupby("parcel_id")}
     rows, parcel_rows = [], []
     began = time.perf_counter()
     for year in YEARS:
-        result = bare_soil_periods(inputs.markers, date(year, 1, 1), date(year, 12, 31))
-        table = result.markers_all
-        y0, y1 = _day(date(year, 1, 1)), _day(date(year, 12, 31))
-        for _, row in table.iterrows():
+        result = bare_soil_periods(inputs.markers, date(year, 1, 1), date(year, 12, 31), config)
+        own = result.markers_s2.set_index("parcel_id")
+        for _, row in result.markers_all.iterrows():
             pid = row["parcel_id"]
-            true = periods[periods["parcel_id"] == pid]
-            t_start = np.maximum(_days(true["start"]), y0)
-            t_end = np.minimum(_days(true["end"]), y1)
-            inside = t_end >= t_start
-            t_start, t_end = t_start[inside], t_end[inside]
-            seen = obs_by_parcel.get(pid, np.zeros(0, np.int64))
-            first_seen = np.array([_first_in(seen, a, b) for a, b in zip(t_start, t_end, strict=True)])
-            observable = first_seen >= 0
-            last_obs = _day_or_nan(row["LastObsS2"])
-            detected = []
+            true = _true_periods(by_parcel.get(pid), seen.get(pid, np.zeros(0, np.int64)), year)
+            found = np.zeros(len(true.start), bool)
+            last = _day_or_nan(row["LastObsS2"])
+            detected = 0
             for p in range(1, 4):
                 start = _day_or_nan(row[f"START_S2_{p}"])
                 if np.isnan(start):
                     continue
+                detected += 1
                 end = row[f"END_S2_{p}"]
-                end = last_obs if end in (None, "Continue") or pd.isna(end) else _day(end)
-                detected.append((start, end, row[f"Conf_S2_{p}"]))
-            hit_true = np.zeros(len(t_start), bool)
-            for start, end, klass in detected:
-                overlap = (t_start <= end) & (t_end >= start)
-                right = bool(overlap.any())
-                error = first_error = np.nan
-                if right:
-                    k = int(np.flatnonzero(overlap)[0])
-                    hit_true |= overlap
-                    error = start - t_start[k]
-                    first_error = start - first_seen[k] if first_seen[k] >= 0 else np.nan
-                rows.append({"year": year, "parcel_id": pid, "class": klass, "right": right,
-                             "start_error": error, "first_seen_error": first_error,
-                             "kind": kinds.get(pid, "")})  # fmt: skip
-            parcel_rows.append({"year": year, "parcel_id": pid, "true_periods": int(observable.sum()),
-                                "found_true": int((hit_true & observable).sum()),
-                                "detected": len(detected), "kind": kinds.get(pid, "")})  # fmt: skip
-    seconds = time.perf_counter() - began
-    det = pd.DataFrame(rows)
-    par = pd.DataFrame(parcel_rows)
-    precision = float(det["right"].mean()) if len(det) else float("nan")
-    recall = float(par["found_true"].sum() / max(par["true_periods"].sum(), 1))
-    has_true, has_det = par["true_periods"] > 0, par["detected"] > 0
-    p_prec = float((has_true & has_det).sum() / max(has_det.sum(), 1))
-    p_rec = float((has_true & has_det).sum() / max(has_true.sum(), 1))
-    errors = det["start_error"].dropna()
-    classes = {}
-    for klass in [*CLASS_ORDER, *(f"{c}_S1" for c in CLASS_ORDER)]:
-        mine = det[det["class"] == klass]
-        if len(mine):
-            classes[klass] = {"periods": len(mine), "right": round(float(mine["right"].mean()), 4)}
+                end = last if end is None or end == "Continue" or pd.isna(end) else _day(end)
+                overlap = (true.start <= end) & (true.end >= start)
+                k = int(np.flatnonzero(overlap)[0]) if overlap.any() else -1
+                found |= overlap
+                seen_k = float(true.first_seen[k]) if k >= 0 and true.first_seen[k] >= 0 else np.nan
+                rows.append({
+                    "fused": row[f"Conf_S2_{p}"], "s2_class": own.loc[pid, f"Conf_S2_{p}"], "right": k >= 0,
+                    "error": start - true.start[k] if k >= 0 else np.nan, "seen_error": start - seen_k,
+                    "lag": seen_k - true.start[k] if k >= 0 else np.nan, "kind": kinds.get(pid, ""),
+                })  # fmt: skip
+            observable = true.first_seen >= 0
+            parcel_rows.append({"true": int(observable.sum()), "found": int((found & observable).sum()),
+                                "detected": detected})  # fmt: skip
+    return _bare_figures(pd.DataFrame(rows), pd.DataFrame(parcel_rows), time.perf_counter() - began)
+
+
+def _true_periods(table: pd.DataFrame | None, seen: np.ndarray, year: int) -> _TruePeriods:
+    if table is None or table.empty:
+        empty = np.zeros(0, np.int64)
+        return _TruePeriods(empty, empty, empty)
+    start = np.maximum(_days(table["start"]), _day(date(year, 1, 1)))
+    end = np.minimum(_days(table["end"]), _day(date(year, 12, 31)))
+    keep = end >= start
+    start, end = start[keep], end[keep]
+    first = np.array([_first_in(seen, a, b) for a, b in zip(start, end, strict=True)], np.int64)
+    return _TruePeriods(start, end, first)
+
+
+def _bare_figures(det: pd.DataFrame, par: pd.DataFrame, seconds: float) -> dict[str, object]:
+    has_true, has_det = par["true"] > 0, par["detected"] > 0
+    confirmed = det[det["s2_class"].isin(CONFIRMED)]
+    errors = det["error"].dropna()
     return {
         "parcel_years": len(par),
         "detected_periods": len(det),
-        "observable_true_periods": int(par["true_periods"].sum()),
-        "period_precision": round(precision, 4),
-        "period_recall": round(recall, 4),
-        "parcel_precision": round(p_prec, 4),
-        "parcel_recall": round(p_rec, 4),
+        "observable_true_periods": int(par["true"].sum()),
+        "period_precision": round(float(det["right"].mean()), 4),
+        "period_recall": round(float(par["found"].sum() / max(par["true"].sum(), 1)), 4),
+        "period_precision_medium_or_better": round(float(confirmed["right"].mean()), 4),
+        "parcel_precision": round(float((has_true & has_det).sum() / max(has_det.sum(), 1)), 4),
+        "parcel_recall": round(float((has_true & has_det).sum() / max(has_true.sum(), 1)), 4),
         "start_mae_days": round(float(errors.abs().mean()), 2),
         "start_median_error_days": round(float(errors.median()), 1),
-        "start_mae_vs_first_seen_days": round(float(det["first_seen_error"].dropna().abs().mean()), 2),
-        "accuracy_by_class": classes,
-        "false_periods_by_landcover": det[~det["right"]]["kind"].value_counts().to_dict(),
+        "start_mae_vs_first_observed_bare_days": round(float(det["seen_error"].dropna().abs().mean()), 2),
+        "observation_lag_mae_days": round(float(det["lag"].dropna().mean()), 2),
+        "accuracy_by_s2_class": _class_table(det, "s2_class"),
+        "accuracy_by_class_with_s1": _class_table(det, "fused"),
+        "false_periods_by_landcover": det.loc[~det["right"], "kind"].value_counts().to_dict(),
         "seconds": round(seconds, 2),
     }
+
+
+def _class_table(det: pd.DataFrame, column: str) -> dict[str, dict[str, float]]:
+    out = {}
+    for klass in [*CLASS_ORDER, *(f"{c}_S1" for c in CLASS_ORDER)]:
+        mine = det[det[column] == klass]
+        if len(mine):
+            out[klass] = {"periods": len(mine), "right": round(float(mine["right"].mean()), 4)}
+    return out
 
 
 def _day(value: object) -> int:
@@ -235,14 +257,14 @@ def practices_world(path: Path) -> Path:
     return path
 
 
-def heterogeneity_accuracy(folder: Path, inputs: Inputs) -> dict[str, object]:
+def heterogeneity_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, object]:
     truth = load_practices(folder)
     splits = truth[truth["practice"] == "split"]
     declared = inputs.parcels["parcel_id"].to_numpy()
     out: dict[str, object] = {}
     began = time.perf_counter()
     for year in YEARS:
-        result = heterogeneity(inputs.cube, inputs.codes, date(year, 1, 1), date(year, 12, 31),
+        result = heterogeneity(inputs.cube, inputs.codes, date(year, 1, 1), date(year, 12, 31), config,
                                parcels=inputs.parcels)  # fmt: skip
         decision = result.decision.set_index("parcel_id")
         differ = splits[splits[f"crop_{year}"] != splits[f"other_crop_{year}"]]["parcel_id"]
@@ -302,27 +324,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=("bare", "heterogeneity", "change"))
     parser.add_argument("--resolution", type=float, default=10.0)
     args = parser.parse_args(argv)
+    res = {"resolution_m": args.resolution}
     if args.only in (None, "bare"):
         folder = world(args.world)
         inputs = prepare(folder, args.resolution)
-        figures = bare_accuracy(folder, inputs)
-        print(json.dumps({"benchmark": "parcel-bare-periods", "resolution_m": args.resolution,
-                          "markers_seconds": round(inputs.seconds_markers, 2), **figures}))  # fmt: skip
+        print(json.dumps({"benchmark": "parcel-markers-speed", **res, **_speed(inputs)}))
+        for name, overrides in (("sen4cap", SEN4CAP_BARE), ("default", {})):
+            figures = bare_accuracy(folder, inputs, _config(overrides))
+            print(json.dumps({"benchmark": "parcel-bare-periods", "variant": name, **res, **figures}))
     if args.only in (None, "heterogeneity", "change"):
         folder = practices_world(args.practices_world)
         inputs = prepare(folder, args.resolution)
         if args.only in (None, "heterogeneity"):
-            figures = heterogeneity_accuracy(folder, inputs)
-            print(
-                json.dumps({"benchmark": "parcel-heterogeneity", "resolution_m": args.resolution, **figures})
-            )
+            for name, overrides in (("sen4cap", SEN4CAP_HETEROGENEITY), ("default", {})):
+                figures = heterogeneity_accuracy(folder, inputs, _config(overrides))
+                print(json.dumps({"benchmark": "parcel-heterogeneity", "variant": name, **res, **figures}))
         if args.only in (None, "change"):
             figures = change_accuracy(folder, inputs)
-            print(
-                json.dumps(
-                    {"benchmark": "parcel-category-change", "resolution_m": args.resolution, **figures}
-                )
-            )
+            print(json.dumps({"benchmark": "parcel-category-change", **res, **figures}))
+
+
+def _config(overrides: dict[str, object]) -> Config:
+    return Config().override(**{f"parcels.{k}": v for k, v in overrides.items()})
+
+
+def _speed(inputs: Inputs) -> dict[str, object]:
+    return {
+        "parcels": len(inputs.parcels),
+        "parcel_dates": inputs.parcel_dates,
+        "markers_seconds": round(inputs.seconds_markers, 2),
+        "parcel_dates_per_second": round(inputs.parcel_dates / max(inputs.seconds_markers, 1e-9), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 if __name__ == "__main__":

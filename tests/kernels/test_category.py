@@ -97,7 +97,16 @@ def test_consolidation_thresholds():
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [(3, 3), ("2", 2), (1.0, 1), ("grassland", 3), ("Permanent grassland", 3), ("arable", 1), (7, 0), ("x", 0)],
+    [
+        (3, 3),
+        ("2", 2),
+        (1.0, 1),
+        ("grassland", 3),
+        ("Permanent grassland", 3),
+        ("arable", 1),
+        (7, 0),
+        ("x", 0),
+    ],
 )
 def test_category_codes(value, code):
     assert kc.category_code(value) == code

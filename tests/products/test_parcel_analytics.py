@@ -1,4 +1,4 @@
-"""Parcel analytics from hand-made markers tables and cubes: bare-soil periods, heterogeneity, category change."""
+"""Parcel analytics on hand-made markers and cubes: bare-soil periods, heterogeneity, category change."""
 
 from datetime import date, timedelta
 
@@ -28,7 +28,7 @@ START = date(2021, 1, 1)
 
 
 def s2_rows(pid: object, states: str, first: date = START, step: int = 5, seed: int = 0) -> list[tuple]:
-    """Markers rows of one parcel: one observation every ``step`` days, ``b`` bare, ``g`` green, ``.`` cloud."""
+    """Markers rows of a parcel: an observation every ``step`` days, ``b`` bare, ``g`` green, ``.`` cloud."""
     rng = np.random.default_rng(seed)
     rows = []
     for i, state in enumerate(states):
@@ -60,11 +60,15 @@ def test_periods_with_sen4cap_columns_and_the_edge_cases():
     rows += s2_rows("A", "gggggbbbbbbggggggggg")  # one period: days 25 … 50
     rows += s2_rows("ends_bare", "ggggggggggbbbb")  # the series ends bare
     rows += s2_rows("one_obs", "b")
-    parcels = pd.DataFrame({"parcel_id": ["A", "ends_bare", "one_obs", "no_obs"]})
+    rows += [(*r[:5], 7) for r in s2_rows("edge", "ggggbbbbbggggg")]  # few pixels (cut by the area's edge)
+    parcels = pd.DataFrame(
+        {"parcel_id": ["A", "ends_bare", "one_obs", "no_obs", "edge"]}
+    )  # no_obs: under a pixel
     result = bare_soil_periods(table(rows), START, date(2021, 12, 31), parcels=parcels)
     out = result.markers_all.set_index("parcel_id")
     expected = ["START_S2_1", "END_S2_1", "Conf_S2_1", "START_S2_3", "NbrTTS2", "LastObsS2", "TTdaysS2",
-                "TTdaysS1S2", "START_S1_4", "END_S1_4", "Conf_S1_4", "NbrTTS1", "LastObsS1", "TTdaysS1"]  # fmt: skip
+                "TTdaysS1S2", "START_S1_4", "END_S1_4", "Conf_S1_4", "NbrTTS1", "LastObsS1",
+                "TTdaysS1"]  # fmt: skip
     assert all(c in out.columns for c in expected)
     assert out.loc["A", "START_S2_1"] == "2021-01-26" and out.loc["A", "END_S2_1"] == "2021-02-20"
     assert out.loc["A", "Conf_S2_1"] in ("Strong", "Good") and out.loc["A", "TTdaysS2"] == 25
@@ -72,8 +76,10 @@ def test_periods_with_sen4cap_columns_and_the_edge_cases():
     assert out.loc["one_obs", "END_S2_1"] == "Continue" and out.loc["one_obs", "Conf_S2_1"] == "Poor"
     assert out.loc["no_obs", "NbrTTS2"] == 0 and pd.isna(out.loc["no_obs", "START_S2_1"])
     assert pd.isna(out.loc["no_obs", "TTdaysS2"]) and pd.isna(out.loc["A", "TTdaysS1S2"])
+    assert out.loc["edge", "START_S2_1"] == "2021-01-21"  # classified, though too small to train the forest
     detail = result.markers_s2.set_index("parcel_id")
-    assert {"M1_S2_1", "M6_S2_3", "STARTBS_S2_2", "ENDBS_S2_1", "NbrS2BS_1", "Look_nextS2_1"} <= set(detail.columns)
+    names = {"M1_S2_1", "M6_S2_3", "STARTBS_S2_2", "ENDBS_S2_1", "NbrS2BS_1", "Look_nextS2_1"}
+    assert names <= set(detail.columns)
     assert result.markers_s1 is None and result.s1_trained is None and result.s2_trained
     obs = result.observations
     assert set(obs.columns) == {"parcel_id", "source", "date", "cat", "pred", "conf"}
@@ -131,7 +137,8 @@ def s1_rows(pid: object, states: str, first: date, step: int = 6, seed: int = 0)
     for i, state in enumerate(states):
         day = pd.Timestamp(first + timedelta(days=step * i))
         vv, vh = (-14.0, -22.0) if state == "b" else (-9.0, -14.0)
-        rows += [(pid, day, "S1", "VV", vv + rng.normal(0, 0.2), 100), (pid, day, "S1", "VH", vh + rng.normal(0, 0.2), 100)]
+        rows.append((pid, day, "S1", "VV", vv + rng.normal(0, 0.2), 100))
+        rows.append((pid, day, "S1", "VH", vh + rng.normal(0, 0.2), 100))
     return rows
 
 
@@ -168,9 +175,9 @@ def test_wide_means_pivots_one_source():
 # --- heterogeneity ----------------------------------------------------------------------------
 
 
-def _cube(codes: np.ndarray, ndvi_of: list[tuple[object, object]], days: int = 365, step: int = 5) -> xr.Dataset:
+def _cube(codes: np.ndarray, ndvi_of: list[tuple[object, object]], days: int = 365) -> xr.Dataset:
     """A cube whose pixels follow NDVI curves (function of day of year) per parcel code or pixel mask."""
-    times = pd.date_range("2021-01-01", periods=days // step, freq=f"{step}D")
+    times = pd.date_range("2021-01-01", periods=days // 5, freq="5D")
     doy = np.asarray(times.day_of_year, np.float64)
     ny, nx = codes.shape
     ndvi = np.full((len(times), ny, nx), 0.3)
@@ -208,8 +215,8 @@ def test_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels(
     right_half[1:11, 21:27] = True
     curves = [(1, _winter), (2, _winter), (3, _summer), (4, _summer), (5, _winter), (right_half, _summer)]
     cube = _cube(codes, curves)
-    frame = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6], "parcel_id": ["h1", "split", "h3", "tiny", "edge", "none"],
-                          "category": ["arable"] * 6})  # fmt: skip
+    ids = ["h1", "split", "h3", "tiny", "edge", "none"]
+    frame = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6], "parcel_id": ids, "category": ["arable"] * 6})
     config = Config(parcels=ParcelsConfig(hete_s2_clusters=4, hete_min_cluster_pixels=20))
     result = heterogeneity(cube, codes, date(2021, 1, 1), date(2021, 12, 31), config, parcels=frame)
     decision = result.decision.set_index("parcel_id")
@@ -296,8 +303,57 @@ def test_declarations_are_checked_and_read_from_year_columns():
                           "crop_2022": ["maize", "vineyard"]})  # fmt: skip
     decl = declarations_from_columns(frame, {2021: "crop_2021", 2022: "crop_2022"})
     assert len(decl) == 4 and set(decl.columns) == {"parcel_id", "year", "crop"}
-    assert [category_of_crop(c) for c in ("permanent_grassland", "maize", "vineyard", "", None)] == [3, 1, 2, 0, 0]
+    crops = ("permanent_grassland", "maize", "vineyard", "", None)
+    assert [category_of_crop(c) for c in crops] == [3, 1, 2, 0, 0]
     with pytest.raises(DeclarationError, match="2023"):
         category_change(table(s2_rows(1, "gg")), decl, (2021, 2023))
     with pytest.raises(DeclarationError, match="category"):
         category_change(table(s2_rows(1, "gg")), decl.drop(columns="crop"), (2021, 2022))
+
+
+# --- as table products of ``baresoil parcels`` ------------------------------------------------
+
+
+def _context(markers: pd.DataFrame, ids: list[str], categories: list[object] | None, start: str, end: str):
+    from baresoil.catalog.source import TimeRange
+    from baresoil.inputs.parcels import REPORT_COLUMNS, ParcelSet
+    from baresoil.products.parcels.tables import ParcelContext
+
+    frame = gpd.GeoDataFrame(
+        {"parcel_id": ids, "code": np.arange(1, len(ids) + 1, dtype=np.int32)},
+        geometry=[shapely.box(i * 100, 0, i * 100 + 90, 90) for i in range(len(ids))],
+        crs="EPSG:3035",
+    )
+    if categories is not None:
+        frame["category"] = categories
+    parcels = ParcelSet(frame, pd.DataFrame(columns=list(REPORT_COLUMNS)), "test.gpkg", "parcel_id", 5.0)
+    return ParcelContext(parcels, markers, TimeRange.parse(start, end), Config(), has_s1=False)
+
+
+def test_bare_soil_tables_for_a_parcel_run():
+    from baresoil.products.parcels.bare_periods import BARE_SOIL_PRODUCT
+
+    rows = calibration_parcels() + s2_rows("A", "gggggbbbbbbggggggggg")
+    context = _context(table(rows), ["A", "cal0", "empty"], None, "2021-01-01", "2021-12-31")
+    tables = BARE_SOIL_PRODUCT.run(context)
+    assert set(tables) == {"bare_soil_periods", "bare_soil_markers_s2", "bare_soil_observations"}
+    periods = tables["bare_soil_periods"]
+    assert isinstance(periods, gpd.GeoDataFrame) and periods.crs == "EPSG:3035"
+    assert set(periods["parcel_id"]) >= {"A", "cal0", "empty"}
+
+
+def test_category_change_table_for_a_two_year_run_with_categories():
+    from baresoil.products.parcels.category import CATEGORY_PRODUCT
+
+    rows = []
+    for k in range(6):
+        rows += _two_years(f"g{k}", "g" * 72, "g" * 72, k)
+    rows += _two_years("ploughed", "g" * 72, "g" * 14 + "b" * 12 + "g" * 46, 99)
+    ids = [f"g{k}" for k in range(6)] + ["ploughed"]
+    context = _context(table(rows), ids, ["grassland"] * 7, "2021-01-01", "2022-12-31")
+    out = CATEGORY_PRODUCT.run(context)["category_change"].set_index("parcel_id")
+    assert out.loc["ploughed", "pred_changeP2"] == 1 and out.loc["g0", "pred_changeP2"] == 0
+    one_year = _context(table(rows), ids, ["grassland"] * 7, "2022-01-01", "2022-12-31")
+    assert CATEGORY_PRODUCT.run(one_year) == {}
+    no_category = _context(table(rows), ids, None, "2021-01-01", "2022-12-31")
+    assert CATEGORY_PRODUCT.run(no_category) == {}

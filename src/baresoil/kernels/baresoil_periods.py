@@ -7,7 +7,9 @@ Three steps, each a function of plain arrays:
    and NDTI > 0.25 and FCOVER > 0.01 (all three); everything else unlabelled.
 2. :func:`classify_observations` — a Random Forest (30 trees, random state 11, as
    Sen4CAP) trained on the labelled observations classifies every observation,
-   with the winning class's probability as its confidence.
+   with the winning class's probability as its confidence; optionally
+   :func:`within_envelope` keeps its bare calls near the calibration's bare rule
+   (an addition: the forest learns from the extremes only).
 3. :func:`parcel_periods` — the marker state machine of Sen4CAP's ``GetPeriodsBS``
    over one parcel's dated classes: M1 (a confident BS observation starts a
    period), M2/M3 (confirmation after the start), M4 (a confident NBS observation
@@ -170,7 +172,7 @@ def classify_observations(
 
 @dataclass(frozen=True)
 class BareEnvelope:
-    """Limits a BS observation must also meet (not Sen4CAP; all off by default, see :func:`within_envelope`)."""
+    """Limits a BS observation must also meet (not in Sen4CAP; see :func:`within_envelope`)."""
 
     max_ndti: float = np.inf
     """Crop residue raises NDTI (cellulose absorbs SWIR2): bare soil stays near the BS rule's 0.10."""

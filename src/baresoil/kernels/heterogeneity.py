@@ -22,8 +22,10 @@ Steps (each a function of plain arrays):
    WEAK (≥ 8), POOR (≥ 6), else NO; the best class and its window start (P_Hete_L).
 
 Deviations from Sen4CAP 4.x (faults): the NDVI distance between clusters averages
-NDVI values only (Sen4CAP's average also takes in the cluster label), and the last
-period can end a window (Sen4CAP stops one window early).  Compactness keeps
+NDVI values only (Sen4CAP's average also takes in the cluster label), the last
+period can end a window (Sen4CAP stops one window early), and the number of
+clusters is the one asked for (Sen4CAP lowers it to the number of images of a
+period, so its default of 4 clusters on 3 ten-day images is in effect 3).  Compactness keeps
 Sen4CAP's formula ``CompactA = mean connectivity / ln(area m²)``; note that with a
 3 × 3 window it cannot exceed 9 / ln(area), so M4 (``CompactA > 1.7``) needs a
 parcel under about 200 m² — M4 is practically never 1 and STRONG not reachable
@@ -352,7 +354,7 @@ def period_decision(
     periods: np.ndarray,
     markers: np.ndarray,
     compact_a: np.ndarray | None = None,
-    rules: DecisionRules = DecisionRules(),  # noqa: B008
+    rules: DecisionRules = DecisionRules(),
     span: tuple[int, int] | None = None,
     has_data: np.ndarray | None = None,
 ) -> tuple[str, float, np.ndarray]:

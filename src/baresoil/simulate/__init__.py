@@ -27,7 +27,8 @@ Output layout under ``out_dir``::
     truth/landcover.tif, soil_<prop>.tif, bare.tif, sky.tif, green.tif, soil.tif,
           observations.csv, parcels.gpkg, events.csv, bare_periods.csv,
           parcel_daily.parquet, weather.csv, soil_samples_true.csv, world.json,
-          s1_observations.csv, s1_parcels.parquet (with Sentinel-1)
+          s1_observations.csv, s1_parcels.parquet (with Sentinel-1),
+          practices.csv (with ``spec.practices``: split parcels, ploughed-up grassland)
 
 Everything is a pure function of the :class:`WorldSpec` (seed included).
 """

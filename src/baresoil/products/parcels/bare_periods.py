@@ -2,8 +2,10 @@
 
 Input: the markers database in long form (``parcel_id, date, source, feature, mean, …,
 count``; source ``S2`` or ``S1``).  Steps: S2 threshold calibration of the parcel
-means, a Random Forest per observation, the marker state machine (M1–M6, START/END
-of up to 3 periods, confidence class), optionally the same on S1 with labels
+means, a Random Forest per observation (its bare calls kept within the bare
+envelope, ``parcels.bs_max_*``: not in Sen4CAP, all ``inf`` gives Sen4CAP's
+processing), the marker state machine (M1–M6, START/END of up to 3 periods,
+confidence class), optionally the same on S1 with labels
 transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
 confirmation of S2 periods and the bare-soil durations.  The kernels are in
 :mod:`baresoil.kernels.baresoil_periods`; this module only reshapes tables.
@@ -27,6 +29,7 @@ import pandas as pd
 from ...config import Config, ParcelsConfig
 from ...errors import BaresoilError
 from ...kernels import baresoil_periods as bp
+from .tables import ParcelContext, TableProduct
 
 MARKER_COLUMNS = ("parcel_id", "date", "source", "feature", "mean", "count")
 """Columns of the markers table this module reads."""
@@ -98,9 +101,9 @@ def bare_soil_periods(
     """
     params = (config or Config()).parcels
     ids = _parcel_ids(markers, parcels)
-    s2 = _classified_s2(markers, start, end, params)
+    s2, s2_trained = _classified_s2(markers, start, end, params)
     s2_periods, s2_last, s2_count = _periods_per_parcel(ids, s2, _rules(params, "s2"))
-    s1 = _classified_s1(markers, start, end, params, s2)
+    s1, s1_trained = _classified_s1(markers, start, end, params, s2)
     s1_periods = s1_last = s1_count = None
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
@@ -117,8 +120,8 @@ def bare_soil_periods(
         markers_s2=_markers_detail(ids, "S2", s2_periods, s2_last, s2_count),
         markers_s1=None if s1 is None else _markers_detail(ids, "S1", s1_periods, s1_last, s1_count),
         observations=observations,
-        s2_trained=bool(s2.attrs.get("trained", False)),
-        s1_trained=None if s1 is None else bool(s1.attrs.get("trained", False)),
+        s2_trained=s2_trained,
+        s1_trained=s1_trained,
     )
 
 
@@ -138,8 +141,11 @@ def _rules(params: ParcelsConfig, sensor: str) -> bp.PeriodRules:
     )
 
 
-def _classified_s2(markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig) -> pd.DataFrame:
-    """The S2 observations with calibration label, predicted class and confidence."""
+def _classified_s2(
+    markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig
+) -> tuple[pd.DataFrame, bool]:
+    """The S2 observations with calibration label, predicted class and confidence; whether a forest
+    was trained."""
     needed = sorted({"NDVI", "NDTI", *params.bs_s2_features})
     wide = wide_means(markers, "S2", needed, start, end)
     for name in ("NDVI", "NDTI"):
@@ -160,13 +166,14 @@ def _classified_s2(markers: pd.DataFrame, start: date, end: date, params: Parcel
         random_state=params.bs_random_state,
     )
     envelope = bp.BareEnvelope(params.bs_max_ndti, params.bs_max_fcover, params.bs_max_ndvi_rise)
-    rise = wide["NDVI"].to_numpy(np.float64) - wide["parcel_id"].map(_bare_level(markers)).to_numpy(np.float64)
+    rise = wide["NDVI"].to_numpy(np.float64) - wide["parcel_id"].map(_bare_level(markers)).to_numpy(
+        np.float64
+    )
     inside = bp.within_envelope(wide["NDTI"].to_numpy(), fcover, rise, envelope)
     result = bp.Classified(result.bare & inside, result.confidence, result.trained)
     out = _observation_frame(wide, "S2", labels, result)
     out["trainable"] = pixels >= params.bs_calib_min_pixels
-    out.attrs["trained"] = result.trained
-    return out
+    return out, result.trained
 
 
 def _bare_level(markers: pd.DataFrame) -> pd.Series:
@@ -181,19 +188,19 @@ def _bare_level(markers: pd.DataFrame) -> pd.Series:
 
 def _classified_s1(
     markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig, s2: pd.DataFrame
-) -> pd.DataFrame | None:
+) -> tuple[pd.DataFrame | None, bool | None]:
     """The S1 observations classified by a forest trained on S2 labels moved to the nearest S1 date."""
     needed = set(params.bs_s1_features) - {S1_RATIO}
     if S1_RATIO in params.bs_s1_features:
         needed |= {"VV", "VH"}
     wide = wide_means(markers, "S1", sorted(needed), start, end)
     if wide.empty:
-        return None
+        return None, None
     if S1_RATIO in params.bs_s1_features and {"VV", "VH"} <= set(wide.columns):
         wide[S1_RATIO] = wide["VV"] - wide["VH"]
     features = [f for f in params.bs_s1_features if f in wide.columns]
     if not features:
-        return None
+        return None, None
     x = wide[features].to_numpy(np.float64)
     train_rows, train_labels = _transfer_labels(s2, wide, params)
     forest = bp.fit_forest(x[train_rows], train_labels, params.bs_trees, params.bs_random_state)
@@ -203,9 +210,7 @@ def _classified_s1(
         result = bp.predict_forest(forest, x)
     labels = np.full(len(wide), bp.LABEL_NONE, np.int8)
     labels[train_rows] = train_labels  # for the record; a row labelled twice keeps the last label
-    out = _observation_frame(wide, "S1", labels, result)
-    out.attrs["trained"] = forest is not None
-    return out
+    return _observation_frame(wide, "S1", labels, result), forest is not None
 
 
 def _transfer_labels(
@@ -359,4 +364,38 @@ def _with_geometry(table: pd.DataFrame, parcels: gpd.GeoDataFrame) -> gpd.GeoDat
     return gpd.GeoDataFrame(merged, geometry=parcels.geometry.name, crs=parcels.crs)
 
 
-__all__ = ["BareSoilPeriods", "MarkersTableError", "bare_soil_periods", "wide_means"]
+# --- as a table product of ``baresoil parcels`` -------------------------------------------------
+
+
+def bare_soil_tables(context: ParcelContext) -> dict[str, pd.DataFrame]:
+    """The bare-soil tables of a parcel run (see :mod:`.tables`): ``bare_soil_periods`` (Sen4CAP's
+    MarkersAll, with geometry), ``bare_soil_markers_s2`` (and ``_s1``) and ``bare_soil_observations``."""
+    result = bare_soil_periods(
+        context.markers, context.period.start, context.period.end, context.config, context.parcels.frame
+    )
+    tables = {"bare_soil_periods": result.markers_all, "bare_soil_markers_s2": result.markers_s2}
+    if result.markers_s1 is not None:
+        tables["bare_soil_markers_s1"] = result.markers_s1
+    tables["bare_soil_observations"] = result.observations
+    return tables
+
+
+BARE_SOIL_PRODUCT = TableProduct(
+    "bare_soil",
+    "Bare-soil periods",
+    "Sen4CAP L4E: per parcel up to 3 S2 bare-soil periods (START, END, confidence Strong … Doubtful, "
+    "suffixed _S1 when an S1 period overlaps), bare days (TTdaysS2, TTdaysS1S2), the markers M1–M6 of "
+    "every period, and the class and confidence of every observation.",
+    bare_soil_tables,
+)
+"""Register with :func:`.tables.register_table_product` to have ``baresoil parcels`` write these tables."""
+
+
+__all__ = [
+    "BARE_SOIL_PRODUCT",
+    "BareSoilPeriods",
+    "MarkersTableError",
+    "bare_soil_periods",
+    "bare_soil_tables",
+    "wide_means",
+]

@@ -28,6 +28,7 @@ from ...config import Config, ParcelsConfig
 from ...errors import BaresoilError
 from ...kernels import category as kc
 from .bare_periods import BareSoilPeriods, bare_soil_periods, wide_means
+from .tables import ParcelContext, TableProduct
 
 EVIDENCE = (
     "TTdaysS2",
@@ -217,4 +218,43 @@ def _matrix(wide: pd.DataFrame, ids: np.ndarray, feature: str) -> np.ndarray:
     return out
 
 
-__all__ = ["DeclarationError", "category_change", "category_of_crop", "declarations_from_columns"]
+# --- as a table product of ``baresoil parcels`` -------------------------------------------------
+
+
+def category_change_tables(context: ParcelContext) -> dict[str, pd.DataFrame]:
+    """``category_change`` between the last two calendar years of a parcel run, when the parcels have a
+    category (or crop) column; the same declaration then holds for both years, so that the evidence
+    tests the declared category.  Nothing for a run within one year or without categories."""
+    years = context.period.years()
+    frame = context.parcels.frame
+    if len(years) < 2 or "category" not in frame.columns:
+        return {}
+    pair = (years[-2], years[-1])
+    declared = frame[["parcel_id", "category"]]
+    declarations = pd.concat(
+        [declared.assign(year=y, crop=declared["category"]) for y in pair], ignore_index=True
+    )
+    return {
+        "category_change": category_change(context.markers, declarations, pair, context.config, parcels=frame)
+    }
+
+
+CATEGORY_PRODUCT = TableProduct(
+    "category_change",
+    "Change of agricultural category",
+    "Sen4CAP change detection between the last two years: bare-soil days, outliers against the crop's NDVI "
+    "distribution, area under the NDVI curve, scores ChangeP1/ChangeP2 by the declared category and the "
+    "predicted changes.",
+    category_change_tables,
+)
+"""Register with :func:`.tables.register_table_product` to have ``baresoil parcels`` write this table."""
+
+
+__all__ = [
+    "CATEGORY_PRODUCT",
+    "DeclarationError",
+    "category_change",
+    "category_change_tables",
+    "category_of_crop",
+    "declarations_from_columns",
+]

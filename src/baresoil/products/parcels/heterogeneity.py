@@ -3,8 +3,9 @@
 From the observation cube and the rasterised parcel codes: each pixel's 10-day
 series of B02, B03, B04, B08 and NDVI (clear observations only, linear between
 them, gaps over 30 days left open); per 30-day period the 3 ten-day images of
-every parcel pixel of the area are clustered together (MiniBatchKMeans, 4 clusters,
-in Sen4CAP's units: reflectance × 10000, NDVI × 1000); per parcel, isolated pixels
+every parcel pixel of the area are clustered together (MiniBatchKMeans, 12 clusters
+by default where Sen4CAP has 4, in Sen4CAP's units: reflectance × 10000, NDVI ×
+1000); per parcel, isolated pixels
 are removed, connectivity is measured and the markers M1..M4 follow; a parcel is
 then rated over sliding windows of 3 periods (C_INDEX, P_Hete_L).  Optional
 Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period, 5 clusters) gives
@@ -31,6 +32,7 @@ from ...config import Config, ParcelsConfig
 from ...kernels import heterogeneity as kh
 from ...kernels.category import category_code
 from ...kernels.indices import ndvi as ndvi_index
+from .category import category_of_crop
 
 REFLECTANCE_SCALE = 10_000.0
 NDVI_SCALE = 1_000.0
@@ -188,9 +190,7 @@ def _parcel_info(parcels: pd.DataFrame | None, pixels: _Pixels, resolution: floa
     ids = frame["parcel_id"]
     pixel_area = counts.reindex(frame.index).fillna(0).astype(float) * resolution**2
     area = frame["area_m2"].astype(float) if "area_m2" in frame.columns else pixel_area
-    category = (
-        frame["category"].map(category_code) if "category" in frame.columns else pd.Series(0, frame.index)
-    )
+    category = frame["category"].map(_lc_code) if "category" in frame.columns else pd.Series(0, frame.index)
     shape = pd.Series(np.nan, index=frame.index)
     if isinstance(parcels, gpd.GeoDataFrame):
         geoms = parcels.geometry.to_numpy()
@@ -198,6 +198,11 @@ def _parcel_info(parcels: pd.DataFrame | None, pixels: _Pixels, resolution: floa
             value = shapely.length(geoms) / (2.0 * np.sqrt(np.pi * area.to_numpy()))
         shape = pd.Series(value, index=frame.index)
     return _ParcelInfo(ids, area, category, shape)
+
+
+def _lc_code(value: object) -> int:
+    """Sen4CAP's LC code of a declared category, or of a crop name (:func:`.category.category_of_crop`)."""
+    return category_code(value) or category_of_crop(value)
 
 
 def _period_tables(
@@ -245,6 +250,7 @@ def _period_tables(
             rows.append({"code": code, "period": p + 1, "period_start": period_start.isoformat(), **markers})
     names = kh.S2_COLUMNS if s2 else kh.S1_COLUMNS
     table = pd.DataFrame(rows, columns=["code", "period", "period_start", *names])
+    table = table[table["code"].isin(info.ids.index)]  # pixels of codes the parcel table does not list
     table.insert(0, "parcel_id", table["code"].map(info.ids))
     return _as_ints(table.drop(columns="code"))
 
