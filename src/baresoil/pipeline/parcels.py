@@ -107,7 +107,8 @@ def run_parcels(job: ParcelJob) -> ParcelRun:
     item_id = f"{FAMILY}_{_slug(job.parcels.stem)}_{period_label(job.period)}_R{resolution:g}m"
     folder = job.out_dir / item_id
     assets = _write_markers(folder, parcels, markers)
-    context = ParcelContext(parcels, markers, job.period, config, has_s1=s1 is not None)
+    context = ParcelContext(parcels, markers, job.period, config, has_s1=s1 is not None, cube=cube,
+                            codes=codes, s1=s1)  # fmt: skip
     for product in table_products():
         for name, table in product.run(context).items():
             assets.update(_write_table(folder, name, table, product.title, product.description))

@@ -33,6 +33,7 @@ from ...kernels import heterogeneity as kh
 from ...kernels.category import category_code
 from ...kernels.indices import ndvi as ndvi_index
 from .category import category_of_crop
+from .tables import ParcelContext, TableProduct
 
 REFLECTANCE_SCALE = 10_000.0
 NDVI_SCALE = 1_000.0
@@ -297,3 +298,34 @@ def period_dates(start: date, period: int, params: ParcelsConfig) -> tuple[date,
 
 
 __all__ = ["DECISION_COLUMNS", "Heterogeneity", "heterogeneity", "period_dates"]
+
+
+def heterogeneity_tables(context: ParcelContext) -> dict[str, pd.DataFrame]:
+    """Sen4CAP's heterogeneity decision (and per-period markers) of each calendar year of a parcel run.
+
+    Needs the pixels: nothing when the run gives no cube."""
+    if context.cube is None or context.codes is None:
+        return {}
+    frame = context.parcels.frame
+    decisions, periods = [], []
+    for year in context.period.years():
+        start = max(context.period.start, date(year, 1, 1))
+        end = min(context.period.end, date(year, 12, 31))
+        result = heterogeneity(context.cube, context.codes, start, end, context.config, parcels=frame,
+                               s1=context.s1)  # fmt: skip
+        decisions.append(result.decision.assign(year=year))
+        periods.append(result.periods_s2.assign(year=year))
+    geometry = frame[["parcel_id", "geometry"]]
+    decision = gpd.GeoDataFrame(geometry.merge(pd.concat(decisions, ignore_index=True), on="parcel_id"),
+                                geometry="geometry", crs=frame.crs)  # fmt: skip
+    return {"heterogeneity": decision, "heterogeneity_periods_s2": pd.concat(periods, ignore_index=True)}
+
+
+HETEROGENEITY_PRODUCT = TableProduct(
+    "heterogeneity",
+    "Parcel heterogeneity",
+    "Sen4CAP L4D per parcel and year: markers M1-M4 (M5-M7 with Sentinel-1), C_INDEX STRONG/MODERATE/"
+    "WEAK/POOR and P_Hete_L, from MiniBatchKMeans clusters of the parcel pixels per 30-day period.",
+    heterogeneity_tables,
+)
+"""Register with :func:`.tables.register_table_product` to have ``baresoil parcels`` write these tables."""

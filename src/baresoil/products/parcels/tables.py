@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
+import xarray as xr
 
 from ...catalog.source import TimeRange
 from ...config import Config
@@ -39,6 +40,12 @@ class ParcelContext:
     config: Config
     has_s1: bool
     """Whether Sentinel-1 markers (source ``S1``) were computed."""
+    cube: xr.Dataset | None = None
+    """The observation cube of the run, for products that need pixels (heterogeneity)."""
+    codes: xr.DataArray | None = None
+    """The parcel codes on the cube's grid (0 = no parcel)."""
+    s1: xr.Dataset | None = None
+    """The Sentinel-1 cube (VV, VH in dB) on the same grid, when given."""
 
 
 TableFunction = Callable[[ParcelContext], Mapping[str, pd.DataFrame]]
