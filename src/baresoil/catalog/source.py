@@ -19,6 +19,7 @@ from shapely.geometry import shape
 
 from ..errors import CatalogError, NoItemsError, TimeRangeError
 from ..grid import Area
+from .signing import SasSigner, default_token_url
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ class StacSource:
     """STAC API root URL, or path/URL of a static catalog.json / collection.json."""
     collection: str | None = None
     """Collection id; required for an API, optional filter for a static catalog."""
+    token_url: str | None = None
+    """SAS token endpoint (``…/token/{collection}``) whose token signs the asset hrefs; Planetary
+    Computer's is used without being given (see :mod:`baresoil.catalog.signing`)."""
+
+    @property
+    def signer(self) -> SasSigner | None:
+        url = self.token_url or default_token_url(self.location)
+        return SasSigner(url) if url else None
 
     @property
     def is_static(self) -> bool:
@@ -79,6 +88,9 @@ def find_items(source: StacSource, area: Area, period: TimeRange) -> list[pystac
     items = _static_items(source, area, period) if source.is_static else _api_items(source, area, period)
     if not items:
         raise NoItemsError(f"no items in {source} for {area.label} between {period.start} and {period.end}")
+    signer = source.signer
+    if signer is not None:
+        items = [signer.sign(item) for item in items]
     return sorted(items, key=lambda it: (_item_datetime(it), it.id))
 
 
