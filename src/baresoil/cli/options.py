@@ -37,6 +37,10 @@ Out = Annotated[Path, typer.Option("--out", help="Output folder (a STAC catalog 
 Resolution = Annotated[
     float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres (default: 20).")
 ]
+Resolution10 = Annotated[
+    float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres (default: 10).")
+]
+"""The resolution option of the 10 m products (HRL layers, Sen4CAP parcels)."""
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="TOML configuration file (flags override it).")
 ]

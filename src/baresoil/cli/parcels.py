@@ -35,7 +35,7 @@ def parcels_command(
     s1_collection: Annotated[
         str | None, typer.Option("--s1-collection", help="Sentinel-1 collection id (for a STAC API).")
     ] = None,
-    resolution: opt.Resolution = None,
+    resolution: opt.Resolution10 = None,
     buffer: Annotated[
         float | None,
         typer.Option("--buffer", help="Inward parcel buffer, metres (default: half a pixel, as Sen4CAP)."),
@@ -53,7 +53,8 @@ def parcels_command(
     NDVI, NDTI, NDMI, BSI, FCOVER and S1 VV/VH), long and in Sen4CAP's wide layout, plus the parcel
     products; GeoParquet and CSV, described in OUT/catalog.json."""
     overrides = {
-        **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
+        # Sen4CAP works on the 10 m grid (20 m bands resampled), as the HRL does
+        **opt.cube_overrides(resolution or 10.0, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "parcels.buffer_m": buffer,
         "parcels.min_pixels": min_pixels,
     }

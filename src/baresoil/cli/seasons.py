@@ -48,7 +48,7 @@ def seasons_command(
     landcover: Annotated[
         str | None, typer.Option("--landcover", help="WorldCover-class raster; cropland (40) only.")
     ] = None,
-    resolution: opt.Resolution = None,
+    resolution: opt.Resolution10 = None,
     cloud_buffer: opt.CloudBuffer = None,
     max_cloud_cover: opt.MaxCloudCover = None,
     min_sun_elevation: opt.MinSunElevation = None,

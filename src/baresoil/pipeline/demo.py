@@ -118,7 +118,7 @@ def _parcel_markers(job: Job, sim_dir: Path) -> None:
         out_dir=job.out_dir,
         category_column=f"crop_{job.period.start.year}",
         s1_source=StacSource(str(s1_catalog)),
-        config=job.config,
+        config=job.config.override(**{"cube.resolution": 10.0}),  # Sen4CAP's grid
         progress=job.progress,
     )
     run_parcels(parcel_job)
