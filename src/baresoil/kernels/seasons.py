@@ -1,22 +1,24 @@
 """From a pixel's daily band (q10, q50, q90) to the HRL cropping-pattern values of one reference year.
 
-The daily grid starts at the analysis window's first day; the caller passes
-the reference year's bounds and the HRL season windows as day numbers on that
+The daily grid starts at the first observation of the analysis window; the
+caller passes the reference year's bounds and the HRL season windows as day numbers on that
 grid, and a table turning a day number into YYDOY.  Outputs are physical values
 (days, YYDOY) or flag codes, in the order of ``LAYERS``.
 
 Season logic, following the HRL ATBD (section "Season delineation"):
 
-1. seasons are emergence-harvest pairs of one NDVI peak lasting 40-366 days;
+1. seasons are emergence-harvest pairs of one NDVI peak lasting 40-366 days
+   whose peak reaches a crop's NDVI (``min_peak_ndvi``);
 2. those ending before or starting after the reference year are dropped;
 3. the main season is the first whose events fall in the spring-crop windows,
    else the first in the winter-crop windows (spring wins over winter);
    a season in neither window gives flag 65533;
 4. a secondary season has both events in the window before the main season
    (and ends before it) or after it (and starts after it); after wins;
-5. bare soil after (BSA) runs from the main harvest to the next emergence of
-   anything, or to 31 December; bare soil before (BSB) from the last harvest
-   before the main emergence, or from 1 January.  A bound outside the year
+5. bare soil after (BSA) runs from the main harvest to the next emergence of a
+   crop (cover crops included; weeds and volunteers, which never reach a crop's
+   NDVI, are not), or to 31 December; bare soil before (BSB) from the last such
+   harvest before the main emergence, or from 1 January.  A bound outside the year
    makes the period flag 65529.  Days are counted with the harvest day
    included and the emergence day excluded, so that the HRL maximum of 275
    days (1 April to 31 December) is reached.
@@ -37,6 +39,8 @@ LAYERS = (
 N_LAYERS = len(LAYERS)
 (MCE, MCECL, MCH, MCHCL, MCD, MCDCL, BSB, BSBCL, BSA, BSACL, SCE, SCD, CSY) = range(N_LAYERS)
 
+# Sentinel-1 in the band (see radar_ndvi): pairing distance, least pairs and skill of the per-pixel fit,
+# and the most an S1-predicted NDVI may weigh against an optical observation
 RADAR_PAIR_DAYS = 3
 MIN_RADAR_PAIRS = 8
 MIN_RADAR_R2 = 0.3
