@@ -1,16 +1,19 @@
 """Crop events on a daily smoothed vegetation series: seasons, emergence, harvest and their confidence.
 
 All functions work on one pixel's (or field's) daily series indexed by day
-number from the start of the analysis window; ``-1`` means "no event".
+number from the first observation of the analysis window; ``-1`` means "no event".
 
 * A **season** is a prominent peak of the smoothed NDVI (q50): it rises from a
   trough and falls to a trough by at least ``min_prominence``.
-* **Emergence** is where the rise leaves the bare level: the last day before the
-  steepest rise on which q50 is still within ``emergence_fraction`` of the
-  season's amplitude of the trough before it.  Anchoring on the steepest rise
-  keeps autumn volunteers and cover crops from being taken for the crop's
-  emergence; the trough before a winter crop lies before its autumn growth, so
-  the autumn rise, not the spring green-up, is its emergence.
+* **Emergence** is where the rise leaves the bare level.  The rise is *seen*
+  where q50 first crosses ``emergence_fraction`` of the season's amplitude
+  after its last return to the bare level (within half that fraction of the
+  trough) before the steepest rise; the emergence is dated earlier by
+  extrapolating the rise back along its slope to the bare level, since a young
+  crop shows late.  Anchoring on the steepest rise keeps autumn volunteers and
+  cover crops from being taken for the crop's emergence; the trough before a
+  winter crop lies before its autumn growth, so the autumn rise, not the spring
+  green-up, is its emergence (when the autumn growth is visible at all).
 * **Harvest** is where the fall ends: the first day after the steepest fall on
   which q50 comes within ``harvest_fraction`` of the amplitude of the level the
   field falls to in the next weeks.  Senescence lowers NDVI slowly to the level
