@@ -134,3 +134,9 @@ def test_cross_ratio_averages_speckle_in_linear_power_and_skips_gaps():
     assert np.isnan(raw[0, 0, 0]) and np.isfinite(smooth[0, 0, 0])  # filled from its neighbours
     assert np.nanstd(smooth) < 0.5 * np.nanstd(raw)
     assert abs(np.nanmean(smooth) - (-17 + 10)) < 0.5
+
+
+def test_multiband_layers_get_no_single_band_style(tmp_path):
+    from baresoil.io.styles import write_layer_style
+
+    assert write_layer_style("SRC_MEAN", tmp_path / "never_read.tif") is None

@@ -63,9 +63,12 @@ def write_style(layer: Layer, tif: Path, value_range: tuple[float, float]) -> Pa
     return target
 
 
-def write_layer_style(code: str, tif: Path) -> Path:
-    """The style of a written layer, its colour ramp spanning the 2-98 % range of its valid values."""
+def write_layer_style(code: str, tif: Path) -> Path | None:
+    """The style of a written single-band layer, its colour ramp spanning the 2-98 % range of its valid
+    values; None for a multi-band layer (a reflectance composite), which QGIS shows in colour itself."""
     spec = layer(code)
+    if spec.count > 1:
+        return None
     with rasterio.open(tif) as src:
         factor = max(1, max(src.width, src.height) // 512)  # an overview is enough for a range
         stored = src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)))
