@@ -2,4 +2,29 @@
 
 Nothing here imports xarray or dask or does I/O; the labelled, dask-aware
 wrappers live with the stages that use them (``cube``, ``products``).
+
+numba's on-disk cache notices when a kernel's own file changes, but not when a
+kernel it calls in another module does, and would then run stale machine code.
+The compiled kernels are therefore cached in a folder named after the hash of
+all the kernel sources: any change to any of them compiles everything afresh.
+A ``NUMBA_CACHE_DIR`` set by the user wins.
 """
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+
+def _cache_by_source_hash() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = Path(__file__).parent
+    digest = hashlib.sha1(b"".join(path.read_bytes() for path in sorted(here.glob("*.py")))).hexdigest()
+    numba.config.CACHE_DIR = str(here / "__pycache__" / f"numba-{digest[:12]}")  # type: ignore[attr-defined]
+
+
+_cache_by_source_hash()
