@@ -26,9 +26,9 @@ from rasterio.windows import Window
 
 from ..errors import OutputError
 from ..products.registry import Layer, layer
+from .atomic import PARTIAL, atomic_path
 
 COG_BLOCKSIZE = 512
-_PARTIAL = ".partial"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def write_layers(
     for out in outputs:
         spec = layer(out.code)
         data = _as_band_first(out.values)
-        stage = out.path.with_name(out.path.name + _PARTIAL + ".gtiff")
+        stage = out.path.with_name(out.path.name + PARTIAL + ".gtiff")
         _create_stage(stage, spec, geobox, int(data.chunksize[-1]), out.tags or {})
         staged.append((spec, da.map_blocks(spec.encode, data, dtype=spec.dtype), stage, out.path))
     try:
@@ -164,23 +164,21 @@ def _layer_tags(spec: Layer) -> dict[str, str]:
 
 
 def _stage_to_cog(stage: Path, final: Path, spec: Layer) -> None:
-    partial = final.with_name(final.name + _PARTIAL)
     predictor = 3 if np.dtype(spec.dtype).kind == "f" else 2
-    try:
-        rasterio.shutil.copy(
-            stage,
-            partial,
-            driver="COG",
-            compress="DEFLATE",
-            predictor=predictor,
-            blocksize=COG_BLOCKSIZE,
-            overview_resampling=spec.overview_resampling,
-            BIGTIFF="IF_SAFER",
-        )
-    except rasterio.errors.RasterioError as exc:
-        partial.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {final}: {exc}") from exc
-    os.replace(partial, final)
+    with atomic_path(final) as partial:
+        try:
+            rasterio.shutil.copy(
+                stage,
+                partial,
+                driver="COG",
+                compress="DEFLATE",
+                predictor=predictor,
+                blocksize=COG_BLOCKSIZE,
+                overview_resampling=spec.overview_resampling,
+                BIGTIFF="IF_SAFER",
+            )
+        except rasterio.errors.RasterioError as exc:
+            raise OutputError(f"cannot write {final}: {exc}") from exc
 
 
 class _WindowWriter:

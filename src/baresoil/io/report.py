@@ -34,6 +34,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import OutputError
 from ..products.registry import layer
+from .atomic import atomic_path
 from .report_images import Quicklook, quicklook
 from .report_page import Frame, MapLayer, Overlay, map_html, overlay_button, page, show_button
 from .report_parcels import ParcelTables, chosen_parcels, overlay_svg, parcel_tables, series_png, summary_rows
@@ -128,9 +129,8 @@ def write_report(
         f"{html.escape(__version__)}. Families: "
         f"{html.escape(', '.join(FAMILIES[f] for f in FAMILIES if any(i.family == f for i in items)))}.</p>"
     )
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(page(title, header, nav, sections))
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        partial.write_text(page(title, header, nav, sections))
     return path
 
 

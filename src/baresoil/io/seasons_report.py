@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from ..products.seasons import PixelSeries, decode_yydoy
+from .atomic import atomic_path
 
 FIGURE_NAME = "seasons_time_series.png"
 _FLAG_FLOOR = 65000
@@ -35,10 +35,9 @@ def write_time_series(series: Sequence[PixelSeries], out_dir: Path) -> Path:
     axes[0, 0].legend(loc="upper right", fontsize=7, ncols=3)
     fig.tight_layout()
     target = out_dir / FIGURE_NAME
-    partial = target.with_name(target.name + ".partial")
-    fig.savefig(partial, format="png", dpi=90)
+    with atomic_path(target) as partial:
+        fig.savefig(partial, format="png", dpi=90)
     plt.close(fig)
-    os.replace(partial, target)
     return target
 
 

@@ -14,7 +14,6 @@ import base64
 import html
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,16 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from .atomic import atomic_path
+
 CV_REPORT = "cv_report.json"
 TOP_COVARIATES = 10
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:
     """Write JSON atomically (NaN as null)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(_finite(data), indent=2))
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(_finite(data), indent=2))
     return path
 
 
@@ -99,11 +98,8 @@ def comparison_png(path: Path, comparison: Mapping[str, Sequence[Mapping[str, An
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as stream:
-        fig.savefig(stream, format="png")
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, format="png")
     return path
 
 

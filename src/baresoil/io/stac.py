@@ -24,6 +24,7 @@ from shapely.geometry import box, mapping
 from .. import __version__
 from ..grid import EEA_EPSG
 from ..products.registry import layer
+from .atomic import atomic_path
 
 PROJECTION_EXT = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 RASTER_EXT = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
@@ -139,10 +140,8 @@ def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(data, indent=2, default=str))
 
 
 # --- tables (parcel products): an item per run, its assets Parquet/CSV files ------------------

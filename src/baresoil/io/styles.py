@@ -9,7 +9,6 @@ transparent.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -18,6 +17,7 @@ import rasterio
 from matplotlib import colormaps
 
 from ..products.registry import Layer, layer
+from .atomic import atomic_path
 
 _RAMP_STEPS = 10
 _FLAG_GREYS = ("#f0f0f0", "#d9d9d9", "#bdbdbd", "#969696", "#737373", "#525252", "#252525")
@@ -57,9 +57,8 @@ def qml(layer: Layer, value_range: tuple[float, float]) -> str:
 def write_style(layer: Layer, tif: Path, value_range: tuple[float, float]) -> Path:
     """Write ``<tif stem>.qml`` beside the GeoTIFF (atomically); returns its path."""
     target = tif.with_suffix(".qml")
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(qml(layer, value_range))
-    os.replace(partial, target)
+    with atomic_path(target) as partial:
+        partial.write_text(qml(layer, value_range))
     return target
 
 

@@ -9,39 +9,23 @@ describes a table for the STAC ``table:columns`` field.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import OutputError
+from .atomic import atomic_path
 
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 CSV_MEDIA_TYPE = "text/csv"
-_PARTIAL = ".partial"
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + _PARTIAL)
-    try:
-        yield partial
-        os.replace(partial, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, day_columns: Sequence[str] = ("date",)) -> Path:
     """``frame`` as Parquet; a GeoDataFrame as GeoParquet (geometry as WKB, CRS in the metadata)."""
     table = _days_as_dates(frame, day_columns)
-    with _atomic(path) as partial:
+    with atomic_path(path) as partial:
         if isinstance(table, gpd.GeoDataFrame):
             table.to_parquet(partial, index=False)
         else:
@@ -54,7 +38,7 @@ def write_csv(frame: pd.DataFrame, path: Path, day_columns: Sequence[str] = ("da
     table = pd.DataFrame(_days_as_dates(frame, day_columns))
     if isinstance(frame, gpd.GeoDataFrame):
         table = table.drop(columns=[frame.geometry.name])
-    with _atomic(path) as partial:
+    with atomic_path(path) as partial:
         table.to_csv(partial, index=False)
     return path
 
