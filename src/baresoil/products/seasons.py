@@ -201,7 +201,8 @@ def seasons(
     cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)
     index = da.where(cube.clear.data, index, np.nan).astype(np.float32)
-    radar_values, radar_days = _radar_on_grid(radar, grid)
+    on_grid, radar_days = _radar_on_grid(radar, grid)
+    radar_values = on_grid.data.astype(np.float32) if on_grid is not None else None
     kwargs = {**_kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
     if fields is None:
         cropland = _cropland(cube, params)
@@ -260,19 +261,13 @@ def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
     return da.isin(classes, np.array(params.cropland_classes)).astype(np.int8)
 
 
-def _radar_rows(radar: xr.DataArray, grid: DailyGrid) -> np.ndarray:
-    """Indices of the radar dates that fall on the daily grid."""
-    days = np.array([grid.day(d) for d in radar.time.values.astype("datetime64[D]").astype(date)])
-    return np.flatnonzero((days >= 0) & (days < grid.n_days))
-
-
-def _radar_on_grid(radar: xr.DataArray | None, grid: DailyGrid) -> tuple[da.Array | None, np.ndarray]:
+def _radar_on_grid(radar: xr.DataArray | None, grid: DailyGrid) -> tuple[xr.DataArray | None, np.ndarray]:
     """The radar dates within the daily grid, and their day numbers (none without radar)."""
     if radar is None:
         return None, np.zeros(0, np.int64)
-    rows = _radar_rows(radar, grid)
     days = np.array([grid.day(d) for d in radar.time.values.astype("datetime64[D]").astype(date)], np.int64)
-    return radar.data[rows].astype(np.float32), days[rows]
+    inside = (days >= 0) & (days < grid.n_days)
+    return radar.isel(time=np.flatnonzero(inside)), days[inside]
 
 
 def _pixel_block(
@@ -435,10 +430,9 @@ def pixel_series(
     values = np.where(picked.clear.values, ndvi(picked.B04.values, picked.B08.values), np.nan).astype(
         np.float64
     )
-    _, radar_days = _radar_on_grid(radar, grid)
+    on_grid, radar_days = _radar_on_grid(radar, grid)
     ratio = np.zeros((0, len(points)))
-    if radar is not None:
-        on_grid = radar.isel(time=_radar_rows(radar, grid))
+    if on_grid is not None:
         ratio = np.asarray(on_grid.sel(x=xs, y=ys, method="nearest").values, np.float64)
     lam, floor, spike, scale = (float(v) for v in kwargs["smoothing"])
     daily = np.datetime64(grid.first) + np.arange(grid.n_days)
