@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
+from shapely.geometry import box
 
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config
 from ..cube.load import open_cube
 from ..cube.s1 import load_s1
-from ..grid import EEA_CRS, area_from_tile, tiles_covering
+from ..grid import EEA_CRS, Area, area_from_tile, tiles_covering
 from ..io.report import write_report
 from ..io.seasons_report import write_time_series
 from ..products.observations import FAMILY as OBSERVATIONS
 from ..products.observations import observation_counts
 from ..products.seasons import FAMILY as SEASONS
-from ..products.seasons import analysis_window, cross_ratio, pixel_series, seasons_product
+from ..products.seasons import PixelSeries, analysis_window, cross_ratio, pixel_series, seasons_product
 from ..products.seasons import file_name as seasons_file_name
 from ..products.soil import parse_property
 from ..products.soilsuite import FAMILY as SOILSUITE
@@ -132,15 +133,28 @@ def _seasons(job: Job, sim_dir: Path) -> None:
     s1_catalog = sim_dir / "stac" / "sentinel-1-rtc" / "catalog.json"
     radar = StacSource(str(s1_catalog)) if s1_catalog.exists() else None
     items = run_product(seasons_job, SEASONS, seasons_product(radar=radar), seasons_file_name)
-    cube = open_cube(job.source, job.area, seasons_job.period, config)
     points = _season_examples(items[0], config)
     if points:
-        ratio = None
-        if radar is not None:
-            s1 = load_s1(radar, cube.odc.geobox, seasons_job.period, int(cube.B04.chunks[-1][0]))
-            ratio = cross_ratio(s1, config.seasons.radar_window)
-        series = pixel_series(cube, seasons_job.period, config, points, ratio)
+        series = [_point_series(seasons_job, radar, point) for point in points]
         write_time_series(series, job.out_dir)
+
+
+def _point_series(job: Job, radar: StacSource | None, point: tuple[float, float]) -> PixelSeries:
+    """One pixel's analysis from a small cube around it (not the whole tile read again).
+
+    The margin covers the cloud buffer and the radar's boxcar, so the pixel's clear
+    mask and cross ratio are those of the product.
+    """
+    config = job.config
+    margin = config.cube.cloud_buffer_m + (config.seasons.radar_window + 1) * config.cube.resolution
+    x, y = point
+    area = Area(box(x - margin, y - margin, x + margin, y + margin), f"pixel at x={x:.0f}, y={y:.0f}")
+    cube = open_cube(job.source, area, job.period, config)
+    ratio = None
+    if radar is not None:
+        s1 = load_s1(radar, cube.odc.geobox, job.period, int(cube.B04.chunks[-1][0]))
+        ratio = cross_ratio(s1, config.seasons.radar_window)
+    return pixel_series(cube, job.period, config, [point], ratio)[0]
 
 
 def _season_examples(item_path: Path, config: Config, count: int = 4) -> list[tuple[float, float]]:
