@@ -14,6 +14,7 @@ from baresoil.products.parcels import tables
 from baresoil.products.parcels.markers import MARKER_COLUMNS, S2_FEATURES
 from baresoil.products.parcels.tables import TableProduct
 from baresoil.simulate import load_truth
+from cli_runner import run_cli
 from parcel_world import parcel_world, s2_catalog
 
 pytestmark = pytest.mark.slow
@@ -28,16 +29,6 @@ def _args(sim, out, *extra):
     return ["parcels", "--stac", str(s2_catalog(sim)), "--parcels", str(sim.inputs_dir / "parcels.gpkg"),
             "--id-column", "parcel_id", "--start", "2021-04-01", "--end", "2021-06-30", "--out", str(out),
             *extra]  # fmt: skip
-
-
-def _run(capsys, args):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _sizes(context):
@@ -101,12 +92,12 @@ def test_parcel_ndvi_follows_the_truth(run_output, sim):
 def test_missing_id_column_is_one_clear_line(sim, tmp_path, capsys):
     args = _args(sim, tmp_path / "out")
     args[args.index("parcel_id")] = "NewID"
-    code, _, err = _run(capsys, args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 1
     assert "parcels.gpkg" in err and "'NewID'" in err and "parcel_id" in err and "Traceback" not in err
 
 
 def test_s1_source_without_backscatter_is_a_clear_error(sim, tmp_path, capsys):
-    code, _, err = _run(capsys, _args(sim, tmp_path / "out", "--s1", str(s2_catalog(sim))))
+    code, _, err = run_cli(capsys, *_args(sim, tmp_path / "out", "--s1", str(s2_catalog(sim))))
     assert code == 1 and "no Sentinel-1 items with VV and VH" in err
     assert not (tmp_path / "out" / "catalog.json").exists()

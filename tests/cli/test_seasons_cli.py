@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from baresoil.cli.main import main
 from baresoil.kernels.seasons import LAYERS
+from cli_runner import run_cli
 from parcel_world import parcel_world, s2_catalog, world_area
 
 pytestmark = pytest.mark.slow
@@ -26,21 +26,11 @@ def _args(sim, out, *extra):
             *extra]  # fmt: skip
 
 
-def _run(capsys, args):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_per_field_with_sentinel1_writes_every_hrl_layer_with_styles(sim, tmp_path, capsys):
     out = tmp_path / "seasons"
     extra = ("--parcels", str(sim.inputs_dir / "parcels.gpkg"), "--id-column", "parcel_id",
              "--s1", str(sim.s1_catalog))  # fmt: skip
-    code, stdout, stderr = _run(capsys, _args(sim, out, *extra))
+    code, stdout, stderr = run_cli(capsys, *_args(sim, out, *extra))
     assert code == 0, stderr
     assert "catalog" in stdout
     catalog = json.loads((out / "catalog.json").read_text())
@@ -63,8 +53,8 @@ def test_per_field_with_sentinel1_writes_every_hrl_layer_with_styles(sim, tmp_pa
 
 
 def test_parcels_need_their_id_column(sim, tmp_path, capsys):
-    code, _, stderr = _run(
-        capsys, _args(sim, tmp_path / "x", "--parcels", str(sim.inputs_dir / "parcels.gpkg"))
+    code, _, stderr = run_cli(
+        capsys, *_args(sim, tmp_path / "x", "--parcels", str(sim.inputs_dir / "parcels.gpkg"))
     )
     assert code == 1
     assert "--parcels and --id-column go together" in stderr

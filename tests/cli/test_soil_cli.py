@@ -5,19 +5,13 @@ import json
 import pytest
 
 from baresoil.cli.main import main
+from cli_runner import run_cli
 from soil_factory import make_landscape
 
 
 @pytest.fixture(scope="module")
 def land(tmp_path_factory):
     return make_landscape(tmp_path_factory.mktemp("landscape"), n_samples=60)
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def soil_args(land, out, *extra, samples=None):
@@ -52,12 +46,12 @@ def test_soil_command_writes_maps_report_and_catalog(capsys, land, tmp_path):
 
 
 def test_missing_property_column(capsys, land, tmp_path):
-    code, _, err = run(capsys, *soil_args(land, tmp_path / "out", "--property", "ph"))
+    code, _, err = run_cli(capsys, *soil_args(land, tmp_path / "out", "--property", "ph"))
     assert_one_line(code, err, "missing column(s) ph", "samples.csv")
 
 
 def test_unknown_property(capsys, land, tmp_path):
-    code, _, err = run(capsys, *soil_args(land, tmp_path / "out", "--property", "organic"))
+    code, _, err = run_cli(capsys, *soil_args(land, tmp_path / "out", "--property", "organic"))
     assert_one_line(code, err, "unknown soil property 'organic'", "soc")
 
 
@@ -65,7 +59,7 @@ def test_samples_outside_the_area_and_too_few(capsys, land, tmp_path):
     table = land.table[["sample_id", "lon", "lat", "soc"]].copy()
     table["lon"] = table["lon"] - 3  # all 60 far west of the covariates
     table.to_csv(tmp_path / "far.csv", index=False)
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, *soil_args(land, tmp_path / "out", "--property", "soc", samples=tmp_path / "far.csv")
     )
     assert_one_line(code, err, "soc: only 0 usable sample(s) of 60", "outside the covariates' area 60")
@@ -74,5 +68,5 @@ def test_samples_outside_the_area_and_too_few(capsys, land, tmp_path):
 def test_covariates_that_are_not_soilsuite_outputs(capsys, land, tmp_path):
     args = soil_args(land, tmp_path / "out", "--property", "soc")
     args[args.index("--covariates") + 1] = str(tmp_path)
-    code, _, err = run(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert_one_line(code, err, "no STAC catalog of SoilSuite outputs")
