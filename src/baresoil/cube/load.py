@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 
 import numpy as np
@@ -128,25 +129,34 @@ def _odc_items(scene: Scene, bands: Sequence[str]) -> Iterator[pystac.Item]:
     """
     for scene_item in scene.items:
         source = scene_item.item
-        item = pystac.Item(
-            id=source.id,
-            geometry=source.geometry,
-            bbox=source.bbox,
-            datetime=scene.time,
-            properties={k: v for k, v in source.properties.items() if k.startswith("proj:")},
-        )
+        item = canonical_item(source, scene.time)
         for band in bands:
             resolved = scene_item.bands[band]
             original = source.assets[scene_item.layout.asset_key(band)]
-            extra = {k: v for k, v in original.extra_fields.items() if k.startswith("proj:")}
-            extra["raster:bands"] = [{"data_type": "uint16", "nodata": resolved.nodata}]
-            item.add_asset(
-                band,
-                pystac.Asset(
-                    href=resolved.href, media_type=original.media_type, roles=["data"], extra_fields=extra
-                ),
-            )
+            add_canonical_asset(item, band, original, resolved.href, "uint16", resolved.nodata)
         yield item
+
+
+def canonical_item(source: pystac.Item, time: datetime) -> pystac.Item:
+    """An empty copy of ``source`` at ``time`` with its ``proj:`` properties, for odc-stac."""
+    return pystac.Item(
+        id=source.id,
+        geometry=source.geometry,
+        bbox=source.bbox,
+        datetime=time,
+        properties={k: v for k, v in source.properties.items() if k.startswith("proj:")},
+    )
+
+
+def add_canonical_asset(
+    item: pystac.Item, band: str, original: pystac.Asset, href: str, data_type: str, nodata: float | None
+) -> None:
+    """``original`` as asset ``band`` of ``item``: its ``proj:`` fields and one ``raster:bands`` entry."""
+    extra = {k: v for k, v in original.extra_fields.items() if k.startswith("proj:")}
+    extra["raster:bands"] = [{"data_type": data_type, "nodata": nodata}]
+    item.add_asset(
+        band, pystac.Asset(href=href, media_type=original.media_type, roles=["data"], extra_fields=extra)
+    )
 
 
 def _resampling(bands: Sequence[str], resolution: float) -> dict[str, str]:

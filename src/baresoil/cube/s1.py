@@ -26,7 +26,7 @@ from ..catalog.source import StacSource, TimeRange, find_items
 from ..config import Config
 from ..errors import AssetError, NoItemsError
 from ..grid import EEA_CRS, Area
-from .load import chunk_side, data_footprint
+from .load import add_canonical_asset, canonical_item, chunk_side, data_footprint
 
 
 @dataclass(frozen=True)
@@ -154,21 +154,12 @@ def _item_time(item: pystac.Item) -> datetime:
 def _odc_items(p: S1Pass) -> Iterator[pystac.Item]:
     """Copies with canonical asset keys and the pass's time (so odc-stac mosaics one pass)."""
     for source in p.items:
-        item = pystac.Item(
-            id=source.id,
-            geometry=source.geometry,
-            bbox=source.bbox,
-            datetime=p.time,
-            properties={k: v for k, v in source.properties.items() if k.startswith("proj:")},
-        )
+        item = canonical_item(source, p.time)
         for band in S1_BANDS:
             original = source.assets[p.layout.asset_key(band)]
             declared = (original.extra_fields.get("raster:bands") or [{}])[0]
-            extra = {k: v for k, v in original.extra_fields.items() if k.startswith("proj:")}
-            extra["raster:bands"] = [{"data_type": "float32", "nodata": declared.get("nodata", S1_NODATA)}]
             href = original.get_absolute_href() or original.href
-            item.add_asset(band, pystac.Asset(href=href, media_type=original.media_type, roles=["data"],
-                                              extra_fields=extra))  # fmt: skip
+            add_canonical_asset(item, band, original, href, "float32", declared.get("nodata", S1_NODATA))
         yield item
 
 
