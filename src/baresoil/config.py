@@ -101,6 +101,10 @@ class SeasonsConfig:
     the posterior as it is."""
     spike: float = 0.1
     """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
+    spike_max_gap: int = 20
+    """An isolated dip down to ``bare_ndvi`` is kept when the next clear observation comes more than this
+    many days later: time enough for a harvest or tillage and for the next crop to grow, so in a cloudy
+    autumn the one view of a bare field is not thrown away as a cloud."""
     min_prominence: float = 0.2
     """Least NDVI rise and fall that makes a season."""
     min_peak_ndvi: float = 0.5
@@ -112,7 +116,8 @@ class SeasonsConfig:
     harvest_fraction: float = 0.2
     """Harvest: where the fall comes within this share of the amplitude of the post-harvest level."""
     bare_ndvi: float = 0.3
-    """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble)."""
+    """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble);
+    also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``)."""
     min_season_days: int = 40
     max_season_days: int = 366
     min_observations: int = 8

@@ -285,6 +285,33 @@ def test_event_confidence_is_band_width_over_slope_with_a_flat_fallback():
     assert np.isnan(event_confidence(q10, q50, q90, 0, True))
 
 
+def test_fit_band_keeps_a_lone_view_of_bare_soil_before_a_long_gap():
+    # a crop at 0.8, harvested and seen bare once (0.2), then 45 days without a clear view
+    # until the next crop shows at 0.45: the dip is the harvest, not a cloud
+    n = 200
+    y, w = np.zeros(n), np.zeros(n)
+    crop = np.arange(0, 100, 5)
+    y[crop], w[crop] = 0.8, 1
+    y[105], w[105] = 0.2, 1
+    regrown = np.arange(150, n, 5)
+    y[regrown], w[regrown] = 0.45, 1
+    z, _, used = fit_band(y, w, 100.0, 0.005, 0.1, 20, 0.3)
+    assert used == crop.size + 1 + regrown.size
+    assert z[105] < 0.3
+    # the old rule (no gap allowance) drops it and the curve never comes down to soil
+    z_old, _, used_old = fit_band(y, w, 100.0, 0.005, 0.1)
+    assert used_old == used - 1
+    assert z_old[100:150].min() > 0.3
+    # a dip that stays above the soil level is still a missed cloud, however long the gap
+    y[105] = 0.32
+    _, _, used_cloud = fit_band(y, w, 100.0, 0.005, 0.1, 20, 0.3)
+    assert used_cloud == used - 1
+    # and so is a dip to soil level seen again soon at the crop's level
+    y[105], y[115], w[115] = 0.2, 0.8, 1
+    _, _, used_short = fit_band(y, w, 100.0, 0.005, 0.1, 20, 0.3)
+    assert used_short == used
+
+
 def test_fit_band_drops_isolated_dips_and_estimates_the_noise():
     rng = np.random.default_rng(3)
     n = 200

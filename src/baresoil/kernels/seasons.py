@@ -274,6 +274,8 @@ def daily_band(
     lam: float,
     noise_floor: float,
     spike: float,
+    spike_gap: float,
+    soil: float,
     band_scale: float,
     radar: np.ndarray,
     radar_days: np.ndarray,
@@ -294,7 +296,7 @@ def daily_band(
     if n_optical < 3:
         nan = np.full(n_days, np.nan)
         return nan, nan, nan, n_optical
-    z, std, used = fit_band(y, w, lam, noise_floor, spike)
+    z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
     if radar.shape[0] > 0:
         predicted, weight = radar_ndvi(values, days, radar, radar_days, noise_floor, z)
         if weight > 0:
@@ -303,7 +305,7 @@ def daily_band(
                 if np.isfinite(predicted[t]) and w[d] == 0.0:
                     y[d] = predicted[t]
                     w[d] = weight
-            z, std, used = fit_band(y, w, lam, noise_floor, spike)
+            z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
     half = Z90 * band_scale * std
     return z - half, z, z + half, used
 
@@ -379,7 +381,8 @@ def analyse_pixels(
 ) -> np.ndarray:
     """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
 
-    ``smoothing`` holds (lambda, noise floor, spike depth, band scale); ``year_bounds`` the
+    ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band scale);
+    ``year_bounds`` the
     reference year's first and last day numbers; ``radar`` a (radar time, pixel)
     Sentinel-1 cross ratio on ``radar_days`` (no rows: optical only).
     """
@@ -388,7 +391,7 @@ def analyse_pixels(
     for p in range(n_pix):
         q10, q50, q90, n_obs = daily_band(
             values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
-            radar[:, p], radar_days,
+            smoothing[4], smoothing[5], radar[:, p], radar_days,
         )  # fmt: skip
         out[:, p] = pixel_seasons(
             q10, q50, q90, n_obs, cropland[p], year_bounds[0], year_bounds[1], windows, yydoy, params

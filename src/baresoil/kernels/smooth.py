@@ -141,17 +141,22 @@ def smooth_pixels(y: np.ndarray, w: np.ndarray, lam: float, s2: np.ndarray) -> t
 
 
 @numba.njit(cache=True)
-def _drop_spikes(y: np.ndarray, w: np.ndarray, depth: float) -> np.ndarray:
+def _drop_spikes(y: np.ndarray, w: np.ndarray, depth: float, max_gap: float, soil: float) -> np.ndarray:
     """Weights with isolated dips removed: an observation lower than both neighbours by ``depth``.
 
     Undetected clouds, haze and shadows pull NDVI down on single dates; a harvest
     or a tillage also drops it, but the following observations stay low, so only
-    isolated dips are removed.
+    isolated dips are removed.  In a cloudy autumn the one clear view of a
+    harvested or ploughed field may be isolated too, the next view coming after
+    the following crop (or volunteers) has grown: a dip down to the ``soil`` level
+    whose next observation is more than ``max_gap`` days later is kept.
     """
     out = w.copy()
     idx = np.flatnonzero(w > 0)
     for k in range(1, idx.size - 1):
         i = idx[k]
+        if idx[k + 1] - i > max_gap and y[i] <= soil:
+            continue  # time enough to harvest or plough and to grow again: not a spike
         if y[i] < y[idx[k - 1]] - depth and y[i] < y[idx[k + 1]] - depth:
             out[i] = 0.0
     return out
@@ -159,20 +164,30 @@ def _drop_spikes(y: np.ndarray, w: np.ndarray, depth: float) -> np.ndarray:
 
 @numba.njit(cache=True)
 def fit_band(
-    y: np.ndarray, w: np.ndarray, lam: float, noise_floor: float, spike: float
+    y: np.ndarray,
+    w: np.ndarray,
+    lam: float,
+    noise_floor: float,
+    spike: float,
+    spike_gap: float = 0.0,
+    soil: float = -np.inf,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Daily posterior mean and standard deviation of one pixel, with its noise estimated from the data.
 
     Observations of weight 1 are the primary ones; smaller weights mark
     secondary observations whose noise variance is ``1 / weight`` times theirs
     (e.g. NDVI predicted from Sentinel-1).  Isolated dips of primary
-    observations deeper than ``spike`` are dropped first; the noise standard
+    observations deeper than ``spike`` are dropped first (but not a dip to the
+    ``soil`` level followed by more than ``spike_gap`` days without observation:
+    a harvest or tillage seen once); the noise standard
     deviation is the robust spread (1.4826 MAD) of the primary residuals, never
     below ``noise_floor``.  Returns (mean, std, number of primary observations used).
     """
     n = y.shape[0]
     primary = np.where(w >= 1.0, w, 0.0)
-    weights = (_drop_spikes(y, primary, spike) if spike > 0 else primary) + np.where(w < 1.0, w, 0.0)
+    weights = (_drop_spikes(y, primary, spike, spike_gap, soil) if spike > 0 else primary) + np.where(
+        w < 1.0, w, 0.0
+    )
     d0, d1, d2 = _penalty_bands(n, lam)
     for i in range(n):
         d0[i] += weights[i]

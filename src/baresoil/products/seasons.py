@@ -240,7 +240,16 @@ def _kernel_arguments(
     return {
         "days": observed,
         "n_days": grid.n_days,
-        "smoothing": np.array([params.smoothing, params.noise_floor, params.spike, params.band_scale]),
+        "smoothing": np.array(
+            [
+                params.smoothing,
+                params.noise_floor,
+                params.spike,
+                params.spike_max_gap,
+                params.bare_ndvi,
+                params.band_scale,
+            ]
+        ),
         "year_bounds": np.array([grid.day(date(year, 1, 1)), grid.day(date(year, 12, 31))], np.int64),
         "windows": grid.windows(year, params.zone),
         "yydoy": grid.yydoy_table(),
@@ -434,12 +443,22 @@ def pixel_series(
     ratio = np.zeros((0, len(points)))
     if on_grid is not None:
         ratio = np.asarray(on_grid.sel(x=xs, y=ys, method="nearest").values, np.float64)
-    lam, floor, spike, scale = (float(v) for v in kwargs["smoothing"])
+    lam, floor, spike, spike_gap, soil, scale = (float(v) for v in kwargs["smoothing"])
     daily = np.datetime64(grid.first) + np.arange(grid.n_days)
     out = []
     for p in range(len(points)):
         q10, q50, q90, _ = kernel.daily_band(
-            values[:, p], observed, grid.n_days, lam, floor, spike, scale, ratio[:, p], radar_days
+            values[:, p],
+            observed,
+            grid.n_days,
+            lam,
+            floor,
+            spike,
+            spike_gap,
+            soil,
+            scale,
+            ratio[:, p],
+            radar_days,
         )
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
                                        radar=ratio[:, p : p + 1], radar_days=radar_days,
