@@ -12,7 +12,8 @@ season) and are scored against ``truth/bare_periods.csv`` on the declared parcel
   between two cloudy acquisitions cannot be seen) — precision and recall;
 * per parcel-year: the parcel has a detected period vs it has an observable true one;
 * START error in days against the matched true period's first bare day (MAE), and
-  against its first observed bare day;
+  against its first observed bare day; the same for START_EST (the middle of the days between
+  the last view not bare and START) and how often the truth lies within ± START_UNC;
 * the share of right periods per confidence class (Strong … Doubtful).
 
 Heterogeneity and change of category run on a second world simulated with
@@ -168,9 +169,12 @@ def bare_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, obj
                 k = int(np.flatnonzero(overlap)[0]) if overlap.any() else -1
                 found |= overlap
                 seen_k = float(true.first_seen[k]) if k >= 0 and true.first_seen[k] >= 0 else np.nan
+                estimate = _day_or_nan(row[f"START_EST_S2_{p}"])
                 rows.append({
                     "fused": row[f"Conf_S2_{p}"], "s2_class": own.loc[pid, f"Conf_S2_{p}"], "right": k >= 0,
                     "error": start - true.start[k] if k >= 0 else np.nan, "seen_error": start - seen_k,
+                    "est_error": estimate - true.start[k] if k >= 0 else np.nan,
+                    "uncertainty": float(row[f"START_UNC_S2_{p}"]),
                     "lag": seen_k - true.start[k] if k >= 0 else np.nan, "kind": kinds.get(pid, ""),
                 })  # fmt: skip
             observable = true.first_seen >= 0
@@ -207,11 +211,26 @@ def _bare_figures(det: pd.DataFrame, par: pd.DataFrame, seconds: float) -> dict[
         "start_mae_days": round(float(errors.abs().mean()), 2),
         "start_median_error_days": round(float(errors.median()), 1),
         "start_mae_vs_first_observed_bare_days": round(float(det["seen_error"].dropna().abs().mean()), 2),
+        **_estimate_figures(det),
         "observation_lag_mae_days": round(float(det["lag"].dropna().mean()), 2),
         "accuracy_by_s2_class": _class_table(det, "s2_class"),
         "accuracy_by_class_with_s1": _class_table(det, "fused"),
         "false_periods_by_landcover": det.loc[~det["right"], "kind"].value_counts().to_dict(),
         "seconds": round(seconds, 2),
+    }
+
+
+def _estimate_figures(det: pd.DataFrame) -> dict[str, object]:
+    """START_EST (the middle of the days between the last view not bare and START) against the truth,
+    and how often the truth lies within its stated ± START_UNC days."""
+    scored = det.dropna(subset=["est_error"])
+    bounded = scored.dropna(subset=["uncertainty"])
+    return {
+        "start_est_mae_days": round(float(scored["est_error"].abs().mean()), 2),
+        "start_est_bias_days": round(float(scored["est_error"].mean()), 2),
+        "start_unc_median_days": float(bounded["uncertainty"].median()),
+        "start_unc_coverage": round(float((bounded["est_error"].abs() <= bounded["uncertainty"]).mean()), 3),
+        "start_unc_missing": round(float(1 - len(bounded) / max(len(scored), 1)), 3),
     }
 
 

@@ -338,3 +338,26 @@ def test_no_s1_period_does_not_fail(s1):
 def test_bare_days_count_a_same_day_period_as_one_and_continue_to_the_last_observation():
     periods = np.array([[_period(10, 10), _period(50, np.nan, bp.END_CONTINUE), _none()]])
     assert bp.bare_days(periods, np.array([70.0])).tolist() == [1.0 + 20.0]
+
+
+# --- when the soil became bare ----------------------------------------------------------------
+
+
+def test_before_is_the_last_view_not_classified_bare_ahead_of_start():
+    # a low-confidence bare view (b) does not start the period, and it may already be bare: the
+    # window opens after the last view classified not bare
+    row = run("N n b B B B N N N")[0]
+    assert day(row, "START") == 15 and day(row, "BEFORE") == 5
+    assert np.isnan(field(run("B B B N N N")[0], "BEFORE"))  # bare from the first view
+    assert np.isnan(field(run("N N N")[0], "BEFORE"))  # no period
+
+
+def test_start_window_is_the_middle_of_the_days_after_the_last_green_view():
+    rows = np.full((3, 1, len(bp.FIELDS)), np.nan)
+    rows[:, 0, bp.START] = 30.0
+    rows[0, 0, bp.BEFORE] = 20.0  # bare on one of days 21 … 30
+    rows[1, 0, bp.BEFORE] = 29.0  # on day 30 itself
+    estimate, uncertainty = bp.start_window(rows)
+    assert estimate[:, 0].tolist() == [26.0, 30.0, 30.0]
+    assert uncertainty[0, 0] == 5.0 and uncertainty[1, 0] == 0.0  # 26 - 5 = 21, 26 + 4 = 30
+    assert np.isnan(uncertainty[2, 0])  # no earlier view: START, and no window

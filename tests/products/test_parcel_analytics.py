@@ -72,6 +72,10 @@ def test_periods_with_sen4cap_columns_and_the_edge_cases():
     assert all(c in out.columns for c in expected)
     assert out.loc["A", "START_S2_1"] == "2021-01-26" and out.loc["A", "END_S2_1"] == "2021-02-20"
     assert out.loc["A", "Conf_S2_1"] in ("Strong", "Good") and out.loc["A", "TTdaysS2"] == 25
+    # seen green on Jan 21 and bare on Jan 26: it became bare on one of Jan 22 … 26
+    assert out.loc["A", "START_EST_S2_1"] == "2021-01-24" and out.loc["A", "START_UNC_S2_1"] == 2
+    assert out.loc["one_obs", "START_EST_S2_1"] == out.loc["one_obs", "START_S2_1"]
+    assert np.isnan(out.loc["one_obs", "START_UNC_S2_1"])  # no earlier observation: no window
     assert out.loc["ends_bare", "END_S2_1"] == "Continue" and out.loc["ends_bare", "TTdaysS2"] == 15
     assert out.loc["one_obs", "END_S2_1"] == "Continue" and out.loc["one_obs", "Conf_S2_1"] == "Poor"
     assert out.loc["no_obs", "NbrTTS2"] == 0 and pd.isna(out.loc["no_obs", "START_S2_1"])

@@ -242,9 +242,10 @@ END_NONE, END_DATE, END_CONTINUE = 0, 1, 2
 """How a period ends: undefined, on a date, or still bare at the last observation ('Continue')."""
 
 FIELDS = ("M1", "M2", "M3", "M4", "M5", "M6", "START", "END", "END_KIND", "CONF", "NBR_BS", "LOOK_NEXT",
-          "NBR_TT")  # fmt: skip
-"""Columns of a period's result row (float64, NaN = undefined)."""
-(M1, M2, M3, M4, M5, M6, START, END, END_KIND, CONF, NBR_BS, LOOK_NEXT, NBR_TT) = range(len(FIELDS))
+          "NBR_TT", "BEFORE")  # fmt: skip
+"""Columns of a period's result row (float64, NaN = undefined).  ``BEFORE`` is not Sen4CAP's: the day of
+the last observation not classified bare before START (the period began after it)."""
+(M1, M2, M3, M4, M5, M6, START, END, END_KIND, CONF, NBR_BS, LOOK_NEXT, NBR_TT, BEFORE) = range(len(FIELDS))
 
 
 @dataclass(frozen=True)
@@ -291,11 +292,14 @@ def _one_period(
     d_start = nan
     d_end = nan
     prev = nan
+    before = nan  # the last observation not classified bare before START
     for i in range(days.size):
         day = float(days[i])
         bs = bare[i]
         c = conf[i]
         nbr_tt += 1
+        if m1 != 1.0 and not bs:
+            before = day
         if m1 != 1.0 and bs and c >= thr_bs:
             m1 = 1.0
             start = day
@@ -397,6 +401,7 @@ def _one_period(
     out[M1], out[M2], out[M3], out[M4], out[M5], out[M6] = m1, m2, m3, m4, m5, m6
     out[START], out[END], out[END_KIND], out[CONF] = start, end, end_kind, klass
     out[NBR_BS], out[LOOK_NEXT], out[NBR_TT] = nbr_bs, 1.0 if look_next else 0.0, nbr_tt
+    out[BEFORE] = before if m1 == 1.0 else nan
 
 
 @numba.njit(cache=True)
@@ -503,6 +508,21 @@ def bare_days(periods: np.ndarray, last_obs: np.ndarray) -> np.ndarray:
     length = period_ends(periods, last_obs) - periods[..., START]
     length = np.where(length == 0, 1.0, length)
     return np.where(started, length, 0.0).sum(axis=1)
+
+
+def start_window(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(parcel, period) best estimate of the day each period began, and its uncertainty in days (±).
+
+    START is the first observation seen bare, but the soil became bare on some day
+    after the last observation not classified bare (``BEFORE``) and at the latest on
+    START: the estimate is the middle of that window and the uncertainty its half
+    width.  Without an earlier observation: START, uncertainty NaN.
+    """
+    start, before = periods[..., START], periods[..., BEFORE]
+    days = start - before  # the candidate days: before + 1 ... start
+    earlier = np.floor((days - 1) / 2)
+    estimate = np.where(np.isfinite(before), start - earlier, start)
+    return estimate, days - 1 - earlier
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ class BareSoilPeriods:
     """The bare-soil product of a set of parcels."""
 
     markers_all: pd.DataFrame
-    """Sen4CAP's ``L4E_BS_MarkersAll``: parcel_id, START/END/Conf_S2_p (p = 1…3), NbrTTS2,
+    """Sen4CAP's ``L4E_BS_MarkersAll``: parcel_id, START/END/Conf_S2_p (p = 1…3), then (not Sen4CAP's)
+    START_EST_S2_p and START_UNC_S2_p (the middle of the days between the last observation not
+    bare and START, and its half width in days), NbrTTS2,
     LastObsS2, TTdaysS2, TTdaysS1S2, START/END/Conf_S1_p (p = 1…4), NbrTTS1, LastObsS1, TTdaysS1
     (a GeoDataFrame with the parcel geometry when parcels were given)."""
     markers_s2: pd.DataFrame
@@ -319,10 +321,14 @@ def _markers_all(
     columns: dict[str, object] = {"parcel_id": ids}
     start2, end2 = _iso(s2[..., bp.START]), _end_text(s2)
     conf2 = bp.class_names(fusion.classes, fusion.confirmed)
+    estimate2, uncertainty2 = bp.start_window(s2)
     for p in range(s2.shape[1]):
         columns[f"START_S2_{p + 1}"] = start2[:, p]
         columns[f"END_S2_{p + 1}"] = end2[:, p]
         columns[f"Conf_S2_{p + 1}"] = conf2[:, p]
+    for p in range(s2.shape[1]):  # not Sen4CAP's: when the period most likely began, and how sure that is
+        columns[f"START_EST_S2_{p + 1}"] = _iso(estimate2[:, p])
+        columns[f"START_UNC_S2_{p + 1}"] = uncertainty2[:, p]
     columns["NbrTTS2"] = s2_count
     columns["LastObsS2"] = _iso(s2_last)
     columns["TTdaysS2"] = np.where(s2_count > 0, bp.bare_days(s2, s2_last), np.nan)
