@@ -7,7 +7,7 @@ console); each line of its standard output that is a JSON object is appended to
 ``benchmarks/results/<bench>.jsonl`` with what the quality reports need to say
 when and on what it was measured: ``bench`` (script name), ``run`` (one id per
 invocation), ``date`` (UTC), ``commit`` (``git rev-parse HEAD``), ``dirty``
-(uncommitted changes in the tree), ``args`` and ``cpus`` (the cores the run
+(uncommitted changes in the tree, other than earlier records), ``args`` and ``cpus`` (the cores the run
 could use).  A run that fails records nothing, so a partial set of figures never
 stands in for a complete one.
 ``python -m baresoil.docs`` turns the latest run of each benchmark into
@@ -27,6 +27,14 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 
 
+EARLIER_RECORDS = ":(top,exclude)benchmarks/results"
+
+
+def dirty() -> bool:
+    """Uncommitted changes to what is measured (the records of earlier runs are not)."""
+    return bool(git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", EARLIER_RECORDS))
+
+
 def git(*args: str) -> str:
     try:
         done = subprocess.run(["git", "-C", str(HERE), *args], capture_output=True, text=True, check=True)
@@ -42,7 +50,7 @@ def provenance(script: Path, args: list[str]) -> dict[str, object]:
         "run": now.strftime("%Y%m%dT%H%M%SZ"),
         "date": now.isoformat().replace("+00:00", "Z"),
         "commit": git("rev-parse", "HEAD") or "unknown",
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "dirty": dirty(),
         "args": args,
         "cpus": len(os.sched_getaffinity(0)),
     }

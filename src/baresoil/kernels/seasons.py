@@ -381,10 +381,9 @@ def analyse_pixels(
 ) -> np.ndarray:
     """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
 
-    ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band scale);
-    ``year_bounds`` the
-    reference year's first and last day numbers; ``radar`` a (radar time, pixel)
-    Sentinel-1 cross ratio on ``radar_days`` (no rows: optical only).
+    ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band
+    scale); ``year_bounds`` the reference year's first and last day numbers; ``radar`` a
+    (radar time, pixel) Sentinel-1 cross ratio on ``radar_days`` (no rows: optical only).
     """
     n_pix = values.shape[1]
     out = np.empty((N_LAYERS, n_pix))

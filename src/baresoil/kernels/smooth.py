@@ -185,9 +185,9 @@ def fit_band(
     """
     n = y.shape[0]
     primary = np.where(w >= 1.0, w, 0.0)
-    weights = (_drop_spikes(y, primary, spike, spike_gap, soil) if spike > 0 else primary) + np.where(
-        w < 1.0, w, 0.0
-    )
+    if spike > 0:
+        primary = _drop_spikes(y, primary, spike, spike_gap, soil)
+    weights = primary + np.where(w < 1.0, w, 0.0)
     d0, d1, d2 = _penalty_bands(n, lam)
     for i in range(n):
         d0[i] += weights[i]

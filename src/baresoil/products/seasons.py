@@ -237,19 +237,12 @@ def _analysis_cube(cube: xr.Dataset, year: int) -> tuple[xr.Dataset, DailyGrid, 
 def _kernel_arguments(
     params: SeasonsConfig, grid: DailyGrid, year: int, observed: np.ndarray
 ) -> dict[str, Any]:
+    smoothing = (params.smoothing, params.noise_floor, params.spike, params.spike_max_gap, params.bare_ndvi,
+                 params.band_scale)  # fmt: skip
     return {
         "days": observed,
         "n_days": grid.n_days,
-        "smoothing": np.array(
-            [
-                params.smoothing,
-                params.noise_floor,
-                params.spike,
-                params.spike_max_gap,
-                params.bare_ndvi,
-                params.band_scale,
-            ]
-        ),
+        "smoothing": np.array(smoothing),
         "year_bounds": np.array([grid.day(date(year, 1, 1)), grid.day(date(year, 12, 31))], np.int64),
         "windows": grid.windows(year, params.zone),
         "yydoy": grid.yydoy_table(),
