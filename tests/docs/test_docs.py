@@ -83,7 +83,7 @@ def _record(bench: str, run: str, args: list[str], **figures: object) -> str:
     return json.dumps({**stamp, "dirty": False, "args": args, "cpus": 2, **figures})
 
 
-def test_quality_report_takes_the_latest_default_run_and_checks_the_targets(tmp_path):
+def test_quality_report_takes_the_latest_full_run_and_later_partial_ones_and_checks_the_targets(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     accuracy = {
@@ -113,8 +113,16 @@ def test_quality_report_takes_the_latest_default_run_and_checks_the_targets(tmp_
     ]
     (results / "bench_soilsuite.jsonl").write_text("\n".join(lines) + "\n")
     runs = load_results(results)
-    assert [r["run"] for r in runs["bench_soilsuite"].records] == ["2025"]  # not the partial 2026 run
+    # the latest full run, and what the later partial run measured again
+    assert [(r["run"], r["benchmark"]) for r in runs["bench_soilsuite"].records] == [
+        ("2025", "soilsuite-accuracy"),
+        ("2026", "soilsuite-speed"),
+    ]
     page = quality_page("soilsuite", runs)
+    assert (
+        "Figures soilsuite-speed from `python benchmarks/record.py benchmarks/bench_soilsuite.py --only"
+        in page
+    )
     assert "| MASK overall accuracy | ≥ 0.95 | 0.97 | yes |" in page
     assert "| BSF mean absolute error (percentage points) | ≤ 3 | 2.5 | yes |" in page
     assert "| SRC_MEAN RMSE, worst band (reflectance) | ≤ 0.01 | 0.012 | **no** |" in page

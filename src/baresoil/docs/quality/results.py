@@ -1,4 +1,5 @@
-"""The benchmarks' recorded figures: the latest run of each, and the helpers every quality page uses."""
+"""The benchmarks' recorded figures: the latest full run of each (updated by later partial runs), and the
+helpers every quality page uses."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class Run:
-    """The records of one invocation of one benchmark."""
+    """The latest records of one benchmark: its latest full run, with the figures a later partial
+    run (``--only …``) measured again taken from that run."""
 
     bench: str
     records: list[Record]
@@ -25,13 +27,17 @@ class Run:
         return self.records[0]
 
     def provenance(self) -> str:
-        r = self.first
-        commit = str(r.get("commit", "unknown"))
-        dirty = " with uncommitted changes" if r.get("dirty") else ""
-        args = " ".join(r.get("args") or [])
-        cpus = f", {r['cpus']} core(s) available" if r.get("cpus") else ""
-        call = f"`python benchmarks/record.py benchmarks/{self.bench}.py{' ' + args if args else ''}`"
-        return f"{call}, run {r.get('date', '?')} on commit `{commit[:12]}`{dirty}{cpus}."
+        firsts: dict[str, Record] = {}
+        for record in self.records:
+            firsts.setdefault(str(record.get("run", "")), record)
+        runs = list(firsts.values())
+        text = _described(self.bench, runs[0])
+        for later in runs[1:]:
+            names = sorted(
+                {str(r.get("benchmark")) for r in self.records if r.get("run") == later.get("run")}
+            )
+            text += f" Figures {', '.join(names)} from {_described(self.bench, later)}"
+        return text
 
     def named(self, benchmark: str) -> list[Record]:
         return [r for r in self.records if r.get("benchmark") == benchmark]
@@ -50,8 +56,21 @@ def load_results(folder: Path) -> dict[str, Run]:
             continue
         default = [key for key, recs in by_run.items() if not recs[0].get("args")]
         chosen = max(default or by_run)
-        runs[path.stem] = Run(path.stem, by_run[chosen])
+        records = list(by_run[chosen])
+        for key in sorted(k for k in by_run if k > chosen):  # later partial runs replace what they measured
+            again = {r.get("benchmark") for r in by_run[key]}
+            records = [r for r in records if r.get("benchmark") not in again] + by_run[key]
+        runs[path.stem] = Run(path.stem, records)
     return runs
+
+
+def _described(bench: str, r: Record) -> str:
+    commit = str(r.get("commit", "unknown"))
+    dirty = " with uncommitted changes" if r.get("dirty") else ""
+    args = " ".join(r.get("args") or [])
+    cpus = f", {r['cpus']} core(s) available" if r.get("cpus") else ""
+    call = f"`python benchmarks/record.py benchmarks/{bench}.py{' ' + args if args else ''}`"
+    return f"{call}, run {r.get('date', '?')} on commit `{commit[:12]}`{dirty}{cpus}."
 
 
 def yes(flag: bool) -> str:
