@@ -98,10 +98,19 @@ def _calibration(errors: np.ndarray, width: np.ndarray) -> dict[str, float]:
     }
 
 
+SEEN_DAYS = 20
+"""An emergence counts as seen when a clear view of the pixel falls within this many days after it."""
+
+
 def score(
-    layers: dict[str, np.ndarray], parcel_of_pixel: np.ndarray, truth: pd.DataFrame
+    layers: dict[str, np.ndarray],
+    parcel_of_pixel: np.ndarray,
+    truth: pd.DataFrame,
+    clear: np.ndarray | None = None,
+    times: np.ndarray | None = None,
 ) -> dict[str, object]:
-    """Figures of one run on the pixels with a parcel id (0 elsewhere)."""
+    """Figures of one run on the pixels with a parcel id (0 elsewhere); with the cube's ``clear``
+    (time, y, x) flags and ``times``, also the emergence error where the emergence was seen."""
     table = truth.set_index("parcel_id")
     pixels = np.isin(parcel_of_pixel, table.index)
     ids = parcel_of_pixel[pixels]
@@ -127,10 +136,31 @@ def score(
         figures[f"{name}_bias_days"] = round(float(np.nanmean(err)), 2)
         figures[f"{name}_scored"] = int(np.isfinite(err).sum())
         figures[f"{name}_confidence"] = _calibration(err, stored[widths[name]])
+    if clear is not None and times is not None:
+        figures.update(_seen_emergence(errors["emergence"], t["emergence"], clear[:, pixels], times))
     per_crop = pd.DataFrame({"crop": t["crop"].to_numpy(), "e": np.abs(errors["emergence"]),
                              "h": np.abs(errors["harvest"])}).groupby("crop").mean().round(1)  # fmt: skip
     figures["mae_by_crop"] = per_crop.to_dict(orient="index")
     return figures
+
+
+def _seen_emergence(
+    errors: np.ndarray, emergence: pd.Series, clear: np.ndarray, times: np.ndarray
+) -> dict[str, float]:
+    """Emergence MAE split by whether a clear view followed the true emergence within SEEN_DAYS:
+    a winter crop emerging into a cloudy autumn shows nothing until its spring growth."""
+    true = pd.to_datetime(emergence).to_numpy().astype("datetime64[D]")
+    days = times.astype("datetime64[D]")
+    window = (days[None, :] >= true[:, None]) & (
+        days[None, :] <= true[:, None] + np.timedelta64(SEEN_DAYS, "D")
+    )
+    seen = (window & clear.T).any(axis=1)
+    known = np.isfinite(errors)
+    return {
+        "emergence_seen_share": round(float(seen[known].mean()), 3),
+        "emergence_mae_days_seen": round(float(np.abs(errors[known & seen]).mean()), 2),
+        "emergence_mae_days_unseen": round(float(np.abs(errors[known & ~seen]).mean()), 2),
+    }
 
 
 MODES = (("pixel", "sum"), ("pixel", "average"), ("field", "sum"), ("pixel+s1", "sum"), ("field+s1", "sum"))
@@ -173,7 +203,9 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
         computed = dask.compute(result)[0]
         seconds = time.perf_counter() - started
         layers = {code: computed[code].values for code in computed.data_vars}
-        figures = score(layers, _pure_cropland_parcels(truth, cube), expected)
+        figures = score(
+            layers, _pure_cropland_parcels(truth, cube), expected, cube.clear.values, cube.time.values
+        )
         print(json.dumps({"benchmark": "seasons_accuracy", "mode": mode, "combine": combine, "year": year,
                           "resolution_m": resolution, "seconds": round(seconds, 1), **figures}))  # fmt: skip
 
