@@ -312,6 +312,20 @@ def test_fit_band_keeps_a_lone_view_of_bare_soil_before_a_long_gap():
     assert used_short == used
 
 
+def test_fit_band_does_not_undershoot_the_lowest_observation_in_a_gap():
+    # a crop harvested in one step, seen bare twice, then 40 cloudy days: the curve must not carry
+    # the fall on below the bare soil it saw
+    n = 160
+    y, w = np.zeros(n), np.zeros(n)
+    crop = np.arange(0, 80, 5)
+    y[crop], w[crop] = 0.8, 1
+    y[[82, 86]], w[[82, 86]] = 0.15, 1
+    y[[130, 140, 150]], w[[130, 140, 150]] = 0.3, 1
+    z, _, _ = fit_band(y, w, 100.0, 0.005, 0.1, 20, 0.3)
+    assert z.min() >= 0.15
+    assert z[88:128].min() == 0.15  # the undershoot is cut at the bare level, not moved elsewhere
+
+
 def test_fit_band_drops_isolated_dips_and_estimates_the_noise():
     rng = np.random.default_rng(3)
     n = 200

@@ -181,7 +181,8 @@ def fit_band(
     ``soil`` level followed by more than ``spike_gap`` days without observation:
     a harvest or tillage seen once); the noise standard
     deviation is the robust spread (1.4826 MAD) of the primary residuals, never
-    below ``noise_floor``.  Returns (mean, std, number of primary observations used).
+    below ``noise_floor``.  The mean never goes below the lowest primary observation
+    used.  Returns (mean, std, number of primary observations used).
     """
     n = y.shape[0]
     primary = np.where(w >= 1.0, w, 0.0)
@@ -197,6 +198,10 @@ def fit_band(
     residual = np.abs(y[used] - z[used])
     sigma = max(1.4826 * np.median(residual), noise_floor) if used.size else noise_floor
     std = sigma * np.sqrt(_inverse_diagonal5(l0, l1, l2))
+    if used.size:
+        # after a steep fall into a cloudy gap the curve carries its slope on, below anything the pixel
+        # ever showed: a harvest's level would then be read off an undershoot weeks later
+        z = np.maximum(z, y[used].min())
     return z, std, used.size
 
 
