@@ -45,8 +45,10 @@ class CubeConfig:
     """Memory budget of one chunk's reflectance stack when ``chunk_size`` is 0."""
     clear_classes: tuple[int, ...] = (4, 5, 6)
     """SCL classes kept as clear sky: vegetation, not vegetated, water."""
-    cloud_classes: tuple[int, ...] = (3, 8, 9, 10)
-    """SCL classes buffered and masked: cloud shadow, cloud medium/high probability, thin cirrus."""
+    cloud_classes: tuple[int, ...] = (3, 8, 9, 10, 11)
+    """SCL classes buffered and masked: cloud shadow, cloud medium/high probability, thin cirrus, and
+    snow, whose thin edges Sen2Cor leaves unflagged and which whiten the pixels around it as much as
+    a cloud's edge."""
     snow_classes: tuple[int, ...] = (11,)
     """SCL classes reported as snow (not clear)."""
 
@@ -215,6 +217,7 @@ class ParcelsConfig:
     bs_s2_periods: int = 3
     bs_s1_periods: int = 4
     bs_s1_max_gap_days: int = 5
+    """An S2 calibration label goes to the nearest S1 observation only within this many days."""
     bs_max_ndti: float = 0.11
     bs_max_ndvi_rise: float = 0.05
     bs_max_fcover: float = float("inf")
@@ -223,7 +226,6 @@ class ParcelsConfig:
     percentile of its NDVI over the markers table) and FCOVER at most these.  Sen4CAP's forest learns
     from the extremes only and calls bare whatever is nearer bare soil than green crops: stubble,
     residue, ripe cereals, winter crops with 10 % cover."""
-    """An S2 calibration label goes to the nearest S1 observation only within this many days."""
     # heterogeneity (L4D)
     hete_period_days: int = 30
     hete_s2_step_days: int = 10
