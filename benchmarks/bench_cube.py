@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -29,11 +28,8 @@ from baresoil.cube import data_footprint, load_cube
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_soilsuite import world_area
+from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, world
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import resource
 import sys
 import time
 from datetime import date
@@ -55,6 +54,7 @@ from baresoil.simulate import WorldSpec, load_truth, simulate
 from baresoil.simulate.practices import load_practices
 
 sys.path.insert(0, str(Path(__file__).parent))
+from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, world
 
 HERE = Path(__file__).parent
@@ -373,7 +373,7 @@ def _speed(inputs: Inputs) -> dict[str, object]:
         "parcel_dates": inputs.parcel_dates,
         "markers_seconds": round(inputs.seconds_markers, 2),
         "parcel_dates_per_second": round(inputs.parcel_dates / max(inputs.seconds_markers, 1e-9), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": round(peak_rss_mb()),
     }
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from baresoil.pipeline.parcels import ParcelJob, run_parcels
 from baresoil.simulate import add_sentinel1, load_s1_truth, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
+from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, world
 
 PERIOD = TimeRange.parse("2021-01-01", "2022-12-31")
@@ -79,7 +79,7 @@ def run(folder: Path, resolution: float) -> dict[str, object]:
         "parcel_dates_s1": int(parcel_dates.get("S1", 0)),
         "seconds": round(seconds, 2),
         "parcel_dates_per_second": round(int(parcel_dates.sum()) / seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": round(peak_rss_mb()),
     }
     figures.update(truth_scores(folder, markers, result.parcels.frame))
     figures.update(exactness(folder, job, result))

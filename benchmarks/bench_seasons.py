@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from baresoil.simulate import add_sentinel1, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_soilsuite import CROPLAND, build, world_area
+from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, regrid, world
 
 FLAG_FLOOR = 65000
@@ -242,7 +242,7 @@ def speed_child(folder: Path, year: int, resolution: float, chunk: int) -> None:
     seconds = time.perf_counter() - started
     n_pixels = cube.sizes["y"] * cube.sizes["x"]
     cores = len(os.sched_getaffinity(0))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the in-memory kernel run
+    peak_mb = peak_rss_mb()  # before the in-memory kernel run
     kernel_seconds = _kernel_only(cube, year, config)
     print(json.dumps({
         "benchmark": "seasons_speed", "resolution_m": resolution, "chunk_px": chunk, "pixels": n_pixels,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from baresoil.simulate import load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_soilsuite import PERIOD, world_area
+from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, regrid, world
 
 PROPERTIES = ("soc", "clay", "silt", "sand", "ph", "n", "bulk_density")
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         "samples_read": report["samples"]["read"],
         "soilsuite_seconds": round(soilsuite_seconds, 1),
         "soil_maps_seconds": round(seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": round(peak_rss_mb()),
     }
     print(json.dumps({"benchmark": "soil-acceptance", **figures}))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from baresoil.products.soilsuite import soilsuite
 from baresoil.simulate import load_bare_reflectance, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
+from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, bare_fraction_per_date, regrid, truth_on_grid, world
 
 PERIOD = TimeRange.parse("2021-01-01", "2022-12-31")
@@ -152,7 +152,7 @@ def speed(folder: Path, fraction: float, resolution: float, chunk: int = 0) -> d
         "cog_megabytes": round(n_bytes / 1e6, 1),
         "read_bytes_seconds": round(read_seconds, 3),
         "ratio_to_reading_bytes": round(seconds / read_seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": round(peak_rss_mb()),
     }
 
 
