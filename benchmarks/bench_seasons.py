@@ -10,8 +10,9 @@ anything or to 31 December, bare soil before from the last harvest or cover-crop
 termination, or from 1 January), and the calibration of the confidence layers:
 the share of true dates within the stated confidence (read as the event's
 q10-q90 band, i.e. +/- half the width, and as +/- the width) with the median
-width.  Per pixel and per field (parcels given), and for both rules of combining
-two event confidences (sum, average).  Speed: pixel-years per second per core of
+width; the emergence error is also split by whether a clear view followed the
+true emergence within 20 days.  Per pixel and per field (parcels given), and for
+both rules of combining two event confidences (sum, average).  Speed: pixel-years per second per core of
 the season analysis (cube read included, and the kernel alone), and peak memory
 for two chunk sizes.  One JSON line per figure set.
 """
