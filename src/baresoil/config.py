@@ -34,7 +34,7 @@ class CubeConfig:
     resolution: float = 20.0
     """Output pixel size on the EEA grid, metres (10 or 20)."""
     cloud_buffer_m: float = 100.0
-    """Distance by which SCL cloud, shadow and cirrus are grown (SCMaP: 11x11 px at 20 m)."""
+    """Distance by which SCL cloud, shadow, cirrus and snow are grown (SCMaP: 11x11 px at 20 m)."""
     chunk_size: int = 0
     """Spatial chunk side in pixels; every chunk holds all dates (per-pixel time series).
 
