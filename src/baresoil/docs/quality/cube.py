@@ -4,45 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..tables import markdown_table
-from .results import Run, fmt, missing
+from .results import Column, Run, missing, records_table
+
+CUBE_COLUMNS: tuple[Column, ...] = (
+    ("resolution (m)", "resolution_m"),
+    ("chunk (px)", "chunk_px"),
+    ("dates", "dates"),
+    ("pixels", "pixels"),
+    ("pixel-observations", "pixel_observations"),
+    ("cube (s)", "cube_seconds"),
+    ("pixel-observations/s", "pixel_observations_per_second"),
+    ("decoding only (s)", "decode_seconds"),
+    ("cube / decoding", "ratio_cube_to_decode"),
+    ("peak memory (MB)", "peak_rss_mb"),
+    ("clear observations per pixel (mean)", "clear_observations_mean"),
+)
 
 
 def cube_page(runs: Mapping[str, Run]) -> list[str]:
     run = runs.get("bench_cube")
     if run is None:
         return [missing("bench_cube")]
-    rows: list[tuple[object, ...]] = [
-        (
-            fmt(r.get("resolution_m")),
-            r.get("chunk_px"),
-            r.get("dates"),
-            fmt(r.get("pixels")),
-            fmt(r.get("pixel_observations")),
-            fmt(r.get("cube_seconds")),
-            fmt(r.get("pixel_observations_per_second")),
-            fmt(r.get("decode_seconds")),
-            fmt(r.get("ratio_cube_to_decode")),
-            fmt(r.get("peak_rss_mb")),
-            fmt(r.get("clear_observations_mean")),
-        )
-        for r in run.named("cube")
-    ]
-    header = (
-        "resolution (m)",
-        "chunk (px)",
-        "dates",
-        "pixels",
-        "pixel-observations",
-        "cube (s)",
-        "pixel-observations/s",
-        "decoding only (s)",
-        "cube / decoding",
-        "peak memory (MB)",
-        "clear observations per pixel (mean)",
-    )
     text = (
         "Building the cube of the default world and reducing every band of every date, against "
         "decoding the same COGs with GDAL at native resolution."
     )
-    return [f"## Speed and memory\n\n{run.provenance()}\n\n{text}\n\n{markdown_table(header, rows)}"]
+    table = records_table(run.named("cube"), CUBE_COLUMNS)
+    return [f"## Speed and memory\n\n{run.provenance()}\n\n{text}\n\n{table}"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Record, Run, cmp, fmt, get, missing, targets_table
+from .results import Column, Record, Run, cmp, fmt, get, missing, records_table, targets_table
 
 
 def parcels_page(runs: Mapping[str, Run]) -> list[str]:
@@ -97,15 +97,61 @@ def parcels_page(runs: Mapping[str, Run]) -> list[str]:
     return parts
 
 
+def _variant_name(record: Record) -> str:
+    name = str(record.get("variant", "default"))
+    return "Sen4CAP's processing" if name == "sen4cap" else name
+
+
+MARKERS_SPEED_COLUMNS: tuple[Column, ...] = (
+    ("resolution (m)", "resolution_m"),
+    ("parcels", "parcels"),
+    ("reported", "parcels_reported"),
+    ("marker rows", "marker_rows"),
+    ("parcel-dates S2", "parcel_dates_s2"),
+    ("parcel-dates S1", "parcel_dates_s1"),
+    ("seconds", "seconds"),
+    ("parcel-dates/s", "parcel_dates_per_second"),
+    ("peak memory (MB)", "peak_rss_mb"),
+)
+MARKERS_TRUTH_COLUMNS: tuple[Column, ...] = (
+    ("resolution (m)", "resolution_m"),
+    ("FCOVER MAE", "fcover_vs_true_green_mae"),
+    ("FCOVER bias", "fcover_vs_true_green_bias"),
+    ("FCOVER r", "fcover_vs_true_green_r"),
+    ("NDVI r", "ndvi_vs_true_green_r"),
+    ("VV MAE (dB)", "vv_db_mae"),
+    ("VV bias (dB)", "vv_db_bias"),
+    ("VH MAE (dB)", "vh_db_mae"),
+    ("VH bias (dB)", "vh_db_bias"),
+    ("largest difference to brute force (NDVI)", "exactness_max_abs_diff_ndvi"),
+)
+BARE_COLUMNS: tuple[Column, ...] = (
+    ("variant", _variant_name),
+    ("parcel-years", "parcel_years"),
+    ("periods detected", "detected_periods"),
+    ("observable true periods", "observable_true_periods"),
+    ("period precision", "period_precision"),
+    ("period recall", "period_recall"),
+    ("parcel precision", "parcel_precision"),
+    ("parcel recall", "parcel_recall"),
+)
+START_COLUMNS: tuple[Column, ...] = (
+    ("variant", _variant_name),
+    ("START MAE", "start_mae_days"),
+    ("START median error", "start_median_error_days"),
+    ("START MAE vs the first view of the true period", "start_mae_vs_first_observed_bare_days"),
+    ("first view after the true start (mean)", "observation_lag_mae_days"),
+    ("START_EST MAE", "start_est_mae_days"),
+    ("START_EST bias", "start_est_bias_days"),
+    ("START_UNC median (±)", "start_unc_median_days"),
+    ("truth within ± START_UNC", "start_unc_coverage"),
+)
+
+
 def _default_variant(records: list[Record]) -> Record | None:
     """The run with the default configuration (``variant`` ``default``), else the first."""
     default = [r for r in records if r.get("variant", "default") == "default"]
     return (default or records)[0] if records else None
-
-
-def _variant_name(record: Record) -> str:
-    name = str(record.get("variant", "default"))
-    return "Sen4CAP's processing" if name == "sen4cap" else name
 
 
 def _classes_ordered(record: Record | None) -> bool | None:
@@ -118,137 +164,33 @@ def _classes_ordered(record: Record | None) -> bool | None:
 
 
 def _markers_section(run: Run) -> str:
-    rows: list[tuple[object, ...]] = [
-        (
-            fmt(r.get("resolution_m")),
-            r.get("parcels"),
-            r.get("parcels_reported"),
-            fmt(r.get("marker_rows")),
-            fmt(r.get("parcel_dates_s2")),
-            fmt(r.get("parcel_dates_s1")),
-            fmt(r.get("seconds")),
-            fmt(r.get("parcel_dates_per_second")),
-            fmt(r.get("peak_rss_mb")),
-        )
-        for r in run.named("parcel-markers")
-    ]
-    header = (
-        "resolution (m)",
-        "parcels",
-        "reported",
-        "marker rows",
-        "parcel-dates S2",
-        "parcel-dates S1",
-        "seconds",
-        "parcel-dates/s",
-        "peak memory (MB)",
-    )
-    truth_rows: list[tuple[object, ...]] = [
-        (
-            fmt(r.get("resolution_m")),
-            fmt(r.get("fcover_vs_true_green_mae")),
-            fmt(r.get("fcover_vs_true_green_bias")),
-            fmt(r.get("fcover_vs_true_green_r")),
-            fmt(r.get("ndvi_vs_true_green_r")),
-            fmt(r.get("vv_db_mae")),
-            fmt(r.get("vv_db_bias")),
-            fmt(r.get("vh_db_mae")),
-            fmt(r.get("vh_db_bias")),
-            fmt(r.get("exactness_max_abs_diff_ndvi")),
-        )
-        for r in run.named("parcel-markers")
-    ]
-    truth_header = (
-        "resolution (m)",
-        "FCOVER MAE",
-        "FCOVER bias",
-        "FCOVER r",
-        "NDVI r",
-        "VV MAE (dB)",
-        "VV bias (dB)",
-        "VH MAE (dB)",
-        "VH bias (dB)",
-        "largest difference to brute force (NDVI)",
-    )
+    records = run.named("parcel-markers")
     return (
         f"## Markers database\n\nMeasured by {run.provenance()}\n\nSpeed and memory of the whole "
-        f"`baresoil parcels` run (Sentinel-2 and Sentinel-1):\n\n{markdown_table(header, rows)}\n\n"
+        "`baresoil parcels` run (Sentinel-2 and Sentinel-1):\n\n"
+        f"{records_table(records, MARKERS_SPEED_COLUMNS)}\n\n"
         "Against the truth, on parcel-dates with at least 80 % of the parcel's pixels valid: parcel mean "
         "FCOVER against the true green cover, mean backscatter against the noise-free parcel backscatter; "
         "and every statistic of 40 parcel-dates recomputed by brute force from the cube:\n\n"
-        + markdown_table(truth_header, truth_rows)
+        + records_table(records, MARKERS_TRUTH_COLUMNS)
     )
 
 
 def _bare_section(r: Record, variants: list[Record]) -> str:
-    rows: list[tuple[object, ...]] = [
-        (
-            _variant_name(v),
-            v.get("parcel_years"),
-            v.get("detected_periods"),
-            v.get("observable_true_periods"),
-            fmt(v.get("period_precision")),
-            fmt(v.get("period_recall")),
-            fmt(v.get("parcel_precision")),
-            fmt(v.get("parcel_recall")),
-        )
-        for v in variants
-    ]
-    header = (
-        "variant",
-        "parcel-years",
-        "periods detected",
-        "observable true periods",
-        "period precision",
-        "period recall",
-        "parcel precision",
-        "parcel recall",
-    )
-    start_rows: list[tuple[object, ...]] = [
-        (
-            _variant_name(v),
-            fmt(v.get("start_mae_days")),
-            fmt(v.get("start_median_error_days")),
-            fmt(v.get("start_mae_vs_first_observed_bare_days")),
-            fmt(v.get("observation_lag_mae_days")),
-            fmt(v.get("start_est_mae_days")),
-            fmt(v.get("start_est_bias_days")),
-            fmt(v.get("start_unc_median_days")),
-            fmt(v.get("start_unc_coverage")),
-        )
-        for v in variants
-    ]
-    start_header = (
-        "variant",
-        "START MAE",
-        "START median error",
-        "START MAE vs the first view of the true period",
-        "first view after the true start (mean)",
-        "START_EST MAE",
-        "START_EST bias",
-        "START_UNC median (±)",
-        "truth within ± START_UNC",
-    )
     classes = r.get("accuracy_by_s2_class") or {}
     fused = r.get("accuracy_by_class_with_s1") or {}
-    class_rows = [
-        (k, classes[k].get("periods"), fmt(classes[k].get("right"))) for k in sorted(classes, key=_class_rank)
-    ]
-    fused_rows = [
-        (k, fused[k].get("periods"), fmt(fused[k].get("right"))) for k in sorted(fused, key=_class_rank)
-    ]
     text = (
-        f"### Bare-soil periods\n\n{markdown_table(header, rows)}\n\n"
+        f"### Bare-soil periods\n\n{records_table(variants, BARE_COLUMNS)}\n\n"
         "START dates against the first day of the matched true period (days). START is Sen4CAP's, the "
         "first observation classified bare; START_EST is the middle of the days between the last "
         "observation not classified bare and START, START_UNC their half span:\n\n"
-        f"{markdown_table(start_header, start_rows)}\n\n"
+        f"{records_table(variants, START_COLUMNS)}\n\n"
         f"Confidence classes against accuracy ({_variant_name(r)}; the share of detected periods that "
         "overlap a true bare period), from Sentinel-2 alone and after the Sentinel-1 confirmation:\n\n"
-        + markdown_table(("class (S2)", "periods", "right"), class_rows)
+        + _class_table("class (S2)", classes)
     )
-    if fused_rows:
-        text += "\n\n" + markdown_table(("class (with S1)", "periods", "right"), fused_rows)
+    if fused:
+        text += "\n\n" + _class_table("class (with S1)", fused)
     false = r.get("false_periods_by_landcover") or {}
     if false:
         text += (
@@ -265,6 +207,13 @@ def _class_rank(name: str) -> tuple[int, bool]:
     """Best class first, each before its Sentinel-1-confirmed variant."""
     base = name.removesuffix("_S1")
     return (CLASS_ORDER.index(base) if base in CLASS_ORDER else len(CLASS_ORDER), name.endswith("_S1"))
+
+
+def _class_table(title: str, classes: Mapping[str, Record]) -> str:
+    rows = [
+        (k, classes[k].get("periods"), fmt(classes[k].get("right"))) for k in sorted(classes, key=_class_rank)
+    ]
+    return markdown_table((title, "periods", "right"), rows)
 
 
 def _hete_section(r: Record, variants: list[Record]) -> str:

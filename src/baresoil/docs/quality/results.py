@@ -22,10 +22,6 @@ class Run:
     bench: str
     records: list[Record]
 
-    @property
-    def first(self) -> Record:
-        return self.records[0]
-
     def provenance(self) -> str:
         firsts: dict[str, Record] = {}
         for record in self.records:
@@ -97,6 +93,16 @@ def targets_table(rows: Sequence[tuple[str, str, object, bool | None]]) -> str:
         ("figure", "target", "measured", "met"),
         [(name, target, fmt(value), "–" if met is None else yes(met)) for name, target, value, met in rows],
     )
+
+
+Column = tuple[str, str | Callable[[Record], object]]
+"""(title, the record's key or a function of the record) of a :func:`records_table` column."""
+
+
+def records_table(records: Sequence[Record], columns: Sequence[Column]) -> str:
+    """One row per record, each value formatted by :func:`fmt`."""
+    rows = [tuple(fmt(key(r) if callable(key) else r.get(key)) for _, key in columns) for r in records]
+    return markdown_table(tuple(title for title, _ in columns), rows)
 
 
 def get(record: Mapping[str, Any] | None, key: str) -> Any:

@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..tables import markdown_table
-from .results import Record, Run, at_most, cmp, fmt, get, missing, targets_table
+from .results import Column, Record, Run, at_most, cmp, fmt, get, missing, records_table, targets_table
 
 SEASON_EVENTS = (
     ("emergence", "CPMCE", 8.0),
     ("harvest", "CPMCH", 6.0),
     ("CPBSA", "CPBSA", 10.0),
     ("CPBSB", "CPBSB", 10.0),
+)
+
+SPEED_COLUMNS: tuple[Column, ...] = (
+    ("resolution (m)", "resolution_m"),
+    ("chunk (px)", "chunk_px"),
+    ("pixels", "pixels"),
+    ("scenes", "scenes"),
+    ("seconds", "seconds"),
+    ("cores", "cores"),
+    ("pixel-years/s/core (with reading)", "pixel_years_per_s_per_core"),
+    ("pixel-years/s (kernel alone, one thread)", "kernel_pixel_years_per_s_per_core"),
+    ("peak memory (MB)", "peak_rss_mb"),
 )
 
 
@@ -89,32 +101,7 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
                 + markdown_table(("crop", "emergence", "harvest"), rows3)
             )
     if speed:
-        rows4: list[tuple[object, ...]] = [
-            (
-                fmt(r.get("resolution_m")),
-                r.get("chunk_px"),
-                fmt(r.get("pixels")),
-                r.get("scenes"),
-                fmt(r.get("seconds")),
-                r.get("cores"),
-                fmt(r.get("pixel_years_per_s_per_core")),
-                fmt(r.get("kernel_pixel_years_per_s_per_core")),
-                fmt(r.get("peak_rss_mb")),
-            )
-            for r in speed
-        ]
-        header = (
-            "resolution (m)",
-            "chunk (px)",
-            "pixels",
-            "scenes",
-            "seconds",
-            "cores",
-            "pixel-years/s/core (with reading)",
-            "pixel-years/s (kernel alone, one thread)",
-            "peak memory (MB)",
-        )
-        parts.append("## Speed and memory\n\n" + markdown_table(header, rows4))
+        parts.append("## Speed and memory\n\n" + records_table(speed, SPEED_COLUMNS))
     return parts
 
 

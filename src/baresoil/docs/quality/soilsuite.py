@@ -5,8 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Record, Run, cmp, fmt, get, missing, targets_table
+from .results import Column, Record, Run, cmp, fmt, get, missing, records_table, targets_table
 
+SPEED_COLUMNS: tuple[Column, ...] = (
+    ("area (share of side)", "area_fraction"),
+    ("resolution (m)", "resolution_m"),
+    ("chunk (px)", "chunk_px"),
+    ("chunks", "chunks"),
+    ("pixels", "pixels"),
+    ("dates", "dates"),
+    ("seconds", "seconds"),
+    ("pixel-observations/s", "pixel_observations_per_second"),
+    ("COG MB read", "cog_megabytes"),
+    ("time / reading bytes", "ratio_to_reading_bytes"),
+    ("peak memory (MB)", "peak_rss_mb"),
+)
 MASK_NAMES = {"1": "bare surface", "2": "permanent vegetation", "3": "other surfaces", "nodata": "nodata"}
 
 
@@ -95,38 +108,9 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
                 + markdown_table(tuple(rmse), [tuple(fmt(v) for v in rmse.values())])
             )
     if speed:
-        speed_rows: list[tuple[object, ...]] = [
-            (
-                fmt(r.get("area_fraction")),
-                fmt(r.get("resolution_m")),
-                r.get("chunk_px"),
-                r.get("chunks"),
-                fmt(r.get("pixels")),
-                r.get("dates"),
-                fmt(r.get("seconds")),
-                fmt(r.get("pixel_observations_per_second")),
-                fmt(r.get("cog_megabytes")),
-                fmt(r.get("ratio_to_reading_bytes")),
-                fmt(r.get("peak_rss_mb")),
-            )
-            for r in speed
-        ]
-        header = (
-            "area (share of side)",
-            "resolution (m)",
-            "chunk (px)",
-            "chunks",
-            "pixels",
-            "dates",
-            "seconds",
-            "pixel-observations/s",
-            "COG MB read",
-            "time / reading bytes",
-            "peak memory (MB)",
-        )
         parts.append(
             "## Speed and memory\n\nEnd-to-end runs (search, cube, every layer and period, COGs, "
-            "STAC), each in its own process.\n\n" + markdown_table(header, speed_rows)
+            "STAC), each in its own process.\n\n" + records_table(speed, SPEED_COLUMNS)
         )
     return parts
 
