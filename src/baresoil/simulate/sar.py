@@ -26,8 +26,6 @@ a seed are the same with and without Sentinel-1.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -46,6 +44,7 @@ from .crops import CropHistory
 from .fields import rng_for
 from .files import atomic, write_raster
 from .spec import PIXEL_M, WorldSpec
+from .stac import save_catalog, simulated_collection
 from .weather import Weather
 from .world import (
     FOREST_CONIFEROUS,
@@ -328,31 +327,20 @@ def write_sar_catalog(root: Path, spec: WorldSpec, records: Sequence[SarRecord])
     ring = [[round(lon, 7), round(lat, 7)] for lon, lat in zip(lons, lats, strict=True)]
     bbox = [min(lons), min(lats), max(lons), max(lats)]
     items = [_item(spec, r, ring, bbox) for r in records]
-    times = [r.acquisition.datetime for r in records]
-    temporal: list[datetime | None] = [min(times), max(times)] if times else [None, None]
-    collection = pystac.Collection(
-        id=COLLECTION_ID,
-        description="Sentinel-1 radiometrically terrain-corrected backscatter, linear power (simulated).",
-        extent=pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([temporal])),
-        license="proprietary",
-        title="Sentinel 1 Radiometrically Terrain Corrected (RTC)",
-    )
-    collection.add_items(items)
     catalog = pystac.Catalog(
         id="baresoil-simulation-sentinel-1-rtc",
         description=f"Simulated Sentinel-1 RTC in Microsoft Planetary Computer's layout (seed {spec.seed}).",
         title="baresoil simulation (Sentinel-1 RTC, Planetary Computer layout)",
     )
-    catalog.add_child(collection)
-    final = root / "stac" / COLLECTION_ID
-    tmp = final.with_name(".partial-" + final.name)
-    shutil.rmtree(tmp, ignore_errors=True)
-    catalog.normalize_hrefs(str(tmp))
-    catalog.make_all_asset_hrefs_relative()
-    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    return final / "catalog.json"
+    catalog.add_child(
+        simulated_collection(
+            COLLECTION_ID,
+            "Sentinel-1 radiometrically terrain-corrected backscatter, linear power (simulated).",
+            "Sentinel 1 Radiometrically Terrain Corrected (RTC)",
+            items,
+        )
+    )
+    return save_catalog(catalog, root / "stac" / COLLECTION_ID)
 
 
 def _item(spec: WorldSpec, record: SarRecord, ring: list[list[float]], bbox: list[float]) -> pystac.Item:

@@ -59,7 +59,7 @@ def write_catalogs(root: Path, spec: WorldSpec, records: Sequence[SceneRecord]) 
     out = {}
     for layout in LAYOUTS:
         catalog = _catalog(layout, spec, [_item(layout, spec, r, to_lonlat) for r in records])
-        out[layout.name] = _save(catalog, root / "stac" / layout.name)
+        out[layout.name] = save_catalog(catalog, root / "stac" / layout.name)
     return out
 
 
@@ -69,6 +69,17 @@ def _catalog(layout: Layout, spec: WorldSpec, items: list[pystac.Item]) -> pysta
         description=f"Simulated Sentinel-2 L2A scenes as published by {layout.title} (seed {spec.seed}).",
         title=f"baresoil simulation ({layout.title} layout)",
     )
+    catalog.add_child(
+        simulated_collection(COLLECTION_ID, "Sentinel-2 Level-2A surface reflectance (simulated).",
+                             "Sentinel-2 Level-2A", items)
+    )  # fmt: skip
+    return catalog
+
+
+def simulated_collection(
+    collection_id: str, description: str, title: str, items: Sequence[pystac.Item]
+) -> pystac.Collection:
+    """A collection of ``items`` whose extent is theirs."""
     bboxes = [item.bbox for item in items if item.bbox]
     spatial = (
         [
@@ -83,18 +94,17 @@ def _catalog(layout: Layout, spec: WorldSpec, items: list[pystac.Item]) -> pysta
     times = [item.datetime for item in items if item.datetime]
     temporal: list[datetime | None] = [min(times), max(times)] if times else [None, None]
     collection = pystac.Collection(
-        id=COLLECTION_ID,
-        description="Sentinel-2 Level-2A surface reflectance (simulated).",
+        id=collection_id,
+        description=description,
         extent=pystac.Extent(pystac.SpatialExtent([spatial]), pystac.TemporalExtent([temporal])),
         license="proprietary",
-        title="Sentinel-2 Level-2A",
+        title=title,
     )
-    collection.add_items(items)
-    catalog.add_child(collection)
-    return catalog
+    collection.add_items(list(items))
+    return collection
 
 
-def _save(catalog: pystac.Catalog, final: Path) -> Path:
+def save_catalog(catalog: pystac.Catalog, final: Path) -> Path:
     """Save under a temporary sibling folder, then swap it in (relative hrefs survive the rename)."""
     tmp = final.with_name(".partial-" + final.name)  # no dotted suffix: pystac would take it for a file
     shutil.rmtree(tmp, ignore_errors=True)
