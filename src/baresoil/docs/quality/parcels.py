@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Column, Record, Run, cmp, fmt, get, missing, records_table, targets_table
+from .results import Column, Record, Run, fmt, get, missing, records_table, target, targets_table
 
 
 def parcels_page(runs: Mapping[str, Run]) -> list[str]:
@@ -22,41 +22,41 @@ def parcels_page(runs: Mapping[str, Run]) -> list[str]:
         "## Acceptance (issue 5)\n\n"
         + targets_table(
             [
-                (
+                target(
                     "bare-period detection precision (per parcel)",
                     "≥ 0.95",
                     get(b, "parcel_precision"),
-                    cmp(get(b, "parcel_precision"), lambda v: v >= 0.95),
+                    lambda v: v >= 0.95,
                 ),
-                (
+                target(
                     "bare-period detection recall (per parcel)",
                     "≥ 0.95",
                     get(b, "parcel_recall"),
-                    cmp(get(b, "parcel_recall"), lambda v: v >= 0.95),
+                    lambda v: v >= 0.95,
                 ),
-                (
+                target(
                     "bare-period detection precision (per period)",
                     "≥ 0.95",
                     get(b, "period_precision"),
-                    cmp(get(b, "period_precision"), lambda v: v >= 0.95),
+                    lambda v: v >= 0.95,
                 ),
-                (
+                target(
                     "bare-period detection recall (per period)",
                     "≥ 0.95",
                     get(b, "period_recall"),
-                    cmp(get(b, "period_recall"), lambda v: v >= 0.95),
+                    lambda v: v >= 0.95,
                 ),
-                (
+                target(
                     "START date mean absolute error (days): START_EST",
                     "≤ 5",
                     get(b, "start_est_mae_days"),
-                    cmp(get(b, "start_est_mae_days"), lambda v: v <= 5),
+                    lambda v: v <= 5,
                 ),
-                (
+                target(
                     "START date mean absolute error (days): START, the first bare view (Sen4CAP)",
                     "≤ 5",
                     get(b, "start_mae_days"),
-                    cmp(get(b, "start_mae_days"), lambda v: v <= 5),
+                    lambda v: v <= 5,
                 ),
                 (
                     "confidence classes ordered by accuracy",
@@ -64,13 +64,10 @@ def parcels_page(runs: Mapping[str, Run]) -> list[str]:
                     classes_ordered,
                     classes_ordered,
                 ),
-                (
-                    "heterogeneity F1 (mean of the years)",
-                    "≥ 0.9",
-                    get(h, "f1_mean"),
-                    cmp(get(h, "f1_mean"), lambda v: v >= 0.9),
+                target(
+                    "heterogeneity F1 (mean of the years)", "≥ 0.9", get(h, "f1_mean"), lambda v: v >= 0.9
                 ),
-                ("change of category F1", "≥ 0.9", get(c, "f1"), cmp(get(c, "f1"), lambda v: v >= 0.9)),
+                target("change of category F1", "≥ 0.9", get(c, "f1"), lambda v: v >= 0.9),
             ]
         )
     )

@@ -109,6 +109,13 @@ def get(record: Mapping[str, Any] | None, key: str) -> Any:
     return None if record is None else record.get(key)
 
 
+def target(
+    figure: str, goal: str, value: object, test: Callable[[float], bool]
+) -> tuple[str, str, object, bool | None]:
+    """A row of :func:`targets_table`: the figure, its target, the measured value and whether it is met."""
+    return figure, goal, value, cmp(value, test)
+
+
 def cmp(value: object, test: Callable[[float], bool]) -> bool | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Run, cmp, fmt, missing, targets_table
+from .results import Run, fmt, missing, target, targets_table
 
 
 def soil_page(runs: Mapping[str, Run]) -> list[str]:
@@ -20,19 +20,19 @@ def soil_page(runs: Mapping[str, Run]) -> list[str]:
     for prop in ("soc", "clay"):
         truth = (by_prop.get(prop) or {}).get("truth") or {}
         rows.append(
-            (
+            target(
                 f"{prop}: MEC against the true map",
                 "≥ 0.6",
                 truth.get("mec"),
-                cmp(truth.get("mec"), lambda v: v >= 0.6),
+                lambda v: v >= 0.6,
             )
         )
         rows.append(
-            (
+            target(
                 f"{prop}: 90 % interval coverage (stated 0.90)",
                 "0.85 – 0.95",
                 truth.get("picp90"),
-                cmp(truth.get("picp90"), lambda v: 0.85 <= v <= 0.95),
+                lambda v: 0.85 <= v <= 0.95,
             )
         )
     parts.append("## Acceptance (issue 6)\n\n" + targets_table(rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Column, Record, Run, cmp, fmt, get, missing, records_table, targets_table
+from .results import Column, Record, Run, fmt, get, missing, records_table, target, targets_table
 
 SPEED_COLUMNS: tuple[Column, ...] = (
     ("area (share of side)", "area_fraction"),
@@ -37,29 +37,24 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
         "pure pixels (wholly inside one parcel):\n\n"
         + targets_table(
             [
-                (
-                    "MASK overall accuracy",
-                    "≥ 0.95",
-                    get(default, "mask_oa_pure"),
-                    cmp(get(default, "mask_oa_pure"), lambda v: v >= 0.95),
-                ),
-                (
+                target("MASK overall accuracy", "≥ 0.95", get(default, "mask_oa_pure"), lambda v: v >= 0.95),
+                target(
                     "BSF mean absolute error (percentage points)",
                     "≤ 3",
                     get(default, "bsf_mae_pp_pure"),
-                    cmp(get(default, "bsf_mae_pp_pure"), lambda v: v <= 3),
+                    lambda v: v <= 3,
                 ),
-                (
+                target(
                     "SRC_MEAN RMSE, worst band (reflectance)",
                     "≤ 0.01",
                     get(default, "src_rmse_max_pure"),
-                    cmp(get(default, "src_rmse_max_pure"), lambda v: v <= 0.01),
+                    lambda v: v <= 0.01,
                 ),
-                (
+                target(
                     "end-to-end time / reading the COG bytes (best run)",
                     "≤ 1.5",
                     ratio,
-                    cmp(ratio, lambda v: v <= 1.5),
+                    lambda v: v <= 1.5,
                 ),
             ]
         )
