@@ -12,8 +12,9 @@ season) and are scored against ``truth/bare_periods.csv`` on the declared parcel
   between two cloudy acquisitions cannot be seen) — precision and recall;
 * per parcel-year: the parcel has a detected period vs it has an observable true one;
 * START error in days against the matched true period's first bare day (MAE), and
-  against its first observed bare day; the same for START_EST (the middle of the days between
-  the last view not bare and START) and how often the truth lies within ± START_UNC;
+  against its first observed bare day; the same for START_EST (dated by an S1 backscatter step
+  inside the S2 window, else the window's middle) and how often the truth lies within
+  ± START_UNC, overall and by START_SRC;
 * the share of right periods per confidence class (Strong … Doubtful).
 
 Heterogeneity and change of category run on a second world simulated with
@@ -174,7 +175,7 @@ def bare_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, obj
                     "fused": row[f"Conf_S2_{p}"], "s2_class": own.loc[pid, f"Conf_S2_{p}"], "right": k >= 0,
                     "error": start - true.start[k] if k >= 0 else np.nan, "seen_error": start - seen_k,
                     "est_error": estimate - true.start[k] if k >= 0 else np.nan,
-                    "uncertainty": float(row[f"START_UNC_S2_{p}"]),
+                    "uncertainty": float(row[f"START_UNC_S2_{p}"]), "source": row[f"START_SRC_S2_{p}"],
                     "lag": seen_k - true.start[k] if k >= 0 else np.nan, "kind": kinds.get(pid, ""),
                 })  # fmt: skip
             observable = true.first_seen >= 0
@@ -221,17 +222,32 @@ def _bare_figures(det: pd.DataFrame, par: pd.DataFrame, seconds: float) -> dict[
 
 
 def _estimate_figures(det: pd.DataFrame) -> dict[str, object]:
-    """START_EST (the middle of the days between the last view not bare and START) against the truth,
-    and how often the truth lies within its stated ± START_UNC days."""
+    """START_EST against the truth and how often the truth lies within its stated ± START_UNC days,
+    overall and by what dated it (START_SRC)."""
     scored = det.dropna(subset=["est_error"])
     bounded = scored.dropna(subset=["uncertainty"])
     return {
         "start_est_mae_days": round(float(scored["est_error"].abs().mean()), 2),
         "start_est_bias_days": round(float(scored["est_error"].mean()), 2),
         "start_unc_median_days": float(bounded["uncertainty"].median()),
-        "start_unc_coverage": round(float((bounded["est_error"].abs() <= bounded["uncertainty"]).mean()), 3),
+        "start_unc_coverage": _coverage(bounded),
         "start_unc_missing": round(float(1 - len(bounded) / max(len(scored), 1)), 3),
+        "start_est_by_source": {
+            str(source): {
+                "periods": len(rows),
+                "mae_days": round(float(rows["est_error"].abs().mean()), 2),
+                "coverage": _coverage(rows.dropna(subset=["uncertainty"])),
+            }
+            for source, rows in scored.groupby("source")
+        },
     }
+
+
+def _coverage(rows: pd.DataFrame) -> float | None:
+    """Share of rows whose truth lies within ± their uncertainty (None without a bounded row)."""
+    if rows.empty:
+        return None
+    return round(float((rows["est_error"].abs() <= rows["uncertainty"]).mean()), 3)
 
 
 def _class_table(det: pd.DataFrame, column: str) -> dict[str, dict[str, float]]:

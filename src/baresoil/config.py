@@ -218,6 +218,10 @@ class ParcelsConfig:
     bs_s1_periods: int = 4
     bs_s1_max_gap_days: int = 5
     """An S2 calibration label goes to the nearest S1 observation only within this many days."""
+    bs_start_s1_step_db: float = 1.0
+    """START_EST from Sentinel-1 (not in Sen4CAP): the least change of a parcel's VH (dB, relative to
+    the median parcel of the date) between two acquisitions that dates a tillage (a rise) or a
+    harvest (a drop) between the last S2 view not bare and START; inf keeps the S2 window's middle."""
     bs_max_ndti: float = 0.11
     bs_max_ndvi_rise: float = 0.05
     bs_max_fcover: float = float("inf")

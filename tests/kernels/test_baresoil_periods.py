@@ -361,3 +361,54 @@ def test_start_window_is_the_middle_of_the_days_after_the_last_green_view():
     assert estimate[:, 0].tolist() == [26.0, 30.0, 30.0]
     assert uncertainty[0, 0] == 5.0 and uncertainty[1, 0] == 0.0  # 26 - 5 = 21, 26 + 4 = 30
     assert np.isnan(uncertainty[2, 0])  # no earlier view: START, and no window
+
+
+def test_a_later_period_opens_after_the_last_view_not_bare_among_the_skipped_ones():
+    # period 1: days 5 … 15, ended by the N on day 20; the search for the next one starts after
+    # END + p_short (day 45), on a bare view: its window opens on the skipped day 45
+    row = run("N B B B N N N N N n B B B N N N", p_short=30)
+    assert day(row[1], "START") == 50 and day(row[1], "BEFORE") == 45
+    assert day(row[0], "BEFORE") == 0
+    # the skipped day 45 was bare already: when the soil became bare is not known
+    row = run("N B B B N N N N n B B B N N N", p_short=30)
+    assert day(row[1], "START") == 50 and np.isnan(field(row[1], "BEFORE"))
+
+
+def _one_window(before: float, start: float) -> np.ndarray:
+    rows = np.full((1, 1, len(bp.FIELDS)), np.nan)
+    rows[0, 0, bp.BEFORE], rows[0, 0, bp.START] = before, start
+    return rows
+
+
+def _s1_step(values: list[float], before: float, start: float, days: list[int] | None = None):
+    days = days if days is not None else [6 * i for i in range(len(values))]
+    estimate, uncertainty = bp.s1_step_window(
+        np.array([0, len(values)]), np.array(days), np.array(values), _one_window(before, start), 1.0
+    )
+    return estimate[0, 0], uncertainty[0, 0]
+
+
+def test_s1_step_dates_a_tillage_rise_inside_the_s2_window():
+    # S2: not bare on day 2, bare on day 28; VH rises 2 dB between the acquisitions of days 12 and 18
+    estimate, uncertainty = _s1_step([-2.0, -2.2, -1.9, 0.1, 0.0, -0.2], before=2, start=28)
+    assert (estimate, uncertainty) == (16.0, 3.0)  # one of days 13 … 18
+
+
+def test_s1_step_prefers_a_rise_to_a_larger_drop():
+    # the harvest drop (−4 dB, days 6 … 12) left stubble; the tillage rise (+1.5 dB, days 18 … 24) bared it
+    estimate, _ = _s1_step([3.0, 3.0, -1.0, -1.0, 0.5, 0.5], before=0, start=30)
+    assert estimate == 22.0  # days 19 … 24
+
+
+def test_s1_step_dates_a_harvest_drop_without_a_rise():
+    estimate, uncertainty = _s1_step([4.0, 4.1, 0.2, 0.0], before=1, start=17)
+    assert (estimate, uncertainty) == (10.0, 3.0)  # days 7 … 12, after the crop was last seen
+
+
+def test_s1_step_is_clipped_to_the_s2_window_and_absent_without_a_step():
+    # the rise is between days 12 and 18, but S2 saw bare soil on day 15: days 13 … 15
+    estimate, uncertainty = _s1_step([0.0, 0.0, 0.0, 2.0], before=10, start=15)
+    assert (estimate, uncertainty) == (14.0, 1.0)
+    assert np.isnan(_s1_step([0.0, 0.4, 0.0, -0.5], before=0, start=18)[0])  # noise only
+    assert np.isnan(_s1_step([0.0, 3.0], before=np.nan, start=6)[0])  # no window
+    assert np.isnan(_s1_step([0.0], before=0, start=6)[0])  # one acquisition: no step

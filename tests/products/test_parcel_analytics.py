@@ -170,6 +170,39 @@ def test_s1_without_transferable_labels_or_periods_does_not_fail():
     assert not out.loc["cal0", "Conf_S2_1"].endswith("_S1")
 
 
+def test_s1_backscatter_step_dates_the_start_inside_the_s2_window():
+    rows = calibration_parcels()
+    rows += s2_rows("T", "ggggg...bbbbbgggggggg")  # green on day 20, clouds, bare on day 40
+    rows += s2_rows("U", "ggggg...bbbbbgggggggg", seed=1)  # the same, without a step in S1
+    for k, pid in enumerate(["cal0", "cal1", "cal2", "cal3", "U"]):
+        rows += [(pid, pd.Timestamp(START + timedelta(days=6 * i)), "S1", "VH", -20.0 + 0.1 * (k - 2), 100)
+                 for i in range(12)]  # fmt: skip
+    # ploughing between the acquisitions of days 30 and 36 raises VH by 3 dB
+    rows += [("T", pd.Timestamp(START + timedelta(days=6 * i)), "S1", "VH", -20.0 + 3.0 * (i >= 6), 100)
+             for i in range(12)]  # fmt: skip
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31)).markers_all.set_index("parcel_id")
+    assert out.loc["T", "START_S2_1"] == "2021-02-10"  # day 40
+    assert out.loc["T", "START_SRC_S2_1"] == "S1_step"
+    # days 31 … 36
+    assert out.loc["T", "START_EST_S2_1"] == "2021-02-04" and out.loc["T", "START_UNC_S2_1"] == 3
+    assert out.loc["U", "START_SRC_S2_1"] == "S2_window"  # days 21 … 40
+    assert out.loc["U", "START_EST_S2_1"] == "2021-02-01" and out.loc["U", "START_UNC_S2_1"] == 10
+    off = Config(parcels=ParcelsConfig(bs_start_s1_step_db=np.inf))
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31), off).markers_all.set_index("parcel_id")
+    assert out.loc["T", "START_SRC_S2_1"] == "S2_window" and out.loc["T", "START_UNC_S2_1"] == 10
+
+
+def test_an_envelope_veto_is_a_weak_not_bare_call():
+    residue = dict(BARE, NDVI=0.22, NDTI=0.16, FCOVER=0.05)  # the forest says bare, the envelope says no
+    rows = calibration_parcels()
+    for i in range(6):
+        day = pd.Timestamp(START + timedelta(days=5 * i))
+        rows += [("R", day, "S2", f, v, 100) for f, v in (residue if i >= 3 else GREEN).items()]
+    obs = bare_soil_periods(table(rows), START, date(2021, 6, 30)).observations
+    vetoed = obs[(obs["parcel_id"] == "R") & (obs["date"] >= "2021-01-16")]
+    assert (vetoed["pred"] == "NBS").all() and (vetoed["conf"] < 0.5).all()
+
+
 def test_wide_means_pivots_one_source():
     wide = wide_means(table(s2_rows("A", "bg")), "S2", ["NDVI", "NDTI"])
     assert list(wide.columns) == ["parcel_id", "date", "NDTI", "NDVI", "count"]

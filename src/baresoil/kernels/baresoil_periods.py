@@ -415,10 +415,16 @@ def _periods(
     p_long: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """Successive periods of one parcel: each next one on observations after END + p_short."""
+    """Successive periods of one parcel: each next one on observations after END + p_short.
+
+    A later period whose search begins on a bare view has its BEFORE on the last skipped
+    view when that one was not bare (a bare one: the soil was bare already, no window).
+    """
     first = 0
     for p in range(out.shape[0]):
         _one_period(days[first:], bare[first:], conf[first:], thr_bs, thr_nbs, p_short, p_long, out[p])
+        if out[p, M1] == 1.0 and np.isnan(out[p, BEFORE]) and first > 0 and not bare[first - 1]:
+            out[p, BEFORE] = days[first - 1]
         if not (out[p, LOOK_NEXT] == 1.0 and out[p, END_KIND] == END_DATE):
             for q in range(p + 1, out.shape[0]):
                 _one_period(days[:0], bare[:0], conf[:0], thr_bs, thr_nbs, p_short, p_long, out[q])
@@ -510,6 +516,13 @@ def bare_days(periods: np.ndarray, last_obs: np.ndarray) -> np.ndarray:
     return np.where(started, length, 0.0).sum(axis=1)
 
 
+def _middle(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Middle of the days a + 1 … b (the later one of two middles) and the half width (±)."""
+    days = b - a
+    earlier = np.floor((days - 1) / 2)
+    return b - earlier, days - 1 - earlier
+
+
 def start_window(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(parcel, period) best estimate of the day each period began, and its uncertainty in days (±).
 
@@ -519,10 +532,67 @@ def start_window(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     width.  Without an earlier observation: START, uncertainty NaN.
     """
     start, before = periods[..., START], periods[..., BEFORE]
-    days = start - before  # the candidate days: before + 1 ... start
-    earlier = np.floor((days - 1) / 2)
-    estimate = np.where(np.isfinite(before), start - earlier, start)
-    return estimate, days - 1 - earlier
+    estimate, uncertainty = _middle(before, start)
+    return np.where(np.isfinite(before), estimate, start), uncertainty
+
+
+@numba.njit(cache=True)
+def _step_intervals(
+    offsets: np.ndarray,
+    days: np.ndarray,
+    values: np.ndarray,
+    before: np.ndarray,
+    start: np.ndarray,
+    min_step: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Per (parcel, period): the S1 interval of the backscatter step in before … start (see
+    :func:`s1_step_window`), written as its first and last day into ``out[k, p]`` (NaN: none)."""
+    for k in range(offsets.size - 1):
+        d = days[offsets[k] : offsets[k + 1]]
+        v = values[offsets[k] : offsets[k + 1]]
+        for p in range(before.shape[1]):
+            a, b = before[k, p], start[k, p]
+            if d.size < 2 or not (np.isfinite(a) and np.isfinite(b)):
+                continue
+            lo = max(np.searchsorted(d, a, "right") - 1, 0)
+            hi = min(np.searchsorted(d, b, "left"), d.size - 1)
+            rise, drop = -1, -1
+            for j in range(lo, hi):
+                step = v[j + 1] - v[j]
+                if step >= min_step and (rise < 0 or step > v[rise + 1] - v[rise]):
+                    rise = j
+                if step <= -min_step and (drop < 0 or step < v[drop + 1] - v[drop]):
+                    drop = j
+            j = rise if rise >= 0 else drop
+            if j >= 0:
+                out[k, p, 0] = max(d[j], a)
+                out[k, p, 1] = min(d[j + 1], b)
+
+
+def s1_step_window(
+    offsets: np.ndarray,
+    days: np.ndarray,
+    relative_db: np.ndarray,
+    periods: np.ndarray,
+    min_step_db: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(parcel, period) start estimate and uncertainty (±) dated by a Sentinel-1 backscatter step
+    inside the window of :func:`start_window`; NaN where S1 shows no step.
+
+    Parcel k owns the S1 rows ``offsets[k]:offsets[k+1]`` (in date order) of ``days`` and
+    ``relative_db`` (its backscatter relative to the other parcels' on the same date, which
+    takes out the weather's soil moisture they share).  Tillage roughens the soil and
+    raises backscatter, so the largest rise of at least ``min_step_db`` between two
+    successive acquisitions dates a cultivation that bared the soil; without a rise, the
+    largest drop of at least ``min_step_db`` dates a harvest that took the canopy off.
+    The estimate is the middle of that S1 interval (clipped to the S2 window).
+    """
+    offsets = np.asarray(offsets, np.int64)
+    out = np.full((*periods.shape[:2], 2), np.nan)
+    _step_intervals(offsets, _as_days(days).astype(np.float64), np.asarray(relative_db, np.float64),
+                    periods[..., BEFORE], periods[..., START], float(min_step_db), out)  # fmt: skip
+    return _middle(out[..., 0], out[..., 1])
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,15 @@ def _default_variant(records: list[Record]) -> Record | None:
     return (default or records)[0] if records else None
 
 
+def _source_table(record: Record) -> str:
+    rows = record.get("start_est_by_source") or {}
+    lines = ["| dated by | periods | START_EST MAE | truth within ± START_UNC |", "|---|---|---|---|"]
+    for source, v in rows.items():
+        coverage = "—" if v["coverage"] is None else v["coverage"]  # START alone: no window to cover
+        lines.append(f"| {source} | {v['periods']} | {v['mae_days']} | {coverage} |")
+    return "\n".join(lines) if rows else "(not measured)"
+
+
 def _classes_ordered(record: Record | None) -> bool | None:
     classes = (record or {}).get("accuracy_by_s2_class") or {}
     strong = [v["right"] for k, v in classes.items() if k.startswith("Strong")]
@@ -179,9 +188,11 @@ def _bare_section(r: Record, variants: list[Record]) -> str:
     text = (
         f"### Bare-soil periods\n\n{records_table(variants, BARE_COLUMNS)}\n\n"
         "START dates against the first day of the matched true period (days). START is Sen4CAP's, the "
-        "first observation classified bare; START_EST is the middle of the days between the last "
-        "observation not classified bare and START, START_UNC their half span:\n\n"
+        "first observation classified bare; START_EST is dated by a Sentinel-1 backscatter step between "
+        "the last observation not classified bare and START, else the middle of those days, START_UNC "
+        "the half span of the interval used:\n\n"
         f"{records_table(variants, START_COLUMNS)}\n\n"
+        f"START_EST by what dated it ({_variant_name(r)}):\n\n{_source_table(r)}\n\n"
         f"Confidence classes against accuracy ({_variant_name(r)}; the share of detected periods that "
         "overlap a true bare period), from Sentinel-2 alone and after the Sentinel-1 confirmation:\n\n"
         + _class_table("class (S2)", classes)

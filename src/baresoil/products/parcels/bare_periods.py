@@ -46,8 +46,8 @@ class BareSoilPeriods:
 
     markers_all: pd.DataFrame
     """Sen4CAP's ``L4E_BS_MarkersAll``: parcel_id, START/END/Conf_S2_p (p = 1…3), then (not Sen4CAP's)
-    START_EST_S2_p and START_UNC_S2_p (the middle of the days between the last observation not
-    bare and START, and its half width in days), NbrTTS2,
+    START_EST_S2_p, START_UNC_S2_p and START_SRC_S2_p (when the period most likely began, ± days,
+    and what dated it: see :class:`StartEstimate`), NbrTTS2,
     LastObsS2, TTdaysS2, TTdaysS1S2, START/END/Conf_S1_p (p = 1…4), NbrTTS1, LastObsS1, TTdaysS1
     (a GeoDataFrame with the parcel geometry when parcels were given)."""
     markers_s2: pd.DataFrame
@@ -110,8 +110,9 @@ def bare_soil_periods(
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
+    began = _start_estimate(ids, s2_periods, markers, start, end, params.bs_start_s1_step_db)
     markers_all = _markers_all(
-        ids, s2_periods, s2_last, s2_count, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
+        ids, s2_periods, s2_last, s2_count, began, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
     )
     if isinstance(parcels, gpd.GeoDataFrame):
         markers_all = _with_geometry(markers_all, parcels)
@@ -172,7 +173,10 @@ def _classified_s2(
         np.float64
     )
     inside = bp.within_envelope(wide["NDTI"].to_numpy(), fcover, rise, envelope)
-    result = bp.Classified(result.bare & inside, result.confidence, result.trained)
+    # an envelope veto turns a bare call into NBS with the forest's own NBS probability (a weak NBS)
+    vetoed = result.bare & ~inside
+    confidence = np.where(vetoed, 1.0 - result.confidence, result.confidence)
+    result = bp.Classified(result.bare & inside, confidence, result.trained)
     out = _observation_frame(wide, "S2", labels, result)
     out["trainable"] = pixels >= params.bs_calib_min_pixels
     return out, result.trained
@@ -262,6 +266,52 @@ def _observation_frame(
 # --- periods ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StartEstimate:
+    """(parcel, S2 period) day each period most likely began, ± days, and what dated it."""
+
+    day: np.ndarray
+    uncertainty: np.ndarray
+    source: np.ndarray
+    """``S1_step`` (a backscatter step inside the S2 window), ``S2_window`` (the window's middle),
+    ``S2_first`` (no view before START: START itself) or None (no period)."""
+
+
+def _start_estimate(
+    ids: np.ndarray, s2_periods: np.ndarray, markers: pd.DataFrame, start: date, end: date, min_step_db: float
+) -> StartEstimate:
+    day, uncertainty = bp.start_window(s2_periods)
+    source = np.where(np.isfinite(uncertainty), "S2_window", "S2_first").astype(object)
+    source[~np.isfinite(s2_periods[..., bp.START])] = None
+    vh = _relative_vh(markers, start, end)
+    if vh is not None and np.isfinite(min_step_db):
+        position = pd.Index(ids).get_indexer(vh["parcel_id"])
+        vh = vh[position >= 0].assign(position=position[position >= 0]).sort_values(["position", "date"])
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(vh["position"], minlength=len(ids)))])
+        s1_day, s1_uncertainty = bp.s1_step_window(
+            offsets, vh["date"].to_numpy(), vh["relative"].to_numpy(), s2_periods, min_step_db
+        )
+        dated = np.isfinite(s1_day)
+        day, uncertainty = np.where(dated, s1_day, day), np.where(dated, s1_uncertainty, uncertainty)
+        source[dated] = "S1_step"
+    return StartEstimate(day, uncertainty, source)
+
+
+MIN_PARCELS_RELATIVE = 5
+"""Parcels a date needs before each parcel's VH is taken relative to their median."""
+
+
+def _relative_vh(markers: pd.DataFrame, start: date, end: date) -> pd.DataFrame | None:
+    """S1 VH (dB) of each parcel and date minus the median parcel's of the date (the weather's wetting
+    and drying of every field), or None without S1 VH."""
+    vh = wide_means(markers, "S1", ["VH"], start, end)
+    if vh.empty or "VH" not in vh.columns:
+        return None
+    by_date = vh.groupby("date")["VH"]
+    shared = by_date.transform("median").where(by_date.transform("count") >= MIN_PARCELS_RELATIVE, 0.0)
+    return vh.assign(relative=vh["VH"] - shared).dropna(subset=["relative"])
+
+
 def _periods_per_parcel(
     ids: np.ndarray, table: pd.DataFrame, rules: bp.PeriodRules
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -312,6 +362,7 @@ def _markers_all(
     s2: np.ndarray,
     s2_last: np.ndarray,
     s2_count: np.ndarray,
+    began: StartEstimate,
     fusion: bp.Fusion,
     s1: np.ndarray | None,
     s1_last: np.ndarray | None,
@@ -321,14 +372,14 @@ def _markers_all(
     columns: dict[str, object] = {"parcel_id": ids}
     start2, end2 = _iso(s2[..., bp.START]), _end_text(s2)
     conf2 = bp.class_names(fusion.classes, fusion.confirmed)
-    estimate2, uncertainty2 = bp.start_window(s2)
     for p in range(s2.shape[1]):
         columns[f"START_S2_{p + 1}"] = start2[:, p]
         columns[f"END_S2_{p + 1}"] = end2[:, p]
         columns[f"Conf_S2_{p + 1}"] = conf2[:, p]
     for p in range(s2.shape[1]):  # not Sen4CAP's: when the period most likely began, and how sure that is
-        columns[f"START_EST_S2_{p + 1}"] = _iso(estimate2[:, p])
-        columns[f"START_UNC_S2_{p + 1}"] = uncertainty2[:, p]
+        columns[f"START_EST_S2_{p + 1}"] = _iso(began.day[:, p])
+        columns[f"START_UNC_S2_{p + 1}"] = began.uncertainty[:, p]
+        columns[f"START_SRC_S2_{p + 1}"] = began.source[:, p]
     columns["NbrTTS2"] = s2_count
     columns["LastObsS2"] = _iso(s2_last)
     columns["TTdaysS2"] = np.where(s2_count > 0, bp.bare_days(s2, s2_last), np.nan)
