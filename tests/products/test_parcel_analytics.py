@@ -192,6 +192,14 @@ def test_s1_backscatter_step_dates_the_start_inside_the_s2_window():
     assert out.loc["T", "START_SRC_S2_1"] == "S2_window" and out.loc["T", "START_UNC_S2_1"] == 10
 
 
+def test_s1_step_of_a_lone_parcel_uses_its_own_backscatter():
+    rows = calibration_parcels() + s2_rows("T", "ggggg...bbbbbgggggggg")
+    rows += [("T", pd.Timestamp(START + timedelta(days=6 * i)), "S1", "VH", -20.0 + 3.0 * (i >= 6), 100)
+             for i in range(12)]  # fmt: skip
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31)).markers_all.set_index("parcel_id")
+    assert out.loc["T", "START_SRC_S2_1"] == "S1_step" and out.loc["T", "START_EST_S2_1"] == "2021-02-04"
+
+
 def test_an_envelope_veto_is_a_weak_not_bare_call():
     residue = dict(BARE, NDVI=0.22, NDTI=0.16, FCOVER=0.05)  # the forest says bare, the envelope says no
     rows = calibration_parcels()

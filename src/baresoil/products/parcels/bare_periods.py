@@ -298,18 +298,26 @@ def _start_estimate(
 
 
 MIN_PARCELS_RELATIVE = 5
-"""Parcels a date needs before each parcel's VH is taken relative to their median."""
+"""Parcels a date needs for their median to stand for the weather of the date."""
 
 
 def _relative_vh(markers: pd.DataFrame, start: date, end: date) -> pd.DataFrame | None:
     """S1 VH (dB) of each parcel and date minus the median parcel's of the date (the weather's wetting
-    and drying of every field), or None without S1 VH."""
+    and drying of every field), or None without S1 VH.
+
+    Dates with fewer than ``MIN_PARCELS_RELATIVE`` parcels are left out; when no date has
+    that many (a run over a handful of parcels), VH is used as it is.
+    """
     vh = wide_means(markers, "S1", ["VH"], start, end)
-    if vh.empty or "VH" not in vh.columns:
+    vh = vh.dropna(subset=["VH"]) if "VH" in vh.columns else vh.iloc[:0]
+    if vh.empty:
         return None
     by_date = vh.groupby("date")["VH"]
-    shared = by_date.transform("median").where(by_date.transform("count") >= MIN_PARCELS_RELATIVE, 0.0)
-    return vh.assign(relative=vh["VH"] - shared).dropna(subset=["relative"])
+    enough = (by_date.transform("count") >= MIN_PARCELS_RELATIVE).to_numpy()
+    if not enough.any():
+        return vh.assign(relative=vh["VH"])
+    vh = vh[enough]
+    return vh.assign(relative=vh["VH"] - vh.groupby("date")["VH"].transform("median"))
 
 
 def _periods_per_parcel(
