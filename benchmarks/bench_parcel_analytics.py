@@ -125,7 +125,9 @@ def prepare(folder: Path, resolution: float) -> Inputs:
 # --- bare-soil periods ------------------------------------------------------------------------
 
 
-SEN4CAP_BARE = {"bs_max_ndti": float("inf"), "bs_max_ndvi_rise": float("inf"), "bs_max_fcover": float("inf")}
+SEN4CAP_BARE = {
+    name: float("inf") for name in ("bs_max_ndti", "bs_max_ndvi_rise", "bs_max_ndti_rise", "bs_max_fcover")
+}
 """Sen4CAP's bare-soil processing: no bare envelope."""
 SEN4CAP_HETEROGENEITY = {"hete_s2_clusters": 4}
 """Sen4CAP's number of S2 clusters."""

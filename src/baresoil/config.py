@@ -222,14 +222,15 @@ class ParcelsConfig:
     """START_EST from Sentinel-1 (not in Sen4CAP): the least change of a parcel's VH (dB, relative to
     the median parcel of the date) between two acquisitions that dates a tillage (a rise) or a
     harvest (a drop) between the last S2 view not bare and START; inf keeps the S2 window's middle."""
-    bs_max_ndti: float = 0.11
+    bs_max_ndti: float = 0.12
     bs_max_ndvi_rise: float = 0.05
+    bs_max_ndti_rise: float = 0.02
     bs_max_fcover: float = float("inf")
     """Bare envelope (not in Sen4CAP; inf turns a limit off, all inf is Sen4CAP): an S2 observation the
-    forest calls bare stays bare only with NDTI, NDVI above the parcel's own bare level (the 10th
-    percentile of its NDVI over the markers table) and FCOVER at most these.  Sen4CAP's forest learns
-    from the extremes only and calls bare whatever is nearer bare soil than green crops: stubble,
-    residue, ripe cereals, winter crops with 10 % cover."""
+    forest calls bare stays bare only with NDTI, NDVI and NDTI above the parcel's own bare levels (the
+    10th percentiles of its NDVI and NDTI over the markers table) and FCOVER at most these.  Sen4CAP's
+    forest learns from the extremes only and calls bare whatever is nearer bare soil than green crops:
+    stubble, residue, ripe cereals, winter crops with 10 % cover."""
     # heterogeneity (L4D)
     hete_period_days: int = 30
     hete_s2_step_days: int = 10

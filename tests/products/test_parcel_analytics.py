@@ -200,6 +200,25 @@ def test_s1_step_of_a_lone_parcel_uses_its_own_backscatter():
     assert out.loc["T", "START_SRC_S2_1"] == "S1_step" and out.loc["T", "START_EST_S2_1"] == "2021-02-04"
 
 
+def test_residue_is_judged_against_the_parcel_own_soil():
+    # parcel L: a soil of NDTI 0.03 under residue of NDTI 0.08 (below the fixed 0.12, 0.05 above its
+    # soil); parcel H: a soil of NDTI 0.09, bare as it is
+    rows = calibration_parcels()
+    for pid, soil, seen in (("L", 0.03, 0.08), ("H", 0.09, 0.09)):
+        for i in range(20):
+            day = pd.Timestamp(START + timedelta(days=5 * i))
+            values = dict(BARE, NDTI=seen) if 5 <= i < 10 else GREEN
+            rows += [(pid, day, "S2", f, v, 100) for f, v in values.items()]
+        for i in range(4):  # its own bare soil, later in the year
+            day = pd.Timestamp(START + timedelta(days=300 + 5 * i))
+            rows += [(pid, day, "S2", f, v, 100) for f, v in dict(BARE, NDTI=soil).items()]
+    out = bare_soil_periods(table(rows), START, date(2021, 6, 30)).markers_all.set_index("parcel_id")
+    assert pd.isna(out.loc["L", "START_S2_1"]) and out.loc["H", "START_S2_1"] == "2021-01-26"
+    off = Config(parcels=ParcelsConfig(bs_max_ndti_rise=np.inf))
+    out = bare_soil_periods(table(rows), START, date(2021, 6, 30), off).markers_all.set_index("parcel_id")
+    assert out.loc["L", "START_S2_1"] == "2021-01-26"
+
+
 def test_an_envelope_veto_is_a_weak_not_bare_call():
     residue = dict(BARE, NDVI=0.22, NDTI=0.16, FCOVER=0.05)  # the forest says bare, the envelope says no
     rows = calibration_parcels()

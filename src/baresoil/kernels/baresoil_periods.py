@@ -181,6 +181,9 @@ class BareEnvelope:
     max_ndvi_rise: float = np.inf
     """NDVI above the parcel's own bare level (its 10th percentile NDVI in the window): emerging or
     sparse green cover on a soil whose NDVI is already high."""
+    max_ndti_rise: float = np.inf
+    """NDTI above the parcel's own bare level (its 10th percentile NDTI): residue on a soil whose own
+    NDTI is low, which stays under ``max_ndti`` (soils differ in NDTI by more than residue adds)."""
 
 
 def parcel_low(values: np.ndarray, owner: np.ndarray, q: float = 10.0) -> np.ndarray:
@@ -197,7 +200,11 @@ def parcel_low(values: np.ndarray, owner: np.ndarray, q: float = 10.0) -> np.nda
 
 
 def within_envelope(
-    ndti: np.ndarray, fcover: np.ndarray | None, ndvi_rise: np.ndarray, envelope: BareEnvelope
+    ndti: np.ndarray,
+    fcover: np.ndarray | None,
+    ndvi_rise: np.ndarray,
+    envelope: BareEnvelope,
+    ndti_rise: np.ndarray | None = None,
 ) -> np.ndarray:
     """True where an observation may be bare by the envelope's limits (NaN never fails a limit).
 
@@ -208,6 +215,8 @@ def within_envelope(
     """
     ok = ~(np.asarray(ndti, np.float64) > envelope.max_ndti)
     ok &= ~(np.asarray(ndvi_rise, np.float64) > envelope.max_ndvi_rise)
+    if ndti_rise is not None:
+        ok &= ~(np.asarray(ndti_rise, np.float64) > envelope.max_ndti_rise)
     if fcover is not None:
         ok &= ~(np.asarray(fcover, np.float64) > envelope.max_fcover)
     return ok

@@ -168,11 +168,18 @@ def _classified_s2(
         n_estimators=params.bs_trees,
         random_state=params.bs_random_state,
     )
-    envelope = bp.BareEnvelope(params.bs_max_ndti, params.bs_max_fcover, params.bs_max_ndvi_rise)
-    rise = wide["NDVI"].to_numpy(np.float64) - wide["parcel_id"].map(_bare_level(markers)).to_numpy(
-        np.float64
+    envelope = bp.BareEnvelope(
+        max_ndti=params.bs_max_ndti,
+        max_fcover=params.bs_max_fcover,
+        max_ndvi_rise=params.bs_max_ndvi_rise,
+        max_ndti_rise=params.bs_max_ndti_rise,
     )
-    inside = bp.within_envelope(wide["NDTI"].to_numpy(), fcover, rise, envelope)
+    rise = {
+        name: wide[name].to_numpy(np.float64)
+        - wide["parcel_id"].map(_bare_level(markers, name)).to_numpy(np.float64)
+        for name in ("NDVI", "NDTI")
+    }
+    inside = bp.within_envelope(wide["NDTI"].to_numpy(), fcover, rise["NDVI"], envelope, rise["NDTI"])
     # an envelope veto turns a bare call into NBS with the forest's own NBS probability (a weak NBS)
     vetoed = result.bare & ~inside
     confidence = np.where(vetoed, 1.0 - result.confidence, result.confidence)
@@ -182,14 +189,14 @@ def _classified_s2(
     return out, result.trained
 
 
-def _bare_level(markers: pd.DataFrame) -> pd.Series:
-    """Each parcel's own bare-soil NDVI: the 10th percentile of its S2 NDVI over every date of the
-    markers table (the soil does not change with the analysis window)."""
-    ndvi = wide_means(markers, "S2", ["NDVI"])
-    if ndvi.empty or "NDVI" not in ndvi.columns:
+def _bare_level(markers: pd.DataFrame, feature: str) -> pd.Series:
+    """Each parcel's own bare-soil ``feature`` (NDVI, NDTI): the 10th percentile of its S2 values over
+    every date of the markers table (the soil does not change with the analysis window)."""
+    values = wide_means(markers, "S2", [feature])
+    if values.empty or feature not in values.columns:
         return pd.Series(dtype=np.float64)
-    low = bp.parcel_low(ndvi["NDVI"].to_numpy(), ndvi["parcel_id"].to_numpy())
-    return pd.Series(low, index=ndvi["parcel_id"].to_numpy()).groupby(level=0).first()
+    low = bp.parcel_low(values[feature].to_numpy(), values["parcel_id"].to_numpy())
+    return pd.Series(low, index=values["parcel_id"].to_numpy()).groupby(level=0).first()
 
 
 def _classified_s1(
