@@ -222,6 +222,9 @@ class ParcelsConfig:
     """START_EST from Sentinel-1 (not in Sen4CAP): the least change of a parcel's VH (dB, relative to
     the median parcel of the date) between two acquisitions that dates a tillage (a rise) or a
     harvest (a drop) between the last S2 view not bare and START; inf keeps the S2 window's middle."""
+    bs_start_canopy_ndvi: float = 0.6
+    """A last S2 view not bare with at least this NDVI showed a green canopy (a root crop at harvest): its
+    removal bared the soil, so the S1 drop dates the start even when a rise follows."""
     bs_max_ndti: float = 0.12
     bs_max_ndvi_rise: float = 0.05
     bs_max_ndti_rise: float = 0.02

@@ -380,11 +380,12 @@ def _one_window(before: float, start: float) -> np.ndarray:
     return rows
 
 
-def _s1_step(values: list[float], before: float, start: float, days: list[int] | None = None):
-    days = days if days is not None else [6 * i for i in range(len(values))]
+def _s1_step(values: list[float], before: float, start: float, canopy: bool = False):
+    days = [6 * i for i in range(len(values))]
     estimate, uncertainty = bp.s1_step_window(
-        np.array([0, len(values)]), np.array(days), np.array(values), _one_window(before, start), 1.0
-    )
+        np.array([0, len(values)]), np.array(days), np.array(values), _one_window(before, start), 1.0,
+        np.array([[canopy]]),
+    )  # fmt: skip
     return estimate[0, 0], uncertainty[0, 0]
 
 
@@ -398,6 +399,14 @@ def test_s1_step_prefers_a_rise_to_a_larger_drop():
     # the harvest drop (−4 dB, days 6 … 12) left stubble; the tillage rise (+1.5 dB, days 18 … 24) bared it
     estimate, _ = _s1_step([3.0, 3.0, -1.0, -1.0, 0.5, 0.5], before=0, start=30)
     assert estimate == 22.0  # days 19 … 24
+
+
+def test_s1_step_after_a_green_canopy_is_its_removal():
+    # sugar beet green on the last view: the harvest drop (days 7 … 12) bared the soil, the later
+    # rise (wetting, a seedbed) does not move the date
+    values = [4.0, 4.0, 0.0, 0.0, 1.5, 1.5]
+    assert _s1_step(values, before=1, start=30, canopy=True)[0] == 10.0
+    assert _s1_step(values, before=1, start=30, canopy=False)[0] == 22.0  # stubble: the tillage
 
 
 def test_s1_step_dates_a_harvest_drop_without_a_rise():

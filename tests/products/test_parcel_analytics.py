@@ -192,6 +192,25 @@ def test_s1_backscatter_step_dates_the_start_inside_the_s2_window():
     assert out.loc["T", "START_SRC_S2_1"] == "S2_window" and out.loc["T", "START_UNC_S2_1"] == 10
 
 
+def test_s1_drop_dates_the_harvest_of_a_green_crop():
+    rows = calibration_parcels() + s2_rows("B", "ggggg...bbbbbgggggggg")  # green (NDVI 0.8) on day 20
+    # the harvest drops VH by 4 dB between days 24 and 30; the bare soil wets up by 2 dB by day 36
+    vh = [0.0] * 5 + [-4.0] + [-2.0] * 6
+    rows += [
+        ("B", pd.Timestamp(START + timedelta(days=6 * i)), "S1", "VH", -20.0 + v, 100)
+        for i, v in enumerate(vh)
+    ]
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31)).markers_all.set_index("parcel_id")
+    assert (
+        out.loc["B", "START_SRC_S2_1"] == "S1_step" and out.loc["B", "START_EST_S2_1"] == "2021-01-29"
+    )  # day 28
+    stubble = Config(parcels=ParcelsConfig(bs_start_canopy_ndvi=np.inf))  # as if the last view were stubble
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31), stubble).markers_all.set_index(
+        "parcel_id"
+    )
+    assert out.loc["B", "START_EST_S2_1"] == "2021-02-04"  # the rise, days 31 … 36
+
+
 def test_s1_step_of_a_lone_parcel_uses_its_own_backscatter():
     rows = calibration_parcels() + s2_rows("T", "ggggg...bbbbbgggggggg")
     rows += [("T", pd.Timestamp(START + timedelta(days=6 * i)), "S1", "VH", -20.0 + 3.0 * (i >= 6), 100)

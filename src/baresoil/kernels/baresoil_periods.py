@@ -552,6 +552,7 @@ def _step_intervals(
     values: np.ndarray,
     before: np.ndarray,
     start: np.ndarray,
+    canopy: np.ndarray,
     min_step: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
@@ -573,7 +574,7 @@ def _step_intervals(
                     rise = j
                 if step <= -min_step and (drop < 0 or step < v[drop + 1] - v[drop]):
                     drop = j
-            j = rise if rise >= 0 else drop
+            j = drop if canopy[k, p] and drop >= 0 else (rise if rise >= 0 else drop)
             if j >= 0:
                 out[k, p, 0] = max(d[j], a)
                 out[k, p, 1] = min(d[j + 1], b)
@@ -585,6 +586,7 @@ def s1_step_window(
     relative_db: np.ndarray,
     periods: np.ndarray,
     min_step_db: float = 1.0,
+    canopy: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(parcel, period) start estimate and uncertainty (±) dated by a Sentinel-1 backscatter step
     inside the window of :func:`start_window`; NaN where S1 shows no step.
@@ -595,12 +597,16 @@ def s1_step_window(
     raises backscatter, so the largest rise of at least ``min_step_db`` between two
     successive acquisitions dates a cultivation that bared the soil; without a rise, the
     largest drop of at least ``min_step_db`` dates a harvest that took the canopy off.
+    Where ``canopy`` (parcel, period) is True, the last view not bare showed a green canopy
+    (a root crop at harvest): its removal bared the soil, so the drop comes first and a
+    later rise (tillage or wetting of the bare soil) does not move the date.
     The estimate is the middle of that S1 interval (clipped to the S2 window).
     """
     offsets = np.asarray(offsets, np.int64)
     out = np.full((*periods.shape[:2], 2), np.nan)
+    canopy = np.zeros(periods.shape[:2], bool) if canopy is None else np.asarray(canopy, bool)
     _step_intervals(offsets, _as_days(days).astype(np.float64), np.asarray(relative_db, np.float64),
-                    periods[..., BEFORE], periods[..., START], float(min_step_db), out)  # fmt: skip
+                    periods[..., BEFORE], periods[..., START], canopy, float(min_step_db), out)  # fmt: skip
     return _middle(out[..., 0], out[..., 1])
 
 

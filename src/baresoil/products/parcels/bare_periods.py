@@ -110,7 +110,7 @@ def bare_soil_periods(
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
-    began = _start_estimate(ids, s2_periods, markers, start, end, params.bs_start_s1_step_db)
+    began = _start_estimate(ids, s2_periods, markers, start, end, params)
     markers_all = _markers_all(
         ids, s2_periods, s2_last, s2_count, began, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
     )
@@ -285,23 +285,50 @@ class StartEstimate:
 
 
 def _start_estimate(
-    ids: np.ndarray, s2_periods: np.ndarray, markers: pd.DataFrame, start: date, end: date, min_step_db: float
+    ids: np.ndarray,
+    s2_periods: np.ndarray,
+    markers: pd.DataFrame,
+    start: date,
+    end: date,
+    params: ParcelsConfig,
 ) -> StartEstimate:
     day, uncertainty = bp.start_window(s2_periods)
     source = np.where(np.isfinite(uncertainty), "S2_window", "S2_first").astype(object)
     source[~np.isfinite(s2_periods[..., bp.START])] = None
     vh = _relative_vh(markers, start, end)
-    if vh is not None and np.isfinite(min_step_db):
+    if vh is not None and np.isfinite(params.bs_start_s1_step_db):
         position = pd.Index(ids).get_indexer(vh["parcel_id"])
         vh = vh[position >= 0].assign(position=position[position >= 0]).sort_values(["position", "date"])
         offsets = np.concatenate([[0], np.cumsum(np.bincount(vh["position"], minlength=len(ids)))])
+        canopy = _ndvi_before(ids, s2_periods, markers, start, end) >= params.bs_start_canopy_ndvi
         s1_day, s1_uncertainty = bp.s1_step_window(
-            offsets, vh["date"].to_numpy(), vh["relative"].to_numpy(), s2_periods, min_step_db
+            offsets,
+            vh["date"].to_numpy(),
+            vh["relative"].to_numpy(),
+            s2_periods,
+            params.bs_start_s1_step_db,
+            canopy,
         )
         dated = np.isfinite(s1_day)
         day, uncertainty = np.where(dated, s1_day, day), np.where(dated, s1_uncertainty, uncertainty)
         source[dated] = "S1_step"
     return StartEstimate(day, uncertainty, source)
+
+
+def _ndvi_before(
+    ids: np.ndarray, periods: np.ndarray, markers: pd.DataFrame, start: date, end: date
+) -> np.ndarray:
+    """(parcel, period) S2 NDVI of the parcel on the day BEFORE of each period (NaN: none)."""
+    ndvi = wide_means(markers, "S2", ["NDVI"], start, end)
+    if "NDVI" not in ndvi.columns:
+        return np.full(periods.shape[:2], np.nan)
+    days = ndvi["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    table = pd.Series(
+        ndvi["NDVI"].to_numpy(np.float64), index=pd.MultiIndex.from_arrays([ndvi["parcel_id"], days])
+    )
+    before = np.nan_to_num(periods[..., bp.BEFORE], nan=np.iinfo(np.int32).min).astype(np.int64)
+    keys = pd.MultiIndex.from_arrays([np.repeat(ids, periods.shape[1]), before.ravel()])
+    return table[~table.index.duplicated()].reindex(keys).to_numpy().reshape(periods.shape[:2])
 
 
 MIN_PARCELS_RELATIVE = 5
