@@ -119,7 +119,9 @@ class SeasonsConfig:
     """Harvest: where the fall comes within this share of the amplitude of the post-harvest level."""
     bare_ndvi: float = 0.3
     """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble);
-    also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``)."""
+    also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``),
+    and the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
+    stays above it: one season)."""
     min_season_days: int = 40
     max_season_days: int = 366
     min_observations: int = 8

@@ -265,6 +265,41 @@ def test_season_events_on_a_clean_curve():
     assert harvest[0] == h
 
 
+def _dormant_winter_crop() -> tuple[np.ndarray, int]:
+    """A winter crop that grows to 0.55 by December, falls back to 0.38 over winter, then grows again."""
+    ndvi = bare_curve()
+    e = day(2021, 10, 25)
+    crop(ndvi, e, day(2022, 6, 1), day(2022, 7, 25))
+    t = np.arange(ndvi.size, dtype=float)
+    autumn = slice(e, day(2022, 3, 1))
+    ndvi[autumn] = BARE + 0.37 * np.exp(-(((t[autumn] - day(2021, 12, 15)) / 30) ** 2))
+    ndvi[autumn] = np.maximum(ndvi[autumn], np.where(t[autumn] > day(2021, 12, 15), 0.38, BARE))
+    return ndvi, e
+
+
+def test_a_winter_dip_above_the_bare_level_stays_inside_one_season():
+    ndvi, e = _dormant_winter_crop()
+    split = season_events(ndvi, 0.15, 0.1, 0.2, 0.1)  # without a bare level: two seasons
+    assert split[1][0] < day(2022, 1, 1) and split[0][1] > day(2022, 1, 1)
+    emergence, peaks, harvest, _ = season_events(ndvi, 0.15, 0.1, 0.2, 0.1, 0.3)
+    assert peaks[0] > day(2022, 5, 1) and peaks[1] == -1  # one season, the summer peak
+    assert abs(emergence[0] - e) <= 15 and harvest[0] == day(2022, 7, 25)
+    # a fall to bare soil between the two is a harvest: two seasons again
+    ndvi[day(2022, 1, 10) : day(2022, 2, 10)] = BARE
+    assert season_events(ndvi, 0.15, 0.1, 0.2, 0.1, 0.3)[1][1] > day(2022, 5, 1)
+
+
+def test_emergence_is_found_when_the_steepest_day_is_still_below_the_level():
+    # an abrupt rise from bare soil that slows down: its steepest day is its first
+    ndvi = bare_curve()
+    e, top = day(2022, 4, 1), day(2022, 7, 1)
+    t = np.arange(ndvi.size, dtype=float)
+    ndvi[e:top] = BARE + 0.6 * np.sqrt((t[e:top] - e) / (top - e))
+    ndvi[top : day(2022, 9, 1)] = BARE + 0.6
+    emergence, _, _, _ = season_events(ndvi, 0.2, 0.1, 0.2, 0.1)
+    assert 0 <= emergence[0] - e <= 3
+
+
 def test_event_confidence_is_band_width_over_slope_with_a_flat_fallback():
     t = np.arange(100, dtype=float)
     q50 = 0.01 * t

@@ -100,7 +100,7 @@ def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> tup
     if last_bare == 0:
         return NO_EVENT, NO_EVENT  # rising from the first day: the rise may have begun before the window
     level = z[trough] + fraction * amplitude
-    for i in range(last_bare, steepest + 1):
+    for i in range(last_bare, peak + 1):  # the steepest day may itself lie below the level
         if z[i] >= level:
             # the rise is seen late: extrapolate it back along its slope to the bare level
             slope = 0.5 * (z[min(i + 1, peak)] - z[max(i - 1, 0)])
@@ -130,8 +130,33 @@ def harvest_day(z: np.ndarray, peak: int, trough: int, fraction: float) -> int:
 
 
 @numba.njit(cache=True)
+def unbroken_peaks(z: np.ndarray, peaks: np.ndarray, bare_level: float) -> np.ndarray:
+    """``peaks`` with each pair whose valley stays above ``bare_level`` kept as its higher peak.
+
+    A crop does not end without going back to bare soil or stubble: a dip that stays
+    above that level (a winter crop's dormancy, or the smoother running on across a
+    cloudy winter) lies inside one season.
+    """
+    kept = np.empty(peaks.shape[0], np.int64)
+    n = 0
+    for k in range(peaks.shape[0]):
+        if n > 0 and z[_argmin(z, kept[n - 1], peaks[k])] > bare_level:
+            if z[peaks[k]] > z[kept[n - 1]]:
+                kept[n - 1] = peaks[k]
+            continue
+        kept[n] = peaks[k]
+        n += 1
+    return kept[:n]
+
+
+@numba.njit(cache=True)
 def season_events(
-    z: np.ndarray, min_prominence: float, emergence_fraction: float, harvest_fraction: float, min_rise: float
+    z: np.ndarray,
+    min_prominence: float,
+    emergence_fraction: float,
+    harvest_fraction: float,
+    min_rise: float,
+    bare_level: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen) day of every season of ``z``; -1 where an event is not found.
 
@@ -144,7 +169,7 @@ def season_events(
     entry with an emergence and no peak or harvest: it bounds the bare period
     after the main crop.
     """
-    peaks = prominent_peaks(z, min_prominence)
+    peaks = unbroken_peaks(z, prominent_peaks(z, min_prominence), bare_level)
     n, m = z.shape[0], peaks.shape[0]
     emergence = np.full(m + 1, NO_EVENT, np.int64)
     harvest = np.full(m + 1, NO_EVENT, np.int64)

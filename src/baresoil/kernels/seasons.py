@@ -8,7 +8,8 @@ grid, and a table turning a day number into YYDOY.  Outputs are physical values
 Season logic, following the HRL ATBD (section "Season delineation"):
 
 1. seasons are emergence-harvest pairs of one NDVI peak lasting 40-366 days
-   whose peak reaches a crop's NDVI (``min_peak_ndvi``);
+   whose peak reaches a crop's NDVI (``min_peak_ndvi``); peaks not separated by a
+   return to ``bare_ndvi`` are one season (a winter crop's dormancy dip);
 2. those ending before or starting after the reference year are dropped;
 3. the main season is the first whose events fall in the spring-crop windows,
    else the first in the winter-crop windows (spring wins over winter);
@@ -168,7 +169,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen = season_events(q50, min_prom, frac_e, frac_h, min_rise)
+    emergence, peaks, harvest, seen = season_events(q50, min_prom, frac_e, frac_h, min_rise, bare_ndvi)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out

@@ -457,7 +457,8 @@ def pixel_series(
                                        radar=ratio[:, p : p + 1], radar_days=radar_days,
                                        **kwargs)  # fmt: skip
         emergence, _, harvest, _ = season_events(q50, params.min_prominence, params.emergence_fraction,
-                                              params.harvest_fraction, params.min_rise)  # fmt: skip
+                                              params.harvest_fraction, params.min_rise,
+                                              params.bare_ndvi)  # fmt: skip
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
             label=f"x={float(picked.x[p]):.0f}, y={float(picked.y[p]):.0f}",
