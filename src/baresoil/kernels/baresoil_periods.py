@@ -17,6 +17,9 @@ Three steps, each a function of plain arrays:
    for up to ``n_periods`` successive periods; :func:`all_parcel_periods` runs it
    for many parcels in one compiled loop; :func:`fuse_s1` bumps an S2 period's
    class when an S1 period overlaps it and sums the bare days.
+4. :func:`start_window` and :func:`s1_step_window` (not in Sen4CAP) — when each
+   period most likely began, between the last observation not classified bare
+   and START: the middle of those days, or the S1 interval of a backscatter step.
 
 Deviations from Sen4CAP 4.x, on purpose (its faults):
 

@@ -7,7 +7,9 @@ envelope, ``parcels.bs_max_*``: not in Sen4CAP, all ``inf`` gives Sen4CAP's
 processing), the marker state machine (M1–M6, START/END of up to 3 periods,
 confidence class), optionally the same on S1 with labels
 transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
-confirmation of S2 periods and the bare-soil durations.  The kernels are in
+confirmation of S2 periods and the bare-soil durations, and (not in Sen4CAP) when each
+period most likely began: a Sentinel-1 backscatter step between the last view not bare
+and START, else the middle of those days (START_EST, START_UNC, START_SRC).  The kernels are in
 :mod:`baresoil.kernels.baresoil_periods`; this module only reshapes tables.
 
 Outputs use Sen4CAP's column names (``L4E_BS_MarkersAll``, ``L4E_BS_MarkersS2``,
@@ -326,6 +328,7 @@ def _ndvi_before(
     table = pd.Series(
         ndvi["NDVI"].to_numpy(np.float64), index=pd.MultiIndex.from_arrays([ndvi["parcel_id"], days])
     )
+    # a period without BEFORE looks up a day no observation has: NaN
     before = np.nan_to_num(periods[..., bp.BEFORE], nan=np.iinfo(np.int32).min).astype(np.int64)
     keys = pd.MultiIndex.from_arrays([np.repeat(ids, periods.shape[1]), before.ravel()])
     return table[~table.index.duplicated()].reindex(keys).to_numpy().reshape(periods.shape[:2])
