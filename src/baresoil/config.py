@@ -232,8 +232,8 @@ class ParcelsConfig:
     bs_max_ndti_rise: float = 0.02
     bs_max_fcover: float = float("inf")
     """Bare envelope (not in Sen4CAP; inf turns a limit off, all inf is Sen4CAP): an S2 observation the
-    forest calls bare stays bare only with NDTI, NDVI and NDTI above the parcel's own bare levels (the
-    10th percentiles of its NDVI and NDTI over the markers table) and FCOVER at most these.  Sen4CAP's
+    forest calls bare stays bare only with NDTI, NDVI above the parcel's own bare NDVI, NDTI above its
+    own bare NDTI (10th percentiles over the markers table) and FCOVER at most these.  Sen4CAP's
     forest learns from the extremes only and calls bare whatever is nearer bare soil than green crops:
     stubble, residue, ripe cereals, winter crops with 10 % cover."""
     # heterogeneity (L4D)

@@ -164,6 +164,8 @@ def season_events(
     ``emergence_fraction`` of the amplitude): the emergence is extrapolated back
     from there, so its confidence is read there.
 
+    Peaks whose valley stays above ``bare_level`` are one season (:func:`unbroken_peaks`).
+
     A rise of at least ``min_rise`` still under way at the end of the window (an
     autumn-sown crop or a cover crop whose peak is not observed yet) is a last
     entry with an emergence and no peak or harvest: it bounds the bare period
