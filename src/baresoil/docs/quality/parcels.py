@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Column, Record, Run, fmt, get, missing, records_table, target, targets_table
+from .results import (
+    Column,
+    Record,
+    Run,
+    at_least,
+    at_most,
+    fmt,
+    get,
+    missing,
+    records_table,
+    target,
+    targets_table,
+)
 
 
 def parcels_page(runs: Mapping[str, Run]) -> list[str]:
@@ -23,40 +35,22 @@ def parcels_page(runs: Mapping[str, Run]) -> list[str]:
         + targets_table(
             [
                 target(
-                    "bare-period detection precision (per parcel)",
-                    "≥ 0.95",
-                    get(b, "parcel_precision"),
-                    lambda v: v >= 0.95,
+                    "bare-period detection precision (per parcel)", get(b, "parcel_precision"), at_least(0.95)
                 ),
+                target("bare-period detection recall (per parcel)", get(b, "parcel_recall"), at_least(0.95)),
                 target(
-                    "bare-period detection recall (per parcel)",
-                    "≥ 0.95",
-                    get(b, "parcel_recall"),
-                    lambda v: v >= 0.95,
+                    "bare-period detection precision (per period)", get(b, "period_precision"), at_least(0.95)
                 ),
-                target(
-                    "bare-period detection precision (per period)",
-                    "≥ 0.95",
-                    get(b, "period_precision"),
-                    lambda v: v >= 0.95,
-                ),
-                target(
-                    "bare-period detection recall (per period)",
-                    "≥ 0.95",
-                    get(b, "period_recall"),
-                    lambda v: v >= 0.95,
-                ),
+                target("bare-period detection recall (per period)", get(b, "period_recall"), at_least(0.95)),
                 target(
                     "START date mean absolute error (days): START_EST",
-                    "≤ 5",
                     get(b, "start_est_mae_days"),
-                    lambda v: v <= 5,
+                    at_most(5),
                 ),
                 target(
                     "START date mean absolute error (days): START, the first bare view (Sen4CAP)",
-                    "≤ 5",
                     get(b, "start_mae_days"),
-                    lambda v: v <= 5,
+                    at_most(5),
                 ),
                 (
                     "confidence classes ordered by accuracy",
@@ -64,10 +58,8 @@ def parcels_page(runs: Mapping[str, Run]) -> list[str]:
                     classes_ordered,
                     classes_ordered,
                 ),
-                target(
-                    "heterogeneity F1 (mean of the years)", "≥ 0.9", get(h, "f1_mean"), lambda v: v >= 0.9
-                ),
-                target("change of category F1", "≥ 0.9", get(c, "f1"), lambda v: v >= 0.9),
+                target("heterogeneity F1 (mean of the years)", get(h, "f1_mean"), at_least(0.9)),
+                target("change of category F1", get(c, "f1"), at_least(0.9)),
             ]
         )
     )

@@ -109,21 +109,35 @@ def get(record: Mapping[str, Any] | None, key: str) -> Any:
     return None if record is None else record.get(key)
 
 
-def target(
-    figure: str, goal: str, value: object, test: Callable[[float], bool]
-) -> tuple[str, str, object, bool | None]:
+@dataclass(frozen=True)
+class Goal:
+    """A target as the page writes it, and the test of a measured value against it."""
+
+    text: str
+    test: Callable[[float], bool]
+
+
+def at_least(limit: float) -> Goal:
+    return Goal(f"≥ {limit:g}", lambda v: v >= limit)
+
+
+def at_most(limit: float) -> Goal:
+    return Goal(f"≤ {limit:g}", lambda v: v <= limit)
+
+
+def between(low: float, high: float) -> Goal:
+    return Goal(f"{low:g} – {high:g}", lambda v: low <= v <= high)
+
+
+def target(figure: str, value: object, goal: Goal) -> tuple[str, str, object, bool | None]:
     """A row of :func:`targets_table`: the figure, its target, the measured value and whether it is met."""
-    return figure, goal, value, cmp(value, test)
+    return figure, goal.text, value, _met(value, goal.test)
 
 
-def cmp(value: object, test: Callable[[float], bool]) -> bool | None:
+def _met(value: object, test: Callable[[float], bool]) -> bool | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return None
     return bool(test(float(value)))
-
-
-def at_most(limit: float) -> Callable[[float], bool]:
-    return lambda v: v <= limit
 
 
 def missing(bench: str) -> str:

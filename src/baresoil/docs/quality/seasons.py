@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..tables import markdown_table
-from .results import Column, Record, Run, at_most, fmt, get, missing, records_table, target, targets_table
+from .results import (
+    Column,
+    Record,
+    Run,
+    at_least,
+    at_most,
+    fmt,
+    get,
+    missing,
+    records_table,
+    target,
+    targets_table,
+)
 
 SEASON_EVENTS = (
     ("emergence", "CPMCE", 8.0),
@@ -38,19 +50,14 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
     rows: list[tuple[str, str, object, bool | None]] = []
     for name, code, limit in SEASON_EVENTS:
         value = get(default, f"{name}_mae_days")
-        rows.append(target(f"{code} mean absolute error (days)", f"≤ {limit:g}", value, at_most(limit)))
+        rows.append(target(f"{code} mean absolute error (days)", value, at_most(limit)))
     for name, code, _ in SEASON_EVENTS[:2]:
         conf = get(default, f"{name}_confidence") or {}
         cover, width = conf.get("coverage_half_width"), conf.get("median_width_days")
         rows.append(
-            target(
-                f"{code}CL: true dates inside the stated confidence (± width / 2)",
-                "≥ 0.85",
-                cover,
-                lambda v: v >= 0.85,
-            )
+            target(f"{code}CL: true dates inside the stated confidence (± width / 2)", cover, at_least(0.85))
         )
-        rows.append(target(f"{code}CL: median stated confidence (days)", "≤ 15", width, lambda v: v <= 15))
+        rows.append(target(f"{code}CL: median stated confidence (days)", width, at_most(15)))
     parts.append(
         "## Acceptance (issue 4)\n\nPer pixel, confidences combined by `sum` (the default), "
         "reference year " + fmt(get(default, "year")) + ":\n\n" + targets_table(rows)

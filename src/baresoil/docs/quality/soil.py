@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..tables import markdown_table
-from .results import Run, fmt, missing, target, targets_table
+from .results import (
+    Column,
+    Record,
+    Run,
+    at_least,
+    between,
+    fmt,
+    missing,
+    records_table,
+    target,
+    targets_table,
+)
+
+
+def _in(section: str, key: str) -> Callable[[Record], object]:
+    """A column reading ``key`` of a record's ``section`` (e.g. its figures against the truth)."""
+    return lambda r: (r.get(section) or {}).get(key)
+
+
+TRUTH_COLUMNS: tuple[Column, ...] = (
+    ("property", "property"),
+    ("unit", "unit"),
+    ("pixels", _in("truth", "n")),
+    ("RMSE", _in("truth", "rmse")),
+    ("MEC", _in("truth", "mec")),
+    ("bias", _in("truth", "bias")),
+    ("stated 0.90: observed coverage", _in("truth", "picp90")),
+    ("mean 90 % width", _in("truth", "pi90_width")),
+    ("mapped share of soil pixels", _in("truth", "mapped_share_of_soil_pixels")),
+)
+CV_COLUMNS: tuple[Column, ...] = (
+    ("property", "property"),
+    ("samples", _in("spatial_cv", "n")),
+    ("RMSE", _in("spatial_cv", "rmse")),
+    ("MEC", _in("spatial_cv", "mec")),
+    ("bias", _in("spatial_cv", "bias")),
+    ("PICP90", _in("spatial_cv", "picp90")),
+    ("MEC, random folds", _in("random_cv", "mec")),
+    ("PICP90, random folds", _in("random_cv", "picp90")),
+)
 
 
 def soil_page(runs: Mapping[str, Run]) -> list[str]:
@@ -19,84 +58,20 @@ def soil_page(runs: Mapping[str, Run]) -> list[str]:
     by_prop = {r.get("property"): r for r in accuracy}
     for prop in ("soc", "clay"):
         truth = (by_prop.get(prop) or {}).get("truth") or {}
+        rows.append(target(f"{prop}: MEC against the true map", truth.get("mec"), at_least(0.6)))
         rows.append(
-            target(
-                f"{prop}: MEC against the true map",
-                "≥ 0.6",
-                truth.get("mec"),
-                lambda v: v >= 0.6,
-            )
-        )
-        rows.append(
-            target(
-                f"{prop}: 90 % interval coverage (stated 0.90)",
-                "0.85 – 0.95",
-                truth.get("picp90"),
-                lambda v: 0.85 <= v <= 0.95,
-            )
+            target(f"{prop}: 90 % interval coverage (stated 0.90)", truth.get("picp90"), between(0.85, 0.95))
         )
     parts.append("## Acceptance (issue 6)\n\n" + targets_table(rows))
-    header = (
-        "property",
-        "unit",
-        "pixels",
-        "RMSE",
-        "MEC",
-        "bias",
-        "stated 0.90: observed coverage",
-        "mean 90 % width",
-        "mapped share of soil pixels",
-    )
-    table: list[tuple[object, ...]] = []
-    for r in accuracy:
-        t = r.get("truth") or {}
-        table.append(
-            (
-                r.get("property"),
-                r.get("unit"),
-                fmt(t.get("n")),
-                fmt(t.get("rmse")),
-                fmt(t.get("mec")),
-                fmt(t.get("bias")),
-                fmt(t.get("picp90")),
-                fmt(t.get("pi90_width")),
-                fmt(t.get("mapped_share_of_soil_pixels")),
-            )
-        )
     parts.append(
         "## The maps against the true soil\n\nEvery mapped pixel against the simulator's true "
         "soil map averaged onto the 20 m grid. The calibration of the uncertainty: Q05–Q95 states "
         "a 90 % interval; the observed coverage is the share of true values inside it.\n\n"
-        + markdown_table(header, table)
-    )
-    cv: list[tuple[object, ...]] = []
-    for r in accuracy:
-        s, q = r.get("spatial_cv") or {}, r.get("random_cv") or {}
-        cv.append(
-            (
-                r.get("property"),
-                fmt(s.get("n")),
-                fmt(s.get("rmse")),
-                fmt(s.get("mec")),
-                fmt(s.get("bias")),
-                fmt(s.get("picp90")),
-                fmt(q.get("mec")),
-                fmt(q.get("picp90")),
-            )
-        )
-    cv_header = (
-        "property",
-        "samples",
-        "RMSE",
-        "MEC",
-        "bias",
-        "PICP90",
-        "MEC, random folds",
-        "PICP90, random folds",
+        + records_table(accuracy, TRUTH_COLUMNS)
     )
     parts.append(
         "## Cross-validation (as written to cv_report.json)\n\nSpatial block cross-validation (no "
-        "neighbours across folds) and, for contrast, random folds.\n\n" + markdown_table(cv_header, cv)
+        "neighbours across folds) and, for contrast, random folds.\n\n" + records_table(accuracy, CV_COLUMNS)
     )
     comparison: list[tuple[object, ...]] = []
     labels: list[str] = []

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..tables import markdown_table
-from .results import Column, Record, Run, fmt, get, missing, records_table, target, targets_table
+from .results import (
+    Column,
+    Record,
+    Run,
+    at_least,
+    at_most,
+    fmt,
+    get,
+    missing,
+    records_table,
+    target,
+    targets_table,
+)
 
 SPEED_COLUMNS: tuple[Column, ...] = (
     ("area (share of side)", "area_fraction"),
@@ -37,25 +49,16 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
         "pure pixels (wholly inside one parcel):\n\n"
         + targets_table(
             [
-                target("MASK overall accuracy", "≥ 0.95", get(default, "mask_oa_pure"), lambda v: v >= 0.95),
+                target("MASK overall accuracy", get(default, "mask_oa_pure"), at_least(0.95)),
                 target(
-                    "BSF mean absolute error (percentage points)",
-                    "≤ 3",
-                    get(default, "bsf_mae_pp_pure"),
-                    lambda v: v <= 3,
+                    "BSF mean absolute error (percentage points)", get(default, "bsf_mae_pp_pure"), at_most(3)
                 ),
                 target(
                     "SRC_MEAN RMSE, worst band (reflectance)",
-                    "≤ 0.01",
                     get(default, "src_rmse_max_pure"),
-                    lambda v: v <= 0.01,
+                    at_most(0.01),
                 ),
-                target(
-                    "end-to-end time / reading the COG bytes (best run)",
-                    "≤ 1.5",
-                    ratio,
-                    lambda v: v <= 1.5,
-                ),
+                target("end-to-end time / reading the COG bytes (best run)", ratio, at_most(1.5)),
             ]
         )
     )
