@@ -112,7 +112,7 @@ def bare_soil_periods(
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
-    began = _start_estimate(ids, s2_periods, markers, start, end, params)
+    began = _start_estimate(ids, s2_periods, s2, markers, start, end, params)
     markers_all = _markers_all(
         ids, s2_periods, s2_last, s2_count, began, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
     )
@@ -188,6 +188,7 @@ def _classified_s2(
     result = bp.Classified(result.bare & inside, confidence, result.trained)
     out = _observation_frame(wide, "S2", labels, result)
     out["trainable"] = pixels >= params.bs_calib_min_pixels
+    out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
     return out, result.trained
 
 
@@ -289,6 +290,7 @@ class StartEstimate:
 def _start_estimate(
     ids: np.ndarray,
     s2_periods: np.ndarray,
+    s2: pd.DataFrame,
     markers: pd.DataFrame,
     start: date,
     end: date,
@@ -302,7 +304,7 @@ def _start_estimate(
         position = pd.Index(ids).get_indexer(vh["parcel_id"])
         vh = vh[position >= 0].assign(position=position[position >= 0]).sort_values(["position", "date"])
         offsets = np.concatenate([[0], np.cumsum(np.bincount(vh["position"], minlength=len(ids)))])
-        canopy = _ndvi_before(ids, s2_periods, markers, start, end) >= params.bs_start_canopy_ndvi
+        canopy = _ndvi_before(ids, s2_periods, s2) >= params.bs_start_canopy_ndvi
         s1_day, s1_uncertainty = bp.s1_step_window(
             offsets,
             vh["date"].to_numpy(),
@@ -317,16 +319,12 @@ def _start_estimate(
     return StartEstimate(day, uncertainty, source)
 
 
-def _ndvi_before(
-    ids: np.ndarray, periods: np.ndarray, markers: pd.DataFrame, start: date, end: date
-) -> np.ndarray:
-    """(parcel, period) S2 NDVI of the parcel on the day BEFORE of each period (NaN: none)."""
-    ndvi = wide_means(markers, "S2", ["NDVI"], start, end)
-    if "NDVI" not in ndvi.columns:
-        return np.full(periods.shape[:2], np.nan)
-    days = ndvi["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+def _ndvi_before(ids: np.ndarray, periods: np.ndarray, s2: pd.DataFrame) -> np.ndarray:
+    """(parcel, period) S2 NDVI of the parcel on the day BEFORE of each period (NaN: none), from the
+    classified S2 observations."""
+    days = s2["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     table = pd.Series(
-        ndvi["NDVI"].to_numpy(np.float64), index=pd.MultiIndex.from_arrays([ndvi["parcel_id"], days])
+        s2["ndvi"].to_numpy(np.float64), index=pd.MultiIndex.from_arrays([s2["parcel_id"], days])
     )
     # a period without BEFORE looks up a day no observation has: NaN
     before = np.nan_to_num(periods[..., bp.BEFORE], nan=np.iinfo(np.int32).min).astype(np.int64)
