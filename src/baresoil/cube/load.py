@@ -65,19 +65,7 @@ def load_cube(
     bands: Sequence[str] = ALL_BANDS,
 ) -> xr.Dataset:
     """Load ``scenes`` onto ``geobox``: reflectance (float32), SCL, masks and scene coordinates."""
-    side = chunk_side(config, len(scenes))
-    raw = odc.stac.load(
-        [item for scene in scenes for item in _odc_items(scene, bands)],
-        bands=list(bands),
-        geobox=geobox,
-        groupby="time",
-        chunks={"time": len(scenes), "y": side, "x": side},
-        resampling=_resampling(bands, config.resolution),
-        dtype="uint16",
-        fail_on_error=True,
-    )
-    if raw.sizes["time"] != len(scenes):
-        raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+    raw = read_dn(scenes, geobox, config, bands)
     cube = xr.Dataset(coords=raw.coords)
     for band in bands:
         if band == SCL:
@@ -97,6 +85,29 @@ def load_cube(
         cloud_buffer_m=float(config.cloud_buffer_m),
     )
     return cube
+
+
+def read_dn(
+    scenes: Sequence[Scene],
+    geobox: GeoBox,
+    config: CubeConfig = CubeConfig(),
+    bands: Sequence[str] = ALL_BANDS,
+) -> xr.Dataset:
+    """The scenes' digital numbers (uint16) on ``geobox``, lazily: the cube's only read of pixels."""
+    side = chunk_side(config, len(scenes))
+    raw = odc.stac.load(
+        [item for scene in scenes for item in _odc_items(scene, bands)],
+        bands=list(bands),
+        geobox=geobox,
+        groupby="time",
+        chunks={"time": len(scenes), "y": side, "x": side},
+        resampling=_resampling(bands, config.resolution),
+        dtype="uint16",
+        fail_on_error=True,
+    )
+    if raw.sizes["time"] != len(scenes):
+        raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+    return raw
 
 
 def chunk_side(config: CubeConfig, n_dates: int) -> int:
@@ -218,4 +229,4 @@ def _local_path(href: str) -> str:
     return href.removeprefix("file://")
 
 
-__all__ = ["data_footprint", "explain_read_errors", "load_cube", "open_cube"]
+__all__ = ["data_footprint", "explain_read_errors", "load_cube", "open_cube", "read_dn"]
