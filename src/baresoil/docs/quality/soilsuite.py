@@ -62,7 +62,9 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
                     get(default, "src_rmse_max_pure"),
                     at_most(0.01),
                 ),
-                target("end-to-end time / reading the same COGs onto the grid (best run)", ratio, at_most(1.5)),
+                target(
+                    "end-to-end time / reading the same COGs onto the grid (best run)", ratio, at_most(1.5)
+                ),
             ]
         )
     )
