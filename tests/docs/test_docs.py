@@ -126,7 +126,7 @@ def test_quality_report_takes_the_latest_full_run_and_later_partial_ones_and_che
     assert "| MASK overall accuracy | ≥ 0.95 | 0.97 | yes |" in page
     assert "| BSF mean absolute error (percentage points) | ≤ 3 | 2.5 | yes |" in page
     assert "| SRC_MEAN RMSE, worst band (reflectance) | ≤ 0.01 | 0.012 | **no** |" in page
-    assert "| end-to-end time / reading the same COGs onto the grid (best run) | ≤ 1.5 | 1.4 | yes |" in page
+    assert "| end-to-end time / reading the same COGs onto the grid (worst run) | ≤ 1.5 | 1.4 | yes |" in page
     assert "| 1 bare surface | 90 | 10 | 0 | 0 | 0.9 |" in page  # confusion matrix row with recall
     assert "on commit `abc123abc123`" in page
     assert "Not measured yet" in quality_page("seasons", runs)

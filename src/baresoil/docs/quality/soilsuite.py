@@ -47,7 +47,7 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
     speed = run.named("soilsuite-speed")
     default = next((r for r in accuracy if r.get("threshold") == "auto" and r.get("landcover")), None)
     parts = [f"Measured by {run.provenance()}"]
-    ratio = min((r["ratio_to_reading"] for r in speed if "ratio_to_reading" in r), default=None)
+    ratio = max((r["ratio_to_reading"] for r in speed if "ratio_to_reading" in r), default=None)
     parts.append(
         "## Acceptance (issue 3)\n\nDefault settings (threshold `auto`, WorldCover-class input), "
         "pure pixels (wholly inside one parcel):\n\n"
@@ -63,7 +63,7 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
                     at_most(0.01),
                 ),
                 target(
-                    "end-to-end time / reading the same COGs onto the grid (best run)", ratio, at_most(1.5)
+                    "end-to-end time / reading the same COGs onto the grid (worst run)", ratio, at_most(1.5)
                 ),
             ]
         )
