@@ -73,6 +73,12 @@ class SoilSuiteConfig:
     shadow_ratio: float = 0.6
     """Dark filter against missed cloud shadows: drop bare observations darker (NIR-SWIR) than this
     times the pixel's median; 0 disables it (SCMaP has no such filter)."""
+    haze_limit: float = 0.008
+    """Haze and cirrus screen: observations under more than this much haze or thin cirrus (reflectance,
+    estimated from the spectrum over ``haze_window_m``, see ``kernels.haze``) are not valid; 0 disables
+    it (SCMaP has no such screen)."""
+    haze_window_m: float = 500.0
+    """Side of the window (metres) over which the haze and cirrus estimates are averaged per date."""
     mref_blue_sigma: float = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
     landcover: str = ""

@@ -1,8 +1,9 @@
 """SoilSuite: bare-surface detection and bare-soil composites, as DLR's SCMaP.
 
 Per clear-sky observation: a bare-surface rule (PVIR2 <= threshold by default,
-or GEOS3, or Sen4CAP's), water observations and excluded land cover removed,
-then the per-pixel blue-band outlier filter against residual haze.  Per period
+or GEOS3, or Sen4CAP's), water observations and excluded land cover removed;
+then the haze and cirrus screen (the SCL misses both; see ``kernels.haze``) and
+the per-pixel blue-band outlier filter against what haze is left.  Per period
 (the whole period and each calendar year): valid and bare observation counts,
 bare-soil frequency, the bare-soil reflectance composite (mean, standard
 deviation, 95 % confidence half-width), the mean reflectance of all clear
@@ -24,7 +25,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..catalog.layouts import REFLECTANCE_BANDS
+from ..catalog.layouts import BAND_CENTRE_NM, REFLECTANCE_BANDS
 from ..catalog.source import TimeRange
 from ..config import Config, SoilSuiteConfig
 from ..cube.aux import aux_raster
@@ -38,6 +39,7 @@ from ..kernels.bare import (
     mask_classes,
 )
 from ..kernels.composite import ci95, masked_stats
+from ..kernels.haze import flat_shape, haze_shape, hazy_observations
 from ..kernels.indices import mndwi, pvir2
 from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
@@ -121,6 +123,7 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         params=params,
         auto=auto,
         doy=(times - times.astype("datetime64[Y]")).astype(int) + 1,
+        haze_window=_window_px(params.haze_window_m, float(cube.attrs.get("resolution", 20.0))),
         specs=tuple((s.dates, s.yearly) for s in specs),
     )
     n_out = sum(sum(s.layers.values()) for s in specs)
@@ -129,6 +132,15 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         args += [landcover, "yx"]
     stacked = da.blockwise(kernel, "oyx", *args, new_axes={"o": n_out}, dtype=np.float32, concatenate=True)
     return _split(stacked, specs, cube)
+
+
+def _window_px(metres: float, resolution: float) -> int:
+    """An odd window side in pixels, at least 1."""
+    return 2 * round(metres / resolution / 2) + 1
+
+
+SKY_SHAPES = (haze_shape([BAND_CENTRE_NM[b] for b in REFLECTANCE_BANDS]), flat_shape(len(REFLECTANCE_BANDS)))
+"""Spectral shapes of the haze and thin cirrus the screen looks for."""
 
 
 def _period_specs(cube: xr.Dataset, period: TimeRange) -> list[_PeriodSpec]:
@@ -183,6 +195,7 @@ def _soilsuite_block(
     params: SoilSuiteConfig,
     auto: bool,
     doy: np.ndarray,
+    haze_window: int,
     specs: tuple[tuple[np.ndarray, bool], ...],
 ) -> np.ndarray:
     """All layers of all periods for one chunk: (outputs, y, x) float32, NaN = missing."""
@@ -195,6 +208,12 @@ def _soilsuite_block(
         eligible &= ~np.isin(landcover.reshape(-1), params.landcover_not_bare)[None]
     rule, thr = _apply_rule(bands, eligible, threshold.reshape(-1), params, auto)
     candidates = eligible & rule
+    if params.haze_limit > 0:
+        # haze and thin cirrus over the area: no valid observation, whatever the surface below
+        groups = (candidates, valid & ~candidates)
+        hazy = hazy_observations(R, valid, groups, SKY_SHAPES, ny, nx, haze_window, params.haze_limit)
+        valid = valid & ~hazy
+        candidates &= valid
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
     bare &= ~dark_outliers(brightness, bare, params.shadow_ratio)
