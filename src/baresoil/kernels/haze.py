@@ -19,9 +19,9 @@ Arrays are (band, time, pixel) reflectance with NaN where not observed, and
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 from scipy import ndimage
 
@@ -46,33 +46,64 @@ def departures(R: np.ndarray, valid: np.ndarray, groups: Sequence[np.ndarray]) -
     ``groups`` are disjoint (time, pixel) masks (kinds of surface); a pixel without
     an observation of a group falls back to its median of all valid observations.
     """
+    label = np.full(valid.shape, -1, dtype=np.int8)
+    for index, group in enumerate(groups):
+        label[group & valid] = index
+    label[valid & (label < 0)] = len(groups)  # valid but in no group: measured against all
+    return _departures(np.ascontiguousarray(R, dtype=np.float32), label, len(groups) + 1)
+
+
+@numba.njit(cache=True)
+def _departures(R: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
+    n_band, n_time, n_pix = R.shape
     out = np.full(R.shape, np.nan, dtype=np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels without any observation of a group
-        overall = np.nanmedian(np.where(valid[None], R, np.nan), axis=1)
-        for group in groups:
-            members = group & valid
-            median = np.nanmedian(np.where(members[None], R, np.nan), axis=1)
-            median = np.where(np.isfinite(median), median, overall)
-            out = np.where(members[None], R - median[:, None, :], out)
+    values = np.empty(n_time, dtype=np.float32)
+    medians = np.empty(n_groups, dtype=np.float32)
+    for p in range(n_pix):
+        for b in range(n_band):
+            n_all = 0
+            for t in range(n_time):
+                if label[t, p] >= 0:
+                    values[n_all] = R[b, t, p]
+                    n_all += 1
+            if n_all == 0:
+                continue
+            overall = np.median(values[:n_all])
+            for g in range(n_groups):
+                n = 0
+                for t in range(n_time):
+                    if label[t, p] == g:
+                        values[n] = R[b, t, p]
+                        n += 1
+                medians[g] = np.median(values[:n]) if n > 0 else overall
+            for t in range(n_time):
+                if label[t, p] >= 0:
+                    out[b, t, p] = R[b, t, p] - medians[label[t, p]]
     return out
+
+
+COVARIANCE_SAMPLES = 200_000
+"""Observations the covariance of the departures is estimated from (evenly spaced; ten bands need no more)."""
 
 
 def matched_filter(D: np.ndarray, shape: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
     """(time, pixel) amplitude of ``shape`` in the departures ``D`` (NaN where no departure).
 
-    Weights w = C⁻¹s / (sᵀC⁻¹s), with C the covariance of the departures over all
+    Weights w = C⁻¹s / (sᵀC⁻¹s), with C the covariance of the departures over the
     observations of the block: unbiased for the shape, least variance from the rest.
     """
-    observed = np.isfinite(D).all(axis=0)
-    if observed.sum() <= D.shape[0]:
+    flat = D.reshape(D.shape[0], -1)
+    observed = np.flatnonzero(np.isfinite(flat).all(axis=0))
+    if observed.size <= D.shape[0]:
         return np.full(D.shape[1:], np.nan, dtype=np.float32)
-    samples = D[:, observed].astype(np.float64)
-    cov = np.cov(samples) + ridge * np.eye(D.shape[0])
+    step = max(1, observed.size // COVARIANCE_SAMPLES)
+    cov = np.cov(flat[:, observed[::step]].astype(np.float64)) + ridge * np.eye(D.shape[0])
     weights = np.linalg.solve(cov, shape)
     weights /= weights @ shape
-    amplitude = np.einsum("b,btp->tp", weights, np.nan_to_num(D)).astype(np.float32)
-    return np.where(observed, amplitude, np.nan)
+    amplitude = np.zeros(D.shape[1:], dtype=np.float32)
+    for band, weight in enumerate(weights.astype(np.float32)):
+        amplitude += weight * D[band]  # NaN where the observation has no departure
+    return amplitude
 
 
 def window_mean(values: np.ndarray, ny: int, nx: int, window: int) -> np.ndarray:
@@ -115,6 +146,7 @@ def hazy_observations(
 
 
 __all__ = [
+    "COVARIANCE_SAMPLES",
     "HAZE_ANGSTROM",
     "departures",
     "flat_shape",
