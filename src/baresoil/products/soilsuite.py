@@ -64,9 +64,10 @@ register(
     Layer("BSF", FAMILY, "Bare-soil frequency", "Bare observations in percent of valid observations.",
           "uint16", 65535, scale=0.01, unit="%"),
     Layer("VOBS", FAMILY, "Valid observations",
-          "Clear-sky observations with all bands (not snow), without those the blue and dark filters "
-          "find hazy or shadowed.", "uint16", 65535, unit="count"),
-    Layer("BOBS", FAMILY, "Bare observations", "Observations detected as bare surface after the blue filter.",
+          "Clear-sky observations with all bands (not snow), without those the haze screen and the blue "
+          "and dark filters find hazy or shadowed.", "uint16", 65535, unit="count"),
+    Layer("BOBS", FAMILY, "Bare observations",
+          "Observations detected as bare surface after the haze screen and the blue filter.",
           "uint16", 65535, unit="count"),
     _reflectance_layer("SRC_MEAN", "Bare-soil reflectance composite",
                        "Mean surface reflectance of the bare observations (B02 … B12).", quicklook=True),
