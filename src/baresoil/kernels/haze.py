@@ -43,8 +43,9 @@ def flat_shape(n_bands: int) -> np.ndarray:
 def departures(R: np.ndarray, valid: np.ndarray, groups: Sequence[np.ndarray]) -> np.ndarray:
     """(band, time, pixel) departure of each valid observation from its pixel's median of its group.
 
-    ``groups`` are disjoint (time, pixel) masks (kinds of surface); a pixel without
-    an observation of a group falls back to its median of all valid observations.
+    ``groups`` are disjoint (time, pixel) masks (kinds of surface); valid observations
+    in none of them form one more group.  A pixel without an observation of a group
+    falls back to its median of all valid observations.
     """
     label = np.full(valid.shape, -1, dtype=np.int8)
     for index, group in enumerate(groups):
