@@ -18,7 +18,6 @@ from pathlib import Path
 
 import dask
 import numpy as np
-import rasterio
 
 from baresoil.catalog.layouts import REFLECTANCE_BANDS
 from baresoil.catalog.scenes import select_scenes
@@ -27,6 +26,7 @@ from baresoil.config import Config, CubeConfig
 from baresoil.cube import data_footprint, load_cube
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baselines import cog_baselines
 from bench_soilsuite import world_area
 from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, world
@@ -57,14 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     n_obs = int(np.prod([cube.sizes[d] for d in ("time", "y", "x")]))
 
     files = sorted({Path(b.href) for s in scenes for it in s.items for b in it.bands.values()})
-    start = time.perf_counter()
-    n_bytes = sum(len(f.read_bytes()) for f in files)
-    read_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    for f in files:
-        with rasterio.open(f) as src:
-            src.read(1)
-    decode_seconds = time.perf_counter() - start
+    baselines = cog_baselines(files)
 
     figures: dict[str, object] = {
         "benchmark": "cube",
@@ -76,10 +69,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "cube_seconds": round(cube_seconds, 2),
         "pixel_observations_per_second": round(n_obs / cube_seconds),
         "files": len(files),
-        "megabytes": round(n_bytes / 1e6, 1),
-        "read_bytes_seconds": round(read_seconds, 2),
-        "decode_seconds": round(decode_seconds, 2),
-        "ratio_cube_to_decode": round(cube_seconds / decode_seconds, 2),
+        "megabytes": round(baselines.megabytes, 1),
+        "read_bytes_seconds": round(baselines.read_bytes_seconds, 2),
+        "decode_seconds": round(baselines.decode_seconds, 2),
+        "ratio_cube_to_decode": round(cube_seconds / baselines.decode_seconds, 2),
         "peak_rss_mb": round(peak_rss_mb()),
         "rss_before_mb": round(rss_before),
         "clear_observations_mean": round(float(results[0].mean()), 1),

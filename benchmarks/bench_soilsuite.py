@@ -35,6 +35,7 @@ from baresoil.products.soilsuite import soilsuite
 from baresoil.simulate import load_bare_reflectance, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baselines import cog_baselines
 from memory import peak_rss_mb
 from truth import DEFAULT_WORLD, bare_fraction_per_date, regrid, truth_on_grid, world
 
@@ -131,8 +132,6 @@ def speed(folder: Path, fraction: float, resolution: float, chunk: int = 0) -> d
     """
     import tempfile
 
-    import rasterio
-
     config = Config(cube=CubeConfig(resolution=resolution, chunk_size=chunk))
     area = world_area(folder, fraction)
     source = StacSource(str(folder / "stac" / "earth-search" / "catalog.json"))
@@ -147,14 +146,7 @@ def speed(folder: Path, fraction: float, resolution: float, chunk: int = 0) -> d
     read_dn(scenes, cube.odc.geobox, config.cube).compute()
     read_seconds = time.perf_counter() - start
     files = sorted({b.href for s in scenes for it in s.items for b in it.bands.values()})
-    start = time.perf_counter()
-    for f in files:
-        with rasterio.open(f) as src:
-            src.read(1)
-    decode_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    n_bytes = sum(len(Path(f).read_bytes()) for f in files)
-    bytes_seconds = time.perf_counter() - start
+    baselines = cog_baselines(files)
     return {
         "area_fraction": fraction,
         "resolution_m": resolution,
@@ -166,13 +158,13 @@ def speed(folder: Path, fraction: float, resolution: float, chunk: int = 0) -> d
         "seconds": round(seconds, 2),
         "pixel_observations_per_second": round(n_obs / seconds),
         "cog_files": len(files),
-        "cog_megabytes": round(n_bytes / 1e6, 1),
+        "cog_megabytes": round(baselines.megabytes, 1),
         "read_seconds": round(read_seconds, 2),
         "ratio_to_reading": round(seconds / read_seconds, 2),
-        "decode_seconds": round(decode_seconds, 2),
-        "ratio_to_decoding": round(seconds / decode_seconds, 1),
-        "read_bytes_seconds": round(bytes_seconds, 3),
-        "ratio_to_reading_bytes": round(seconds / bytes_seconds, 1),
+        "decode_seconds": round(baselines.decode_seconds, 2),
+        "ratio_to_decoding": round(seconds / baselines.decode_seconds, 1),
+        "read_bytes_seconds": round(baselines.read_bytes_seconds, 3),
+        "ratio_to_reading_bytes": round(seconds / baselines.read_bytes_seconds, 1),
         "peak_rss_mb": round(peak_rss_mb()),
     }
 

@@ -124,7 +124,7 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         params=params,
         auto=auto,
         doy=(times - times.astype("datetime64[Y]")).astype(int) + 1,
-        haze_window=_window_px(params.haze_window_m, float(cube.attrs.get("resolution", 20.0))),
+        haze_window=_window_px(params.haze_window_m, float(cube.attrs["resolution"])),
         specs=tuple((s.dates, s.yearly) for s in specs),
     )
     n_out = sum(sum(s.layers.values()) for s in specs)
