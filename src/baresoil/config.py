@@ -79,6 +79,12 @@ class SoilSuiteConfig:
     it (SCMaP has no such screen)."""
     haze_window_m: float = 500.0
     """Side of the window (metres) over which the haze and cirrus estimates are averaged per date."""
+    min_soil_fraction: float = 0.7
+    """Cover screen: a bare observation has at least this share of exposed soil (against residue and green
+    vegetation, by linear unmixing with the pixel's own soil, see ``kernels.cover``); 0 disables the
+    screen (SCMaP has none) and the rule alone decides."""
+    max_green_fraction: float = 0.05
+    """Cover screen: a bare observation has less than this share of green vegetation."""
     mref_blue_sigma: float = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
     landcover: str = ""

@@ -39,6 +39,7 @@ from ..kernels.bare import (
     mask_classes,
 )
 from ..kernels.composite import ci95, masked_stats
+from ..kernels.cover import cover_fractions, mostly_soil, scene_endmembers, soil_reference
 from ..kernels.haze import flat_shape, haze_shape, hazy_observations
 from ..kernels.indices import mndwi, pvir2
 from ..kernels.threshold import pixel_pvir2_threshold
@@ -215,6 +216,8 @@ def _soilsuite_block(
         hazy = hazy_observations(R, valid, groups, SKY_SHAPES, ny, nx, haze_window, params.haze_limit)
         valid = valid & ~hazy
         candidates &= valid
+    if params.min_soil_fraction > 0:
+        candidates = _cover_screen(R, valid, eligible, candidates, params)
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
     bare &= ~dark_outliers(brightness, bare, params.shadow_ratio)
@@ -236,6 +239,20 @@ def _soilsuite_block(
             first, last, count = bare_periods(bare[dates], valid_obs[dates], doy[dates].astype(np.float32))
             out += [first, last, count]
     return np.stack(out).reshape(len(out), ny, nx)
+
+
+def _cover_screen(
+    R: np.ndarray, valid: np.ndarray, eligible: np.ndarray, candidates: np.ndarray, params: SoilSuiteConfig
+) -> np.ndarray:
+    """The rule's candidates re-judged by their share of exposed soil, where the pixel has a soil of its own.
+
+    Any valid observation can qualify, not only the rule's: a bare soil under a little green that
+    the threshold missed is recovered, and a straw-covered one it took is dropped.
+    """
+    soil = soil_reference(R, candidates)
+    fractions = cover_fractions(R, soil, scene_endmembers(R, valid))
+    judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
+    return np.where(np.isfinite(soil[0])[None], judged, candidates)
 
 
 def _apply_rule(

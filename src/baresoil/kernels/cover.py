@@ -1,0 +1,128 @@
+"""How much of a pixel is exposed soil: linear unmixing against the pixel's own soil.
+
+A spectral index with a threshold cannot tell a field half covered by straw
+from a bare one: residue lowers PVIR2 as soil does, and a soil under 3 % green
+can sit above a threshold a residue mixture sits below.  A pixel's reflectance
+is, to first order, a linear mixture of soil, non-photosynthetic vegetation
+(residue, dry stalks: NPV) and green vegetation (PV), so the share of each can
+be solved for per observation, as fractional-cover products do.
+
+* The soil endmember is the pixel's own: the mean of its ``k`` bare candidates
+  with the lowest NDTI (tillage index; residue raises it), so that a reddish
+  sandy soil and a dark clay are each measured against themselves.  Moisture
+  darkens soil, the SWIR most; a second soil column (the soil times the
+  relative darkening per band) absorbs it so that a wet soil is not taken for
+  a mixture.
+* The NPV and PV endmembers come from the scene: the mean spectrum of the
+  observations at the extremes of the block's cloud (the highest NDVI for PV,
+  the highest NDTI among bright observations without much green for NPV), as
+  image-derived endmember selection does; a library spectrum stands in where a
+  block holds too few such observations.
+
+An observation is bare where the soil share of soil + NPV + PV reaches
+``min_soil`` and the PV share stays under ``max_green``.
+
+Arrays are (band, time, pixel) reflectance with NaN where not observed and
+(time, pixel) masks, in the band order of ``catalog.layouts.REFLECTANCE_BANDS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# band order B02 B03 B04 B05 B06 B07 B08 B8A B11 B12
+LIBRARY_PV = np.array([0.03, 0.06, 0.035, 0.10, 0.27, 0.35, 0.39, 0.40, 0.20, 0.10], np.float32)
+"""Dense green crop canopy, used where a block has too few green observations of its own."""
+LIBRARY_NPV = np.array([0.07, 0.10, 0.12, 0.15, 0.18, 0.21, 0.23, 0.25, 0.32, 0.23], np.float32)
+"""Weathered cereal residue, used where a block has too few residue observations of its own."""
+MOISTURE_DARKENING = np.array([0.40, 0.40, 0.40, 0.41, 0.41, 0.42, 0.42, 0.42, 0.50, 0.52], np.float32)
+"""Relative reflectance loss of a saturated topsoil per band: water absorbs most in the SWIR."""
+
+MIN_ENDMEMBER_OBS = 100
+"""Fewer extreme observations than this in a block and the library spectrum is used."""
+
+
+@dataclass(frozen=True)
+class SceneEndmembers:
+    pv: np.ndarray
+    npv: np.ndarray
+
+
+def scene_endmembers(
+    R: np.ndarray,
+    valid: np.ndarray,
+    *,
+    quantile: float = 0.995,
+    npv_max_ndvi: float = 0.35,
+    npv_min_swir: float = 0.15,
+) -> SceneEndmembers:
+    """PV and NPV spectra from the extremes of a block's valid observations."""
+    b04, b08, b11, b12 = R[2], R[6], R[8], R[9]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (b08 - b04) / (b08 + b04)
+        ndti = (b11 - b12) / (b11 + b12)
+    ok = valid & np.isfinite(ndvi) & np.isfinite(ndti)
+    pv = _extreme_mean(R, ndvi, ok, quantile, LIBRARY_PV)
+    # water and shadow have a high NDTI too: NPV is bright in the SWIR and not green
+    with np.errstate(invalid="ignore"):
+        dry = ok & (ndvi < npv_max_ndvi) & (b11 > npv_min_swir)
+    npv = _extreme_mean(R, ndti, dry, quantile, LIBRARY_NPV)
+    return SceneEndmembers(pv=pv, npv=npv)
+
+
+def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile: float,
+                  fallback: np.ndarray) -> np.ndarray:  # fmt: skip
+    values = score[where]
+    if values.size == 0:
+        return fallback
+    top = where & (score >= np.quantile(values, quantile))
+    if top.sum() < MIN_ENDMEMBER_OBS:
+        return fallback
+    return R[:, top].mean(axis=1).astype(np.float32)
+
+
+def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndarray:
+    """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates; NaN with fewer."""
+    b11, b12 = R[8], R[9]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndti = (b11 - b12) / (b11 + b12)
+    ranked = np.where(candidates & np.isfinite(ndti), ndti, np.inf)
+    lowest = np.argsort(ranked, axis=0)[:k]
+    enough = np.isfinite(np.take_along_axis(ranked, lowest, axis=0)).all(axis=0)
+    spectra = np.take_along_axis(R, lowest[None], axis=1).mean(axis=1)
+    return np.where(enough[None], spectra, np.nan).astype(np.float32)
+
+
+def cover_fractions(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,
+                    moisture: np.ndarray = MOISTURE_DARKENING) -> np.ndarray:  # fmt: skip
+    """(3, time, pixel) soil, NPV and PV shares (summing to 1) by least squares; NaN without a soil reference.
+
+    The endmember matrix is per pixel (its own soil) and the same at every date, so
+    each pixel is one small normal-equation solve with every date as a right-hand side.
+    """
+    _, n_time, n_pixel = R.shape
+    out = np.full((3, n_time, n_pixel), np.nan, np.float32)
+    has_soil = np.isfinite(soil).all(axis=0)
+    if not has_soil.any():
+        return out
+    s = soil[:, has_soil].T.astype(np.float64)  # (pixel, band)
+    columns = [s, -s * moisture, np.broadcast_to(scene.npv, s.shape), np.broadcast_to(scene.pv, s.shape)]
+    members = np.stack(columns, axis=-1)  # (pixel, band, 4)
+    observed = np.nan_to_num(np.moveaxis(R[:, :, has_soil], 2, 0).astype(np.float64))  # (pixel, band, time)
+    gram = members.transpose(0, 2, 1) @ members
+    coef = np.linalg.solve(gram + 1e-9 * np.eye(4), members.transpose(0, 2, 1) @ observed)  # (pixel, 4, time)
+    shares = coef[:, [0, 2, 3], :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = shares / shares.sum(axis=1, keepdims=True)
+    seen = np.isfinite(R[:, :, has_soil]).all(axis=0)  # (time, pixel)
+    out[:, :, has_soil] = np.where(seen[None], np.moveaxis(shares, 0, 2), np.nan)
+    return out
+
+
+def mostly_soil(fractions: np.ndarray, min_soil: float, max_green: float) -> np.ndarray:
+    """(time, pixel) True where the soil share reaches ``min_soil`` and green stays under ``max_green``."""
+    soil, _, green = fractions
+    with np.errstate(invalid="ignore"):
+        return (soil >= min_soil) & (green < max_green)

@@ -1,0 +1,102 @@
+"""Soil, residue and green shares by unmixing, on tiny (band, time, pixel) arrays with known answers."""
+
+import numpy as np
+
+from baresoil.config import SoilSuiteConfig
+from baresoil.kernels.cover import (
+    LIBRARY_NPV,
+    LIBRARY_PV,
+    MIN_ENDMEMBER_OBS,
+    MOISTURE_DARKENING,
+    SceneEndmembers,
+    cover_fractions,
+    mostly_soil,
+    scene_endmembers,
+    soil_reference,
+)
+from baresoil.products.soilsuite import _cover_screen
+
+LOAM = np.array([0.075, 0.105, 0.14, 0.165, 0.185, 0.195, 0.205, 0.215, 0.30, 0.262], np.float32)
+SAND = np.array([0.12, 0.17, 0.24, 0.27, 0.29, 0.30, 0.31, 0.32, 0.40, 0.36], np.float32)
+SCENE = SceneEndmembers(pv=LIBRARY_PV, npv=LIBRARY_NPV)
+
+
+def _mix(soil, s, r, g, moisture=0.0):
+    return s * soil * (1 - MOISTURE_DARKENING * moisture) + r * LIBRARY_NPV + g * LIBRARY_PV
+
+
+def _stack(*spectra_per_time):
+    """(band, time, pixel) from lists (one per time) of spectra (one per pixel)."""
+    per_time = [np.stack(per_pixel, axis=-1) for per_pixel in spectra_per_time]
+    return np.stack(per_time, axis=1).astype(np.float32)
+
+
+def test_soil_reference_takes_the_lowest_ndti_candidates():
+    straw = _mix(LOAM, 0.5, 0.5, 0.0)
+    R = _stack([LOAM, LOAM], [straw, straw], [LOAM * 0.9, straw], [straw, straw])
+    candidates = np.array([[True, True], [True, True], [True, False], [True, True]])
+    soil = soil_reference(R, candidates, k=2)
+    # pixel 0: the two soil dates (NDTI of soil < straw), not the straw ones
+    np.testing.assert_allclose(soil[:, 0], (LOAM + 0.9 * LOAM) / 2, rtol=1e-5)
+    # pixel 1: one soil and three straw candidates -> soil and one straw
+    np.testing.assert_allclose(soil[:, 1], (LOAM + straw) / 2, rtol=1e-5)
+    one = soil_reference(R, np.array([[True, False], [False, False], [False, False], [False, True]]), k=2)
+    assert np.isnan(one).all()  # fewer than k candidates: no reference
+
+
+def test_cover_fractions_recover_known_shares_of_each_pixels_own_soil():
+    cases = [(1.0, 0.0, 0.0, 0.0), (0.6, 0.4, 0.0, 0.3), (0.8, 0.0, 0.2, 0.0), (0.97, 0.0, 0.03, 0.6)]
+    R = _stack(*[[_mix(LOAM, s, r, g, m), _mix(SAND, s, r, g, m)] for s, r, g, m in cases])
+    R[:, 0, 1] = np.nan  # a gap
+    soil = np.stack([LOAM, SAND], axis=-1)
+    shares = cover_fractions(R, soil, SCENE)
+    for t, (s, r, g, _) in enumerate(cases):
+        for p in range(2):
+            if t == 0 and p == 1:
+                assert np.isnan(shares[:, t, p]).all()
+                continue
+            np.testing.assert_allclose(shares[:, t, p], [s, r, g], atol=1e-4)
+    no_soil = cover_fractions(R, np.full_like(soil, np.nan), SCENE)
+    assert np.isnan(no_soil).all()
+
+
+def test_mostly_soil_keeps_wet_and_lightly_green_soil_and_drops_straw_and_crop():
+    soil = LOAM[:, None]
+    R = _stack([_mix(LOAM, 1, 0, 0, 0.8)], [_mix(LOAM, 0.97, 0, 0.03)], [_mix(LOAM, 0.55, 0.45, 0)],
+               [_mix(LOAM, 0.9, 0, 0.1)], [_mix(LOAM, 0.75, 0.25, 0)])  # fmt: skip
+    bare = mostly_soil(cover_fractions(R, soil, SCENE), min_soil=0.7, max_green=0.05)
+    assert bare[:, 0].tolist() == [True, True, False, False, True]
+
+
+def test_scene_endmembers_take_the_extremes_and_fall_back_to_the_library():
+    rng = np.random.default_rng(0)
+    n = 4000
+    s = rng.uniform(0, 1, n)
+    r = rng.uniform(0, 1, n) * (1 - s)
+    g = 1 - s - r
+    pure_npv = np.array([0.08, 0.11, 0.14, 0.17, 0.21, 0.24, 0.27, 0.29, 0.38, 0.28], np.float32)
+    pure_pv = np.array([0.02, 0.05, 0.025, 0.08, 0.24, 0.32, 0.37, 0.39, 0.19, 0.09], np.float32)
+    s[:200], r[:200], g[:200] = 0, 1, 0  # some pure residue and some pure canopy in the block
+    s[200:400], r[200:400], g[200:400] = 0, 0, 1
+    R = (s * LOAM[:, None] + r * pure_npv[:, None] + g * pure_pv[:, None])[:, None, :].astype(np.float32)
+    valid = np.ones((1, n), bool)
+    scene = scene_endmembers(R, valid, quantile=0.95)
+    np.testing.assert_allclose(scene.pv, pure_pv, atol=2e-3)
+    np.testing.assert_allclose(scene.npv, pure_npv, atol=2e-3)
+    few = np.zeros_like(valid)
+    few[:, 400 : 400 + 2 * MIN_ENDMEMBER_OBS] = True  # mixtures only: too few at the extremes
+    fallback = scene_endmembers(R, few, quantile=0.95)
+    np.testing.assert_array_equal(fallback.pv, LIBRARY_PV)
+    np.testing.assert_array_equal(fallback.npv, LIBRARY_NPV)
+
+
+def test_cover_screen_rejudges_candidates_where_the_pixel_has_a_soil():
+    # pixel 0 has soil dates; its straw date passed the rule, its lightly green soil date did not
+    soil, wet, straw, lightly_green = (_mix(LOAM, 1, 0, 0), _mix(LOAM, 1, 0, 0, 0.5), _mix(LOAM, 0.5, 0.5, 0),
+                                       _mix(LOAM, 0.97, 0, 0.03))  # fmt: skip
+    R = _stack(*[[x, LIBRARY_PV] for x in (soil, wet, straw, lightly_green)])
+    valid = np.ones((4, 2), bool)
+    candidates = np.array([[True, False], [True, False], [True, False], [False, True]])
+    screened = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
+    assert screened[:, 0].tolist() == [True, True, False, True]
+    assert screened[:, 1].tolist() == [False, False, False, True]  # no soil of its own: the rule stands
