@@ -2,7 +2,8 @@
 
 Per clear-sky observation: a bare-surface rule (PVIR2 <= threshold by default,
 or GEOS3, or Sen4CAP's), water observations and excluded land cover removed;
-then the haze and cirrus screen (the SCL misses both; see ``kernels.haze``) and
+then the haze and cirrus screen (the SCL misses both; see ``kernels.haze``), the
+cover screen (each observation's share of exposed soil; see ``kernels.cover``) and
 the per-pixel blue-band outlier filter against what haze is left.  Per period
 (the whole period and each calendar year): valid and bare observation counts,
 bare-soil frequency, the bare-soil reflectance composite (mean, standard
@@ -68,7 +69,7 @@ register(
           "Clear-sky observations with all bands (not snow), without those the haze screen and the blue "
           "and dark filters find hazy or shadowed.", "uint16", 65535, unit="count"),
     Layer("BOBS", FAMILY, "Bare observations",
-          "Observations detected as bare surface after the haze screen and the blue filter.",
+          "Observations detected as bare surface after the haze, cover and blue filters.",
           "uint16", 65535, unit="count"),
     _reflectance_layer("SRC_MEAN", "Bare-soil reflectance composite",
                        "Mean surface reflectance of the bare observations (B02 … B12).", quicklook=True),
