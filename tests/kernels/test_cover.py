@@ -3,6 +3,7 @@
 import numpy as np
 
 from baresoil.config import SoilSuiteConfig
+from baresoil.kernels import cover
 from baresoil.kernels.cover import (
     LIBRARY_NPV,
     LIBRARY_PV,
@@ -44,7 +45,7 @@ def test_soil_reference_takes_the_lowest_ndti_candidates():
     assert np.isnan(one).all()  # fewer than k candidates: no reference
 
 
-def test_cover_fractions_recover_known_shares_of_each_pixels_own_soil():
+def test_cover_fractions_recover_known_shares_of_each_pixels_own_soil(monkeypatch):
     cases = [(1.0, 0.0, 0.0, 0.0), (0.6, 0.4, 0.0, 0.3), (0.8, 0.0, 0.2, 0.0), (0.97, 0.0, 0.03, 0.6)]
     R = _stack(*[[_mix(LOAM, s, r, g, m), _mix(SAND, s, r, g, m)] for s, r, g, m in cases])
     R[:, 0, 1] = np.nan  # a gap
@@ -56,6 +57,8 @@ def test_cover_fractions_recover_known_shares_of_each_pixels_own_soil():
                 assert np.isnan(shares[:, t, p]).all()
                 continue
             np.testing.assert_allclose(shares[:, t, p], [s, r, g], atol=1e-4)
+    monkeypatch.setattr(cover, "PIXEL_BATCH", 1)  # pixels one at a time: the same answer
+    np.testing.assert_array_equal(cover_fractions(R, soil, SCENE), shares)
     no_soil = cover_fractions(R, np.full_like(soil, np.nan), SCENE)
     assert np.isnan(no_soil).all()
 

@@ -101,24 +101,33 @@ def cover_fractions(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,
 
     The endmember matrix is per pixel (its own soil) and the same at every date, so
     each pixel is one small normal-equation solve with every date as a right-hand side.
+    Pixels go in batches so that the float64 working copy stays small.
     """
     _, n_time, n_pixel = R.shape
     out = np.full((3, n_time, n_pixel), np.nan, np.float32)
-    has_soil = np.isfinite(soil).all(axis=0)
-    if not has_soil.any():
-        return out
-    s = soil[:, has_soil].T.astype(np.float64)  # (pixel, band)
+    pixels = np.flatnonzero(np.isfinite(soil).all(axis=0))
+    for start in range(0, pixels.size, PIXEL_BATCH):
+        batch = pixels[start : start + PIXEL_BATCH]
+        out[:, :, batch] = _shares(R[:, :, batch], soil[:, batch], scene, moisture)
+    return out
+
+
+PIXEL_BATCH = 4096
+"""Pixels unmixed at once: (batch, band, time) float64 takes about 50 MB for 146 dates."""
+
+
+def _shares(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers, moisture: np.ndarray) -> np.ndarray:
+    s = soil.T.astype(np.float64)  # (pixel, band)
     columns = [s, -s * moisture, np.broadcast_to(scene.npv, s.shape), np.broadcast_to(scene.pv, s.shape)]
     members = np.stack(columns, axis=-1)  # (pixel, band, 4)
-    observed = np.nan_to_num(np.moveaxis(R[:, :, has_soil], 2, 0).astype(np.float64))  # (pixel, band, time)
+    observed = np.nan_to_num(np.moveaxis(R, 2, 0).astype(np.float64))  # (pixel, band, time)
     gram = members.transpose(0, 2, 1) @ members
     coef = np.linalg.solve(gram + 1e-9 * np.eye(4), members.transpose(0, 2, 1) @ observed)  # (pixel, 4, time)
     shares = coef[:, [0, 2, 3], :]
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = shares / shares.sum(axis=1, keepdims=True)
-    seen = np.isfinite(R[:, :, has_soil]).all(axis=0)  # (time, pixel)
-    out[:, :, has_soil] = np.where(seen[None], np.moveaxis(shares, 0, 2), np.nan)
-    return out
+    seen = np.isfinite(R).all(axis=0)  # (time, pixel)
+    return np.where(seen[None], np.moveaxis(shares, 0, 2), np.nan)
 
 
 def mostly_soil(fractions: np.ndarray, min_soil: float, max_green: float) -> np.ndarray:

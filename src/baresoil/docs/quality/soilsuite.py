@@ -45,7 +45,8 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
         return [missing("bench_soilsuite")]
     accuracy = run.named("soilsuite-accuracy")
     speed = run.named("soilsuite-speed")
-    default = next((r for r in accuracy if r.get("threshold") == "auto" and r.get("landcover")), None)
+    default = next((r for r in accuracy if r.get("threshold") == "auto" and r.get("landcover")
+                    and r.get("cover_screen", True)), None)  # fmt: skip
     parts = [f"Measured by {run.provenance()}"]
     ratio = max((r["ratio_to_reading"] for r in speed if "ratio_to_reading" in r), default=None)
     parts.append(
@@ -73,6 +74,7 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
             f"`{r.get('threshold')}`",
             r.get("rule", "pvir2"),
             fmt(r.get("landcover")),
+            fmt(r.get("cover_screen", True)),
             fmt(r.get("mask_oa_pure")),
             fmt(r.get("mask_oa_all")),
             fmt(r.get("bsf_mae_pp_pure")),
@@ -88,6 +90,7 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
         "threshold",
         "rule",
         "land cover",
+        "cover screen",
         "MASK OA, pure",
         "MASK OA, all",
         "BSF MAE pp, pure",
