@@ -2,9 +2,11 @@
 
 import numpy as np
 
+from baresoil.catalog.layouts import REFLECTANCE_BANDS
 from baresoil.config import SoilSuiteConfig
 from baresoil.kernels import cover
 from baresoil.kernels.cover import (
+    BAND_ORDER,
     LIBRARY_NPV,
     LIBRARY_PV,
     MIN_ENDMEMBER_OBS,
@@ -103,3 +105,7 @@ def test_cover_screen_rejudges_candidates_where_the_pixel_has_a_soil():
     screened = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
     assert screened[:, 0].tolist() == [True, True, False, True]
     assert screened[:, 1].tolist() == [False, False, False, True]  # no soil of its own: the rule stands
+
+
+def test_band_order_is_the_cubes():
+    assert tuple(BAND_ORDER) == tuple(REFLECTANCE_BANDS)

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# band order B02 B03 B04 B05 B06 B07 B08 B8A B11 B12
+BAND_ORDER = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+"""Band order of every spectrum here (that of ``catalog.layouts.REFLECTANCE_BANDS``, checked by a test)."""
+_B04, _B08, _B11, _B12 = (BAND_ORDER.index(b) for b in ("B04", "B08", "B11", "B12"))
+
 LIBRARY_PV = np.array([0.03, 0.06, 0.035, 0.10, 0.27, 0.35, 0.39, 0.40, 0.20, 0.10], np.float32)
 """Dense green crop canopy, used where a block has too few green observations of its own."""
 LIBRARY_NPV = np.array([0.07, 0.10, 0.12, 0.15, 0.18, 0.21, 0.23, 0.25, 0.32, 0.23], np.float32)
@@ -59,7 +62,7 @@ def scene_endmembers(
     npv_min_swir: float = 0.15,
 ) -> SceneEndmembers:
     """PV and NPV spectra from the extremes of a block's valid observations."""
-    b04, b08, b11, b12 = R[2], R[6], R[8], R[9]
+    b04, b08, b11, b12 = R[_B04], R[_B08], R[_B11], R[_B12]
     with np.errstate(invalid="ignore", divide="ignore"):
         ndvi = (b08 - b04) / (b08 + b04)
         ndti = (b11 - b12) / (b11 + b12)
@@ -85,7 +88,7 @@ def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile:
 
 def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndarray:
     """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates; NaN with fewer."""
-    b11, b12 = R[8], R[9]
+    b11, b12 = R[_B11], R[_B12]
     with np.errstate(invalid="ignore", divide="ignore"):
         ndti = (b11 - b12) / (b11 + b12)
     ranked = np.where(candidates & np.isfinite(ndti), ndti, np.inf)
