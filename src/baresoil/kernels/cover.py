@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .indices import ndti, ndvi
+
 BAND_ORDER = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
 """Band order of every spectrum here (that of ``catalog.layouts.REFLECTANCE_BANDS``, checked by a test)."""
 _B04, _B08, _B11, _B12 = (BAND_ORDER.index(b) for b in ("B04", "B08", "B11", "B12"))
@@ -62,16 +64,13 @@ def scene_endmembers(
     npv_min_swir: float = 0.15,
 ) -> SceneEndmembers:
     """PV and NPV spectra from the extremes of a block's valid observations."""
-    b04, b08, b11, b12 = R[_B04], R[_B08], R[_B11], R[_B12]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ndvi = (b08 - b04) / (b08 + b04)
-        ndti = (b11 - b12) / (b11 + b12)
-    ok = valid & np.isfinite(ndvi) & np.isfinite(ndti)
-    pv = _extreme_mean(R, ndvi, ok, quantile, LIBRARY_PV)
+    greenness, tillage = ndvi(R[_B04], R[_B08]), ndti(R[_B11], R[_B12])
+    ok = valid & np.isfinite(greenness) & np.isfinite(tillage)
+    pv = _extreme_mean(R, greenness, ok, quantile, LIBRARY_PV)
     # water and shadow have a high NDTI too: NPV is bright in the SWIR and not green
     with np.errstate(invalid="ignore"):
-        dry = ok & (ndvi < npv_max_ndvi) & (b11 > npv_min_swir)
-    npv = _extreme_mean(R, ndti, dry, quantile, LIBRARY_NPV)
+        dry = ok & (greenness < npv_max_ndvi) & (R[_B11] > npv_min_swir)
+    npv = _extreme_mean(R, tillage, dry, quantile, LIBRARY_NPV)
     return SceneEndmembers(pv=pv, npv=npv)
 
 
@@ -88,10 +87,8 @@ def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile:
 
 def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndarray:
     """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates; NaN with fewer."""
-    b11, b12 = R[_B11], R[_B12]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ndti = (b11 - b12) / (b11 + b12)
-    ranked = np.where(candidates & np.isfinite(ndti), ndti, np.inf)
+    tillage = ndti(R[_B11], R[_B12])
+    ranked = np.where(candidates & np.isfinite(tillage), tillage, np.inf)
     lowest = np.argsort(ranked, axis=0)[:k]
     enough = np.isfinite(np.take_along_axis(ranked, lowest, axis=0)).all(axis=0)
     spectra = np.take_along_axis(R, lowest[None], axis=1).mean(axis=1)
