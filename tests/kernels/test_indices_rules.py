@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from baresoil.kernels.bare import bare_geos3, bare_periods, bare_pvir2, bare_sen4cap, blue_outliers
-from baresoil.kernels.composite import ci95, masked_stats
+from baresoil.kernels.composite import ci95, masked_median, masked_stats
 from baresoil.kernels.indices import mndwi, nbr, nbr2, ndvi, pvir2, vnsir
 
 # B02 B03 B04 B08 B11 B12 of three surfaces
@@ -83,6 +83,19 @@ def test_composite_with_gaps_and_ci95():
     np.testing.assert_allclose(ci95(std, count)[0, 0], 1.96 * 0.1 / np.sqrt(3), rtol=1e-5)
     empty_mean, _, empty_count = masked_stats(values, np.zeros_like(mask))
     assert np.isnan(empty_mean).all() and (empty_count == 0).all()
+
+
+def test_masked_median_skips_masked_and_missing_observations():
+    values = np.array([[1.0, 5.0, np.nan], [3.0, np.nan, 2.0], [2.0, 7.0, 9.0], [100.0, 6.0, 4.0]])
+    mask = np.array([[1, 1, 0], [1, 1, 0], [1, 1, 0], [0, 1, 0]], dtype=bool)
+    # pixel 0: 1, 3, 2 (100 masked); pixel 1: 5, 7, 6 (NaN skipped), an even count would average;
+    # pixel 2: nothing selected
+    median = masked_median(values, mask)
+    assert median[:2].tolist() == [2.0, 6.0] and np.isnan(median[2])
+    even = masked_median(values[:2, :1], mask[:2, :1])
+    assert even.tolist() == [2.0]
+    cube = values.reshape(4, 1, 3)  # any shape with time first
+    np.testing.assert_array_equal(masked_median(cube, mask.reshape(4, 1, 3)), median.reshape(1, 3))
 
 
 def test_bare_periods_count_runs_across_cloudy_gaps():

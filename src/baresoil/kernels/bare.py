@@ -6,11 +6,10 @@ no clear observation, and every rule is False there.
 
 from __future__ import annotations
 
-import warnings
-
 import numba
 import numpy as np
 
+from .composite import masked_median
 from .indices import nbr2, ndti, ndvi, pvir2, vnsir
 
 NMAD_FACTOR = 1.4826
@@ -46,14 +45,12 @@ def blue_outliers(
     B02 > median + sigma * 1.4826 * MAD and B02 > median + floor (SCMaP: sigma 3,
     floor 80 DN = 0.008).  One-sided: haze only brightens.
     """
-    blue = np.where(candidates, B02, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no candidate at all
-        median = np.nanmedian(blue, axis=0)
-        mad = np.nanmedian(np.abs(blue - median), axis=0)
+    median = masked_median(B02, candidates)
+    with np.errstate(invalid="ignore"):
+        mad = masked_median(np.abs(B02 - median), candidates)
     limit = np.maximum(median + sigma * NMAD_FACTOR * mad, median + floor)
     with np.errstate(invalid="ignore"):
-        return candidates & (blue > limit)
+        return candidates & (limit < B02)
 
 
 @numba.njit(cache=True)
@@ -113,9 +110,6 @@ def dark_outliers(brightness: np.ndarray, candidates: np.ndarray, ratio: float =
     """
     if ratio <= 0:
         return np.zeros_like(candidates)
-    values = np.where(candidates, brightness, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no candidate at all
-        median = np.nanmedian(values, axis=0)
+    median = masked_median(brightness, candidates)
     with np.errstate(invalid="ignore"):
-        return candidates & (values < ratio * median)
+        return candidates & (brightness < ratio * median)
