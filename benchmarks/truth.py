@@ -11,6 +11,7 @@ import numpy as np
 from odc.geo.geobox import GeoBox
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
+from scipy import ndimage
 
 from baresoil.simulate import Truth, WorldSpec, load_truth, simulate
 
@@ -35,6 +36,8 @@ class GriddedTruth:
     landcover: np.ndarray
     pure: np.ndarray
     """Pixels whose 10 m truth pixels all belong to one parcel (no mixed edges)."""
+    parcel: np.ndarray
+    """The parcel id of pure pixels, 0 elsewhere."""
     valid: np.ndarray
     """Truly clear observations (of the given dates)."""
     bare: np.ndarray
@@ -46,6 +49,19 @@ class GriddedTruth:
     def bsf(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.valid > 0, 100.0 * self.bare / self.valid, np.nan)
+
+    @property
+    def interior(self) -> np.ndarray:
+        """Pure pixels whose eight neighbours are pure pixels of the same parcel.
+
+        A product pixel sees beyond its own square: the 20 m bands, and the warp from the
+        scenes' UTM grid onto the EEA grid, mix in a little of the neighbouring pixels, so a
+        pure pixel next to another surface is not pure in the image.  Reflectance is scored here.
+        """
+        same = ndimage.minimum_filter(self.parcel, 3, mode="nearest") == ndimage.maximum_filter(
+            self.parcel, 3, mode="nearest"
+        )
+        return self.pure & same
 
     def mask(self, min_bare: int = 3) -> np.ndarray:
         """SCMaP classes from truth: 3 built-up/water, 1 bare often enough, 2 never bare, NaN else."""
@@ -69,6 +85,7 @@ def truth_on_grid(truth: Truth, geobox: GeoBox, dates: Sequence[date]) -> Gridde
     return GriddedTruth(
         landcover=regrid(truth.landcover.astype(np.float32), truth, geobox, Resampling.mode),
         pure=(low == high) & (low > 0),
+        parcel=np.where((low == high) & (low > 0), low, 0),
         valid=regrid(valid, truth, geobox, Resampling.average),
         bare=regrid(bare, truth, geobox, Resampling.average),
         other_codes=other,
