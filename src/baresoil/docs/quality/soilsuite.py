@@ -111,7 +111,7 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
         "*interior* pixels are pure and so are their eight neighbours, of the same parcel. A pure "
         "pixel next to another surface is not pure in the image: the 20 m bands and the warp from "
         "the scenes' UTM grid onto the EEA grid mix some of the neighbouring pixels into it, which "
-        "no compositing can undo (next to a rock outcrop a cropland pixel's B11 is off by up to "
+        "no compositing can undo (a rock-outcrop pixel next to cropland has its B11 off by up to "
         "0.13), so the reflectance composite is judged on interior pixels. BSF "
         "against *the same observations* counts only the observations the product itself took as "
         "valid, so it measures the detection alone (not the cloud mask)."
