@@ -101,7 +101,7 @@ def test_quality_report_takes_the_latest_full_run_and_later_partial_ones_and_che
             **accuracy,
             mask_oa_pure=0.97,
             bsf_mae_pp_pure=2.5,
-            src_rmse_max_pure=0.012,
+            src_rmse_max_interior=0.012,
         ),
         _record(
             "bench_soilsuite",
