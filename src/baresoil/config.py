@@ -134,6 +134,19 @@ class SeasonsConfig:
     also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``),
     and the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
     stays above it: one season)."""
+    dormancy_start: str = "12-01"
+    """Month-day from which a winter crop rests: a rise leaving the bare level from then until the
+    spring-crop emergence window opens (zone 1: 1 April; zone 2: 1 March) is the green-up of a crop sown
+    in the autumn, whose own emergence was too sparse to show."""
+    winter_emergence: str = "10-15"
+    """Month-day of a typical winter-crop emergence: where such a crop's unseen emergence is placed ..."""
+    harvest_to_emergence: int = 25
+    """... or this many days after the previous harvest, when that is later (seedbed, sowing, germination)."""
+    earliest_cereal_emergence: str = "09-15"
+    """Month-day before which winter cereals do not emerge: a winter crop's rise that starts earlier and stays
+    below ``min_peak_ndvi`` until the dormancy (rapeseed and cover crops grow more) is weeds and volunteers
+    on the stubble, taken over by the young cereal after a seedbed the clouds hid; the crop's emergence is
+    then placed as an unseen one."""
     min_season_days: int = 40
     max_season_days: int = 366
     min_observations: int = 8

@@ -158,6 +158,93 @@ def test_cloudy_autumn_widens_the_emergence_confidence():
         assert day(2021, 9, 20) <= found <= day(2021, 12, 10) + 5  # placed inside the cloudy gap
 
 
+def maize_then_late_wheat(autumn_level: float) -> tuple[np.ndarray, int, int]:
+    """Maize harvested late in 2021 (its rise before the window), then a wheat emerging in November
+    whose autumn growth reaches ``autumn_level``: (ndvi, maize harvest, wheat emergence)."""
+    ndvi = bare_curve()
+    harvest = day(2021, 10, 20)
+    ndvi[:harvest] = 0.85 - 0.35 * smoothstep((np.arange(harvest) - day(2021, 9, 1)) / 50.0)
+    e = day(2021, 11, 15)
+    crop(ndvi, e, day(2022, 6, 1), day(2022, 7, 28), senescence=day(2022, 6, 25), autumn=(day(2022, 3, 10),
+         autumn_level))  # fmt: skip
+    return ndvi, harvest, e
+
+
+def test_a_late_sown_winter_wheat_unseen_until_spring_emerged_after_the_previous_harvest():
+    ndvi, harvest, e = maize_then_late_wheat(BARE + 0.01)  # a few per cent of cover: NDVI cannot tell
+    out = analyse(*observe(ndvi))
+    found = as_day(out["CPMCE"])
+    assert abs(found - (harvest + SeasonsConfig().harvest_to_emergence)) <= 6  # not the March green-up
+    assert abs(found - e) <= 12
+    assert out["CPMCECL"] == k.NO_CONFIDENCE  # placed by the calendar, not seen
+    assert out["CPBSB"] == k.BARE_OUTSIDE_YEAR  # a winter crop: the bare period lies in 2021
+    later = analyse(*observe(ndvi), harvest_to_emergence=35)
+    assert as_day(later["CPMCE"]) == found + 10
+
+
+def test_a_spring_crop_emerging_in_april_is_not_taken_for_a_green_up():
+    ndvi = bare_curve()
+    e = day(2022, 4, 5)
+    crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+    assert out["CPMCECL"] != k.NO_CONFIDENCE
+
+
+def volunteers_then_wheat(gap: tuple[int, int]) -> tuple[np.ndarray, int]:
+    """Volunteers green the stubble from late August; a seedbed on 10 October takes them out and the
+    wheat emerges on 25 October: (ndvi, emergence)."""
+    ndvi = bare_curve()
+    t = np.arange(ndvi.size, dtype=float)
+    start, seedbed, e = day(2021, 8, 20), day(2021, 10, 10), day(2021, 10, 25)
+    ndvi[start:seedbed] = BARE + 0.17 * smoothstep((t[start:seedbed] - start) / 35)
+    crop(ndvi, e, day(2022, 6, 1), day(2022, 7, 28), senescence=day(2022, 6, 25),
+         autumn=(day(2022, 3, 10), 0.36))  # fmt: skip
+    values, days = observe(ndvi, gaps=(gap,))
+    return values, days, e
+
+
+def test_volunteers_before_a_seedbed_hidden_by_clouds_are_not_the_wheat_emergence():
+    values, days, e = volunteers_then_wheat(gap=(day(2021, 10, 1), day(2021, 11, 25)))
+    out = analyse(values, days)
+    found = as_day(out["CPMCE"])
+    assert found == day(2021, 10, 15)  # the typical winter-crop emergence: the volunteers began in August
+    assert abs(found - e) <= 12
+    assert out["CPMCECL"] == k.NO_CONFIDENCE
+    assert as_day(analyse(values, days, winter_emergence="10-25")["CPMCE"]) == day(2021, 10, 25)
+
+
+def test_a_rapeseed_emerging_in_august_keeps_its_own_emergence():
+    ndvi = bare_curve()
+    e = day(2021, 8, 28)
+    crop(ndvi, e, day(2022, 5, 1), day(2022, 7, 15), senescence=day(2022, 6, 5),
+         autumn=(day(2022, 3, 1), 0.7))  # fmt: skip
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - e) <= 8  # its autumn growth reaches a crop's NDVI: not volunteers
+
+
+def test_volunteers_after_the_main_harvest_do_not_end_the_bare_period():
+    ndvi = bare_curve()
+    h = day(2022, 7, 28)
+    crop(ndvi, day(2022, 4, 10), day(2022, 6, 10), h, senescence=day(2022, 7, 1))
+    t = np.arange(ndvi.size, dtype=float)
+    start, seedbed = day(2022, 8, 15), day(2022, 10, 12)  # the seedbed falls in a cloudy gap
+    ndvi[start:seedbed] = BARE + 0.16 * smoothstep((t[start:seedbed] - start) / 35)
+    crop(ndvi, day(2022, 10, 25), day(2023, 6, 1), GRID.n_days - 1, autumn=(day(2023, 3, 10), 0.34))
+    values, days = observe(ndvi, gaps=((day(2022, 9, 25), day(2022, 11, 15)),))
+    out = analyse(values, days)
+    assert abs(as_day(out["CPMCH"]) - h) <= 6
+    assert out["CPBSA"] == day(2022, 10, 15) - as_day(out["CPMCH"])  # to the typical autumn emergence
+    assert out["CPBSACL"] == k.NO_CONFIDENCE  # an emergence placed by the calendar has no confidence
+
+
+def test_month_days_of_the_winter_rules_are_checked():
+    from baresoil.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"seasons\.dormancy_start"):
+        GRID.winters(YEAR, SeasonsConfig(dormancy_start="1 December"))
+
+
 def test_radar_fills_a_cloudy_summer_and_narrows_the_harvest_confidence():
     ndvi = bare_curve()
     e, h = day(2022, 4, 25), day(2022, 8, 20)

@@ -198,6 +198,80 @@ def season_events(
 
 
 @numba.njit(cache=True)
+def sown_before_winter(
+    z: np.ndarray,
+    emergence: np.ndarray,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    seen: np.ndarray,
+    winters: np.ndarray,
+    after_harvest: int,
+    crop_level: float,
+    harvest_fraction: float,
+) -> None:
+    """Re-date, in place, the emergences that fall in a winter's dormancy: a winter crop's green-up.
+
+    A crop sown late in the autumn covers a few per cent of the soil before winter,
+    which NDVI does not tell from bare soil: its rise is first seen at the spring
+    green-up.  No spring crop emerges before the spring-crop window opens, so a rise
+    leaving the bare level between ``winters[w, 0]`` (start of dormancy) and
+    ``winters[w, 1]`` (opening of the spring emergence window) belongs to a crop already
+    in the ground.  Its emergence is placed at the typical autumn emergence
+    ``winters[w, 2]``, or ``after_harvest`` days after the previous harvest when that
+    was later (seedbed, sowing and germination take that long).  It is not seen, so
+    ``seen`` becomes -1 and the event carries no confidence.
+
+    The previous crop may have no season of its own (its rise lies before the window):
+    its harvest is then read on the fall from the highest ``z`` before the rise, when
+    that reached ``crop_level``.
+    """
+    for k in range(emergence.shape[0]):
+        day = emergence[k]
+        for w in range(winters.shape[0]):
+            if day == NO_EVENT:
+                continue
+            green_up = winters[w, 0] <= day < winters[w, 1]
+            if not (green_up or _stubble_growth(z, day, peaks[k], winters[w], crop_level)):
+                continue
+            previous = harvest[k - 1] if k > 0 else _fall_before(z, day, crop_level, harvest_fraction)
+            autumn = winters[w, 2]
+            if previous != NO_EVENT:
+                autumn = max(autumn, previous + after_harvest)
+            if autumn < day or not green_up:
+                emergence[k], seen[k] = autumn, NO_EVENT
+
+
+@numba.njit(cache=True)
+def _stubble_growth(z: np.ndarray, day: int, peak: int, winter: np.ndarray, crop_level: float) -> bool:
+    """Whether a winter crop's rise from ``day`` begins as weeds and volunteers on the stubble.
+
+    The rise starts in the summer or early autumn before the winter (before
+    ``winter[3]``, earlier than winter cereals emerge), the peak comes after the
+    dormancy (or is not seen: the rise runs into the end of the data), and the autumn
+    growth never reaches ``crop_level``: a rapeseed or a cover crop sown that early
+    does.  The young cereal took over the volunteers' green after a seedbed the clouds hid.
+    """
+    dormancy = winter[0]
+    if not (dormancy - 183 <= day < winter[3] and (peak > dormancy or peak == NO_EVENT)):
+        return False
+    for t in range(day, min(dormancy, z.shape[0])):  # noqa: SIM110 - numba compiles no generator in all()
+        if z[t] >= crop_level:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _fall_before(z: np.ndarray, day: int, crop_level: float, harvest_fraction: float) -> int:
+    """The harvest on the fall from the highest ``z`` before ``day`` (-1 if that is not a crop's)."""
+    if day < 2:
+        return NO_EVENT
+    top = _argmin(-z, 0, day)
+    if z[top] < crop_level:
+        return NO_EVENT
+    return harvest_day(z, top, _argmin(z, top, day), harvest_fraction)
+
+
+@numba.njit(cache=True)
 def event_confidence(
     q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, t: int, rising: bool, crossing: bool = False
 ) -> float:

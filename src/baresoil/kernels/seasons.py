@@ -30,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .events import NO_EVENT, event_confidence, season_events
+from .events import NO_EVENT, event_confidence, season_events, sown_before_winter
 from .smooth import Z90, fit_band
 
 LAYERS = (
@@ -135,6 +135,19 @@ def _select_secondary(
 
 
 @numba.njit(cache=True)
+def crop_events(
+    q50: np.ndarray, params: np.ndarray, winters: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(emergence, peak, harvest, seen) of every season of ``q50`` (see ``events.season_events``),
+    with winter crops' green-ups re-dated to the autumn (``events.sown_before_winter``)."""
+    emergence, peaks, harvest, seen = season_events(
+        q50, params[0], params[1], params[2], params[9], params[3]
+    )
+    sown_before_winter(q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2])
+    return emergence, peaks, harvest, seen
+
+
+@numba.njit(cache=True)
 def pixel_seasons(
     q10: np.ndarray,
     q50: np.ndarray,
@@ -144,21 +157,24 @@ def pixel_seasons(
     year_first: int,
     year_last: int,
     windows: np.ndarray,
+    winters: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
 ) -> np.ndarray:
     """The ``LAYERS`` values of one pixel.
 
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
-    (a season and a bare level reached).  ``params``: min_prominence,
-    emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
+    (a season and a bare level reached).  ``winters`` holds, per winter of the
+    window, the day numbers of the start of dormancy, of the opening of the spring
+    emergence window and of the typical autumn emergence (see ``events.sown_before_winter``).
+    ``params``: min_prominence, emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
     max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
-    crossing (0/1: confidence from the band's crossings rather than the ATBD's slope).
+    crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
+    harvest_to_emergence (days).
     """
     out = np.full(N_LAYERS, np.nan)
-    (min_prom, frac_e, frac_h, bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_rise, min_peak) = (
-        params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8] > 0,
-        params[9], params[10],
+    (bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_peak) = (
+        params[3], params[4], params[5], params[6], params[7], params[8] > 0, params[10],
     )  # fmt: skip
     crossing = params[11] > 0
     if cropland == 0:
@@ -169,7 +185,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen = season_events(q50, min_prom, frac_e, frac_h, min_rise, bare_ndvi)
+    emergence, peaks, harvest, seen = crop_events(q50, params, winters)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out
@@ -375,6 +391,7 @@ def analyse_pixels(
     smoothing: np.ndarray,
     year_bounds: np.ndarray,
     windows: np.ndarray,
+    winters: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
     radar: np.ndarray,
@@ -383,7 +400,8 @@ def analyse_pixels(
     """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
 
     ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band
-    scale); ``year_bounds`` the reference year's first and last day numbers; ``radar`` a
+    scale); ``year_bounds`` the reference year's first and last day numbers; ``windows`` and
+    ``winters`` as :func:`pixel_seasons`; ``radar`` a
     (radar time, pixel) Sentinel-1 cross ratio on ``radar_days`` (no rows: optical only).
     """
     n_pix = values.shape[1]
@@ -394,6 +412,6 @@ def analyse_pixels(
             smoothing[4], smoothing[5], radar[:, p], radar_days,
         )  # fmt: skip
         out[:, p] = pixel_seasons(
-            q10, q50, q90, n_obs, cropland[p], year_bounds[0], year_bounds[1], windows, yydoy, params
+            q10, q50, q90, n_obs, cropland[p], year_bounds[0], year_bounds[1], windows, winters, yydoy, params
         )
     return out

@@ -37,7 +37,6 @@ from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
-from ..kernels.events import season_events
 from ..kernels.indices import ndvi
 from .base import ProductPeriod
 from .registry import Layer, register
@@ -54,7 +53,7 @@ _KERNEL_PARAMETERS = (
     "max_season_days", "min_observations", "max_event_confidence",
 )  # fmt: skip
 """Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise,
-min_peak_ndvi and confidence, see ``_kernel_arguments``)."""
+min_peak_ndvi, confidence and harvest_to_emergence, see ``_kernel_arguments``)."""
 
 _COMMON_FLAGS = {
     0: "no annual cropland",
@@ -177,6 +176,27 @@ class DailyGrid:
                  "after_main")  # fmt: skip
         return np.array([[self.day(named[k][0]), self.day(named[k][1])] for k in order], np.int64)
 
+    def winters(self, year: int, params: SeasonsConfig) -> np.ndarray:
+        """Per winter of the analysis window: start of dormancy, opening of the spring emergence window
+        and typical autumn emergence, as day numbers (see ``kernels.events.sown_before_winter``)."""
+        rows = []
+        for spring in (year, year + 1):
+            opening = season_windows(spring, params.zone)["spring_emergence"][0]
+            autumn = [
+                _month_day(getattr(params, name), spring - 1, f"seasons.{name}")
+                for name in ("dormancy_start", "winter_emergence", "earliest_cereal_emergence")
+            ]
+            rows.append([self.day(autumn[0]), self.day(opening), self.day(autumn[1]), self.day(autumn[2])])
+        return np.array(rows, np.int64)
+
+
+def _month_day(text: str, year: int, name: str) -> date:
+    try:
+        month, day = (int(part) for part in text.split("-"))
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a month-day such as 12-01, got {text!r}") from exc
+
 
 def seasons(
     cube: xr.Dataset,
@@ -245,11 +265,12 @@ def _kernel_arguments(
         "smoothing": np.array(smoothing),
         "year_bounds": np.array([grid.day(date(year, 1, 1)), grid.day(date(year, 12, 31))], np.int64),
         "windows": grid.windows(year, params.zone),
+        "winters": grid.winters(year, params),
         "yydoy": grid.yydoy_table(),
         "params": np.array(
             [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
             + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
-            + [1.0 if params.confidence == "crossing" else 0.0]
+            + [1.0 if params.confidence == "crossing" else 0.0, float(params.harvest_to_emergence)]
         ),
     }
 
@@ -456,9 +477,7 @@ def pixel_series(
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
                                        radar=ratio[:, p : p + 1], radar_days=radar_days,
                                        **kwargs)  # fmt: skip
-        emergence, _, harvest, _ = season_events(q50, params.min_prominence, params.emergence_fraction,
-                                              params.harvest_fraction, params.min_rise,
-                                              params.bare_ndvi)  # fmt: skip
+        emergence, _, harvest, _ = kernel.crop_events(q50, kwargs["params"], kwargs["winters"])
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
             label=f"x={float(picked.x[p]):.0f}, y={float(picked.y[p]):.0f}",
