@@ -216,10 +216,12 @@ def sown_before_winter(
     green-up.  No spring crop emerges before the spring-crop window opens, so a rise
     leaving the bare level between ``winters[w, 0]`` (start of dormancy) and
     ``winters[w, 1]`` (opening of the spring emergence window) belongs to a crop already
-    in the ground.  Its emergence is placed at the typical autumn emergence
-    ``winters[w, 2]``, or ``after_harvest`` days after the previous harvest when that
-    was later (seedbed, sowing and germination take that long).  It is not seen, so
-    ``seen`` becomes -1 and the event carries no confidence.
+    in the ground.  So does a rise that began as weeds and volunteers on the stubble
+    (see :func:`_stubble_growth`, with ``winters[w, 3]`` the earliest emergence of a winter
+    cereal).  The emergence is placed at the typical autumn emergence ``winters[w, 2]``,
+    or ``after_harvest`` days after the previous harvest when that was later (seedbed,
+    sowing and germination take that long).  It is not seen, so ``seen`` becomes -1 and
+    the event carries no confidence.
 
     The previous crop may have no season of its own (its rise lies before the window):
     its harvest is then read on the fall from the highest ``z`` before the rise, when
@@ -227,9 +229,9 @@ def sown_before_winter(
     """
     for k in range(emergence.shape[0]):
         day = emergence[k]
+        if day == NO_EVENT:
+            continue
         for w in range(winters.shape[0]):
-            if day == NO_EVENT:
-                continue
             green_up = winters[w, 0] <= day < winters[w, 1]
             if not (green_up or _stubble_growth(z, day, peaks[k], winters[w], crop_level)):
                 continue
@@ -239,6 +241,7 @@ def sown_before_winter(
                 autumn = max(autumn, previous + after_harvest)
             if autumn < day or not green_up:
                 emergence[k], seen[k] = autumn, NO_EVENT
+            break
 
 
 @numba.njit(cache=True)

@@ -139,7 +139,7 @@ def crop_events(
     q50: np.ndarray, params: np.ndarray, winters: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen) of every season of ``q50`` (see ``events.season_events``),
-    with winter crops' green-ups re-dated to the autumn (``events.sown_before_winter``)."""
+    with winter crops' unseen emergences placed in the autumn (``events.sown_before_winter``)."""
     emergence, peaks, harvest, seen = season_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
@@ -166,7 +166,8 @@ def pixel_seasons(
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
     (a season and a bare level reached).  ``winters`` holds, per winter of the
     window, the day numbers of the start of dormancy, of the opening of the spring
-    emergence window and of the typical autumn emergence (see ``events.sown_before_winter``).
+    emergence window, of the typical autumn emergence and of the earliest emergence of a
+    winter cereal (see ``events.sown_before_winter``).
     ``params``: min_prominence, emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
     max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
     crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),

@@ -177,8 +177,9 @@ class DailyGrid:
         return np.array([[self.day(named[k][0]), self.day(named[k][1])] for k in order], np.int64)
 
     def winters(self, year: int, params: SeasonsConfig) -> np.ndarray:
-        """Per winter of the analysis window: start of dormancy, opening of the spring emergence window
-        and typical autumn emergence, as day numbers (see ``kernels.events.sown_before_winter``)."""
+        """Per winter of the analysis window: start of dormancy, opening of the spring emergence window,
+        typical winter-crop emergence and earliest winter-cereal emergence, as day numbers (see
+        ``kernels.events.sown_before_winter``)."""
         rows = []
         for spring in (year, year + 1):
             opening = season_windows(spring, params.zone)["spring_emergence"][0]
