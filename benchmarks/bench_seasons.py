@@ -139,10 +139,21 @@ def score(
         figures[f"{name}_confidence"] = _calibration(err, stored[widths[name]])
     if clear is not None and times is not None:
         figures.update(_seen_emergence(errors["emergence"], t["emergence"], clear[:, pixels], times))
+        figures["CPBSA_mae_by_end"] = _bsa_by_end(errors["CPBSA"], t, clear[:, pixels], times)
+        figures["seen_days"] = SEEN_DAYS
     per_crop = pd.DataFrame({"crop": t["crop"].to_numpy(), "e": np.abs(errors["emergence"]),
                              "h": np.abs(errors["harvest"])}).groupby("crop").mean().round(1)  # fmt: skip
     figures["mae_by_crop"] = per_crop.to_dict(orient="index")
     return figures
+
+
+def _seen(dates: np.ndarray, clear: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per pixel: whether a clear view of it falls within SEEN_DAYS after its date (datetime64[D])."""
+    days = times.astype("datetime64[D]")
+    window = (days[None, :] >= dates[:, None]) & (
+        days[None, :] <= dates[:, None] + np.timedelta64(SEEN_DAYS, "D")
+    )
+    return (window & clear.T).any(axis=1)
 
 
 def _seen_emergence(
@@ -150,17 +161,37 @@ def _seen_emergence(
 ) -> dict[str, float]:
     """Emergence MAE split by whether a clear view followed the true emergence within SEEN_DAYS:
     a winter crop emerging into a cloudy autumn shows nothing until its spring growth."""
-    true = pd.to_datetime(emergence).to_numpy().astype("datetime64[D]")
-    days = times.astype("datetime64[D]")
-    window = (days[None, :] >= true[:, None]) & (
-        days[None, :] <= true[:, None] + np.timedelta64(SEEN_DAYS, "D")
-    )
-    seen = (window & clear.T).any(axis=1)
+    seen = _seen(pd.to_datetime(emergence).to_numpy().astype("datetime64[D]"), clear, times)
     known = np.isfinite(errors)
     return {
         "emergence_seen_share": round(float(seen[known].mean()), 3),
         "emergence_mae_days_seen": round(float(np.abs(errors[known & seen]).mean()), 2),
         "emergence_mae_days_unseen": round(float(np.abs(errors[known & ~seen]).mean()), 2),
+    }
+
+
+def _bsa_by_end(errors: np.ndarray, truth: pd.DataFrame, clear: np.ndarray, times: np.ndarray) -> dict:
+    """CPBSA error by how the true bare period ends: at the next emergence with a clear view within
+    SEEN_DAYS after it, at one the data do not show (clouds, or after the last observation), or at
+    31 December (no crop follows within the year): {case: {pixels, mae_days}}."""
+    harvest = pd.to_datetime(truth["harvest"]).to_numpy().astype("datetime64[D]")
+    end = harvest + np.nan_to_num(truth["bsa"].to_numpy()).astype("timedelta64[D]")
+    next_year = (harvest.astype("datetime64[Y]") + np.timedelta64(1, "Y")).astype("datetime64[D]")
+    following = end < next_year
+    seen = _seen(end, clear, times)
+    cases = {
+        "next emergence seen": following & seen,
+        "next emergence not seen": following & ~seen,
+        "no crop until 31 December": ~following,
+    }
+    known = np.isfinite(errors)
+    return {
+        name: {
+            "pixels": int((known & mask).sum()),
+            "mae_days": round(float(np.abs(errors[known & mask]).mean()), 2),
+        }
+        for name, mask in cases.items()
+        if (known & mask).any()
     }
 
 

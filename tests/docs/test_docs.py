@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+from datetime import date
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from baresoil.docs import DocsError, fill, generate
@@ -159,8 +162,37 @@ def test_seasons_quality_states_coverage_against_width(tmp_path):
     assert "| CPMCECL | pixel | sum | 12 | 0.88 | 0.97 | 0.02 |" in page
 
 
+def test_seasons_page_splits_the_bare_period_error_by_how_it_ends(tmp_path):
+    by_end = {"next emergence seen": {"pixels": 900, "mae_days": 7.5},
+              "next emergence not seen": {"pixels": 300, "mae_days": 30.0}}  # fmt: skip
+    record = _record("bench_seasons", "2026", [], benchmark="seasons_accuracy", mode="pixel", combine="sum",
+                     year=2022, CPBSA_mae_by_end=by_end, seen_days=20)  # fmt: skip
+    (tmp_path / "bench_seasons.jsonl").write_text(record + "\n")
+    page = quality_page("seasons", load_results(tmp_path))
+    assert "follows it within 20 days" in page
+    assert "| next emergence not seen | 300 | 30 |" in page
+
+
+def test_bench_seasons_tells_a_bare_period_ended_by_an_unseen_emergence():
+    bench = _bench_module("bench_seasons")
+    truth = pd.DataFrame({"harvest": [date(2022, 8, 1)] * 3, "bsa": [60.0, 60.0, 153.0]})
+    times = np.array(["2022-09-15", "2022-10-05"], dtype="datetime64[D]")
+    clear = np.array([[True, False, True], [True, False, True]])  # (time, pixel)
+    errors = np.array([2.0, 40.0, 10.0])
+    out = bench._bsa_by_end(errors, truth, clear, times)
+    assert out == {
+        "next emergence seen": {"pixels": 1, "mae_days": 2.0},  # ends 30 Sep, seen on 5 Oct
+        "next emergence not seen": {"pixels": 1, "mae_days": 40.0},  # clouds on both dates
+        "no crop until 31 December": {"pixels": 1, "mae_days": 10.0},
+    }
+
+
 def _record_module():
-    spec = importlib.util.spec_from_file_location("record", ROOT / "benchmarks" / "record.py")
+    return _bench_module("record")
+
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

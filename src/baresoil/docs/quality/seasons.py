@@ -91,6 +91,16 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
     parts.append(_seasons_calibration(accuracy))
     if default is not None:
         parts.append(_seasons_flags(default))
+        by_end = default.get("CPBSA_mae_by_end") or {}
+        if by_end:
+            rows4 = [(case, fmt(v.get("pixels")), fmt(v.get("mae_days"))) for case, v in by_end.items()]
+            parts.append(
+                "### CPBSA error by how the bare period ends (per pixel)\n\n"
+                "An emergence counts as seen when a clear view of the pixel follows it within "
+                f"{fmt(default.get('seen_days'))} days. A crop sown after the last clear observation, "
+                "or into a cloudy autumn, has not shown yet: the period then runs on to 31 December.\n\n"
+                + markdown_table(("true end of the period", "pixels", "CPBSA MAE, days"), rows4)
+            )
         by_crop = default.get("mae_by_crop") or {}
         if by_crop:
             rows3 = [(crop, fmt(v.get("e")), fmt(v.get("h"))) for crop, v in by_crop.items()]
