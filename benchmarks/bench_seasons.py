@@ -171,17 +171,19 @@ def _seen_emergence(
 
 
 def _bsa_by_end(errors: np.ndarray, truth: pd.DataFrame, clear: np.ndarray, times: np.ndarray) -> dict:
-    """CPBSA error by how the true bare period ends: at the next emergence with a clear view within
-    SEEN_DAYS after it, at one the data do not show (clouds, or after the last observation), or at
-    31 December (no crop follows within the year): {case: {pixels, mae_days}}."""
+    """CPBSA error by how the true bare period ends: at a next emergence that a clear view at least
+    SEEN_DAYS later can show (the crop has had time to grow), at one no such view follows (it came
+    after or shortly before the last observation), or at 31 December (no crop follows within the
+    year): {case: {pixels, mae_days}}."""
     harvest = pd.to_datetime(truth["harvest"]).to_numpy().astype("datetime64[D]")
     end = harvest + np.nan_to_num(truth["bsa"].to_numpy()).astype("timedelta64[D]")
     next_year = (harvest.astype("datetime64[Y]") + np.timedelta64(1, "Y")).astype("datetime64[D]")
     following = end < next_year
-    seen = _seen(end, clear, times)
+    later = times.astype("datetime64[D]")[None, :] >= end[:, None] + np.timedelta64(SEEN_DAYS, "D")
+    seen = (later & clear.T).any(axis=1)
     cases = {
-        "next emergence seen": following & seen,
-        "next emergence not seen": following & ~seen,
+        "next emergence shown by a later view": following & seen,
+        "next emergence after the last views": following & ~seen,
         "no crop until 31 December": ~following,
     }
     known = np.isfinite(errors)

@@ -163,26 +163,26 @@ def test_seasons_quality_states_coverage_against_width(tmp_path):
 
 
 def test_seasons_page_splits_the_bare_period_error_by_how_it_ends(tmp_path):
-    by_end = {"next emergence seen": {"pixels": 900, "mae_days": 7.5},
-              "next emergence not seen": {"pixels": 300, "mae_days": 30.0}}  # fmt: skip
+    by_end = {"next emergence shown by a later view": {"pixels": 900, "mae_days": 7.5},
+              "next emergence after the last views": {"pixels": 300, "mae_days": 30.0}}  # fmt: skip
     record = _record("bench_seasons", "2026", [], benchmark="seasons_accuracy", mode="pixel", combine="sum",
                      year=2022, CPBSA_mae_by_end=by_end, seen_days=20)  # fmt: skip
     (tmp_path / "bench_seasons.jsonl").write_text(record + "\n")
     page = quality_page("seasons", load_results(tmp_path))
-    assert "follows it within 20 days" in page
-    assert "| next emergence not seen | 300 | 30 |" in page
+    assert "comes 20 days or more after it" in page
+    assert "| next emergence after the last views | 300 | 30 |" in page
 
 
 def test_bench_seasons_tells_a_bare_period_ended_by_an_unseen_emergence():
     bench = _bench_module("bench_seasons")
     truth = pd.DataFrame({"harvest": [date(2022, 8, 1)] * 3, "bsa": [60.0, 60.0, 153.0]})
-    times = np.array(["2022-09-15", "2022-10-05"], dtype="datetime64[D]")
-    clear = np.array([[True, False, True], [True, False, True]])  # (time, pixel)
+    times = np.array(["2022-10-05", "2022-10-25"], dtype="datetime64[D]")
+    clear = np.array([[True, True, True], [True, False, True]])  # (time, pixel)
     errors = np.array([2.0, 40.0, 10.0])
     out = bench._bsa_by_end(errors, truth, clear, times)
-    assert out == {
-        "next emergence seen": {"pixels": 1, "mae_days": 2.0},  # ends 30 Sep, seen on 5 Oct
-        "next emergence not seen": {"pixels": 1, "mae_days": 40.0},  # clouds on both dates
+    assert out == {  # the next crops emerge on 30 September
+        "next emergence shown by a later view": {"pixels": 1, "mae_days": 2.0},  # clear on 25 October
+        "next emergence after the last views": {"pixels": 1, "mae_days": 40.0},  # clear 5 days after only
         "no crop until 31 December": {"pixels": 1, "mae_days": 10.0},
     }
 

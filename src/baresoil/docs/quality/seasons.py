@@ -96,9 +96,10 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
             rows4 = [(case, fmt(v.get("pixels")), fmt(v.get("mae_days"))) for case, v in by_end.items()]
             parts.append(
                 "### CPBSA error by how the bare period ends (per pixel)\n\n"
-                "An emergence counts as seen when a clear view of the pixel follows it within "
-                f"{fmt(default.get('seen_days'))} days. A crop sown after the last clear observation, "
-                "or into a cloudy autumn, has not shown yet: the period then runs on to 31 December.\n\n"
+                "A next emergence is shown by a later view when a clear view of the pixel comes "
+                f"{fmt(default.get('seen_days'))} days or more after it (the crop has had time to grow). "
+                "A crop that emerged after the last clear views has not shown yet: the period then runs "
+                "on to 31 December.\n\n"
                 + markdown_table(("true end of the period", "pixels", "CPBSA MAE, days"), rows4)
             )
         by_crop = default.get("mae_by_crop") or {}
