@@ -139,9 +139,11 @@ class SeasonsConfig:
     spring-crop emergence window opens (zone 1: 1 April; zone 2: 1 March) is the green-up of a crop sown
     in the autumn, whose own emergence was too sparse to show."""
     winter_emergence: str = "10-15"
-    """Month-day of a typical winter-crop emergence: where such a crop's unseen emergence is placed ..."""
+    """Month-day of a typical winter-crop emergence: where a winter crop's unseen emergence is placed,
+    unless ``harvest_to_emergence`` after the previous harvest is later."""
     harvest_to_emergence: int = 25
-    """... or this many days after the previous harvest, when that is later (seedbed, sowing, germination)."""
+    """Least days from a harvest to the emergence of a crop sown after it (seedbed, sowing, germination):
+    a winter crop's unseen emergence is placed no earlier."""
     earliest_cereal_emergence: str = "09-15"
     """Month-day before which winter cereals do not emerge: a winter crop's rise that starts earlier and stays
     below ``min_peak_ndvi`` until the dormancy (rapeseed and cover crops grow more) is weeds and volunteers
