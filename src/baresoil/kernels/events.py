@@ -268,7 +268,7 @@ def _fall_before(z: np.ndarray, day: int, crop_level: float, harvest_fraction: f
     """The harvest on the fall from the highest ``z`` before ``day`` (-1 if that is not a crop's)."""
     if day < 2:
         return NO_EVENT
-    top = _argmin(-z, 0, day)
+    top = int(np.argmax(z[: day + 1]))
     if z[top] < crop_level:
         return NO_EVENT
     return harvest_day(z, top, _argmin(z, top, day), harvest_fraction)
