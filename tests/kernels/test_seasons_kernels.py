@@ -335,6 +335,21 @@ def test_combining_confidences_sum_and_average():
     assert abs(mean["CPMCDCL"] - events / 2) <= 1
 
 
+def test_bare_soil_after_that_runs_unseen_to_december_carries_the_unseen_days():
+    ndvi = bare_curve()
+    h = day(2022, 10, 10)
+    crop(ndvi, day(2022, 5, 15), day(2022, 8, 1), h, senescence=day(2022, 9, 1))
+    values, days = observe(ndvi, gaps=((day(2022, 11, 12), day(2023, 2, 1)),))  # a cloudy November on
+    unseen = day(2022, 12, 31) - days[days < day(2022, 11, 12)].max()
+    total = analyse(values, days, combine="sum")
+    mean = analyse(values, days, combine="average")
+    assert abs(total["CPBSA"] - (day(2023, 1, 1) - h)) <= 6  # the HRL's period: to 31 December
+    assert total["CPBSACL"] == total["CPMCHCL"] + unseen  # a crop may have emerged on any unseen day
+    assert mean["CPBSACL"] == np.round((mean["CPMCHCL"] + unseen) / 2)
+    seen_to_the_end = analyse(*observe(ndvi), combine="sum")
+    assert seen_to_the_end["CPBSACL"] - seen_to_the_end["CPMCHCL"] <= 5  # views to the end: the harvest's
+
+
 # --- the pieces ----------------------------------------------------------------------------------------
 
 

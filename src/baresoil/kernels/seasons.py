@@ -153,6 +153,7 @@ def pixel_seasons(
     q50: np.ndarray,
     q90: np.ndarray,
     n_obs: int,
+    last_view: int,
     cropland: int,
     year_first: int,
     year_last: int,
@@ -163,6 +164,8 @@ def pixel_seasons(
 ) -> np.ndarray:
     """The ``LAYERS`` values of one pixel.
 
+    ``last_view`` is the day number of the pixel's last observation up to the year's end
+    (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
     (a season and a bare level reached).  ``winters`` holds, per winter of the
     window, the day numbers of the start of dormancy, of the opening of the spring
@@ -213,7 +216,9 @@ def pixel_seasons(
     crop = np.zeros(m, np.bool_)
     for k in range(m):
         crop[k] = peaks[k] == NO_EVENT or q50[peaks[k]] >= min_peak
-    _bare_after(out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, cap, use_sum, crossing)
+    _bare_after(
+        out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum, crossing
+    )
     _bare_before(out, harvest[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing)
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
@@ -235,10 +240,18 @@ def _bare_after(
     h: int,
     cl_h: float,
     year_last: int,
+    last_view: int,
     cap: float,
     use_sum: bool,
     crossing: bool,
 ) -> None:
+    """Bare soil after the main harvest ``h`` (see the module notes), into ``out``.
+
+    A period that runs to 31 December ends unseen after the pixel's last clear view
+    ``last_view``: a crop may have emerged on any of those days, so the end's
+    uncertainty is their number, combined with the harvest's as the two bounds of a
+    period are (never less than the harvest's alone, the HRL's rule for this end).
+    """
     if h > year_last:
         out[BSA], out[BSACL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
         return
@@ -248,7 +261,9 @@ def _bare_after(
         if day > h and (following == NO_EVENT or day < following):
             following, following_seen = day, seen[k]
     if following == NO_EVENT or following > year_last:
-        out[BSA], out[BSACL] = float(year_last + 1 - h), _rounded(cl_h, cap)
+        unseen = float(year_last - max(last_view, h))
+        out[BSA] = float(year_last + 1 - h)
+        out[BSACL] = _rounded(max(cl_h, _combined(cl_h, unseen, use_sum)), 2 * cap)
         return
     cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing)
     out[BSA] = max(1.0, float(following - h))
@@ -384,6 +399,16 @@ def radar_ndvi(
 
 
 @numba.njit(cache=True)
+def _last_view(values: np.ndarray, days: np.ndarray, until: int) -> int:
+    """Day number of the last observation (not NaN) on or before ``until``; -1 if none."""
+    last = NO_EVENT
+    for t in range(values.shape[0]):
+        if np.isfinite(values[t]) and days[t] <= until:
+            last = max(last, int(days[t]))
+    return last
+
+
+@numba.njit(cache=True)
 def analyse_pixels(
     values: np.ndarray,
     days: np.ndarray,
@@ -413,6 +438,7 @@ def analyse_pixels(
             smoothing[4], smoothing[5], radar[:, p], radar_days,
         )  # fmt: skip
         out[:, p] = pixel_seasons(
-            q10, q50, q90, n_obs, cropland[p], year_bounds[0], year_bounds[1], windows, winters, yydoy, params
-        )
+            q10, q50, q90, n_obs, _last_view(values[:, p], days, year_bounds[1]), cropland[p], year_bounds[0],
+            year_bounds[1], windows, winters, yydoy, params,
+        )  # fmt: skip
     return out

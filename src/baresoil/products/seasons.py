@@ -101,7 +101,8 @@ register(
          "Days of bare soil within the year after the main-crop harvest: to the next emergence, or to "
          "31 December; 1-275.", "days", _BARE_FLAGS, True),
     _hrl("CPBSACL", "Bare soil after confidence",
-         "Uncertainty of CPBSA in days, from its bounding events; 1-80.", "days",
+         "Uncertainty of CPBSA in days, from its bounding events (to 31 December: the harvest's and the days "
+         "after the last clear view); 1-80.", "days",
          _with_confidence_flag(_BARE_FLAGS), True),
     _hrl("CPSCE", "Secondary crop emergence", f"Emergence of the secondary (e.g. cover) crop, {_DATE}.",
          "YYDOY", _SECONDARY_FLAGS, False),
