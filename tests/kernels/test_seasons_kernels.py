@@ -191,19 +191,6 @@ def test_a_spring_crop_emerging_in_april_is_not_taken_for_a_green_up():
     assert out["CPMCECL"] != k.NO_CONFIDENCE
 
 
-def test_a_spring_crop_after_a_stubble_greened_by_weeds_over_winter_emerges_in_spring():
-    ndvi = bare_curve()
-    t = np.arange(ndvi.size, dtype=float)
-    harvest, weeds, ploughing, e = day(2021, 9, 20), day(2021, 10, 10), day(2022, 3, 15), day(2022, 4, 12)
-    ndvi[harvest:] = 0.14  # the previous cereal's harvest: bare soil and straw
-    ndvi[weeds:ploughing] = 0.14 + 0.1 * smoothstep((t[weeds:ploughing] - weeds) / 40)
-    ndvi[ploughing:] = BARE  # ploughed a little above the autumn's lowest level
-    crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
-    out = analyse(*observe(ndvi))
-    assert abs(as_day(out["CPMCE"]) - e) <= 8  # not the weeds' rise in the autumn
-    assert out["CPMCECL"] != k.NO_CONFIDENCE
-
-
 def volunteers_then_wheat(gap: tuple[int, int]) -> tuple[np.ndarray, int]:
     """Volunteers green the stubble from late August; a seedbed on 10 October takes them out and the
     wheat emerges on 25 October: (ndvi, emergence)."""

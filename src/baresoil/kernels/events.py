@@ -8,9 +8,7 @@ number from the first observation of the analysis window; ``-1`` means "no event
 * **Emergence** is where the rise leaves the bare level.  The rise is *seen*
   where q50 first crosses ``emergence_fraction`` of the season's amplitude
   after its last return to the bare level (within half that fraction of the
-  trough) before the steepest rise, the trough being the foot of that rise
-  when the foot is bare (weeds that green a stubble over the winter leave the
-  lowest point months earlier); the emergence is dated earlier by
+  trough) before the steepest rise; the emergence is dated earlier by
   extrapolating the rise back along its slope to the bare level, since a young
   crop shows late.  Anchoring on the steepest rise keeps autumn volunteers and
   cover crops from being taken for the crop's emergence; the trough before a
@@ -92,7 +90,6 @@ def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> tup
     for i in range(trough, peak):
         if z[i + 1] - z[i] > z[steepest + 1] - z[steepest]:
             steepest = i
-    trough = _rise_foot(z, trough, steepest, fraction * (z[peak] - z[trough]))
     amplitude = z[peak] - z[trough]
     bare = z[trough] + 0.5 * fraction * amplitude
     last_bare = trough
@@ -110,29 +107,6 @@ def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> tup
             back = int((z[i] - z[trough]) / slope) if slope > 0 else 0
             return max(last_bare, i - back), i
     return NO_EVENT, NO_EVENT
-
-
-@numba.njit(cache=True)
-def _rise_foot(z: np.ndarray, trough: int, steepest: int, margin: float) -> int:
-    """Where the rise through ``steepest`` starts: the low point reached walking back down it.
-
-    Weeds and volunteers green a stubble a little over the winter, so the lowest
-    point between two crops may lie months before the crop's own rise, and the
-    spring bare soil a few hundredths above it.  The foot of the rise is the
-    minimum of the stretch walked back from ``steepest`` until ``z`` climbs half
-    of ``margin`` above it; it replaces ``trough`` when it is within ``margin`` of
-    it (bare by the detector's own measure), else the rise starts from ``trough``
-    (a winter crop's dormancy dip, whose autumn growth is part of its season).
-    """
-    foot = steepest
-    for i in range(steepest, trough - 1, -1):
-        if z[i] < z[foot]:
-            foot = i
-        elif z[i] > z[foot] + 0.5 * margin:
-            break
-    if z[foot] - z[trough] < margin:
-        return foot
-    return trough
 
 
 @numba.njit(cache=True)
