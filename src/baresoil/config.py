@@ -111,8 +111,8 @@ class SeasonsConfig:
     band_scale: float = 3.0
     """Factor on the posterior standard deviation of the band.  The Whittaker posterior assumes a smooth
     curve and so understates how far a harvest step can move inside a cloudy gap; 3 brings the stated
-    confidence close to the observed errors on the simulator (see ``benchmarks/bench_seasons.py``), 1 is
-    the posterior as it is."""
+    emergence confidence in line with the observed errors on the simulator, while the harvest confidence
+    stays narrower than its errors (see ``benchmarks/bench_seasons.py``); 1 is the posterior as it is."""
     spike: float = 0.1
     """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
     spike_max_gap: int = 20
