@@ -332,7 +332,7 @@ def test_bare_soil_after_that_runs_unseen_to_december_carries_the_unseen_days():
     mean = analyse(values, days, combine="average")
     assert abs(total["CPBSA"] - (day(2023, 1, 1) - h)) <= 6  # the HRL's period: to 31 December
     assert total["CPBSACL"] == total["CPMCHCL"] + unseen  # a crop may have emerged on any unseen day
-    assert mean["CPBSACL"] == np.round((mean["CPMCHCL"] + unseen) / 2)
+    assert abs(mean["CPBSACL"] - (mean["CPMCHCL"] + unseen) / 2) <= 1
     seen_to_the_end = analyse(*observe(ndvi), combine="sum")
     assert seen_to_the_end["CPBSACL"] - seen_to_the_end["CPMCHCL"] <= 5  # views to the end: the harvest's
 
