@@ -51,7 +51,7 @@ from baresoil.products.parcels.bare_periods import bare_soil_periods
 from baresoil.products.parcels.category import category_change, declarations_from_columns
 from baresoil.products.parcels.heterogeneity import heterogeneity
 from baresoil.products.parcels.markers import code_blocks, parcel_markers
-from baresoil.simulate import WorldSpec, load_truth, simulate
+from baresoil.simulate import WorldSpec, load_truth
 from baresoil.simulate.practices import load_practices
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -289,9 +289,7 @@ NDVI contrast — what a homogeneous parcel on a cluster boundary also gives).""
 
 def practices_world(path: Path) -> Path:
     """The benchmark's world with practices (split parcels, grassland conversions), generated once."""
-    if not (path / "stac" / "earth-search" / "catalog.json").exists():
-        simulate(path, WorldSpec(practices=True, grassland_share=0.25))
-    return path
+    return world(path, WorldSpec(practices=True, grassland_share=0.25))
 
 
 def heterogeneity_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, object]:

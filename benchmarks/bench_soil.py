@@ -48,9 +48,10 @@ ACCEPTANCE = {"mec_min": 0.6, "picp90_range": (0.85, 0.95), "properties": ("soc"
 
 
 def soilsuite_outputs(folder: Path) -> Path:
-    """The SoilSuite output catalog of the world (made once, then reused)."""
+    """The SoilSuite output catalog of the world (made once, then reused until the world is remade)."""
     out = folder.parent / f"soilsuite-{folder.name}"
-    if not (out / "catalog.json").exists():
+    catalog, made = out / "catalog.json", folder / "truth" / "world.json"
+    if not catalog.exists() or catalog.stat().st_mtime < made.stat().st_mtime:
         params = SoilSuiteConfig(landcover=str(folder / "inputs" / "worldcover.tif"))
         source = StacSource(str(folder / "stac" / "earth-search" / "catalog.json"))
         config = Config(soilsuite=params)

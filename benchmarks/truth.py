@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -13,7 +14,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from scipy import ndimage
 
-from baresoil.simulate import Truth, WorldSpec, load_truth, simulate
+from baresoil.simulate import Truth, WorldSpec, is_simulation_of, load_truth, simulate
 
 HERE = Path(__file__).parent
 DEFAULT_WORLD = HERE / ".cache" / "world-42"
@@ -23,9 +24,16 @@ OTHER_WORLDCOVER = (50, 80)
 
 
 def world(path: Path = DEFAULT_WORLD, spec: WorldSpec | None = None) -> Path:
-    """The simulated world at ``path`` (generated once, then reused); returns its folder."""
-    if not (path / "stac" / "earth-search" / "catalog.json").exists():
-        simulate(path, spec or WorldSpec())
+    """The simulated world at ``path``: made once, remade when the simulator's recipe has changed.
+
+    Without ``spec``: the default world at the default path, elsewhere the spec stored there.
+    """
+    stored = path / "truth" / "world.json"
+    if spec is None and path != DEFAULT_WORLD and stored.exists():
+        spec = WorldSpec.from_json(json.loads(stored.read_text())["spec"])
+    spec = spec or WorldSpec()
+    if not is_simulation_of(path, spec):
+        simulate(path, spec)
     return path
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import date
 
 import pytest
 
 import baresoil.simulate as sim_module
-from baresoil.simulate import WorldSpec, load_truth, simulate
+from baresoil.simulate import WorldSpec, is_simulation_of, load_truth, simulate
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +37,17 @@ def test_interrupted_run_leaves_no_catalog_and_no_partial_files(tmp_path, monkey
     result = simulate(tmp_path, SMALL)
     assert all(path.exists() for path in result.catalogs.values())
     assert load_truth(tmp_path).dates[0] == SMALL.start
+
+
+def test_a_finished_simulation_is_recognised_by_its_spec_and_recipe(tmp_path):
+    assert not is_simulation_of(tmp_path, SMALL)
+    simulate(tmp_path, SMALL)
+    assert is_simulation_of(tmp_path, SMALL)
+    assert not is_simulation_of(tmp_path, dataclasses.replace(SMALL, seed=7))
+    world_json = tmp_path / "truth" / "world.json"
+    stored = json.loads(world_json.read_text())
+    world_json.write_text(json.dumps({**stored, "recipe": stored["recipe"] - 1}))
+    assert not is_simulation_of(tmp_path, SMALL), "a world made by an older recipe is not reused"
 
 
 def test_a_new_simulation_replaces_the_old_one(tmp_path):

@@ -9,6 +9,8 @@ import pytest
 import rasterio
 
 from baresoil.catalog.layouts import ALL_BANDS, NATIVE_RESOLUTION, SCL
+from baresoil.simulate import spectra
+from baresoil.simulate.spectra import BANDS
 from baresoil.simulate.world import ROCK, WATER
 
 pytestmark = pytest.mark.slow
@@ -77,4 +79,7 @@ def test_twenty_metre_bands_are_block_means_of_the_ten_metre_surface(tiny_sim, t
     b08_20 = b08.reshape(b08.shape[0] // 2, 2, -1, 2).mean(axis=(1, 3))
     b8a = mosaic(tiny_sim, tiny_truth, i, "B8A").astype(float)
     assert block.sum() > 10
-    assert abs(np.mean(b8a[block] - b08_20[block])) < 30  # water: B8A ≈ B08 (0.014 vs 0.015)
+    expected = 10_000 * (spectra.WATER[BANDS.index("B8A")] - spectra.WATER[BANDS.index("B08")])  # -10 DN
+    noise = 10_000 * tiny_truth.spec.noise_reflectance * np.sqrt(1 + 1 / 4)  # one 20 m, four 10 m pixels
+    standard_error = noise / np.sqrt(block.sum())
+    assert abs(np.mean(b8a[block] - b08_20[block]) - expected) < 4 * standard_error

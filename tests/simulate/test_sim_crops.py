@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from itertools import pairwise
 
 import numpy as np
 import pytest
+from pandas.testing import assert_frame_equal
 
 from baresoil.simulate import WorldSpec
 from baresoil.simulate.crops import CALENDARS, ROTATION, simulate_crops
@@ -100,3 +102,17 @@ def test_cover_crops_are_green_in_autumn(history):
     ]
     assert len(greens) > 10
     assert np.median(greens) > 0.4
+
+
+def test_a_longer_span_extends_the_same_history():
+    """Simulating to a later end changes nothing before the earlier end: each stream is span-free."""
+    short = dataclasses.replace(SPEC, size_m=600, end=date(2022, 6, 30))
+    long = dataclasses.replace(short, end=date(2023, 6, 30))
+    parcels = build_world(short).parcels
+    a, b = simulate_crops(short, parcels), simulate_crops(long, parcels)
+    n = a.n_days
+    assert b.n_days > n
+    for name in ("canopy", "green_share", "residue", "boost"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name)[:, :n], err_msg=name)
+    shared = b.events[b.events["date"] <= short.end].reset_index(drop=True)
+    assert_frame_equal(a.events, shared)

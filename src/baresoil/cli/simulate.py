@@ -23,7 +23,7 @@ def simulate_command(
         str | None, typer.Option("--start", help="First acquisition day (default: 2021-01-01).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--end", help="Last acquisition day (default: 2022-12-31).")
+        str | None, typer.Option("--end", help="Last acquisition day (default: 2023-06-30).")
     ] = None,
 ) -> None:
     """Simulate Sentinel-2 L2A scenes as providers publish them, with ground truth beside them."""

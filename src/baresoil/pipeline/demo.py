@@ -10,6 +10,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,12 +45,12 @@ Echo = Callable[[str], None]
 
 
 def run_demo(out: Path, seed: int = 42, scheduler_address: str | None = None, echo: Echo = print) -> Path:
-    from ..simulate import WorldSpec, simulate
+    from ..simulate import WorldSpec, is_simulation_of, simulate
 
     spec = WorldSpec(seed=seed)
     sim_dir = out / "simulation"
     catalog = sim_dir / "stac" / "earth-search" / "catalog.json"
-    if catalog.exists():
+    if is_simulation_of(sim_dir, spec):
         echo(f"reusing the simulated world in {sim_dir}")
     else:
         echo(f"simulating a {spec.size_m / 1000:g} km world, {spec.start} to {spec.end} ...")
@@ -58,7 +59,7 @@ def run_demo(out: Path, seed: int = 42, scheduler_address: str | None = None, ec
     job = Job(
         source=StacSource(str(catalog)),
         area=area_from_tile(tile.code),
-        period=TimeRange(spec.start, spec.end),
+        period=TimeRange(spec.start, date(spec.last_full_year, 12, 31)),  # the seasons step reads on to June
         out_dir=out / "products",
         config=Config(),
     )
@@ -126,7 +127,7 @@ def _parcel_markers(job: Job, sim_dir: Path) -> None:
 
 
 def _seasons(job: Job, sim_dir: Path) -> None:
-    """The HRL layers of the last simulated year at 10 m, and a few pixels' time series for the report."""
+    """The HRL layers of the last full year at 10 m (seen to June after it), and a few pixels' series."""
     year = job.period.end.year
     config = job.config.override(**{"cube.resolution": 10.0, "seasons.year": year})
     seasons_job = dataclasses.replace(job, config=config, period=analysis_window(year))

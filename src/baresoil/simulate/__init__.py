@@ -35,6 +35,7 @@ Everything is a pure function of the :class:`WorldSpec` (seed included).
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ from .render import SceneRecord, write_scene
 from .samples import draw_samples
 from .sar import load_s1_truth, write_sar
 from .schedule import Acquisition, acquisitions, product_ids, tiles
-from .spec import WorldSpec
+from .spec import RECIPE, WorldSpec
 from .stac import write_catalogs
 from .surface import Surface
 from .truth import Truth, TruthStacks, load_bare_reflectance, load_truth, write_static_truth, write_world_json
@@ -137,7 +138,6 @@ def add_sentinel1(out_dir: str | Path) -> Path:
 
     Sentinel-2 outputs are left untouched; returns the Sentinel-1 catalog.json.
     """
-    import json
 
     root = Path(out_dir)
     spec = WorldSpec.from_json(json.loads((root / "truth" / "world.json").read_text())["spec"])
@@ -145,6 +145,19 @@ def add_sentinel1(out_dir: str | Path) -> Path:
     weather = simulate_weather(spec.seed, spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS), spec.end)
     history = simulate_crops(spec, world.parcels)
     return write_sar(root, world, history, weather)
+
+
+def is_simulation_of(out_dir: str | Path, spec: WorldSpec) -> bool:
+    """Whether ``out_dir`` holds a complete simulation of ``spec`` by this simulator's recipe.
+
+    The catalogs are written last, so their presence means the run finished.
+    """
+    root = Path(out_dir)
+    world_json = root / "truth" / "world.json"
+    if not (root / "stac" / "earth-search" / "catalog.json").exists() or not world_json.exists():
+        return False
+    stored = json.loads(world_json.read_text())
+    return bool(stored.get("recipe") == RECIPE and stored.get("spec") == spec.to_json())
 
 
 def _clear_previous(root: Path) -> None:
@@ -178,6 +191,7 @@ __all__ = [
     "Truth",
     "WorldSpec",
     "add_sentinel1",
+    "is_simulation_of",
     "load_bare_reflectance",
     "load_s1_truth",
     "load_truth",

@@ -255,7 +255,8 @@ def simulate_crops(spec: WorldSpec, parcels: pd.DataFrame) -> CropHistory:
         initial = 0.0
         if kind == "cropland":
             initial = 0.2
-            rows = _crop_parcel(cal, track, spec, range(first.year, last.year + 2))
+            rotation_rng = rng_for(spec.seed, "crops", int(pid), "rotation")
+            rows = _crop_parcel(cal, rotation_rng, track, spec, range(first.year, last.year + 2))
             events += [(int(pid), *row) for row in rows]
             crops += [(int(pid), y, c) for y, c in _season_crops(rows).items()]
         elif kind == "grassland":
@@ -327,16 +328,19 @@ def _rotation(rng: np.random.Generator, years: range) -> dict[int, str]:
 
 
 def _crop_parcel(
-    cal: _Calendar, track: _Track, spec: WorldSpec, years: range
+    cal: _Calendar, rotation_rng: np.random.Generator, track: _Track, spec: WorldSpec, years: range
 ) -> list[tuple[int, str, str, int]]:
     """Seasons, management between them, and the daily cover of one cropland parcel.
 
+    The rotation has its own generator and the seasons draw year after year, so simulating
+    more years appends to a parcel's history without changing the years before.
     Returns event rows (year, crop, event, day).
     """
-    rotation = _rotation(cal.rng, range(years[0] - 1, years[-1] + 1))
+    rotation = _rotation(rotation_rng, range(years[0] - 1, years[-1] + 1))
     events: list[tuple[int, str, str, int]] = []
     previous = (rotation[years[0] - 1], cal.day(date(years[0] - 1, 7, 20)))
-    track.residue_ops.append((previous[1], lambda _: cal.uniform(0.4, 0.6)))
+    stubble = cal.uniform(0.4, 0.6)  # drawn now: every draw happens in calendar order
+    track.residue_ops.append((previous[1], lambda _: stubble))
     for year in years:
         season = _draw_season(cal, rotation[year], year, previous[1])
         events += _between_seasons(cal, track, spec, previous, season)
@@ -398,7 +402,7 @@ def _between_seasons(
     if gap >= 14:
         stubble = harvest + cal.days(7, min(21, gap - 7))
         rows.append((year - 1, previous_crop, "stubble_tillage", stubble))
-        _till(track, stubble, lambda r: r * cal.uniform(0.15, 0.3))
+        _till(cal, track, stubble, (0.15, 0.3))
     aug5 = cal.day(date(year - 1, 8, 5))
     sep20 = cal.day(date(year - 1, 9, 20))
     spring_crop = not CALENDARS[crop].winter
@@ -415,17 +419,17 @@ def _between_seasons(
         ploughing = _plough_day(cal, season, stubble if stubble is not None else harvest)
         if ploughing is not None:
             rows.append((year, crop, "ploughing", ploughing))
-            _till(track, ploughing, lambda r: r * cal.uniform(0.02, 0.06))
+            _till(cal, track, ploughing, (0.02, 0.06))
             next_tillage = ploughing
     elif gap > 5 and cal.rng.random() < 0.5:
         ploughing = season.seedbed - cal.days(1, min(7, gap - 2))
         rows.append((year, crop, "ploughing", ploughing))
-        _till(track, ploughing, lambda r: r * cal.uniform(0.02, 0.06))
+        _till(cal, track, ploughing, (0.02, 0.06))
         next_tillage = ploughing
     if stubble is not None and not any(r[2] == "cover_sowing" for r in rows):
         _volunteers(cal, track, stubble, next_tillage)
     rows.append((year, crop, "seedbed", season.seedbed))
-    _till(track, season.seedbed, lambda r: r * cal.uniform(0.5, 0.8))
+    _till(cal, track, season.seedbed, (0.5, 0.8))
     return rows
 
 
@@ -442,8 +446,10 @@ def _plough_day(cal: _Calendar, season: _Season, after: int) -> int | None:
     return None
 
 
-def _till(track: _Track, day: int, residue_op: Callable[[float], float]) -> None:
-    track.residue_ops.append((day, residue_op))
+def _till(cal: _Calendar, track: _Track, day: int, keep: tuple[float, float]) -> None:
+    """Till on ``day``, keeping a share of the residue drawn from ``keep`` (drawn now, in order)."""
+    share = cal.uniform(*keep)
+    track.residue_ops.append((day, lambda r: r * share))
     track.tillage.append(day)
 
 
@@ -477,7 +483,7 @@ def _cover_crop(cal: _Calendar, track: _Track, sowing: int, season: _Season) -> 
     if cal.rng.random() < 0.5 and termination < season.seedbed - 8:
         ploughing = cal.days(termination + 1, season.seedbed - 5)
         rows.append((year, season.crop, "ploughing", ploughing))
-        _till(track, ploughing, lambda r: r * cal.uniform(0.02, 0.06))
+        _till(cal, track, ploughing, (0.02, 0.06))
     return rows
 
 

@@ -10,7 +10,7 @@ Only with ``WorldSpec(practices=True)``; without it nothing here runs and the wo
   (:func:`declared_parcels`).  A declared parcel is *heterogeneous* in a year when
   its strip grows another crop than the rest.
 * **Grassland conversion** (:func:`convert_grassland`): some permanent grassland
-  parcels are ploughed up in the last simulated year and sown with a spring crop:
+  parcels are ploughed up in the last full simulated year and sown with a spring crop:
   from the day a cropland parcel with that crop gets its seedbed, the meadow takes
   that parcel's daily state (bare seedbed, emergence, growth, harvest, stubble) and
   its events; a ``ploughing`` event marks the conversion.  Half of the farmers declare
@@ -47,7 +47,7 @@ SPLIT_MIN_PIXELS = 150
 """Only fields of at least this many 10 m pixels (1.5 ha) are split: both parts stay visible."""
 STRIP_SHARE = (0.35, 0.5)
 CONVERT_SHARE = 0.4
-"""Share of the grassland parcels ploughed up in the last year."""
+"""Share of the grassland parcels ploughed up in the last full year."""
 DECLARED_SHARE = 0.5
 """Share of the conversions the farmer declares (the new crop); the others are still declared as
 permanent grassland — the undeclared ploughing a paying agency looks for."""
@@ -113,13 +113,13 @@ def _parcel_rows(
 def convert_grassland(
     world: World, history: CropHistory, splits: pd.DataFrame
 ) -> tuple[World, CropHistory, pd.DataFrame]:
-    """Plough up some grassland parcels in the last year and follow a spring crop's calendar.
+    """Plough up some grassland parcels in the last full year and follow a spring crop's calendar.
 
     Returns the world, the history and the conversions: ``parcel_id``, ``other_id`` (the
     cropland parcel followed), ``date`` (its seedbed day, the first day of the new crop).
     """
     spec = world.spec
-    year = spec.end.year
+    year = spec.last_full_year
     rng = rng_for(spec.seed, "practices", "conversion")
     parcels = world.parcels
     grass = parcels.loc[parcels["kind"] == "grassland", "parcel_id"].to_numpy()

@@ -19,6 +19,11 @@ from ..errors import ConfigError
 PIXEL_M = 10
 """Side of a simulation pixel in metres: the native grid of the 10 m bands."""
 
+RECIPE = 2
+"""Version of the way a spec becomes a world, stored in ``truth/world.json``.  Raised whenever
+the same spec and seed give another world, so that a world simulated before is not reused.
+2: each random stream is independent of the simulated span (a longer span extends the world)."""
+
 
 @dataclass(frozen=True)
 class WorldSpec:
@@ -34,8 +39,9 @@ class WorldSpec:
     """CRS of the world and of every scene (UTM zone 32N)."""
     start: date = date(2021, 1, 1)
     """First acquisition day (included)."""
-    end: date = date(2022, 12, 31)
-    """Last possible acquisition day (included)."""
+    end: date = date(2023, 6, 30)
+    """Last possible acquisition day (included): 30 June after the last full year, so that
+    year's bare periods after harvest can be seen to their end, as the HRL's window allows."""
     revisit_days: int = 5
     """Days between acquisitions; Sentinel-2A and -2B alternate."""
     n_samples: int = 150
@@ -79,7 +85,7 @@ class WorldSpec:
     sentinel1: bool = True
     """Also write Sentinel-1 sigma0 VV/VH every 6 days in its own catalog (``stac/sentinel-1-rtc``)."""
     practices: bool = False
-    """Add split parcels (a strip farmed apart) and grassland ploughed up in the last year, with their
+    """Add split parcels (a strip farmed apart) and grassland ploughed up in the last full year, with their
     truth in ``truth/practices.csv`` (see :mod:`.practices`); off, the world is unchanged."""
 
     def __post_init__(self) -> None:
@@ -114,6 +120,16 @@ class WorldSpec:
     def bounds(self) -> tuple[float, float, float, float]:
         x0, y0 = self.origin
         return (x0, y0, x0 + self.size_m, y0 + self.size_m)
+
+    @property
+    def last_full_year(self) -> int:
+        """The last calendar year observed to 31 December (the year of ``start`` at the earliest).
+
+        The default world runs on to June of the next year, as crop-season products need,
+        so its last full year is the year before ``end``.
+        """
+        full = self.end.year if (self.end.month, self.end.day) == (12, 31) else self.end.year - 1
+        return max(self.start.year, full)
 
     @property
     def sim_start(self) -> date:

@@ -34,7 +34,7 @@ from .observe import Observation
 from .render import SceneRecord
 from .samples import SoilSamples
 from .schedule import Acquisition
-from .spec import WorldSpec
+from .spec import RECIPE, WorldSpec
 from .spectra import BANDS
 from .surface import BARE_MAX_GREEN, BARE_MAX_SNOW, BARE_MIN_SOIL, bare_periods, parcel_daily
 from .weather import Weather
@@ -201,6 +201,7 @@ class TruthStacks:
 def write_world_json(folder: Path, spec: WorldSpec, summary: Mapping[str, Any]) -> None:
     data = {
         "spec": spec.to_json(),
+        "recipe": RECIPE,
         "seed": spec.seed,
         "sim_start": spec.sim_start.isoformat(),
         "crs": f"EPSG:{spec.epsg}",

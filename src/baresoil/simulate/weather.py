@@ -47,13 +47,17 @@ class Weather:
 
 
 def simulate_weather(seed: int, first: date, last: date) -> Weather:
-    """Daily weather from ``first`` to ``last`` (both included)."""
-    rng = rng_for(seed, "weather")
+    """Daily weather from ``first`` to ``last`` (both included).
+
+    Each variable draws from its own generator, one value per day in order, so a longer
+    span extends the same weather: the days both spans share are identical.
+    """
     n = (last - first).days + 1
     doy = np.array([(first + timedelta(days=i)).timetuple().tm_yday for i in range(n)], dtype=float)
     season = np.cos(2 * np.pi * (doy - 15) / 365.25)  # +1 mid-January, -1 mid-July
-    temperature = _temperature(rng, doy)
-    rain = _precipitation(rng, season)
+    temperature = _temperature(rng_for(seed, "weather", "temperature"), doy)
+    wet_days, amounts = rng_for(seed, "weather", "wet-day"), rng_for(seed, "weather", "rain-amount")
+    rain = _precipitation(wet_days, amounts, season)
     snow, liquid = _snowpack(rain, temperature)
     moisture = _topsoil_moisture(liquid, season)
     return Weather(
@@ -75,12 +79,14 @@ def _temperature(rng: np.random.Generator, doy: np.ndarray) -> np.ndarray:
     return mean + anomaly
 
 
-def _precipitation(rng: np.random.Generator, season: np.ndarray) -> np.ndarray:
+def _precipitation(
+    wet_rng: np.random.Generator, amount_rng: np.random.Generator, season: np.ndarray
+) -> np.ndarray:
     """Wet/dry Markov chain; wet spells are likelier and longer in the cold half-year."""
     p_wet_after_dry = 0.30 + 0.08 * season
     p_wet_after_wet = 0.60 + 0.10 * season
-    u = rng.random(season.size)
-    amounts = rng.gamma(0.8, 6.0, season.size)
+    u = wet_rng.random(season.size)
+    amounts = amount_rng.gamma(0.8, 6.0, season.size)
     wet = np.zeros(season.size, bool)
     for i in range(1, season.size):
         wet[i] = u[i] < (p_wet_after_wet[i] if wet[i - 1] else p_wet_after_dry[i])
