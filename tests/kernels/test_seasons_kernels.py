@@ -478,3 +478,21 @@ def test_fit_band_drops_isolated_dips_and_estimates_the_noise():
     # the band's width reflects the estimated noise, not the floor
     assert 0.005 < std[obs[10]] < 0.02
     assert std[1:4].mean() >= std[obs[10]] * 0.9
+
+
+def test_a_wheat_whose_autumn_growth_the_frost_takes_back_emerged_in_the_autumn():
+    """Autumn growth to 0.42, frost down to the bare level in January, green-up in March: the
+    short 'season' before the winter is the wheat itself, not a crop harvested in January."""
+    ndvi = bare_curve()
+    t = np.arange(ndvi.size, dtype=float)
+    e, top, frost = day(2021, 10, 20), day(2021, 11, 25), day(2022, 1, 20)
+    greenup, peak, h = day(2022, 3, 1), day(2022, 6, 1), day(2022, 8, 1)
+    ndvi[e:top] = BARE + 0.24 * smoothstep((t[e:top] - e) / 30)
+    ndvi[top:frost] = 0.42 - 0.18 * smoothstep((t[top:frost] - top) / (frost - top))
+    ndvi[frost:greenup] = 0.24
+    ndvi[greenup:h] = 0.24 + 0.61 * smoothstep((t[greenup:h] - greenup) / (peak - greenup))
+    ndvi[day(2022, 6, 25) : h] -= 0.45 * smoothstep((t[day(2022, 6, 25) : h] - day(2022, 6, 25)) / 37)
+    ndvi[h:] = RESIDUE
+    out = analyse(*observe(ndvi, every=10))
+    assert abs(as_day(out["CPMCE"]) - e) <= 10, "the autumn rise, not the previous crop's harvest + 25 days"
+    assert abs(as_day(out["CPMCH"]) - h) <= 6

@@ -233,6 +233,10 @@ def sown_before_winter(
             continue
         for w in range(winters.shape[0]):
             green_up = winters[w, 0] <= day < winters[w, 1]
+            grown = k > 0 and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level)
+            if green_up and grown:
+                emergence[k], seen[k] = emergence[k - 1], seen[k - 1]
+                break
             if not (green_up or _stubble_growth(z, day, peaks[k], winters[w], crop_level)):
                 continue
             previous = harvest[k - 1] if k > 0 else _fall_before(z, day, crop_level, harvest_fraction)
@@ -242,6 +246,29 @@ def sown_before_winter(
             if autumn < day or not green_up:
                 emergence[k], seen[k] = autumn, NO_EVENT
             break
+
+
+@numba.njit(cache=True)
+def _autumn_growth(
+    z: np.ndarray,
+    k: int,
+    emergence: np.ndarray,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    winter: np.ndarray,
+    crop_level: float,
+) -> bool:
+    """Whether season ``k`` is a winter crop's own growth before its dormancy, not a crop of its own.
+
+    It emerges in the autumn (from ``winter[3]``, the earliest emergence of a winter cereal,
+    to the dormancy ``winter[0]``), and it stays below ``crop_level`` or ends inside the
+    dormancy, when no crop is harvested: the frost takes the young crop back towards the
+    bare level (and the smoother, across a cloudy winter, may overshoot the few views).
+    """
+    day, peak, end = emergence[k], peaks[k], harvest[k]
+    if day == NO_EVENT or peak == NO_EVENT or not winter[3] <= day < winter[0]:
+        return False
+    return z[peak] < crop_level or (end != NO_EVENT and winter[0] <= end < winter[1])
 
 
 @numba.njit(cache=True)
