@@ -496,3 +496,30 @@ def test_a_wheat_whose_autumn_growth_the_frost_takes_back_emerged_in_the_autumn(
     out = analyse(*observe(ndvi, every=10))
     assert abs(as_day(out["CPMCE"]) - e) <= 10, "the autumn rise, not the previous crop's harvest + 25 days"
     assert abs(as_day(out["CPMCH"]) - h) <= 6
+
+
+def test_weeds_over_a_cloudy_winter_before_maize_are_not_a_crop_ending_the_bare_period():
+    """Volunteers at 0.40 seen three times from November to April, ploughed in mid-April, maize in
+    May: across the long gaps the smoother rises above a crop's NDVI, the views do not."""
+    ndvi = bare_curve()
+    t = np.arange(ndvi.size, dtype=float)
+    crop(ndvi, day(2021, 5, 10), day(2021, 7, 25), day(2021, 9, 25), senescence=day(2021, 9, 1))
+    start, plough = day(2021, 10, 10), day(2022, 4, 15)  # still spreading when ploughed in
+    ndvi[start:plough] = 0.26 + 0.14 * np.sqrt((t[start:plough] - start) / (plough - start))
+    e = day(2022, 5, 15)
+    crop(ndvi, e, day(2022, 8, 10), day(2022, 9, 25), senescence=day(2022, 9, 1))
+    gaps = ((day(2021, 10, 20), day(2021, 11, 19)), (day(2021, 11, 24), day(2022, 1, 24)),
+            (day(2022, 1, 28), day(2022, 4, 3)), (day(2022, 4, 8), day(2022, 4, 18)))  # fmt: skip
+    values, days = observe(ndvi, gaps=gaps)
+    out = analyse(values, days)
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+    assert abs(out["CPBSB"] - (e - day(2022, 1, 1))) <= 10, "bare (for the HRL) from 1 January"
+
+
+def test_the_observed_level_stays_between_the_edges_of_long_gaps_only():
+    z = np.array([0.3, 0.45, 0.6, 0.5, 0.4, 0.2, 0.7, 0.1])
+    w = np.array([1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    level = k.observed_level(z, w, 3)
+    np.testing.assert_allclose(level, [0.3, 0.45, 0.45, 0.45, 0.4, 0.2, 0.7, 0.1])  # 1-4 clipped, 5-7 short
+    np.testing.assert_allclose(k.observed_level(z, w, 2), [0.3, 0.45, 0.45, 0.45, 0.4, 0.2, 0.2, 0.1])
+    assert z[2] == 0.6, "the band itself is left as it is"

@@ -59,6 +59,10 @@ NO_CONFIDENCE = 65534.0
 WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN, AFTER_MAIN = range(6)
 
 
+GAP_EDGE_DAYS = 15
+"""Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
+
+
 @numba.njit(cache=True)
 def _inside(day: int, windows: np.ndarray, row: int) -> bool:
     return day != NO_EVENT and windows[row, 0] <= day <= windows[row, 1]
@@ -152,6 +156,7 @@ def pixel_seasons(
     q10: np.ndarray,
     q50: np.ndarray,
     q90: np.ndarray,
+    level: np.ndarray,
     n_obs: int,
     last_view: int,
     cropland: int,
@@ -164,6 +169,8 @@ def pixel_seasons(
 ) -> np.ndarray:
     """The ``LAYERS`` values of one pixel.
 
+    ``level`` is ``q50`` limited to what the views support (:func:`observed_level`): whether a
+    season reaches a crop's NDVI (``min_peak_ndvi``) is read on it.
     ``last_view`` is the day number of the pixel's last observation up to the year's end
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
@@ -199,7 +206,7 @@ def pixel_seasons(
         if emergence[k] != NO_EVENT and harvest[k] != NO_EVENT:
             length = harvest[k] - emergence[k]
             in_year = harvest[k] >= year_first and emergence[k] <= year_last
-            green = peaks[k] != NO_EVENT and q50[peaks[k]] >= min_peak  # water and rock also fluctuate
+            green = peaks[k] != NO_EVENT and level[peaks[k]] >= min_peak  # water and rock also fluctuate
             valid[k] = min_days <= length <= max_days and in_year and green
     main, any_season = _select_main(emergence, harvest, valid, windows)
     if main < 0:
@@ -215,7 +222,7 @@ def pixel_seasons(
     # crop's NDVI (or a rise still under way at the end) bound the bare periods
     crop = np.zeros(m, np.bool_)
     for k in range(m):
-        crop[k] = peaks[k] == NO_EVENT or q50[peaks[k]] >= min_peak
+        crop[k] = peaks[k] == NO_EVENT or level[peaks[k]] >= min_peak
     _bare_after(
         out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum, crossing
     )
@@ -312,8 +319,9 @@ def daily_band(
     band_scale: float,
     radar: np.ndarray,
     radar_days: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """q10, q50, q90 on the daily grid from one pixel's observations (NaN = missing) on ``days``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """q10, q50, q90 on the daily grid from one pixel's observations (NaN = missing) on ``days``,
+    the level the observations support (:func:`observed_level`) and the number of optical ones.
 
     With ``radar`` (a Sentinel-1 cross ratio, dB, on ``radar_days``), the days
     without an optical observation also get the NDVI the radar predicts, weighted
@@ -328,7 +336,7 @@ def daily_band(
     n_optical = int((w > 0).sum())
     if n_optical < 3:
         nan = np.full(n_days, np.nan)
-        return nan, nan, nan, n_optical
+        return nan, nan, nan, nan, n_optical
     z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
     if radar.shape[0] > 0:
         predicted, weight = radar_ndvi(values, days, radar, radar_days, noise_floor, z)
@@ -340,7 +348,30 @@ def daily_band(
                     w[d] = weight
             z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
     half = Z90 * band_scale * std
-    return z - half, z, z + half, used
+    return z - half, z, z + half, observed_level(z, w, GAP_EDGE_DAYS), used
+
+
+@numba.njit(cache=True)
+def observed_level(z: np.ndarray, w: np.ndarray, min_gap: int) -> np.ndarray:
+    """``z`` limited, inside each gap of at least ``min_gap`` days between the observations
+    (days of weight ``w`` > 0, optical or radar), to the range of ``z`` at the gap's two edges.
+
+    A smoother penalising curvature overshoots across a long gap next to a steep change:
+    weeds at 0.40 over a cloudy winter before a spring ploughing come out at 0.5, a crop's
+    NDVI.  Nothing observed supports a level beyond both edges, so whether a season reaches
+    a crop's NDVI is read on this curve; its dates are still read on ``z``.
+    """
+    out = z.copy()
+    last = -1
+    for t in range(w.shape[0]):
+        if w[t] <= 0.0:
+            continue
+        if last >= 0 and t - last >= min_gap:
+            lo, hi = min(z[last], z[t]), max(z[last], z[t])
+            for i in range(last + 1, t):
+                out[i] = min(max(out[i], lo), hi)
+        last = t
+    return out
 
 
 @numba.njit(cache=True)
@@ -433,12 +464,13 @@ def analyse_pixels(
     n_pix = values.shape[1]
     out = np.empty((N_LAYERS, n_pix))
     for p in range(n_pix):
-        q10, q50, q90, n_obs = daily_band(
+        q10, q50, q90, level, n_obs = daily_band(
             values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
             smoothing[4], smoothing[5], radar[:, p], radar_days,
         )  # fmt: skip
+        last_view = _last_view(values[:, p], days, year_bounds[1])
         out[:, p] = pixel_seasons(
-            q10, q50, q90, n_obs, _last_view(values[:, p], days, year_bounds[1]), cropland[p], year_bounds[0],
-            year_bounds[1], windows, winters, yydoy, params,
+            q10, q50, q90, level, n_obs, last_view, cropland[p], year_bounds[0], year_bounds[1], windows,
+            winters, yydoy, params,
         )  # fmt: skip
     return out

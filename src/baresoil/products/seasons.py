@@ -463,7 +463,7 @@ def pixel_series(
     daily = np.datetime64(grid.first) + np.arange(grid.n_days)
     out = []
     for p in range(len(points)):
-        q10, q50, q90, _ = kernel.daily_band(
+        q10, q50, q90, _, _ = kernel.daily_band(
             values[:, p],
             observed,
             grid.n_days,
