@@ -523,3 +523,20 @@ def test_the_observed_level_stays_between_the_edges_of_long_gaps_only():
     np.testing.assert_allclose(level, [0.3, 0.45, 0.45, 0.45, 0.4, 0.2, 0.7, 0.1])  # 1-4 clipped, 5-7 short
     np.testing.assert_allclose(k.observed_level(z, w, 2), [0.3, 0.45, 0.45, 0.45, 0.4, 0.2, 0.2, 0.1])
     assert z[2] == 0.6, "the band itself is left as it is"
+
+
+def test_a_spring_crop_still_rising_at_the_end_of_june_is_not_a_winter_crop_sown_in_the_autumn():
+    """Winter barley harvested in July, bare soil over the winter (a wet dip in February), sugar
+    beet rising from May and still climbing on 30 June: the bare period runs to 31 December."""
+    ndvi = bare_curve()
+    h = day(2022, 7, 10)
+    crop(ndvi, day(2021, 10, 5), day(2022, 5, 15), h, senescence=day(2022, 6, 10),
+         autumn=(day(2022, 3, 1), 0.4))  # fmt: skip
+    t = np.arange(ndvi.size, dtype=float)
+    wet = slice(day(2023, 2, 1), day(2023, 3, 10))
+    ndvi[wet] = BARE - 0.09 * np.sin(np.pi * (t[wet] - day(2023, 2, 1)) / 37)
+    rise = slice(day(2023, 4, 20), GRID.n_days)
+    ndvi[rise] = BARE + 0.62 * smoothstep((t[rise] - day(2023, 4, 20)) / 80)  # not at its peak by 30 June
+    out = analyse(*observe(ndvi, every=10))
+    assert abs(as_day(out["CPMCH"]) - h) <= 6
+    assert out["CPBSA"] == day(2022, 12, 31) - as_day(out["CPMCH"]) + 1, "no crop emerged in the autumn"

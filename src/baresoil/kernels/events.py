@@ -197,6 +197,15 @@ def season_events(
     return emergence, peak_days, harvest, seen
 
 
+WINTER_PEAK_DAYS = 75
+"""Days after the spring-crop emergence window opens by which a winter crop has reached its peak
+(zone 1: mid-June; winter wheat peaks from late May to early June)."""
+
+
+LATE_RISE_DAYS, LATE_RISE = 30, 0.1
+"""A crop whose NDVI still rises by this much over the last days of the data is still growing."""
+
+
 @numba.njit(cache=True)
 def sown_before_winter(
     z: np.ndarray,
@@ -223,6 +232,10 @@ def sown_before_winter(
     sowing and germination take that long).  It is not seen, so ``seen`` becomes -1 and
     the event carries no confidence.
 
+    Neither applies to a rise with no peak yet that still climbs at the end of data running past
+    the time winter crops peak (:func:`_rising_after_winter_peaks`): that is a spring crop, and a
+    dip of wet soil in the winter only made its rise look early.
+
     The previous crop may have no season of its own (its rise lies before the window):
     its harvest is then read on the fall from the highest ``z`` before the rise, when
     that reached ``crop_level``.
@@ -232,6 +245,8 @@ def sown_before_winter(
         if day == NO_EVENT:
             continue
         for w in range(winters.shape[0]):
+            if peaks[k] == NO_EVENT and _rising_after_winter_peaks(z, day, winters[w]):
+                continue
             green_up = winters[w, 0] <= day < winters[w, 1]
             grown = k > 0 and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level)
             if green_up and grown:
@@ -246,6 +261,18 @@ def sown_before_winter(
             if autumn < day or not green_up:
                 emergence[k], seen[k] = autumn, NO_EVENT
             break
+
+
+@numba.njit(cache=True)
+def _rising_after_winter_peaks(z: np.ndarray, day: int, winter: np.ndarray) -> bool:
+    """Whether a rise from ``day`` still climbs at the end of the data, which runs past the time
+    winter crops peak (``WINTER_PEAK_DAYS`` after the spring window opens ``winter[1]``): a spring
+    crop.  A winter crop has reached its plateau by then (its peak is not prominent yet, with
+    no harvest after it)."""
+    end = z.shape[0] - 1
+    if end < winter[1] + WINTER_PEAK_DAYS or day >= end - LATE_RISE_DAYS:
+        return False
+    return z[end] - z[end - LATE_RISE_DAYS] >= LATE_RISE
 
 
 @numba.njit(cache=True)
