@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -52,6 +53,7 @@ def soilsuite_outputs(folder: Path) -> Path:
     out = folder.parent / f"soilsuite-{folder.name}"
     catalog, made = out / "catalog.json", folder / "truth" / "world.json"
     if not catalog.exists() or catalog.stat().st_mtime < made.stat().st_mtime:
+        shutil.rmtree(out, ignore_errors=True)  # composites of an earlier world: resume would keep them
         params = SoilSuiteConfig(landcover=str(folder / "inputs" / "worldcover.tif"))
         source = StacSource(str(folder / "stac" / "earth-search" / "catalog.json"))
         config = Config(soilsuite=params)
