@@ -49,16 +49,19 @@ ACCEPTANCE = {"mec_min": 0.6, "picp90_range": (0.85, 0.95), "properties": ("soc"
 
 
 def soilsuite_outputs(folder: Path) -> Path:
-    """The SoilSuite output catalog of the world (made once, then reused until the world is remade)."""
+    """The SoilSuite output catalog of the world: made once, remade when the world was remade
+    (``made_from.json`` holds the world.json they were made from)."""
     out = folder.parent / f"soilsuite-{folder.name}"
-    catalog, made = out / "catalog.json", folder / "truth" / "world.json"
-    if not catalog.exists() or catalog.stat().st_mtime < made.stat().st_mtime:
-        shutil.rmtree(out, ignore_errors=True)  # composites of an earlier world: resume would keep them
+    world_json = (folder / "truth" / "world.json").read_text()
+    stamp = out / "made_from.json"
+    if not (out / "catalog.json").exists() or not stamp.exists() or stamp.read_text() != world_json:
+        shutil.rmtree(out, ignore_errors=True)  # composites of another world: resuming would keep them
         params = SoilSuiteConfig(landcover=str(folder / "inputs" / "worldcover.tif"))
         source = StacSource(str(folder / "stac" / "earth-search" / "catalog.json"))
         config = Config(soilsuite=params)
         job = Job(source, world_area(folder), PERIOD, out, config, resume=True, progress=False)
         run_product(job, "soilsuite", soilsuite)
+        stamp.write_text(world_json)
     return out
 
 
