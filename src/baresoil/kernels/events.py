@@ -248,9 +248,8 @@ def sown_before_winter(
             if peaks[k] == NO_EVENT and _rising_after_winter_peaks(z, day, winters[w]):
                 continue
             green_up = winters[w, 0] <= day < winters[w, 1]
-            grown = k > 0 and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level)
-            if green_up and grown:
-                emergence[k], seen[k] = emergence[k - 1], seen[k - 1]
+            if green_up and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level):
+                emergence[k], seen[k] = emergence[k - 1], seen[k - 1]  # the crop's own autumn rise
                 break
             if not (green_up or _stubble_growth(z, day, peaks[k], winters[w], crop_level)):
                 continue
@@ -292,6 +291,8 @@ def _autumn_growth(
     dormancy, when no crop is harvested: the frost takes the young crop back towards the
     bare level (and the smoother, across a cloudy winter, may overshoot the few views).
     """
+    if k < 0:
+        return False
     day, peak, end = emergence[k], peaks[k], harvest[k]
     if day == NO_EVENT or peak == NO_EVENT or not winter[3] <= day < winter[0]:
         return False

@@ -8,8 +8,9 @@ grid, and a table turning a day number into YYDOY.  Outputs are physical values
 Season logic, following the HRL ATBD (section "Season delineation"):
 
 1. seasons are emergence-harvest pairs of one NDVI peak lasting 40-366 days
-   whose peak reaches a crop's NDVI (``min_peak_ndvi``); peaks not separated by a
-   return to ``bare_ndvi`` are one season (a winter crop's dormancy dip);
+   whose peak reaches a crop's NDVI (``min_peak_ndvi``, read on the level the views
+   support: :func:`observed_level`); peaks not separated by a return to ``bare_ndvi``
+   are one season (a winter crop's dormancy dip);
 2. those ending before or starting after the reference year are dropped;
 3. the main season is the first whose events fall in the spring-crop windows,
    else the first in the winter-crop windows (spring wins over winter);
