@@ -34,12 +34,12 @@ from baresoil.cube import data_footprint, load_cube, read_dn
 from baresoil.grid import Area, area_from_bbox
 from baresoil.pipeline.run import Job, run_product
 from baresoil.products.soilsuite import soilsuite
-from baresoil.simulate import load_bare_reflectance, load_truth
+from baresoil.simulate import load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from baselines import cog_baselines
 from memory import peak_rss_mb
-from truth import DEFAULT_WORLD, bare_fraction_per_date, regrid, truth_on_grid, world
+from truth import DEFAULT_WORLD, bare_fraction_per_date, bare_reflectance, regrid, truth_on_grid, world
 
 PERIOD = TimeRange.parse("2021-01-01", "2022-12-31")
 CROPLAND = 1
@@ -79,8 +79,8 @@ def accuracy(folder: Path, threshold: str, landcover: bool, rule: str = "pvir2",
     truth = load_truth(folder)
     dates = [s.time.date() for s in scenes]
     grid = truth_on_grid(truth, cube.odc.geobox, dates)
-    src_truth, transform, crs = load_bare_reflectance(folder, "all")
-    src_truth = regrid(src_truth, dataclasses.replace(truth, transform=transform, crs=crs), cube.odc.geobox,
+    years = range(PERIOD.start.year, PERIOD.end.year + 1)  # the world runs on past the period
+    src_truth = regrid(bare_reflectance(folder, truth, years), truth, cube.odc.geobox,
                        __import__("rasterio.enums").enums.Resampling.average)  # fmt: skip
     # BSF against the truth of the very observations the product counted as valid: detection error only
     valid = (cube.clear & np.isfinite(cube[list(REFLECTANCE_BANDS)].to_array()).all("variable")).values

@@ -14,7 +14,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from scipy import ndimage
 
-from baresoil.simulate import Truth, WorldSpec, is_simulation_of, load_truth, simulate
+from baresoil.simulate import Truth, WorldSpec, is_simulation_of, load_bare_reflectance, load_truth, simulate
 
 HERE = Path(__file__).parent
 DEFAULT_WORLD = HERE / ".cache" / "world-42"
@@ -116,4 +116,30 @@ def regrid(values: np.ndarray, truth: Truth, geobox: GeoBox, resampling: Resampl
     return out
 
 
-__all__ = ["GriddedTruth", "bare_fraction_per_date", "load_truth", "regrid", "truth_on_grid", "world"]
+def bare_reflectance(folder: Path, truth: Truth, years: Sequence[int]) -> np.ndarray:
+    """True mean reflectance (band, y, x) of the truly bare, truly clear observations of ``years``,
+    on the truth's grid; NaN where never seen bare.
+
+    The truth holds that mean per calendar year and over the whole simulation; a product period of
+    some of the years is the yearly means weighted by their counts of such observations.
+    """
+    sums, counts = 0.0, 0
+    for year in years:
+        mean = load_bare_reflectance(folder, str(year))[0].astype(np.float64)
+        of_year = [i for i, d in enumerate(truth.dates) if d.year == year]
+        seen_bare = ((truth.bare[of_year] == 1) & (truth.sky[of_year] == SKY_CLEAR)).sum(axis=0)
+        sums = sums + np.where(seen_bare > 0, mean, 0.0) * seen_bare
+        counts = counts + seen_bare
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
+
+
+__all__ = [
+    "GriddedTruth",
+    "bare_fraction_per_date",
+    "bare_reflectance",
+    "load_truth",
+    "regrid",
+    "truth_on_grid",
+    "world",
+]
