@@ -19,6 +19,7 @@ from baresoil.products.parcels.markers import (
     MARKER_COLUMNS,
     S1_FEATURES,
     S2_FEATURES,
+    SNOW,
     code_blocks,
     parcel_markers,
     sen4cap_column,
@@ -184,3 +185,22 @@ def test_wide_export_has_sen4cap_names_and_the_long_values(parcels):
     assert wide.set_index("NewID").loc["C"].drop("geometry").isna().all()  # no pixel: an empty row
     dates = [c.split("_")[0] for c in wide.columns[2:]]
     assert dates == sorted(dates)
+
+
+def test_snow_pixels_are_counted_as_a_feature_of_their_own(parcels):
+    """A view of snow is a view of a parcel that is not bare: its snowy pixels are counted, on dates
+    when no other feature has a row (snow is not clear sky)."""
+    cube = _cube(chunk=8)
+    snow = np.zeros(cube.clear.shape, bool)
+    snow[2] = True  # the fully cloudy date: Sen2Cor calls it snow everywhere
+    cube["snow"] = (("time", "y", "x"), da.from_array(snow, chunks=(-1, 8, 8)))
+    codes = rasterise_parcels(parcels, GRID, cube.B02.chunks[-2:])
+    markers = parcel_markers(cube, codes, parcels, batch=3)
+    rows = markers[markers["feature"] == SNOW]
+    assert set(rows["date"]) == {DATES[2]} and set(rows["source"]) == {"S2"}
+    assert set(markers[markers["date"] == DATES[2]]["feature"]) == {SNOW}
+    n_pixels = (codes.values == parcels.frame.set_index("parcel_id").loc["A", "code"]).sum()
+    a = rows[rows["parcel_id"] == "A"].iloc[0]
+    assert a["count"] == n_pixels and a["mean"] == 1.0
+    without = _markers(parcels, chunk=8)[2]
+    pd.testing.assert_frame_equal(markers[markers["feature"] != SNOW].reset_index(drop=True), without)

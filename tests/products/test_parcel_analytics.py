@@ -18,6 +18,7 @@ from baresoil.products.parcels.category import (
     declarations_from_columns,
 )
 from baresoil.products.parcels.heterogeneity import DECISION_COLUMNS, heterogeneity
+from baresoil.products.parcels.markers import SNOW
 
 # Parcel means of a bare and a green observation (reflectance, indices, FCOVER).
 BARE = {"B02": 0.08, "B03": 0.10, "B04": 0.12, "B08": 0.18, "B11": 0.28, "B12": 0.24, "NDVI": 0.10,
@@ -88,6 +89,20 @@ def test_periods_with_sen4cap_columns_and_the_edge_cases():
     obs = result.observations
     assert set(obs.columns) == {"parcel_id", "source", "date", "cat", "pred", "conf"}
     assert set(obs["pred"].dropna()) == {"BS", "NBS"}
+
+
+def test_a_period_first_seen_after_snow_began_after_the_snow_not_at_the_last_green_view():
+    """Green until 26 January, then clouds; snow seen on 15 and 20 February; bare from 2 March:
+    soil under snow is not bare, so the start lies between the last snowy view and 2 March."""
+    rows = calibration_parcels()
+    rows += s2_rows("S", "ggggg" + "....." + "...." + "bbbbbbbggg")  # bare first seen on day 70 (12 March)
+    rows += s2_rows("N", "ggggg" + "....." + "...." + "bbbbbbbggg")  # the same parcel without snow views
+    rows += [("S", pd.Timestamp(START + timedelta(days=d)), "S2", SNOW, 1.0, 100) for d in (45, 50)]
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31)).markers_all.set_index("parcel_id")
+    assert out.loc["S", "START_S2_1"] == out.loc["N", "START_S2_1"] == "2021-03-12"
+    assert out.loc["N", "START_EST_S2_1"] == "2021-02-16"  # the middle of 22 January … 12 March
+    assert out.loc["S", "START_EST_S2_1"] == "2021-03-03"  # the middle of 21 February … 12 March
+    assert out.loc["S", "START_UNC_S2_1"] < out.loc["N", "START_UNC_S2_1"]
 
 
 def test_analysis_window_limits_the_observations():

@@ -19,6 +19,7 @@ from ..products.parcels.markers import (
     S2_FEATURES,
     SEN4CAP_ID,
     SEN4CAP_STATS,
+    SNOW,
     sen4cap_column,
 )
 from ..products.parcels.tables import table_products
@@ -98,12 +99,16 @@ def _number(value: float) -> str:
 def parcels_features(args: list[str]) -> str:
     """Features of the markers database, their units, and their Sen4CAP wide column names."""
     day = np.datetime64(f"{EXAMPLE_YEAR}-05-14")
-    rows = [(f"`{f}`", S2, FEATURE_UNITS[f], f"`{sen4cap_column(day, 'mean', S2, f)}`") for f in S2_FEATURES]
+    s2 = (*S2_FEATURES, SNOW)
+    rows = [(f"`{f}`", S2, FEATURE_UNITS[f], f"`{sen4cap_column(day, 'mean', S2, f)}`") for f in s2]
     rows += [(f"`{f}`", S1, FEATURE_UNITS[f], f"`{sen4cap_column(day, 'mean', S1, f)}`") for f in S1_FEATURES]
     table = markdown_table(("feature", "source", "unit", f"wide column of its mean on {day}"), rows)
     stats = ", ".join(f"`{ours}` → `{theirs}`" for ours, theirs in SEN4CAP_STATS.items())
     return (
-        f"{table}\n\nStatistics, long name → Sen4CAP wide name: {stats}. The wide table's parcel id "
+        f"{table}\n\n`{SNOW}` counts the parcel's pixels flagged snow (Sen2Cor's snow class; not clear "
+        "sky, so no other feature has them): its `count` is that number, its `mean` 1. A view of snow is "
+        "a view of a parcel that is not bare; the bare-soil periods use it to bound when a period began.\n\n"
+        f"Statistics, long name → Sen4CAP wide name: {stats}. The wide table's parcel id "
         f"column is `{SEN4CAP_ID}`."
     )
 

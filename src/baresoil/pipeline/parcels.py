@@ -40,7 +40,8 @@ MARKER_DESCRIPTIONS = {
     "parcel_id": "parcel id as in the parcel file",
     "date": "observation day (UTC)",
     "source": "S2 (Sentinel-2 L2A, clear-sky pixels) or S1 (Sentinel-1 backscatter)",
-    "feature": "band (B02 … B12, reflectance), index (NDVI, NDTI, NDMI, BSI), FCOVER, or VV / VH (dB)",
+    "feature": "band (B02 … B12, reflectance), index (NDVI, NDTI, NDMI, BSI), FCOVER, SNOW (pixels under "
+    "snow), or VV / VH (dB)",
     "mean": "mean of the valid pixels",
     "std": "population standard deviation of the valid pixels",
     "min": "minimum",

@@ -31,6 +31,7 @@ import pandas as pd
 from ...config import Config, ParcelsConfig
 from ...errors import BaresoilError
 from ...kernels import baresoil_periods as bp
+from .markers import SNOW
 from .tables import ParcelContext, TableProduct
 
 MARKER_COLUMNS = ("parcel_id", "date", "source", "feature", "mean", "count")
@@ -296,6 +297,7 @@ def _start_estimate(
     end: date,
     params: ParcelsConfig,
 ) -> StartEstimate:
+    s2_periods = _after_snow(ids, s2_periods, markers, start, end)
     day, uncertainty = bp.start_window(s2_periods)
     source = np.where(np.isfinite(uncertainty), "S2_window", "S2_first").astype(object)
     source[~np.isfinite(s2_periods[..., bp.START])] = None
@@ -317,6 +319,37 @@ def _start_estimate(
         day, uncertainty = np.where(dated, s1_day, day), np.where(dated, s1_uncertainty, uncertainty)
         source[dated] = "S1_step"
     return StartEstimate(day, uncertainty, source)
+
+
+def _after_snow(
+    ids: np.ndarray, periods: np.ndarray, markers: pd.DataFrame, start: date, end: date
+) -> np.ndarray:
+    """``periods`` with BEFORE moved up to the parcel's last view under snow before START, when later.
+
+    Soil under snow is not bare soil: a period first seen bare after a snowy view began after it
+    (when the snow melted), not at a tillage before the snow.  A view is snowy when at least
+    half of the parcel's largest clear count is flagged snow.  Only START_EST uses this.
+    """
+    snow = wide_means(markers, "S2", [SNOW], start, end)
+    if snow.empty or SNOW not in snow.columns:
+        return periods
+    size = wide_means(markers, "S2", ["NDVI"]).groupby("parcel_id")["count"].max()
+    snow = snow[snow["count"].to_numpy() >= 0.5 * snow["parcel_id"].map(size).fillna(np.inf).to_numpy()]
+    position = pd.Index(ids).get_indexer(snow["parcel_id"])
+    snow = snow[position >= 0].assign(position=position[position >= 0])
+    if snow.empty:
+        return periods
+    days = snow["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    out = periods.copy()
+    first = out[..., bp.START]
+    k, p = np.nonzero(np.isfinite(first))
+    keys = pd.DataFrame({"position": k, "day": first[k, p].astype(np.int64), "row": np.arange(k.size)})
+    seen = pd.DataFrame({"position": snow["position"].to_numpy(), "day": days,
+                         "snow": days.astype(np.float64)})  # fmt: skip
+    last = pd.merge_asof(keys.sort_values("day"), seen.sort_values("day"), on="day", by="position",
+                         allow_exact_matches=False).sort_values("row")["snow"].to_numpy()  # fmt: skip
+    out[k, p, bp.BEFORE] = np.fmax(out[k, p, bp.BEFORE], last)
+    return out
 
 
 def _ndvi_before(ids: np.ndarray, periods: np.ndarray, s2: pd.DataFrame) -> np.ndarray:

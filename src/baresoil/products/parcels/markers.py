@@ -44,11 +44,14 @@ from ...kernels.indices import ndti, ndvi, normalized_difference
 S2, S1 = "S2", "S1"
 S2_FEATURES: tuple[str, ...] = (*REFLECTANCE_BANDS, "NDVI", "NDTI", "NDMI", "BSI", "FCOVER")
 S1_FEATURES: tuple[str, ...] = ("VV", "VH")
+SNOW = "SNOW"
+"""S2 feature counting the parcel's pixels Sen2Cor flagged snow (count; mean 1): not clear, so no other
+feature has them, but a view of snow is a view of the parcel not bare."""
 STAT_COLUMNS = STATS
 MARKER_COLUMNS: tuple[str, ...] = ("parcel_id", "date", "source", "feature", *STAT_COLUMNS)
 """Columns of the long markers table, in order."""
 FEATURE_UNITS = {**{b: "reflectance" for b in REFLECTANCE_BANDS}, "NDVI": "1", "NDTI": "1", "NDMI": "1",
-                 "BSI": "1", "FCOVER": "fraction", "VV": "dB", "VH": "dB"}  # fmt: skip
+                 "BSI": "1", "FCOVER": "fraction", "VV": "dB", "VH": "dB", SNOW: "pixels"}  # fmt: skip
 
 # Sen4CAP MDB1 column naming: <YYYYMMDD>_<stat>_<file type>[_<polarisation>][_<band>]
 SEN4CAP_ID = "NewID"
@@ -131,7 +134,9 @@ class BlockResult:
     """(feature, time, m) float32 values of those pixels."""
 
 
-def _s2_features(bands: dict[str, np.ndarray], clear: np.ndarray, sun: np.ndarray) -> Iterator[np.ndarray]:
+def _s2_features(
+    bands: dict[str, np.ndarray], clear: np.ndarray, sun: np.ndarray, snow: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
     """S2 features of (time, pixel) arrays, NaN where not clear or a band is missing."""
     valid = clear.copy()
     for band in REFLECTANCE_BANDS:
@@ -147,16 +152,21 @@ def _s2_features(bands: dict[str, np.ndarray], clear: np.ndarray, sun: np.ndarra
     yield masked(ndmi(bands["B08"], bands["B11"]))
     yield masked(bsi(bands["B02"], bands["B04"], bands["B08"], bands["B11"]))
     yield masked(fcover_nadir({b: bands[b] for b in FCOVER_BANDS}, sun[:, None]))
+    if snow is not None:
+        yield np.where(snow, 1.0, np.nan).astype(np.float32)
 
 
 def _s2_block(
-    bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, split: np.ndarray, sun: np.ndarray
-) -> BlockResult:
+    bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, split: np.ndarray, sun: np.ndarray,
+    snow: np.ndarray | None = None,
+) -> BlockResult:  # fmt: skip
     inside = np.flatnonzero(codes.ravel() > 0)
     n_time = clear.shape[0]
     flat = {b: a.reshape(n_time, -1)[:, inside] for b, a in zip(REFLECTANCE_BANDS, bands, strict=True)}
-    features = _s2_features(flat, clear.reshape(n_time, -1)[:, inside], sun)
-    return _reduce_block(features, len(S2_FEATURES), n_time, codes.ravel()[inside], split)
+    snow_px = None if snow is None else snow.reshape(n_time, -1)[:, inside]
+    features = _s2_features(flat, clear.reshape(n_time, -1)[:, inside], sun, snow_px)
+    n_features = len(S2_FEATURES) + (snow is not None)
+    return _reduce_block(features, n_features, n_time, codes.ravel()[inside], split)
 
 
 def _s1_block(bands: Sequence[np.ndarray], codes: np.ndarray, split: np.ndarray) -> BlockResult:
@@ -233,6 +243,7 @@ def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _So
     code_data = codes.data.rechunk(layout.chunks)
     arrays = {b: cube[b].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) for b in REFLECTANCE_BANDS}
     clear = cube["clear"].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]})
+    snow = cube["snow"].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) if "snow" in cube else None
     sun = cube["sun_elevation"].values.astype(np.float64)
     tasks = []
     for index, (i, j) in enumerate(_block_indices(layout)):
@@ -240,9 +251,13 @@ def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _So
             continue  # no parcel here: the cube block is never read
         split = np.intersect1d(layout.block_codes[index], layout.split)
         blocks = [arrays[b].blocks[:, i, j] for b in REFLECTANCE_BANDS]
-        task = dask.delayed(_s2_block)(blocks, clear.blocks[:, i, j], code_data.blocks[i, j], split, sun)
+        snow_block = None if snow is None else snow.blocks[:, i, j]
+        task = dask.delayed(_s2_block)(
+            blocks, clear.blocks[:, i, j], code_data.blocks[i, j], split, sun, snow_block
+        )
         tasks.append((index, task))
-    return _Source(S2, S2_FEATURES, _days(cube), tasks)
+    features = S2_FEATURES if snow is None else (*S2_FEATURES, SNOW)
+    return _Source(S2, features, _days(cube), tasks)
 
 
 def _s1_source(s1: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
@@ -334,7 +349,7 @@ def _assemble(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return empty_markers()
     table = pd.concat(frames, ignore_index=True)
-    order = {name: k for k, name in enumerate((*S2_FEATURES, *S1_FEATURES))}
+    order = {name: k for k, name in enumerate((*S2_FEATURES, SNOW, *S1_FEATURES))}
     table["_source"] = table["source"].map({S2: 0, S1: 1})
     table["_feature"] = table["feature"].map(order)
     table = table.sort_values(["code", "_source", "date", "_feature"], kind="stable")
