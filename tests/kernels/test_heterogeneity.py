@@ -139,6 +139,17 @@ def test_similar_ndvi_gives_no_m3():
     assert out["M2"] == 1 and out["M3"] == 0 and out["distNDVI"] == pytest.approx(0.1)
 
 
+def test_a_lag_in_senescence_counts_on_the_image_that_shows_it():
+    """Barley senesces two weeks before the wheat beside it: 0.25 apart on one image of the month,
+    0.05 on the others, 0.12 on the month's mean (Sen4CAP's distance would miss it)."""
+    labels, r, c, ndvi = _parcel(10, 10, split_col=5)
+    ndvi[:] = [0.75, 0.7, 0.6]
+    ndvi[c >= 5] = [0.7, 0.65, 0.35]
+    ndvi[0, 0] = np.nan  # a missing value does not change a cluster's mean on that image
+    out = kh.cluster_markers(*kh.filtered_labels(labels, r, c), 10_000.0, ndvi)
+    assert out["distNDVI"] == pytest.approx(0.25) and out["M3"] == 1
+
+
 def test_salt_and_pepper_is_cleaned_and_not_compact():
     labels, r, c, ndvi = _parcel(10, 10)
     labels[(r % 4 == 1) & (c % 4 == 1)] = 2  # scattered single pixels

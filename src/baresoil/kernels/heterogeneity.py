@@ -21,8 +21,11 @@ Steps (each a function of plain arrays):
    M1..M4 over a window (max 12) gives C_INDEX STRONG (12), MODERATE (≥ 10),
    WEAK (≥ 8), POOR (≥ 6), else NO; the best class and its window start (P_Hete_L).
 
-Deviations from Sen4CAP 4.x (faults): the NDVI distance between clusters averages
-NDVI values only (Sen4CAP's average also takes in the cluster label), the last
+Deviations from Sen4CAP 4.x: the NDVI distance between two clusters is the largest gap
+between their mean NDVI on the same image of the period (Sen4CAP compares the clusters'
+NDVI averaged over the period's images and the cluster label: a lag of two or three weeks
+in green-up or senescence, what tells two cereals or a winter from a spring crop, then
+averages out under the threshold in every month but one).  Faults: the last
 period can end a window (Sen4CAP stops one window early), and the number of
 clusters is the one asked for (Sen4CAP lowers it to the number of images of a
 period, so its default of 4 clusters on 3 ten-day images is in effect 3).  Compactness keeps
@@ -244,7 +247,7 @@ class ClusterRules:
     min_cluster_pixels: int = 20
     """Clusters count for M2/M6 and the NDVI distance only above this many pixels."""
     ndvi_distance: float = 0.17
-    """M3 when two large clusters' mean NDVI differ by at least this."""
+    """M3 when two large clusters' mean NDVI differ by at least this on one image of the period."""
     compactness: float = 3.0
     """M4 (M7 for S1) when CompactA is at least this (the period decision re-tests with 1.7)."""
     isolated_threshold: int = 1
@@ -320,15 +323,28 @@ def cluster_markers(
         missing = np.isnan(values).mean(axis=1) if values.shape[1] else np.ones(labels.size)
         out["HoleS2"] = float((missing == 1).sum())
         out["HoleS2Part"] = float(((missing > 0) & (missing < 1)).sum())
-        means = []
-        for cluster in big:
-            chunk = values[labels == cluster]
-            means.append(np.nanmean(chunk) if np.isfinite(chunk).any() else np.nan)
-        means_arr = np.array(means)
-        spread = np.nanmax(means_arr) - np.nanmin(means_arr) if np.isfinite(means_arr).sum() >= 2 else 0.0
-        out["distNDVI"] = round(float(spread), 5)
+        out["distNDVI"] = round(_largest_gap_on_one_image(values, labels, big), 5)
         out["M3"] = float(out["distNDVI"] >= rules.ndvi_distance)
     return out
+
+
+def _largest_gap_on_one_image(values: np.ndarray, labels: np.ndarray, clusters: np.ndarray) -> float:
+    """The largest difference between two of ``clusters``' mean NDVI on the same image.
+
+    ``values`` (pixel, image) NDVI, ``labels`` the pixels' clusters.  A lag of two or three
+    weeks in green-up or senescence tells two cereals apart on a few images; averaged over the
+    period first, as Sen4CAP does, it falls under the threshold.
+    """
+    if clusters.size < 2 or values.shape[1] == 0:
+        return 0.0
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0)
+    sums = np.array([filled[labels == c].sum(axis=0) for c in clusters])
+    counts = np.array([finite[labels == c].sum(axis=0) for c in clusters])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        profiles = np.where(counts > 0, sums / counts, np.nan)  # (cluster, image)
+    gaps = np.abs(profiles[:, None, :] - profiles[None, :, :])
+    return float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
 
 
 # --- decision over periods --------------------------------------------------------------------
