@@ -72,6 +72,17 @@ def test_blue_outlier_filter():
     assert not blue_outliers(b02, np.zeros_like(candidates)).any()
 
 
+def test_a_drier_soil_brighter_in_every_band_is_not_haze():
+    """Observation 4 is 20 % brighter in blue than the pixel's usual: haze adds more in the blue
+    than in the SWIR (pixel 0), a drier soil more in the SWIR (pixel 1)."""
+    b02 = np.array([[0.080, 0.080], [0.082, 0.082], [0.079, 0.079], [0.081, 0.081], [0.096, 0.096]])
+    swir = np.array([[0.25, 0.25], [0.25, 0.25], [0.26, 0.26], [0.25, 0.25], [0.26, 0.33]])
+    candidates = np.ones_like(b02, dtype=bool)
+    assert blue_outliers(b02, candidates)[4].tolist() == [True, True]  # SCMaP's test alone
+    assert blue_outliers(b02, candidates, swir=swir)[4].tolist() == [True, False]
+    assert not blue_outliers(b02, candidates, swir=swir)[:4].any()
+
+
 def test_composite_with_gaps_and_ci95():
     values = np.array([[[0.1, 0.3], [0.2, np.nan], [0.3, 0.3], [9.9, 0.3]]])  # (band, time, pixel)
     mask = np.array([[True, True], [True, True], [True, False], [False, False]])

@@ -37,20 +37,36 @@ def bare_sen4cap(B04: np.ndarray, B08: np.ndarray, B11: np.ndarray, B12: np.ndar
 
 
 def blue_outliers(
-    B02: np.ndarray, candidates: np.ndarray, sigma: float = 3.0, floor: float = 0.008
+    B02: np.ndarray,
+    candidates: np.ndarray,
+    sigma: float = 3.0,
+    floor: float = 0.008,
+    swir: np.ndarray | None = None,
 ) -> np.ndarray:
     """Residual haze and cloud: candidate observations too bright in blue for their pixel.
 
     Per pixel over time, among the candidate observations: outlier where
     B02 > median + sigma * 1.4826 * MAD and B02 > median + floor (SCMaP: sigma 3,
     floor 80 DN = 0.008).  One-sided: haze only brightens.
+
+    With ``swir`` (the same observations' SWIR reflectance), the brightening must also
+    have the shape of haze or thin cloud: relative to the pixel's medians, more in the
+    blue than in the SWIR.  Haze and cirrus add reflectance that falls with wavelength or
+    stays flat over a soil far darker in the blue than in the SWIR, so they raise the
+    blue by a larger factor; a drier soil (or a rougher, brighter one) raises every band,
+    the SWIR by the larger factor, and is no haze.
     """
     median = masked_median(B02, candidates)
     with np.errstate(invalid="ignore"):
         mad = masked_median(np.abs(B02 - median), candidates)
     limit = np.maximum(median + sigma * NMAD_FACTOR * mad, median + floor)
     with np.errstate(invalid="ignore"):
-        return candidates & (limit < B02)
+        outliers = candidates & (limit < B02)
+    if swir is None:
+        return outliers
+    swir_median = masked_median(swir, candidates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return outliers & (B02 * swir_median > swir * median)
 
 
 @numba.njit(cache=True)

@@ -219,17 +219,18 @@ def _soilsuite_block(
         candidates &= valid
     if params.min_soil_fraction > 0:
         candidates = _cover_screen(R, valid, eligible, candidates, params)
-    bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor)
+    swir = (bands["B11"] + bands["B12"]) / 2  # the blue filter drops haze-shaped brightening only
+    bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor, swir)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
     bare &= ~dark_outliers(brightness, bare, params.shadow_ratio)
     # an observation whose blue or darkness betrays haze or a cloud shadow the SCL missed is no valid
     # observation at all: out of the bare count and of its denominator.  Each state is tested against
     # its own kind (soil is bluer than a canopy): bare candidates above, the others here.
     others = valid & ~candidates
-    others &= ~blue_outliers(bands["B02"], others, params.blue_sigma, params.blue_floor)
+    others &= ~blue_outliers(bands["B02"], others, params.blue_sigma, params.blue_floor, swir)
     others &= ~dark_outliers(brightness, others, params.shadow_ratio)
     valid_obs = bare | others
-    mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor)
+    mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor, swir)
     other = _other_surfaces(bands, valid, scl.reshape(n_time, -1), landcover, params)
     out = []
     for dates, yearly in specs:
