@@ -321,6 +321,10 @@ def _start_estimate(
     return StartEstimate(day, uncertainty, source)
 
 
+SNOWY_SHARE = 0.5
+"""A view of a parcel is snowy when this share of its pixels (of its largest clear count) is snow."""
+
+
 def _after_snow(
     ids: np.ndarray, periods: np.ndarray, markers: pd.DataFrame, start: date, end: date
 ) -> np.ndarray:
@@ -328,13 +332,14 @@ def _after_snow(
 
     Soil under snow is not bare soil: a period first seen bare after a snowy view began after it
     (when the snow melted), not at a tillage before the snow.  A view is snowy when at least
-    half of the parcel's largest clear count is flagged snow.  Only START_EST uses this.
+    ``SNOWY_SHARE`` of the parcel's largest clear count is flagged snow.  Only START_EST uses this.
     """
     snow = wide_means(markers, "S2", [SNOW], start, end)
     if snow.empty or SNOW not in snow.columns:
         return periods
     size = wide_means(markers, "S2", ["NDVI"]).groupby("parcel_id")["count"].max()
-    snow = snow[snow["count"].to_numpy() >= 0.5 * snow["parcel_id"].map(size).fillna(np.inf).to_numpy()]
+    largest = snow["parcel_id"].map(size).fillna(np.inf).to_numpy()
+    snow = snow[snow["count"].to_numpy() >= SNOWY_SHARE * largest]
     position = pd.Index(ids).get_indexer(snow["parcel_id"])
     snow = snow[position >= 0].assign(position=position[position >= 0])
     if snow.empty:
