@@ -343,8 +343,11 @@ def _largest_gap_on_one_image(values: np.ndarray, labels: np.ndarray, clusters: 
     counts = np.array([finite[labels == c].sum(axis=0) for c in clusters])
     with np.errstate(invalid="ignore", divide="ignore"):
         profiles = np.where(counts > 0, sums / counts, np.nan)  # (cluster, image)
-    gaps = np.abs(profiles[:, None, :] - profiles[None, :, :])
-    return float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
+    both = (counts > 0).sum(axis=0) >= 2  # images where two clusters or more have a mean
+    if not both.any():
+        return 0.0
+    seen = profiles[:, both]
+    return float(np.max(np.nanmax(seen, axis=0) - np.nanmin(seen, axis=0)))
 
 
 # --- decision over periods --------------------------------------------------------------------

@@ -158,14 +158,13 @@ def _s2_features(
 
 def _s2_block(
     bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, split: np.ndarray, sun: np.ndarray,
-    snow: np.ndarray | None = None,
+    snow: np.ndarray | None, n_features: int,
 ) -> BlockResult:  # fmt: skip
     inside = np.flatnonzero(codes.ravel() > 0)
     n_time = clear.shape[0]
     flat = {b: a.reshape(n_time, -1)[:, inside] for b, a in zip(REFLECTANCE_BANDS, bands, strict=True)}
     snow_px = None if snow is None else snow.reshape(n_time, -1)[:, inside]
     features = _s2_features(flat, clear.reshape(n_time, -1)[:, inside], sun, snow_px)
-    n_features = len(S2_FEATURES) + (snow is not None)
     return _reduce_block(features, n_features, n_time, codes.ravel()[inside], split)
 
 
@@ -241,9 +240,11 @@ def parcel_markers(
 
 def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
     code_data = codes.data.rechunk(layout.chunks)
-    arrays = {b: cube[b].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) for b in REFLECTANCE_BANDS}
-    clear = cube["clear"].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]})
-    snow = cube["snow"].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) if "snow" in cube else None
+    spatial = {1: layout.chunks[0], 2: layout.chunks[1]}
+    arrays = {b: cube[b].data.rechunk(spatial) for b in REFLECTANCE_BANDS}
+    clear = cube["clear"].data.rechunk(spatial)
+    snow = cube["snow"].data.rechunk(spatial) if "snow" in cube else None
+    features = S2_FEATURES if snow is None else (*S2_FEATURES, SNOW)
     sun = cube["sun_elevation"].values.astype(np.float64)
     tasks = []
     for index, (i, j) in enumerate(_block_indices(layout)):
@@ -253,10 +254,9 @@ def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _So
         blocks = [arrays[b].blocks[:, i, j] for b in REFLECTANCE_BANDS]
         snow_block = None if snow is None else snow.blocks[:, i, j]
         task = dask.delayed(_s2_block)(
-            blocks, clear.blocks[:, i, j], code_data.blocks[i, j], split, sun, snow_block
+            blocks, clear.blocks[:, i, j], code_data.blocks[i, j], split, sun, snow_block, len(features)
         )
         tasks.append((index, task))
-    features = S2_FEATURES if snow is None else (*S2_FEATURES, SNOW)
     return _Source(S2, features, _days(cube), tasks)
 
 
