@@ -127,8 +127,10 @@ class SeasonsConfig:
     """Least NDVI rise, still under way at the end of the data, taken as an emergence."""
     emergence_fraction: float = 0.1
     """Emergence: where the rise leaves the bare level by this share of the season's amplitude."""
-    harvest_fraction: float = 0.2
-    """Harvest: where the fall comes within this share of the amplitude of the post-harvest level."""
+    harvest_fraction: float = 0.15
+    """Harvest: where the fall comes within this share of the amplitude of the post-harvest level.  A ripe
+    cereal's standing straw keeps NDVI near 0.3 until the harvest takes it to the stubble's 0.2: the
+    level must lie below the straw's, or the end of senescence is taken for the harvest."""
     bare_ndvi: float = 0.3
     """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble);
     also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``),

@@ -18,7 +18,8 @@ number from the first observation of the analysis window; ``-1`` means "no event
   which q50 comes within ``harvest_fraction`` of the amplitude of the level the
   field falls to in the next weeks.  Senescence lowers NDVI slowly to the level
   of standing straw; the harvest step takes it to the level of soil and
-  residue, so the end of the fall, not its middle, dates the harvest.
+  residue, so the end of the fall, not its middle, dates the harvest; it is then kept
+  between the two views that bracket it (:func:`harvests_between_views`).
 * The **confidence** of an event is the HRL ATBD's: the horizontal width in days
   of the q10-q90 band at the event, ``|(q50-q10)/slope| + |(q50-q90)/slope|``,
   and where the slope is flat, the days between the band's edges reaching the
@@ -365,3 +366,36 @@ def _days_until(series: np.ndarray, t: int, level: float, step: int, upward: boo
             return abs(i - t)
         i += step
     return -1
+
+
+@numba.njit(cache=True)
+def harvests_between_views(z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray) -> None:
+    """Move, in place, each harvest read on ``z`` between the two views that bracket it.
+
+    ``views`` holds the observations on the daily grid (NaN on days without one).  The
+    harvest is read where ``z`` comes down to a level (:func:`harvest_day`); the crop
+    still stood on the last view above that level and was gone on the first view at or
+    below it.  The smoother rounds a harvest step off over several days, so its
+    crossing can come after the first view that already shows the field harvested (or,
+    after a long gap, before the last that shows it standing): the date is kept
+    inside the views' bracket.
+    """
+    for k in range(harvest.shape[0]):
+        h, peak = harvest[k], peaks[k]
+        if h == NO_EVENT or peak == NO_EVENT:
+            continue
+        standing, gone = _views_around_fall(views, peak, z[h])
+        if gone != NO_EVENT:
+            harvest[k] = min(max(h, standing + 1), gone)
+
+
+@numba.njit(cache=True)
+def _views_around_fall(views: np.ndarray, peak: int, level: float) -> tuple[int, int]:
+    """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, -1) if none falls."""
+    standing = peak
+    for t in range(peak, views.shape[0]):
+        if np.isfinite(views[t]):
+            if views[t] <= level:
+                return standing, t
+            standing = t
+    return standing, NO_EVENT

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .events import NO_EVENT, event_confidence, season_events, sown_before_winter
+from .events import NO_EVENT, event_confidence, harvests_between_views, season_events, sown_before_winter
 from .smooth import Z90, fit_band
 
 LAYERS = (
@@ -141,14 +141,17 @@ def _select_secondary(
 
 @numba.njit(cache=True)
 def crop_events(
-    q50: np.ndarray, params: np.ndarray, winters: np.ndarray
+    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen) of every season of ``q50`` (see ``events.season_events``),
-    with winter crops' unseen emergences placed in the autumn (``events.sown_before_winter``)."""
+    with winter crops' unseen emergences placed in the autumn (``events.sown_before_winter``) and the
+    harvests kept between the ``views`` (observations on the daily grid, NaN where none) that bracket
+    them (``events.harvests_between_views``)."""
     emergence, peaks, harvest, seen = season_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
     sown_before_winter(q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2])
+    harvests_between_views(q50, views, peaks, harvest)
     return emergence, peaks, harvest, seen
 
 
@@ -158,6 +161,7 @@ def pixel_seasons(
     q50: np.ndarray,
     q90: np.ndarray,
     level: np.ndarray,
+    views: np.ndarray,
     n_obs: int,
     last_view: int,
     cropland: int,
@@ -171,7 +175,8 @@ def pixel_seasons(
     """The ``LAYERS`` values of one pixel.
 
     ``level`` is ``q50`` limited to what the views support (:func:`observed_level`): whether a
-    season reaches a crop's NDVI (``min_peak_ndvi``) is read on it.
+    season reaches a crop's NDVI (``min_peak_ndvi``) is read on it.  ``views`` are the observations
+    on the daily grid (:func:`daily_views`).
     ``last_view`` is the day number of the pixel's last observation up to the year's end
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
@@ -197,7 +202,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen = crop_events(q50, params, winters)
+    emergence, peaks, harvest, seen = crop_events(q50, params, winters, views)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out
@@ -431,6 +436,16 @@ def radar_ndvi(
 
 
 @numba.njit(cache=True)
+def daily_views(values: np.ndarray, days: np.ndarray, n_days: int) -> np.ndarray:
+    """One pixel's observations on the daily grid, NaN on the days without one."""
+    views = np.full(n_days, np.nan)
+    for t in range(values.shape[0]):
+        if np.isfinite(values[t]):
+            views[days[t]] = values[t]
+    return views
+
+
+@numba.njit(cache=True)
 def _last_view(values: np.ndarray, days: np.ndarray, until: int) -> int:
     """Day number of the last observation (not NaN) on or before ``until``; -1 if none."""
     last = NO_EVENT
@@ -470,8 +485,9 @@ def analyse_pixels(
             smoothing[4], smoothing[5], radar[:, p], radar_days,
         )  # fmt: skip
         last_view = _last_view(values[:, p], days, year_bounds[1])
+        views = daily_views(values[:, p], days, n_days)
         out[:, p] = pixel_seasons(
-            q10, q50, q90, level, n_obs, last_view, cropland[p], year_bounds[0], year_bounds[1], windows,
-            winters, yydoy, params,
+            q10, q50, q90, level, views, n_obs, last_view, cropland[p], year_bounds[0], year_bounds[1],
+            windows, winters, yydoy, params,
         )  # fmt: skip
     return out

@@ -479,7 +479,9 @@ def pixel_series(
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
                                        radar=ratio[:, p : p + 1], radar_days=radar_days,
                                        **kwargs)  # fmt: skip
-        emergence, _, harvest, _ = kernel.crop_events(q50, kwargs["params"], kwargs["winters"])
+        emergence, _, harvest, _ = kernel.crop_events(
+            q50, kwargs["params"], kwargs["winters"], kernel.daily_views(values[:, p], observed, grid.n_days)
+        )
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
             label=f"x={float(picked.x[p]):.0f}, y={float(picked.y[p]):.0f}",
