@@ -11,8 +11,9 @@ termination, or from 1 January), and the calibration of the confidence layers:
 the share of true dates within the stated confidence (read as the event's
 q10-q90 band, i.e. +/- half the width, and as +/- the width) with the median
 width; the emergence error is also split by whether a clear view followed the
-true emergence within 20 days.  Per pixel and per field (parcels given), and for
-both rules of combining two event confidences (sum, average).  Speed: pixel-years per second per core of
+true emergence within 20 days.  Per pixel and per field (parcels given), for
+both rules of combining two event confidences (sum, average) and both of reading a harvest's
+(band, views).  Speed: pixel-years per second per core of
 the season analysis (cube read included, and the kernel alone), and peak memory
 for two chunk sizes.  One JSON line per figure set.
 """
@@ -197,8 +198,16 @@ def _bsa_by_end(errors: np.ndarray, truth: pd.DataFrame, clear: np.ndarray, time
     }
 
 
-MODES = (("pixel", "sum"), ("pixel", "average"), ("field", "sum"), ("pixel+s1", "sum"), ("field+s1", "sum"))
-"""(mode, confidence combination) of the accuracy runs: per pixel or per field, optical or with Sentinel-1."""
+MODES = (
+    ("pixel", "sum", "views"),
+    ("pixel", "average", "views"),
+    ("pixel", "sum", "band"),
+    ("field", "sum", "views"),
+    ("pixel+s1", "sum", "views"),
+    ("field+s1", "sum", "views"),
+)
+"""(mode, confidence combination, harvest confidence) of the accuracy runs: per pixel or per field, optical
+or with Sentinel-1; the second and third rows try the other rules of the confidence layers."""
 
 
 def _s1_catalog(folder: Path) -> str:
@@ -212,12 +221,13 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
     truth = load_truth(folder)
     expected = true_events(truth.events, year)
     parcels_path = folder / "inputs" / "parcels.gpkg"
-    for mode, combine in modes:
+    for mode, combine, harvest_confidence in modes:
         config = Config().override(
             **{
                 "cube.resolution": resolution,
                 "seasons.year": year,
                 "seasons.combine": combine,
+                "seasons.harvest_confidence": harvest_confidence,
                 **(overrides or {}),
             }
         )
@@ -240,8 +250,9 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
         figures = score(
             layers, _pure_cropland_parcels(truth, cube), expected, cube.clear.values, cube.time.values
         )
-        print(json.dumps({"benchmark": "seasons_accuracy", "mode": mode, "combine": combine, "year": year,
-                          "resolution_m": resolution, "seconds": round(seconds, 1), **figures}))  # fmt: skip
+        print(json.dumps({"benchmark": "seasons_accuracy", "mode": mode, "combine": combine,
+                          "harvest_rule": harvest_confidence, "year": year, "resolution_m": resolution,
+                          "seconds": round(seconds, 1), **figures}))  # fmt: skip
 
 
 def _pure_cropland_parcels(truth, cube) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -111,8 +111,9 @@ class SeasonsConfig:
     band_scale: float = 3.0
     """Factor on the posterior standard deviation of the band.  The Whittaker posterior assumes a smooth
     curve and so understates how far a harvest step can move inside a cloudy gap; 3 brings the stated
-    emergence confidence in line with the observed errors on the simulator, while the harvest confidence
-    stays narrower than its errors (see ``benchmarks/bench_seasons.py``); 1 is the posterior as it is."""
+    emergence confidence in line with the observed errors on the simulator, while the harvest's band stays
+    narrower than its errors (``harvest_confidence`` widens it by its views; see
+    ``benchmarks/bench_seasons.py``); 1 is the posterior as it is."""
     spike: float = 0.1
     """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
     spike_max_gap: int = 20
@@ -163,6 +164,12 @@ class SeasonsConfig:
     """How an event's confidence is read from the band: ``slope`` (the HRL ATBD: band height over the
     slope at the event, crossings only where the slope is flat) or ``crossing`` (always the days between
     the band's edges crossing the event's level)."""
+    harvest_confidence: str = "views"
+    """How a harvest's confidence is read: ``band`` (the ATBD: the band's width at the harvest only) or
+    ``views`` (at least the days between the last view of the crop standing and the first of it gone).
+    A harvest is a step that may lie anywhere between those two views, while the smoother's band
+    assumes a smooth curve and stays narrow there: ``band`` states too little (see
+    ``benchmarks/bench_seasons.py``)."""
     combine: str = "sum"
     """How two event confidences make a duration's or bare period's: ``sum`` (the bounds of the
     HRL range 1-80) or ``average`` (the ATBD text)."""

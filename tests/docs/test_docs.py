@@ -159,7 +159,7 @@ def test_seasons_quality_states_coverage_against_width(tmp_path):
     page = quality_page("seasons", load_results(tmp_path))
     assert "| CPMCE mean absolute error (days) | ≤ 8 | 5 | yes |" in page
     assert "| CPMCH mean absolute error (days) | ≤ 6 | 7 | **no** |" in page
-    assert "| CPMCECL | pixel | sum | 12 | 0.88 | 0.97 | 0.02 |" in page
+    assert "| CPMCECL | pixel | sum | band | 12 | 0.88 | 0.97 | 0.02 |" in page
 
 
 def test_seasons_page_splits_the_bare_period_error_by_how_it_ends(tmp_path):

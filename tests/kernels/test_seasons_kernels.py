@@ -133,6 +133,22 @@ def test_sugar_beet_harvested_green():
     assert out["CPMCHCL"] < 20  # a sharp drop under dense observations is well dated
 
 
+def test_a_harvest_in_a_cloudy_gap_states_at_least_the_gap_as_its_confidence():
+    ndvi = bare_curve()
+    e, h = day(2022, 4, 25), day(2022, 10, 8)
+    crop(ndvi, e, day(2022, 7, 1), h, top=0.9)
+    values, days = observe(ndvi, gaps=((day(2022, 10, 1), day(2022, 10, 24)),))
+    standing, gone = days[days < h].max(), days[days > h].min()  # the views that bracket the harvest
+    band = analyse(values, days, harvest_confidence="band")
+    views = analyse(values, days, harvest_confidence="views")
+    assert band["CPMCH"] == views["CPMCH"]
+    assert standing < as_day(views["CPMCH"]) <= gone
+    assert band["CPMCHCL"] < gone - standing  # the band's width where the smoother crosses the step
+    assert views["CPMCHCL"] == gone - standing
+    # the duration's and the bare period's confidences carry the harvest's
+    assert views["CPMCDCL"] - band["CPMCDCL"] == views["CPMCHCL"] - band["CPMCHCL"]
+
+
 def test_cereal_then_cover_crop_is_a_secondary_season_that_ends_the_bare_period():
     ndvi = bare_curve()
     e, h = day(2022, 4, 10), day(2022, 8, 1)

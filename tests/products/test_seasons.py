@@ -121,6 +121,17 @@ def test_a_year_without_scenes_is_an_error():
         seasons(_cube((NY, NX)), analysis_window(2030), Config().override(**{"seasons.year": 2030}))
 
 
+@pytest.mark.parametrize(
+    ("key", "value"), [("combine", "max"), ("confidence", "width"), ("harvest_confidence", "gap")]
+)
+def test_an_unknown_confidence_rule_names_the_setting(key, value):
+    from baresoil.errors import ConfigError
+
+    config = Config().override(**{f"seasons.{key}": value})
+    with pytest.raises(ConfigError, match=rf"seasons\.{key} must be .*{value!r}"):
+        seasons(_cube((NY, NX)), analysis_window(2022), config)
+
+
 def test_cross_ratio_averages_speckle_in_linear_power_and_skips_gaps():
     from baresoil.products.seasons import cross_ratio
 

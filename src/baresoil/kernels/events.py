@@ -369,8 +369,11 @@ def _days_until(series: np.ndarray, t: int, level: float, step: int, upward: boo
 
 
 @numba.njit(cache=True)
-def harvests_between_views(z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray) -> None:
-    """Move, in place, each harvest read on ``z`` between the two views that bracket it.
+def harvests_between_views(
+    z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray
+) -> np.ndarray:
+    """Move, in place, each harvest read on ``z`` between the two views that bracket it; return the
+    brackets, (last view of the crop standing, first view of it gone) per season, -1 where none.
 
     ``views`` holds the observations on the daily grid (NaN on days without one).  The
     harvest is read where ``z`` comes down to a level (:func:`harvest_day`); the crop
@@ -380,6 +383,7 @@ def harvests_between_views(z: np.ndarray, views: np.ndarray, peaks: np.ndarray, 
     after a long gap, before the last that shows it standing): the date is kept
     inside the views' bracket.
     """
+    brackets = np.full((harvest.shape[0], 2), NO_EVENT, np.int64)
     for k in range(harvest.shape[0]):
         h, peak = harvest[k], peaks[k]
         if h == NO_EVENT or peak == NO_EVENT:
@@ -387,6 +391,8 @@ def harvests_between_views(z: np.ndarray, views: np.ndarray, peaks: np.ndarray, 
         standing, gone = _views_around_fall(views, peak, z[h])
         if gone != NO_EVENT:
             harvest[k] = min(max(h, standing + 1), gone)
+            brackets[k, 0], brackets[k, 1] = standing, gone
+    return brackets
 
 
 @numba.njit(cache=True)

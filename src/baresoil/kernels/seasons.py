@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from .events import NO_EVENT, event_confidence, harvests_between_views, season_events, sown_before_winter
-from .smooth import Z90, fit_band
+from .smooth import Z90, fit_band, used_weights
 
 LAYERS = (
     "CPMCE", "CPMCECL", "CPMCH", "CPMCHCL", "CPMCD", "CPMCDCL",
@@ -142,17 +142,17 @@ def _select_secondary(
 @numba.njit(cache=True)
 def crop_events(
     q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(emergence, peak, harvest, seen) of every season of ``q50`` (see ``events.season_events``),
-    with winter crops' unseen emergences placed in the autumn (``events.sown_before_winter``) and the
-    harvests kept between the ``views`` (observations on the daily grid, NaN where none) that bracket
-    them (``events.harvests_between_views``)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(emergence, peak, harvest, seen, brackets) of every season of ``q50`` (see
+    ``events.season_events``), with winter crops' unseen emergences placed in the autumn
+    (``events.sown_before_winter``) and the harvests kept between the ``views`` (observations on the
+    daily grid, NaN where none) that bracket them (``brackets``, see ``events.harvests_between_views``)."""
     emergence, peaks, harvest, seen = season_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
     sown_before_winter(q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2])
-    harvests_between_views(q50, views, peaks, harvest)
-    return emergence, peaks, harvest, seen
+    brackets = harvests_between_views(q50, views, peaks, harvest)
+    return emergence, peaks, harvest, seen, brackets
 
 
 @numba.njit(cache=True)
@@ -176,7 +176,7 @@ def pixel_seasons(
 
     ``level`` is ``q50`` limited to what the views support (:func:`observed_level`): whether a
     season reaches a crop's NDVI (``min_peak_ndvi``) is read on it.  ``views`` are the observations
-    on the daily grid (:func:`daily_views`).
+    the band was fitted to, on the daily grid (:func:`daily_band`).
     ``last_view`` is the day number of the pixel's last observation up to the year's end
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
@@ -187,7 +187,8 @@ def pixel_seasons(
     ``params``: min_prominence, emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
     max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
     crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
-    harvest_to_emergence (days).
+    harvest_to_emergence (days), by_views (0/1: a harvest's confidence at least the days between the
+    views that bracket it, see :func:`_harvest_confidence`).
     """
     out = np.full(N_LAYERS, np.nan)
     (bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_peak) = (
@@ -202,7 +203,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen = crop_events(q50, params, winters, views)
+    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out
@@ -220,7 +221,8 @@ def pixel_seasons(
         return out
     e, h = emergence[main], harvest[main]
     cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing)
-    cl_h = event_confidence(q10, q50, q90, h, False, crossing)
+    by_views = params[13] > 0
+    cl_h = _harvest_confidence(q10, q50, q90, h, brackets[main], crossing, by_views)
     out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
     out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)
     out[MCD], out[MCDCL] = float(h - e), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
@@ -232,7 +234,21 @@ def pixel_seasons(
     _bare_after(
         out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum, crossing
     )
-    _bare_before(out, harvest[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing)
+    _bare_before(
+        out,
+        harvest[crop],
+        brackets[crop],
+        q10,
+        q50,
+        q90,
+        e,
+        cl_e,
+        year_first,
+        cap,
+        use_sum,
+        crossing,
+        by_views,
+    )
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
         out[SCE], out[SCD], out[CSY] = NO_SECONDARY, NO_SECONDARY, 1.0
@@ -287,6 +303,7 @@ def _bare_after(
 def _bare_before(
     out: np.ndarray,
     harvest: np.ndarray,
+    brackets: np.ndarray,
     q10: np.ndarray,
     q50: np.ndarray,
     q90: np.ndarray,
@@ -296,20 +313,44 @@ def _bare_before(
     cap: float,
     use_sum: bool,
     crossing: bool,
+    by_views: bool,
 ) -> None:
     if e < year_first:
         out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
         return
-    preceding = NO_EVENT
-    for day in harvest:
-        if day != NO_EVENT and day < e and day > preceding:
-            preceding = day
-    if preceding == NO_EVENT or preceding < year_first:
+    preceding = -1
+    for k in range(harvest.shape[0]):
+        if harvest[k] != NO_EVENT and harvest[k] < e and (preceding < 0 or harvest[k] > harvest[preceding]):
+            preceding = k
+    if preceding < 0 or harvest[preceding] < year_first:
         out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
         return
-    cl_prev = event_confidence(q10, q50, q90, preceding, False, crossing)
-    out[BSB] = max(1.0, float(e - preceding))
+    day = harvest[preceding]
+    cl_prev = _harvest_confidence(q10, q50, q90, day, brackets[preceding], crossing, by_views)
+    out[BSB] = max(1.0, float(e - day))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
+
+
+@numba.njit(cache=True)
+def _harvest_confidence(
+    q10: np.ndarray,
+    q50: np.ndarray,
+    q90: np.ndarray,
+    h: int,
+    bracket: np.ndarray,
+    crossing: bool,
+    by_views: bool,
+) -> float:
+    """A harvest's confidence: the band's width at it (ATBD), and with ``by_views`` at least the days
+    between the views that bracket it (``bracket``: last view of the crop standing, first of it gone).
+
+    The band of a smoother assumes a smooth curve; a harvest is a step, which may lie
+    anywhere between the two views, however narrow the band is there.
+    """
+    width = event_confidence(q10, q50, q90, h, False, crossing)
+    if by_views and bracket[1] != NO_EVENT:
+        width = max(width, float(bracket[1] - bracket[0]))
+    return width
 
 
 @numba.njit(cache=True)
@@ -325,9 +366,10 @@ def daily_band(
     band_scale: float,
     radar: np.ndarray,
     radar_days: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """q10, q50, q90 on the daily grid from one pixel's observations (NaN = missing) on ``days``,
-    the level the observations support (:func:`observed_level`) and the number of optical ones.
+    the level the observations support (:func:`observed_level`), the views the fit used on the
+    daily grid (NaN on days without one) and the number of optical observations used.
 
     With ``radar`` (a Sentinel-1 cross ratio, dB, on ``radar_days``), the days
     without an optical observation also get the NDVI the radar predicts, weighted
@@ -342,7 +384,7 @@ def daily_band(
     n_optical = int((w > 0).sum())
     if n_optical < 3:
         nan = np.full(n_days, np.nan)
-        return nan, nan, nan, nan, n_optical
+        return nan, nan, nan, nan, nan, n_optical
     z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
     if radar.shape[0] > 0:
         predicted, weight = radar_ndvi(values, days, radar, radar_days, noise_floor, z)
@@ -354,7 +396,8 @@ def daily_band(
                     w[d] = weight
             z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
     half = Z90 * band_scale * std
-    return z - half, z, z + half, observed_level(z, w, GAP_EDGE_DAYS), used
+    views = np.where(used_weights(y, w, spike, spike_gap, soil) > 0, y, np.nan)
+    return z - half, z, z + half, observed_level(z, w, GAP_EDGE_DAYS), views, used
 
 
 @numba.njit(cache=True)
@@ -436,16 +479,6 @@ def radar_ndvi(
 
 
 @numba.njit(cache=True)
-def daily_views(values: np.ndarray, days: np.ndarray, n_days: int) -> np.ndarray:
-    """One pixel's observations on the daily grid, NaN on the days without one."""
-    views = np.full(n_days, np.nan)
-    for t in range(values.shape[0]):
-        if np.isfinite(values[t]):
-            views[days[t]] = values[t]
-    return views
-
-
-@numba.njit(cache=True)
 def _last_view(values: np.ndarray, days: np.ndarray, until: int) -> int:
     """Day number of the last observation (not NaN) on or before ``until``; -1 if none."""
     last = NO_EVENT
@@ -480,12 +513,11 @@ def analyse_pixels(
     n_pix = values.shape[1]
     out = np.empty((N_LAYERS, n_pix))
     for p in range(n_pix):
-        q10, q50, q90, level, n_obs = daily_band(
+        q10, q50, q90, level, views, n_obs = daily_band(
             values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
             smoothing[4], smoothing[5], radar[:, p], radar_days,
         )  # fmt: skip
         last_view = _last_view(values[:, p], days, year_bounds[1])
-        views = daily_views(values[:, p], days, n_days)
         out[:, p] = pixel_seasons(
             q10, q50, q90, level, views, n_obs, last_view, cropland[p], year_bounds[0], year_bounds[1],
             windows, winters, yydoy, params,

@@ -163,6 +163,16 @@ def _drop_spikes(y: np.ndarray, w: np.ndarray, depth: float, max_gap: float, soi
 
 
 @numba.njit(cache=True)
+def used_weights(y: np.ndarray, w: np.ndarray, spike: float, spike_gap: float, soil: float) -> np.ndarray:
+    """The weights :func:`fit_band` fits with: ``w`` without the isolated dips of primary observations
+    (see :func:`_drop_spikes`; none dropped when ``spike`` is 0)."""
+    primary = np.where(w >= 1.0, w, 0.0)
+    if spike > 0:
+        primary = _drop_spikes(y, primary, spike, spike_gap, soil)
+    return primary + np.where(w < 1.0, w, 0.0)
+
+
+@numba.njit(cache=True)
 def fit_band(
     y: np.ndarray,
     w: np.ndarray,
@@ -185,10 +195,7 @@ def fit_band(
     used.  Returns (mean, std, number of primary observations used).
     """
     n = y.shape[0]
-    primary = np.where(w >= 1.0, w, 0.0)
-    if spike > 0:
-        primary = _drop_spikes(y, primary, spike, spike_gap, soil)
-    weights = primary + np.where(w < 1.0, w, 0.0)
+    weights = used_weights(y, w, spike, spike_gap, soil)
     d0, d1, d2 = _penalty_bands(n, lam)
     for i in range(n):
         d0[i] += weights[i]

@@ -53,7 +53,7 @@ _KERNEL_PARAMETERS = (
     "max_season_days", "min_observations", "max_event_confidence",
 )  # fmt: skip
 """Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise,
-min_peak_ndvi, confidence and harvest_to_emergence, see ``_kernel_arguments``)."""
+min_peak_ndvi, confidence, harvest_to_emergence and harvest_confidence, see ``_kernel_arguments``)."""
 
 _COMMON_FLAGS = {
     0: "no annual cropland",
@@ -84,7 +84,8 @@ register(
          _with_confidence_flag(_COMMON_FLAGS), False),
     _hrl("CPMCH", "Main crop harvest", f"Harvest of the main crop (removal of standing biomass), {_DATE}.",
          "YYDOY", _COMMON_FLAGS, True),
-    _hrl("CPMCHCL", "Main crop harvest confidence", f"Harvest {_CL}; 1-40.", "days",
+    _hrl("CPMCHCL", "Main crop harvest confidence",
+         f"Harvest {_CL}, and by default at least the days between the views bracketing it; 1-40.", "days",
          _with_confidence_flag(_COMMON_FLAGS), False),
     _hrl("CPMCD", "Main crop duration", "Days from emergence to harvest of the main crop; 40-366.", "days",
          _COMMON_FLAGS, False),
@@ -219,6 +220,10 @@ def seasons(
         raise ConfigError(f"seasons.combine must be 'sum' or 'average', got {params.combine!r}")
     if params.confidence not in ("slope", "crossing"):
         raise ConfigError(f"seasons.confidence must be 'slope' or 'crossing', got {params.confidence!r}")
+    if params.harvest_confidence not in ("band", "views"):
+        raise ConfigError(
+            f"seasons.harvest_confidence must be 'band' or 'views', got {params.harvest_confidence!r}"
+        )
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)
@@ -273,6 +278,7 @@ def _kernel_arguments(
             [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
             + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
             + [1.0 if params.confidence == "crossing" else 0.0, float(params.harvest_to_emergence)]
+            + [1.0 if params.harvest_confidence == "views" else 0.0]
         ),
     }
 
@@ -463,7 +469,7 @@ def pixel_series(
     daily = np.datetime64(grid.first) + np.arange(grid.n_days)
     out = []
     for p in range(len(points)):
-        q10, q50, q90, _, _ = kernel.daily_band(
+        q10, q50, q90, _, views, _ = kernel.daily_band(
             values[:, p],
             observed,
             grid.n_days,
@@ -479,9 +485,7 @@ def pixel_series(
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
                                        radar=ratio[:, p : p + 1], radar_days=radar_days,
                                        **kwargs)  # fmt: skip
-        emergence, _, harvest, _ = kernel.crop_events(
-            q50, kwargs["params"], kwargs["winters"], kernel.daily_views(values[:, p], observed, grid.n_days)
-        )
+        emergence, _, harvest, _, _ = kernel.crop_events(q50, kwargs["params"], kwargs["winters"], views)
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
             label=f"x={float(picked.x[p]):.0f}, y={float(picked.y[p]):.0f}",
