@@ -143,8 +143,11 @@ def score(
         figures["CPBSA_mae_by_end"] = _bsa_by_end(errors["CPBSA"], t, clear[:, pixels], times)
         figures["seen_days"] = SEEN_DAYS
     per_crop = pd.DataFrame({"crop": t["crop"].to_numpy(), "e": np.abs(errors["emergence"]),
-                             "h": np.abs(errors["harvest"])}).groupby("crop").mean().round(1)  # fmt: skip
-    figures["mae_by_crop"] = per_crop.to_dict(orient="index")
+                             "h": np.abs(errors["harvest"]), "bsa": np.abs(errors["CPBSA"]),
+                             "bsb": np.abs(errors["CPBSB"])}).groupby("crop").mean().round(1)  # fmt: skip
+    figures["mae_by_crop"] = {
+        crop: {k: v for k, v in row.items() if np.isfinite(v)} for crop, row in per_crop.iterrows()
+    }
     return figures
 
 

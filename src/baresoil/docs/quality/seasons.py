@@ -104,10 +104,14 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
             )
         by_crop = default.get("mae_by_crop") or {}
         if by_crop:
-            rows3 = [(crop, fmt(v.get("e")), fmt(v.get("h"))) for crop, v in by_crop.items()]
+            rows3 = [
+                (crop, *(fmt(v.get(k)) if k in v else "–" for k in ("e", "h", "bsa", "bsb")))
+                for crop, v in by_crop.items()
+            ]
             parts.append(
-                "### Mean absolute error by crop (per pixel, days)\n\n"
-                + markdown_table(("crop", "emergence", "harvest"), rows3)
+                "### Mean absolute error by crop (per pixel, days)\n\nThe bare period before the main crop "
+                "is scored within the year only: a winter crop's starts the year before (flag 65529).\n\n"
+                + markdown_table(("crop", "emergence", "harvest", "CPBSA", "CPBSB"), rows3)
             )
     if speed:
         parts.append("## Speed and memory\n\n" + records_table(speed, SPEED_COLUMNS))
