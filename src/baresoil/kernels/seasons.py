@@ -237,20 +237,9 @@ def pixel_seasons(
         out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum, crossing
     )
     _bare_before(
-        out,
-        harvest[crop],
-        brackets[crop],
-        q10,
-        q50,
-        q90,
-        e,
-        cl_e,
-        year_first,
-        cap,
-        use_sum,
-        crossing,
+        out, harvest[crop], brackets[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing,
         by_views,
-    )
+    )  # fmt: skip
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
         out[SCE], out[SCD], out[CSY] = NO_SECONDARY, NO_SECONDARY, 1.0
