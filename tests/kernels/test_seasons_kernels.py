@@ -149,28 +149,6 @@ def test_a_harvest_in_a_cloudy_gap_states_at_least_the_gap_as_its_confidence():
     assert views["CPMCDCL"] - band["CPMCDCL"] == views["CPMCHCL"] - band["CPMCHCL"]
 
 
-def test_a_spring_crop_still_bare_after_the_spring_window_opens_is_no_winter_green_up():
-    # wet soil darkens the field in January; after a cloudy March the field is seen bare on 6 April,
-    # then the barley rises steeply: extrapolated back to the wet-soil level, the rise "leaves the
-    # bare level" in March, inside the dormancy
-    ndvi = bare_curve()
-    ndvi[day(2022, 1, 5) : day(2022, 2, 15)] = 0.12
-    e = day(2022, 4, 8)
-    crop(ndvi, e, day(2022, 6, 20), day(2022, 8, 5), senescence=day(2022, 7, 5))
-    cloudy = ((day(2021, 11, 25), day(2022, 1, 25)), (day(2022, 1, 27), day(2022, 4, 5)),
-              (day(2022, 4, 7), day(2022, 4, 20)), (day(2022, 4, 22), day(2022, 5, 10)))  # fmt: skip
-    values, days = observe(ndvi, every=1, gaps=cloudy)
-    out = analyse(values, days)
-    assert decode_yydoy(int(out["CPMCE"])).year == 2022 and abs(as_day(out["CPMCE"]) - e) <= 12
-    # without the views, the same band makes it a winter crop's green-up, emerged in the autumn
-    kwargs = _kernel_arguments(SeasonsConfig(), GRID, YEAR, days)
-    _, q50, _, _, views, _ = k.daily_band(values, days, GRID.n_days, *kwargs["smoothing"], np.zeros(0),
-                                          np.zeros(0, np.int64))  # fmt: skip
-    unseen = np.full_like(views, np.nan)
-    emergence = k.crop_events(q50, kwargs["params"], kwargs["winters"], unseen)[0]
-    assert emergence[0] < day(2021, 12, 1)
-
-
 def test_cereal_then_cover_crop_is_a_secondary_season_that_ends_the_bare_period():
     ndvi = bare_curve()
     e, h = day(2022, 4, 10), day(2022, 8, 1)

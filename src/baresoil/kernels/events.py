@@ -218,7 +218,6 @@ def sown_before_winter(
     after_harvest: int,
     crop_level: float,
     harvest_fraction: float,
-    views: np.ndarray,
 ) -> None:
     """Re-date, in place, the emergences that fall in a winter's dormancy: a winter crop's green-up.
 
@@ -236,12 +235,7 @@ def sown_before_winter(
 
     Neither applies to a rise with no peak yet that still climbs at the end of data running past
     the time winter crops peak (:func:`_rising_after_winter_peaks`): that is a spring crop, and a
-    dip of wet soil in the winter only made its rise look early.  Nor is a rise a green-up when a
-    view (of ``views``, the observations on the daily grid) on or after the opening of the spring
-    window still shows the field below the level at which the rise is seen
-    (:func:`_unseen_in_spring`): the crop had not come up by then, and only the extrapolation back
-    along a steep rise placed its emergence before the opening (a spring barley after a cloudy
-    March; a winter cereal sown so late that it looks the same is taken for one).
+    dip of wet soil in the winter only made its rise look early.
 
     The previous crop may have no season of its own (its rise lies before the window):
     its harvest is then read on the fall from the highest ``z`` before the rise, when
@@ -255,8 +249,6 @@ def sown_before_winter(
             if peaks[k] == NO_EVENT and _rising_after_winter_peaks(z, day, winters[w]):
                 continue
             green_up = winters[w, 0] <= day < winters[w, 1]
-            if green_up and _unseen_in_spring(z, views, seen[k], winters[w, 1]):
-                continue
             if green_up and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level):
                 emergence[k], seen[k] = emergence[k - 1], seen[k - 1]  # the crop's own autumn rise
                 break
@@ -269,18 +261,6 @@ def sown_before_winter(
             if autumn < day or not green_up:
                 emergence[k], seen[k] = autumn, NO_EVENT
             break
-
-
-@numba.njit(cache=True)
-def _unseen_in_spring(z: np.ndarray, views: np.ndarray, seen: int, opening: int) -> bool:
-    """Whether a view on or after the spring window's ``opening`` still shows the field below the level
-    at which its rise is ``seen``: the crop had not come up by then."""
-    if seen == NO_EVENT:
-        return False
-    for t in range(opening, seen):  # noqa: SIM110 - numba compiles no generator in any()
-        if np.isfinite(views[t]) and views[t] < z[seen]:
-            return True
-    return False
 
 
 @numba.njit(cache=True)

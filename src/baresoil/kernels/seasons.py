@@ -150,9 +150,7 @@ def crop_events(
     emergence, peaks, harvest, seen = season_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
-    sown_before_winter(
-        q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2], views
-    )
+    sown_before_winter(q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2])
     brackets = harvests_between_views(q50, views, peaks, harvest)
     return emergence, peaks, harvest, seen, brackets
 
