@@ -149,6 +149,22 @@ def test_a_harvest_in_a_cloudy_gap_states_at_least_the_gap_as_its_confidence():
     assert views["CPMCDCL"] - band["CPMCDCL"] == views["CPMCHCL"] - band["CPMCHCL"]
 
 
+def test_a_cover_crop_terminated_in_a_long_cloudy_gap_starts_the_bare_period_midway():
+    ndvi = bare_curve()
+    crop(ndvi, day(2021, 9, 1), day(2021, 10, 20), day(2022, 2, 1), top=0.7)  # terminated on 1 February
+    ndvi[day(2022, 3, 20) :] = BARE  # the spring tillage brings the field's lowest level
+    e = day(2022, 5, 10)
+    crop(ndvi, e, day(2022, 7, 15), day(2022, 9, 25))
+    values, days = observe(ndvi, gaps=((day(2022, 1, 28), day(2022, 3, 5)),))
+    standing, gone = days[days < day(2022, 1, 28)].max(), days[days > day(2022, 3, 5)].min()
+    assert gone - standing >= k.HIDDEN_END_DAYS
+    out = analyse(values, days)
+    assert out["CPBSB"] == as_day(out["CPMCE"]) - (standing + gone) // 2
+    assert abs(out["CPBSB"] - (e - day(2022, 2, 1))) <= 10
+    # the termination's confidence covers the gap, combined with the emergence's
+    assert out["CPBSBCL"] == out["CPMCECL"] + (gone - standing)
+
+
 def test_cereal_then_cover_crop_is_a_secondary_season_that_ends_the_bare_period():
     ndvi = bare_curve()
     e, h = day(2022, 4, 10), day(2022, 8, 1)

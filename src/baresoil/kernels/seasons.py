@@ -61,6 +61,9 @@ WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN,
 
 
 GAP_EDGE_DAYS = 15
+HIDDEN_END_DAYS = 30
+"""A harvest or termination before the main crop whose views lie this far apart or more is placed midway
+between them (see ``_bare_before``)."""
 """Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
 
 
@@ -304,6 +307,15 @@ def _bare_before(
     crossing: bool,
     by_views: bool,
 ) -> None:
+    """Bare soil before the main emergence ``e`` (see the module notes), into ``out``.
+
+    The period mostly starts with a cover crop's termination over the winter, and in a long
+    cloudy gap the fall is read where the field reaches its lowest level, which the spring
+    tillage brings, at the end of the gap: a fall whose views are ``HIDDEN_END_DAYS`` or more
+    apart is placed midway between them, where a step about which nothing else is known is
+    best placed.  (Dating a main harvest that way measured worse: its fall to stubble is read
+    well on the smoothed curve.)
+    """
     if e < year_first:
         out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
         return
@@ -315,6 +327,9 @@ def _bare_before(
         out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
         return
     day = harvest[preceding]
+    standing, gone = brackets[preceding, 0], brackets[preceding, 1]
+    if gone != NO_EVENT and gone - standing >= HIDDEN_END_DAYS:
+        day = (standing + gone) // 2
     cl_prev = _harvest_confidence(q10, q50, q90, day, brackets[preceding], crossing, by_views)
     out[BSB] = max(1.0, float(e - day))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
