@@ -61,10 +61,11 @@ WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN,
 
 
 GAP_EDGE_DAYS = 15
+"""Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
+
 HIDDEN_END_DAYS = 30
 """A harvest or termination before the main crop whose views lie this far apart or more is placed midway
 between them (see ``_bare_before``)."""
-"""Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
 
 
 @numba.njit(cache=True)
@@ -389,7 +390,9 @@ def daily_band(
     if n_optical < 3:
         nan = np.full(n_days, np.nan)
         return nan, nan, nan, nan, nan, n_optical
-    z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
+    # the spikes are dropped once, here, so that the views returned are those the band was fitted to
+    kept = used_weights(y, w, spike, spike_gap, soil)
+    z, std, used = fit_band(y, kept, lam, noise_floor, 0.0)
     if radar.shape[0] > 0:
         predicted, weight = radar_ndvi(values, days, radar, radar_days, noise_floor, z)
         if weight > 0:
@@ -398,9 +401,10 @@ def daily_band(
                 if np.isfinite(predicted[t]) and w[d] == 0.0:
                     y[d] = predicted[t]
                     w[d] = weight
-            z, std, used = fit_band(y, w, lam, noise_floor, spike, spike_gap, soil)
+            kept = used_weights(y, w, spike, spike_gap, soil)
+            z, std, used = fit_band(y, kept, lam, noise_floor, 0.0)
     half = Z90 * band_scale * std
-    views = np.where(used_weights(y, w, spike, spike_gap, soil) > 0, y, np.nan)
+    views = np.where(kept > 0, y, np.nan)
     return z - half, z, z + half, observed_level(z, w, GAP_EDGE_DAYS), views, used
 
 

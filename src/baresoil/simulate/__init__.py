@@ -138,7 +138,6 @@ def add_sentinel1(out_dir: str | Path) -> Path:
 
     Sentinel-2 outputs are left untouched; returns the Sentinel-1 catalog.json.
     """
-
     root = Path(out_dir)
     spec = WorldSpec.from_json(json.loads((root / "truth" / "world.json").read_text())["spec"])
     world = build_world(spec)
