@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 from rasterio.enums import Resampling
 
-from baresoil.config import Config
+from baresoil.config import PRODUCT_DEFAULTS, Config
 from baresoil.cube.s1 import load_s1
 from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
 from baresoil.kernels import seasons as kernel
-from baresoil.products.seasons import analysis_window, cross_ratio, decode_yydoy, seasons
+from baresoil.products.seasons import FAMILY, analysis_window, cross_ratio, decode_yydoy, seasons
 from baresoil.simulate import add_sentinel1, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -227,12 +227,13 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
     for mode, combine, harvest_confidence in modes:
         config = Config().override(
             **{
+                **PRODUCT_DEFAULTS[FAMILY],
                 "cube.resolution": resolution,
                 "seasons.year": year,
                 "seasons.combine": combine,
                 "seasons.harvest_confidence": harvest_confidence,
                 **(overrides or {}),
-            }
+            },
         )
         _, cube = build(folder, world_area(folder), config, analysis_window(year))
         fields, n_fields, radar = None, 0, None
@@ -281,7 +282,12 @@ def speed(folder: Path, year: int, resolution: float) -> None:
 
 def speed_child(folder: Path, year: int, resolution: float, chunk: int) -> None:
     config = Config().override(
-        **{"cube.resolution": resolution, "cube.chunk_size": chunk, "seasons.year": year}
+        **{
+            **PRODUCT_DEFAULTS[FAMILY],
+            "cube.resolution": resolution,
+            "cube.chunk_size": chunk,
+            "seasons.year": year,
+        }
     )
     _, cube = build(folder, world_area(folder), config, analysis_window(year))
     started = time.perf_counter()

@@ -24,6 +24,21 @@ def test_file_then_flags(tmp_path):
     assert config.scenes.max_cloud_cover == 50.0  # an unset flag keeps the file's value
 
 
+def test_product_defaults_lie_between_the_defaults_and_the_file(tmp_path):
+    seasons = load_config(product="seasons")
+    assert seasons.cube.resolution == 10.0
+    assert seasons.scenes.max_cloud_cover == 100.0  # clouds masked per pixel, every scene kept
+    assert seasons.scenes.min_sun_elevation == Config().scenes.min_sun_elevation
+    assert load_config(product="parcels").scenes.max_cloud_cover == 80.0
+    path = tmp_path / "c.toml"
+    path.write_text("[cube]\nresolution = 20\n[scenes]\nmax_cloud_cover = 90\n")
+    config = load_config(path, "seasons")
+    assert config.cube.resolution == 20.0 and config.scenes.max_cloud_cover == 90.0
+    assert config.override(**{"cube.resolution": 10.0}).cube.resolution == 10.0
+    with pytest.raises(ConfigError, match="no product defaults for 'soilsuit'"):
+        load_config(product="soilsuit")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -1,7 +1,8 @@
-"""One typed configuration, layered: defaults < TOML file < command-line flags.
+"""One typed configuration, layered: defaults < a product's own defaults < TOML file < command-line flags.
 
 Each section is a frozen dataclass whose defaults follow the anchors (SCMaP for
-scene filtering and cloud buffering).  ``load_config`` reads a TOML file and
+scene filtering and cloud buffering); ``PRODUCT_DEFAULTS`` holds the few a product
+family sets otherwise.  ``load_config`` applies those and reads a TOML file, and
 ``Config.override`` applies flags; unknown keys are an error, so a typo in a
 config file cannot silently fall back to a default.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,9 +328,25 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Defaults, updated by a TOML file when given."""
+PRODUCT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    "seasons": {"cube.resolution": 10.0, "scenes.max_cloud_cover": 100.0},
+    "parcels": {"cube.resolution": 10.0},
+}
+"""Defaults a product family sets otherwise than the general ones (a config file and flags still win).
+
+The HRL layers and Sen4CAP's markers are 10 m products.  The seasons' daily series wants every scene
+in which a pixel is clear, as the HRL's gap-filled fAPAR masks clouds per pixel: a scene 95 % cloudy
+over its whole tile may be clear over the fields, and in a cloudy autumn that view is often the only
+one to date an emergence.  SCMaP's composites drop such scenes (``scenes.max_cloud_cover``)."""
+
+
+def load_config(path: str | Path | None = None, product: str | None = None) -> Config:
+    """Defaults, then ``product``'s own (``PRODUCT_DEFAULTS``), updated by a TOML file when given."""
     config = Config()
+    if product is not None:
+        if product not in PRODUCT_DEFAULTS:
+            raise ConfigError(f"no product defaults for {product!r}; known: {', '.join(PRODUCT_DEFAULTS)}")
+        config = _apply(config, dict(PRODUCT_DEFAULTS[product]), source=f"{product} defaults")
     if path is None:
         return config
     path = Path(path)

@@ -58,6 +58,11 @@ CloudBuffer = Annotated[
 MaxCloudCover = Annotated[
     float | None, typer.Option("--max-cloud-cover", help="Scene filter, % (default: 80).")
 ]
+MaxCloudCoverAll = Annotated[
+    float | None,
+    typer.Option("--max-cloud-cover", help="Scene filter, % (default: 100, clouds are masked per pixel)."),
+]
+"""The scene filter of the seasons' daily series, which keeps every scene (``config.PRODUCT_DEFAULTS``)."""
 MinSunElevation = Annotated[
     float | None, typer.Option("--min-sun-elevation", help="Scene filter, degrees (default: 20).")
 ]
@@ -92,14 +97,16 @@ def make_job(
     config_file: Path | None,
     overrides: Mapping[str, object],
     resume: bool,
+    product: str | None = None,
 ) -> Job:
-    """The job of a product command: source, area, period, output and layered config."""
+    """The job of a product command: source, area, period, output and layered config (with
+    ``product``'s own defaults, see ``config.PRODUCT_DEFAULTS``)."""
     return Job(
         source=StacSource(stac, collection),
         area=area_from_options(*area),
         period=TimeRange.parse(start, end),
         out_dir=Path(out),
-        config=load_config(config_file).override(**overrides),
+        config=load_config(config_file, product).override(**overrides),
         resume=resume,
     )
 

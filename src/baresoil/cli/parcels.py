@@ -10,7 +10,7 @@ import typer
 from ..catalog.source import StacSource, TimeRange
 from ..config import load_config
 from ..pipeline.cluster import scheduler as dask_scheduler
-from ..pipeline.parcels import ParcelJob, run_parcels
+from ..pipeline.parcels import FAMILY, ParcelJob, run_parcels
 from . import options as opt
 
 
@@ -53,8 +53,7 @@ def parcels_command(
     NDVI, NDTI, NDMI, BSI, FCOVER and S1 VV/VH), long and in Sen4CAP's wide layout, plus the parcel
     products; GeoParquet and CSV, described in OUT/catalog.json."""
     overrides = {
-        # Sen4CAP works on the 10 m grid (20 m bands resampled), as the HRL does
-        **opt.cube_overrides(resolution or 10.0, cloud_buffer, max_cloud_cover, min_sun_elevation),
+        **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "parcels.buffer_m": buffer,
         "parcels.min_pixels": min_pixels,
     }
@@ -66,7 +65,7 @@ def parcels_command(
         out_dir=Path(out),
         category_column=category_column,
         s1_source=StacSource(s1, s1_collection) if s1 else None,
-        config=load_config(config).override(**overrides),
+        config=load_config(config, FAMILY).override(**overrides),
     )
     with dask_scheduler(scheduler):
         run = run_parcels(job)

@@ -15,9 +15,6 @@ from ..pipeline.run import run_product
 from ..products.seasons import FAMILY, analysis_window, file_name, seasons_product
 from . import options as opt
 
-DEFAULT_RESOLUTION = 10.0
-"""The HRL layers are 10 m products."""
-
 
 def seasons_command(
     stac: opt.Stac,
@@ -50,7 +47,7 @@ def seasons_command(
     ] = None,
     resolution: opt.Resolution10 = None,
     cloud_buffer: opt.CloudBuffer = None,
-    max_cloud_cover: opt.MaxCloudCover = None,
+    max_cloud_cover: opt.MaxCloudCoverAll = None,
     min_sun_elevation: opt.MinSunElevation = None,
     config: opt.ConfigFile = None,
     scheduler: opt.Scheduler = None,
@@ -61,9 +58,7 @@ def seasons_command(
         raise ConfigError("--parcels and --id-column go together")
     window = analysis_window(year)
     overrides = {
-        **opt.cube_overrides(
-            resolution or DEFAULT_RESOLUTION, cloud_buffer, max_cloud_cover, min_sun_elevation
-        ),
+        **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "seasons.year": year,
         "seasons.zone": zone,
         "seasons.landcover": landcover,
@@ -78,6 +73,7 @@ def seasons_command(
         config,
         overrides,
         resume,
+        product=FAMILY,
     )
     fields = None
     if parcels is not None and id_column is not None:

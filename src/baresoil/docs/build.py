@@ -20,6 +20,7 @@ RENDERERS: dict[str, Renderer] = {
     "values": tables.values_table,
     "stac": tables.stac_table,
     "config": tables.config_table,
+    "product-defaults": tables.product_defaults_table,
     "cli": tables.cli_table,
     "signature": tables.signature_table,
     "constants": tables.constants_table,

@@ -188,6 +188,26 @@ def config_table(args: list[str]) -> str:
     return markdown_table(("key", "default", "meaning"), rows)
 
 
+def product_defaults_table(args: list[str]) -> str:
+    """The keys a product family sets otherwise than the general defaults (``config.PRODUCT_DEFAULTS``)."""
+    if args:
+        raise DocsError(f"product-defaults takes no arguments, got {args}")
+    general = Config()
+    rows = []
+    for product, values in config_module.PRODUCT_DEFAULTS.items():
+        for dotted, value in values.items():
+            section, _, key = dotted.partition(".")
+            rows.append(
+                (
+                    f"`{product}`",
+                    f"`{dotted}`",
+                    _default(value),
+                    _default(getattr(getattr(general, section), key)),
+                )
+            )
+    return markdown_table(("product", "key", "its default", "general default"), rows)
+
+
 # --- the command line ----------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ import rasterio
 from shapely.geometry import box
 
 from ..catalog.source import StacSource, TimeRange
-from ..config import Config
+from ..config import PRODUCT_DEFAULTS, Config
 from ..cube.load import open_cube
 from ..cube.s1 import load_s1
 from ..grid import EEA_CRS, Area, area_from_tile, tiles_covering
@@ -34,6 +34,7 @@ from ..products.soil import parse_property
 from ..products.soilsuite import FAMILY as SOILSUITE
 from ..products.soilsuite import soilsuite
 from .cluster import scheduler
+from .parcels import FAMILY as PARCELS
 from .parcels import ParcelJob, run_parcels
 from .run import Job, run_product
 from .soilmap import SoilMapJob, run_soil_maps
@@ -120,7 +121,7 @@ def _parcel_markers(job: Job, sim_dir: Path) -> None:
         out_dir=job.out_dir,
         category_column=f"crop_{job.period.start.year}",
         s1_source=StacSource(str(s1_catalog)),
-        config=job.config.override(**{"cube.resolution": 10.0}),  # Sen4CAP's grid
+        config=job.config.override(**PRODUCT_DEFAULTS[PARCELS]),
         progress=job.progress,
     )
     run_parcels(parcel_job)
@@ -129,7 +130,7 @@ def _parcel_markers(job: Job, sim_dir: Path) -> None:
 def _seasons(job: Job, sim_dir: Path) -> None:
     """The HRL layers of the last full year at 10 m (seen to June after it), and a few pixels' series."""
     year = job.period.end.year
-    config = job.config.override(**{"cube.resolution": 10.0, "seasons.year": year})
+    config = job.config.override(**PRODUCT_DEFAULTS[SEASONS], **{"seasons.year": year})
     seasons_job = dataclasses.replace(job, config=config, period=analysis_window(year))
     s1_catalog = sim_dir / "stac" / "sentinel-1-rtc" / "catalog.json"
     radar = StacSource(str(s1_catalog)) if s1_catalog.exists() else None
