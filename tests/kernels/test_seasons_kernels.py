@@ -165,6 +165,38 @@ def test_a_cover_crop_terminated_in_a_long_cloudy_gap_starts_the_bare_period_mid
     assert out["CPBSBCL"] == out["CPMCECL"] + (gone - standing)
 
 
+def test_a_frost_browned_cover_crop_ended_in_a_gap_over_new_year_leaves_2022_bare_from_1_january():
+    ndvi = bare_curve()
+    # a cover crop browned by the frost, off its plateau, terminated on 20 December
+    crop(ndvi, day(2021, 9, 1), day(2021, 10, 10), day(2021, 12, 20), top=0.65, senescence=day(2021, 10, 16))
+    e = day(2022, 5, 10)
+    crop(ndvi, e, day(2022, 7, 15), day(2022, 9, 25))
+    values, days = observe(ndvi, gaps=((day(2021, 11, 26), day(2022, 1, 24)),))
+    standing, gone = days[days < day(2021, 11, 26)].max(), days[days > day(2022, 1, 24)].min()
+    assert (standing + gone) // 2 < day(2022, 1, 1) and values[days == standing][0] < 0.55
+    out = analyse(values, days)
+    assert out["CPBSB"] == as_day(out["CPMCE"]) - day(2022, 1, 1)  # no day of 2021 counted
+    assert (
+        out["CPBSBCL"] == out["CPMCECL"]
+    )  # the period's start is the year's: only the emergence is uncertain
+
+
+def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_period_on_1_january():
+    # the smoother reads the termination on 5 January, but its views (1 December, 20 January) put it
+    # on 26 December: the bare period within the year starts on 1 January
+    first = day(2022, 1, 1)
+    n = first + 200
+    q50 = np.full(n, 0.2)
+    q10, q90 = q50 - 0.05, q50 + 0.05
+    out = np.full(k.N_LAYERS, np.nan)
+    harvest = np.array([first + 4])
+    brackets = np.array([[day(2021, 12, 1), day(2022, 1, 20)]])
+    e = first + 130
+    k._bare_before(out, harvest, brackets, q10, q50, q90, e, 12.0, first, 40.0, True, False, True)
+    assert out[k.BSB] == 130
+    assert out[k.BSBCL] == 12.0  # only the emergence is uncertain
+
+
 def test_cereal_then_cover_crop_is_a_secondary_season_that_ends_the_bare_period():
     ndvi = bare_curve()
     e, h = day(2022, 4, 10), day(2022, 8, 1)
@@ -440,6 +472,10 @@ def test_emergence_is_found_when_the_steepest_day_is_still_below_the_level():
     assert 0 <= emergence[0] - e <= 3
 
 
+NO_WINTER = np.zeros((0, 5), np.int64)
+"""No autumn in a short test series: no crop is harvested green."""
+
+
 def _views(n: int, seen: dict[int, float]) -> np.ndarray:
     views = np.full(n, np.nan)
     for t, value in seen.items():
@@ -455,7 +491,7 @@ def test_a_harvest_the_smoother_dates_after_the_first_harvested_view_is_moved_on
     assert read > 30
     views = _views(80, {t: (0.8 if t <= 25 else 0.2) for t in range(0, 80, 5)})
     harvest = np.array([read])
-    harvests_between_views(z, views, np.array([0]), harvest)
+    harvests_between_views(z, views, np.array([0]), harvest, NO_WINTER)
     assert harvest[0] == 30  # the first view showing the field harvested
 
 
@@ -463,11 +499,43 @@ def test_a_harvest_the_smoother_dates_before_the_last_standing_view_is_moved_aft
     z = np.interp(np.arange(80), [0, 60, 79], [0.8, 0.2, 0.2])  # a long senescence
     views = _views(80, {0: 0.8, 35: 0.55, 45: 0.2})  # straw still standing above the level on day 35
     harvest = np.array([30, -1])  # read where z is 0.5; a second season without a harvest
-    harvests_between_views(z, views, np.array([0, 70]), harvest)
+    harvests_between_views(z, views, np.array([0, 70]), harvest, NO_WINTER)
     assert list(harvest) == [36, -1]
     unseen = np.array([30])  # no view ever shows the field harvested: the smoother's date stays
-    harvests_between_views(z, _views(80, {0: 0.8, 35: 0.55}), np.array([0]), unseen)
+    harvests_between_views(z, _views(80, {0: 0.8, 35: 0.55}), np.array([0]), unseen, NO_WINTER)
     assert unseen[0] == 30
+
+
+@pytest.mark.parametrize(
+    ("standing", "gone", "last_seen", "green"),
+    [
+        (day(2022, 10, 3), day(2022, 11, 12), 0.8, True),  # sugar beet lifted in a cloudy October
+        (day(2022, 6, 20), day(2022, 7, 30), 0.8, False),  # a cereal green in June ripens before its harvest
+        (day(2022, 10, 3), day(2022, 11, 12), 0.55, False),  # a maize already drying in October
+    ],
+)
+def test_a_crop_green_in_the_autumn_and_gone_after_a_long_gap_is_harvested_midway(
+    standing, gone, last_seen, green
+):
+    n = GRID.n_days
+    z = np.interp(np.arange(n), [0, standing, gone, n - 1], [0.8, 0.8, 0.2, 0.2])  # the smoother's step
+    peak = standing - 30
+    read = harvest_day(z, peak, n - 1, 0.15)
+    assert read > (standing + gone) // 2 + 10  # the crossing of the harvest level comes late in the gap
+    views = _views(n, {peak: 0.8, standing: last_seen, gone: 0.2})
+    harvest = np.array([read])
+    harvests_between_views(z, views, np.array([peak]), harvest, GRID.winters(YEAR, SeasonsConfig()))
+    assert harvest[0] == ((standing + gone) // 2 if green else read)
+
+
+def test_a_crop_green_in_the_autumn_is_read_on_its_fall_when_views_show_it():
+    n = GRID.n_days
+    standing, gone = day(2022, 10, 3), day(2022, 10, 13)  # ten days apart: the smoother's date stands
+    z = np.interp(np.arange(n), [0, standing, gone, n - 1], [0.8, 0.8, 0.2, 0.2])
+    harvest = np.array([day(2022, 10, 11)])
+    views = _views(n, {standing - 30: 0.8, standing: 0.8, gone: 0.2})
+    harvests_between_views(z, views, np.array([standing - 30]), harvest, GRID.winters(YEAR, SeasonsConfig()))
+    assert harvest[0] == day(2022, 10, 11)
 
 
 def test_event_confidence_is_band_width_over_slope_with_a_flat_fallback():

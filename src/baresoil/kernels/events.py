@@ -36,6 +36,12 @@ _FLAT_SLOPE = 1e-4
 """NDVI change per day below which the slope is 'about 0' and the ATBD's fallback applies."""
 _POST_HARVEST_DAYS = 45
 """The level a field falls to is the lowest q50 within this many days of the steepest fall."""
+HIDDEN_END_DAYS = 30
+"""A harvest or termination whose views lie this far apart or more is hidden in the gap between them:
+where it is placed there is a rule, not a reading (:func:`harvests_between_views`, and
+``kernels.seasons._bare_before``)."""
+_PLATEAU = 0.25
+"""A crop within this share of its fall from the peak still stands on its plateau, not yet ripening."""
 
 
 @numba.njit(cache=True)
@@ -370,7 +376,7 @@ def _days_until(series: np.ndarray, t: int, level: float, step: int, upward: boo
 
 @numba.njit(cache=True)
 def harvests_between_views(
-    z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray
+    z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray, winters: np.ndarray
 ) -> np.ndarray:
     """Move, in place, each harvest read on ``z`` between the two views that bracket it; return the
     brackets, (last view of the crop standing, first view of it gone) per season, -1 where none.
@@ -382,6 +388,16 @@ def harvests_between_views(
     crossing can come after the first view that already shows the field harvested (or,
     after a long gap, before the last that shows it standing): the date is kept
     inside the views' bracket.
+
+    A crop still on its plateau (within ``_PLATEAU`` of its fall from the peak) on its last
+    view in the autumn, after the winter-crop harvest window has closed (``winters[w, 4]``,
+    until the spring window opens), is harvested green: sugar beet, maize for silage, a cover
+    crop.  Its harvest is a step from green to bare, and when its views lie
+    ``HIDDEN_END_DAYS`` or more apart nothing tells where in the gap it fell: it is placed
+    midway, where such a step is best placed, not where the smoother's crossing comes, near
+    the end of the gap.  A cereal green on its last view in the summer, or a maize already
+    ripening in the autumn, dries for weeks before its harvest, which then falls late in the
+    gap, as the crossing has it.
     """
     brackets = np.full((harvest.shape[0], 2), NO_EVENT, np.int64)
     for k in range(harvest.shape[0]):
@@ -389,10 +405,24 @@ def harvests_between_views(
         if h == NO_EVENT or peak == NO_EVENT:
             continue
         standing, gone = _views_around_fall(views, peak, z[h])
-        if gone != NO_EVENT:
-            harvest[k] = min(max(h, standing + 1), gone)
-            brackets[k, 0], brackets[k, 1] = standing, gone
+        if gone == NO_EVENT:
+            continue
+        harvest[k] = min(max(h, standing + 1), gone)
+        green = views[standing] >= z[peak] - _PLATEAU * (z[peak] - z[h])
+        if green and gone - standing >= HIDDEN_END_DAYS and _in_autumn(standing, winters):
+            harvest[k] = (standing + gone) // 2
+        brackets[k, 0], brackets[k, 1] = standing, gone
     return brackets
+
+
+@numba.njit(cache=True)
+def _in_autumn(day: int, winters: np.ndarray) -> bool:
+    """Whether ``day`` lies between the close of an autumn's winter-crop harvest window and the opening
+    of the next spring's emergence window: the cereals are harvested."""
+    for w in range(winters.shape[0]):  # noqa: SIM110 - numba compiles no generator in any()
+        if winters[w, 4] <= day < winters[w, 1]:
+            return True
+    return False
 
 
 @numba.njit(cache=True)

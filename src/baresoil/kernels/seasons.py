@@ -31,7 +31,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .events import NO_EVENT, event_confidence, harvests_between_views, season_events, sown_before_winter
+from .events import (
+    HIDDEN_END_DAYS,
+    NO_EVENT,
+    event_confidence,
+    harvests_between_views,
+    season_events,
+    sown_before_winter,
+)
 from .smooth import Z90, fit_band, used_weights
 
 LAYERS = (
@@ -62,10 +69,6 @@ WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN,
 
 GAP_EDGE_DAYS = 15
 """Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
-
-HIDDEN_END_DAYS = 30
-"""A harvest or termination before the main crop whose views lie this far apart or more is placed midway
-between them (see ``_bare_before``)."""
 
 
 @numba.njit(cache=True)
@@ -155,7 +158,7 @@ def crop_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
     sown_before_winter(q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2])
-    brackets = harvests_between_views(q50, views, peaks, harvest)
+    brackets = harvests_between_views(q50, views, peaks, harvest, winters)
     return emergence, peaks, harvest, seen, brackets
 
 
@@ -324,13 +327,14 @@ def _bare_before(
     for k in range(harvest.shape[0]):
         if harvest[k] != NO_EVENT and harvest[k] < e and (preceding < 0 or harvest[k] > harvest[preceding]):
             preceding = k
-    if preceding < 0 or harvest[preceding] < year_first:
+    day = harvest[preceding] if preceding >= 0 else NO_EVENT
+    if preceding >= 0:
+        standing, gone = brackets[preceding, 0], brackets[preceding, 1]
+        if gone != NO_EVENT and gone - standing >= HIDDEN_END_DAYS:
+            day = (standing + gone) // 2
+    if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
         out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
         return
-    day = harvest[preceding]
-    standing, gone = brackets[preceding, 0], brackets[preceding, 1]
-    if gone != NO_EVENT and gone - standing >= HIDDEN_END_DAYS:
-        day = (standing + gone) // 2
     cl_prev = _harvest_confidence(q10, q50, q90, day, brackets[preceding], crossing, by_views)
     out[BSB] = max(1.0, float(e - day))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)

@@ -180,8 +180,9 @@ class DailyGrid:
 
     def winters(self, year: int, params: SeasonsConfig) -> np.ndarray:
         """Per winter of the analysis window: start of dormancy, opening of the spring emergence window,
-        typical winter-crop emergence and earliest winter-cereal emergence, as day numbers (see
-        ``kernels.events.sown_before_winter``)."""
+        typical winter-crop emergence, earliest winter-cereal emergence (see
+        ``kernels.events.sown_before_winter``) and the close of the autumn's winter-crop harvest window
+        (see ``kernels.events.harvests_between_views``), as day numbers."""
         rows = []
         for spring in (year, year + 1):
             opening = season_windows(spring, params.zone)["spring_emergence"][0]
@@ -189,7 +190,9 @@ class DailyGrid:
                 _month_day(getattr(params, name), spring - 1, f"seasons.{name}")
                 for name in ("dormancy_start", "winter_emergence", "earliest_cereal_emergence")
             ]
-            rows.append([self.day(autumn[0]), self.day(opening), self.day(autumn[1]), self.day(autumn[2])])
+            cereals_harvested = season_windows(spring - 1, params.zone)["winter_harvest"][1]
+            rows.append([self.day(autumn[0]), self.day(opening), self.day(autumn[1]), self.day(autumn[2]),
+                         self.day(cereals_harvested)])  # fmt: skip
         return np.array(rows, np.int64)
 
 
