@@ -181,6 +181,22 @@ def test_a_frost_browned_cover_crop_ended_in_a_gap_over_new_year_leaves_2022_bar
     )  # the period's start is the year's: only the emergence is uncertain
 
 
+def test_a_frost_browned_cover_crop_terminated_in_a_long_gap_starts_the_bare_period_midway():
+    ndvi = bare_curve()
+    # a cover crop browned by the frost from November, terminated on 1 March: its mulch lies on the
+    # field until the seedbed is tilled on 10 April, and the wet tilled soil is darker than bare
+    crop(ndvi, day(2021, 9, 1), day(2021, 10, 20), day(2022, 3, 1), top=0.75, senescence=day(2021, 11, 1))
+    ndvi[day(2022, 3, 1) : day(2022, 4, 10)] = 0.24
+    ndvi[day(2022, 4, 10) : day(2022, 5, 15)] = 0.13
+    e = day(2022, 5, 15)
+    crop(ndvi, e, day(2022, 7, 25), day(2022, 9, 25))
+    values, days = observe(ndvi, gaps=((day(2022, 1, 28), day(2022, 3, 28)),))
+    standing, gone = days[days < day(2022, 1, 28)].max(), days[days > day(2022, 3, 28)].min()
+    out = analyse(values, days)
+    assert out["CPBSB"] == as_day(out["CPMCE"]) - (standing + gone) // 2
+    assert abs(out["CPBSB"] - (e - day(2022, 3, 1))) <= 10
+
+
 def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_period_on_1_january():
     # the smoother reads the termination on 5 January, but its views (1 December, 20 January) put it
     # on 26 December: the bare period within the year starts on 1 January
@@ -192,7 +208,10 @@ def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_p
     harvest = np.array([first + 4])
     brackets = np.array([[day(2021, 12, 1), day(2022, 1, 20)]])
     e = first + 130
-    k._bare_before(out, harvest, brackets, q10, q50, q90, e, 12.0, first, 40.0, True, False, True)
+    views = np.full(n, np.nan)
+    k._bare_before(
+        out, harvest, brackets, q10, q50, q90, e, 12.0, first, 40.0, True, False, True, views, np.array([-1])
+    )
     assert out[k.BSB] == 130
     assert out[k.BSBCL] == 12.0  # only the emergence is uncertain
 

@@ -243,7 +243,7 @@ def pixel_seasons(
     )
     _bare_before(
         out, harvest[crop], brackets[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing,
-        by_views,
+        by_views, views, peaks[crop],
     )  # fmt: skip
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
@@ -310,6 +310,8 @@ def _bare_before(
     use_sum: bool,
     crossing: bool,
     by_views: bool,
+    views: np.ndarray,
+    peaks: np.ndarray,
 ) -> None:
     """Bare soil before the main emergence ``e`` (see the module notes), into ``out``.
 
@@ -317,8 +319,12 @@ def _bare_before(
     cloudy gap the fall is read where the field reaches its lowest level, which the spring
     tillage brings, at the end of the gap: a fall whose views are ``HIDDEN_END_DAYS`` or more
     apart is placed midway between them, where a step about which nothing else is known is
-    best placed.  (Dating a main harvest that way measured worse: its fall to stubble is read
-    well on the smoothed curve.)
+    best placed.  The frost browns a cover crop first, so the views either side of the
+    harvest's level may both show bare soil (a wet spring darkens it below the level) while
+    the termination fell in the gap before: the largest drop between two views after the
+    crop's peak is the termination when its views lie that far apart.  (Dating a main
+    harvest by the gap measured worse: its fall to stubble is read well on the smoothed curve.)
+    ``views`` are the observations on the daily grid and ``peaks`` the seasons' peaks.
     """
     if e < year_first:
         out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
@@ -328,16 +334,34 @@ def _bare_before(
         if harvest[k] != NO_EVENT and harvest[k] < e and (preceding < 0 or harvest[k] > harvest[preceding]):
             preceding = k
     day = harvest[preceding] if preceding >= 0 else NO_EVENT
+    bracket = brackets[preceding].copy() if preceding >= 0 else np.full(2, NO_EVENT, np.int64)
     if preceding >= 0:
-        standing, gone = brackets[preceding, 0], brackets[preceding, 1]
-        if gone != NO_EVENT and gone - standing >= HIDDEN_END_DAYS:
-            day = (standing + gone) // 2
+        before, after = _largest_drop(views, peaks[preceding], e)
+        if before != NO_EVENT and after - before >= HIDDEN_END_DAYS:
+            bracket[0], bracket[1] = before, after
+        if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
+            day = (bracket[0] + bracket[1]) // 2
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
         out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
         return
-    cl_prev = _harvest_confidence(q10, q50, q90, day, brackets[preceding], crossing, by_views)
+    cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views)
     out[BSB] = max(1.0, float(e - day))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
+
+
+@numba.njit(cache=True)
+def _largest_drop(views: np.ndarray, peak: int, end: int) -> tuple[int, int]:
+    """The two consecutive views from ``peak`` to before ``end`` across which NDVI drops most, (-1, -1)
+    if none drops: where a crop was taken off, whatever the frost had browned before."""
+    before, after, drop, last = NO_EVENT, NO_EVENT, 0.0, NO_EVENT
+    if peak == NO_EVENT:
+        return before, after
+    for t in range(peak, min(end, views.shape[0])):
+        if np.isfinite(views[t]):
+            if last != NO_EVENT and views[last] - views[t] > drop:
+                before, after, drop = last, t, views[last] - views[t]
+            last = t
+    return before, after
 
 
 @numba.njit(cache=True)
