@@ -137,8 +137,9 @@ class SeasonsConfig:
     bare_ndvi: float = 0.3
     """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble);
     also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``),
-    and the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
-    stays above it: one season)."""
+    the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
+    stays above it: one season), and the level of the first view showing a cover crop gone after a
+    long cloudy gap (the bare period before the main crop starts in that gap)."""
     dormancy_start: str = "12-01"
     """Month-day from which a winter crop rests: a rise leaving the bare level from then until the
     spring-crop emergence window opens (zone 1: 1 April; zone 2: 1 March) is the green-up of a crop sown

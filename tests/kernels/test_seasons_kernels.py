@@ -197,6 +197,24 @@ def test_a_frost_browned_cover_crop_terminated_in_a_long_gap_starts_the_bare_per
     assert abs(out["CPBSB"] - (e - day(2022, 3, 1))) <= 10
 
 
+def test_the_bare_period_starts_in_the_gap_after_which_the_field_is_first_seen_bare():
+    # a cover crop at 0.75 on 22 November, browned by the frost to 0.49 on 26 January (the largest
+    # drop), bare on 1 April; the smoother reads its end on 15 April, after the spring tillage
+    n = day(2022, 6, 1)
+    peak, browned, bare = day(2021, 11, 22), day(2022, 1, 26), day(2022, 4, 1)
+    seen = {peak: 0.75, browned: 0.49, bare: 0.25, day(2022, 4, 16): 0.15}
+    views = _views(n, seen)
+    q50 = np.interp(np.arange(n), list(seen), list(seen.values()))
+    q10, q90 = q50 - 0.05, q50 + 0.05
+    out = np.full(k.N_LAYERS, np.nan)
+    e = day(2022, 5, 15)
+    harvest, brackets = np.array([day(2022, 4, 15)]), np.array([[day(2022, 4, 1), day(2022, 4, 16)]])
+    k._bare_before(out, harvest, brackets, q10, q50, q90, e, 12.0, day(2022, 1, 1), 40.0, True, False, True,
+                   views, np.array([peak]), 0.3)  # fmt: skip
+    assert out[k.BSB] == e - (browned + bare) // 2
+    assert out[k.BSBCL] == 12.0 + (bare - browned)  # the termination's confidence is the gap
+
+
 def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_period_on_1_january():
     # the smoother reads the termination on 5 January, but its views (1 December, 20 January) put it
     # on 26 December: the bare period within the year starts on 1 January
@@ -210,7 +228,22 @@ def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_p
     e = first + 130
     views = np.full(n, np.nan)
     k._bare_before(
-        out, harvest, brackets, q10, q50, q90, e, 12.0, first, 40.0, True, False, True, views, np.array([-1])
+        out,
+        harvest,
+        brackets,
+        q10,
+        q50,
+        q90,
+        e,
+        12.0,
+        first,
+        40.0,
+        True,
+        False,
+        True,
+        views,
+        np.array([-1]),
+        0.3,
     )
     assert out[k.BSB] == 130
     assert out[k.BSBCL] == 12.0  # only the emergence is uncertain

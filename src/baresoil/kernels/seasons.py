@@ -243,7 +243,7 @@ def pixel_seasons(
     )
     _bare_before(
         out, harvest[crop], brackets[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing,
-        by_views, views, peaks[crop],
+        by_views, views, peaks[crop], bare_ndvi,
     )  # fmt: skip
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
@@ -312,6 +312,7 @@ def _bare_before(
     by_views: bool,
     views: np.ndarray,
     peaks: np.ndarray,
+    bare: float,
 ) -> None:
     """Bare soil before the main emergence ``e`` (see the module notes), into ``out``.
 
@@ -319,12 +320,13 @@ def _bare_before(
     cloudy gap the fall is read where the field reaches its lowest level, which the spring
     tillage brings, at the end of the gap: a fall whose views are ``HIDDEN_END_DAYS`` or more
     apart is placed midway between them, where a step about which nothing else is known is
-    best placed.  The frost browns a cover crop first, so the views either side of the
-    harvest's level may both show bare soil (a wet spring darkens it below the level) while
-    the termination fell in the gap before: the largest drop between two views after the
-    crop's peak is the termination when its views lie that far apart.  (Dating a main
-    harvest by the gap measured worse: its fall to stubble is read well on the smoothed curve.)
-    ``views`` are the observations on the daily grid and ``peaks`` the seasons' peaks.
+    best placed.  The frost browns a cover crop first, and its mulch may keep the field just
+    above the harvest's level until the spring tillage darkens it below, so the views either
+    side of that level may both show bare soil while the termination fell in the gap before:
+    the gap after which a view first shows the field bare (``bare``, ``seasons.bare_ndvi``)
+    holds the termination when its views lie that far apart.  (Dating a main harvest by the
+    gap measured worse: its fall to stubble is read well on the smoothed curve.)  ``views``
+    are the observations on the daily grid and ``peaks`` the seasons' peaks.
     """
     if e < year_first:
         out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
@@ -336,7 +338,7 @@ def _bare_before(
     day = harvest[preceding] if preceding >= 0 else NO_EVENT
     bracket = brackets[preceding].copy() if preceding >= 0 else np.full(2, NO_EVENT, np.int64)
     if preceding >= 0:
-        before, after = _largest_drop(views, peaks[preceding], e)
+        before, after = _turned_bare(views, peaks[preceding], e, bare)
         if before != NO_EVENT and after - before >= HIDDEN_END_DAYS:
             bracket[0], bracket[1] = before, after
         if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
@@ -350,18 +352,18 @@ def _bare_before(
 
 
 @numba.njit(cache=True)
-def _largest_drop(views: np.ndarray, peak: int, end: int) -> tuple[int, int]:
-    """The two consecutive views from ``peak`` to before ``end`` across which NDVI drops most, (-1, -1)
-    if none drops: where a crop was taken off, whatever the frost had browned before."""
-    before, after, drop, last = NO_EVENT, NO_EVENT, 0.0, NO_EVENT
+def _turned_bare(views: np.ndarray, peak: int, end: int, bare: float) -> tuple[int, int]:
+    """(last view above ``bare``, first view at or below it) from ``peak`` to before ``end``; (-1, -1)
+    if no view there is bare: the views around a crop's removal, whatever the frost browned before."""
+    last = NO_EVENT
     if peak == NO_EVENT:
-        return before, after
+        return NO_EVENT, NO_EVENT
     for t in range(peak, min(end, views.shape[0])):
         if np.isfinite(views[t]):
-            if last != NO_EVENT and views[last] - views[t] > drop:
-                before, after, drop = last, t, views[last] - views[t]
+            if views[t] <= bare:
+                return last, t
             last = t
-    return before, after
+    return NO_EVENT, NO_EVENT
 
 
 @numba.njit(cache=True)
