@@ -20,8 +20,9 @@ Season logic, following the HRL ATBD (section "Season delineation"):
 5. bare soil after (BSA) runs from the main harvest to the next emergence of a
    crop (cover crops included; weeds and volunteers, which never reach a crop's
    NDVI, are not), or to 31 December; bare soil before (BSB) from the last such
-   harvest before the main emergence, or from 1 January.  A bound outside the year
-   makes the period flag 65529.  Days are counted with the harvest day
+   harvest before the main emergence (midway in a long gap that hides it), or from
+   1 January when that lies before the year.  A main harvest after the year or a main
+   emergence before it makes the period flag 65529.  Days are counted with the harvest day
    included and the emergence day excluded, so that the HRL maximum of 275
    days (1 April to 31 December) is reached.
 """
@@ -190,7 +191,8 @@ def pixel_seasons(
     (a season and a bare level reached).  ``winters`` holds, per winter of the
     window, the day numbers of the start of dormancy, of the opening of the spring
     emergence window, of the typical autumn emergence and of the earliest emergence of a
-    winter cereal (see ``events.sown_before_winter``).
+    winter cereal (see ``events.sown_before_winter``), and of the close of the autumn's
+    winter-crop harvest window (see ``events.harvests_between_views``).
     ``params``: min_prominence, emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
     max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
     crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
