@@ -404,7 +404,7 @@ def harvests_between_views(
         h, peak = harvest[k], peaks[k]
         if h == NO_EVENT or peak == NO_EVENT:
             continue
-        standing, gone = _views_around_fall(views, peak, z[h])
+        standing, gone = views_around_fall(views, peak, z[h])
         if gone == NO_EVENT:
             continue
         harvest[k] = min(max(h, standing + 1), gone)
@@ -426,8 +426,11 @@ def _in_autumn(day: int, winters: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
-def _views_around_fall(views: np.ndarray, peak: int, level: float) -> tuple[int, int]:
-    """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, -1) if none falls."""
+def views_around_fall(views: np.ndarray, peak: int, level: float) -> tuple[int, int]:
+    """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, -1) if none falls.
+
+    ``peak`` is returned as the last view above the level when no view after it is: check
+    ``views[standing]`` before reading it as one."""
     standing = peak
     for t in range(peak, views.shape[0]):
         if np.isfinite(views[t]):

@@ -39,6 +39,7 @@ from .events import (
     harvests_between_views,
     season_events,
     sown_before_winter,
+    views_around_fall,
 )
 from .smooth import Z90, fit_band, used_weights
 
@@ -337,12 +338,14 @@ def _bare_before(
     for k in range(harvest.shape[0]):
         if harvest[k] != NO_EVENT and harvest[k] < e and (preceding < 0 or harvest[k] > harvest[preceding]):
             preceding = k
-    day = harvest[preceding] if preceding >= 0 else NO_EVENT
-    bracket = brackets[preceding].copy() if preceding >= 0 else np.full(2, NO_EVENT, np.int64)
+    day, bracket = NO_EVENT, np.full(2, NO_EVENT, np.int64)
     if preceding >= 0:
-        before, after = _turned_bare(views, peaks[preceding], e, bare)
-        if before != NO_EVENT and after - before >= HIDDEN_END_DAYS:
-            bracket[0], bracket[1] = before, after
+        day, bracket = harvest[preceding], brackets[preceding].copy()
+        if peaks[preceding] != NO_EVENT:  # the gap after which a view first shows the field bare
+            standing, gone = views_around_fall(views, peaks[preceding], bare)
+            seen = np.isfinite(views[standing]) and gone != NO_EVENT and gone < e
+            if seen and gone - standing >= HIDDEN_END_DAYS:
+                bracket[0], bracket[1] = standing, gone
         if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
             day = (bracket[0] + bracket[1]) // 2
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
@@ -351,21 +354,6 @@ def _bare_before(
     cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views)
     out[BSB] = max(1.0, float(e - day))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
-
-
-@numba.njit(cache=True)
-def _turned_bare(views: np.ndarray, peak: int, end: int, bare: float) -> tuple[int, int]:
-    """(last view above ``bare``, first view at or below it) from ``peak`` to before ``end``; (-1, -1)
-    if no view there is bare: the views around a crop's removal, whatever the frost browned before."""
-    last = NO_EVENT
-    if peak == NO_EVENT:
-        return NO_EVENT, NO_EVENT
-    for t in range(peak, min(end, views.shape[0])):
-        if np.isfinite(views[t]):
-            if views[t] <= bare:
-                return last, t
-            last = t
-    return NO_EVENT, NO_EVENT
 
 
 @numba.njit(cache=True)
