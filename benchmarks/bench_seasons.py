@@ -15,7 +15,10 @@ true emergence within 20 days.  Per pixel and per field (parcels given), for
 both rules of combining two event confidences (sum, average) and both of reading a harvest's
 (band, views).  Speed: pixel-years per second per core of
 the season analysis (cube read included, and the kernel alone), and peak memory
-for two chunk sizes.  One JSON line per figure set.
+for two chunk sizes.  The daily band itself is checked on clear views held out of
+its fit: the share inside the q10-q90 band (80 % is nominal for the signal, more
+for the noisy views) and inside the band widened by the views' noise, by the
+distance to the nearest view kept.  One JSON line per figure set.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from baresoil.config import PRODUCT_DEFAULTS, Config
 from baresoil.cube.s1 import load_s1
 from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
 from baresoil.kernels import seasons as kernel
+from baresoil.kernels.indices import ndvi
+from baresoil.kernels.smooth import Z90, fit_band, used_weights
 from baresoil.products.seasons import FAMILY, analysis_window, cross_ratio, decode_yydoy, seasons
 from baresoil.simulate import add_sentinel1, load_truth
 
@@ -259,6 +264,65 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
                           "seconds": round(seconds, 1), **figures}))  # fmt: skip
 
 
+HOLDOUT_SHARE = 0.2
+"""Share of each pixel's clear views left out of the band's fit to check it."""
+HOLDOUT_PIXELS = 4000
+HOLDOUT_GAPS = ((0, 5), (5, 10), (10, 20), (20, 40), (40, 400))
+"""Classes of days from a held-out view to the nearest view kept."""
+
+
+def band_holdout(folder: Path, year: int, resolution: float, overrides=None) -> None:  # type: ignore[no-untyped-def]
+    """How often the daily band holds clear views left out of its fit, on cropland pixels."""
+    from baresoil.products.seasons import _analysis_cube
+
+    settings = {"cube.resolution": resolution, "seasons.year": year, **(overrides or {})}
+    config = Config().override(**{**PRODUCT_DEFAULTS[FAMILY], **settings})
+    _, cube = build(folder, world_area(folder), config, analysis_window(year))
+    rng = np.random.default_rng(0)
+    pixels = np.flatnonzero(_pure_cropland_parcels(load_truth(folder), cube).ravel())
+    pixels = rng.choice(pixels, min(HOLDOUT_PIXELS, pixels.size), replace=False)
+    cube, grid, observed = _analysis_cube(cube, year)
+    arrays = dask.compute(cube.B04.data, cube.B08.data, cube.clear.data)
+    red, nir, clear = (a.reshape(a.shape[0], -1)[:, pixels] for a in arrays)
+    values = np.where(clear, ndvi(red.astype(np.float64), nir.astype(np.float64)), np.nan)
+    p = config.seasons
+    rows = []  # (|view - q50|, half band, half band with the views' noise, days to the nearest view kept)
+    for j in range(values.shape[1]):
+        y, w = np.zeros(grid.n_days), np.zeros(grid.n_days)
+        seen = np.isfinite(values[:, j])
+        y[observed[seen]], w[observed[seen]] = values[seen, j], 1.0
+        kept = used_weights(y, w, p.spike, p.spike_max_gap, p.bare_ndvi)
+        views = np.flatnonzero(kept > 0)
+        held = views[rng.random(views.size) < HOLDOUT_SHARE]
+        fit = kept.copy()
+        fit[held] = 0.0
+        used = np.flatnonzero(fit > 0)
+        if held.size == 0 or used.size < p.min_observations:
+            continue
+        z, std, _ = fit_band(y, fit, p.smoothing, p.noise_floor, 0.0)
+        sigma = max(1.4826 * float(np.median(np.abs(y[used] - z[used]))), p.noise_floor)  # as the fit's
+        half = Z90 * p.band_scale * std[held]
+        gap = np.abs(held[:, None] - used[None, :]).min(axis=1)
+        noisy = Z90 * np.sqrt((p.band_scale * std[held]) ** 2 + sigma**2)
+        rows.append(np.column_stack([np.abs(y[held] - z[held]), half, noisy, gap]))
+    miss, half, noisy, gap = np.concatenate(rows).T
+    by_gap = {
+        f"{lo}-{hi}": {
+            "views": int(m.sum()),
+            "in_band": round(float((miss[m] <= half[m]).mean()), 3),
+            "in_band_with_noise": round(float((miss[m] <= noisy[m]).mean()), 3),
+        }
+        for lo, hi in HOLDOUT_GAPS
+        if (m := (gap > lo) & (gap <= hi)).any()
+    }
+    print(json.dumps({"benchmark": "seasons_band_holdout", "year": year, "resolution_m": resolution,
+                      "band_scale": p.band_scale, "pixels": int(pixels.size),
+                      "views_held_out": int(miss.size),
+                      "in_band": round(float((miss <= half).mean()), 3),
+                      "in_band_with_noise": round(float((miss <= noisy).mean()), 3),
+                      "by_days_to_nearest_view": by_gap}))  # fmt: skip
+
+
 def _pure_cropland_parcels(truth, cube) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Truth parcel id of each product pixel wholly inside one cropland parcel, else 0."""
     geobox = cube.odc.geobox
@@ -343,7 +407,9 @@ def main() -> None:
         return
     if args.only in (None, "accuracy"):
         modes = [m for m in MODES if not args.mode or m[0] in args.mode]
-        accuracy(folder, args.year, args.resolution, modes, dict(kv.split("=", 1) for kv in args.set))
+        overrides = dict(kv.split("=", 1) for kv in args.set)
+        band_holdout(folder, args.year, args.resolution, overrides)
+        accuracy(folder, args.year, args.resolution, modes, overrides)
     if args.only in (None, "speed"):
         speed(folder, args.year, args.resolution)
 

@@ -173,6 +173,19 @@ def test_seasons_page_splits_the_bare_period_error_by_how_it_ends(tmp_path):
     assert "| next emergence after the last views | 300 | 30 |" in page
 
 
+def test_seasons_page_shows_the_band_on_views_left_out_of_its_fit(tmp_path):
+    accuracy = _record("bench_seasons", "2026", [], benchmark="seasons_accuracy", mode="pixel", combine="sum")
+    near = {"0-5": {"views": 200, "in_band": 0.81, "in_band_with_noise": 0.86}}
+    figures = {"band_scale": 1.5, "pixels": 40, "views_held_out": 300, "in_band": 0.84}
+    holdout = _record("bench_seasons", "2026", [], benchmark="seasons_band_holdout", **figures,
+                      in_band_with_noise=0.87, by_days_to_nearest_view=near)  # fmt: skip
+    (tmp_path / "bench_seasons.jsonl").write_text(accuracy + "\n" + holdout + "\n")
+    page = quality_page("seasons", load_results(tmp_path))
+    assert "(`seasons.band_scale` 1.5)" in page
+    assert "| 0-5 | 200 | 0.81 | 0.86 |" in page
+    assert "| all | 300 | 0.84 | 0.87 |" in page
+
+
 def test_bench_seasons_tells_a_bare_period_ended_by_an_unseen_emergence():
     bench = _bench_module("bench_seasons")
     truth = pd.DataFrame({"harvest": [date(2022, 8, 1)] * 3, "bsa": [60.0, 60.0, 153.0]})

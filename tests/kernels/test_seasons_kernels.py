@@ -210,7 +210,7 @@ def test_the_bare_period_starts_in_the_gap_after_which_the_field_is_first_seen_b
     e = day(2022, 5, 15)
     harvest, brackets = np.array([day(2022, 4, 15)]), np.array([[day(2022, 4, 1), day(2022, 4, 16)]])
     k._bare_before(out, harvest, brackets, q10, q50, q90, e, 12.0, day(2022, 1, 1), 40.0, True, False, True,
-                   views, np.array([peak]), 0.3)  # fmt: skip
+                   0.0, views, np.array([peak]), 0.3)  # fmt: skip
     assert out[k.BSB] == e - (browned + bare) // 2
     assert out[k.BSBCL] == 12.0 + (bare - browned)  # the termination's confidence is the gap
 
@@ -241,6 +241,7 @@ def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_p
         True,
         False,
         True,
+        0.0,
         views,
         np.array([-1]),
         0.3,
@@ -280,6 +281,22 @@ def test_cloudy_autumn_widens_the_emergence_confidence():
         assert day(2021, 9, 20) <= found <= day(2021, 12, 10) + 5  # placed inside the cloudy gap
 
 
+def test_a_dense_series_states_at_least_the_least_event_confidence():
+    # views every 5 days: the band is a few days wide at both events, narrower than a date read off
+    # the curve can be trusted; the floor widens both, and the bare periods and duration they bound
+    ndvi = bare_curve()
+    crop(ndvi, day(2022, 5, 15), day(2022, 8, 1), day(2022, 10, 10), senescence=day(2022, 9, 1))
+    values, days = observe(ndvi)
+    band = analyse(values, days, min_event_confidence=0)
+    floored = analyse(values, days, min_event_confidence=14)
+    assert band["CPMCECL"] < 14 and band["CPMCHCL"] < 14
+    assert floored["CPMCECL"] == 14 and floored["CPMCHCL"] == 14
+    assert floored["CPMCDCL"] == 28  # the sum of the two
+    assert floored["CPBSBCL"] == 14  # from 1 January: the emergence's alone
+    for code in ("CPMCE", "CPMCH", "CPMCD", "CPBSB", "CPBSA"):
+        assert floored[code] == band[code]  # the dates do not move
+
+
 def maize_then_late_wheat(autumn_level: float) -> tuple[np.ndarray, int, int]:
     """Maize harvested late in 2021 (its rise before the window), then a wheat emerging in November
     whose autumn growth reaches ``autumn_level``: (ndvi, maize harvest, wheat emergence)."""
@@ -298,7 +315,7 @@ def test_a_late_sown_winter_wheat_unseen_until_spring_emerged_after_the_previous
     found = as_day(out["CPMCE"])
     assert abs(found - (harvest + SeasonsConfig().harvest_to_emergence)) <= 6  # not the March green-up
     assert abs(found - e) <= 12
-    assert out["CPMCECL"] == k.NO_CONFIDENCE  # placed by the calendar, not seen
+    assert out["CPMCECL"] == k.NO_CONFIDENCE  # placed by the calendar, not seen (whatever the floor)
     assert out["CPBSB"] == k.BARE_OUTSIDE_YEAR  # a winter crop: the bare period lies in 2021
     later = analyse(*observe(ndvi), harvest_to_emergence=35)
     assert as_day(later["CPMCE"]) == found + 10

@@ -122,9 +122,16 @@ def test_a_year_without_scenes_is_an_error():
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("combine", "max"), ("confidence", "width"), ("harvest_confidence", "gap")]
+    ("key", "value"),
+    [
+        ("combine", "max"),
+        ("confidence", "width"),
+        ("harvest_confidence", "gap"),
+        ("min_event_confidence", 50),  # beyond max_event_confidence: every event flagged
+        ("min_event_confidence", -1),
+    ],
 )
-def test_an_unknown_confidence_rule_names_the_setting(key, value):
+def test_an_invalid_confidence_setting_names_it(key, value):
     from baresoil.errors import ConfigError
 
     config = Config().override(**{f"seasons.{key}": value})

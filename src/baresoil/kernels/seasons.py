@@ -88,15 +88,31 @@ def _rounded(days: float, cap: float) -> float:
 
 @numba.njit(cache=True)
 def _emergence_confidence(
-    q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, onset: int, seen: int, crossing: bool
+    q10: np.ndarray, q50: np.ndarray, q90: np.ndarray, onset: int, seen: int, crossing: bool, floor: float
 ) -> float:
-    """An emergence's confidence: the band where the rise is seen, or at the onset itself (ATBD).
+    """An emergence's confidence: the band where the rise is seen, or at the onset itself (ATBD),
+    and at least ``floor`` days (see :func:`_at_least`); none for an emergence placed by the
+    calendar, not seen (``seen`` -1, see ``events.sown_before_winter``).
 
     The onset is extrapolated back to the bare level, where the band's upper edge
     never falls below the event's level; the crossings are read where the rise is
     seen, whose uncertainty the extrapolation (a fixed shift) carries over.
     """
-    return event_confidence(q10, q50, q90, seen if crossing else onset, True, crossing)
+    if seen == NO_EVENT:
+        return np.nan
+    return _at_least(event_confidence(q10, q50, q90, seen if crossing else onset, True, crossing), floor)
+
+
+@numba.njit(cache=True)
+def _at_least(width: float, floor: float) -> float:
+    """A computable confidence widened to ``floor`` days (``seasons.min_event_confidence``).
+
+    The band says how well the curve is known, not how well a date read off it matches the
+    field: where views are dense the band is a few days wide, while reading the onset of a
+    rise or the end of a fall has an error of its own (crops differ in how their first leaves
+    show and how a harvest rounds the curve off).  Not computable stays not computable.
+    """
+    return max(width, floor) if np.isfinite(width) else width
 
 
 @numba.njit(cache=True)
@@ -198,13 +214,14 @@ def pixel_seasons(
     max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
     crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
     harvest_to_emergence (days), by_views (0/1: a harvest's confidence at least the days between the
-    views that bracket it, see :func:`_harvest_confidence`).
+    views that bracket it, see :func:`_harvest_confidence`), min_event_confidence (days, see
+    :func:`_at_least`).
     """
     out = np.full(N_LAYERS, np.nan)
     (bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_peak) = (
         params[3], params[4], params[5], params[6], params[7], params[8] > 0, params[10],
     )  # fmt: skip
-    crossing = params[11] > 0
+    crossing, floor = params[11] > 0, params[14]
     if cropland == 0:
         out[:] = NO_CROPLAND
         return out
@@ -230,9 +247,9 @@ def pixel_seasons(
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
         return out
     e, h = emergence[main], harvest[main]
-    cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing)
+    cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing, floor)
     by_views = params[13] > 0
-    cl_h = _harvest_confidence(q10, q50, q90, h, brackets[main], crossing, by_views)
+    cl_h = _harvest_confidence(q10, q50, q90, h, brackets[main], crossing, by_views, floor)
     out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
     out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)
     out[MCD], out[MCDCL] = float(h - e), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
@@ -242,11 +259,12 @@ def pixel_seasons(
     for k in range(m):
         crop[k] = peaks[k] == NO_EVENT or level[peaks[k]] >= min_peak
     _bare_after(
-        out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum, crossing
-    )
+        out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum,
+        crossing, floor,
+    )  # fmt: skip
     _bare_before(
         out, harvest[crop], brackets[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing,
-        by_views, views, peaks[crop], bare_ndvi,
+        by_views, floor, views, peaks[crop], bare_ndvi,
     )  # fmt: skip
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
@@ -272,6 +290,7 @@ def _bare_after(
     cap: float,
     use_sum: bool,
     crossing: bool,
+    floor: float,
 ) -> None:
     """Bare soil after the main harvest ``h`` (see the module notes), into ``out``.
 
@@ -293,7 +312,7 @@ def _bare_after(
         out[BSA] = float(year_last + 1 - h)
         out[BSACL] = _rounded(max(cl_h, _combined(cl_h, unseen, use_sum)), 2 * cap)
         return
-    cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing)
+    cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing, floor)
     out[BSA] = max(1.0, float(following - h))
     out[BSACL] = _rounded(_combined(cl_h, cl_next, use_sum), 2 * cap)
 
@@ -313,6 +332,7 @@ def _bare_before(
     use_sum: bool,
     crossing: bool,
     by_views: bool,
+    floor: float,
     views: np.ndarray,
     peaks: np.ndarray,
     bare: float,
@@ -351,7 +371,7 @@ def _bare_before(
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
         out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
         return
-    cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views)
+    cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views, floor)
     out[BSB] = max(1.0, float(e - day))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
 
@@ -365,9 +385,11 @@ def _harvest_confidence(
     bracket: np.ndarray,
     crossing: bool,
     by_views: bool,
+    floor: float,
 ) -> float:
     """A harvest's confidence: the band's width at it (ATBD), and with ``by_views`` at least the days
-    between the views that bracket it (``bracket``: last view of the crop standing, first of it gone).
+    between the views that bracket it (``bracket``: last view of the crop standing, first of it gone);
+    at least ``floor`` days (see :func:`_at_least`).
 
     The band of a smoother assumes a smooth curve; a harvest is a step, which may lie
     anywhere between the two views, however narrow the band is there.
@@ -375,7 +397,7 @@ def _harvest_confidence(
     width = event_confidence(q10, q50, q90, h, False, crossing)
     if by_views and bracket[1] != NO_EVENT:
         width = max(width, float(bracket[1] - bracket[0]))
-    return width
+    return _at_least(width, floor)
 
 
 @numba.njit(cache=True)

@@ -53,7 +53,8 @@ _KERNEL_PARAMETERS = (
     "max_season_days", "min_observations", "max_event_confidence",
 )  # fmt: skip
 """Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise,
-min_peak_ndvi, confidence, harvest_to_emergence and harvest_confidence, see ``_kernel_arguments``)."""
+min_peak_ndvi, confidence, harvest_to_emergence, harvest_confidence and min_event_confidence, see
+``_kernel_arguments``)."""
 
 _COMMON_FLAGS = {
     0: "no annual cropland",
@@ -227,6 +228,11 @@ def seasons(
         raise ConfigError(
             f"seasons.harvest_confidence must be 'band' or 'views', got {params.harvest_confidence!r}"
         )
+    if not 0 <= params.min_event_confidence <= params.max_event_confidence:
+        raise ConfigError(
+            f"seasons.min_event_confidence must be between 0 and seasons.max_event_confidence "
+            f"({params.max_event_confidence}), got {params.min_event_confidence}"
+        )
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)
@@ -281,7 +287,7 @@ def _kernel_arguments(
             [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
             + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
             + [1.0 if params.confidence == "crossing" else 0.0, float(params.harvest_to_emergence)]
-            + [1.0 if params.harvest_confidence == "views" else 0.0]
+            + [1.0 if params.harvest_confidence == "views" else 0.0, float(params.min_event_confidence)]
         ),
     }
 

@@ -89,6 +89,9 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
         "field; *+s1*: with the Sentinel-1 cross ratio.\n\n" + markdown_table(header, rows2)
     )
     parts.append(_seasons_calibration(accuracy))
+    holdout = run.named("seasons_band_holdout")
+    if holdout:
+        parts.append(_band_holdout(holdout[-1]))
     if default is not None:
         parts.append(_seasons_flags(default))
         by_end = default.get("CPBSA_mae_by_end") or {}
@@ -155,12 +158,38 @@ def _seasons_calibration(accuracy: Sequence[Record]) -> str:
     return (
         "## Calibration of the confidence layers\n\nA confidence of W days states that the event lies "
         "within about ± W/2 days: W is the width of the q10–q90 band at the event, an 80 % interval if "
-        "the band were exact; with the harvest confidence `views`, a harvest's W is at least the days "
+        "the band were exact, and at least `seasons.min_event_confidence` days (the error of reading a "
+        "date off the curve); with the harvest confidence `views`, a harvest's W is at least the days "
         "between the last view of the crop standing and the first of it gone. The table sets that "
         "statement against how often the true date falls inside it (and inside the wider ± W); coverage "
         "and width go together, since a wide band that covers everything is not the goal.\n\n"
         + markdown_table(header, rows)
     )
+
+
+def _band_holdout(record: Record) -> str:
+    rows = [
+        (days, fmt(v.get("views")), fmt(v.get("in_band")), fmt(v.get("in_band_with_noise")))
+        for days, v in (record.get("by_days_to_nearest_view") or {}).items()
+    ]
+    rows.append(("all", fmt(record.get("views_held_out")), fmt(record.get("in_band")),
+                 fmt(record.get("in_band_with_noise"))))  # fmt: skip
+    return (
+        "## The daily band on views left out of its fit\n\n"
+        f"On {fmt(record.get('pixels'))} cropland pixels, a fifth of the clear views is left out of the "
+        f"fit (`seasons.band_scale` {fmt(record.get('band_scale'))}): the share of them inside the "
+        "q10–q90 band, and inside the band widened by the views' own noise, by the days from the view "
+        "left out to the nearest view kept. For an exact band 80 % of the views, noise and all, fall "
+        "inside the widened band.\n\n" + markdown_table(HOLDOUT_HEADER, rows)
+    )
+
+
+HOLDOUT_HEADER = (
+    "days to the nearest view",
+    "views left out",
+    "inside the band",
+    "inside the band with noise",
+)
 
 
 def _seasons_flags(record: Record) -> str:
