@@ -112,10 +112,10 @@ class SeasonsConfig:
     """Least NDVI noise standard deviation of one observation (the band never gets narrower)."""
     band_scale: float = 1.5
     """Factor on the posterior standard deviation of the band (1: the posterior as it is).  Checked on
-    observations held out of the fit (``benchmarks/bench_seasons.py``): at 1.5 the q10-q90 band holds
-    about 85 % of them, with their noise about 88 %, where 80 % is nominal; at 1, 71 % and 79 %, too
-    few where views are dense.  An event's confidence also has a floor (``min_event_confidence``) and
-    a harvest's its views (``harvest_confidence``)."""
+    clear views left out of the fit (``benchmarks/bench_seasons.py``, default world): at 1.5 the
+    q10-q90 band holds 84 % of them, and 88 % once widened by their noise, where 80 % is nominal; at
+    1, 71 % and 79 %, with too few where views are dense.  An event's confidence also has a floor
+    (``min_event_confidence``) and a harvest's its views (``harvest_confidence``)."""
     spike: float = 0.1
     """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
     spike_max_gap: int = 20
@@ -164,8 +164,8 @@ class SeasonsConfig:
     The band says how well the curve is known, not how well the day read off it matches the field:
     where views are dense the band is a few days wide, while the onset of a rise or the end of a fall
     has an error of its own (crops differ in how their first leaves show and how a harvest rounds the
-    curve off).  On the simulator 85 % of the emergences and harvests seen in a dense series lie
-    within 7 days; 0 leaves the band alone (the ATBD)."""
+    curve off).  On the simulator about 90 % of the emergences and harvests whose bracketing views
+    lie at most 10 days apart are dated within 7 days; 0 leaves the band alone (the ATBD)."""
     max_event_confidence: int = 40
     """Event confidence above this many days is 'deemed significant' (flag 65534), as the HRL caps it."""
     radar_window: int = 5

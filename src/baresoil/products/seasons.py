@@ -77,11 +77,15 @@ def _hrl(code: str, title: str, description: str, unit: str, flags: dict[int, st
 
 
 _DATE = "date as YYDOY (year modulo 100 times 1000 plus day of year; winter crops carry the previous year)"
-_CL = "uncertainty in days: the width of the q10-q90 band at the event (HRL ATBD)"
+_CL = (
+    "uncertainty in days: the width of the q10-q90 band at the event (HRL ATBD), at least "
+    "seasons.min_event_confidence (14 days by default)"
+)
 register(
     _hrl("CPMCE", "Main crop emergence", f"Emergence of the main crop, {_DATE}.", "YYDOY", _COMMON_FLAGS,
          False),
-    _hrl("CPMCECL", "Main crop emergence confidence", f"Emergence {_CL}; 1-40.", "days",
+    _hrl("CPMCECL", "Main crop emergence confidence",
+         f"Emergence {_CL}; none (65534) for one placed by the calendar, not seen; 1-40.", "days",
          _with_confidence_flag(_COMMON_FLAGS), False),
     _hrl("CPMCH", "Main crop harvest", f"Harvest of the main crop (removal of standing biomass), {_DATE}.",
          "YYDOY", _COMMON_FLAGS, True),
