@@ -43,7 +43,14 @@ from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_pa
 from baresoil.kernels import seasons as kernel
 from baresoil.kernels.indices import ndvi
 from baresoil.kernels.smooth import Z90, fit_band, used_weights
-from baresoil.products.seasons import FAMILY, analysis_window, cross_ratio, decode_yydoy, seasons
+from baresoil.products.seasons import (
+    FAMILY,
+    analysis_window,
+    cross_ratio,
+    decode_yydoy,
+    seasons,
+    sowing_of_crops,
+)
 from baresoil.simulate import add_sentinel1, load_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -211,11 +218,14 @@ MODES = (
     ("pixel", "average", "views"),
     ("pixel", "sum", "band"),
     ("field", "sum", "views"),
+    ("field+crops", "sum", "views"),
     ("pixel+s1", "sum", "views"),
     ("field+s1", "sum", "views"),
 )
 """(mode, confidence combination, harvest confidence) of the accuracy runs: per pixel or per field, optical
-or with Sentinel-1; the second and third rows try the other rules of the confidence layers."""
+or with Sentinel-1, and per field with the crops declared for the year (``crop_YEAR`` of the simulated
+parcels, a few of them wrong, as declarations are); the second and third rows try the other rules of
+the confidence layers."""
 
 
 def _s1_catalog(folder: Path) -> str:
@@ -241,18 +251,23 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
             },
         )
         _, cube = build(folder, world_area(folder), config, analysis_window(year))
-        fields, n_fields, radar = None, 0, None
+        fields, n_fields, radar, sowing = None, 0, None, None
         if mode.startswith("field"):
-            parcels = read_parcels(parcels_path, "parcel_id", buffer_m=default_buffer_m(resolution))
+            crops = f"crop_{year}" if "+crops" in mode else None
+            parcels = read_parcels(
+                parcels_path, "parcel_id", crop_column=crops, buffer_m=default_buffer_m(resolution)
+            )
             fields = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
             n_fields = len(parcels)
+            if crops:
+                sowing = sowing_of_crops(parcels.frame["code"], parcels.frame["crop"], n_fields)
         if mode.endswith("+s1"):
             s1 = load_s1(
                 _s1_catalog(folder), cube.odc.geobox, analysis_window(year), int(cube.B04.chunks[-1][0])
             )
             radar = cross_ratio(s1, config.seasons.radar_window)
         started = time.perf_counter()
-        result = seasons(cube, analysis_window(year), config, fields, n_fields, radar)[0].layers
+        result = seasons(cube, analysis_window(year), config, fields, n_fields, radar, sowing)[0].layers
         computed = dask.compute(result)[0]
         seconds = time.perf_counter() - started
         layers = {code: computed[code].values for code in computed.data_vars}
@@ -383,9 +398,11 @@ def _kernel_only(cube, year: int, config: Config) -> float:  # type: ignore[no-u
     cropland = np.full(values.shape[1], -1, np.int8)
     kwargs["radar_days"] = np.zeros(0, np.int64)
     radar = np.zeros((0, values.shape[1]))
-    kernel.analyse_pixels(values[:, :10], cropland=cropland[:10], radar=radar[:, :10], **kwargs)  # compile
+    sowing = np.zeros(values.shape[1], np.int8)
+    kernel.analyse_pixels(values[:, :10], cropland=cropland[:10], sowing=sowing[:10], radar=radar[:, :10],
+                          **kwargs)  # compile  # fmt: skip
     started = time.perf_counter()
-    kernel.analyse_pixels(values, cropland=cropland, radar=radar, **kwargs)
+    kernel.analyse_pixels(values, cropland=cropland, sowing=sowing, radar=radar, **kwargs)
     return time.perf_counter() - started
 
 
@@ -397,7 +414,9 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2022)
     parser.add_argument("--resolution", type=float, default=10.0)
     parser.add_argument("--only", choices=("accuracy", "speed"))
-    parser.add_argument("--mode", action="append", help="accuracy runs: pixel, field, pixel+s1, field+s1")
+    parser.add_argument(
+        "--mode", action="append", help="accuracy runs: pixel, field, field+crops, pixel+s1, field+s1"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     parser.add_argument("--speed-child", nargs=2, metavar=("RES", "CHUNK"))
     args = parser.parse_args()

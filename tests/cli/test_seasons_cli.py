@@ -29,7 +29,7 @@ def _args(sim, out, *extra):
 def test_per_field_with_sentinel1_writes_every_hrl_layer_with_styles(sim, tmp_path, capsys):
     out = tmp_path / "seasons"
     extra = ("--parcels", str(sim.inputs_dir / "parcels.gpkg"), "--id-column", "parcel_id",
-             "--s1", str(sim.s1_catalog))  # fmt: skip
+             "--crop-column", "crop_2021", "--s1", str(sim.s1_catalog))  # fmt: skip
     code, stdout, stderr = run_cli(capsys, *_args(sim, out, *extra))
     assert code == 0, stderr
     assert "catalog" in stdout
@@ -58,3 +58,13 @@ def test_parcels_need_their_id_column(sim, tmp_path, capsys):
     )
     assert code == 1
     assert "--parcels and --id-column go together" in stderr
+
+
+def test_the_crop_column_needs_parcels_and_must_exist(sim, tmp_path, capsys):
+    code, _, stderr = run_cli(capsys, *_args(sim, tmp_path / "x", "--crop-column", "crop_2021"))
+    assert code == 1
+    assert "--crop-column needs --parcels" in stderr
+    parcels = ("--parcels", str(sim.inputs_dir / "parcels.gpkg"), "--id-column", "parcel_id")
+    code, _, stderr = run_cli(capsys, *_args(sim, tmp_path / "y", *parcels, "--crop-column", "crop_1999"))
+    assert code == 1
+    assert "no column 'crop_1999'" in stderr

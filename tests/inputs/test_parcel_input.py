@@ -95,6 +95,14 @@ def test_missing_category_column_is_an_error(gpkg):
         read_parcels(gpkg, "field", category_column="LC")
 
 
+def test_the_crop_column_is_carried_and_a_missing_one_named(gpkg):
+    parcels = read_parcels(gpkg, "field", crop_column="crop", buffer_m=5)
+    assert list(parcels.frame["crop"]) == ["wheat"] * 4
+    assert "category" not in parcels.frame
+    with pytest.raises(ParcelError, match=r"no column 'crop_2022'; the file has: field, crop"):
+        read_parcels(gpkg, "field", crop_column="crop_2022")
+
+
 def test_duplicate_ids_are_named(tmp_path):
     path = tmp_path / "dup.gpkg"
     _frame([("A", _rect(0, 0, 50, 50)), ("B", _rect(60, 0, 50, 50)), ("A", _rect(120, 0, 50, 50))]).to_file(

@@ -69,13 +69,19 @@ def observe(truth: np.ndarray, every: int = 5, gaps: tuple[tuple[int, int], ...]
 
 
 def analyse(
-    values: np.ndarray, days: np.ndarray, cropland: int = -1, radar=None, **params: object
+    values: np.ndarray,
+    days: np.ndarray,
+    cropland: int = -1,
+    radar=None,
+    sowing: int = k.SOWN_UNKNOWN,
+    **params: object,
 ) -> dict[str, float]:
     config = SeasonsConfig(**params)  # type: ignore[arg-type]
     kwargs = _kernel_arguments(config, GRID, YEAR, days)
     ratio, radar_days = radar if radar is not None else (np.zeros(0), np.zeros(0, np.int64))
-    out = k.analyse_pixels(values[:, None], cropland=np.array([cropland], np.int8), radar=ratio[:, None],
-                           radar_days=radar_days, **kwargs)  # fmt: skip
+    out = k.analyse_pixels(values[:, None], cropland=np.array([cropland], np.int8),
+                           sowing=np.array([sowing], np.int8), radar=ratio[:, None], radar_days=radar_days,
+                           **kwargs)  # fmt: skip
     return dict(zip(k.LAYERS, out[:, 0], strict=True))
 
 
@@ -328,6 +334,32 @@ def test_a_spring_crop_emerging_in_april_is_not_taken_for_a_green_up():
     out = analyse(*observe(ndvi))
     assert abs(as_day(out["CPMCE"]) - e) <= 8
     assert out["CPMCECL"] != k.NO_CONFIDENCE
+
+
+def test_a_barley_declared_sown_in_spring_is_not_taken_for_a_green_up():
+    # sown in mid-March, it emerges on 26 March: its rise, seen in April, is extrapolated back to
+    # before the spring window opens (1 April), as a winter crop's green-up would be
+    ndvi = bare_curve()
+    e = day(2022, 3, 26)
+    crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
+    values, days = observe(ndvi)
+    unknown = analyse(values, days)
+    declared = analyse(values, days, sowing=k.SOWN_IN_SPRING)
+    assert as_day(unknown["CPMCE"]) < day(2021, 11, 1)  # placed in the autumn, without confidence
+    assert unknown["CPMCECL"] == k.NO_CONFIDENCE
+    assert abs(as_day(declared["CPMCE"]) - e) <= 8
+    assert declared["CPMCECL"] < 65000
+    assert str(int(declared["CPMCE"])).startswith("22")
+
+
+def test_a_wrong_spring_declaration_does_not_undo_a_green_up_seen_before_the_spring():
+    # the wheat's rise is seen in March, before any spring crop could show: the declaration is wrong
+    ndvi, _, e = maize_then_late_wheat(BARE + 0.01)
+    values, days = observe(ndvi)
+    for sowing in (k.SOWN_IN_SPRING, k.SOWN_IN_AUTUMN):
+        out = analyse(values, days, sowing=sowing)
+        assert out["CPMCE"] == analyse(values, days)["CPMCE"]
+        assert abs(as_day(out["CPMCE"]) - e) <= 12
 
 
 def volunteers_then_wheat(gap: tuple[int, int]) -> tuple[np.ndarray, int]:

@@ -16,7 +16,14 @@ from baresoil.config import Config
 from baresoil.io.cog import LayerOutput, write_layers
 from baresoil.io.styles import write_layer_style
 from baresoil.kernels import seasons as k
-from baresoil.products.seasons import analysis_window, decode_yydoy, file_name, seasons
+from baresoil.products.seasons import (
+    analysis_window,
+    decode_yydoy,
+    file_name,
+    seasons,
+    sowing_of_crop,
+    sowing_of_crops,
+)
 
 START = date(2021, 7, 1)
 DATES = [START + timedelta(days=d) for d in range(2, 730, 5)]
@@ -34,10 +41,11 @@ def _curve(emergence: date, harvest: date) -> np.ndarray:
     return ndvi
 
 
-def _cube(chunks: tuple[int, int]) -> xr.Dataset:
-    """West half maize, east half sugar beet; reflectance with exactly that NDVI, every date clear."""
+def _cube(chunks: tuple[int, int], west: tuple[date, date] = MAIZE) -> xr.Dataset:
+    """West half maize (or ``west``), east half sugar beet; reflectance with exactly that NDVI, every
+    date clear."""
     ndvi = np.empty((len(DATES), NY, NX))
-    ndvi[:, :, : NX // 2] = _curve(*MAIZE)[:, None, None]
+    ndvi[:, :, : NX // 2] = _curve(*west)[:, None, None]
     ndvi[:, :, NX // 2 :] = _curve(*BEET)[:, None, None]
     red = np.full(ndvi.shape, 0.05)
     nir = red * (1 + ndvi) / (1 - ndvi)
@@ -93,6 +101,44 @@ def test_per_field_results_are_painted_on_the_fields_and_flag_the_rest():
         field = out["CPMCH"][:3, cols]
         assert len(np.unique(field)) == 1
         assert abs((_day(field[0, 0]) - harvest).days) <= 6
+
+
+def test_a_field_declared_sown_in_spring_keeps_its_march_emergence():
+    barley = (date(2022, 3, 22), date(2022, 7, 25))  # its rise, seen in April, is dated back to March
+    config = Config().override(**{"seasons.year": 2022})
+    runs = {}
+    for name, sowing in (("unknown", None), ("declared", np.array([0, k.SOWN_IN_SPRING, k.SOWN_UNKNOWN]))):
+        (result,) = seasons(_cube((NY, NX), west=barley), analysis_window(2022), config, _fields(), 2,
+                            sowing=sowing)  # fmt: skip
+        runs[name] = _day(result.layers["CPMCE"].values[0, 0])
+    assert runs["unknown"] < date(2021, 12, 1)  # taken for a winter crop's green-up
+    assert abs((runs["declared"] - barley[0]).days) <= 8
+
+
+@pytest.mark.parametrize(
+    ("label", "sowing"),
+    [
+        ("winter_common_soft_wheat", k.SOWN_IN_AUTUMN),
+        ("Winterweizen", k.SOWN_IN_AUTUMN),
+        ("winter_rapeseed", k.SOWN_IN_AUTUMN),
+        ("spring_barley", k.SOWN_IN_SPRING),
+        ("grain_maize_corn_popcorn", k.SOWN_IN_SPRING),
+        ("Sugar beet", k.SOWN_IN_SPRING),
+        ("potatoes", k.SOWN_IN_SPRING),
+        ("orge de printemps", k.SOWN_IN_SPRING),
+        ("wheat", k.SOWN_UNKNOWN),  # winter or spring wheat: the label does not say
+        ("", k.SOWN_UNKNOWN),
+        (None, k.SOWN_UNKNOWN),
+        (float("nan"), k.SOWN_UNKNOWN),
+    ],
+)
+def test_sowing_season_of_a_declared_crop_label(label, sowing):
+    assert sowing_of_crop(label) == sowing
+
+
+def test_sowing_per_field_id():
+    sowing = sowing_of_crops(np.array([2, 1]), ["maize", "winter_wheat"], 3)
+    assert sowing.tolist() == [k.SOWN_UNKNOWN, k.SOWN_IN_AUTUMN, k.SOWN_IN_SPRING, k.SOWN_UNKNOWN]
 
 
 def test_layers_are_written_as_uint16_with_flags_and_a_qgis_style(tmp_path):

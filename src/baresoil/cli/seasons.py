@@ -32,6 +32,14 @@ def seasons_command(
     id_column: Annotated[
         str | None, typer.Option("--id-column", help="Field id column of --parcels.")
     ] = None,
+    crop_column: Annotated[
+        str | None,
+        typer.Option(
+            "--crop-column",
+            help="Declared crop of the reference year in --parcels (any label): a spring crop's rise "
+            "(maize, beet, potatoes, 'spring …') is not taken for a winter crop's green-up.",
+        ),
+    ] = None,
     s1: Annotated[
         str | None,
         typer.Option("--s1", help="Sentinel-1 STAC source (VV, VH): fills cloudy gaps of the NDVI band."),
@@ -56,6 +64,8 @@ def seasons_command(
     """CPMCE, CPMCH, CPMCD, CPBSB, CPBSA (each with its confidence layer), CPSCE, CPSCD and CPCSY."""
     if (parcels is None) != (id_column is None):
         raise ConfigError("--parcels and --id-column go together")
+    if crop_column is not None and parcels is None:
+        raise ConfigError("--crop-column needs --parcels")
     window = analysis_window(year)
     overrides = {
         **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
@@ -77,7 +87,9 @@ def seasons_command(
     )
     fields = None
     if parcels is not None and id_column is not None:
-        fields = read_parcels(parcels, id_column, buffer_m=default_buffer_m(job.config.cube.resolution))
+        fields = read_parcels(
+            parcels, id_column, crop_column=crop_column, buffer_m=default_buffer_m(job.config.cube.resolution)
+        )
     radar = StacSource(s1, s1_collection) if s1 is not None else None
     product = seasons_product(fields, radar)
     with dask_scheduler(scheduler):

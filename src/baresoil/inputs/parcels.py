@@ -70,7 +70,7 @@ class ParcelSet:
 
     frame: gpd.GeoDataFrame
     """One row per usable parcel, EPSG:3035: ``parcel_id`` (as in the file), ``code`` (int32,
-    1 … n, the raster value), ``category`` (when a category column was given), ``area_m2``
+    1 … n, the raster value), ``category`` and ``crop`` (when their columns were given), ``area_m2``
     (declared area, before buffering and clipping), ``n_pixels`` (after
     :meth:`with_pixel_counts`, else absent) and ``geometry`` (buffered, clipped)."""
     report: pd.DataFrame
@@ -168,18 +168,19 @@ def read_parcels(
     id_column: str,
     *,
     category_column: str | None = None,
+    crop_column: str | None = None,
     buffer_m: float = 5.0,
 ) -> ParcelSet:
     """Read, repair, reproject (EPSG:3035) and inward-buffer the parcels of ``path``.
 
     Errors (:class:`ParcelError`): the file is missing or unreadable, has no CRS,
-    lacks ``id_column`` or ``category_column`` (the message lists the columns it
+    lacks ``id_column``, ``category_column`` or ``crop_column`` (the message lists the columns it
     has), has ids that are empty or repeated (the message names them).
     Everything else about single parcels goes to the report.
     """
     path = Path(path)
     frame = _read_frame(path)
-    for column in (id_column, category_column):
+    for column in (id_column, category_column, crop_column):
         if column is not None and column not in frame.columns:
             have = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
             raise ParcelError(f"{path}: no column {column!r}; the file has: {have}")
@@ -194,6 +195,8 @@ def read_parcels(
     )
     if category_column is not None:
         parcels["category"] = frame[category_column].to_numpy()
+    if crop_column is not None:
+        parcels["crop"] = frame[crop_column].to_numpy()
     parcels, rows = _repair(parcels)
     parcels = parcels.to_crs(EEA_CRS)
     parcels["area_m2"] = parcels.geometry.area
@@ -201,7 +204,8 @@ def read_parcels(
     rows += more
     parcels["code"] = np.arange(1, len(parcels) + 1, dtype=np.int32)
     rows += _overlaps(parcels)
-    columns = ["parcel_id", "code", *(["category"] if category_column else []), "area_m2", "geometry"]
+    carried = [name for name, column in (("category", category_column), ("crop", crop_column)) if column]
+    columns = ["parcel_id", "code", *carried, "area_m2", "geometry"]
     result = ParcelSet(
         frame=parcels[columns].reset_index(drop=True),
         report=_concat_report(_empty_report(), []),

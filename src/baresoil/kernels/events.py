@@ -224,6 +224,7 @@ def sown_before_winter(
     after_harvest: int,
     crop_level: float,
     harvest_fraction: float,
+    spring_sown: bool,
 ) -> None:
     """Re-date, in place, the emergences that fall in a winter's dormancy: a winter crop's green-up.
 
@@ -246,6 +247,11 @@ def sown_before_winter(
     The previous crop may have no season of its own (its rise lies before the window):
     its harvest is then read on the fall from the highest ``z`` before the rise, when
     that reached ``crop_level``.
+
+    With ``spring_sown`` (the reference year's main crop is declared a spring crop), a rise of the
+    first winter seen only once the spring window has opened is that crop's own, even when it is
+    extrapolated back to before the opening (a barley sown in March); one seen earlier is kept
+    from the declaration, which may be wrong: no spring crop is that far along by then.
     """
     for k in range(emergence.shape[0]):
         day = emergence[k]
@@ -255,6 +261,8 @@ def sown_before_winter(
             if peaks[k] == NO_EVENT and _rising_after_winter_peaks(z, day, winters[w]):
                 continue
             green_up = winters[w, 0] <= day < winters[w, 1]
+            if green_up and spring_sown and w == 0 and seen[k] >= winters[w, 1]:
+                break  # the declared spring crop's own rise
             if green_up and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level):
                 emergence[k], seen[k] = emergence[k - 1], seen[k - 1]  # the crop's own autumn rise
                 break

@@ -65,6 +65,9 @@ NO_SEASON = 65532.0
 OUTSIDE_WINDOW = 65533.0
 NO_CONFIDENCE = 65534.0
 
+SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING = 0, 1, 2
+"""When the reference year's main crop is declared sown (from a parcel layer's crop column)."""
+
 # rows of the ``windows`` argument: (first, last) day numbers of emergence and harvest windows
 WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN, AFTER_MAIN = range(6)
 
@@ -166,7 +169,7 @@ def _select_secondary(
 
 @numba.njit(cache=True)
 def crop_events(
-    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray
+    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray, spring_sown: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen, brackets) of every season of ``q50`` (see
     ``events.season_events``), with winter crops' unseen emergences placed in the autumn
@@ -175,7 +178,9 @@ def crop_events(
     emergence, peaks, harvest, seen = season_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
-    sown_before_winter(q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2])
+    sown_before_winter(
+        q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2], spring_sown
+    )
     brackets = harvests_between_views(q50, views, peaks, harvest, winters)
     return emergence, peaks, harvest, seen, brackets
 
@@ -190,6 +195,7 @@ def pixel_seasons(
     n_obs: int,
     last_view: int,
     cropland: int,
+    spring_sown: bool,
     year_first: int,
     year_last: int,
     windows: np.ndarray,
@@ -205,7 +211,8 @@ def pixel_seasons(
     ``last_view`` is the day number of the pixel's last observation up to the year's end
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
-    (a season and a bare level reached).  ``winters`` holds, per winter of the
+    (a season and a bare level reached).  ``spring_sown``: the main crop is declared a spring
+    crop (see ``events.sown_before_winter``).  ``winters`` holds, per winter of the
     window, the day numbers of the start of dormancy, of the opening of the spring
     emergence window, of the typical autumn emergence and of the earliest emergence of a
     winter cereal (see ``events.sown_before_winter``), and of the close of the autumn's
@@ -230,7 +237,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views)
+    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views, spring_sown)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out
@@ -544,6 +551,7 @@ def analyse_pixels(
     days: np.ndarray,
     n_days: int,
     cropland: np.ndarray,
+    sowing: np.ndarray,
     smoothing: np.ndarray,
     year_bounds: np.ndarray,
     windows: np.ndarray,
@@ -555,6 +563,8 @@ def analyse_pixels(
 ) -> np.ndarray:
     """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
 
+    ``sowing`` holds, per pixel, when the reference year's main crop is declared sown
+    (``SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see :func:`pixel_seasons`).
     ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band
     scale); ``year_bounds`` the reference year's first and last day numbers; ``windows`` and
     ``winters`` as :func:`pixel_seasons`; ``radar`` a
@@ -569,7 +579,7 @@ def analyse_pixels(
         )  # fmt: skip
         last_view = _last_view(values[:, p], days, year_bounds[1])
         out[:, p] = pixel_seasons(
-            q10, q50, q90, level, views, n_obs, last_view, cropland[p], year_bounds[0], year_bounds[1],
-            windows, winters, yydoy, params,
+            q10, q50, q90, level, views, n_obs, last_view, cropland[p], sowing[p] == SOWN_IN_SPRING,
+            year_bounds[0], year_bounds[1], windows, winters, yydoy, params,
         )  # fmt: skip
     return out

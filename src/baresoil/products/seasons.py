@@ -10,7 +10,9 @@ UINT16 encodings and flags.
 
 Per field, the NDVI of a date is the mean over the field's clear pixels (when
 at least half of them are clear); the field's results are written back to its
-pixels, and pixels outside every field get the HRL flag 65527.
+pixels, and pixels outside every field get the HRL flag 65527.  A field's
+declared crop, when given, tells a spring crop from a winter crop's green-up
+(:func:`sowing_of_crop`), as the HRL's crop-type layer does.
 
 With Sentinel-1, the cross ratio VH - VV (after a boxcar against speckle) is
 fitted to each pixel's (or field's) NDVI and fills the days without an optical
@@ -47,6 +49,12 @@ FAMILY = "seasons"
 NO_FIELD = 65527.0
 FIELD_CLEAR_SHARE = 0.5
 """A field's date counts when at least this share of its pixels is clear."""
+
+SPRING_CROP_WORDS = ("spring", "summer", "sommer", "printemps", "maize", "corn", "mais", "beet", "potato",
+                     "sunflower", "soy", "sorghum", "rice")  # fmt: skip
+"""Words of a declared crop label that make it sown in spring (checked after ``AUTUMN_CROP_WORDS``)."""
+AUTUMN_CROP_WORDS = ("winter", "autumn", "hiver")
+"""Words of a declared crop label that make it sown in the autumn."""
 
 _KERNEL_PARAMETERS = (
     "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
@@ -216,12 +224,15 @@ def seasons(
     fields: xr.DataArray | None = None,
     n_fields: int = 0,
     radar: xr.DataArray | None = None,
+    sowing: np.ndarray | None = None,
 ) -> list[ProductPeriod]:
     """The HRL cropping-pattern layers of the reference year, per pixel or per field.
 
     ``fields`` (y, x) holds field ids 1..``n_fields`` on the cube grid (0 = none);
     ``radar`` (time, y, x) a Sentinel-1 cross ratio VH - VV (dB) on the cube grid
-    and chunks, which fills cloudy gaps (see ``kernels.seasons.daily_band``).
+    and chunks, which fills cloudy gaps (see ``kernels.seasons.daily_band``);
+    ``sowing`` (index = field id) when each field's main crop of the year is declared
+    sown (``kernels.seasons.SOWN_*``, see :func:`sowing_of_crops`).
     """
     params = config.seasons
     if params.combine not in ("sum", "average"):
@@ -253,7 +264,9 @@ def seasons(
         stacked = da.blockwise(block, "lyx", *inputs, new_axes={"l": kernel.N_LAYERS}, dtype=np.float32,
                                concatenate=True)  # fmt: skip
     else:
-        stacked = _per_field(index, radar_values, fields.data, n_fields, kwargs)
+        if sowing is None:
+            sowing = np.zeros(n_fields + 1, np.int8)
+        stacked = _per_field(index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing})
     coords = {"y": cube.y, "x": cube.x}
     layers = {
         code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
@@ -322,6 +335,7 @@ def _pixel_block(
     out = kernel.analyse_pixels(
         values.reshape(n_time, ny * nx).astype(np.float64),
         cropland=cropland.reshape(-1),
+        sowing=np.zeros(ny * nx, np.int8),
         radar=radar.astype(np.float64),
         **kwargs,
     )
@@ -374,7 +388,7 @@ def _field_results(*sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any]
     mean = _field_means(sums[0], n_times[0])
     radar = _field_means(sums[1], n_times[1]) if len(sums) > 1 else np.zeros((0, mean.shape[1]))
     cropland = np.full(mean.shape[1], -1, np.int8)
-    out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar, **kwargs)
+    out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar, **kwargs)  # kwargs hold the sowing
     out[:, 0] = NO_FIELD
     return out
 
@@ -394,17 +408,43 @@ def seasons_product(parcels: ParcelSet | None = None, radar: StacSource | None =
     Sentinel-1 cross ratio of ``radar`` (loaded onto each tile's grid), when given."""
 
     def product(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
-        fields, n_fields = None, 0
+        fields, n_fields, sowing = None, 0, None
         if parcels is not None:
             fields = rasterise_parcels(parcels, cube.odc.geobox, cube.B04.chunks[-2:])
             n_fields = int(parcels.frame["code"].max()) if len(parcels) else 0
+            if "crop" in parcels.frame:
+                sowing = sowing_of_crops(parcels.frame["code"], parcels.frame["crop"], n_fields)
         ratio = None
         if radar is not None:
             s1 = load_s1(radar, cube.odc.geobox, period, chunk=int(cube.B04.chunks[-1][0]))
             ratio = cross_ratio(s1, config.seasons.radar_window)
-        return seasons(cube, period, config, fields, n_fields, ratio)
+        return seasons(cube, period, config, fields, n_fields, ratio, sowing)
 
     return product
+
+
+def sowing_of_crop(label: object) -> int:
+    """When a declared crop is sown, from its label: ``kernels.seasons.SOWN_IN_AUTUMN`` for a winter
+    crop, ``SOWN_IN_SPRING`` for a spring crop, ``SOWN_UNKNOWN`` when the label does not say (a
+    'wheat' may be either) or is missing.  Labels are matched on words, in any case:
+    ``AUTUMN_CROP_WORDS`` first, then ``SPRING_CROP_WORDS`` (EuroCrops' 'winter_common_soft_wheat'
+    and 'grain_maize_corn_popcorn', German 'Winterweizen', French 'orge de printemps')."""
+    if label is None or (isinstance(label, float) and np.isnan(label)):
+        return kernel.SOWN_UNKNOWN
+    text = str(label).strip().lower()
+    if any(word in text for word in AUTUMN_CROP_WORDS):
+        return kernel.SOWN_IN_AUTUMN
+    if any(word in text for word in SPRING_CROP_WORDS):
+        return kernel.SOWN_IN_SPRING
+    return kernel.SOWN_UNKNOWN
+
+
+def sowing_of_crops(codes: Sequence[int] | np.ndarray, labels: Sequence[object], n_fields: int) -> np.ndarray:
+    """Per field id 0..``n_fields`` (0: no field), :func:`sowing_of_crop` of each field's label."""
+    sowing = np.full(n_fields + 1, kernel.SOWN_UNKNOWN, np.int8)
+    for code, label in zip(np.asarray(codes), labels, strict=True):
+        sowing[int(code)] = sowing_of_crop(label)
+    return sowing
 
 
 def cross_ratio(s1: xr.Dataset, window: int) -> xr.DataArray:
@@ -496,9 +536,11 @@ def pixel_series(
             radar_days,
         )
         layers = kernel.analyse_pixels(values[:, p : p + 1], cropland=np.array([-1], np.int8),
-                                       radar=ratio[:, p : p + 1], radar_days=radar_days,
-                                       **kwargs)  # fmt: skip
-        emergence, _, harvest, _, _ = kernel.crop_events(q50, kwargs["params"], kwargs["winters"], views)
+                                       sowing=np.zeros(1, np.int8), radar=ratio[:, p : p + 1],
+                                       radar_days=radar_days, **kwargs)  # fmt: skip
+        emergence, _, harvest, _, _ = kernel.crop_events(
+            q50, kwargs["params"], kwargs["winters"], views, False
+        )
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
             label=f"x={float(picked.x[p]):.0f}, y={float(picked.y[p]):.0f}",
