@@ -162,6 +162,17 @@ def test_seasons_quality_states_coverage_against_width(tmp_path):
     assert "| CPMCECL | pixel | sum | band | 12 | 0.88 | 0.97 | 0.02 |" in page
 
 
+def test_seasons_page_states_acceptance_per_pixel_and_per_field_with_declared_crops(tmp_path):
+    common = {"benchmark": "seasons_accuracy", "combine": "sum", "harvest_rule": "views", "year": 2022}
+    pixel = _record("bench_seasons", "2026", [], mode="pixel", emergence_mae_days=9.9, **common)
+    field = _record("bench_seasons", "2026", [], mode="field+crops", emergence_mae_days=7.8, **common)
+    (tmp_path / "bench_seasons.jsonl").write_text(pixel + "\n" + field + "\n")
+    page = quality_page("seasons", load_results(tmp_path))
+    per_pixel, per_field = page.split("Per field, with the crops declared for the year")
+    assert "| CPMCE mean absolute error (days) | ≤ 8 | 9.9 | **no** |" in per_pixel
+    assert "| CPMCE mean absolute error (days) | ≤ 8 | 7.8 | yes |" in per_field.split("## Accuracy")[0]
+
+
 def test_seasons_page_splits_the_bare_period_error_by_how_it_ends(tmp_path):
     by_end = {"next emergence shown by a later view": {"pixels": 900, "mae_days": 7.5},
               "next emergence after the last views": {"pixels": 300, "mae_days": 30.0}}  # fmt: skip
