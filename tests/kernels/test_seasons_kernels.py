@@ -303,15 +303,18 @@ def test_a_dense_series_states_at_least_the_least_event_confidence():
         assert floored[code] == band[code]  # the dates do not move
 
 
-def maize_then_late_wheat(autumn_level: float) -> tuple[np.ndarray, int, int]:
+def maize_then_late_wheat(
+    autumn_level: float, greenup: int = day(2022, 3, 10)
+) -> tuple[np.ndarray, int, int]:
     """Maize harvested late in 2021 (its rise before the window), then a wheat emerging in November
-    whose autumn growth reaches ``autumn_level``: (ndvi, maize harvest, wheat emergence)."""
+    whose autumn growth reaches ``autumn_level`` until its ``greenup``: (ndvi, maize harvest, wheat
+    emergence)."""
     ndvi = bare_curve()
     harvest = day(2021, 10, 20)
     ndvi[:harvest] = 0.85 - 0.35 * smoothstep((np.arange(harvest) - day(2021, 9, 1)) / 50.0)
     e = day(2021, 11, 15)
-    crop(ndvi, e, day(2022, 6, 1), day(2022, 7, 28), senescence=day(2022, 6, 25), autumn=(day(2022, 3, 10),
-         autumn_level))  # fmt: skip
+    autumn = (greenup, autumn_level)
+    crop(ndvi, e, day(2022, 6, 1), day(2022, 7, 28), senescence=day(2022, 6, 25), autumn=autumn)
     return ndvi, harvest, e
 
 
@@ -360,6 +363,30 @@ def test_a_wrong_spring_declaration_does_not_undo_a_green_up_seen_before_the_spr
         out = analyse(values, days, sowing=sowing)
         assert out["CPMCE"] == analyse(values, days)["CPMCE"]
         assert abs(as_day(out["CPMCE"]) - e) <= 12
+
+
+def test_a_wheat_declared_sown_in_the_autumn_and_unseen_until_april_emerged_in_the_autumn():
+    # sown after a maize in November, it covers a few per cent of the soil until its green-up in
+    # April: NDVI alone takes it for a spring crop emerging after the spring window opened
+    ndvi, harvest, e = maize_then_late_wheat(BARE + 0.01, greenup=day(2022, 4, 8))
+    values, days = observe(ndvi)
+    unknown = analyse(values, days)
+    declared = analyse(values, days, sowing=k.SOWN_IN_AUTUMN)
+    assert as_day(unknown["CPMCE"]) > day(2022, 4, 1)
+    assert abs(as_day(declared["CPMCE"]) - (harvest + SeasonsConfig().harvest_to_emergence)) <= 6
+    assert abs(as_day(declared["CPMCE"]) - e) <= 12
+    assert declared["CPMCECL"] == k.NO_CONFIDENCE  # placed, not seen
+
+
+def test_a_maize_wrongly_declared_a_winter_crop_keeps_its_may_emergence():
+    # its rise leaves the bare level after the winter-crop emergence window closed (30 April)
+    ndvi = bare_curve()
+    e = day(2022, 5, 15)
+    crop(ndvi, e, day(2022, 8, 1), day(2022, 10, 10), senescence=day(2022, 9, 1))
+    values, days = observe(ndvi)
+    declared = analyse(values, days, sowing=k.SOWN_IN_AUTUMN)
+    assert declared["CPMCE"] == analyse(values, days)["CPMCE"]
+    assert abs(as_day(declared["CPMCE"]) - e) <= 8
 
 
 def volunteers_then_wheat(gap: tuple[int, int]) -> tuple[np.ndarray, int]:

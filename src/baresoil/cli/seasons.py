@@ -36,8 +36,8 @@ def seasons_command(
         str | None,
         typer.Option(
             "--crop-column",
-            help="Declared crop of the reference year in --parcels (any label): a spring crop's rise "
-            "(maize, beet, potatoes, 'spring …') is not taken for a winter crop's green-up.",
+            help="Declared crop of the reference year in --parcels (any label): tells a spring crop's "
+            "rise (maize, beet, potatoes, 'spring …') from a winter crop's green-up ('winter …').",
         ),
     ] = None,
     s1: Annotated[

@@ -32,6 +32,9 @@ import numba
 import numpy as np
 
 NO_EVENT = -1
+
+SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING = 0, 1, 2
+"""When the reference year's main crop is declared sown (from a parcel layer's crop column)."""
 _FLAT_SLOPE = 1e-4
 """NDVI change per day below which the slope is 'about 0' and the ATBD's fallback applies."""
 _POST_HARVEST_DAYS = 45
@@ -224,7 +227,7 @@ def sown_before_winter(
     after_harvest: int,
     crop_level: float,
     harvest_fraction: float,
-    spring_sown: bool,
+    sowing: int,
 ) -> None:
     """Re-date, in place, the emergences that fall in a winter's dormancy: a winter crop's green-up.
 
@@ -248,10 +251,14 @@ def sown_before_winter(
     its harvest is then read on the fall from the highest ``z`` before the rise, when
     that reached ``crop_level``.
 
-    With ``spring_sown`` (the reference year's main crop is declared a spring crop), a rise of the
-    first winter seen only once the spring window has opened is that crop's own, even when it is
-    extrapolated back to before the opening (a barley sown in March); one seen earlier is kept
-    from the declaration, which may be wrong: no spring crop is that far along by then.
+    ``sowing`` is when the reference year's main crop is declared sown (``SOWN_*``), which
+    concerns the first winter's rises only.  Declared sown in spring, a rise seen only once the
+    spring window has opened is that crop's own, even when it is extrapolated back to before
+    the opening (a barley sown in March); one seen earlier is kept from the declaration, which
+    may be wrong: no spring crop is that far along by then.  Declared sown in the autumn, a rise
+    leaving the bare level until the winter-crop emergence window closes (``winters[w, 5]``,
+    zone 1: 30 April) is a green-up: a wheat sown in late November may show only in April; a
+    rise after that close is kept from the declaration, as a spring crop's.
     """
     for k in range(emergence.shape[0]):
         day = emergence[k]
@@ -260,8 +267,10 @@ def sown_before_winter(
         for w in range(winters.shape[0]):
             if peaks[k] == NO_EVENT and _rising_after_winter_peaks(z, day, winters[w]):
                 continue
-            green_up = winters[w, 0] <= day < winters[w, 1]
-            if green_up and spring_sown and w == 0 and seen[k] >= winters[w, 1]:
+            declared = sowing if w == 0 else SOWN_UNKNOWN
+            green_up_ends = winters[w, 5] if declared == SOWN_IN_AUTUMN else winters[w, 1]
+            green_up = winters[w, 0] <= day < green_up_ends
+            if green_up and declared == SOWN_IN_SPRING and seen[k] >= winters[w, 1]:
                 break  # the declared spring crop's own rise
             if green_up and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level):
                 emergence[k], seen[k] = emergence[k - 1], seen[k - 1]  # the crop's own autumn rise

@@ -35,6 +35,9 @@ import numpy as np
 from .events import (
     HIDDEN_END_DAYS,
     NO_EVENT,
+    SOWN_IN_AUTUMN,
+    SOWN_IN_SPRING,
+    SOWN_UNKNOWN,
     event_confidence,
     harvests_between_views,
     season_events,
@@ -48,6 +51,8 @@ LAYERS = (
     "CPBSB", "CPBSBCL", "CPBSA", "CPBSACL", "CPSCE", "CPSCD", "CPCSY",
 )  # fmt: skip
 N_LAYERS = len(LAYERS)
+SOWING = (SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING)
+"""The codes of ``sowing`` (see ``events.sown_before_winter``)."""
 (MCE, MCECL, MCH, MCHCL, MCD, MCDCL, BSB, BSBCL, BSA, BSACL, SCE, SCD, CSY) = range(N_LAYERS)
 
 # Sentinel-1 in the band (see radar_ndvi): pairing distance, least pairs and skill of the per-pixel fit,
@@ -64,9 +69,6 @@ FEW_OBSERVATIONS = 65531.0
 NO_SEASON = 65532.0
 OUTSIDE_WINDOW = 65533.0
 NO_CONFIDENCE = 65534.0
-
-SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING = 0, 1, 2
-"""When the reference year's main crop is declared sown (from a parcel layer's crop column)."""
 
 # rows of the ``windows`` argument: (first, last) day numbers of emergence and harvest windows
 WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN, AFTER_MAIN = range(6)
@@ -169,7 +171,7 @@ def _select_secondary(
 
 @numba.njit(cache=True)
 def crop_events(
-    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray, spring_sown: bool
+    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray, sowing: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen, brackets) of every season of ``q50`` (see
     ``events.season_events``), with winter crops' unseen emergences placed in the autumn
@@ -179,7 +181,7 @@ def crop_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
     sown_before_winter(
-        q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2], spring_sown
+        q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2], sowing
     )
     brackets = harvests_between_views(q50, views, peaks, harvest, winters)
     return emergence, peaks, harvest, seen, brackets
@@ -195,7 +197,7 @@ def pixel_seasons(
     n_obs: int,
     last_view: int,
     cropland: int,
-    spring_sown: bool,
+    sowing: int,
     year_first: int,
     year_last: int,
     windows: np.ndarray,
@@ -211,12 +213,13 @@ def pixel_seasons(
     ``last_view`` is the day number of the pixel's last observation up to the year's end
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
-    (a season and a bare level reached).  ``spring_sown``: the main crop is declared a spring
-    crop (see ``events.sown_before_winter``).  ``winters`` holds, per winter of the
-    window, the day numbers of the start of dormancy, of the opening of the spring
-    emergence window, of the typical autumn emergence and of the earliest emergence of a
-    winter cereal (see ``events.sown_before_winter``), and of the close of the autumn's
-    winter-crop harvest window (see ``events.harvests_between_views``).
+    (a season and a bare level reached).  ``sowing``: when the main crop is declared sown
+    (``SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see ``events.sown_before_winter``).
+    ``winters`` holds, per winter of the window, the day numbers of the start of dormancy, of the
+    opening of the spring emergence window, of the typical autumn emergence and of the earliest
+    emergence of a winter cereal (see ``events.sown_before_winter``), of the close of the autumn's
+    winter-crop harvest window (see ``events.harvests_between_views``) and of the close of the
+    winter-crop emergence window in the spring.
     ``params``: min_prominence, emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
     max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
     crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
@@ -237,7 +240,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views, spring_sown)
+    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views, sowing)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         out[:] = NO_CROPLAND
         return out
@@ -579,7 +582,7 @@ def analyse_pixels(
         )  # fmt: skip
         last_view = _last_view(values[:, p], days, year_bounds[1])
         out[:, p] = pixel_seasons(
-            q10, q50, q90, level, views, n_obs, last_view, cropland[p], sowing[p] == SOWN_IN_SPRING,
-            year_bounds[0], year_bounds[1], windows, winters, yydoy, params,
+            q10, q50, q90, level, views, n_obs, last_view, cropland[p], sowing[p], year_bounds[0],
+            year_bounds[1], windows, winters, yydoy, params,
         )  # fmt: skip
     return out

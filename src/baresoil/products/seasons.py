@@ -194,8 +194,9 @@ class DailyGrid:
     def winters(self, year: int, params: SeasonsConfig) -> np.ndarray:
         """Per winter of the analysis window: start of dormancy, opening of the spring emergence window,
         typical winter-crop emergence, earliest winter-cereal emergence (see
-        ``kernels.events.sown_before_winter``) and the close of the autumn's winter-crop harvest window
-        (see ``kernels.events.harvests_between_views``), as day numbers."""
+        ``kernels.events.sown_before_winter``), the close of the autumn's winter-crop harvest window
+        (see ``kernels.events.harvests_between_views``) and the close of the winter-crop emergence
+        window in the spring, as day numbers."""
         rows = []
         for spring in (year, year + 1):
             opening = season_windows(spring, params.zone)["spring_emergence"][0]
@@ -204,8 +205,9 @@ class DailyGrid:
                 for name in ("dormancy_start", "winter_emergence", "earliest_cereal_emergence")
             ]
             cereals_harvested = season_windows(spring - 1, params.zone)["winter_harvest"][1]
+            winter_emergence_closes = season_windows(spring, params.zone)["winter_emergence"][1]
             rows.append([self.day(autumn[0]), self.day(opening), self.day(autumn[1]), self.day(autumn[2]),
-                         self.day(cereals_harvested)])  # fmt: skip
+                         self.day(cereals_harvested), self.day(winter_emergence_closes)])  # fmt: skip
         return np.array(rows, np.int64)
 
 
@@ -539,7 +541,7 @@ def pixel_series(
                                        sowing=np.zeros(1, np.int8), radar=ratio[:, p : p + 1],
                                        radar_days=radar_days, **kwargs)  # fmt: skip
         emergence, _, harvest, _, _ = kernel.crop_events(
-            q50, kwargs["params"], kwargs["winters"], views, False
+            q50, kwargs["params"], kwargs["winters"], views, kernel.SOWN_UNKNOWN
         )
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
