@@ -115,6 +115,12 @@ def test_a_field_declared_sown_in_spring_keeps_its_march_emergence():
     assert abs((runs["declared"] - barley[0]).days) <= 8
 
 
+def test_sowing_codes_must_cover_every_field():
+    config = Config().override(**{"seasons.year": 2022})
+    with pytest.raises(ValueError, match=r"one code per field id 0\.\.2, got shape \(2,\)"):
+        seasons(_cube((NY, NX)), analysis_window(2022), config, _fields(), 2, sowing=np.zeros(2, np.int8))
+
+
 @pytest.mark.parametrize(
     ("label", "sowing"),
     [

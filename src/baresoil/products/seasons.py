@@ -268,6 +268,9 @@ def seasons(
     else:
         if sowing is None:
             sowing = np.zeros(n_fields + 1, np.int8)
+        if np.shape(sowing) != (n_fields + 1,):
+            shape = np.shape(sowing)
+            raise ValueError(f"sowing needs one code per field id 0..{n_fields}, got shape {shape}")
         stacked = _per_field(index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing})
     coords = {"y": cube.y, "x": cube.x}
     layers = {
