@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from rasterio.enums import Resampling
 
-from baresoil.config import PRODUCT_DEFAULTS, Config
+from baresoil.config import Config, load_config
 from baresoil.cube.s1 import load_s1
 from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_parcels
 from baresoil.kernels import seasons as kernel
@@ -240,9 +240,8 @@ def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=
     expected = true_events(truth.events, year)
     parcels_path = folder / "inputs" / "parcels.gpkg"
     for mode, combine, harvest_confidence in modes:
-        config = Config().override(
+        config = load_config(product=FAMILY).override(
             **{
-                **PRODUCT_DEFAULTS[FAMILY],
                 "cube.resolution": resolution,
                 "seasons.year": year,
                 "seasons.combine": combine,
@@ -291,7 +290,7 @@ def band_holdout(folder: Path, year: int, resolution: float, overrides=None) -> 
     from baresoil.products.seasons import _analysis_cube
 
     settings = {"cube.resolution": resolution, "seasons.year": year, **(overrides or {})}
-    config = Config().override(**{**PRODUCT_DEFAULTS[FAMILY], **settings})
+    config = load_config(product=FAMILY).override(**settings)
     _, cube = build(folder, world_area(folder), config, analysis_window(year))
     rng = np.random.default_rng(0)
     pixels = np.flatnonzero(_pure_cropland_parcels(load_truth(folder), cube).ravel())
@@ -360,13 +359,8 @@ def speed(folder: Path, year: int, resolution: float) -> None:
 
 
 def speed_child(folder: Path, year: int, resolution: float, chunk: int) -> None:
-    config = Config().override(
-        **{
-            **PRODUCT_DEFAULTS[FAMILY],
-            "cube.resolution": resolution,
-            "cube.chunk_size": chunk,
-            "seasons.year": year,
-        }
+    config = load_config(product=FAMILY).override(
+        **{"cube.resolution": resolution, "cube.chunk_size": chunk, "seasons.year": year}
     )
     _, cube = build(folder, world_area(folder), config, analysis_window(year))
     started = time.perf_counter()

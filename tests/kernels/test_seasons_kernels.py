@@ -10,6 +10,9 @@ import pytest
 from baresoil.config import SeasonsConfig
 from baresoil.kernels import seasons as k
 from baresoil.kernels.events import (
+    SOWN_IN_AUTUMN,
+    SOWN_IN_SPRING,
+    SOWN_UNKNOWN,
     event_confidence,
     harvest_day,
     harvests_between_views,
@@ -73,7 +76,7 @@ def analyse(
     days: np.ndarray,
     cropland: int = -1,
     radar=None,
-    sowing: int = k.SOWN_UNKNOWN,
+    sowing: int = SOWN_UNKNOWN,
     **params: object,
 ) -> dict[str, float]:
     config = SeasonsConfig(**params)  # type: ignore[arg-type]
@@ -347,7 +350,7 @@ def test_a_barley_declared_sown_in_spring_is_not_taken_for_a_green_up():
     crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
     values, days = observe(ndvi)
     unknown = analyse(values, days)
-    declared = analyse(values, days, sowing=k.SOWN_IN_SPRING)
+    declared = analyse(values, days, sowing=SOWN_IN_SPRING)
     assert as_day(unknown["CPMCE"]) < day(2021, 11, 1)  # placed in the autumn, without confidence
     assert unknown["CPMCECL"] == k.NO_CONFIDENCE
     assert abs(as_day(declared["CPMCE"]) - e) <= 8
@@ -359,7 +362,7 @@ def test_a_wrong_spring_declaration_does_not_undo_a_green_up_seen_before_the_spr
     # the wheat's rise is seen in March, before any spring crop could show: the declaration is wrong
     ndvi, _, e = maize_then_late_wheat(BARE + 0.01)
     values, days = observe(ndvi)
-    for sowing in (k.SOWN_IN_SPRING, k.SOWN_IN_AUTUMN):
+    for sowing in (SOWN_IN_SPRING, SOWN_IN_AUTUMN):
         out = analyse(values, days, sowing=sowing)
         assert out["CPMCE"] == analyse(values, days)["CPMCE"]
         assert abs(as_day(out["CPMCE"]) - e) <= 12
@@ -371,7 +374,7 @@ def test_a_wheat_declared_sown_in_the_autumn_and_unseen_until_april_emerged_in_t
     ndvi, harvest, e = maize_then_late_wheat(BARE + 0.01, greenup=day(2022, 4, 8))
     values, days = observe(ndvi)
     unknown = analyse(values, days)
-    declared = analyse(values, days, sowing=k.SOWN_IN_AUTUMN)
+    declared = analyse(values, days, sowing=SOWN_IN_AUTUMN)
     assert as_day(unknown["CPMCE"]) > day(2022, 4, 1)
     assert abs(as_day(declared["CPMCE"]) - (harvest + SeasonsConfig().harvest_to_emergence)) <= 6
     assert abs(as_day(declared["CPMCE"]) - e) <= 12
@@ -384,7 +387,7 @@ def test_a_maize_wrongly_declared_a_winter_crop_keeps_its_may_emergence():
     e = day(2022, 5, 15)
     crop(ndvi, e, day(2022, 8, 1), day(2022, 10, 10), senescence=day(2022, 9, 1))
     values, days = observe(ndvi)
-    declared = analyse(values, days, sowing=k.SOWN_IN_AUTUMN)
+    declared = analyse(values, days, sowing=SOWN_IN_AUTUMN)
     assert declared["CPMCE"] == analyse(values, days)["CPMCE"]
     assert abs(as_day(declared["CPMCE"]) - e) <= 8
 

@@ -16,6 +16,7 @@ from baresoil.config import Config
 from baresoil.io.cog import LayerOutput, write_layers
 from baresoil.io.styles import write_layer_style
 from baresoil.kernels import seasons as k
+from baresoil.kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from baresoil.products.seasons import (
     analysis_window,
     decode_yydoy,
@@ -107,7 +108,7 @@ def test_a_field_declared_sown_in_spring_keeps_its_march_emergence():
     barley = (date(2022, 3, 22), date(2022, 7, 25))  # its rise, seen in April, is dated back to March
     config = Config().override(**{"seasons.year": 2022})
     runs = {}
-    for name, sowing in (("unknown", None), ("declared", np.array([0, k.SOWN_IN_SPRING, k.SOWN_UNKNOWN]))):
+    for name, sowing in (("unknown", None), ("declared", np.array([0, SOWN_IN_SPRING, SOWN_UNKNOWN]))):
         (result,) = seasons(_cube((NY, NX), west=barley), analysis_window(2022), config, _fields(), 2,
                             sowing=sowing)  # fmt: skip
         runs[name] = _day(result.layers["CPMCE"].values[0, 0])
@@ -124,18 +125,18 @@ def test_sowing_codes_must_cover_every_field():
 @pytest.mark.parametrize(
     ("label", "sowing"),
     [
-        ("winter_common_soft_wheat", k.SOWN_IN_AUTUMN),
-        ("Winterweizen", k.SOWN_IN_AUTUMN),
-        ("winter_rapeseed", k.SOWN_IN_AUTUMN),
-        ("spring_barley", k.SOWN_IN_SPRING),
-        ("grain_maize_corn_popcorn", k.SOWN_IN_SPRING),
-        ("Sugar beet", k.SOWN_IN_SPRING),
-        ("potatoes", k.SOWN_IN_SPRING),
-        ("orge de printemps", k.SOWN_IN_SPRING),
-        ("wheat", k.SOWN_UNKNOWN),  # winter or spring wheat: the label does not say
-        ("", k.SOWN_UNKNOWN),
-        (None, k.SOWN_UNKNOWN),
-        (float("nan"), k.SOWN_UNKNOWN),
+        ("winter_common_soft_wheat", SOWN_IN_AUTUMN),
+        ("Winterweizen", SOWN_IN_AUTUMN),
+        ("winter_rapeseed", SOWN_IN_AUTUMN),
+        ("spring_barley", SOWN_IN_SPRING),
+        ("grain_maize_corn_popcorn", SOWN_IN_SPRING),
+        ("Sugar beet", SOWN_IN_SPRING),
+        ("potatoes", SOWN_IN_SPRING),
+        ("orge de printemps", SOWN_IN_SPRING),
+        ("wheat", SOWN_UNKNOWN),  # winter or spring wheat: the label does not say
+        ("", SOWN_UNKNOWN),
+        (None, SOWN_UNKNOWN),
+        (float("nan"), SOWN_UNKNOWN),
     ],
 )
 def test_sowing_season_of_a_declared_crop_label(label, sowing):
@@ -144,7 +145,7 @@ def test_sowing_season_of_a_declared_crop_label(label, sowing):
 
 def test_sowing_per_field_id():
     sowing = sowing_of_crops(np.array([2, 1]), ["maize", "winter_wheat"], 3)
-    assert sowing.tolist() == [k.SOWN_UNKNOWN, k.SOWN_IN_AUTUMN, k.SOWN_IN_SPRING, k.SOWN_UNKNOWN]
+    assert sowing.tolist() == [SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN]
 
 
 def test_layers_are_written_as_uint16_with_flags_and_a_qgis_style(tmp_path):

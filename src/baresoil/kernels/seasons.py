@@ -35,9 +35,6 @@ import numpy as np
 from .events import (
     HIDDEN_END_DAYS,
     NO_EVENT,
-    SOWN_IN_AUTUMN,
-    SOWN_IN_SPRING,
-    SOWN_UNKNOWN,
     event_confidence,
     harvests_between_views,
     season_events,
@@ -51,8 +48,6 @@ LAYERS = (
     "CPBSB", "CPBSBCL", "CPBSA", "CPBSACL", "CPSCE", "CPSCD", "CPCSY",
 )  # fmt: skip
 N_LAYERS = len(LAYERS)
-SOWING = (SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING)
-"""The codes of ``sowing`` (see ``events.sown_before_winter``)."""
 (MCE, MCECL, MCH, MCHCL, MCD, MCDCL, BSB, BSBCL, BSA, BSACL, SCE, SCD, CSY) = range(N_LAYERS)
 
 # Sentinel-1 in the band (see radar_ndvi): pairing distance, least pairs and skill of the per-pixel fit,
@@ -214,7 +209,7 @@ def pixel_seasons(
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
     (a season and a bare level reached).  ``sowing``: when the main crop is declared sown
-    (``SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see ``events.sown_before_winter``).
+    (``events.SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see ``events.sown_before_winter``).
     ``winters`` holds, per winter of the window, the day numbers of the start of dormancy, of the
     opening of the spring emergence window, of the typical autumn emergence and of the earliest
     emergence of a winter cereal (see ``events.sown_before_winter``), of the close of the autumn's
@@ -567,7 +562,7 @@ def analyse_pixels(
     """``LAYERS`` of every pixel of a (time, pixel) NDVI array: (layer, pixel).
 
     ``sowing`` holds, per pixel, when the reference year's main crop is declared sown
-    (``SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see :func:`pixel_seasons`).
+    (``events.SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see :func:`pixel_seasons`).
     ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band
     scale); ``year_bounds`` the reference year's first and last day numbers; ``windows`` and
     ``winters`` as :func:`pixel_seasons`; ``radar`` a

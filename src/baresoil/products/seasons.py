@@ -39,6 +39,7 @@ from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
+from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
 from .base import ProductPeriod
 from .registry import Layer, register
@@ -234,7 +235,7 @@ def seasons(
     ``radar`` (time, y, x) a Sentinel-1 cross ratio VH - VV (dB) on the cube grid
     and chunks, which fills cloudy gaps (see ``kernels.seasons.daily_band``);
     ``sowing`` (index = field id) when each field's main crop of the year is declared
-    sown (``kernels.seasons.SOWN_*``, see :func:`sowing_of_crops`).
+    sown (``kernels.events.SOWN_*``, see :func:`sowing_of_crops`).
     """
     params = config.seasons
     if params.combine not in ("sum", "average"):
@@ -429,24 +430,24 @@ def seasons_product(parcels: ParcelSet | None = None, radar: StacSource | None =
 
 
 def sowing_of_crop(label: object) -> int:
-    """When a declared crop is sown, from its label: ``kernels.seasons.SOWN_IN_AUTUMN`` for a winter
+    """When a declared crop is sown, from its label: ``kernels.events.SOWN_IN_AUTUMN`` for a winter
     crop, ``SOWN_IN_SPRING`` for a spring crop, ``SOWN_UNKNOWN`` when the label does not say (a
     'wheat' may be either) or is missing.  Labels are matched on words, in any case:
     ``AUTUMN_CROP_WORDS`` first, then ``SPRING_CROP_WORDS`` (EuroCrops' 'winter_common_soft_wheat'
     and 'grain_maize_corn_popcorn', German 'Winterweizen', French 'orge de printemps')."""
     if label is None or (isinstance(label, float) and np.isnan(label)):
-        return kernel.SOWN_UNKNOWN
+        return SOWN_UNKNOWN
     text = str(label).strip().lower()
     if any(word in text for word in AUTUMN_CROP_WORDS):
-        return kernel.SOWN_IN_AUTUMN
+        return SOWN_IN_AUTUMN
     if any(word in text for word in SPRING_CROP_WORDS):
-        return kernel.SOWN_IN_SPRING
-    return kernel.SOWN_UNKNOWN
+        return SOWN_IN_SPRING
+    return SOWN_UNKNOWN
 
 
 def sowing_of_crops(codes: Sequence[int] | np.ndarray, labels: Sequence[object], n_fields: int) -> np.ndarray:
     """Per field id 0..``n_fields`` (0: no field), :func:`sowing_of_crop` of each field's label."""
-    sowing = np.full(n_fields + 1, kernel.SOWN_UNKNOWN, np.int8)
+    sowing = np.full(n_fields + 1, SOWN_UNKNOWN, np.int8)
     for code, label in zip(np.asarray(codes), labels, strict=True):
         sowing[int(code)] = sowing_of_crop(label)
     return sowing
@@ -544,7 +545,7 @@ def pixel_series(
                                        sowing=np.zeros(1, np.int8), radar=ratio[:, p : p + 1],
                                        radar_days=radar_days, **kwargs)  # fmt: skip
         emergence, _, harvest, _, _ = kernel.crop_events(
-            q50, kwargs["params"], kwargs["winters"], views, kernel.SOWN_UNKNOWN
+            q50, kwargs["params"], kwargs["winters"], views, SOWN_UNKNOWN
         )
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
