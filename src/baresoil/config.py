@@ -145,11 +145,17 @@ class SeasonsConfig:
     spring-crop emergence window opens (zone 1: 1 April; zone 2: 1 March) is the green-up of a crop sown
     in the autumn, whose own emergence was too sparse to show."""
     winter_emergence: str = "10-15"
-    """Month-day of a typical winter-crop emergence: where a winter crop's unseen emergence is placed,
-    unless ``harvest_to_emergence`` after the previous harvest is later."""
+    """Month-day of a typical winter-crop emergence: the earliest a winter crop's unseen emergence is placed
+    (see ``winter_season_days``), unless ``harvest_to_emergence`` after the previous harvest is later."""
     harvest_to_emergence: int = 25
     """Least days from a harvest to the emergence of a crop sown after it (seedbed, sowing, germination):
     a winter crop's unseen emergence is placed no earlier."""
+    winter_season_days: int = 275
+    """Typical days from a winter crop's emergence to its harvest (about nine months: wheat from late
+    October to late July).  A winter crop's unseen emergence is placed this long before its harvest,
+    between ``winter_emergence`` and ``dormancy_start`` (and no earlier than ``harvest_to_emergence``
+    after the previous harvest): a wheat harvested in August emerged later than a barley harvested
+    in early July.  0, or no harvest found, places it on ``winter_emergence``."""
     earliest_cereal_emergence: str = "09-15"
     """Month-day before which winter cereals do not emerge: a winter crop's rise that starts earlier and stays
     below ``min_peak_ndvi`` until the dormancy (rapeseed and cover crops grow more) is weeds and volunteers

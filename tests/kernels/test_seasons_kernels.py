@@ -333,6 +333,51 @@ def test_a_late_sown_winter_wheat_unseen_until_spring_emerged_after_the_previous
     assert as_day(later["CPMCE"]) == found + 10
 
 
+def beet_then_wheat(
+    beet_harvest: int, wheat: int, autumn_level: float, gap: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sugar beet (its rise before the window) lifted on ``beet_harvest``, then a wheat emerging on
+    ``wheat`` whose autumn growth reaches ``autumn_level``, harvested on 28 July; no view in ``gap``."""
+    ndvi = bare_curve()
+    ndvi[:beet_harvest] = 0.85
+    crop(ndvi, wheat, day(2022, 6, 1), day(2022, 7, 28), senescence=day(2022, 6, 25),
+         autumn=(day(2022, 3, 10), autumn_level))  # fmt: skip
+    return observe(ndvi, gaps=(gap,))
+
+
+def test_a_wheat_green_after_a_beet_harvest_hidden_by_clouds_emerged_before_that_view():
+    # the beet stands on 23 September, the young wheat is green on the next view, in late November:
+    # the beet was lifted in the gap, and the wheat emerged weeks before that view, not 25 days after
+    # the smoother's crossing (which comes at the end of the gap)
+    gap = (day(2021, 9, 24), day(2021, 11, 21))
+    e = day(2021, 10, 28)
+    values, days = beet_then_wheat(day(2021, 10, 5), e, 0.45, gap)
+    out = analyse(values, days)
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+    assert as_day(out["CPMCE"]) < gap[1]
+    assert out["CPMCECL"] == k.NO_CONFIDENCE  # placed, not seen
+    # a wheat sown late, not up on the view after the gap: the beet may have been lifted late
+    late = analyse(*beet_then_wheat(day(2021, 11, 12), day(2021, 12, 15), BARE + 0.01, gap))
+    assert as_day(late["CPMCE"]) > gap[1]
+
+
+def test_a_green_view_too_soon_after_the_gap_is_the_previous_crop_ripening():
+    from baresoil.kernels.events import SHOWING_DAYS, _previous_harvest
+
+    z = np.concatenate([np.full(60, 0.85), np.linspace(0.85, 0.2, 40), np.full(100, 0.2)])
+    no_season = np.full(1, -1, np.int64)
+
+    def previous(after: int) -> int:
+        views = np.full(z.size, np.nan)
+        views[[10, 30, 40]] = 0.85  # the crop standing, last seen on day 40
+        views[[after, 170]] = 0.45  # green on the next view and after it
+        return _previous_harvest(z, views, 0, 180, no_season, no_season, 0.5, 0.15, 0.3, 25)
+
+    crossing = previous(40 + 25 + SHOWING_DAYS - 1)  # too soon for a crop sown after the harvest to show
+    assert crossing > 80  # the end of the smoother's fall
+    assert previous(40 + 25 + SHOWING_DAYS) == 40  # time enough: the last view of the crop standing
+
+
 def test_a_spring_crop_emerging_in_april_is_not_taken_for_a_green_up():
     ndvi = bare_curve()
     e = day(2022, 4, 5)
@@ -342,11 +387,39 @@ def test_a_spring_crop_emerging_in_april_is_not_taken_for_a_green_up():
     assert out["CPMCECL"] != k.NO_CONFIDENCE
 
 
-def test_a_barley_declared_sown_in_spring_is_not_taken_for_a_green_up():
+def test_a_barley_emerging_just_before_the_spring_window_is_not_taken_for_a_green_up():
     # sown in mid-March, it emerges on 26 March: its rise, seen in April, is extrapolated back to
-    # before the spring window opens (1 April), as a winter crop's green-up would be
+    # before the spring window opens (1 April), as a winter crop's green-up would be; but two weeks
+    # into the window it has come less than a fifth of its rise, which a green-up has not
     ndvi = bare_curve()
     e = day(2022, 3, 26)
+    crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+    assert out["CPMCECL"] < 65000  # seen, with its confidence
+    assert str(int(out["CPMCE"])).startswith("22")
+
+
+def test_a_winter_weed_cover_dying_back_before_a_spring_barley_is_not_its_emergence():
+    # weeds green the ploughed field from December to February and die back to near the bare level
+    # before the barley's seedbed: the barley's rise starts from that dip, not from December
+    ndvi = bare_curve()
+    t = np.arange(ndvi.size, dtype=float)
+    weeds = slice(day(2021, 12, 1), day(2022, 3, 20))
+    ndvi[weeds] = BARE + 0.2 * np.sin(np.pi * (t[weeds] - day(2021, 12, 1)) / 109) ** 2
+    e = day(2022, 4, 12)
+    dip = slice(day(2022, 3, 5), e)  # not back to the soil's own level: a few weeds left
+    ndvi[dip] = np.maximum(ndvi[dip], BARE + 0.04)
+    crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
+    out = analyse(*observe(ndvi))
+    assert abs(as_day(out["CPMCE"]) - e) <= 8
+
+
+def test_a_barley_declared_sown_in_spring_is_not_taken_for_a_green_up():
+    # emerging on 20 March, it has come a quarter of its rise by mid-April, as a late wheat's
+    # green-up: without a declaration it is taken for one
+    ndvi = bare_curve()
+    e = day(2022, 3, 20)
     crop(ndvi, e, day(2022, 6, 10), day(2022, 7, 30), senescence=day(2022, 7, 1))
     values, days = observe(ndvi)
     unknown = analyse(values, days)
@@ -392,15 +465,16 @@ def test_a_maize_wrongly_declared_a_winter_crop_keeps_its_may_emergence():
     assert abs(as_day(declared["CPMCE"]) - e) <= 8
 
 
-def volunteers_then_wheat(gap: tuple[int, int]) -> tuple[np.ndarray, int]:
+def volunteers_then_wheat(
+    gap: tuple[int, int], harvest: int = day(2022, 7, 28)
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Volunteers green the stubble from late August; a seedbed on 10 October takes them out and the
-    wheat emerges on 25 October: (ndvi, emergence)."""
+    wheat emerges on 25 October, to be harvested on ``harvest``: (values, days, emergence)."""
     ndvi = bare_curve()
     t = np.arange(ndvi.size, dtype=float)
     start, seedbed, e = day(2021, 8, 20), day(2021, 10, 10), day(2021, 10, 25)
     ndvi[start:seedbed] = BARE + 0.17 * smoothstep((t[start:seedbed] - start) / 35)
-    crop(ndvi, e, day(2022, 6, 1), day(2022, 7, 28), senescence=day(2022, 6, 25),
-         autumn=(day(2022, 3, 10), 0.36))  # fmt: skip
+    crop(ndvi, e, day(2022, 6, 1), harvest, senescence=harvest - 33, autumn=(day(2022, 3, 10), 0.36))
     values, days = observe(ndvi, gaps=(gap,))
     return values, days, e
 
@@ -409,10 +483,23 @@ def test_volunteers_before_a_seedbed_hidden_by_clouds_are_not_the_wheat_emergenc
     values, days, e = volunteers_then_wheat(gap=(day(2021, 10, 1), day(2021, 11, 25)))
     out = analyse(values, days)
     found = as_day(out["CPMCE"])
-    assert found == day(2021, 10, 15)  # the typical winter-crop emergence: the volunteers began in August
-    assert abs(found - e) <= 12
+    # a winter crop's season length before its harvest (the volunteers began in August)
+    assert found == as_day(out["CPMCH"]) - SeasonsConfig().winter_season_days
+    assert abs(found - e) <= 8
     assert out["CPMCECL"] == k.NO_CONFIDENCE
-    assert as_day(analyse(values, days, winter_emergence="10-25")["CPMCE"]) == day(2021, 10, 25)
+    calendar = analyse(values, days, winter_season_days=0)
+    assert as_day(calendar["CPMCE"]) == day(2021, 10, 15)  # the typical winter-crop emergence
+    assert as_day(analyse(values, days, winter_emergence="11-05")["CPMCE"]) == day(2021, 11, 5)  # no earlier
+
+
+def test_an_unseen_winter_barley_harvested_in_july_is_placed_on_the_typical_emergence():
+    # harvested early in July, its season length puts it in early October: the typical emergence
+    # (15 October) is the earliest an unseen emergence is placed
+    gap = (day(2021, 10, 1), day(2021, 11, 25))
+    values, days, _ = volunteers_then_wheat(gap, harvest=day(2022, 7, 8))
+    out = analyse(values, days)
+    assert as_day(out["CPMCE"]) == day(2021, 10, 15)
+    assert abs(as_day(out["CPMCH"]) - day(2022, 7, 8)) <= 6
 
 
 def test_a_rapeseed_emerging_in_august_keeps_its_own_emergence():

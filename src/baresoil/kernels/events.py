@@ -8,7 +8,8 @@ number from the first observation of the analysis window; ``-1`` means "no event
 * **Emergence** is where the rise leaves the bare level.  The rise is *seen*
   where q50 first crosses ``emergence_fraction`` of the season's amplitude
   after its last return to the bare level (within half that fraction of the
-  trough) before the steepest rise; the emergence is dated earlier by
+  trough, or a dip within that fraction: weeds dying back before a seedbed)
+  before the steepest rise; the emergence is dated earlier by
   extrapolating the rise back along its slope to the bare level, since a young
   crop shows late.  Anchoring on the steepest rise keeps autumn volunteers and
   cover crops from being taken for the crop's emergence; the trough before a
@@ -102,14 +103,14 @@ def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> tup
             steepest = i
     amplitude = z[peak] - z[trough]
     bare = z[trough] + 0.5 * fraction * amplitude
+    level = z[trough] + fraction * amplitude
     last_bare = trough
     for i in range(steepest, trough - 1, -1):
-        if z[i] <= bare:
+        if z[i] <= bare or (z[i] <= level and z[i - 1] > z[i] <= z[i + 1]):
             last_bare = i
             break
     if last_bare == 0:
         return NO_EVENT, NO_EVENT  # rising from the first day: the rise may have begun before the window
-    level = z[trough] + fraction * amplitude
     for i in range(last_bare, peak + 1):  # the steepest day may itself lie below the level
         if z[i] >= level:
             # the rise is seen late: extrapolate it back along its slope to the bare level
@@ -228,6 +229,9 @@ def sown_before_winter(
     crop_level: float,
     harvest_fraction: float,
     sowing: int,
+    season_days: int,
+    views: np.ndarray,
+    bare_level: float,
 ) -> None:
     """Re-date, in place, the emergences that fall in a winter's dormancy: a winter crop's green-up.
 
@@ -238,18 +242,17 @@ def sown_before_winter(
     ``winters[w, 1]`` (opening of the spring emergence window) belongs to a crop already
     in the ground.  So does a rise that began as weeds and volunteers on the stubble
     (see :func:`_stubble_growth`, with ``winters[w, 3]`` the earliest emergence of a winter
-    cereal).  The emergence is placed at the typical autumn emergence ``winters[w, 2]``,
-    or ``after_harvest`` days after the previous harvest when that was later (seedbed,
-    sowing and germination take that long).  It is not seen, so ``seen`` becomes -1 and
-    the event carries no confidence.
+    cereal).  The emergence is placed ``season_days`` before the crop's harvest, kept between
+    the typical autumn emergence ``winters[w, 2]`` and the dormancy
+    (:func:`_unseen_autumn_emergence`), or ``after_harvest`` days after the previous harvest
+    (:func:`_previous_harvest`) when that was later (seedbed, sowing and germination take
+    that long).  It is not seen, so ``seen`` becomes -1 and the event carries no confidence.
 
     Neither applies to a rise with no peak yet that still climbs at the end of data running past
-    the time winter crops peak (:func:`_rising_after_winter_peaks`): that is a spring crop, and a
-    dip of wet soil in the winter only made its rise look early.
-
-    The previous crop may have no season of its own (its rise lies before the window):
-    its harvest is then read on the fall from the highest ``z`` before the rise, when
-    that reached ``crop_level``.
+    the time winter crops peak (:func:`_rising_after_winter_peaks`), nor to one that two weeks
+    into the spring window has come less than a fifth of its way (:func:`_late_spring_rise`):
+    those are spring crops, whose rise a dip of wet soil in the winter, or the smoother's
+    extrapolation back along it, only made look early.
 
     ``sowing`` is when the reference year's main crop is declared sown (``SOWN_*``), which
     concerns the first winter's rises only.  Declared sown in spring, a rise seen only once the
@@ -272,18 +275,57 @@ def sown_before_winter(
             green_up = winters[w, 0] <= day < green_up_ends
             if green_up and declared == SOWN_IN_SPRING and seen[k] >= winters[w, 1]:
                 break  # the declared spring crop's own rise
+            if green_up and declared == SOWN_UNKNOWN and _late_spring_rise(z, peaks[k], winters[w]):
+                break  # a spring crop's own rise
             if green_up and _autumn_growth(z, k - 1, emergence, peaks, harvest, winters[w], crop_level):
                 emergence[k], seen[k] = emergence[k - 1], seen[k - 1]  # the crop's own autumn rise
                 break
             if not (green_up or _stubble_growth(z, day, peaks[k], winters[w], crop_level)):
                 continue
-            previous = harvest[k - 1] if k > 0 else _fall_before(z, day, crop_level, harvest_fraction)
-            autumn = winters[w, 2]
+            previous = _previous_harvest(
+                z, views, k, day, peaks, harvest, crop_level, harvest_fraction, bare_level, after_harvest
+            )
+            autumn = _unseen_autumn_emergence(harvest[k], season_days, winters[w])
             if previous != NO_EVENT:
                 autumn = max(autumn, previous + after_harvest)
             if autumn < day or not green_up:
                 emergence[k], seen[k] = autumn, NO_EVENT
             break
+
+
+SPRING_RISE_DAYS, SPRING_RISE_SHARE = 14, 0.2
+"""This many days after the spring-crop emergence window opens, a winter crop's green-up has come more
+than this share of its rise from the bare level to its peak; a crop sown in the spring has not."""
+
+
+@numba.njit(cache=True)
+def _late_spring_rise(z: np.ndarray, peak: int, winter: np.ndarray) -> bool:
+    """Whether the rise to ``peak`` has come less than ``SPRING_RISE_SHARE`` of the way from the lowest
+    ``z`` since the dormancy (``winter[0]``) ``SPRING_RISE_DAYS`` after the spring window opens
+    (``winter[1]``): a spring crop sown early, whose rise the smoother's extrapolation starts
+    before the opening, not a winter crop's green-up (which starts in March)."""
+    when = winter[1] + SPRING_RISE_DAYS
+    if peak == NO_EVENT or peak <= when or when >= z.shape[0]:
+        return False
+    bare = z[_argmin(z, winter[0], when)]
+    return z[when] - bare < SPRING_RISE_SHARE * (z[peak] - bare)
+
+
+@numba.njit(cache=True)
+def _unseen_autumn_emergence(harvest: int, season_days: int, winter: np.ndarray) -> int:
+    """Where a winter crop harvested on day ``harvest`` most likely emerged, when nothing showed it.
+
+    Winter crops take about ``season_days`` from emergence to harvest: a wheat harvested in August
+    emerged in late October, not at the typical winter-crop emergence ``winter[2]`` (mid-October,
+    as winter barley), which is the earliest placement: a season length read off a harvest in early
+    July would add that harvest's spread to an emergence the typical date already places well.
+    The latest placement is the dormancy (``winter[0]``).  Without a harvest, with one before winter
+    crops have peaked (``WINTER_PEAK_DAYS`` after the spring window opens ``winter[1]``: the fall
+    at the end of the data, or a crop cut green) or with ``season_days`` 0, it is ``winter[2]``.
+    """
+    if harvest == NO_EVENT or harvest < winter[1] + WINTER_PEAK_DAYS or season_days <= 0:
+        return winter[2]
+    return min(max(harvest - season_days, winter[2]), winter[0])
 
 
 @numba.njit(cache=True)
@@ -342,15 +384,54 @@ def _stubble_growth(z: np.ndarray, day: int, peak: int, winter: np.ndarray, crop
     return True
 
 
+SHOWING_DAYS = 21
+"""Days a young crop takes from its emergence to green a view above the bare level."""
+
+
 @numba.njit(cache=True)
-def _fall_before(z: np.ndarray, day: int, crop_level: float, harvest_fraction: float) -> int:
-    """The harvest on the fall from the highest ``z`` before ``day`` (-1 if that is not a crop's)."""
-    if day < 2:
-        return NO_EVENT
-    top = int(np.argmax(z[: day + 1]))
-    if z[top] < crop_level:
-        return NO_EVENT
-    return harvest_day(z, top, _argmin(z, top, day), harvest_fraction)
+def _previous_harvest(
+    z: np.ndarray,
+    views: np.ndarray,
+    k: int,
+    day: int,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    crop_level: float,
+    harvest_fraction: float,
+    bare_level: float,
+    after_harvest: int,
+) -> int:
+    """The harvest of the crop before season ``k`` (whose rise leaves the bare level on ``day``); -1 if none.
+
+    That is season ``k - 1``'s harvest or, where the previous crop has no season of its own (its rise
+    lies before the window), the end of the fall from the highest ``z`` before ``day`` when that
+    reached ``crop_level``.  Where that fall is hidden in a gap of ``HIDDEN_END_DAYS`` or more between
+    the last view of the crop standing (at ``crop_level`` or above) and the next view, and the field
+    is green on that view and on every view after it until ``day`` (above ``bare_level``: the next
+    crop was up, not the previous one ripening), the harvest is taken at the last view of the crop
+    standing: the smoother's crossing comes near the end of such a gap, and a crop sown after it
+    would be placed after the view that shows it.
+    """
+    if k > 0:
+        top, end = peaks[k - 1], harvest[k - 1]
+    else:
+        if day < 2:
+            return NO_EVENT
+        top = int(np.argmax(z[: day + 1]))
+        if z[top] < crop_level:
+            return NO_EVENT
+        end = harvest_day(z, top, _argmin(z, top, day), harvest_fraction)
+    if end == NO_EVENT or top == NO_EVENT:
+        return end
+    standing, after = views_around_fall(views, top, crop_level)
+    if after == NO_EVENT or after - standing < HIDDEN_END_DAYS or after >= day:
+        return end
+    if after < standing + after_harvest + SHOWING_DAYS:
+        return end  # no time for a crop sown after the harvest to show: the green is the previous crop's
+    for t in range(after, day + 1):  # green from that view on, never bare again: the next crop
+        if views[t] <= bare_level:
+            return end
+    return min(end, standing)
 
 
 @numba.njit(cache=True)

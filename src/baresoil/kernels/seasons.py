@@ -176,7 +176,19 @@ def crop_events(
         q50, params[0], params[1], params[2], params[9], params[3]
     )
     sown_before_winter(
-        q50, emergence, peaks, harvest, seen, winters, int(params[12]), params[10], params[2], sowing
+        q50,
+        emergence,
+        peaks,
+        harvest,
+        seen,
+        winters,
+        int(params[12]),
+        params[10],
+        params[2],
+        sowing,
+        int(params[15]),
+        views,
+        params[3],
     )
     brackets = harvests_between_views(q50, views, peaks, harvest, winters)
     return emergence, peaks, harvest, seen, brackets
@@ -220,7 +232,7 @@ def pixel_seasons(
     crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
     harvest_to_emergence (days), by_views (0/1: a harvest's confidence at least the days between the
     views that bracket it, see :func:`_harvest_confidence`), min_event_confidence (days, see
-    :func:`_at_least`).
+    :func:`_at_least`), winter_season_days (see ``events.sown_before_winter``).
     """
     out = np.full(N_LAYERS, np.nan)
     (bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_peak) = (

@@ -62,8 +62,8 @@ _KERNEL_PARAMETERS = (
     "max_season_days", "min_observations", "max_event_confidence",
 )  # fmt: skip
 """Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise,
-min_peak_ndvi, confidence, harvest_to_emergence, harvest_confidence and min_event_confidence, see
-``_kernel_arguments``)."""
+min_peak_ndvi, confidence, harvest_to_emergence, harvest_confidence, min_event_confidence and
+winter_season_days, see ``_kernel_arguments``)."""
 
 _COMMON_FLAGS = {
     0: "no annual cropland",
@@ -311,6 +311,7 @@ def _kernel_arguments(
             + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
             + [1.0 if params.confidence == "crossing" else 0.0, float(params.harvest_to_emergence)]
             + [1.0 if params.harvest_confidence == "views" else 0.0, float(params.min_event_confidence)]
+            + [float(params.winter_season_days)]
         ),
     }
 
