@@ -405,12 +405,10 @@ def _previous_harvest(
 
     That is season ``k - 1``'s harvest or, where the previous crop has no season of its own (its rise
     lies before the window), the end of the fall from the highest ``z`` before ``day`` when that
-    reached ``crop_level``.  Where that fall is hidden in a gap of ``HIDDEN_END_DAYS`` or more between
-    the last view of the crop standing (at ``crop_level`` or above) and the next view, and the field
-    is green on that view and on every view after it until ``day`` (above ``bare_level``: the next
-    crop was up, not the previous one ripening), the harvest is taken at the last view of the crop
-    standing: the smoother's crossing comes near the end of such a gap, and a crop sown after it
-    would be placed after the view that shows it.
+    reached ``crop_level``.  Where the next crop shows after a gap that hides that fall
+    (:func:`_next_crop_after_gap`), the harvest is taken at the last view of the crop standing: the
+    smoother's crossing comes near the end of such a gap, and a crop sown after it would be placed
+    after the view that shows it.
     """
     if k > 0:
         top, end = peaks[k - 1], harvest[k - 1]
@@ -424,14 +422,31 @@ def _previous_harvest(
     if end == NO_EVENT or top == NO_EVENT:
         return end
     standing, after = views_around_fall(views, top, crop_level)
+    if _next_crop_after_gap(views, standing, after, day, bare_level, after_harvest):
+        return min(end, standing)
+    return end
+
+
+@numba.njit(cache=True)
+def _next_crop_after_gap(
+    views: np.ndarray, standing: int, after: int, day: int, bare_level: float, after_harvest: int
+) -> bool:
+    """Whether the views show the next crop up after a gap that hid the previous crop's harvest.
+
+    The gap runs from ``standing``, the last view of the previous crop standing, to ``after``, the
+    first view below it, ``HIDDEN_END_DAYS`` or more later; the field is green (above
+    ``bare_level``) on that view and on every view after it until ``day``, when the next crop's
+    rise leaves the bare level.  A view sooner than a crop sown after the harvest could show
+    (``after_harvest`` then ``SHOWING_DAYS``) is the previous crop ripening: a maize drying at 0.35.
+    """
     if after == NO_EVENT or after - standing < HIDDEN_END_DAYS or after >= day:
-        return end
+        return False
     if after < standing + after_harvest + SHOWING_DAYS:
-        return end  # no time for a crop sown after the harvest to show: the green is the previous crop's
-    for t in range(after, day + 1):  # green from that view on, never bare again: the next crop
+        return False
+    for t in range(after, day + 1):  # noqa: SIM110 - numba compiles no generator in all()
         if views[t] <= bare_level:
-            return end
-    return min(end, standing)
+            return False
+    return True
 
 
 @numba.njit(cache=True)
