@@ -69,6 +69,21 @@ NO_CONFIDENCE = 65534.0
 WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN, AFTER_MAIN = range(6)
 
 
+PARAMETERS = (
+    "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
+    "max_season_days", "min_observations", "max_event_confidence", "use_sum", "min_rise", "min_peak_ndvi",
+    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence", "winter_season_days",
+)  # fmt: skip
+"""The settings in the ``params`` array of :func:`pixel_seasons`, in its order: ``seasons.*`` of the
+config by name, and three switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
+(``seasons.confidence`` is ``crossing``: confidence from the band's crossings rather than the ATBD's
+slope) and ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:`_harvest_confidence`)."""
+(
+    P_MIN_PROMINENCE, P_EMERGENCE_FRACTION, P_HARVEST_FRACTION, P_BARE_NDVI, P_MIN_SEASON_DAYS,
+    P_MAX_SEASON_DAYS, P_MIN_OBSERVATIONS, P_MAX_EVENT_CONFIDENCE, P_USE_SUM, P_MIN_RISE, P_MIN_PEAK_NDVI,
+    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE, P_WINTER_SEASON_DAYS,
+) = range(len(PARAMETERS))  # fmt: skip
+
 GAP_EDGE_DAYS = 15
 """Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
 
@@ -173,23 +188,14 @@ def crop_events(
     (``events.sown_before_winter``) and the harvests kept between the ``views`` (observations on the
     daily grid, NaN where none) that bracket them (``brackets``, see ``events.harvests_between_views``)."""
     emergence, peaks, harvest, seen = season_events(
-        q50, params[0], params[1], params[2], params[9], params[3]
-    )
+        q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
+        params[P_MIN_RISE], params[P_BARE_NDVI],
+    )  # fmt: skip
     sown_before_winter(
-        q50,
-        emergence,
-        peaks,
-        harvest,
-        seen,
-        winters,
-        int(params[12]),
-        params[10],
-        params[2],
-        sowing,
-        int(params[15]),
-        views,
-        params[3],
-    )
+        q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
+        params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(params[P_WINTER_SEASON_DAYS]),
+        views, params[P_BARE_NDVI],
+    )  # fmt: skip
     brackets = harvests_between_views(q50, views, peaks, harvest, winters)
     return emergence, peaks, harvest, seen, brackets
 
@@ -227,18 +233,14 @@ def pixel_seasons(
     emergence of a winter cereal (see ``events.sown_before_winter``), of the close of the autumn's
     winter-crop harvest window (see ``events.harvests_between_views``) and of the close of the
     winter-crop emergence window in the spring.
-    ``params``: min_prominence, emergence_fraction, harvest_fraction, bare_ndvi, min_season_days,
-    max_season_days, min_observations, max_event_confidence, use_sum (0/1), min_rise, min_peak_ndvi,
-    crossing (0/1: confidence from the band's crossings rather than the ATBD's slope),
-    harvest_to_emergence (days), by_views (0/1: a harvest's confidence at least the days between the
-    views that bracket it, see :func:`_harvest_confidence`), min_event_confidence (days, see
-    :func:`_at_least`), winter_season_days (see ``events.sown_before_winter``).
+    ``params`` holds the settings named in ``PARAMETERS``.
     """
     out = np.full(N_LAYERS, np.nan)
     (bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_peak) = (
-        params[3], params[4], params[5], params[6], params[7], params[8] > 0, params[10],
+        params[P_BARE_NDVI], params[P_MIN_SEASON_DAYS], params[P_MAX_SEASON_DAYS], params[P_MIN_OBSERVATIONS],
+        params[P_MAX_EVENT_CONFIDENCE], params[P_USE_SUM] > 0, params[P_MIN_PEAK_NDVI],
     )  # fmt: skip
-    crossing, floor = params[11] > 0, params[14]
+    crossing, floor = params[P_CROSSING] > 0, params[P_MIN_EVENT_CONFIDENCE]
     if cropland == 0:
         out[:] = NO_CROPLAND
         return out
@@ -265,7 +267,7 @@ def pixel_seasons(
         return out
     e, h = emergence[main], harvest[main]
     cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing, floor)
-    by_views = params[13] > 0
+    by_views = params[P_BY_VIEWS] > 0
     cl_h = _harvest_confidence(q10, q50, q90, h, brackets[main], crossing, by_views, floor)
     out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
     out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)

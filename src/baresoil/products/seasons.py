@@ -57,14 +57,6 @@ SPRING_CROP_WORDS = ("spring", "summer", "sommer", "printemps", "maize", "corn",
 AUTUMN_CROP_WORDS = ("winter", "autumn", "hiver")
 """Words of a declared crop label that make it sown in the autumn."""
 
-_KERNEL_PARAMETERS = (
-    "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
-    "max_season_days", "min_observations", "max_event_confidence",
-)  # fmt: skip
-"""Config fields in the order of ``kernels.seasons.pixel_seasons``'s ``params`` (then combine, min_rise,
-min_peak_ndvi, confidence, harvest_to_emergence, harvest_confidence, min_event_confidence and
-winter_season_days, see ``_kernel_arguments``)."""
-
 _COMMON_FLAGS = {
     0: "no annual cropland",
     int(NO_FIELD): "no field delineated here (per-field run)",
@@ -306,14 +298,20 @@ def _kernel_arguments(
         "windows": grid.windows(year, params.zone),
         "winters": grid.winters(year, params),
         "yydoy": grid.yydoy_table(),
-        "params": np.array(
-            [float(getattr(params, name)) for name in _KERNEL_PARAMETERS]
-            + [1.0 if params.combine == "sum" else 0.0, params.min_rise, params.min_peak_ndvi]
-            + [1.0 if params.confidence == "crossing" else 0.0, float(params.harvest_to_emergence)]
-            + [1.0 if params.harvest_confidence == "views" else 0.0, float(params.min_event_confidence)]
-            + [float(params.winter_season_days)]
-        ),
+        "params": _kernel_parameters(params),
     }
+
+
+def _kernel_parameters(params: SeasonsConfig) -> np.ndarray:
+    """The kernel's ``params`` array: the settings of ``kernels.seasons.PARAMETERS``, by name."""
+    switches = {
+        "use_sum": params.combine == "sum",
+        "crossing": params.confidence == "crossing",
+        "by_views": params.harvest_confidence == "views",
+    }
+    return np.array(
+        [float(switches[name] if name in switches else getattr(params, name)) for name in kernel.PARAMETERS]
+    )
 
 
 def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
