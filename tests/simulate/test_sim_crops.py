@@ -11,7 +11,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from baresoil.simulate import WorldSpec
-from baresoil.simulate.crops import CALENDARS, ROTATION, simulate_crops
+from baresoil.simulate.crops import CALENDARS, CROP_MIXES, ROTATION, simulate_crops
 from baresoil.simulate.world import build_world
 
 SPEC = WorldSpec()
@@ -29,9 +29,14 @@ def _months(history, crop, event):
     return {d.month for d in dates}
 
 
-def test_rotation_only_offers_feasible_successors():
-    for crop, successors in ROTATION.items():
+@pytest.mark.parametrize("mix", sorted(CROP_MIXES))
+def test_rotation_only_offers_feasible_successors(mix):
+    initial, rotation = CROP_MIXES[mix]
+    assert sum(initial.values()) == pytest.approx(1.0)
+    assert set(initial) <= set(rotation)
+    for crop, successors in rotation.items():
         assert crop in CALENDARS
+        assert set(successors) <= set(rotation), "every successor has successors of its own"
         assert sum(successors.values()) == pytest.approx(1.0)
         if CALENDARS[crop].harvest[0][0] >= 10:  # harvested in October or later: no rapeseed or barley after
             assert "winter_rapeseed" not in successors and "winter_barley" not in successors
@@ -53,7 +58,7 @@ def test_calendars_are_bavarian(history):
 
 def test_every_crop_occurs_and_follows_its_predecessor(history):
     crops = history.crops
-    assert set(crops["crop"]) == {*CALENDARS, "permanent_grassland"}
+    assert set(crops["crop"]) == {*ROTATION, "permanent_grassland"}
     table = crops[crops["crop"] != "permanent_grassland"].pivot(
         index="parcel_id", columns="year", values="crop"
     )

@@ -47,7 +47,7 @@ from .crops import simulate_crops
 from .inputs import write_inputs
 from .observe import observe
 from .practices import convert_grassland, declarations, split_parcels, write_practices
-from .render import SceneRecord, write_scene
+from .render import SceneRecord, has_data, write_scene
 from .samples import draw_samples
 from .sar import load_s1_truth, write_sar
 from .schedule import Acquisition, acquisitions, product_ids, tiles
@@ -55,7 +55,7 @@ from .spec import RECIPE, WorldSpec
 from .stac import write_catalogs
 from .surface import Surface
 from .truth import Truth, TruthStacks, load_bare_reflectance, load_truth, write_static_truth, write_world_json
-from .weather import simulate_weather
+from .weather import Weather, simulate_weather
 from .world import LANDCOVER_NAMES, World, build_world, parcel_geometries
 
 _MARKER = ".baresoil-simulation"
@@ -102,7 +102,7 @@ def simulate(out_dir: str | Path, spec: WorldSpec = WorldSpec()) -> Simulation: 
     world = build_world(spec)
     if spec.practices:
         world, splits = split_parcels(world)
-    weather = simulate_weather(spec.seed, spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS), spec.end)
+    weather = _weather(spec)
     history = simulate_crops(spec, world.parcels)
     if spec.practices:
         world, history, conversions = convert_grassland(world, history, splits)
@@ -122,6 +122,7 @@ def simulate(out_dir: str | Path, spec: WorldSpec = WorldSpec()) -> Simulation: 
         written = [
             write_scene(root, spec, obs, tile, k, product_ids(spec, acq, tile))
             for k, tile in enumerate(tiles(spec))
+            if has_data(obs, tile)
         ]
         stacks.add(obs, written)
         records += written
@@ -141,9 +142,14 @@ def add_sentinel1(out_dir: str | Path) -> Path:
     root = Path(out_dir)
     spec = WorldSpec.from_json(json.loads((root / "truth" / "world.json").read_text())["spec"])
     world = build_world(spec)
-    weather = simulate_weather(spec.seed, spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS), spec.end)
+    weather = _weather(spec)
     history = simulate_crops(spec, world.parcels)
     return write_sar(root, world, history, weather)
+
+
+def _weather(spec: WorldSpec) -> Weather:
+    first = spec.sim_start - timedelta(days=_WEATHER_SPINUP_DAYS)
+    return simulate_weather(spec.seed, first, spec.end, spec.physics.weather)
 
 
 def is_simulation_of(out_dir: str | Path, spec: WorldSpec) -> bool:

@@ -24,14 +24,15 @@ import numpy as np
 from scipy import ndimage
 
 from .fields import block_mean, multiscale_field, smooth_field
+from .physics import SclPhysics, SkyPhysics
 from .schedule import Acquisition
 from .spec import PIXEL_M, WorldSpec
 from .spectra import BANDS
 
 # Truth sky codes (sky.tif).
-SKY_CLEAR, SKY_CLOUD, SKY_SHADOW, SKY_HAZE, SKY_CIRRUS, SKY_SNOW = 0, 1, 2, 3, 4, 5
+SKY_CLEAR, SKY_CLOUD, SKY_SHADOW, SKY_HAZE, SKY_CIRRUS, SKY_SNOW, SKY_NODATA = 0, 1, 2, 3, 4, 5, 6
 SKY_NAMES = {SKY_CLEAR: "clear", SKY_CLOUD: "cloud", SKY_SHADOW: "shadow", SKY_HAZE: "haze",
-             SKY_CIRRUS: "cirrus", SKY_SNOW: "snow"}  # fmt: skip
+             SKY_CIRRUS: "cirrus", SKY_SNOW: "snow", SKY_NODATA: "no data"}  # fmt: skip
 
 # Sen2Cor scene classification codes used here.
 SCL_NODATA, SCL_SHADOW, SCL_VEGETATION, SCL_NOT_VEGETATED, SCL_WATER = 0, 3, 4, 5, 6
@@ -87,7 +88,12 @@ class Sky:
     """A smooth field per scene (mean 0, std 1) deciding where Sen2Cor misses things."""
 
 
-def draw_cloud_fraction(rng: np.random.Generator, acq: Acquisition, rain_mm: float) -> float:
+def draw_cloud_fraction(
+    rng: np.random.Generator,
+    acq: Acquisition,
+    rain_mm: float,
+    regime: SkyPhysics = SkyPhysics(),  # noqa: B008
+) -> float:
     """The share of the world under cloud: many clear dates, many overcast ones.
 
     Overcast is likelier in winter and on rainy days.
@@ -95,8 +101,8 @@ def draw_cloud_fraction(rng: np.random.Generator, acq: Acquisition, rain_mm: flo
     doy = acq.date.timetuple().tm_yday
     winter = 0.5 + 0.5 * math.cos(2 * math.pi * (doy - 15) / 365.25)
     rainy = 1.0 if rain_mm > 0.5 else 0.0
-    p_clear = max(0.05, 0.38 - 0.18 * winter - 0.20 * rainy)
-    p_overcast = min(0.85, 0.18 + 0.25 * winter + 0.35 * rainy)
+    p_clear = max(0.05, regime.clear_chance - 0.18 * winter - 0.20 * rainy)
+    p_overcast = min(0.85, regime.overcast_chance + 0.25 * winter + 0.35 * rainy)
     u = rng.random()
     if u < p_clear:
         return float(rng.uniform(0.0, 0.02)) if rng.random() < 0.6 else 0.0
@@ -107,14 +113,19 @@ def draw_cloud_fraction(rng: np.random.Generator, acq: Acquisition, rain_mm: flo
 
 def simulate_sky(spec: WorldSpec, acq: Acquisition, rain_mm: float, rng: np.random.Generator) -> Sky:
     """Clouds, shadows, haze and cirrus of one acquisition."""
-    fraction = draw_cloud_fraction(rng, acq, rain_mm)
-    height = float(rng.uniform(800.0, 2500.0))
+    regime = spec.physics.sky
+    fraction = draw_cloud_fraction(rng, acq, rain_mm, regime)
+    height = float(rng.uniform(*regime.cloud_height_m))
     length = min(height * math.tan(math.radians(acq.sun_zenith)), _MAX_SHADOW_M)
     away = math.radians(acq.sun_azimuth + 180.0)
     offset = (length * math.sin(away), length * math.cos(away))
     domain = _Domain(spec, margin_m=length + 1000.0)
+    scale = regime.cloud_scale_m
     field = multiscale_field(
-        rng, domain.shape, (1000 / _COARSE_M, 320 / _COARSE_M, 120 / _COARSE_M), (0.6, 0.35, 0.15)
+        rng,
+        domain.shape,
+        (scale / _COARSE_M, 0.32 * scale / _COARSE_M, 0.12 * scale / _COARSE_M),
+        (0.6, 0.35, 0.15),
     )
     here = domain.sample(field, spec)
     threshold = _threshold(here, fraction)
@@ -124,14 +135,15 @@ def simulate_sky(spec: WorldSpec, acq: Acquisition, rain_mm: float, rng: np.rand
     brightness = float(rng.uniform(0.42, 0.62)) + 0.18 * thickness
     # haze is a clear-sky phenomenon: likelier the fewer clouds (same mean frequency overall)
     hazy = rng.random() < spec.haze_probability * 2.0 * (1.0 - fraction)
-    haze = _haze(rng, spec, domain) if hazy else np.zeros_like(cloud)
-    cirrus = _cirrus(rng, spec, domain) if rng.random() < spec.cirrus_probability else np.zeros_like(cloud)
+    haze = _haze(rng, spec, domain, regime.haze_strength) if hazy else np.zeros_like(cloud)
+    cirrus_date = rng.random() < spec.cirrus_probability
+    cirrus = _cirrus(rng, spec, domain, regime.cirrus_strength) if cirrus_date else np.zeros_like(cloud)
     detection = smooth_field(rng, spec.shape, 300 / PIXEL_M)
     return Sky(
         cloud=cloud,
         cloud_brightness=brightness.astype(np.float32),
         shadow=shadow,
-        shadow_light=float(rng.uniform(0.2, 0.4)),
+        shadow_light=float(rng.uniform(*regime.shadow_light)),
         haze=haze,
         cirrus=cirrus,
         target_cloud_fraction=fraction,
@@ -174,15 +186,19 @@ def _opacity(values: np.ndarray, threshold: float) -> np.ndarray:
     return np.clip(0.5 + (values - threshold) / _EDGE_WIDTH, 0.0, 1.0).astype(np.float32)
 
 
-def _haze(rng: np.random.Generator, spec: WorldSpec, domain: _Domain) -> np.ndarray:
-    strength = float(rng.uniform(0.02, 0.07))
+def _haze(
+    rng: np.random.Generator, spec: WorldSpec, domain: _Domain, strengths: tuple[float, float]
+) -> np.ndarray:
+    strength = float(rng.uniform(*strengths))
     field = domain.sample(smooth_field(rng, domain.shape, 1500 / _COARSE_M), spec)
     return (strength * np.clip(0.5 + 0.5 * field, 0.0, 1.0)).astype(np.float32)
 
 
-def _cirrus(rng: np.random.Generator, spec: WorldSpec, domain: _Domain) -> np.ndarray:
+def _cirrus(
+    rng: np.random.Generator, spec: WorldSpec, domain: _Domain, strengths: tuple[float, float]
+) -> np.ndarray:
     """Streaks: a field smooth along one axis and sharper across it, at a random angle."""
-    strength = float(rng.uniform(0.01, 0.04))
+    strength = float(rng.uniform(*strengths))
     field = smooth_field(rng, domain.shape, (120 / _COARSE_M, 1500 / _COARSE_M))
     field = ndimage.rotate(field, float(rng.uniform(0, 180)), reshape=False, order=1, mode="wrap")
     return (strength * np.clip(0.5 + 0.5 * domain.sample(field, spec), 0.0, 1.0)).astype(np.float32)
@@ -218,11 +234,12 @@ def scene_classification(
     snow: np.ndarray,
     water: np.ndarray,
     rng: np.random.Generator,
+    errors: SclPhysics = SclPhysics(),  # noqa: B008
 ) -> np.ndarray:
     """A Sen2Cor-like SCL at 20 m from the 10 m observation, sky and surface (all (…, y, x)).
 
     The rules look at cloud opacity, shadow strength, cirrus, snow and water — never
-    at haze, which Sen2Cor does not detect.
+    at haze, which Sen2Cor does not detect.  ``errors`` sets how often it misses.
     """
     b4 = block_mean(observed[BANDS.index("B04")])
     b8 = block_mean(observed[BANDS.index("B08")])
@@ -234,15 +251,22 @@ def scene_classification(
     detect = block_mean(sky.detection)
     jitter = np.where(alpha > 0.05, rng.normal(0.0, 0.05, alpha.shape), 0.0)
     scl = np.where(ndvi > 0.4, SCL_VEGETATION, SCL_NOT_VEGETATED).astype(np.uint8)
-    scl[block_mean(water.astype(np.float32)) >= 0.5] = SCL_WATER
+    is_water = block_mean(water.astype(np.float32)) >= 0.5
+    scl[is_water] = SCL_WATER
     is_snow = snow20 >= SCL_SNOW_MIN
     scl[is_snow] = SCL_SNOW
-    scl[is_snow & (detect > 1.4)] = SCL_CLOUD_MEDIUM  # bright snow mistaken for cloud
-    scl[(shadow >= 0.35) & (detect > -0.6) & (alpha < 0.25)] = SCL_SHADOW  # ~70 % of shadows found
-    scl[(cirrus >= 0.02) & (detect < 0.8)] = SCL_CIRRUS
-    scl[alpha + jitter >= 0.25] = SCL_CLOUD_MEDIUM
+    scl[is_snow & (detect > errors.snow_as_cloud_z)] = SCL_CLOUD_MEDIUM  # bright snow mistaken for cloud
+    strong = shadow >= errors.shadow_strength
+    scl[strong & (detect > errors.shadow_miss_z) & (alpha < 0.25)] = SCL_SHADOW  # part of the shadows found
+    scl[(cirrus >= 0.02) & (detect < errors.cirrus_found_z)] = SCL_CIRRUS
+    if errors.bright_as_cloud > 0 and rng.random() < errors.bright_as_cloud:
+        b2 = block_mean(observed[BANDS.index("B02")])
+        scl[(b2 > 0.13) & (ndvi < 0.25) & ~is_water & (detect > 0.0)] = (
+            SCL_CLOUD_MEDIUM  # bright soil as cloud
+        )
+    scl[alpha + jitter >= errors.cloud_opacity] = SCL_CLOUD_MEDIUM
     scl[alpha + jitter >= 0.6] = SCL_CLOUD_HIGH
-    thin_edge = (alpha >= 0.08) & (alpha + jitter < 0.25)
-    sprinkle = (rng.random(alpha.shape) < 0.003) | (thin_edge & (rng.random(alpha.shape) < 0.2))
+    thin_edge = (alpha >= 0.08) & (alpha + jitter < errors.cloud_opacity)
+    sprinkle = (rng.random(alpha.shape) < errors.unclassified) | (thin_edge & (rng.random(alpha.shape) < 0.2))
     scl[sprinkle & (scl != SCL_CLOUD_MEDIUM) & (scl != SCL_CLOUD_HIGH)] = SCL_UNCLASSIFIED
     return scl

@@ -1,11 +1,15 @@
 """When the satellites pass, which tiles they deliver, and how the products are named.
 
 One acquisition every ``revisit_days`` from ``start``, Sentinel-2A and -2B
-alternating, at the datatake's sensing time; the processing baseline follows
-ESA's history (04.00 from 25 January 2022, when L2A DN gained
-BOA_ADD_OFFSET = −1000).  Sun angles come from a low-precision solar
-ephemeris for the world's centre, so winter scenes get the low sun that makes
-the cube drop them.
+alternating (Sentinel-2C in place of 2A from 21 January 2025), at the datatake's
+sensing time; the processing baseline follows ESA's history (04.00 from 25 January
+2022, when L2A DN gained BOA_ADD_OFFSET = −1000).  Sun angles come from a
+low-precision solar ephemeris for the world's centre, so winter scenes get the
+low sun that makes the cube drop them.
+
+A world's physics may add a neighbouring relative orbit, two or three days after
+the first, whose swath edge crosses the world (pixels beyond it have no data), and
+may lose some acquisitions altogether.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 from pyproj import Transformer
 
 from ..catalog.layouts import BASELINE_OFFSET_FROM, BOA_ADD_OFFSET_DN, parse_baseline
@@ -41,6 +46,10 @@ class Tile:
         return f"MGRS-{self.code}"
 
 
+S2C_FROM = date(2025, 1, 21)
+"""Sentinel-2C took over from Sentinel-2A's place in the constellation."""
+
+
 @dataclass(frozen=True)
 class Acquisition:
     """One date's datatake over the world."""
@@ -49,10 +58,20 @@ class Acquisition:
     """Position in the time series (band index − 1 of the truth stacks)."""
     datetime: datetime
     platform: str
-    """``sentinel-2a`` or ``sentinel-2b``."""
+    """``sentinel-2a``, ``sentinel-2b`` or ``sentinel-2c``."""
     baseline: str
     sun_elevation: float
     sun_azimuth: float
+    stream: int = -1
+    """Key of the acquisition's random generators (−1: its ``index``)."""
+    relative_orbit: int = 0
+    """Relative orbit number (0: the spec's)."""
+    swath_cover: float = 1.0
+    """Share of the world's width inside the swath (1: all of it; the swath's edge crosses it else)."""
+
+    @property
+    def key(self) -> int:
+        return self.index if self.stream < 0 else self.stream
 
     @property
     def date(self) -> date:
@@ -84,29 +103,63 @@ def tiles(spec: WorldSpec) -> tuple[Tile, ...]:
     return (Tile(spec.tiles[0], 0, width), Tile(spec.tiles[1], n - width, n))
 
 
+SECOND_ORBIT_STREAM = 100_000
+"""Generator keys of the second orbit's acquisitions start here (the first orbit's are 0, 1, …)."""
+
+
 def acquisitions(spec: WorldSpec) -> tuple[Acquisition, ...]:
-    """Every acquisition from ``spec.start`` to ``spec.end``."""
+    """Every acquisition from ``spec.start`` to ``spec.end`` that reaches the archive, in time order."""
     lon, lat = world_centre_lonlat(spec)
-    rng = rng_for(spec.seed, "schedule")
+    physics = spec.physics.acquisition
+    passes = _passes(spec, spec.start, 0, spec.relative_orbit, 1.0, rng_for(spec.seed, "schedule"))
+    if physics.second_orbit:
+        rng = rng_for(spec.seed, "schedule", "second-orbit")
+        lag = int(rng.integers(2, 4))
+        orbit = (spec.relative_orbit + 42) % 143 + 1
+        first = spec.start + timedelta(days=lag)
+        passes += _passes(spec, first, SECOND_ORBIT_STREAM, orbit, physics.second_orbit_cover, rng)
+    if physics.missing_share > 0:
+        lost = rng_for(spec.seed, "schedule", "missing")
+        passes = [p for p in sorted(passes, key=lambda p: p[1]) if lost.random() >= physics.missing_share]
     out = []
-    day, i = spec.start, 0
-    while day <= spec.end:
-        when = datetime.combine(day, spec.overpass_utc, tzinfo=UTC)
-        when += timedelta(seconds=float(rng.uniform(-3, 3)))
+    for i, (when, stream, orbit, cover, platform) in enumerate(sorted(passes, key=lambda p: p[0])):
         elevation, azimuth = solar_position(when, lat, lon)
         out.append(
             Acquisition(
                 index=i,
                 datetime=when,
-                platform="sentinel-2a" if i % 2 == 0 else "sentinel-2b",
-                baseline=baseline_on(day),
+                platform=platform,
+                baseline=baseline_on(when.date()),
                 sun_elevation=round(elevation, 4),
                 sun_azimuth=round(azimuth, 4),
+                stream=stream,
+                relative_orbit=orbit,
+                swath_cover=cover,
             )
         )
+    return tuple(out)
+
+
+def _passes(
+    spec: WorldSpec, first: date, stream0: int, orbit: int, cover: float, rng: np.random.Generator
+) -> list[tuple[datetime, int, int, float, str]]:
+    """(time, generator key, relative orbit, swath cover, platform) of one orbit's passes."""
+    out = []
+    day, i = first, 0
+    while day <= spec.end:
+        when = datetime.combine(day, spec.overpass_utc, tzinfo=UTC)
+        when += timedelta(seconds=float(rng.uniform(-3, 3)))
+        out.append((when, stream0 + i, orbit, cover, platform_on(day, i)))
         day += timedelta(days=spec.revisit_days)
         i += 1
-    return tuple(out)
+    return out
+
+
+def platform_on(day: date, i: int) -> str:
+    """Sentinel-2A and -2B alternate; Sentinel-2C flies in 2A's place from :data:`S2C_FROM`."""
+    if i % 2:
+        return "sentinel-2b"
+    return "sentinel-2c" if day >= S2C_FROM else "sentinel-2a"
 
 
 def baseline_on(day: date) -> str:
@@ -169,12 +222,12 @@ class ProductIds:
 
 def product_ids(spec: WorldSpec, acq: Acquisition, tile: Tile) -> ProductIds:
     """Provider-style ids; the processing timestamps are drawn (a few hours to a day later)."""
-    rng = rng_for(spec.seed, "ids", acq.index, tile.code)
+    rng = rng_for(spec.seed, "ids", acq.key, tile.code)
     sensed = acq.datetime.strftime("%Y%m%dT%H%M%S")
     es = f"{acq.unit}_{tile.code}_{acq.date:%Y%m%d}_0_L2A"
     pc_processed = acq.datetime + timedelta(hours=float(rng.uniform(12, 30)))
     cdse_processed = acq.datetime + timedelta(hours=float(rng.uniform(1, 5)))
-    orbit = f"R{spec.relative_orbit:03d}"
+    orbit = f"R{acq.relative_orbit or spec.relative_orbit:03d}"
     n_code = "N" + acq.baseline.replace(".", "")
     return ProductIds(
         scene=es,

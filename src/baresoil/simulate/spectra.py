@@ -21,7 +21,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..catalog.layouts import REFLECTANCE_BANDS
+from ..catalog.layouts import BAND_CENTRE_NM, REFLECTANCE_BANDS
+from .fields import rng_for, smooth_field
+from .physics import CoverPhysics, SoilPhysics
 from .world import (
     FOREST_CONIFEROUS,
     FOREST_DECIDUOUS,
@@ -73,45 +75,112 @@ MOISTURE_DARKENING = _spectrum(0.40, 0.40, 0.40, 0.41, 0.41, 0.42, 0.42, 0.42, 0
 IRON_SLOPE = _spectrum(-0.05, -0.01, 0.07, 0.05, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0)
 """Relative change per unit of the iron field: redder soils."""
 
+CARBONATE_GAIN = _spectrum(0.9, 0.8, 0.65, 0.6, 0.55, 0.5, 0.5, 0.5, 0.45, 0.3)
+"""Relative brightening per unit of lime: calcareous soils are whiter, most in the visible."""
+
 _B11, _B12 = BANDS.index("B11"), BANDS.index("B12")
-_GREEN_BY_CLASS = {GRASSLAND: GREEN_GRASS, GARDEN: GREEN_GRASS, FOREST_DECIDUOUS: GREEN_DECIDUOUS,
-                   HEDGE: GREEN_DECIDUOUS, FOREST_CONIFEROUS: GREEN_CONIFER}  # fmt: skip
+_POSITION = np.array(
+    [
+        (BAND_CENTRE_NM[b] - BAND_CENTRE_NM["B02"]) / (BAND_CENTRE_NM["B12"] - BAND_CENTRE_NM["B02"])
+        for b in BANDS
+    ],
+    np.float32,
+)
+"""Each band's place between B02 (0) and B12 (1), for the soil line's tilt."""
+_VISIBLE = np.isin(BANDS, ("B02", "B03", "B04", "B05"))
+_NIR = np.isin(BANDS, ("B06", "B07", "B08", "B8A"))
+_SWIR = np.isin(BANDS, ("B11", "B12"))
+_GREEN = {"crop": GREEN_CROP, "grass": GREEN_GRASS, "deciduous": GREEN_DECIDUOUS, "conifer": GREEN_CONIFER}
+_GREEN_BY_CLASS = {GRASSLAND: "grass", GARDEN: "grass", FOREST_DECIDUOUS: "deciduous", HEDGE: "deciduous",
+                   FOREST_CONIFEROUS: "conifer"}  # fmt: skip
 _DRY_BY_CLASS = {GRASSLAND: DRY_GRASS, GARDEN: DRY_GRASS, FOREST_DECIDUOUS: BARK, HEDGE: BARK,
                  FOREST_CONIFEROUS: BARK}  # fmt: skip
 _MATERIALS = {MAT_RED_ROOF: RED_ROOF, MAT_GREY_ROOF: GREY_ROOF, MAT_ASPHALT: ASPHALT, MAT_WATER: WATER,
               MAT_ROCK: ROCK}  # fmt: skip
 
 
-def dry_soil(soc: np.ndarray, clay: np.ndarray, iron: np.ndarray) -> np.ndarray:
-    """Dry soil reflectance (band, ...) from SOC (g/kg), clay (%) and the iron field."""
+def dry_soil(
+    soc: np.ndarray,
+    clay: np.ndarray,
+    iron: np.ndarray,
+    soil: SoilPhysics = SoilPhysics(),  # noqa: B008
+) -> np.ndarray:
+    """Dry soil reflectance (band, ...) from SOC (g/kg), clay (%) and the iron field, in ``soil``'s world."""
     soc = np.asarray(soc, np.float32)[None]
     clay = np.asarray(clay, np.float32)[None]
     iron = np.asarray(iron, np.float32)[None]
     shape = (-1,) + (1,) * (soc.ndim - 1)
-    brightness = (soc / 15.0) ** (-SOC_EXPONENT.reshape(shape)) * (1.0 - 0.004 * (clay - 24.0))
-    spectrum = SOIL_REFERENCE.reshape(shape) * brightness * (1.0 + IRON_SLOPE.reshape(shape) * iron)
-    # clay deepens the 2200 nm absorption: B12/B11 from 0.91 (10 % clay) to 0.82 (45 %)
-    ratio = 0.875 - 0.0026 * (clay[0] - 24.0)
+    exponent = (soil.soc_darkening * SOC_EXPONENT).reshape(shape)
+    brightness = (soc / soil.soc_level) ** (-exponent) * (1.0 - 0.004 * (clay - soil.clay_level))
+    iron_tilt = 1.0 + soil.iron * IRON_SLOPE.reshape(shape) * iron
+    spectrum = SOIL_REFERENCE.reshape(shape) * brightness * iron_tilt
+    if soil.brightness != 1.0 or soil.tilt != 0.0:
+        spectrum = spectrum * (soil.brightness * (1.0 + soil.tilt * (_POSITION - 0.5))).reshape(shape)
+    # clay deepens the 2200 nm absorption: B12/B11 from 0.91 (10 % clay) to 0.82 (45 %) in the demo world
+    ratio = soil.clay_absorption - 0.0026 * (clay[0] - soil.clay_level)
     spectrum[_B12] = spectrum[_B11] * ratio
     return spectrum.astype(np.float32)
 
 
-def moist(soil: np.ndarray, moisture: np.ndarray) -> np.ndarray:
+def calcareous(soil: np.ndarray, lime: np.ndarray) -> np.ndarray:
+    """Soil spectra (band, ...) whitened by a lime field (0 … 1 × the world's carbonate amplitude)."""
+    shape = (-1,) + (1,) * (soil.ndim - 1)
+    return (soil * (1.0 + CARBONATE_GAIN.reshape(shape) * lime[None])).astype(np.float32)
+
+
+def moist(soil: np.ndarray, moisture: np.ndarray, darkening: float = 1.0) -> np.ndarray:
     """Soil reflectance darkened by topsoil ``moisture`` (0 dry … 1 saturated)."""
     shape = (-1,) + (1,) * (soil.ndim - 1)
-    return soil * (1.0 - MOISTURE_DARKENING.reshape(shape) * np.asarray(moisture, np.float32)[None])
+    loss = np.minimum(darkening * MOISTURE_DARKENING, 0.9).reshape(shape)
+    return soil * (1.0 - loss * np.asarray(moisture, np.float32)[None])
 
 
 class Endmembers:
     """Per-pixel spectra of the world that do not change with time (built once)."""
 
     def __init__(self, world: World) -> None:
+        physics = world.spec.physics
         lc = world.landcover
-        self.green = _by_class(lc, _GREEN_BY_CLASS, GREEN_CROP)
-        self.dry = _by_class(lc, _DRY_BY_CLASS, STRAW)
-        self.residue = RESIDUE[:, None, None]
-        self.soil = dry_soil(world.soil["soc"], world.soil["clay"], world.iron) * world.soil_texture[None]
+        green = green_spectra(physics.cover)
+        self.green = _by_class(lc, {k: green[v] for k, v in _GREEN_BY_CLASS.items()}, green["crop"])
+        if physics.cover.crop_variation > 0:
+            self.green = self.green * _field_variation(world, physics.cover)
+        self.dry = _by_class(lc, {k: v * physics.cover.straw_brightness for k, v in _DRY_BY_CLASS.items()},
+                             STRAW * physics.cover.straw_brightness)  # fmt: skip
+        self.residue = residue_spectrum(physics.cover)[:, None, None]
+        soil = dry_soil(world.soil["soc"], world.soil["clay"], world.iron, physics.soil)
+        if physics.soil.carbonate > 0:
+            lime_field = smooth_field(rng_for(world.spec.seed, "soil", "lime"), world.shape, 40.0)
+            lime = np.clip(0.5 + 0.5 * lime_field, 0.0, 1.0)
+            soil = calcareous(soil, physics.soil.carbonate * lime)
+        self.soil = soil * world.soil_texture[None]
         self.other = _by_class(world.material, _MATERIALS, np.zeros(len(BANDS), np.float32))
+        self.moisture_darkening = physics.soil.moisture_darkening
+
+
+def green_spectra(cover: CoverPhysics) -> dict[str, np.ndarray]:
+    """The world's green canopies: the demo spectra scaled in the visible, NIR and SWIR."""
+    gain = np.where(_VISIBLE, cover.green_visible, np.where(_NIR, cover.green_nir, cover.green_swir))
+    gain = gain.astype(np.float32)
+    return {name: spectrum * gain for name, spectrum in _GREEN.items()}
+
+
+def residue_spectrum(cover: CoverPhysics) -> np.ndarray:
+    """Residue on the ground: the demo spectrum scaled, its cellulose absorption set by the world."""
+    spectrum = RESIDUE * cover.residue_brightness
+    if cover.residue_cellulose is not None:
+        spectrum[_B12] = spectrum[_B11] * cover.residue_cellulose
+    return spectrum.astype(np.float32)
+
+
+def _field_variation(world: World, cover: CoverPhysics) -> np.ndarray:
+    """(band, y, x) gain of each parcel's canopy around the world's: crops and varieties differ."""
+    rng = rng_for(world.spec.seed, "cover", "variation")
+    n = int(world.parcel_id.max()) + 1
+    nir = 1.0 + cover.crop_variation * rng.standard_normal(n)
+    visible = 1.0 + cover.crop_variation * rng.standard_normal(n)
+    gain = np.where(_NIR[:, None], nir[None], np.where(_VISIBLE[:, None], visible[None], 1.0))
+    return np.clip(gain, 0.6, 1.4).astype(np.float32)[:, world.parcel_id]
 
 
 def _by_class(codes: np.ndarray, table: Mapping[int, np.ndarray], default: np.ndarray) -> np.ndarray:
@@ -125,22 +194,17 @@ def _by_class(codes: np.ndarray, table: Mapping[int, np.ndarray], default: np.nd
 def mix(
     members: Endmembers,
     fractions: Mapping[str, np.ndarray],
-    moisture: np.ndarray,
+    wet_soil: np.ndarray,
     snow: np.ndarray,
 ) -> np.ndarray:
     """Surface reflectance (band, y, x): the linear mixture, then snow on top.
 
     ``fractions`` holds g, d, r, s (vegetation and soil) and u (static material),
-    summing to 1 per pixel; ``snow`` is the snow-covered share of the pixel.
+    summing to 1 per pixel; ``wet_soil`` is the soil's spectrum with its moisture of the day
+    (:func:`moist`); ``snow`` is the snow-covered share of the pixel.
     """
     g, d, r, s, u = (fractions[k][None] for k in ("g", "d", "r", "s", "u"))
-    surface = (
-        g * members.green
-        + d * members.dry
-        + r * members.residue
-        + s * moist(members.soil, moisture)
-        + u * members.other
-    )
+    surface = g * members.green + d * members.dry + r * members.residue + s * wet_soil + u * members.other
     phi = snow[None]
     return ((1.0 - phi) * surface + phi * SNOW[:, None, None]).astype(np.float32)
 

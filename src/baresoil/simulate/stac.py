@@ -119,7 +119,8 @@ def save_catalog(catalog: pystac.Catalog, final: Path) -> Path:
 def _item(layout: Layout, spec: WorldSpec, record: SceneRecord, to_lonlat: Transformer) -> pystac.Item:
     acq = record.acquisition
     x0, y0, x1, y1 = record.bounds
-    lons, lats = to_lonlat.transform([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
+    outline = record.footprint or ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))
+    lons, lats = to_lonlat.transform([x for x, _ in outline], [y for _, y in outline])
     ring = [[round(lon, 7), round(lat, 7)] for lon, lat in zip(lons, lats, strict=True)]
     when = (acq.datetime + record.tile_index * TILE_TIME_STEP).astimezone(UTC)
     item = pystac.Item(

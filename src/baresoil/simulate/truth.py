@@ -36,16 +36,26 @@ from .samples import SoilSamples
 from .schedule import Acquisition
 from .spec import RECIPE, WorldSpec
 from .spectra import BANDS
-from .surface import BARE_MAX_GREEN, BARE_MAX_SNOW, BARE_MIN_SOIL, bare_periods, parcel_daily
+from .surface import (
+    BARE_MAX_SNOW,
+    BARE_MIN_SOIL,
+    MIN_BARE_PERIOD_DAYS,
+    PARCEL_BARE_SHARE,
+    bare_periods,
+    parcel_daily,
+)
 from .weather import Weather
 from .world import LANDCOVER_NAMES, SOIL_PROPERTIES, SOIL_UNITS, WORLDCOVER_CLASS, World, soil_mask
 
 STACKS = ("bare", "sky", "green", "soil")
 """Per-observation truth layers, one band per acquisition."""
 BARE_DEFINITION = (
-    f"exposed soil fraction >= {BARE_MIN_SOIL}, green fraction < {BARE_MAX_GREEN} and snow-covered "
-    f"fraction < {BARE_MAX_SNOW}; "
-    "rock counts as a bare surface; only cropland and rock can be bare"
+    f"exposed soil (or rock) fraction >= {BARE_MIN_SOIL} and snow-covered fraction <= {BARE_MAX_SNOW}; "
+    "the rest may be residue or green vegetation"
+)
+BARE_PERIOD_DEFINITION = (
+    f"at least {MIN_BARE_PERIOD_DAYS} consecutive days on which at least {PARCEL_BARE_SHARE:.0%} of the "
+    "parcel's interior pixels are bare"
 )
 
 
@@ -151,7 +161,7 @@ class TruthStacks:
             if key not in self.bare_sums:
                 self.bare_sums[key] = np.zeros(obs.surface.shape, np.float64)
                 self.bare_counts[key] = np.zeros(seen_bare.shape, np.int32)
-            self.bare_sums[key] += np.where(seen_bare, obs.surface, 0.0)
+            self.bare_sums[key] += np.where(seen_bare, obs.soil_reflectance, 0.0)
             self.bare_counts[key] += seen_bare
         self.rows.append(
             {
@@ -211,6 +221,8 @@ def write_world_json(folder: Path, spec: WorldSpec, summary: Mapping[str, Any]) 
         "worldcover_of_landcover": {str(k): v for k, v in WORLDCOVER_CLASS.items()},
         "sky_legend": {str(k): v for k, v in SKY_NAMES.items()},
         "bare_definition": BARE_DEFINITION,
+        "bare_period_definition": BARE_PERIOD_DEFINITION,
+        "physics": spec.physics.to_json(),
         "soil_units": dict(SOIL_UNITS),
         **summary,
     }

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from .fields import rng_for
+from .physics import WeatherPhysics
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,12 @@ class Weather:
         return [self.first + timedelta(days=i) for i in range(self.n_days)]
 
 
-def simulate_weather(seed: int, first: date, last: date) -> Weather:
+def simulate_weather(
+    seed: int,
+    first: date,
+    last: date,
+    climate: WeatherPhysics = WeatherPhysics(),  # noqa: B008
+) -> Weather:
     """Daily weather from ``first`` to ``last`` (both included).
 
     Each variable draws from its own generator, one value per day in order, so a longer
@@ -55,11 +61,11 @@ def simulate_weather(seed: int, first: date, last: date) -> Weather:
     n = (last - first).days + 1
     doy = np.array([(first + timedelta(days=i)).timetuple().tm_yday for i in range(n)], dtype=float)
     season = np.cos(2 * np.pi * (doy - 15) / 365.25)  # +1 mid-January, -1 mid-July
-    temperature = _temperature(rng_for(seed, "weather", "temperature"), doy)
+    temperature = _temperature(rng_for(seed, "weather", "temperature"), doy, climate)
     wet_days, amounts = rng_for(seed, "weather", "wet-day"), rng_for(seed, "weather", "rain-amount")
-    rain = _precipitation(wet_days, amounts, season)
+    rain = _precipitation(wet_days, amounts, season, climate)
     snow, liquid = _snowpack(rain, temperature)
-    moisture = _topsoil_moisture(liquid, season)
+    moisture = _topsoil_moisture(liquid, season, climate)
     return Weather(
         first,
         rain.astype(np.float32),
@@ -69,9 +75,10 @@ def simulate_weather(seed: int, first: date, last: date) -> Weather:
     )
 
 
-def _temperature(rng: np.random.Generator, doy: np.ndarray) -> np.ndarray:
-    """Mean daily temperature: a seasonal wave (−1 °C in January, 18 °C in July) plus AR(1) weather."""
-    mean = 8.5 - 9.5 * np.cos(2 * np.pi * (doy - 15) / 365.25)
+def _temperature(rng: np.random.Generator, doy: np.ndarray, climate: WeatherPhysics) -> np.ndarray:
+    """Mean daily temperature: a seasonal wave (in the demo world −1 °C in January, 18 °C in July)
+    plus AR(1) weather."""
+    mean = climate.temperature_mean - climate.temperature_amplitude * np.cos(2 * np.pi * (doy - 15) / 365.25)
     anomaly = np.zeros_like(mean)
     shocks = rng.normal(0.0, 2.2, mean.size)
     for i in range(1, mean.size):
@@ -80,13 +87,14 @@ def _temperature(rng: np.random.Generator, doy: np.ndarray) -> np.ndarray:
 
 
 def _precipitation(
-    wet_rng: np.random.Generator, amount_rng: np.random.Generator, season: np.ndarray
+    wet_rng: np.random.Generator, amount_rng: np.random.Generator, season: np.ndarray, climate: WeatherPhysics
 ) -> np.ndarray:
-    """Wet/dry Markov chain; wet spells are likelier and longer in the cold half-year."""
-    p_wet_after_dry = 0.30 + 0.08 * season
-    p_wet_after_wet = 0.60 + 0.10 * season
+    """Wet/dry Markov chain; wet spells are likelier and longer in the cold half-year (the more so the
+    larger ``wet_seasonality``; negative: in the warm half-year)."""
+    p_wet_after_dry = np.clip(climate.wet_after_dry + 0.08 * climate.wet_seasonality * season, 0.02, 0.9)
+    p_wet_after_wet = np.clip(climate.wet_after_wet + 0.10 * climate.wet_seasonality * season, 0.05, 0.95)
     u = wet_rng.random(season.size)
-    amounts = amount_rng.gamma(0.8, 6.0, season.size)
+    amounts = amount_rng.gamma(0.8, climate.rain_scale_mm, season.size)
     wet = np.zeros(season.size, bool)
     for i in range(1, season.size):
         wet[i] = u[i] < (p_wet_after_wet[i] if wet[i - 1] else p_wet_after_dry[i])
@@ -111,10 +119,10 @@ def _snowpack(rain: np.ndarray, temperature: np.ndarray) -> tuple[np.ndarray, np
     return snow, liquid
 
 
-def _topsoil_moisture(liquid: np.ndarray, season: np.ndarray) -> np.ndarray:
-    """A bucket: water fills the remaining room, evaporation empties it (e-folding 3 days in
-    July, 14 in January), so the topsoil stays wet through winter and dries within days in summer."""
-    tau = 8.5 + 5.5 * season
+def _topsoil_moisture(liquid: np.ndarray, season: np.ndarray, climate: WeatherPhysics) -> np.ndarray:
+    """A bucket: water fills the remaining room, evaporation empties it (in the demo world e-folding
+    3 days in July, 14 in January), so the topsoil stays wet through winter and dries fast in summer."""
+    tau = climate.drying_days + 5.5 * (climate.drying_days / 8.5) * season
     keep = np.exp(-1.0 / tau)
     fill = 1.0 - np.exp(-liquid / 8.0)
     m = np.zeros_like(liquid)

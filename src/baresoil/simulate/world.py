@@ -134,7 +134,7 @@ def build_world(spec: WorldSpec) -> World:
         material=material,
         canopy_texture=canopy.astype(np.float32),
         residue_texture=np.exp(0.12 * smooth_field(tex_rng, shape, 2.0)).astype(np.float32),
-        soil_texture=np.exp(0.02 * smooth_field(tex_rng, shape, 1.0)).astype(np.float32),
+        soil_texture=np.exp(spec.physics.soil.texture * smooth_field(tex_rng, shape, 1.0)).astype(np.float32),
     )
 
 
@@ -432,8 +432,10 @@ def _soil_fields(spec: WorldSpec, landcover: np.ndarray, wetness: np.ndarray) ->
         return smooth_field(rng_for(spec.seed, "soil", name), shape, corr)
 
     w = wetness
-    clay = np.clip(24.0 + 6.5 * (0.8 * field("clay") + 0.5 * w), 10.0, 45.0)
-    sand = np.clip(32.0 - 0.7 * (clay - 24.0) + 8.0 * field("sand"), 5.0, 90.0 - clay)
+    soil = spec.physics.soil
+    clay_lo, clay_hi = max(3.0, soil.clay_level - 14.0), min(60.0, soil.clay_level + 21.0)
+    clay = np.clip(soil.clay_level + 6.5 * (0.8 * field("clay") + 0.5 * w), clay_lo, clay_hi)
+    sand = np.clip(32.0 - 0.7 * (clay - soil.clay_level) + 8.0 * field("sand"), 5.0, 90.0 - clay)
     silt = 100.0 - clay - sand
     land_use = np.select(
         [
@@ -444,8 +446,9 @@ def _soil_fields(spec: WorldSpec, landcover: np.ndarray, wetness: np.ndarray) ->
         [1.35, 1.5, 1.2],
         1.0,
     )
-    soc = 15.0 * np.exp(0.30 * field("soc") + 0.16 * w + 0.012 * (clay - 24.0)) * land_use
-    soc = np.clip(soc, 8.0, 45.0)
+    level = soil.soc_level
+    soc = level * np.exp(0.30 * field("soc") + 0.16 * w + 0.012 * (clay - soil.clay_level)) * land_use
+    soc = np.clip(soc, level * 8.0 / 15.0, level * 3.0)
     forest = np.isin(landcover, (FOREST_DECIDUOUS, FOREST_CONIFEROUS))
     ph = np.clip(6.5 + 0.45 * field("ph") - 0.12 * w - 0.8 * forest, 5.0, 7.5)
     n = soc / 10.0 * np.exp(0.06 * field("n"))
