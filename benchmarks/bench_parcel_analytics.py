@@ -53,6 +53,7 @@ from baresoil.products.parcels.heterogeneity import heterogeneity
 from baresoil.products.parcels.markers import code_blocks, parcel_markers
 from baresoil.simulate import WorldSpec, load_truth
 from baresoil.simulate.practices import load_practices
+from baresoil.simulate.truth import heterogeneous_parcels
 
 sys.path.insert(0, str(Path(__file__).parent))
 from memory import peak_rss_mb
@@ -94,8 +95,9 @@ class Inputs:
     """Parcel-dates of the markers table (S2 and S1)."""
 
 
-def prepare(folder: Path, resolution: float) -> Inputs:
-    """What ``baresoil parcels`` computes first: parcels, cube, codes and the markers database."""
+def prepare(folder: Path, resolution: float, with_s1: bool = True) -> Inputs:
+    """What ``baresoil parcels`` computes first: parcels, cube, codes and the markers database
+    (with the Sentinel-1 markers when ``with_s1`` and the world has them)."""
     config = Config(cube=CubeConfig(resolution=resolution))
     area = world_area(folder)
     items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), area, PERIOD)
@@ -111,7 +113,7 @@ def prepare(folder: Path, resolution: float) -> Inputs:
     s1_catalog = folder / "stac" / "sentinel-1-rtc" / "catalog.json"
     s1 = (
         load_s1(str(s1_catalog), geobox, PERIOD, chunk=int(cube.B02.chunks[-1][0]))
-        if s1_catalog.exists()
+        if with_s1 and s1_catalog.exists()
         else None
     )
     began = time.perf_counter()
@@ -142,8 +144,9 @@ class _TruePeriods:
     """First clear S2 observation of the parcel inside each period (-1: none, the period is unobservable)."""
 
 
-def bare_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, object]:
-    """Detected S2 periods of each declared parcel and year against the true bare periods."""
+def bare_accuracy(folder: Path, inputs: Inputs, config: Config, min_days: int = 1) -> dict[str, object]:
+    """Detected S2 periods of each declared parcel and year against the true bare periods; recall over
+    the true periods of at least ``min_days`` days, precision against every true period."""
     truth = load_truth(folder)
     kinds = truth.parcels.set_index("parcel_id")["landcover"]
     periods = truth.bare_periods[truth.bare_periods["parcel_id"].isin(set(inputs.parcels["parcel_id"]))]
@@ -180,8 +183,10 @@ def bare_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, obj
                     "uncertainty": float(row[f"START_UNC_S2_{p}"]), "source": row[f"START_SRC_S2_{p}"],
                     "lag": seen_k - true.start[k] if k >= 0 else np.nan, "kind": kinds.get(pid, ""),
                 })  # fmt: skip
-            observable = true.first_seen >= 0
-            parcel_rows.append({"true": int(observable.sum()), "found": int((found & observable).sum()),
+            scored = (true.first_seen >= 0) & (true.end - true.start + 1 >= min_days)
+            long = true.end - true.start + 1 >= min_days
+            parcel_rows.append({"true": int(scored.sum()), "found": int((found & scored).sum()),
+                                "true_long": int(long.sum()), "found_long": int((found & long).sum()),
                                 "detected": detected})  # fmt: skip
     return _bare_figures(pd.DataFrame(rows), pd.DataFrame(parcel_rows), time.perf_counter() - began)
 
@@ -208,6 +213,9 @@ def _bare_figures(det: pd.DataFrame, par: pd.DataFrame, seconds: float) -> dict[
         "observable_true_periods": int(par["true"].sum()),
         "period_precision": round(float(det["right"].mean()), 4),
         "period_recall": round(float(par["found"].sum() / max(par["true"].sum(), 1)), 4),
+        "period_recall_observable_or_not": round(
+            float(par["found_long"].sum() / max(par["true_long"].sum(), 1)), 4
+        ),
         "period_precision_medium_or_better": round(float(confirmed["right"].mean()), 4),
         "parcel_precision": round(float((has_true & has_det).sum() / max(has_det.sum(), 1)), 4),
         "parcel_recall": round(float((has_true & has_det).sum() / max(has_true.sum(), 1)), 4),
@@ -293,8 +301,10 @@ def practices_world(path: Path) -> Path:
 
 
 def heterogeneity_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict[str, object]:
-    truth = load_practices(folder)
-    splits = truth[truth["practice"] == "split"]
+    """F1 of the heterogeneity decision against the contract's truth: a declared parcel holding a strip
+    farmed apart whose crop or any event date of the year differs."""
+    practices = load_practices(folder)
+    truth = load_truth(folder)
     declared = inputs.parcels["parcel_id"].to_numpy()
     out: dict[str, object] = {}
     began = time.perf_counter()
@@ -302,8 +312,8 @@ def heterogeneity_accuracy(folder: Path, inputs: Inputs, config: Config) -> dict
         result = heterogeneity(inputs.cube, inputs.codes, date(year, 1, 1), date(year, 12, 31), config,
                                parcels=inputs.parcels)  # fmt: skip
         decision = result.decision.set_index("parcel_id")
-        differ = splits[splits[f"crop_{year}"] != splits[f"other_crop_{year}"]]["parcel_id"]
-        truth_flag = pd.Series(np.isin(declared, differ.to_numpy()), index=declared)
+        differ = heterogeneous_parcels(truth.events, truth.crops, practices, year)
+        truth_flag = pd.Series(np.isin(declared, sorted(differ)), index=declared)
         predicted = decision["C_INDEX"].reindex(declared).isin(HETEROGENEOUS)
         by_class = pd.crosstab(decision["C_INDEX"].reindex(declared), truth_flag).to_dict()
         out[str(year)] = {**_f1(truth_flag.to_numpy(), predicted.to_numpy()),

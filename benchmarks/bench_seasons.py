@@ -29,7 +29,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dask
@@ -51,7 +51,8 @@ from baresoil.products.seasons import (
     seasons,
     sowing_of_crops,
 )
-from baresoil.simulate import add_sentinel1, load_truth
+from baresoil.simulate import Truth, add_sentinel1, load_truth
+from baresoil.simulate.truth import OUTSIDE_YEAR, season_truth
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_soilsuite import CROPLAND, build, world_area
@@ -62,30 +63,14 @@ FLAG_FLOOR = 65000
 """Stored values at or above this are HRL flags."""
 
 
-def true_events(events: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Per parcel: main-crop emergence and harvest of ``year`` and the HRL bare-soil days before/after."""
-    jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
-    rows = []
-    for pid, parcel in events.groupby("parcel_id"):
-        main = parcel[(parcel["year"] == year) & (parcel["crop"] != "cover_crop")]
-        e = main.loc[main["event"] == "emergence", "date"]
-        h = main.loc[main["event"] == "harvest", "date"]
-        if e.empty or h.empty:
-            continue
-        emergence, harvest = e.iloc[0], h.iloc[0]
-        starts = parcel.loc[parcel["event"].isin(["emergence", "cover_emergence"]), "date"]
-        ends = parcel.loc[parcel["event"].isin(["harvest", "cover_termination"]), "date"]
-        following = [d for d in starts if d > harvest]
-        preceding = [d for d in ends if d < emergence]
-        bsa = np.nan
-        if harvest <= dec31:
-            bsa = (min([*following, dec31 + timedelta(days=1)]) - harvest).days
-        bsb = np.nan
-        if emergence >= jan1:
-            start = max([*preceding, jan1])
-            bsb = max(1, (emergence - start).days)
-        rows.append((int(pid), emergence, harvest, bsa, bsb, main["crop"].iloc[0]))
-    return pd.DataFrame(rows, columns=["parcel_id", "emergence", "harvest", "bsa", "bsb", "crop"])
+def true_events(truth: Truth, year: int) -> pd.DataFrame:
+    """Per parcel: the contract's main-crop emergence and harvest of ``year`` and bare-soil days
+    before/after (``baresoil.simulate.truth.season_truth``); a CPBSB whose emergence lies before the
+    year (flag 65529) is NaN here, outside the day errors."""
+    table = season_truth(truth.events, truth.crops, year)
+    table["bsb"] = table["bsb"].where(table["bsb"] != OUTSIDE_YEAR).astype(float)
+    table["bsa"] = table["bsa"].astype(float)
+    return table
 
 
 def _date_errors(stored: np.ndarray, truth: pd.Series) -> np.ndarray:
@@ -237,7 +222,7 @@ def _s1_catalog(folder: Path) -> str:
 
 def accuracy(folder: Path, year: int, resolution: float, modes=MODES, overrides=None) -> None:  # type: ignore[no-untyped-def]
     truth = load_truth(folder)
-    expected = true_events(truth.events, year)
+    expected = true_events(truth, year)
     parcels_path = folder / "inputs" / "parcels.gpkg"
     for mode, combine, harvest_confidence in modes:
         config = load_config(product=FAMILY).override(

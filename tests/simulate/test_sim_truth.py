@@ -76,7 +76,8 @@ def test_bare_pixels_are_mostly_soil_and_the_rest_may_be_green(tiny_truth):
     bare = tiny_truth.bare == 1
     crop_bare = bare & (tiny_truth.landcover == CROPLAND)[None]
     assert tiny_truth.soil_cover[crop_bare].min() >= 100 * BARE_MIN_SOIL - 1  # rounded percent
-    soil_enough = (tiny_truth.soil_cover >= 100 * BARE_MIN_SOIL + 1) & (tiny_truth.landcover == CROPLAND)[None]
+    cropland = (tiny_truth.landcover == CROPLAND)[None]
+    soil_enough = (tiny_truth.soil_cover >= 100 * BARE_MIN_SOIL + 1) & cropland
     weather = tiny_truth.weather.set_index("date")
     no_snow = np.array([weather.loc[d, "snow_cover"] == 0 for d in tiny_truth.dates])
     assert bare[no_snow][soil_enough[no_snow]].all()

@@ -25,11 +25,19 @@ def simulate_command(
     end: Annotated[
         str | None, typer.Option("--end", help="Last acquisition day (default: 2023-06-30).")
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="Whose priors the world's physics is drawn from: demo (the fixed demo world), central, "
+            "south, atlantic or continental.",
+        ),
+    ] = "demo",
 ) -> None:
     """Simulate Sentinel-2 L2A scenes as providers publish them, with ground truth beside them."""
     from ..simulate import WorldSpec, simulate
 
-    spec = WorldSpec(seed=seed)
+    spec = WorldSpec(seed=seed) if profile == "demo" else WorldSpec.for_profile(profile, seed)
     changes: dict[str, Any] = {}
     if size is not None:
         changes["size_m"] = size
@@ -38,7 +46,9 @@ def simulate_command(
         changes.update(start=period.start, end=period.end)
     spec = dataclasses.replace(spec, **changes)
     result = simulate(out, spec)
-    typer.echo(f"simulated {spec.size_m} m world, {spec.start}..{spec.end}, seed {spec.seed}")
+    typer.echo(
+        f"simulated {spec.size_m} m world, {spec.start}..{spec.end}, profile {spec.profile}, seed {spec.seed}"
+    )
     for name, path in result.catalogs.items():
         typer.echo(f"  {name:20s} {path}")
     typer.echo(f"  truth                {result.truth_dir}")

@@ -259,6 +259,16 @@ class Truth:
     samples: pd.DataFrame
     """True soil properties at the sample points."""
 
+    @property
+    def crops(self) -> pd.DataFrame:
+        """True main crop per parcel and harvest year: parcel_id, year, crop."""
+        columns = [c for c in self.parcels.columns if c.startswith("crop_")]
+        table = self.parcels[["parcel_id", *columns]].melt(
+            id_vars="parcel_id", var_name="year", value_name="crop"
+        )
+        table["year"] = table["year"].str[len("crop_") :].astype(int)
+        return table[table["crop"].fillna("") != ""].reset_index(drop=True)
+
 
 _TEXT_COLUMNS = {"baseline": str, "items": str, "tiles": str, "item_cloud_cover": str, "crop": str}
 """Columns that look numeric to pandas but are text (``"03.00"`` must not become 3.0)."""
@@ -319,3 +329,72 @@ def load_truth(out_dir: str | Path) -> Truth:
         weather=dated("weather.csv", "date"),
         samples=pd.read_csv(folder / "soil_samples_true.csv"),
     )
+
+
+# --- the scoring contract of the crop-season layers ----------------------------------------------
+
+OUTSIDE_YEAR = 65529
+"""HRL flag of a bare period whose bounding event lies outside the reference year."""
+NEXT_EMERGENCES = ("emergence", "cover_emergence", "second_emergence")
+"""What ends the bare period after the main harvest: anything emerging."""
+HARVEST_LIKE = ("harvest", "second_harvest", "cover_termination")
+"""What starts the bare period before the main emergence (with a grassland's ploughing-up)."""
+
+
+def season_truth(events: pd.DataFrame, crops: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Per parcel with a main crop harvested in ``year``: the HRL reference values of the contract.
+
+    Columns: parcel_id, crop, emergence, harvest (dates), bsa and bsb (days, inclusive of both ends;
+    :data:`OUTSIDE_YEAR` when the main emergence lies before ``year``).
+
+    * CPBSA: from the main harvest to the next emergence (a cover crop, a second crop or the next
+      main crop) within the year, or to 31 December;
+    * CPBSB: from the last harvest-like event before the main emergence (a harvest, a cover crop's
+      destruction, a grassland's ploughing-up) or from 1 January, to the main emergence.
+    """
+    jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
+    arable = crops[(crops["year"] == year) & (crops["crop"] != "permanent_grassland")]
+    main_crop = arable.set_index("parcel_id")["crop"]
+    grassland = crops[crops["crop"] == "permanent_grassland"]
+    was_grassland = set(zip(grassland["parcel_id"], grassland["year"], strict=True))
+    rows = []
+    for pid, parcel in events[events["parcel_id"].isin(main_crop.index)].groupby("parcel_id"):
+        crop = main_crop[pid]
+        main = parcel[(parcel["year"] == year) & (parcel["crop"] == crop)]
+        emergence = main.loc[main["event"] == "emergence", "date"]
+        harvest = main.loc[main["event"] == "harvest", "date"]
+        if emergence.empty or harvest.empty or harvest.iloc[0].year != year:
+            continue
+        e, h = emergence.iloc[0], harvest.iloc[0]
+        following = parcel.loc[parcel["event"].isin(NEXT_EMERGENCES) & (parcel["date"] > h), "date"]
+        end = min([*following, dec31])
+        bsa = (min(end, dec31) - h).days + 1
+        ploughed_up = [
+            (pid, d.year - 1) in was_grassland and event == "ploughing"
+            for event, d in zip(parcel["event"], parcel["date"], strict=True)
+        ]
+        ends = parcel["event"].isin(HARVEST_LIKE).to_numpy() | np.array(ploughed_up, bool)
+        preceding = parcel.loc[ends & (parcel["date"] < e), "date"]
+        bsb = OUTSIDE_YEAR if e < jan1 else (e - max([*preceding, jan1])).days + 1
+        rows.append((int(parcel["parcel_id"].iloc[0]), crop, e, h, bsa, bsb))
+    return pd.DataFrame(rows, columns=["parcel_id", "crop", "emergence", "harvest", "bsa", "bsb"])
+
+
+def heterogeneous_parcels(
+    events: pd.DataFrame, crops: pd.DataFrame, practices: pd.DataFrame, year: int
+) -> set[int]:
+    """Declared parcels holding two management zones that differ in ``year``: a strip farmed apart
+    whose crop or any event date of the year differs from the rest of the field's."""
+    splits = practices[practices["practice"] == "split"]
+    in_year = events[pd.to_datetime(events["date"]).dt.year == year]
+    crop = crops[crops["year"] == year].set_index("parcel_id")["crop"]
+
+    def calendar(pid: int) -> set[tuple[str, date]]:
+        mine = in_year[in_year["parcel_id"] == pid]
+        return set(zip(mine["event"], mine["date"], strict=True))
+
+    out = set()
+    for host, strip in zip(splits["parcel_id"], splits["other_id"], strict=True):
+        if crop.get(host) != crop.get(strip) or calendar(int(host)) != calendar(int(strip)):
+            out.add(int(host))
+    return out
