@@ -73,9 +73,11 @@ def test_version_exits_0(capsys):
     assert (code, out.strip()) == (0, f"baresoil {__version__}")
 
 
-def test_show_completion_prints_a_bash_script(capsys):
-    code, out, _ = run_cli(capsys, "--show-completion", "bash")
-    assert code == 0
+def test_show_completion_prints_a_bash_script(capsys, monkeypatch):
+    """``--show-completion`` detects the user's shell; typer's switch for tests makes it take one."""
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+    code, out, err = run_cli(capsys, "--show-completion", "bash")
+    assert code == 0, err
     assert "complete -o default -F _baresoil_completion baresoil" in out
     assert "_BARESOIL_COMPLETE=complete_bash" in out
 
