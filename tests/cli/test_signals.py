@@ -61,6 +61,25 @@ def test_the_signal_handlers_are_restored_after_a_run(capsys):
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
+def test_main_runs_outside_the_main_thread(capsys):
+    """Signals can only be handled in the main thread: elsewhere they are left alone."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            main(["--version"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert errors == []
+    assert capsys.readouterr().out.startswith("baresoil ")
+
+
 def test_a_signal_in_a_tile_command_points_to_resume(capsys, monkeypatch, tmp_path):
     """In-process: the signal arrives while a product runs; its line names --resume."""
     import os

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,7 +107,11 @@ def interrupted_message(signum: int, args: list[str]) -> str:
 @contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread; a second signal gets the
-    handler that was there before (Ctrl-C twice ends a slow clean-up)."""
+    handler that was there before (Ctrl-C twice ends a slow clean-up).  Outside the main thread
+    (``main`` called from a thread) signals cannot be handled and are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     watched = (signal.SIGINT, signal.SIGTERM)
     before = {signum: signal.getsignal(signum) for signum in watched}
 
@@ -148,6 +153,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)  # fmt: skip
+        hint = "run with --debug for details"
+        print(f"error: unexpected {type(exc).__name__}: {exc} ({hint})", file=sys.stderr)
         sys.exit(1)
