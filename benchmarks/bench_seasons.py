@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -405,11 +406,19 @@ def main() -> None:
         return
     if args.only in (None, "accuracy"):
         modes = [m for m in MODES if not args.mode or m[0] in args.mode]
-        overrides = dict(kv.split("=", 1) for kv in args.set)
+        overrides = {key: _toml_value(value) for key, _, value in (kv.partition("=") for kv in args.set)}
         band_holdout(folder, args.year, args.resolution, overrides)
         accuracy(folder, args.year, args.resolution, modes, overrides)
     if args.only in (None, "speed"):
         speed(folder, args.year, args.resolution)
+
+
+def _toml_value(text: str) -> object:
+    """A ``--set`` value as a config file would hold it (0.2, 3, true, "auto"); a bare word is a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 if __name__ == "__main__":

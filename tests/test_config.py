@@ -1,8 +1,10 @@
-"""Configuration layers: defaults < TOML file < flags."""
+"""Configuration layers: defaults < TOML file < flags, each value checked by type and range."""
+
+import re
 
 import pytest
 
-from baresoil.config import Config, load_config
+from baresoil.config import Config, CubeConfig, SeasonsConfig, describe_type, load_config
 from baresoil.errors import ConfigError
 
 
@@ -44,7 +46,7 @@ def test_product_defaults_lie_between_the_defaults_and_the_file(tmp_path):
     [
         ("[cube]\nresolutoin = 10\n", "unknown key cube.resolutoin"),
         ("[cubes]\nx = 1\n", "unknown config section"),
-        ("[cube]\nresolution = 'ten'\n", "not a valid float"),
+        ("[cube]\nresolution = 'ten'\n", r'cube\.resolution = "ten": expected a number$'),
         ("[cube\n", "not valid TOML"),
     ],
 )
@@ -53,3 +55,104 @@ def test_bad_config_files_name_the_problem(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a boolean is no number (it ran at 1 m), a fraction no integer (2.7 became 2), a string no boolean
+        ("[cube]\nresolution = true", "cube.resolution = true: expected a number"),
+        ("[soilsuite]\nmin_bare_obs = 2.7", "soilsuite.min_bare_obs = 2.7: expected an integer ≥ 1"),
+        ('[soil]\nspectral_indices = "false"', 'soil.spectral_indices = "false": expected true or false'),
+        ("[soil]\ncompare_covariates = 0", "soil.compare_covariates = 0: expected true or false"),
+        ('[seasons]\nyear = "2022"', 'seasons.year = "2022": expected an integer ≥ 0'),
+        # ranges
+        (
+            "[cube]\nresolution = 15",
+            "cube.resolution = 15: expected a number: a pixel size in metres that divides the 100 km EEA "
+            "tiles (10, 20, 25 …)",
+        ),
+        ("[cube]\nresolution = -20", "cube.resolution = -20: expected a number: a pixel size"),
+        ("[scenes]\nmax_cloud_cover = 120", "scenes.max_cloud_cover = 120: expected a number from 0 to 100"),
+        ("[seasons]\nzone = 3", "seasons.zone = 3: expected an integer from 1 to 2"),
+        ("[soilsuite]\nmin_bare_obs = 0", "soilsuite.min_bare_obs = 0: expected an integer ≥ 1"),
+        ("[soil]\nmax_features = 0", "soil.max_features = 0: expected a number > 0 and ≤ 1"),
+        (
+            "[cube]\nclear_classes = [4, 5, 12]",
+            "cube.clear_classes = [4, 5, 12]: expected a list of integers from 0 to 11",
+        ),
+        (
+            "[cube]\nclear_classes = [4, 5.0]",
+            "cube.clear_classes = [4, 5.0]: expected a list of integers from 0 to 11",
+        ),
+        ("[soil]\nlog_properties = [1]", "soil.log_properties = [1]: expected a list of strings"),
+        # choices
+        (
+            '[soilsuite]\nrule = "ndvi"',
+            'soilsuite.rule = "ndvi": expected one of "pvir2", "geos3", "sen4cap"',
+        ),
+        ('[seasons]\ncombine = "mean"', 'seasons.combine = "mean": expected one of "sum", "average"'),
+    ],
+)
+def test_values_are_checked_by_type_and_range_naming_file_key_and_type(tmp_path, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: {message}"), str(info.value)
+
+
+def test_flags_are_checked_as_the_file_is():
+    with pytest.raises(
+        ConfigError, match=re.escape("flags: cube.resolution = 15.0: expected a number: a pixel")
+    ):
+        Config().override(**{"cube.resolution": 15.0})
+    with pytest.raises(
+        ConfigError, match=re.escape("flags: seasons.zone = 0: expected an integer from 1 to 2")
+    ):
+        load_config(product="seasons").override(**{"seasons.zone": 0})
+
+
+@pytest.mark.parametrize("resolution", [10, 20, 25, 50, 100, 2.5, 1000])
+def test_every_resolution_that_divides_the_tiles_is_taken(tmp_path, resolution):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[cube]\nresolution = {resolution}\n")
+    value = load_config(path).cube.resolution
+    assert value == resolution and isinstance(value, float)
+
+
+def test_what_the_file_may_write_as_it_likes():
+    """Integers for numbers, arrays for tuples, a number for the PVIR2 threshold (a text field that also
+    holds paths and ``auto``), inf where a limit is off."""
+    given = {"cube.cloud_buffer_m": 60, "soilsuite.threshold": 0.22, "soil.tpi_radii_m": [50, 150],
+             "parcels.bs_max_fcover": float("inf")}  # fmt: skip
+    config = Config().override(**given)
+    assert config.cube.cloud_buffer_m == 60.0 and isinstance(config.cube.cloud_buffer_m, float)
+    assert config.soilsuite.threshold == "0.22"
+    assert config.soil.tpi_radii_m == (50.0, 150.0)
+    assert config.parcels.bs_max_fcover == float("inf")
+
+
+def test_sections_made_in_code_are_checked_too():
+    with pytest.raises(ValueError, match="divides the 100 km EEA tiles"):
+        CubeConfig(resolution=15)
+    with pytest.raises(ValueError, match="valid integer"):
+        SeasonsConfig(zone=True)  # type: ignore[arg-type]
+
+
+def test_every_default_is_valid_and_stated_once():
+    """The defaults (and each product's) pass their own checks; each field has a type the errors can name."""
+    import dataclasses
+    import typing
+
+    from baresoil.config import PRODUCT_DEFAULTS
+
+    for product in (None, *PRODUCT_DEFAULTS):
+        config = load_config(product=product)
+        for section in dataclasses.fields(config):
+            value = getattr(config, section.name)
+            hints = typing.get_type_hints(type(value), include_extras=True)
+            for f in dataclasses.fields(value):
+                assert describe_type(hints[f.name]).startswith(("a ", "an ", "one of", "true or false")), (
+                    f.name
+                )

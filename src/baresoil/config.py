@@ -5,136 +5,177 @@ scene filtering and cloud buffering); ``PRODUCT_DEFAULTS`` holds the few a produ
 family sets otherwise.  ``load_config`` applies those and reads a TOML file, and
 ``Config.override`` applies flags; unknown keys are an error, so a typo in a
 config file cannot silently fall back to a default.
+
+The sections are pydantic dataclasses in strict mode: every value is checked by type
+and range when a section is made (from a file, a flag or code), nothing is converted
+on the way (``true`` is no number, ``2.7`` no integer, ``"false"`` no boolean), and the
+error names the file, the key and the type expected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
 
 from .errors import ConfigError
+from .grid import TILE_SIZE
+
+_STRICT = ConfigDict(strict=True)
+"""No conversion: an integer where a number is asked is the only one allowed (10 for 10.0)."""
+
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Ndvi = Annotated[float, Field(ge=-1, le=1)]
+Count = Annotated[int, Field(ge=0)]
+AtLeastOne = Annotated[int, Field(ge=1)]
+SclClass = Annotated[int, Field(ge=0, le=11)]
+"""A Sentinel-2 scene classification (SCL) class."""
+LandCoverClass = Annotated[int, Field(ge=0, le=255)]
+"""An ESA WorldCover class (10 … 100), stored as a byte."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class SceneFilter:
     """Which scenes enter the cube (SCMaP defaults)."""
 
-    max_cloud_cover: float = 80.0
+    max_cloud_cover: Percent = 80.0
     """Scenes with a larger ``eo:cloud_cover`` (percent) are dropped."""
-    min_sun_elevation: float = 20.0
+    min_sun_elevation: Annotated[float, Field(ge=-90, le=90)] = 20.0
     """Scenes with the sun lower than this (degrees) are dropped."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class CubeConfig:
     """How the observation cube is built."""
 
     resolution: float = 20.0
-    """Output pixel size on the EEA grid, metres (10 or 20)."""
-    cloud_buffer_m: float = 100.0
+    """Output pixel size on the EEA grid, metres: 10 or 20, or another size that divides the 100 km tiles
+    (so that tiles never overlap)."""
+    cloud_buffer_m: NonNegative = 100.0
     """Distance by which SCL cloud, shadow, cirrus and snow are grown (SCMaP: 11x11 px at 20 m)."""
-    chunk_size: int = 0
+    chunk_size: Count = 0
     """Spatial chunk side in pixels; every chunk holds all dates (per-pixel time series).
 
     0 (the default) sizes chunks so that the ten reflectance bands of one chunk take
     about ``chunk_megabytes``: large chunks amortise the per-file cost of reading,
     and the budget keeps memory bounded however long the period is."""
-    chunk_megabytes: float = 256.0
+    chunk_megabytes: Positive = 256.0
     """Memory budget of one chunk's reflectance stack when ``chunk_size`` is 0."""
-    clear_classes: tuple[int, ...] = (4, 5, 6)
+    clear_classes: tuple[SclClass, ...] = (4, 5, 6)
     """SCL classes kept as clear sky: vegetation, not vegetated, water."""
-    cloud_classes: tuple[int, ...] = (3, 8, 9, 10, 11)
+    cloud_classes: tuple[SclClass, ...] = (3, 8, 9, 10, 11)
     """SCL classes buffered and masked: cloud shadow, cloud medium/high probability, thin cirrus, and
     snow, whose thin edges Sen2Cor leaves unflagged and which whiten the pixels around it as much as
     a cloud's edge."""
-    snow_classes: tuple[int, ...] = (11,)
+    snow_classes: tuple[SclClass, ...] = (11,)
     """SCL classes reported as snow (not clear)."""
 
+    @field_validator("resolution")
+    @classmethod
+    def _divides_the_tiles(cls, value: float) -> float:
+        if value <= 0 or TILE_SIZE % value:
+            tile_km = TILE_SIZE // 1000
+            raise ValueError(f"a pixel size in metres that divides the {tile_km} km EEA tiles (10, 20, 25 …)")
+        return value
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, config=_STRICT)
 class SoilSuiteConfig:
     """Bare-surface detection and compositing (SCMaP)."""
 
-    rule: str = "pvir2"
+    rule: Literal["pvir2", "geos3", "sen4cap"] = "pvir2"
     """Per-observation rule: ``pvir2`` (SCMaP), ``geos3`` (GEOS3/SYSI) or ``sen4cap``."""
     threshold: str = "auto"
     """PVIR2 threshold: a number, a raster path (resampled bilinearly) or ``auto`` (each pixel's own
     bare-soil level from its time series, see ``kernels.threshold``)."""
     fixed_threshold: float = 0.2
     """Threshold used where ``auto`` cannot estimate one (too few bare observations)."""
-    min_bare_obs: int = 3
+    min_bare_obs: AtLeastOne = 3
     """Bare observations needed for the bare-surface class and the composites."""
-    blue_sigma: float = 3.0
+    blue_sigma: Positive = 3.0
     """Blue outlier filter: robust standard deviations above the pixel's median B02."""
-    blue_floor: float = 0.008
+    blue_floor: NonNegative = 0.008
     """Blue outlier filter: least brightening (reflectance) that counts as an outlier."""
-    shadow_ratio: float = 0.6
+    shadow_ratio: NonNegative = 0.6
     """Dark filter against missed cloud shadows: drop bare observations darker (NIR-SWIR) than this
     times the pixel's median; 0 disables it (SCMaP has no such filter)."""
-    haze_limit: float = 0.008
+    haze_limit: NonNegative = 0.008
     """Haze and cirrus screen: observations under more than this much haze or thin cirrus (reflectance,
     estimated from the spectrum over ``haze_window_m``, see ``kernels.haze``) are not valid; 0 disables
     it (SCMaP has no such screen)."""
-    haze_window_m: float = 500.0
+    haze_window_m: Positive = 500.0
     """Side of the window (metres) over which the haze and cirrus estimates are averaged per date."""
-    min_soil_fraction: float = 0.7
+    min_soil_fraction: Fraction = 0.7
     """Cover screen: a bare observation has at least this share of exposed soil (against residue and green
     vegetation, by linear unmixing with the pixel's own soil, see ``kernels.cover``); 0 disables the
     screen (SCMaP has none) and the rule alone decides."""
-    max_green_fraction: float = 0.05
+    max_green_fraction: Fraction = 0.05
     """Cover screen: a bare observation has less than this share of green vegetation."""
-    mref_blue_sigma: float = 4.0
+    mref_blue_sigma: Positive = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
     landcover: str = ""
     """Optional land-cover raster in ESA WorldCover classes (path); empty: none."""
-    landcover_not_bare: tuple[int, ...] = (50, 80)
+    landcover_not_bare: tuple[LandCoverClass, ...] = (50, 80)
     """Land-cover classes never taken as bare (built-up, permanent water)."""
-    landcover_other: tuple[int, ...] = (50, 70, 80, 90, 95)
+    landcover_other: tuple[LandCoverClass, ...] = (50, 70, 80, 90, 95)
     """Land-cover classes of the mask's 'other surfaces' (built-up, snow/ice, water, wetland, mangroves)."""
 
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        """``threshold = 0.2`` in a file is the number it looks like (the field also holds paths)."""
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return str(value) if is_number else value
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, config=_STRICT)
 class SeasonsConfig:
     """Crop seasons and bare-soil periods (the HRL VLCC cropping-pattern layers)."""
 
-    year: int = 0
+    year: Count = 0
     """Reference year; 0 takes the year in the middle of the period."""
-    zone: int = 1
+    zone: Annotated[int, Field(ge=1, le=2)] = 1
     """HRL climate zone of the season windows: 1 (Atlantic, Continental, Boreal, Alpine) or 2
     (Mediterranean, Pannonian, Lusitanian, Anatolian)."""
-    smoothing: float = 100.0
+    smoothing: Positive = 100.0
     """Whittaker smoothing parameter (second differences, daily grid)."""
-    noise_floor: float = 0.02
+    noise_floor: NonNegative = 0.02
     """Least NDVI noise standard deviation of one observation (the band never gets narrower)."""
-    band_scale: float = 1.5
+    band_scale: Positive = 1.5
     """Factor on the posterior standard deviation of the band (1: the posterior as it is).  Checked on
     clear views left out of the fit (``benchmarks/bench_seasons.py``, default world): at 1.5 the
     q10-q90 band holds 84 % of them, and 88 % once widened by their noise, where 80 % is nominal; at
     1, 71 % and 79 %, with too few where views are dense.  An event's confidence also has a floor
     (``min_event_confidence``) and a harvest's its views (``harvest_confidence``)."""
-    spike: float = 0.1
+    spike: NonNegative = 0.1
     """Isolated NDVI dips deeper than this (below both neighbours) are dropped as missed clouds."""
-    spike_max_gap: int = 20
+    spike_max_gap: Count = 20
     """An isolated dip down to ``bare_ndvi`` is kept when the next clear observation comes more than this
     many days later: time enough for a harvest or tillage and for the next crop to grow, so in a cloudy
     autumn the one view of a bare field is not thrown away as a cloud."""
-    min_prominence: float = 0.2
+    min_prominence: NonNegative = 0.2
     """Least NDVI rise and fall that makes a season."""
-    min_peak_ndvi: float = 0.5
+    min_peak_ndvi: Ndvi = 0.5
     """A season must reach this NDVI: crops do, fluctuating water, rock or built-up surfaces do not."""
-    min_rise: float = 0.1
+    min_rise: NonNegative = 0.1
     """Least NDVI rise, still under way at the end of the data, taken as an emergence."""
-    emergence_fraction: float = 0.1
+    emergence_fraction: Fraction = 0.1
     """Emergence: where the rise leaves the bare level by this share of the season's amplitude."""
-    harvest_fraction: float = 0.15
+    harvest_fraction: Fraction = 0.15
     """Harvest: where the fall comes within this share of the amplitude of the post-harvest level.  A ripe
     cereal's standing straw keeps NDVI near 0.3 until the harvest takes it to the stubble's 0.2: the
     level must lie below the straw's, or the end of senescence is taken for the harvest."""
-    bare_ndvi: float = 0.3
+    bare_ndvi: Ndvi = 0.3
     """A pixel is annual cropland only if its smoothed NDVI drops to this level (bare soil or stubble);
     also the level an isolated dip must reach to be kept as a harvest or tillage (``spike_max_gap``),
     the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
@@ -147,10 +188,10 @@ class SeasonsConfig:
     winter_emergence: str = "10-15"
     """Month-day of a typical winter-crop emergence: the earliest a winter crop's unseen emergence is placed
     (see ``winter_season_days``), unless ``harvest_to_emergence`` after the previous harvest is later."""
-    harvest_to_emergence: int = 25
+    harvest_to_emergence: Count = 25
     """Least days from a harvest to the emergence of a crop sown after it (seedbed, sowing, germination):
     a winter crop's unseen emergence is placed no earlier."""
-    winter_season_days: int = 275
+    winter_season_days: Count = 275
     """Typical days from a winter crop's emergence to its harvest (about nine months: wheat from late
     October to late July).  A winter crop's unseen emergence is placed this long before its harvest,
     between ``winter_emergence`` and ``dormancy_start`` (and no earlier than ``harvest_to_emergence``
@@ -161,79 +202,79 @@ class SeasonsConfig:
     below ``min_peak_ndvi`` until the dormancy (rapeseed and cover crops grow more) is weeds and volunteers
     on the stubble, taken over by the young cereal after a seedbed the clouds hid; the crop's emergence is
     then placed as an unseen one."""
-    min_season_days: int = 40
-    max_season_days: int = 366
-    min_observations: int = 8
+    min_season_days: Count = 40
+    max_season_days: AtLeastOne = 366
+    min_observations: Count = 8
     """Fewer clear observations in the analysis window: flag 'not enough observations'."""
-    min_event_confidence: int = 14
+    min_event_confidence: Count = 14
     """Least event confidence in days (a date read off the curve is within about a week either way).
     The band says how well the curve is known, not how well the day read off it matches the field:
     where views are dense the band is a few days wide, while the onset of a rise or the end of a fall
     has an error of its own (crops differ in how their first leaves show and how a harvest rounds the
     curve off).  On the simulator about 90 % of the emergences and harvests whose bracketing views
     lie at most 10 days apart are dated within 7 days; 0 leaves the band alone (the ATBD)."""
-    max_event_confidence: int = 40
+    max_event_confidence: Count = 40
     """Event confidence above this many days is 'deemed significant' (flag 65534), as the HRL caps it."""
-    radar_window: int = 5
+    radar_window: AtLeastOne = 5
     """Boxcar (pixels a side) on Sentinel-1 linear backscatter before the cross ratio, against speckle."""
-    confidence: str = "slope"
+    confidence: Literal["slope", "crossing"] = "slope"
     """How an event's confidence is read from the band: ``slope`` (the HRL ATBD: band height over the
     slope at the event, crossings only where the slope is flat) or ``crossing`` (always the days between
     the band's edges crossing the event's level)."""
-    harvest_confidence: str = "views"
+    harvest_confidence: Literal["band", "views"] = "views"
     """How a harvest's confidence is read: ``band`` (the ATBD: the band's width at the harvest only) or
     ``views`` (at least the days between the last view of the crop standing and the first of it gone).
     A harvest is a step that may lie anywhere between those two views, while the smoother's band
     assumes a smooth curve and stays narrow there: ``band`` states too little (see
     ``benchmarks/bench_seasons.py``)."""
-    combine: str = "sum"
+    combine: Literal["sum", "average"] = "sum"
     """How two event confidences make a duration's or bare period's: ``sum`` (the bounds of the
     HRL range 1-80) or ``average`` (the ATBD text)."""
     landcover: str = ""
     """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
-    cropland_classes: tuple[int, ...] = (40,)
+    cropland_classes: tuple[LandCoverClass, ...] = (40,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class SoilMapConfig:
     """Soil property maps: quantile regression forests on soil samples and covariates (SoilGrids)."""
 
-    trees: int = 300
+    trees: AtLeastOne = 300
     """Trees of each quantile regression forest."""
-    min_samples_leaf: int = 3
+    min_samples_leaf: AtLeastOne = 3
     """Least samples in a leaf: larger leaves give smoother, better calibrated intervals."""
-    max_features: float = 0.5
+    max_features: Annotated[float, Field(gt=0, le=1)] = 0.5
     """Share of the covariates tried at each split."""
     log_properties: tuple[str, ...] = ("soc", "n", "carbonates")
     """Properties modelled as log(1 + value) (skewed, positive); quantiles transform back exactly."""
-    min_samples: int = 20
+    min_samples: AtLeastOne = 20
     """Fewer usable samples of a property is an error."""
-    cv_folds: int = 5
-    cv_block_m: float = 500.0
+    cv_folds: Annotated[int, Field(ge=2)] = 5
+    cv_block_m: Positive = 500.0
     """Side of the square blocks whose samples stay together in cross-validation (metres)."""
-    cv_neighbour_m: float = 100.0
+    cv_neighbour_m: NonNegative = 100.0
     """Samples closer than this (metres) always share a cross-validation fold."""
-    tpi_radii_m: tuple[float, ...] = (100.0, 300.0, 500.0)
+    tpi_radii_m: tuple[Positive, ...] = (100.0, 300.0, 500.0)
     """Radii of the topographic position indices derived from the DEM (metres)."""
     spectral_indices: bool = True
     """Add soil ratios of the bare-soil composite: SWIR1/SWIR2 (clay minerals), red/blue (iron
     oxides), SWIR1/NIR (ferrous minerals)."""
     compare_covariates: bool = True
     """Cross-validate terrain only, + MREF and + SRC side by side (as CUP4SOIL)."""
-    chunk_size: int = 512
+    chunk_size: AtLeastOne = 512
     """Spatial chunk side of the prediction, pixels."""
-    seed: int = 0
+    seed: Count = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class ParcelsConfig:
     """Parcel monitoring as Sen4CAP (markers database, bare-soil periods, heterogeneity, change of
     agricultural category); defaults are Sen4CAP 4.x's."""
 
     # parcel input and markers database (MDB1)
-    buffer_m: float = -1.0
+    buffer_m: Annotated[float, Field(ge=-1)] = -1.0
     """Inward buffer of the parcels, metres; -1: Sen4CAP's (5 m at 10 m resolution, 10 m at 20 m); 0: none."""
-    min_pixels: int = 3
+    min_pixels: Count = 3
     """Parcels with fewer pixels inside are reported (and kept: a few values are still values)."""
 
     # bare-soil periods (L4E)
@@ -257,22 +298,22 @@ class ParcelsConfig:
     bs_calib_bs_ndti: float = 0.10
     bs_calib_nbs_ndvi: float = 0.45
     bs_calib_nbs_ndti: float = 0.25
-    bs_calib_nbs_fcover: float = 0.01
-    bs_calib_min_pixels: int = 50
+    bs_calib_nbs_fcover: Fraction = 0.01
+    bs_calib_min_pixels: Count = 50
     """Only parcels with at least this many pixels train the Random Forests (Sen4CAP's S2Pix)."""
-    bs_trees: int = 30
-    bs_random_state: int = 11
-    bs_thr_bs_s2: float = 0.75
-    bs_thr_nbs_s2: float = 0.80
-    bs_thr_bs_s1: float = 0.65
-    bs_thr_nbs_s1: float = 0.70
-    bs_p_short: int = 30
-    bs_p_long: int = 60
-    bs_s2_periods: int = 3
-    bs_s1_periods: int = 4
-    bs_s1_max_gap_days: int = 5
+    bs_trees: AtLeastOne = 30
+    bs_random_state: Count = 11
+    bs_thr_bs_s2: Fraction = 0.75
+    bs_thr_nbs_s2: Fraction = 0.80
+    bs_thr_bs_s1: Fraction = 0.65
+    bs_thr_nbs_s1: Fraction = 0.70
+    bs_p_short: Count = 30
+    bs_p_long: Count = 60
+    bs_s2_periods: Count = 3
+    bs_s1_periods: Count = 4
+    bs_s1_max_gap_days: Count = 5
     """An S2 calibration label goes to the nearest S1 observation only within this many days."""
-    bs_start_s1_step_db: float = 1.0
+    bs_start_s1_step_db: NonNegative = 1.0
     """START_EST from Sentinel-1 (not in Sen4CAP): the least change of a parcel's VH (dB, relative to
     the median parcel of the date) between two acquisitions that dates a tillage (a rise) or a
     harvest (a drop) between the last S2 view not bare and START; inf keeps the S2 window's middle."""
@@ -289,40 +330,40 @@ class ParcelsConfig:
     forest learns from the extremes only and calls bare whatever is nearer bare soil than green crops:
     stubble, residue, ripe cereals, winter crops with 10 % cover."""
     # heterogeneity (L4D)
-    hete_period_days: int = 30
-    hete_s2_step_days: int = 10
-    hete_s1_step_days: int = 7
-    hete_max_dist_days: int = 30
+    hete_period_days: AtLeastOne = 30
+    hete_s2_step_days: AtLeastOne = 10
+    hete_s1_step_days: AtLeastOne = 7
+    hete_max_dist_days: Count = 30
     """Gaps between valid observations longer than this stay gaps in the 10-day series."""
     hete_s2_bands: tuple[str, ...] = ("B02", "B03", "B04", "B08")
     """Bands clustered with NDVI (reflectance × 10000 and NDVI × 1000, Sen4CAP's units)."""
-    hete_s2_clusters: int = 12
+    hete_s2_clusters: AtLeastOne = 12
     """Clusters of all parcel pixels per period.  Sen4CAP's default is 4 (which its code lowers to the 3
     images of a period); with so few, two crops in one field often share a cluster.  12 splits the
     area's crop states finer; homogeneous fields stay out through the NDVI distance (M3)."""
-    hete_s1_clusters: int = 5
-    hete_isolated_threshold: int = 1
-    hete_isolated_radius: int = 1
-    hete_connectivity_radius: int = 1
+    hete_s1_clusters: AtLeastOne = 5
+    hete_isolated_threshold: Count = 1
+    hete_isolated_radius: Count = 1
+    hete_connectivity_radius: Count = 1
     hete_full_connectivity: bool = False
-    hete_min_cluster_pixels: int = 20
-    hete_ndvi_distance: float = 0.17
-    hete_per_hetero: float = 0.9
-    hete_compactness: float = 3.0
-    hete_decision_compactness: float = 1.7
-    hete_window: int = 3
+    hete_min_cluster_pixels: Count = 20
+    hete_ndvi_distance: NonNegative = 0.17
+    hete_per_hetero: Fraction = 0.9
+    hete_compactness: NonNegative = 3.0
+    hete_decision_compactness: NonNegative = 1.7
+    hete_window: AtLeastOne = 3
     hete_skip_empty_periods: bool = False
     """Windows over the periods with data only (a cloudy month does not break a window)."""
-    hete_seed: int = 0
+    hete_seed: Count = 0
     # change of agricultural category
     change_outlier_feature: str = "NDVI"
     """Marker whose per-crop distribution gives the outliers (Sen4CAP uses LAI)."""
-    change_outlier_std: float = 1.5
+    change_outlier_std: Positive = 1.5
     change_p1_threshold: float = 2.5
     change_p2_threshold: float = 3.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class Config:
     scenes: SceneFilter = field(default_factory=SceneFilter)
     cube: CubeConfig = field(default_factory=CubeConfig)
@@ -383,7 +424,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _apply(config: Any, values: dict[str, Any], source: str) -> Any:
+def _apply(config: Config, values: dict[str, Any], source: str) -> Config:
     sections: dict[str, dict[str, Any]] = {}
     for dotted, value in values.items():
         section, _, name = dotted.partition(".")
@@ -395,21 +436,70 @@ def _apply(config: Any, values: dict[str, Any], source: str) -> Any:
         if section not in {f.name for f in dataclasses.fields(config)}:
             raise ConfigError(f"{source}: unknown config section {section!r}")
         current = getattr(config, section)
-        known = {f.name: f for f in dataclasses.fields(current)}
-        for name, value in updates.items():
+        known = {f.name for f in dataclasses.fields(current)}
+        for name in updates:
             if name not in known:
                 raise ConfigError(f"{source}: unknown key {section}.{name}")
-            updates[name] = _coerce(value, getattr(current, name), f"{section}.{name}", source)
-        changes[section] = dataclasses.replace(current, **updates)
+        # TOML has arrays, the sections tuples: the only conversion made
+        given = {name: tuple(v) if isinstance(v, list) else v for name, v in updates.items()}
+        try:
+            changes[section] = dataclasses.replace(current, **given)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, type(current), section, updates, source)) from None
     return dataclasses.replace(config, **changes)
 
 
-def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
-    try:
-        if isinstance(default, tuple):
-            return tuple(type(default[0])(v) for v in value) if default else tuple(value)
-        if isinstance(default, bool):
-            return bool(value)
-        return type(default)(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {key} = {value!r} is not a valid {type(default).__name__}") from exc
+def _explain(exc: ValidationError, cls: type, section: str, values: Mapping[str, Any], source: str) -> str:
+    """``FILE: section.key = VALUE: expected TYPE`` (and the rule a value broke, for a validator's)."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0])
+    expected = describe_type(typing.get_type_hints(cls, include_extras=True)[name])
+    message = f"{source}: {section}.{name} = {_as_toml(values[name])}: expected {expected}"
+    if error["type"] == "value_error":
+        message += ": " + str(error["msg"]).removeprefix("Value error, ")
+    return message
+
+
+def describe_type(annotation: Any) -> str:
+    """A config field's type in words: ``a number from 0 to 100``, ``a list of integers``,
+    ``one of "sum", "average"``."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        kind, *metadata = typing.get_args(annotation)
+        return describe_type(kind) + _bounds(metadata)
+    if origin is Literal:
+        return "one of " + ", ".join(_as_toml(choice) for choice in typing.get_args(annotation))
+    if origin is tuple:
+        _, _, item = describe_type(typing.get_args(annotation)[0]).partition(" ")
+        noun, _, bounds = item.partition(" ")
+        return " ".join(("a list of", _PLURALS.get(noun, noun), bounds)).rstrip()
+    return _TYPE_WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """`` from 0 to 100``, `` ≥ 1``, `` > 0 and ≤ 1`` from a field's constraints."""
+    limits = {}
+    for meta in metadata:
+        for constraint in getattr(meta, "metadata", [meta]):
+            for kind in ("ge", "gt", "le", "lt"):
+                if hasattr(constraint, kind):
+                    limits[kind] = f"{getattr(constraint, kind):g}"
+    if "ge" in limits and "le" in limits:
+        return f" from {limits['ge']} to {limits['le']}"
+    signs = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+    return " and".join(f" {signs[kind]} {value}" for kind, value in limits.items())
+
+
+_TYPE_WORDS: dict[Any, str] = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+_PLURALS = {"number": "numbers", "integer": "integers", "string": "strings"}
+
+
+def _as_toml(value: Any) -> str:
+    """A value as it is written in a TOML file (``true``, ``"auto"``, ``[4, 5]``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_as_toml(v) for v in value) + "]"
+    return repr(value)

@@ -175,20 +175,26 @@ def test_a_year_without_scenes_is_an_error():
 
 
 @pytest.mark.parametrize(
-    ("key", "value"),
+    ("key", "value", "expected"),
     [
-        ("combine", "max"),
-        ("confidence", "width"),
-        ("harvest_confidence", "gap"),
-        ("min_event_confidence", 50),  # beyond max_event_confidence: every event flagged
-        ("min_event_confidence", -1),
+        ("combine", "max", 'one of "sum", "average"'),
+        ("confidence", "width", 'one of "slope", "crossing"'),
+        ("harvest_confidence", "gap", 'one of "band", "views"'),
+        ("min_event_confidence", -1, "an integer ≥ 0"),
     ],
 )
-def test_an_invalid_confidence_setting_names_it(key, value):
+def test_an_invalid_confidence_setting_is_refused_by_the_config(key, value, expected):
     from baresoil.errors import ConfigError
 
-    config = Config().override(**{f"seasons.{key}": value})
-    with pytest.raises(ConfigError, match=rf"seasons\.{key} must be .*{value!r}"):
+    with pytest.raises(ConfigError, match=rf"seasons\.{key} = .*: expected {expected}"):
+        Config().override(**{f"seasons.{key}": value})
+
+
+def test_a_least_confidence_beyond_the_largest_names_both():
+    from baresoil.errors import ConfigError
+
+    config = Config().override(**{"seasons.min_event_confidence": 50})  # every event would be flagged
+    with pytest.raises(ConfigError, match=r"seasons\.min_event_confidence must be .*50"):
         seasons(_cube((NY, NX)), analysis_window(2022), config)
 
 

@@ -110,8 +110,8 @@ def test_other_rules(cube):
     assert np.all(geos3.BOBS.values[west] == 3) and np.all(geos3.MASK.values[east] == 2)
     sen4cap = _run(cube, rule="sen4cap")  # soil NDVI is 0.2: not bare for Sen4CAP
     assert np.all(sen4cap.BOBS.values[west] == 0)
-    with pytest.raises(Exception, match="unknown bare-surface rule"):
-        _run(cube, rule="magic")
+    with pytest.raises(ValueError, match="Input should be 'pvir2', 'geos3' or 'sen4cap'"):
+        _run(cube, rule="magic")  # the config refuses it before the product runs
 
 
 def test_soilsuite_run_writes_cogs_stac_items_per_period_and_a_report(tmp_path, catalog):

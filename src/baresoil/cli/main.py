@@ -1,18 +1,27 @@
 """The ``baresoil`` command: a thin shell over the library.
 
 Each subcommand lives in its own module, parses its options, builds a config and
-a job, and calls one library function.  Errors caused by input are printed on
-one line (exit status 1) without a traceback unless ``--debug`` is given.
+a job, and calls one library function.  How a run ends:
+
+* usage errors (no command, a missing option, a value of the wrong type): typer prints the
+  usage line and the error, exit status 2;
+* errors caused by input (:class:`~baresoil.errors.BaresoilError`): one line, exit status 1,
+  without a traceback unless ``--debug`` is given;
+* SIGINT (Ctrl-C) and SIGTERM: one line saying what was kept, exit status 130 and 143.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
-import click
 import typer
 from rasterio.errors import NotGeoreferencedWarning
 
@@ -20,11 +29,13 @@ from .. import __version__
 from ..errors import BaresoilError
 from . import cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
 
+PROG = "baresoil"
+
 app = typer.Typer(
-    name="baresoil",
+    name=PROG,
     help="Bare-soil information from Sentinel-2 time series, on the EEA reference grid.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 app.command("simulate")(simulate.simulate_command)
@@ -60,19 +71,80 @@ def _global_options(
         warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived.  A BaseException, as KeyboardInterrupt is, so that no ``except
+    Exception`` on the way swallows it, while every ``finally`` runs (partial files are removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_KEPT_ON_INTERRUPT = {
+    **dict.fromkeys(
+        ("cube", "soilsuite", "seasons"),
+        "the files and items of finished tiles are kept, partial files removed; "
+        "a rerun with --resume skips those tiles and lists them in catalog.json",
+    ),
+    **dict.fromkeys(
+        ("parcels", "soil", "demo"),
+        "complete files are kept, partial files removed; catalog.json, written last, does not list this run",
+    ),
+    "simulate": "complete files are kept, partial files removed; the catalogs, written last, are missing",
+}
+"""What an interrupted command leaves: every file is written under a temporary name, removed unless
+it completes (``io.atomic``, ``simulate.files``); items come after their files, catalogs last
+(``pipeline.run``, ``pipeline.parcels``, ``pipeline.soilmap``, ``simulate``)."""
+
+
+def interrupted_message(signum: int, args: list[str]) -> str:
+    """The line printed when ``baresoil ARGS`` is interrupted by ``signum``."""
+    command = next((a for a in args if not a.startswith("-")), "")
+    kept = _KEPT_ON_INTERRUPT.get(command, "complete files are kept, partial files removed")
+    return f"interrupted by {signal.Signals(signum).name}: {kept}"
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread; a second signal gets the
+    handler that was there before (Ctrl-C twice ends a slow clean-up).  Outside the main thread
+    (``main`` called from a thread) signals cannot be handled and are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    watched = (signal.SIGINT, signal.SIGTERM)
+    before = {signum: signal.getsignal(signum) for signum in watched}
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        for other, handler in before.items():
+            signal.signal(other, handler)
+        raise Interrupted(signum)
+
+    for signum in watched:
+        signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app and turn user errors into one-line messages."""
+    """Console entry point: typer handles usage errors (usage line, exit 2) and exit codes; input
+    errors become one line (exit 1), signals one line on what was kept (exit 128 + signal).
+
+    Returns when the command succeeds (exit status 0); raises SystemExit otherwise."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        with _signals_interrupt():
+            app(args=args, prog_name=PROG, standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    except Interrupted as exc:
+        print(interrupted_message(exc.signum, args), file=sys.stderr)
+        sys.exit(128 + exc.signum)
     except BaresoilError as exc:
         if debug:
             raise
@@ -81,7 +153,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        print(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr
-        )
-        sys.exit(2)
+        hint = "run with --debug for details"
+        print(f"error: unexpected {type(exc).__name__}: {exc} ({hint})", file=sys.stderr)
+        sys.exit(1)

@@ -25,7 +25,9 @@ Collection = Annotated[
 ]
 Bbox = Annotated[
     tuple[float, float, float, float] | None,
-    typer.Option("--bbox", help="Area as a lon/lat box: W S E N (WGS84 degrees).", show_default=False),
+    typer.Option(
+        "--bbox", metavar="W S E N", help="Area as a lon/lat box (WGS84 degrees).", show_default=False
+    ),
 ]
 Tile = Annotated[str | None, typer.Option("--tile", help="Area as an EEA 100 km tile code, e.g. E43N32.")]
 Aoi = Annotated[
@@ -34,6 +36,10 @@ Aoi = Annotated[
 Start = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")]
 End = Annotated[str, typer.Option("--end", help="Last day (included), YYYY-MM-DD.")]
 Out = Annotated[Path, typer.Option("--out", help="Output folder (a STAC catalog of COGs).")]
+TableOut = Annotated[
+    Path, typer.Option("--out", help="Output folder (a STAC catalog of GeoParquet and CSV tables).")
+]
+"""The output option of the commands that write tables, not rasters (``parcels``)."""
 Resolution = Annotated[
     float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres (default: 20).")
 ]

@@ -22,7 +22,7 @@ def parcels_command(
     id_column: Annotated[str, typer.Option("--id-column", help="Column holding the parcel id (unique).")],
     start: opt.Start,
     end: opt.End,
-    out: opt.Out,
+    out: opt.TableOut,
     collection: opt.Collection = None,
     category_column: Annotated[
         str | None,

@@ -255,7 +255,10 @@ def _help(param: Any) -> str:
 
 
 def _metavar(param: Any) -> str:
-    """TEXT, PATH, N, X for an option's value, from its annotation (N N N N for a 4-tuple)."""
+    """TEXT, PATH, N, X for an option's value, from its annotation (X X X X for a 4-tuple), unless the
+    option names its values itself (``--bbox W S E N``)."""
+    if param.metavar:
+        return str(param.metavar)
     if param.nargs > 1:
         return " ".join(["X"] * param.nargs)
     descriptor = getattr(param, "type_descriptor", None)
