@@ -209,10 +209,14 @@ class SoilMapConfig:
     min_samples: int = 20
     """Fewer usable samples of a property is an error."""
     cv_folds: int = 5
+    """Cross-validation folds."""
     cv_block_m: float = 500.0
     """Side of the square blocks whose samples stay together in cross-validation (metres)."""
     cv_neighbour_m: float = 100.0
     """Samples closer than this (metres) always share a cross-validation fold."""
+    calibrate: bool = True
+    """Calibrate the 90 % intervals conformally on the spatial cross-validation's residuals (CQR), so
+    that the coverage they state is the coverage observed on held-out folds."""
     tpi_radii_m: tuple[float, ...] = (100.0, 300.0, 500.0)
     """Radii of the topographic position indices derived from the DEM (metres)."""
     spectral_indices: bool = True

@@ -95,7 +95,7 @@ def _stac_item(output: OutputItem, folder: Path) -> dict[str, Any]:
         "datetime": None,
         "start_datetime": start.isoformat().replace("+00:00", "Z"),
         "end_datetime": end.isoformat().replace("+00:00", "Z"),
-        "proj:code": f"EPSG:{EEA_EPSG}",
+        **_projection(gbox),
         "eea:tile": output.tile,
         "baresoil:version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -117,6 +117,13 @@ def _stac_item(output: OutputItem, folder: Path) -> dict[str, Any]:
     }
 
 
+def _projection(gbox: GeoBox) -> dict[str, Any]:
+    """``proj:code`` of the grid's CRS (EPSG:3035 for the EEA grid; a user's grid may be in another), or
+    its WKT2 when it has no EPSG code."""
+    epsg = gbox.crs.epsg if gbox.crs is not None else EEA_EPSG
+    return {"proj:code": f"EPSG:{epsg}"} if epsg else {"proj:code": None, "proj:wkt2": gbox.crs.to_wkt()}
+
+
 def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:
     spec = layer(code)
     return {
@@ -125,7 +132,7 @@ def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:
         "title": spec.title,
         "description": spec.description,
         "roles": ["data"],
-        "proj:code": f"EPSG:{EEA_EPSG}",
+        **_projection(gbox),
         "proj:shape": [gbox.height, gbox.width],
         "proj:transform": list(gbox.transform)[:6],
         "proj:bbox": list(box(*gbox.boundingbox).bounds),

@@ -39,6 +39,9 @@ class Layer:
     """Special values with a meaning other than the physical value (besides nodata)."""
     quicklook: bool = True
     """Whether the HTML report shows this layer (secondary layers are only listed)."""
+    listed: bool = True
+    """Whether the documentation's tables list this layer (not those made at run time, such as the
+    layers of a soil property named by the user)."""
 
     @property
     def categorical(self) -> bool:

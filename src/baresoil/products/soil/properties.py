@@ -3,20 +3,28 @@
 Each property gets four layers, named as SoilGrids names its maps: the 5 %, 50 %
 and 95 % quantiles of the prediction and the uncertainty, the width of the 90 %
 prediction interval relative to the median, (Q95 - Q05) / Q50, as SoilGrids and
-CUP4SOIL define it.  Values are stored as SoilGrids stores them, as scaled
-integers: SOC in dg/kg (g/kg x 10), pH x 10, texture in g/kg (% x 10), bulk
-density in cg/cm3 (g/cm3 x 100), nitrogen in cg/kg (g/kg x 100).
+CUP4SOIL define it.  The known properties (``PROPERTIES``) are stored as
+SoilGrids stores them, as scaled integers: SOC in dg/kg (g/kg x 10), pH x 10,
+texture in g/kg (% x 10), bulk density in cg/cm3 (g/cm3 x 100), nitrogen in
+cg/kg (g/kg x 100).  Any other numeric column of the samples (organic matter,
+zinc …) can be mapped too: its range and unit are unknown, so its quantiles are
+stored as float32 in the samples' own unit, and its layers are registered when
+the property is named (:func:`soil_property`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from ...errors import BaresoilError
 from ..registry import Layer, register
 
 FAMILY = "soil"
 QUANTILES = (0.05, 0.5, 0.95)
 NODATA = -32768
+GENERIC_NODATA = -9999.0
+"""Nodata of the float32 quantile layers of properties other than the known ones."""
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,14 @@ class SoilProperty:
     """Layer code prefix (asset keys ``<code>_Q05`` …), e.g. ``SOC``."""
     title: str
     unit: str
+    """Unit of the values; empty when unknown (a property named by the user)."""
     scale: float
-    """Physical value per stored integer (SoilGrids' conversion factor)."""
+    """Physical value per stored integer (SoilGrids' conversion factor); 1 for float32 layers."""
+    dtype: str = "int16"
+    """Storage type of the quantile layers: int16 (scaled) for the known properties, else float32."""
+    nodata: float = NODATA
+    known: bool = True
+    """One of ``PROPERTIES`` (with SoilGrids' unit and scaling), not a column named by the user."""
 
     @property
     def layer_codes(self) -> tuple[str, str, str, str]:
@@ -53,24 +67,49 @@ UNC_SCALE = 0.01
 """The uncertainty ratio is stored x 100."""
 
 
+class PropertyNameError(BaresoilError):
+    """A property name that cannot name layers."""
+
+
+def soil_property(name: str) -> SoilProperty:
+    """The known property ``name`` (any case), or a property of the samples' column ``name``.
+
+    A property other than the known ones has layers ``<NAME>_Q05`` … (the name in
+    capitals, other characters as ``_``), float32 in the samples' unit; they are
+    registered here, so that the COG and STAC writers know them.
+    """
+    key = name.strip().lower()
+    if key in PROPERTIES:
+        return PROPERTIES[key]
+    code = re.sub(r"[^A-Za-z0-9]+", "_", name.strip()).strip("_").upper()
+    if not code:
+        raise PropertyNameError(f"not a usable soil property name: {name!r}")
+    prop = SoilProperty(key, code, name.strip(), "", 1.0, "float32", GENERIC_NODATA, known=False)
+    try:
+        register(*_layers(prop))
+    except ValueError as exc:  # the code of another property's layers
+        raise PropertyNameError(f"soil property {name!r}: layer codes clash with another layer ({exc})") from exc
+    return prop
+
+
 def _layers(prop: SoilProperty) -> list[Layer]:
-    what = f"{prop.title} of the topsoil"
+    what = f"{prop.title} of the topsoil" if prop.known else f"{prop.title} (column of the samples)"
     q05, q50, q95, unc = prop.layer_codes
+    bound = "bound of the 90 % prediction interval (quantile regression forest, conformally calibrated)"
     return [
-        Layer(q05, FAMILY, f"{prop.title}, 5 % quantile",
-              f"{what}: lower bound of the 90 % prediction interval (quantile regression forest).",
-              "int16", NODATA, scale=prop.scale, unit=prop.unit, quicklook=False),
-        Layer(q50, FAMILY, f"{prop.title}, median",
-              f"{what}: median prediction (quantile regression forest).",
-              "int16", NODATA, scale=prop.scale, unit=prop.unit),
-        Layer(q95, FAMILY, f"{prop.title}, 95 % quantile",
-              f"{what}: upper bound of the 90 % prediction interval (quantile regression forest).",
-              "int16", NODATA, scale=prop.scale, unit=prop.unit, quicklook=False),
+        _quantile_layer(prop, q05, "5 % quantile", f"{what}: lower {bound}.", quicklook=False),
+        _quantile_layer(prop, q50, "median", f"{what}: median prediction (quantile regression forest)."),
+        _quantile_layer(prop, q95, "95 % quantile", f"{what}: upper {bound}.", quicklook=False),
         Layer(unc, FAMILY, f"{prop.title}, uncertainty",
               "Width of the 90 % prediction interval relative to the median, (Q95 - Q05) / Q50 "
               "(SoilGrids); nodata where the median is 0.",
-              "int16", NODATA, scale=UNC_SCALE, unit="1"),
+              "int16", NODATA, scale=UNC_SCALE, unit="1", listed=prop.known),
     ]  # fmt: skip
+
+
+def _quantile_layer(prop: SoilProperty, code: str, what: str, description: str, quicklook: bool = True) -> Layer:
+    return Layer(code, FAMILY, f"{prop.title}, {what}", description, prop.dtype, prop.nodata, scale=prop.scale,
+                 unit=prop.unit or None, quicklook=quicklook, listed=prop.known)  # fmt: skip
 
 
 for _prop in PROPERTIES.values():
