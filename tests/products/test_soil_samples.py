@@ -109,11 +109,13 @@ def test_property_names_and_columns():
 
 
 def test_any_numeric_column_is_a_property_in_its_own_unit(tmp_path):
-    csv = _write(tmp_path / "s.csv", "sample_id,lon,lat,OM,zinc,soil\nA,11.4,48.2,7.5,1022,1\nB,11.5,48.2,,640,2\n")
+    csv = _write(
+        tmp_path / "s.csv", "sample_id,lon,lat,OM,zinc,soil\nA,11.4,48.2,7.5,1022,1\nB,11.5,48.2,,640,2\n"
+    )
     om, zinc = parse_property("om"), parse_property("Zn=zinc")
     # the column is found whatever its case; the known properties keep their metadata
-    assert (om.prop.name, om.prop.code, om.prop.unit, om.prop.dtype, om.prop.known) == ("om", "OM", "", "float32",
-                                                                                       False)  # fmt: skip
+    prop = om.prop
+    assert (prop.name, prop.code, prop.unit, prop.dtype, prop.known) == ("om", "OM", "", "float32", False)
     assert zinc.prop.layer_codes == ("ZN_Q05", "ZN_Q50", "ZN_Q95", "ZN_UNC") and zinc.column == "zinc"
     assert parse_property("SOC").prop is PROPERTIES["soc"] and PROPERTIES["soc"].dtype == "int16"
     samples = read_samples(csv, [om, zinc])

@@ -38,6 +38,7 @@ class OutputItem:
 
     id: str
     tile: str
+    """EEA tile code; empty on a grid that is not an EEA tile (e.g. that of a user's raster)."""
     start: date
     end: date
     geobox: GeoBox
@@ -96,7 +97,7 @@ def _stac_item(output: OutputItem, folder: Path) -> dict[str, Any]:
         "start_datetime": start.isoformat().replace("+00:00", "Z"),
         "end_datetime": end.isoformat().replace("+00:00", "Z"),
         **_projection(gbox),
-        "eea:tile": output.tile,
+        **({"eea:tile": output.tile} if output.tile else {}),  # none on a grid of the user's own
         "baresoil:version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         **output.properties,
@@ -120,8 +121,10 @@ def _stac_item(output: OutputItem, folder: Path) -> dict[str, Any]:
 def _projection(gbox: GeoBox) -> dict[str, Any]:
     """``proj:code`` of the grid's CRS (EPSG:3035 for the EEA grid; a user's grid may be in another), or
     its WKT2 when it has no EPSG code."""
-    epsg = gbox.crs.epsg if gbox.crs is not None else EEA_EPSG
-    return {"proj:code": f"EPSG:{epsg}"} if epsg else {"proj:code": None, "proj:wkt2": gbox.crs.to_wkt()}
+    crs = gbox.crs
+    if crs is None or crs.epsg:
+        return {"proj:code": f"EPSG:{crs.epsg if crs is not None else EEA_EPSG}"}
+    return {"proj:code": None, "proj:wkt2": crs.to_wkt()}
 
 
 def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:

@@ -38,7 +38,9 @@ def conformal_margin(scores: np.ndarray, level: float) -> float:
     return float(s[rank - 1])
 
 
-def cross_fitted_margins(scores: np.ndarray, folds: np.ndarray, level: float) -> tuple[np.ndarray, dict[int, float]]:
+def cross_fitted_margins(
+    scores: np.ndarray, folds: np.ndarray, level: float
+) -> tuple[np.ndarray, dict[int, float]]:
     """Per sample, the margin computed from the scores of the other folds only; and the margin per fold."""
     scores, folds = np.asarray(scores, np.float64), np.asarray(folds)
     per_fold = {int(f): conformal_margin(scores[folds != f], level) for f in np.unique(folds)}

@@ -172,7 +172,8 @@ def _write_grid(job: SoilMapJob, stack: CovariateStack, results: Mapping[str, Pr
     }
     # a grid of the user's own rasters has no period: the item is dated by the day the maps were made
     start, end = (grid.period.start, grid.period.end) if grid.period else (date.today(), date.today())
-    return write_item(job.out_dir, OutputItem(item_id, grid.name, start, end, grid.geobox, assets,
+    tile = grid.name if grid.item_id else ""
+    return write_item(job.out_dir, OutputItem(item_id, tile, start, end, grid.geobox, assets,
                                               properties))  # fmt: skip
 
 
@@ -220,7 +221,8 @@ def write_cv_report(
 
 def _grid_entry(stack: CovariateStack) -> dict[str, Any]:
     geobox = stack.grid.geobox
-    return {"name": stack.grid.name, "crs": str(geobox.crs), "shape": list(geobox.shape),
+    crs = f"EPSG:{geobox.crs.epsg}" if geobox.crs is not None and geobox.crs.epsg else str(geobox.crs)
+    return {"name": stack.grid.name, "crs": crs, "shape": list(geobox.shape),
             "transform": list(geobox.transform)[:6], "soilsuite_item": stack.grid.item_id}  # fmt: skip
 
 

@@ -180,7 +180,9 @@ def find_covariate_sources(paths: Sequence[str | Path]) -> list[CovariateSource]
     return sources
 
 
-def map_grids(sources: Sequence[CovariateSource], grid: str | Path | None = None, crs: Any = None) -> list[MapGrid]:
+def map_grids(
+    sources: Sequence[CovariateSource], grid: str | Path | None = None, crs: Any = None
+) -> list[MapGrid]:
     """The grids to map on: that of ``grid`` (a raster), else each tile of the first source, or its grid."""
     if grid is not None:
         return [_raster_grid(Path(grid), crs)]
@@ -197,7 +199,7 @@ def _raster_grid(path: Path, crs: Any) -> MapGrid:
 
 
 def checked_raster(path: Path, crs: Any = None) -> RasterInfo:
-    """The raster's description; an unreadable raster, or one without a CRS when none is assumed, is refused."""
+    """The raster's description; refused when unreadable, or without a CRS when none is assumed for it."""
     try:
         info = raster_info(path)
     except AssetError as exc:

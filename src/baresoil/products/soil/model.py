@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from quantile_forest import RandomForestQuantileRegressor
 
 GROUP_LABELS = {"terrain": "terrain", "mref": "MREF", "src": "SRC"}
-STATED_COVERAGE = QUANTILES[2] - QUANTILES[0]
+STATED_COVERAGE = round(QUANTILES[2] - QUANTILES[0], 6)
 """The coverage the Q05 … Q95 interval states (0.90)."""
 
 
@@ -262,7 +262,9 @@ def compare_covariates(
         if full is not None and columns.all():
             result = full
         else:
-            result, _ = calibrate(cross_validate(X[:, columns], values, folds, log, config), values, log, config)
+            result, _ = calibrate(
+                cross_validate(X[:, columns], values, folds, log, config), values, log, config
+            )
         rows.append({"covariates": label, "n_covariates": int(columns.sum()), **result.metrics})
     return rows
 

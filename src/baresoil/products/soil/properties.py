@@ -8,8 +8,8 @@ SoilGrids stores them, as scaled integers: SOC in dg/kg (g/kg x 10), pH x 10,
 texture in g/kg (% x 10), bulk density in cg/cm3 (g/cm3 x 100), nitrogen in
 cg/kg (g/kg x 100).  Any other numeric column of the samples (organic matter,
 zinc …) can be mapped too: its range and unit are unknown, so its quantiles are
-stored as float32 in the samples' own unit, and its layers are registered when
-the property is named (:func:`soil_property`).
+stored as float32 in the samples' own unit, under the code made of its name
+(:func:`soil_property`); any reader of the registry finds these layers by code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ...errors import BaresoilError
-from ..registry import Layer, register
+from ..registry import Layer, layer, register, register_factory
 
 FAMILY = "soil"
 QUANTILES = (0.05, 0.5, 0.95)
@@ -74,9 +74,9 @@ class PropertyNameError(BaresoilError):
 def soil_property(name: str) -> SoilProperty:
     """The known property ``name`` (any case), or a property of the samples' column ``name``.
 
-    A property other than the known ones has layers ``<NAME>_Q05`` … (the name in
-    capitals, other characters as ``_``), float32 in the samples' unit; they are
-    registered here, so that the COG and STAC writers know them.
+    A property other than the known ones is named after its layer code, ``name``
+    in capitals with other characters as ``_`` (``om`` -> ``OM_Q05`` …, name
+    ``om``); its layers are float32 in the samples' unit.
     """
     key = name.strip().lower()
     if key in PROPERTIES:
@@ -84,12 +84,30 @@ def soil_property(name: str) -> SoilProperty:
     code = re.sub(r"[^A-Za-z0-9]+", "_", name.strip()).strip("_").upper()
     if not code:
         raise PropertyNameError(f"not a usable soil property name: {name!r}")
-    prop = SoilProperty(key, code, name.strip(), "", 1.0, "float32", GENERIC_NODATA, known=False)
+    if code.lower() in PROPERTIES:  # e.g. "bulk density"
+        return PROPERTIES[code.lower()]
+    prop = _generic(code)
     try:
-        register(*_layers(prop))
-    except ValueError as exc:  # the code of another property's layers
-        raise PropertyNameError(f"soil property {name!r}: layer codes clash with another layer ({exc})") from exc
+        layer(prop.layer_codes[0])  # registers the property's layers (see _generic_layers)
+    except ValueError as exc:  # the code of another family's layers
+        raise PropertyNameError(
+            f"soil property {name!r}: layer codes clash with another layer ({exc})"
+        ) from exc
     return prop
+
+
+def _generic(code: str) -> SoilProperty:
+    """A property other than the known ones, all from its layer code (so that any process that reads its
+    layers makes the same)."""
+    return SoilProperty(code.lower(), code, code.lower(), "", 1.0, "float32", GENERIC_NODATA, known=False)
+
+
+def _generic_layers(code: str) -> list[Layer]:
+    """The four layers of the property of ``code`` (``OM_Q50`` -> those of ``om``), unless known."""
+    match = re.fullmatch(r"([A-Z0-9_]+)_(Q05|Q50|Q95|UNC)", code)
+    if match is None or match.group(1).lower() in PROPERTIES or match.group(1).startswith("_"):
+        return []
+    return _layers(_generic(match.group(1)))
 
 
 def _layers(prop: SoilProperty) -> list[Layer]:
@@ -107,10 +125,14 @@ def _layers(prop: SoilProperty) -> list[Layer]:
     ]  # fmt: skip
 
 
-def _quantile_layer(prop: SoilProperty, code: str, what: str, description: str, quicklook: bool = True) -> Layer:
-    return Layer(code, FAMILY, f"{prop.title}, {what}", description, prop.dtype, prop.nodata, scale=prop.scale,
+def _quantile_layer(
+    prop: SoilProperty, code: str, what: str, description: str, quicklook: bool = True
+) -> Layer:
+    title = f"{prop.title}, {what}"
+    return Layer(code, FAMILY, title, description, prop.dtype, prop.nodata, scale=prop.scale,
                  unit=prop.unit or None, quicklook=quicklook, listed=prop.known)  # fmt: skip
 
 
 for _prop in PROPERTIES.values():
     register(*_layers(_prop))
+register_factory(_generic_layers)
