@@ -250,10 +250,14 @@ class SoilMapConfig:
     min_samples: AtLeastOne = 20
     """Fewer usable samples of a property is an error."""
     cv_folds: Annotated[int, Field(ge=2)] = 5
+    """Cross-validation folds."""
     cv_block_m: Positive = 500.0
     """Side of the square blocks whose samples stay together in cross-validation (metres)."""
     cv_neighbour_m: NonNegative = 100.0
     """Samples closer than this (metres) always share a cross-validation fold."""
+    calibrate: bool = True
+    """Calibrate the 90 % intervals conformally on the spatial cross-validation's residuals (CQR), so
+    that the coverage they state is the coverage observed on held-out folds."""
     tpi_radii_m: tuple[Positive, ...] = (100.0, 300.0, 500.0)
     """Radii of the topographic position indices derived from the DEM (metres)."""
     spectral_indices: bool = True

@@ -39,3 +39,25 @@ def test_missing_cells_are_left_out_of_the_mean():
     assert tpi[3, 3] == pytest.approx(0.0)
     # the edge: the window is cut, not padded with zeros
     assert tpi[0, 4] == pytest.approx(0.0)
+
+
+def test_slope_next_to_missing_cells_is_one_sided_not_lost():
+    """A river of nodata along the west: the first land column keeps the plane's slope."""
+    rows, cols = np.mgrid[0:6, 0:8]
+    dem = 100 + 2.0 * cols + 1.0 * rows  # 2 m per pixel east, 1 m per pixel south, 20 m pixels
+    dem = dem.astype(np.float64)
+    dem[:, :3] = np.nan
+    slope = slope_degrees(dem, 20.0)
+    expected = np.degrees(np.arctan(np.hypot(0.1, 0.05)))
+    assert np.isnan(slope[:, :3]).all()
+    np.testing.assert_allclose(slope[:, 3:], expected, rtol=1e-5)  # column 3: forward difference
+    # a hole inside: its neighbours keep their slope, the hole stays missing
+    dem = (100 + 2.0 * cols + 1.0 * rows).astype(np.float64)
+    dem[3, 4] = np.nan
+    slope = slope_degrees(dem, 20.0)
+    assert np.isnan(slope[3, 4]) and np.isfinite(np.delete(slope.ravel(), 3 * 8 + 4)).all()
+    np.testing.assert_allclose(slope[3, 3], expected, rtol=1e-5)
+    # a cell with no finite neighbour along a row has no slope
+    strip = np.full((3, 3), np.nan)
+    strip[:, 1] = [1.0, 2.0, 3.0]
+    assert np.isnan(slope_degrees(strip, 20.0)[:, 1]).all()

@@ -14,6 +14,7 @@ from baresoil.products.soil import (
     CovariateError,
     SampleError,
     covariate_stack,
+    find_covariate_sources,
     find_covariate_tiles,
     parse_property,
     predict_layers,
@@ -29,7 +30,7 @@ def _job(land, out, samples=None, config=CONFIG, props=("soc", "clay")):
     return SoilMapJob(
         samples=samples or land.samples,
         properties=tuple(parse_property(p) for p in props),
-        covariates=land.covariates,
+        covariates=(land.covariates,),
         out_dir=out,
         dem=land.dem,
         config=config,
@@ -154,8 +155,9 @@ def test_cross_validation_never_splits_neighbours(mapped):
 
 def test_blockwise_prediction_equals_the_forest_on_the_whole_stack(mapped, land):
     output, _ = mapped
-    (tile,) = find_covariate_tiles(land.covariates)
-    stack = covariate_stack(tile, SOIL, land.dem)
+    sources = find_covariate_sources([land.covariates])
+    (tile,) = sources[0].tiles
+    stack = covariate_stack(tile.grid, sources, SOIL, land.dem)
     models = [r.model for r in output.results.values()]
     layers = predict_layers(stack, models).compute()
     values = stack.data.compute().reshape(len(stack.names), -1).T
@@ -167,13 +169,15 @@ def test_blockwise_prediction_equals_the_forest_on_the_whole_stack(mapped, land)
 
 
 def test_covariates_read_by_blocks_match_the_files(land):
-    (tile,) = find_covariate_tiles(land.covariates)
+    sources = find_covariate_sources([land.covariates])
+    (tile,) = sources[0].tiles
     mean, _ = read_layer(tile.assets["SRC_MEAN"])
     blocks = raster_blocks(tile.assets["SRC_MEAN"], tile.geobox, ((20, 20, 24), (30, 34))).compute()
     np.testing.assert_allclose(blocks, mean, rtol=1e-6)
     # terrain derived by overlapping blocks equals terrain derived from the whole grid at once
-    small = covariate_stack(tile, SOIL, land.dem)
-    whole = covariate_stack(tile, SoilMapConfig(chunk_size=PIXELS, tpi_radii_m=SOIL.tpi_radii_m), land.dem)
+    small = covariate_stack(tile.grid, sources, SOIL, land.dem)
+    whole_config = SoilMapConfig(chunk_size=PIXELS, tpi_radii_m=SOIL.tpi_radii_m)
+    whole = covariate_stack(tile.grid, sources, whole_config, land.dem)
     assert small.names == whole.names
     assert small.names[:4] == ("DEM", "DEM_SLOPE", "DEM_TPI60M", "DEM_TPI200M")
     np.testing.assert_allclose(small.data[:4].compute(), whole.data[:4].compute(), rtol=1e-5, atol=1e-4)

@@ -90,8 +90,8 @@ def test_missing_columns_are_named(tmp_path):
 def test_bad_inputs_are_clear_errors(tmp_path):
     with pytest.raises(SampleError, match="not found"):
         read_samples(tmp_path / "nowhere.csv", SOC)
-    with pytest.raises(SampleError, match="unknown soil property 'carbon'"):
-        parse_property("carbon")
+    with pytest.raises(SampleError, match="not a usable soil property name"):
+        parse_property(" %% ")
     csv = _write(tmp_path / "s.csv", "sample_id,lon,lat,soc\nA,11.4,48.2,12.5\n")
     with pytest.raises(SampleError, match="not a CRS"):
         read_samples(csv, SOC, SampleColumns(crs="EPSG:99999999"))
@@ -106,3 +106,31 @@ def test_property_names_and_columns():
     assert parse_property("SOC").prop is PROPERTIES["soc"]
     assert parse_property("ph=pH_H2O").column == "pH_H2O"
     assert PROPERTIES["soc"].layer_codes == ("SOC_Q05", "SOC_Q50", "SOC_Q95", "SOC_UNC")
+
+
+def test_any_numeric_column_is_a_property_in_its_own_unit(tmp_path):
+    csv = _write(
+        tmp_path / "s.csv", "sample_id,lon,lat,OM,zinc,soil\nA,11.4,48.2,7.5,1022,1\nB,11.5,48.2,,640,2\n"
+    )
+    om, zinc = parse_property("om"), parse_property("Zn=zinc")
+    # the column is found whatever its case; the known properties keep their metadata
+    prop = om.prop
+    assert (prop.name, prop.code, prop.unit, prop.dtype, prop.known) == ("om", "OM", "", "float32", False)
+    assert zinc.prop.layer_codes == ("ZN_Q05", "ZN_Q50", "ZN_Q95", "ZN_UNC") and zinc.column == "zinc"
+    assert parse_property("SOC").prop is PROPERTIES["soc"] and PROPERTIES["soc"].dtype == "int16"
+    samples = read_samples(csv, [om, zinc])
+    np.testing.assert_allclose(samples.values["om"], [7.5, np.nan])
+    np.testing.assert_allclose(samples.values["zn"], [1022, 640])
+    assert samples.missing["om"] == ("B",)
+    # its layers are registered (float32 in the samples' unit) but not listed in the documentation
+    from baresoil.products.registry import layer
+
+    q50 = layer("OM_Q50")
+    assert (q50.dtype, q50.scale, q50.unit, q50.listed) == ("float32", 1.0, None, False)
+    assert layer("OM_UNC").dtype == "int16"
+
+
+def test_a_column_without_numbers_is_refused_by_name(tmp_path):
+    csv = _write(tmp_path / "s.csv", "sample_id,lon,lat,texture\nA,11.4,48.2,loam\nB,11.5,48.2,clay\n")
+    with pytest.raises(SampleError, match=r"s\.csv: column 'texture' \(texture\) holds no numbers"):
+        read_samples(csv, [parse_property("texture")])

@@ -42,7 +42,7 @@ def _number(value: float) -> str:
 
 
 def family_layers(family: str) -> list[Layer]:
-    found = layers(family)
+    found = [lay for lay in layers(family) if lay.listed]
     if not found:
         raise DocsError(f"no layer of family {family!r} in the product registry")
     return found

@@ -1,9 +1,11 @@
 """The validation of soil maps on disk: ``cv_report.json``, its figures, and its HTML section.
 
 ``cv_report.json`` (next to the output ``catalog.json``) holds, per property,
-the spatial and random cross-validation figures, the out-of-fold predictions of
-every sample, the covariate importance and the covariate comparison; the samples
-left out are listed by id with the reason.  The observed-vs-predicted plot of
+the spatial and random cross-validation figures, the stated and observed
+coverage of the 90 % interval (calibrated and not), the out-of-fold predictions
+of every sample, the covariate importance and the covariate comparison; the
+samples left out are listed by id with the reason (and the covariates they
+lacked).  The observed-vs-predicted plot of
 each property and the comparison chart are PNG files beside it, named in the
 report; the HTML report embeds them.
 """
@@ -133,14 +135,16 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def _metrics_table(props: Mapping[str, Any]) -> str:
-    names = ("property", "unit", "n", "RMSE", "MEC", "bias", "PICP90", "PI90 width", "MEC, random folds",
-             "PICP90, random folds")  # fmt: skip
+    names = ("property", "unit", "n", "RMSE", "MEC", "bias", "90 % PI: stated coverage", "observed",
+             "observed, uncalibrated forest", "PI90 width", "MEC, random folds")  # fmt: skip
     head = "<tr>" + "".join(f"<th>{name}</th>" for name in names) + "</tr>"
     rows = []
     for name, entry in props.items():
         s, r = entry["spatial_cv"], entry["random_cv"]
-        cells = [name, entry["unit"], s["n"], s["rmse"], s["mec"], s["bias"], s["picp90"], s["pi90_width"],
-                 r["mec"], r["picp90"]]  # fmt: skip
+        interval = entry.get("interval", {})
+        cells = [name, entry["unit"], s["n"], s["rmse"], s["mec"], s["bias"], interval.get("stated_coverage"),
+                 s["picp90"], interval.get("observed_coverage_uncalibrated"), s["pi90_width"],
+                 r["mec"]]  # fmt: skip
         rows.append("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in cells) + "</tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -178,14 +182,23 @@ def _samples_html(samples: Mapping[str, Any]) -> str:
     if not samples:
         return ""
     lines = [f"<p>{_fmt(samples.get('read'))} samples read, {_fmt(samples.get('used'))} with covariates.</p>"]
+    lacking = samples.get("missing_covariates", {})
     for reason, ids in samples.get("excluded", {}).items():
-        shown = ", ".join(html.escape(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
+        shown = ", ".join(html.escape(i) + _lacking(lacking.get(i, [])) for i in ids[:20])
+        shown += " …" if len(ids) > 20 else ""
         lines.append(f"<p>Left out, {html.escape(reason)} ({len(ids)}): {shown}</p>")
     for prop, ids in samples.get("missing_values", {}).items():
         if ids:
             shown = ", ".join(map(html.escape, ids[:20]))
             lines.append(f"<p>No value of {html.escape(prop)} ({len(ids)}): {shown}</p>")
     return "".join(lines)
+
+
+def _lacking(names: Sequence[str], shown: int = 3) -> str:
+    if not names:
+        return ""
+    more = f" +{len(names) - shown}" if len(names) > shown else ""
+    return f" (no {html.escape(', '.join(names[:shown]))}{more})"
 
 
 def _image(path: Path, title: str, width: int = 300) -> str:

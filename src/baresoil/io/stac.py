@@ -38,6 +38,7 @@ class OutputItem:
 
     id: str
     tile: str
+    """EEA tile code; empty on a grid that is not an EEA tile (e.g. that of a user's raster)."""
     start: date
     end: date
     geobox: GeoBox
@@ -95,8 +96,8 @@ def _stac_item(output: OutputItem, folder: Path) -> dict[str, Any]:
         "datetime": None,
         "start_datetime": start.isoformat().replace("+00:00", "Z"),
         "end_datetime": end.isoformat().replace("+00:00", "Z"),
-        "proj:code": f"EPSG:{EEA_EPSG}",
-        "eea:tile": output.tile,
+        **_projection(gbox),
+        **({"eea:tile": output.tile} if output.tile else {}),  # none on a grid of the user's own
         "baresoil:version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         **output.properties,
@@ -117,6 +118,15 @@ def _stac_item(output: OutputItem, folder: Path) -> dict[str, Any]:
     }
 
 
+def _projection(gbox: GeoBox) -> dict[str, Any]:
+    """``proj:code`` of the grid's CRS (EPSG:3035 for the EEA grid; a user's grid may be in another), or
+    its WKT2 when it has no EPSG code."""
+    crs = gbox.crs
+    if crs is None or crs.epsg:
+        return {"proj:code": f"EPSG:{crs.epsg if crs is not None else EEA_EPSG}"}
+    return {"proj:code": None, "proj:wkt2": crs.to_wkt()}
+
+
 def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:
     spec = layer(code)
     return {
@@ -125,7 +135,7 @@ def _asset(code: str, path: Path, folder: Path, gbox: GeoBox) -> dict[str, Any]:
         "title": spec.title,
         "description": spec.description,
         "roles": ["data"],
-        "proj:code": f"EPSG:{EEA_EPSG}",
+        **_projection(gbox),
         "proj:shape": [gbox.height, gbox.width],
         "proj:transform": list(gbox.transform)[:6],
         "proj:bbox": list(box(*gbox.boundingbox).bounds),

@@ -102,7 +102,7 @@ def _soil_maps(job: Job, sim_dir: Path) -> None:
     inputs = sim_dir / "inputs"
     soil_job = SoilMapJob(samples=inputs / "soil_samples.csv",
                           properties=tuple(parse_property(p) for p in DEMO_PROPERTIES),
-                          covariates=job.out_dir, out_dir=job.out_dir, dem=inputs / "dem.tif",
+                          covariates=(job.out_dir,), out_dir=job.out_dir, dem=inputs / "dem.tif",
                           config=job.config, progress=job.progress)  # fmt: skip
     run_soil_maps(soil_job)
 

@@ -1,10 +1,13 @@
-"""Run the soil maps: samples and covariates in, COGs, a STAC item per tile and cv_report.json out.
+"""Run the soil maps: samples and covariates in, COGs, a STAC item per grid and cv_report.json out.
 
-The covariate grid is that of the SoilSuite outputs: one item per EEA tile.
-Samples from every tile train one forest per property (validated by spatial
-block cross-validation); the forests then map every tile in one dask
-computation per tile, written as COGs with a STAC item, and the validation goes
-to ``OUT/cv_report.json`` with its figures.  ``OUT/catalog.json`` is updated last.
+The covariates are any rasters and SoilSuite output folders; the maps are made on
+the grid of ``--grid``, else of the first covariate source (one item per EEA tile
+of SoilSuite outputs, or the first raster's grid in its own CRS).  Samples from
+every grid train one forest per property (validated by spatial block
+cross-validation, its intervals calibrated on the validation's residuals); the
+forests then map every grid in one dask computation per grid, written as COGs
+with a STAC item, and the validation goes to ``OUT/cv_report.json`` with its
+figures.  ``OUT/catalog.json`` is updated last.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,8 @@ from ..products.soil import (
     SampleError,
     Samples,
     covariate_stack,
-    find_covariate_tiles,
+    find_covariate_sources,
+    map_grids,
     map_property,
     predict_layers,
     read_samples,
@@ -49,11 +54,15 @@ class SoilMapJob:
 
     samples: Path
     properties: tuple[PropertyColumn, ...]
-    covariates: Path
-    """Output folder (STAC catalog) of a SoilSuite run."""
+    covariates: tuple[Path, ...]
+    """Covariate rasters, folders of rasters and output folders (STAC catalogs) of SoilSuite runs."""
     out_dir: Path
     dem: Path | None = None
     extras: tuple[Path, ...] = ()
+    grid: Path | None = None
+    """Raster whose grid the maps are made on (default: the first covariate source's)."""
+    covariate_crs: str | None = None
+    """CRS of covariate rasters that have none (without it they are refused)."""
     columns: SampleColumns = field(default_factory=SampleColumns)
     config: Config = field(default_factory=Config)
     progress: bool = True
@@ -66,6 +75,8 @@ class SoilMapOutput:
     results: Mapping[str, PropertyResult]
     samples: Samples
     """The samples with covariates (what was left out is in ``samples.excluded``)."""
+    missing_covariates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Sample id -> the covariates it lacked, for the samples left out for that."""
 
 
 def run_soil_maps(job: SoilMapJob, echo: Callable[[str], None] | None = None) -> SoilMapOutput:
@@ -73,12 +84,15 @@ def run_soil_maps(job: SoilMapJob, echo: Callable[[str], None] | None = None) ->
     say = echo or log.info
     if not job.properties:
         raise ValueError("no soil property to map")
-    tiles = find_covariate_tiles(job.covariates)
+    _check_unique(job.properties)
+    sources = find_covariate_sources(job.covariates)
+    grids = map_grids(sources, job.grid, job.covariate_crs)
     samples = read_samples(job.samples, job.properties, job.columns)
     n_read = len(samples) + sum(len(ids) for ids in samples.excluded.values())
-    stacks = [covariate_stack(tile, job.config.soil, job.dem, job.extras) for tile in tiles]
-    say(f"{n_read} samples read; {len(stacks[0].names)} covariates on {len(tiles)} tile(s); sampling ...")
-    X, samples = sample_covariates(stacks, samples)
+    stacks = [covariate_stack(grid, sources, job.config.soil, job.dem, job.extras, job.covariate_crs)
+              for grid in grids]  # fmt: skip
+    say(f"{n_read} samples read; {len(stacks[0].names)} covariates on {len(grids)} grid(s); sampling ...")
+    X, samples, lacking = sample_covariates(stacks, samples)
     results = {}
     for pc in job.properties:
         name = pc.prop.name
@@ -89,10 +103,17 @@ def run_soil_maps(job: SoilMapJob, echo: Callable[[str], None] | None = None) ->
             pc.prop, samples.ids[have], samples.x[have], samples.y[have], X[have], samples.values[name][have],
             stacks[0].covariates, job.config.soil,
         )  # fmt: skip
-    items = [_write_tile(job, stack, results) for stack in stacks]
-    report = write_cv_report(job, results, samples, stacks, n_read)
+    items = [_write_grid(job, stack, results) for stack in stacks]
+    report = write_cv_report(job, results, samples, stacks, n_read, lacking)
     update_catalog(job.out_dir, [p.stem for p in items])
-    return SoilMapOutput(items, report, results, samples)
+    return SoilMapOutput(items, report, results, samples, lacking)
+
+
+def _check_unique(properties: Sequence[PropertyColumn]) -> None:
+    names = [pc.prop.name for pc in properties]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SampleError(f"soil property given more than once: {', '.join(twice)}")
 
 
 def _check_enough(job: SoilMapJob, name: str, n: int, n_read: int, samples: Samples) -> None:
@@ -109,8 +130,11 @@ def _check_enough(job: SoilMapJob, name: str, n: int, n_read: int, samples: Samp
     )
 
 
-def sample_covariates(stacks: Sequence[CovariateStack], samples: Samples) -> tuple[np.ndarray, Samples]:
-    """Covariates at the samples (each in the first tile that holds it); others left out by id."""
+def sample_covariates(
+    stacks: Sequence[CovariateStack], samples: Samples
+) -> tuple[np.ndarray, Samples, dict[str, tuple[str, ...]]]:
+    """Covariates at the samples (each on the first grid that holds it); others left out by id, and for
+    those without every covariate, which they lacked."""
     X = np.full((len(samples), len(stacks[0].names)), np.nan, np.float32)
     placed = np.zeros(len(samples), bool)
     for stack in stacks:
@@ -122,27 +146,34 @@ def sample_covariates(stacks: Sequence[CovariateStack], samples: Samples) -> tup
     samples = samples.subset(placed, OUTSIDE, samples.ids[~placed])
     X = X[placed]
     complete = np.asarray(np.isfinite(X).all(axis=1))
-    return X[complete], samples.subset(complete, NO_COVARIATES, samples.ids[~complete])
+    names = np.array(stacks[0].names)
+    lacking = {str(i): tuple(names[~np.isfinite(row)]) for i, row in zip(samples.ids[~complete], X[~complete],
+                                                                          strict=True)}  # fmt: skip
+    return X[complete], samples.subset(complete, NO_COVARIATES, samples.ids[~complete]), lacking
 
 
-def _write_tile(job: SoilMapJob, stack: CovariateStack, results: Mapping[str, PropertyResult]) -> Path:
-    tile = stack.tile
-    item_id = f"{FAMILY}_{tile.tile}_{tile.label}_R{tile.resolution:g}m"
+def _write_grid(job: SoilMapJob, stack: CovariateStack, results: Mapping[str, PropertyResult]) -> Path:
+    grid = stack.grid
+    label = f"_{grid.label}" if grid.label else ""
+    item_id = f"{FAMILY}_{grid.name}{label}_R{grid.resolution:g}m"
     layers = predict_layers(stack, [r.model for r in results.values()])
     assets = {str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in layers.data_vars}
     outputs = [LayerOutput(code, layers[code], path) for code, path in assets.items()]
-    with block_progress(f"soil maps {tile.tile}", job.progress) as on_progress:
-        write_layers(outputs, tile.geobox, on_progress)
+    with block_progress(f"soil maps {grid.name}", job.progress) as on_progress:
+        write_layers(outputs, grid.geobox, on_progress)
     properties = {
         "baresoil:family": FAMILY,
         "baresoil:samples": str(job.samples),
         "baresoil:properties": list(results),
-        "baresoil:covariate_item": tile.item_id,
+        "baresoil:covariate_item": grid.item_id,
         "baresoil:covariates": list(stack.names),
         "baresoil:config": {"soil": job.config.to_dict()["soil"]},
-        "gsd": tile.resolution,
+        "gsd": grid.resolution,
     }
-    return write_item(job.out_dir, OutputItem(item_id, tile.tile, tile.start, tile.end, tile.geobox, assets,
+    # a grid of the user's own rasters has no period: the item is dated by the day the maps were made
+    start, end = (grid.period.start, grid.period.end) if grid.period else (date.today(), date.today())
+    tile = grid.name if grid.item_id else ""
+    return write_item(job.out_dir, OutputItem(item_id, tile, start, end, grid.geobox, assets,
                                               properties))  # fmt: skip
 
 
@@ -152,6 +183,7 @@ def write_cv_report(
     samples: Samples,
     stacks: Sequence[CovariateStack],
     n_read: int,
+    lacking: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """``cv_report.json`` and its figures (observed vs predicted per property, covariate comparison)."""
     groups = {c.name: c.group for c in stacks[0].covariates}
@@ -171,9 +203,12 @@ def write_cv_report(
             "used": len(samples),
             "excluded": {reason: list(ids) for reason, ids in samples.excluded.items()},
             "missing_values": {name: list(ids) for name, ids in samples.missing.items()},
+            "missing_covariates": {sample: list(names) for sample, names in (lacking or {}).items()},
         },
         "covariates": {
-            "items": [s.tile.item_id for s in stacks],
+            "sources": [str(path) for path in job.covariates],
+            "grids": [_grid_entry(s) for s in stacks],
+            "items": [s.grid.item_id for s in stacks if s.grid.item_id],
             "names": list(stacks[0].names),
             "groups": groups,
         },
@@ -184,6 +219,13 @@ def write_cv_report(
     return write_json(job.out_dir / CV_REPORT, report)
 
 
+def _grid_entry(stack: CovariateStack) -> dict[str, Any]:
+    geobox = stack.grid.geobox
+    crs = f"EPSG:{geobox.crs.epsg}" if geobox.crs is not None and geobox.crs.epsg else str(geobox.crs)
+    return {"name": stack.grid.name, "crs": crs, "shape": list(geobox.shape),
+            "transform": list(geobox.transform)[:6], "soilsuite_item": stack.grid.item_id}  # fmt: skip
+
+
 def _property_entry(
     result: PropertyResult, groups: Mapping[str, str], plot: str, job: SoilMapJob
 ) -> dict[str, Any]:
@@ -192,12 +234,28 @@ def _property_entry(
     by_group: dict[str, float] = {}
     for cov, value in ranked:
         by_group[groups[cov]] = by_group.get(groups[cov], 0.0) + value
+    cal = result.calibration
     return {
         "unit": prop.unit,
+        "title": prop.title,
         "layers": list(prop.layer_codes),
+        "storage": {"dtype": prop.dtype, "scale": prop.scale, "nodata": prop.nodata},
         "transform": "log1p" if result.model.log else "none",
         "spatial_cv": dict(result.spatial.metrics),
+        "spatial_cv_uncalibrated": dict(result.spatial_uncalibrated.metrics),
         "random_cv": dict(result.random.metrics),
+        "interval": {
+            "stated_coverage": cal.stated,
+            "observed_coverage": cal.observed,
+            "observed_coverage_uncalibrated": cal.observed_uncalibrated,
+            "calibration": "conformal (CQR) on the spatial cross-validation's residuals"
+            if config.calibrate
+            else "none",
+            "checked": "each fold with the margin of the other folds' residuals (cross-fitted)",
+            "margin": cal.margin,
+            "margin_space": cal.space,
+            "fold_margins": {str(k): v for k, v in cal.fold_margins.items()},
+        },
         "folds": {
             "method": "spatial blocks",
             "n_folds": config.cv_folds,
@@ -216,6 +274,8 @@ def _property_entry(
 def _predictions(result: PropertyResult) -> list[dict[str, Any]]:
     """Every sample's out-of-fold prediction (what the observed-vs-predicted plot shows)."""
     q05, q50, q95 = result.spatial.quantiles
-    rows = zip(result.ids, result.spatial.folds, result.observed, q05, q50, q95, strict=True)
+    raw05, _, raw95 = result.spatial_uncalibrated.quantiles
+    rows = zip(result.ids, result.spatial.folds, result.observed, q05, q50, q95, raw05, raw95, strict=True)
     return [{"sample_id": str(i), "fold": int(f), "observed": float(o), "q05": float(a), "q50": float(b),
-             "q95": float(c)} for i, f, o, a, b, c in rows]  # fmt: skip
+             "q95": float(c), "q05_uncalibrated": float(d), "q95_uncalibrated": float(e)}
+            for i, f, o, a, b, c, d, e in rows]  # fmt: skip

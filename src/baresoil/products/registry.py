@@ -3,12 +3,13 @@
 COG writing (dtype, scale, offset, nodata, band names, tags), the STAC catalog of
 outputs (``raster:bands``) and the documentation tables are all generated from
 these entries, so they cannot drift apart.  A product family registers its
-layers at import time with :func:`register`.
+layers at import time with :func:`register`, and layers whose codes are only
+known at run time with :func:`register_factory`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,9 @@ class Layer:
     """Special values with a meaning other than the physical value (besides nodata)."""
     quicklook: bool = True
     """Whether the HTML report shows this layer (secondary layers are only listed)."""
+    listed: bool = True
+    """Whether the documentation's tables list this layer (not those made at run time, such as the
+    layers of a soil property named by the user)."""
 
     @property
     def categorical(self) -> bool:
@@ -107,7 +111,20 @@ def register(*layers: Layer) -> None:
         _REGISTRY[layer.code] = layer
 
 
+_FACTORIES: list[Callable[[str], list[Layer]]] = []
+
+
+def register_factory(factory: Callable[[str], list[Layer]]) -> None:
+    """Declare layers whose codes are only known at run time (the layers of a soil property named by the
+    user): ``factory(code)`` returns the layers that go with a code it recognises (registered on first
+    use, in whatever process reads them), else an empty list."""
+    _FACTORIES.append(factory)
+
+
 def layer(code: str) -> Layer:
+    if code not in _REGISTRY:
+        for factory in _FACTORIES:
+            register(*factory(code))
     try:
         return _REGISTRY[code]
     except KeyError:

@@ -1,46 +1,48 @@
-"""The covariate stack: SoilSuite composites, terrain and extra rasters on one grid, lazily.
+"""The covariate stack: any rasters, SoilSuite composites and terrain on one grid, lazily.
 
-The grid is that of the SoilSuite outputs (an output catalog of ``baresoil
-soilsuite``): per EEA tile, the item of the longest period.  Its ``SRC_MEAN``,
-``SRC_STD``, ``BSF`` and ``MREF`` become covariates band by band, with three
-soil ratios of the bare-soil composite (clay minerals SWIR1/SWIR2, iron oxides
-red/blue, ferrous minerals SWIR1/NIR).  A DEM adds elevation, slope and
-topographic position indices at a few radii; extra rasters (land cover, S1
-statistics …) are taken as they are.  Every raster is read block by block onto
-the grid (reprojected where it is not on it), so the stack is a dask array of
-(covariate, y, x) float32 with NaN where a value is missing.
+Covariates come from sources (``--covariates``): a raster file, a folder of
+rasters, or an output catalog of ``baresoil soilsuite``.  The maps are made on
+the grid of ``--grid`` when given, else on that of the first source: each EEA
+tile of SoilSuite outputs (per tile, the item of the longest period), or the
+grid of the first raster in its own CRS.  A SoilSuite source contributes its
+``SRC_MEAN``, ``SRC_STD``, ``BSF`` and ``MREF`` band by band, with three soil
+ratios of the bare-soil composite (clay minerals SWIR1/SWIR2, iron oxides
+red/blue, ferrous minerals SWIR1/NIR); a raster contributes every band, named
+after the file.  A DEM adds elevation, slope and topographic position indices at
+a few radii; extra rasters (land cover, S1 statistics …) are taken as they are.
+Every raster is read block by block onto the grid (reprojected where it is not
+on it; ``cube.aux``), so the stack is a dask array of (covariate, y, x) float32
+with NaN where a value is missing.  A raster without a CRS is refused by name
+unless the caller says which CRS it is in (``crs``): read as if it had none, it
+would land nowhere and every sample would be lost.
 
 Covariates fall in three groups, the steps of CUP4SOIL's comparison: ``terrain``
-(DEM and extra rasters), ``mref`` (mean reflectance of all clear observations)
-and ``src`` (the bare-soil composite, its spread and frequency).
+(DEM, extra rasters and other covariate rasters), ``mref`` (mean reflectance of
+all clear observations) and ``src`` (the bare-soil composite, its spread and
+frequency).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
-import rasterio
 from affine import Affine
 from odc.geo.geobox import GeoBox
-from pyproj import CRS
-from rasterio.enums import Resampling
-from rasterio.warp import reproject
-from rasterio.windows import Window
+from pyproj import CRS, Transformer
 
 from ...catalog.layouts import REFLECTANCE_BANDS
 from ...catalog.source import TimeRange
 from ...config import SoilMapConfig
-from ...errors import BaresoilError
+from ...cube.aux import RasterInfo, raster_blocks, raster_info
+from ...errors import AssetError, BaresoilError
 from ...grid import EEA_CRS
 from ...kernels.terrain import slope_degrees, topographic_position
 from ..base import period_label
@@ -51,6 +53,8 @@ GROUPS = ("terrain", "mref", "src")
 GROUP_OF_LAYER = {"SRC_MEAN": "src", "SRC_STD": "src", "BSF": "src", "MREF": "mref"}
 SOIL_RATIOS = {"SRC_CMR": ("B11", "B12"), "SRC_IOR": ("B04", "B02"), "SRC_FMR": ("B11", "B8A")}
 """Soil ratios of the bare-soil composite: name -> (numerator band, denominator band)."""
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc", ".sdat", ".jp2")
+"""Files of a folder of covariate rasters that are read (others, e.g. ``.aux.xml``, are not)."""
 
 
 class CovariateError(BaresoilError):
@@ -70,12 +74,47 @@ class CovariateTile:
     """SoilSuite layer code -> COG path."""
 
     @property
-    def label(self) -> str:
-        return period_label(TimeRange(self.start, self.end))
+    def grid(self) -> MapGrid:
+        return MapGrid(self.tile, self.geobox, TimeRange(self.start, self.end), self.item_id)
+
+
+@dataclass(frozen=True)
+class MapGrid:
+    """A grid the maps are made on (one output item): an EEA tile of SoilSuite outputs, or a raster's."""
+
+    name: str
+    """The EEA tile code, or the name of the raster the grid comes from."""
+    geobox: GeoBox
+    period: TimeRange | None = None
+    """The period of the SoilSuite item whose grid this is."""
+    item_id: str | None = None
+    """The SoilSuite item whose grid this is."""
+
+    @property
+    def label(self) -> str | None:
+        return period_label(self.period) if self.period else None
 
     @property
     def resolution(self) -> float:
         return abs(float(self.geobox.resolution.x))
+
+
+@dataclass(frozen=True)
+class SoilSuiteSource:
+    """An output catalog of ``baresoil soilsuite``: per EEA tile, the item of the longest period."""
+
+    folder: Path
+    tiles: tuple[CovariateTile, ...]
+
+
+@dataclass(frozen=True)
+class RasterSource:
+    """One covariate raster (every band a covariate)."""
+
+    path: Path
+
+
+CovariateSource = SoilSuiteSource | RasterSource
 
 
 @dataclass(frozen=True)
@@ -86,9 +125,9 @@ class Covariate:
 
 @dataclass(frozen=True)
 class CovariateStack:
-    """All covariates of one tile: ``data`` is (covariate, y, x) float32, NaN = missing."""
+    """All covariates on one grid: ``data`` is (covariate, y, x) float32, NaN = missing."""
 
-    tile: CovariateTile
+    grid: MapGrid
     covariates: tuple[Covariate, ...]
     data: da.Array
 
@@ -98,11 +137,14 @@ class CovariateStack:
 
     def pixel_of(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row and column of each EPSG:3035 point, and whether it lies on the grid."""
-        inverse = ~self.tile.geobox.transform
-        cols, rows = inverse * (np.asarray(x, np.float64), np.asarray(y, np.float64))
+        gx, gy = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        crs = CRS.from_user_input(str(self.grid.geobox.crs))
+        if not crs.equals(EEA_CRS):
+            gx, gy = Transformer.from_crs(EEA_CRS, crs, always_xy=True).transform(gx, gy, errcheck=False)
+        cols, rows = ~self.grid.geobox.transform * (np.asarray(gx, np.float64), np.asarray(gy, np.float64))
         with np.errstate(invalid="ignore"):
             rows, cols = np.floor(rows), np.floor(cols)
-            height, width = self.tile.geobox.shape
+            height, width = self.grid.geobox.shape
             inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
         return np.where(inside, rows, 0).astype(np.int64), np.where(inside, cols, 0).astype(np.int64), inside
 
@@ -113,6 +155,61 @@ class CovariateStack:
         if inside.any():
             values[inside] = np.asarray(self.data.vindex[:, rows[inside], cols[inside]].compute())
         return values, inside
+
+
+def find_covariate_sources(paths: Sequence[str | Path]) -> list[CovariateSource]:
+    """The covariate sources at ``paths``, in order: SoilSuite output folders, folders of rasters, rasters."""
+    if not paths:
+        raise CovariateError("no covariates given")
+    sources: list[CovariateSource] = []
+    for path in map(Path, paths):
+        if path.is_dir() and (path / "catalog.json").exists():
+            sources.append(SoilSuiteSource(path, tuple(find_covariate_tiles(path))))
+        elif path.is_dir():
+            rasters = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in RASTER_SUFFIXES)
+            if not rasters:
+                raise CovariateError(
+                    f"{path}: neither an output folder of `baresoil soilsuite` (catalog.json) nor a folder "
+                    f"of rasters ({', '.join(RASTER_SUFFIXES)})"
+                )
+            sources += [RasterSource(r) for r in rasters]
+        elif path.is_file():
+            sources.append(RasterSource(path))
+        else:
+            raise CovariateError(f"covariates not found: {path}")
+    return sources
+
+
+def map_grids(
+    sources: Sequence[CovariateSource], grid: str | Path | None = None, crs: Any = None
+) -> list[MapGrid]:
+    """The grids to map on: that of ``grid`` (a raster), else each tile of the first source, or its grid."""
+    if grid is not None:
+        return [_raster_grid(Path(grid), crs)]
+    first = sources[0]
+    if isinstance(first, SoilSuiteSource):
+        return [tile.grid for tile in first.tiles]
+    return [_raster_grid(first.path, crs)]
+
+
+def _raster_grid(path: Path, crs: Any) -> MapGrid:
+    info = checked_raster(path, crs)
+    name = re.sub(r"[^A-Za-z0-9]+", "_", path.stem).strip("_") or "grid"
+    return MapGrid(name, info.geobox(crs))
+
+
+def checked_raster(path: Path, crs: Any = None) -> RasterInfo:
+    """The raster's description; refused when unreadable, or without a CRS when none is assumed for it."""
+    try:
+        info = raster_info(path)
+    except AssetError as exc:
+        raise CovariateError(f"cannot read covariate raster {path}: {exc}") from exc
+    if info.crs is None and crs is None:
+        raise CovariateError(
+            f"covariate raster {path} has no CRS: give it with --covariate-crs (e.g. EPSG:28992) "
+            "or write one into the file"
+        )
+    return info
 
 
 def find_covariate_tiles(folder: str | Path) -> list[CovariateTile]:
@@ -131,7 +228,7 @@ def find_covariate_tiles(folder: str | Path) -> list[CovariateTile]:
         if item["properties"].get("baresoil:family") != SOILSUITE_FAMILY:
             continue
         tile = _tile_of(item, item_path.parent)
-        rank = (-(tile.end - tile.start).days, tile.resolution, tile.item_id)
+        rank = (-(tile.end - tile.start).days, tile.grid.resolution, tile.item_id)
         if tile.tile not in best or rank < best[tile.tile][0]:
             best[tile.tile] = (rank, tile)
     if not best:
@@ -159,29 +256,61 @@ def _tile_of(item: Mapping[str, Any], folder: Path) -> CovariateTile:
 
 
 def covariate_stack(
-    tile: CovariateTile,
+    grid: MapGrid,
+    sources: Sequence[CovariateSource],
     config: SoilMapConfig,
     dem: str | Path | None = None,
     extras: Sequence[str | Path] = (),
+    crs: Any = None,
 ) -> CovariateStack:
-    """The lazy covariate stack of ``tile``: terrain (DEM, extras), MREF, then the bare-soil composite."""
-    chunks = _chunks(tile.geobox, config.chunk_size)
+    """The lazy covariate stack on ``grid``: terrain (DEM, extras), then the sources in order.
+
+    ``crs`` is the CRS of rasters that have none (they are refused without it).
+    """
+    chunks = _chunks(grid.geobox, config.chunk_size)
     layers: list[tuple[Covariate, da.Array]] = []
     if dem is not None:
-        layers += _terrain(Path(dem), tile.geobox, chunks, config.tpi_radii_m)
+        layers += _terrain(Path(dem), grid.geobox, chunks, config.tpi_radii_m, crs)
     names: set[str] = set()
     for path in extras:
-        layers += _extra(Path(path), tile.geobox, chunks, names)
-    soilsuite = {code: raster_blocks(tile.assets[code], tile.geobox, chunks) for code in SOILSUITE_LAYERS}
-    layers += _bands("MREF", soilsuite["MREF"])
+        layers += _raster(Path(path), grid.geobox, chunks, names, crs)
+    for source in sources:
+        if isinstance(source, SoilSuiteSource):
+            layers += _soilsuite(source, grid, chunks, config, names)
+        else:
+            layers += _raster(source.path, grid.geobox, chunks, names, crs)
+    data = da.stack([array for _, array in layers]).rechunk({0: -1})
+    return CovariateStack(grid, tuple(cov for cov, _ in layers), data)
+
+
+def _soilsuite(
+    source: SoilSuiteSource,
+    grid: MapGrid,
+    chunks: tuple[tuple[int, ...], ...],
+    config: SoilMapConfig,
+    taken: set[str],
+) -> list[tuple[Covariate, da.Array]]:
+    """MREF, then the bare-soil composite (and its soil ratios), from the tile whose grid this is or else
+    from the mosaic of every tile."""
+    own = [tile for tile in source.tiles if tile.item_id == grid.item_id]
+    tiles = own or list(source.tiles)
+    soilsuite = {code: raster_blocks([t.assets[code] for t in tiles], grid.geobox, chunks)
+                 for code in SOILSUITE_LAYERS}  # fmt: skip
+    layers = _bands("MREF", soilsuite["MREF"])
     for code in ("SRC_MEAN", "SRC_STD", "BSF"):
         layers += _bands(code, soilsuite[code])
     if config.spectral_indices:
         mean = dict(zip(REFLECTANCE_BANDS, soilsuite["SRC_MEAN"], strict=True))
         for name, (top, bottom) in SOIL_RATIOS.items():
             layers.append((Covariate(name, "src"), _ratio(mean[top], mean[bottom])))
-    data = da.stack([array for _, array in layers]).rechunk({0: -1})
-    return CovariateStack(tile, tuple(cov for cov, _ in layers), data)
+    return [(Covariate(_unique(cov.name, taken), cov.group), array) for cov, array in layers]
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def _chunks(geobox: GeoBox, size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -204,10 +333,11 @@ def _ratio(top: da.Array, bottom: da.Array) -> da.Array:
 
 
 def _terrain(
-    path: Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...], radii_m: Sequence[float]
+    path: Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...], radii_m: Sequence[float], crs: Any
 ) -> list[tuple[Covariate, da.Array]]:
-    """Elevation, slope and a topographic position index per radius."""
-    dem = raster_blocks(path, geobox, chunks)[0]
+    """Elevation, slope and a topographic position index per radius (neither lost next to missing cells)."""
+    checked_raster(path, crs)
+    dem = raster_blocks(path, geobox, chunks, crs)[0]
     resolution = abs(float(geobox.resolution.x))
     out = [
         (Covariate("DEM", "terrain"), dem),
@@ -223,76 +353,16 @@ def _terrain(
     return out
 
 
-def _extra(
-    path: Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...], taken: set[str]
+def _raster(
+    path: Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...], taken: set[str], crs: Any
 ) -> list[tuple[Covariate, da.Array]]:
-    """Every band of an extra raster, named after the file (and the band description or number)."""
-    array = raster_blocks(path, geobox, chunks)
-    with rasterio.open(path) as src:
-        descriptions = src.descriptions
+    """Every band of a covariate raster, named after the file (and the band description or number)."""
+    info = checked_raster(path, crs)
+    array = raster_blocks(path, geobox, chunks, crs)
     stem = re.sub(r"[^A-Za-z0-9]+", "_", path.stem).strip("_").upper() or "EXTRA"
     out = []
-    for i in range(array.shape[0]):
-        band = descriptions[i] if array.shape[0] > 1 and descriptions[i] else str(i + 1)
-        name = stem if array.shape[0] == 1 else f"{stem}_{band}"
-        while name in taken:
-            name += "_"
-        taken.add(name)
-        out.append((Covariate(name, "terrain"), array[i]))
+    for i in range(info.count):
+        band = info.descriptions[i] if info.count > 1 and info.descriptions[i] else str(i + 1)
+        name = stem if info.count == 1 else f"{stem}_{band}"
+        out.append((Covariate(_unique(name, taken), "terrain"), array[i]))
     return out
-
-
-def raster_blocks(path: str | Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...]) -> da.Array:
-    """All bands of a raster on ``geobox`` as a lazy (band, y, x) float32 array of physical values.
-
-    Nodata becomes NaN and GDAL scales/offsets are applied.  Rasters on the grid
-    are read by window; others are reprojected (bilinear, or nearest for class
-    rasters: integers without a scale).
-    """
-    path = Path(path)
-    try:
-        with rasterio.open(path) as src:
-            count = src.count
-            categorical = np.dtype(src.dtypes[0]).kind in "iu" and all(s == 1 for s in src.scales)
-    except rasterio.errors.RasterioIOError as exc:
-        raise CovariateError(f"cannot read covariate raster {path}: {exc}") from exc
-    resampling = Resampling.nearest if categorical else Resampling.bilinear
-    reader = partial(_read_block, path=str(path), geobox=geobox, resampling=resampling)
-    return da.map_blocks(reader, chunks=((count,), *chunks), dtype=np.float32,
-                         meta=np.array((), dtype=np.float32))  # fmt: skip
-
-
-def _read_block(
-    path: str, geobox: GeoBox, resampling: Resampling, block_info: dict[Any, Any] | None = None
-) -> np.ndarray:
-    _, rows, cols = block_info[None]["array-location"]  # type: ignore[index]
-    window_box = geobox[slice(*rows), slice(*cols)]
-    with rasterio.open(path) as src:
-        window = _aligned_window(src, window_box)
-        if window is not None:
-            stored = src.read(window=window, boundless=True, masked=True).astype(np.float64)
-            values = stored.filled(np.nan)
-        else:
-            values = np.full((src.count, *window_box.shape), np.nan, dtype=np.float64)
-            for band in range(src.count):
-                reproject(source=rasterio.band(src, band + 1), destination=values[band],
-                          src_nodata=src.nodata, dst_transform=window_box.transform,
-                          dst_crs=str(window_box.crs), dst_nodata=np.nan, resampling=resampling)  # fmt: skip
-        scales = np.asarray(src.scales, np.float64)[:, None, None]
-        offsets = np.asarray(src.offsets, np.float64)[:, None, None]
-    return (values * scales + offsets).astype(np.float32)
-
-
-def _aligned_window(src: Any, window_box: GeoBox) -> Window | None:
-    """The source window that matches ``window_box`` pixel for pixel, or None if the grids differ."""
-    if src.crs is None or not CRS.from_user_input(src.crs.to_wkt()).equals(str(window_box.crs)):
-        return None
-    src_t, dst_t = src.transform, window_box.transform
-    if not (math.isclose(src_t.a, dst_t.a) and math.isclose(src_t.e, dst_t.e)) or src_t.b or src_t.d:
-        return None
-    col = (dst_t.c - src_t.c) / src_t.a
-    row = (dst_t.f - src_t.f) / src_t.e
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-        return None
-    height, width = window_box.shape
-    return Window(round(col), round(row), width, height)

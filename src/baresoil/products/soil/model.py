@@ -7,9 +7,15 @@ commute with that monotone transform, so they come back exactly.
 
 Validation is spatial block cross-validation (``kernels.blockcv``): RMSE, MEC,
 bias and the coverage of the 90 % interval of the out-of-fold predictions, and
-the same with random folds for reference.  The covariate comparison refits the
-cross-validation on growing covariate sets (terrain, + MREF, + SRC) on the same
-samples and folds, as CUP4SOIL compared them.
+the same with random folds for reference.  The forest's intervals are then
+calibrated (``kernels.conformal``, CQR): the out-of-fold residuals of the spatial
+cross-validation give the margin by which the map's Q05 and Q95 move out (or in)
+so that 90 % of held-out samples fall inside, in the model's space (log(1 +
+value) for skewed properties, so intervals stay positive).  The coverage reported
+is that of each fold's intervals calibrated on the other folds' residuals only,
+so it is measured on samples that had no say in their own margin.  The covariate
+comparison refits the cross-validation on growing covariate sets (terrain, +
+MREF, + SRC) on the same samples and folds, as CUP4SOIL compared them.
 
 Prediction over pixels is one ``map_blocks`` over the covariate stack: each
 block's pixels with every covariate go through all the forests at once.
@@ -30,6 +36,7 @@ from odc.geo.xr import xr_coords
 
 from ...config import SoilMapConfig
 from ...kernels.blockcv import block_folds, interval_metrics, random_folds
+from ...kernels.conformal import conformal_margin, cross_fitted_margins, interval_scores
 from .covariates import GROUPS, Covariate, CovariateStack
 from .properties import QUANTILES, SoilProperty
 from .samples import SampleError
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
     from quantile_forest import RandomForestQuantileRegressor
 
 GROUP_LABELS = {"terrain": "terrain", "mref": "MREF", "src": "SRC"}
+STATED_COVERAGE = round(QUANTILES[2] - QUANTILES[0], 6)
+"""The coverage the Q05 … Q95 interval states (0.90)."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +57,12 @@ class PropertyModel:
     log: bool
     covariates: tuple[str, ...]
     forest: RandomForestQuantileRegressor
+    margin: float = 0.0
+    """Conformal margin: Q05 moves down and Q95 up by this much in the model's space (< 0: inwards)."""
 
     def quantiles(self, X: np.ndarray) -> np.ndarray:
-        """(3, n) Q05, Q50, Q95 in physical units for covariate rows ``X``."""
-        return predict_quantiles(self.forest, X, self.log)
+        """(3, n) Q05, Q50, Q95 (calibrated) in physical units for covariate rows ``X``."""
+        return widen(predict_quantiles(self.forest, X, self.log), self.margin, self.log)
 
 
 @dataclass(frozen=True)
@@ -65,12 +76,35 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """The conformal calibration of the 90 % interval and the coverage before and after (spatial CV)."""
+
+    stated: float
+    """The coverage the interval states (0.90)."""
+    observed: float
+    """Share of held-out samples inside their calibrated interval (each fold calibrated on the others)."""
+    observed_uncalibrated: float
+    """The same for the forest's own interval."""
+    margin: float
+    """Margin of the maps, from every fold's residuals (model space)."""
+    fold_margins: Mapping[int, float]
+    """Margin each fold was checked with (from the other folds' residuals)."""
+    space: str
+    """Where margins apply: ``log1p`` (log properties) or ``value``."""
+
+
+@dataclass(frozen=True)
 class PropertyResult:
     model: PropertyModel
     ids: np.ndarray
     observed: np.ndarray
     spatial: Validation
+    """Spatial cross-validation, calibrated intervals (cross-fitted)."""
     random: Validation
+    """Random cross-validation, calibrated intervals (cross-fitted on the random folds)."""
+    spatial_uncalibrated: Validation
+    """Spatial cross-validation, the forest's own intervals."""
+    calibration: Calibration
     importance: Mapping[str, float]
     """Covariate -> mean decrease in impurity of the final forest (sums to 1)."""
     comparison: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
@@ -104,12 +138,50 @@ def predict_quantiles(forest: RandomForestQuantileRegressor, X: np.ndarray, log:
 def cross_validate(
     X: np.ndarray, values: np.ndarray, folds: np.ndarray, log: bool, config: SoilMapConfig
 ) -> Validation:
+    """Out-of-fold quantiles of the forest (uncalibrated) and their figures."""
     out = np.full((len(QUANTILES), len(values)), np.nan)
     for fold in np.unique(folds):
         test = folds == fold
         forest = fit_forest(X[~test], values[~test], log, config)
         out[:, test] = predict_quantiles(forest, X[test], log)
     return Validation(folds, out, interval_metrics(values, *out))
+
+
+def widen(quantiles: np.ndarray, margin: float | np.ndarray, log: bool) -> np.ndarray:
+    """Q05 - margin and Q95 + margin in the model's space, the median kept inside (and, for log
+    properties, the lower bound at 0 or above: they cannot be negative)."""
+    q = np.log1p(quantiles) if log else np.asarray(quantiles, np.float64)
+    low, median, high = q
+    low = np.minimum(low - margin, median)
+    high = np.maximum(high + margin, median)
+    if log:
+        return np.expm1(np.stack([np.maximum(low, 0.0), median, high]))
+    return np.stack([low, median, high])
+
+
+def calibrate(
+    validation: Validation, values: np.ndarray, log: bool, config: SoilMapConfig
+) -> tuple[Validation, Calibration]:
+    """The cross-validation with conformally calibrated intervals, each fold's from the other folds."""
+    space = np.log1p if log else np.asarray
+    low, _, high = (space(q) for q in validation.quantiles)
+    scores = interval_scores(space(values), low, high)
+    if config.calibrate:
+        per_sample, per_fold = cross_fitted_margins(scores, validation.folds, STATED_COVERAGE)
+        margin = conformal_margin(scores, STATED_COVERAGE)
+    else:
+        per_sample, per_fold, margin = np.zeros(len(values)), {}, 0.0
+    quantiles = widen(validation.quantiles, per_sample, log)
+    calibrated = Validation(validation.folds, quantiles, interval_metrics(values, *quantiles))
+    calibration = Calibration(
+        stated=STATED_COVERAGE,
+        observed=calibrated.metrics["picp90"],
+        observed_uncalibrated=validation.metrics["picp90"],
+        margin=margin,
+        fold_margins=per_fold,
+        space="log1p" if log else "value",
+    )
+    return calibrated, calibration
 
 
 def spatial_folds(x: np.ndarray, y: np.ndarray, prop: SoilProperty, config: SoilMapConfig) -> np.ndarray:
@@ -141,8 +213,10 @@ def map_property(
     # log(1 + value) only makes sense for values that cannot be negative
     log = prop.name in config.log_properties and bool(np.all(observed >= 0))
     folds = spatial_folds(x, y, prop, config)
-    spatial = cross_validate(X, observed, folds, log, config)
-    rand = cross_validate(X, observed, random_folds(len(observed), config.cv_folds, config.seed), log, config)
+    uncalibrated = cross_validate(X, observed, folds, log, config)
+    spatial, calibration = calibrate(uncalibrated, observed, log, config)
+    rand_folds = random_folds(len(observed), config.cv_folds, config.seed)
+    rand, _ = calibrate(cross_validate(X, observed, rand_folds, log, config), observed, log, config)
     forest = fit_forest(X, observed, log, config)
     names = tuple(c.name for c in covariates)
     importance = dict(zip(names, (float(v) for v in forest.feature_importances_), strict=True))
@@ -151,7 +225,8 @@ def map_property(
         if config.compare_covariates
         else []
     )
-    return PropertyResult(PropertyModel(prop, log, names, forest), ids, observed, spatial, rand, importance,
+    model = PropertyModel(prop, log, names, forest, calibration.margin)
+    return PropertyResult(model, ids, observed, spatial, rand, uncalibrated, calibration, importance,
                           comparison)  # fmt: skip
 
 
@@ -178,16 +253,18 @@ def compare_covariates(
     config: SoilMapConfig,
     full: Validation | None = None,
 ) -> list[dict[str, Any]]:
-    """Spatial cross-validation of each covariate set on the same samples and folds.
+    """Spatial cross-validation of each covariate set on the same samples and folds (calibrated intervals).
 
-    ``full``, the cross-validation with every covariate when already done, is reused.
+    ``full``, the (calibrated) cross-validation with every covariate when already done, is reused.
     """
     rows = []
     for label, columns in covariate_sets(covariates):
         if full is not None and columns.all():
             result = full
         else:
-            result = cross_validate(X[:, columns], values, folds, log, config)
+            result, _ = calibrate(
+                cross_validate(X[:, columns], values, folds, log, config), values, log, config
+            )
         rows.append({"covariates": label, "n_covariates": int(columns.sum()), **result.metrics})
     return rows
 
@@ -207,7 +284,7 @@ def predict_layers(stack: CovariateStack, models: Sequence[PropertyModel]) -> xr
         dtype=np.float32,
         meta=np.array((), dtype=np.float32),
     )
-    coords = xr_coords(stack.tile.geobox)
+    coords = xr_coords(stack.grid.geobox)
     layers = {}
     for k, model in enumerate(models):
         for j, code in enumerate(model.prop.layer_codes):

@@ -23,7 +23,7 @@ from pyproj.exceptions import CRSError
 
 from ...errors import BaresoilError
 from ...grid import EEA_CRS
-from .properties import PROPERTIES, SoilProperty
+from .properties import PropertyNameError, SoilProperty, soil_property
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 LOCATION_DECIMALS = 2
@@ -43,12 +43,17 @@ class PropertyColumn:
 
 
 def parse_property(spec: str) -> PropertyColumn:
-    """``soc`` (column ``soc``) or ``soc=SOC_gkg`` (another column name)."""
+    """``soc`` (column ``soc``), ``soc=SOC_gkg`` (another column name) or any column, e.g. ``om``.
+
+    The known properties (``PROPERTIES``) keep their unit and SoilGrids scaling;
+    any other name is a numeric column of the samples mapped in its own unit.
+    """
     name, _, column = spec.partition("=")
-    name = name.strip().lower()
-    if name not in PROPERTIES:
-        raise SampleError(f"unknown soil property {name!r}; known: {', '.join(PROPERTIES)}")
-    return PropertyColumn(PROPERTIES[name], column.strip() or name)
+    try:
+        prop = soil_property(name)
+    except PropertyNameError as exc:
+        raise SampleError(str(exc)) from exc
+    return PropertyColumn(prop, column.strip() or name.strip())
 
 
 @dataclass(frozen=True)
@@ -102,13 +107,12 @@ def read_samples(
     if path.suffix.lower() in CSV_SUFFIXES:
         table = _read_csv(path)
         _require_columns(path, table, [columns.id, columns.x, columns.y], properties)
-        x, y = _project(path, table[columns.x], table[columns.y], columns.crs)
+        x, y = _project(path, table[_column(table, columns.x)], table[_column(table, columns.y)], columns.crs)
     else:
         table, x, y = _read_vector(path, columns.crs)
         _require_columns(path, table, [columns.id], properties)
-    ids = table[columns.id].astype(str).str.strip().to_numpy()
-    values = {p.prop.name: pd.to_numeric(table[p.column], errors="coerce").to_numpy(np.float64)
-              for p in properties}  # fmt: skip
+    ids = table[_column(table, columns.id)].astype(str).str.strip().to_numpy()
+    values = {p.prop.name: _numbers(path, table, p) for p in properties}
     missing = {name: tuple(ids[~np.isfinite(v)]) for name, v in values.items()}
     samples = Samples(path, ids, x, y, values, {}, missing)
     located = np.isfinite(x) & np.isfinite(y)
@@ -152,11 +156,27 @@ def _read_vector(path: Path, fallback_crs: str) -> tuple[pd.DataFrame, np.ndarra
     return pd.DataFrame(frame.drop(columns=frame.geometry.name)), x, y
 
 
+def _numbers(path: Path, table: pd.DataFrame, pc: PropertyColumn) -> np.ndarray:
+    """The property's column as numbers (NaN where a value is not one); a column without any is an error."""
+    values = pd.to_numeric(table[_column(table, pc.column)], errors="coerce").to_numpy(np.float64)
+    if len(values) and not np.isfinite(values).any():
+        raise SampleError(f"soil samples {path}: column {pc.column!r} ({pc.prop.name}) holds no numbers")
+    return values
+
+
+def _column(table: pd.DataFrame, name: str) -> str:
+    """``name`` as the table spells it: exactly, or else the one column that differs only in case."""
+    if name in table.columns:
+        return name
+    same = [c for c in table.columns if str(c).lower() == name.lower()]
+    return str(same[0]) if len(same) == 1 else name
+
+
 def _require_columns(
     path: Path, table: pd.DataFrame, names: Sequence[str], properties: Sequence[PropertyColumn]
 ) -> None:
     wanted = [*names, *(p.column for p in properties)]
-    absent = [c for c in dict.fromkeys(wanted) if c not in table.columns]
+    absent = [c for c in dict.fromkeys(wanted) if _column(table, c) not in table.columns]
     if absent:
         raise SampleError(
             f"soil samples {path}: missing column(s) {', '.join(absent)} "
