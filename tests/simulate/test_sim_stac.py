@@ -277,3 +277,19 @@ def test_low_winter_sun_is_reported(items):
     elevations = {i.datetime.date(): i.properties["view:sun_elevation"] for i in items[EARTH_SEARCH.name]}
     assert all(e < 20 for d, e in elevations.items() if date(2021, 12, 5) <= d <= date(2022, 1, 10))
     assert all(e > 20 for d, e in elevations.items() if d >= date(2022, 1, 25))
+
+
+def test_earth_search_l2a_catalogues_90_days_past_the_switch():
+    """Its harmonised DN cost ten COGs an item: the catalog shows the switch, not the whole span."""
+    from types import SimpleNamespace
+
+    from baresoil.simulate.stac import harmonised_records
+
+    def record(day: date):
+        return SimpleNamespace(acquisition=SimpleNamespace(date=day, offset_dn=1000 if day >= SWITCH else 0))
+
+    days = [SWITCH + timedelta(days=d) for d in range(-100, 400, 5)]
+    chosen = [r.acquisition.date for r in harmonised_records([record(d) for d in days])]
+    assert chosen == [d for d in days if d <= SWITCH + timedelta(days=90)]
+    before = [record(d) for d in days if d < SWITCH]
+    assert len(harmonised_records(before)) == len(before)

@@ -15,8 +15,9 @@ reader must cope with (sources in ``docs/observations/providers.md``):
   ``processing:version``.
 
 All layouts point at the same COGs, except the harmonised DN of ``earth-search-l2a`` from
-baseline 04.00 on, which are written beside them (``scenes/<scene>/harmonised/``).  Asset
-keys come from the alias table in :mod:`baresoil.catalog.layouts`, never typed here.
+baseline 04.00 on, which are written beside them (``scenes/<scene>/harmonised/``); that catalog
+stops 90 days after the world's first 04.00 acquisition.  Asset keys come from the alias table in
+:mod:`baresoil.catalog.layouts`, never typed here.
 
 Catalogs are written to a temporary folder beside the final one and renamed into place,
 last of all the simulation's outputs.
@@ -83,16 +84,36 @@ SIMULATED_LAYOUTS: tuple[Layout, ...] = (EARTH_SEARCH, EARTH_SEARCH_L2A, PLANETA
 """The layouts a simulation is catalogued in (Earth Search v0 is retired: read, not written)."""
 
 
+HARMONISED_SPAN = timedelta(days=90)
+"""How long after its first 04.00 acquisition a world is catalogued in ``earth-search-l2a``."""
+
+
 def write_catalogs(root: Path, spec: WorldSpec, records: Sequence[SceneRecord]) -> dict[str, Path]:
     """One static catalog per simulated layout under ``root/stac/<layout>/catalog.json``."""
     to_lonlat = Transformer.from_crs(spec.epsg, 4326, always_xy=True)
-    harmonised = [write_harmonised(record, spec.epsg) for record in records]
     out = {}
     for layout in SIMULATED_LAYOUTS:
-        files = harmonised if layout is EARTH_SEARCH_L2A else [r.bands for r in records]
-        items = [_item(layout, spec, r, f, to_lonlat) for r, f in zip(records, files, strict=True)]
+        if layout is EARTH_SEARCH_L2A:
+            chosen = harmonised_records(records)
+            files = [write_harmonised(record, spec.epsg) for record in chosen]
+        else:
+            chosen, files = list(records), [record.bands for record in records]
+        items = [_item(layout, spec, r, f, to_lonlat) for r, f in zip(chosen, files, strict=True)]
         out[layout.name] = save_catalog(_catalog(layout, spec, items), root / "stac" / layout.name)
     return out
+
+
+def harmonised_records(records: Sequence[SceneRecord]) -> list[SceneRecord]:
+    """The records ``earth-search-l2a`` catalogues: all before 04.00 and the first 90 days after.
+
+    Its DN differ from the archive's from 04.00 on, so each such item costs ten more COGs; the
+    first three months show the switch (both sides, several items) at a fraction of the full span.
+    """
+    switched = [r.acquisition.date for r in records if r.acquisition.offset_dn > 0]
+    if not switched:
+        return list(records)
+    until = min(switched) + HARMONISED_SPAN
+    return [r for r in records if r.acquisition.date <= until]
 
 
 def write_harmonised(record: SceneRecord, epsg: int) -> Mapping[str, BandFile]:
