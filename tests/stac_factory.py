@@ -15,7 +15,17 @@ import pystac
 import rasterio
 from rasterio.transform import from_origin
 
-from baresoil.catalog.layouts import NATIVE_RESOLUTION, REFLECTANCE_BANDS, SCL, Layout
+from baresoil.catalog.layouts import (
+    CDSE,
+    EARTH_SEARCH,
+    EARTH_SEARCH_L2A,
+    EARTH_SEARCH_V0,
+    NATIVE_RESOLUTION,
+    PLANETARY_COMPUTER,
+    REFLECTANCE_BANDS,
+    SCL,
+    Layout,
+)
 
 EPSG = 32632
 ORIGIN = (680_000.0, 5_341_000.0)  # upper-left corner
@@ -74,31 +84,65 @@ def _at_resolution(value: float | np.ndarray, res: int) -> np.ndarray:
     return array.reshape(n, factor, n, factor).mean(axis=(1, 3))
 
 
+STYLES: dict[str, dict[str, object]] = {
+    # how the baseline and the sun are published, and where scale/offset are declared
+    EARTH_SEARCH.name: {
+        "baseline": "s2:processing_baseline",
+        "sun": "view:sun_elevation",
+        "declare": "raster:bands",
+    },
+    EARTH_SEARCH_L2A.name: {
+        "baseline": "s2:processing_baseline",
+        "sun": "view:sun_elevation",
+        "declare": "raster:bands",
+    },
+    PLANETARY_COMPUTER.name: {
+        "baseline": "s2:processing_baseline",
+        "sun": "s2:mean_solar_zenith",
+        "declare": None,
+    },
+    EARTH_SEARCH_V0.name: {"baseline": "sentinel:processing_baseline", "sun": None, "declare": None},
+    CDSE.name: {"baseline": "processing:version", "sun": "view:sun_elevation", "declare": "asset"},
+}
+"""Each provider's habits, as in its real items (see docs/observations/providers.md)."""
+SUN_ELEVATION = 40.0
+_DEFAULT = object()
+
+
 def make_item(
     layout: Layout,
     item_id: str,
     when: datetime,
     paths: Mapping[str, Path],
-    baseline: str,
+    baseline: str | None,
     *,
-    offsets_in_metadata: bool | None = None,
+    declare: object = _DEFAULT,
     properties: Mapping[str, object] | None = None,
-    collection: str | None = "sentinel-2-l2a",
+    collection: object = _DEFAULT,
 ) -> pystac.Item:
-    """An item in ``layout``'s conventions pointing at ``paths``."""
+    """An item in ``layout``'s conventions pointing at ``paths``.
+
+    ``declare`` says where scale and offset go: ``"raster:bands"``, ``"asset"`` (STAC 1.1
+    ``raster:scale``/``raster:offset`` on the asset), ``"bands"`` (on the STAC 1.1 ``bands``
+    entry) or None; the default is the provider's.  A ``baseline`` of None publishes none.
+    """
     from pyproj import Transformer
 
+    style = STYLES[layout.name]
     to_ll = Transformer.from_crs(EPSG, 4326, always_xy=True)
     x0, y1 = ORIGIN
     xs, ys = to_ll.transform([x0, x0 + SIZE_M, x0 + SIZE_M, x0], [y1 - SIZE_M, y1 - SIZE_M, y1, y1])
     ring = [[x, y] for x, y in zip(xs, ys, strict=True)] + [[xs[0], ys[0]]]
-    props: dict[str, object] = {
-        "eo:cloud_cover": 10.0,
-        "platform": "sentinel-2a",
-        "view:sun_elevation": 40.0,
-        "s2:processing_baseline": baseline,
-        "proj:code": f"EPSG:{EPSG}",
-    }
+    props: dict[str, object] = {"eo:cloud_cover": 10.0, "platform": "sentinel-2a"}
+    props["proj:code"] = f"EPSG:{EPSG}"
+    if baseline is not None:
+        props[str(style["baseline"])] = baseline
+    if style["sun"] == "view:sun_elevation":
+        props["view:sun_elevation"] = SUN_ELEVATION
+    elif style["sun"] == "s2:mean_solar_zenith":
+        props["s2:mean_solar_zenith"] = 90.0 - SUN_ELEVATION
+    if layout is EARTH_SEARCH_V0:
+        props.update({"sentinel:utm_zone": 32, "sentinel:latitude_band": "U", "sentinel:grid_square": "PU"})
     props.update(properties or {})
     item = pystac.Item(
         item_id,
@@ -106,25 +150,39 @@ def make_item(
         [min(xs), min(ys), max(xs), max(ys)],
         when,
         props,
-        collection=collection,
+        collection=layout.collections[0] if collection is _DEFAULT else collection,  # type: ignore[arg-type]
     )
-    with_offsets = layout.offset_in_metadata if offsets_in_metadata is None else offsets_in_metadata
-    offset = -0.1 if baseline >= "04.00" else 0.0
+    where = style["declare"] if declare is _DEFAULT else declare
+    offset = -0.1 if baseline is not None and baseline >= "04.00" else 0.0
     for band, path in paths.items():
-        res = NATIVE_RESOLUTION[band]
-        raster: dict[str, object] = {"data_type": "uint16", "nodata": 0, "spatial_resolution": res}
-        if with_offsets and band != SCL:
-            raster.update(scale=0.0001, offset=offset)
-        extra = {
-            "proj:shape": [SIZE_M // res, SIZE_M // res],
-            "proj:transform": [res, 0.0, x0, 0.0, -res, y1],
-            "raster:bands": [raster],
-        }
         item.add_asset(
             layout.asset_key(band),
-            pystac.Asset(str(path), media_type=pystac.MediaType.COG, roles=["data"], extra_fields=extra),
-        )
+            pystac.Asset(
+                str(path), media_type=pystac.MediaType.COG, roles=["data"],
+                extra_fields=_asset_fields(band, where, offset),
+            ),
+        )  # fmt: skip
     return item
+
+
+def _asset_fields(band: str, where: object, offset: float) -> dict[str, object]:
+    res = NATIVE_RESOLUTION[band]
+    x0, y1 = ORIGIN
+    fields: dict[str, object] = {
+        "proj:shape": [SIZE_M // res, SIZE_M // res],
+        "proj:transform": [res, 0.0, x0, 0.0, -res, y1],
+    }
+    scaling = {} if band == SCL else {"scale": 0.0001, "offset": offset}
+    dtype = "uint8" if band == SCL else "uint16"
+    if where == "raster:bands":
+        fields["raster:bands"] = [{"data_type": dtype, "nodata": 0, "spatial_resolution": res, **scaling}]
+    elif where == "asset":
+        fields.update({"data_type": dtype, "nodata": 0, "bands": [{"name": band}]})
+        fields.update({f"raster:{k}": v for k, v in scaling.items()})
+    elif where == "bands":
+        fields["bands"] = [{"name": band, "data_type": dtype, "nodata": 0,
+                            **{f"raster:{k}": v for k, v in scaling.items()}}]  # fmt: skip
+    return fields
 
 
 def write_catalog(folder: Path, items: list[pystac.Item]) -> Path:

@@ -128,7 +128,7 @@ def test_stac_api_search(tmp_path):
         period = TimeRange.parse("2021-05-01", "2021-07-01")
         with pytest.raises(CatalogError, match="give the collection id"):
             open_cube(StacSource(url), area_from_bbox(*lonlat_bbox()), period)
-        cube = open_cube(StacSource(url, "sentinel-2-l2a"), area_from_bbox(*lonlat_bbox()), period)
+        cube = open_cube(StacSource(url, "sentinel-2-c1-l2a"), area_from_bbox(*lonlat_bbox()), period)
         assert list(cube["items"].values) == ["api-item"]
         np.testing.assert_allclose(cube.B02.compute().values, REFLECTANCE["B02"], atol=1e-6)
     finally:

@@ -1,11 +1,12 @@
-"""Scene resolution: alias table, scene filters, solar-day merging, missing bands."""
+"""Scene resolution: scene filters, solar-day merging, missing bands, provider provenance."""
 
+import logging
 from datetime import datetime
 
 import numpy as np
 import pytest
 
-from baresoil.catalog.layouts import CDSE, EARTH_SEARCH, PLANETARY_COMPUTER, detect_layout, scene_property
+from baresoil.catalog.layouts import EARTH_SEARCH, EARTH_SEARCH_V0
 from baresoil.catalog.scenes import resolve_item, select_scenes
 from baresoil.catalog.source import StacSource, TimeRange, find_items
 from baresoil.config import SceneFilter
@@ -16,20 +17,6 @@ from baresoil.grid import area_from_bbox
 from stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
 
 DAY = datetime(2021, 6, 1, 10, 20)
-
-
-def test_layouts_are_detected_from_asset_keys():
-    assert detect_layout({"red", "scl", "nir"}) is EARTH_SEARCH
-    assert detect_layout({"B04", "SCL"}) is PLANETARY_COMPUTER
-    assert detect_layout({"B04_10m", "SCL_20m"}) is CDSE
-    assert detect_layout({"visual", "thumbnail"}) is None
-
-
-def test_property_aliases():
-    assert scene_property({"s2:mean_solar_zenith": 60.0}, "sun_elevation") == pytest.approx(30.0)
-    assert scene_property({"view:sun_elevation": 25.0}, "sun_elevation") == 25.0
-    assert scene_property({"processing:version": "05.10"}, "processing_baseline") == "05.10"
-    assert scene_property({"platform": "Sentinel-2B"}, "platform") == "sentinel-2b"
 
 
 def _items(tmp_path, layout=EARTH_SEARCH, specs=()):
@@ -56,6 +43,49 @@ def test_scene_filters_cloud_cover_and_sun_elevation(tmp_path):
     assert len(relaxed) == 4
     with pytest.raises(NoItemsError, match="no scene passes the filters"):
         select_scenes(items[1:3])
+
+
+def test_items_without_sun_elevation_are_named_once_not_silently_kept(tmp_path, caplog):
+    """Earth Search v0 items publish no sun angle: the sun filter cannot judge them, and says so."""
+    items = _items(
+        tmp_path,
+        EARTH_SEARCH_V0,
+        specs=[(datetime(2021, 12, 1 + 5 * i, 10), {}) for i in range(7)],
+    )
+    with caplog.at_level(logging.WARNING, logger="baresoil.catalog.scenes"):
+        scenes = select_scenes(items)
+    assert len(scenes) == 7  # kept: nothing tells their sun is low
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    named = "7 of 7 items (collection sentinel-s2-l2a-cogs: item0, item1, item2, item3, item4 and 2 more)"
+    assert named in warnings[0]
+    assert "no sun elevation (view:sun_elevation, s2:mean_solar_zenith" in warnings[0]
+    assert "scenes.min_sun_elevation = 20 deg cannot apply" in warnings[0]
+
+
+def test_items_with_sun_elevation_raise_no_warning(tmp_path, caplog):
+    items = _items(tmp_path, specs=[(datetime(2021, 6, 1, 10), {})])
+    with caplog.at_level(logging.WARNING, logger="baresoil.catalog.scenes"):
+        select_scenes(items)
+    assert not caplog.records
+
+
+def test_earth_search_v0_item_is_its_own_layout_with_its_own_baseline(tmp_path):
+    """A v0 item is not labelled Planetary Computer, and its sentinel:processing_baseline is read."""
+    paths = write_scene(tmp_path / "s", offset_dn=0)
+    properties = {
+        "sentinel:boa_offset_applied": True,
+        "sentinel:product_id": "S2A_MSIL2A_20240513T102021_N0510_R065_T32UPU_20240513T120000",
+    }
+    when = datetime(2024, 5, 13, 10)
+    item = make_item(EARTH_SEARCH_V0, "S2A_32UPU_20240513_0_L2A", when, paths, "05.11", properties=properties)
+    resolved = resolve_item(item)
+    assert resolved.layout is EARTH_SEARCH_V0
+    assert resolved.processing_baseline == "05.11"
+    assert resolved.offset_source == "applied-flag"
+    assert resolved.sun_elevation is None
+    del item.properties["sentinel:processing_baseline"]
+    assert resolve_item(item).processing_baseline == "05.10", "from the product id's N-number"
 
 
 def test_items_of_one_solar_day_become_one_scene(tmp_path):

@@ -21,9 +21,18 @@ def test_every_scene_has_one_cog_per_band(tiny_sim, tiny_truth):
     scenes = sorted(p.name for p in tiny_sim.scenes_dir.iterdir())
     assert len(scenes) == 2 * len(tiny_truth.dates)  # two tiles per date
     for scene in scenes:
-        assert sorted(p.name for p in (tiny_sim.scenes_dir / scene).iterdir()) == sorted(
+        folder = tiny_sim.scenes_dir / scene
+        assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(
             f"{b}.tif" for b in ALL_BANDS
         )
+        # from baseline 04.00 the DN Earth Search's sentinel-2-l2a serves (see test_sim_stac)
+        harmonised = [p.name for p in folder.iterdir() if p.is_dir()]
+        after = date(int(scene[10:14]), int(scene[14:16]), int(scene[16:18])) >= BASELINE_04
+        assert harmonised == (["harmonised"] if after else []), scene
+        if after:
+            assert sorted(p.name for p in (folder / "harmonised").iterdir()) == sorted(
+                f"{b}.tif" for b in ALL_BANDS if b != SCL
+            )
     assert not list(tiny_sim.root.rglob("*.tmp"))
 
 

@@ -3,9 +3,9 @@
 A :class:`Scene` is one observation date over the area: the items of one solar
 day (neighbouring MGRS tiles of one overpass), with per-band hrefs and the
 scale/offset that turn their DN into surface reflectance.  The baseline-04.00
-offset is resolved here, per item, from ``raster:bands`` where the catalog
-declares it and from the processing baseline where it does not: odc-stac
-returns raw DN and applies neither.
+offset is resolved here, per item, by the rules of the alias table
+(:func:`baresoil.catalog.layouts.reflectance_scaling`): odc-stac returns raw DN
+and applies none of it.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from ..config import SceneFilter
 from ..errors import AssetError, NoItemsError
 from .layouts import (
     DN_NODATA,
-    DN_SCALE,
     REFLECTANCE_BANDS,
     SCL,
     Layout,
-    baseline_offset,
+    asset_nodata,
     detect_layout,
-    parse_baseline,
+    property_names,
+    reflectance_scaling,
     scene_property,
 )
 
 log = logging.getLogger(__name__)
 
-BASELINE_04_DATE = date(2022, 1, 25)
-"""First acquisitions processed with baseline 04.00 (used only when an item says nothing)."""
+_LISTED_ITEMS = 5
+"""How many item ids a warning names before it says "and N more"."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class BandAsset:
     scale: float = 1.0
     offset: float = 0.0
     nodata: float = DN_NODATA
+    offset_source: str = ""
+    """Which metadata decided scale and offset (see ``layouts.OFFSET_SOURCES``); empty for SCL."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,16 @@ class SceneItem:
     sun_elevation: float | None
     cloud_cover: float | None
     processing_baseline: str | None
+    """As the item publishes it; None when it does not (the offset then came from its date)."""
 
     @property
     def id(self) -> str:
         return self.item.id
+
+    @property
+    def offset_source(self) -> str:
+        sources = {asset.offset_source for asset in self.bands.values() if asset.offset_source}
+        return "+".join(sorted(sources)) or "none"
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,15 @@ class Scene:
     def processing_baseline(self) -> str:
         return "+".join(sorted({it.processing_baseline or "unknown" for it in self.items}))
 
+    @property
+    def offset_source(self) -> str:
+        """Which metadata decided the scene's offsets (``raster:bands``, ``applied-flag``…)."""
+        return "+".join(sorted({it.offset_source for it in self.items}))
+
+    @property
+    def layout(self) -> str:
+        return "+".join(sorted({it.layout.name for it in self.items}))
+
     def band_scaling(self, band: str) -> tuple[float, float]:
         """(scale, offset) of ``band``; items of one overpass share the baseline."""
         pairs = {(it.bands[band].scale, it.bands[band].offset) for it in self.items}
@@ -103,21 +120,18 @@ class Scene:
 
 def resolve_item(item: pystac.Item, bands: Sequence[str] = (*REFLECTANCE_BANDS, SCL)) -> SceneItem:
     """Translate one provider item into canonical bands; a missing band is an :class:`AssetError`."""
-    layout = detect_layout(set(item.assets))
+    layout = detect_layout(set(item.assets), item.properties, item.collection_id)
     if layout is None:
         raise AssetError(
             f"item {item.id}: unknown Sentinel-2 L2A asset layout (assets: {', '.join(sorted(item.assets))})"
         )
     props = item.properties
-    baseline = scene_property(props, "processing_baseline")
     moment = item.datetime or item.common_metadata.start_datetime
     assert moment is not None  # find_items already refused items without a date
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if baseline is None and not layout.offset_in_metadata:
-        # No metadata at all: the archive switched to baseline 04.00 on 25 Jan 2022.
-        baseline = "04.00" if moment.date() >= BASELINE_04_DATE else "03.01"
-        log.info("item %s: no processing baseline; assuming %s from its date", item.id, baseline)
-    resolved = {band: _band_asset(item, layout, band, baseline) for band in bands}
+    resolved = {band: _band_asset(item, layout, band, moment.date()) for band in bands}
+    if any(asset.offset_source == "date" for asset in resolved.values()):
+        log.info("item %s: no offset metadata and no processing baseline; offset from its date", item.id)
     return SceneItem(
         item=item,
         layout=layout,
@@ -126,24 +140,23 @@ def resolve_item(item: pystac.Item, bands: Sequence[str] = (*REFLECTANCE_BANDS, 
         platform=scene_property(props, "platform"),
         sun_elevation=scene_property(props, "sun_elevation"),
         cloud_cover=scene_property(props, "cloud_cover"),
-        processing_baseline=baseline,
+        processing_baseline=scene_property(props, "processing_baseline"),
     )
 
 
-def _band_asset(item: pystac.Item, layout: Layout, band: str, baseline: str | None) -> BandAsset:
+def _band_asset(item: pystac.Item, layout: Layout, band: str, acquired: date) -> BandAsset:
     key = layout.asset_key(band)
     asset = item.assets.get(key)
     if asset is None:
         raise AssetError(f"item {item.id}: band {band} (asset '{key}') is missing")
     href = asset.get_absolute_href() or asset.href
     _check_local_file(href, item.id, band)
-    raster = (asset.extra_fields.get("raster:bands") or [{}])[0]
-    nodata = raster.get("nodata", DN_NODATA)
+    fields = asset.extra_fields
+    nodata = asset_nodata(fields)
     if band == SCL:
         return BandAsset(href, 1.0, 0.0, nodata)
-    if "scale" in raster or "offset" in raster:
-        return BandAsset(href, float(raster.get("scale", 1.0)), float(raster.get("offset", 0.0)), nodata)
-    return BandAsset(href, DN_SCALE, baseline_offset(parse_baseline(baseline)), nodata)
+    scaling = reflectance_scaling(fields, item.properties, acquired)
+    return BandAsset(href, scaling.scale, scaling.offset, nodata, scaling.source)
 
 
 def _check_local_file(href: str, item_id: str, band: str) -> None:
@@ -160,17 +173,36 @@ def select_scenes(
     bands: Sequence[str] = (*REFLECTANCE_BANDS, SCL),
 ) -> list[Scene]:
     """Resolve, filter (cloud cover, sun elevation) and group items into solar-day scenes."""
-    kept = []
-    for item in items:
-        resolved = resolve_item(item, bands)
-        if _passes(resolved, filters):
-            kept.append(resolved)
+    resolved = [resolve_item(item, bands) for item in items]
+    _warn_without_sun_elevation(resolved, filters)
+    kept = [item for item in resolved if _passes(item, filters)]
     if not kept:
         raise NoItemsError(
             f"no scene passes the filters (cloud cover <= {filters.max_cloud_cover} %, "
             f"sun elevation >= {filters.min_sun_elevation} deg)"
         )
     return group_solar_days(kept)
+
+
+def _warn_without_sun_elevation(items: Sequence[SceneItem], filters: SceneFilter) -> None:
+    """Say once which items the sun filter cannot judge (Earth Search v0 publishes no sun angle)."""
+    blind = [item for item in items if item.sun_elevation is None]
+    if not blind:
+        return
+    collections = sorted({item.item.collection_id or "no collection" for item in blind})
+    named = ", ".join(item.id for item in blind[:_LISTED_ITEMS])
+    more = f" and {len(blind) - _LISTED_ITEMS} more" if len(blind) > _LISTED_ITEMS else ""
+    log.warning(
+        "%d of %d items (collection %s: %s%s) carry no sun elevation (%s): the filter "
+        "scenes.min_sun_elevation = %g deg cannot apply to them and they are kept",
+        len(blind),
+        len(items),
+        ", ".join(collections),
+        named,
+        more,
+        ", ".join(property_names("sun_elevation")),
+        filters.min_sun_elevation,
+    )
 
 
 def _passes(item: SceneItem, filters: SceneFilter) -> bool:

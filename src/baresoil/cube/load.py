@@ -201,6 +201,8 @@ def _scene_coords(scenes: Sequence[Scene]) -> dict[str, tuple[str, np.ndarray]]:
         "cloud_cover": ("time", np.array([s.cloud_cover for s in scenes], dtype=np.float32)),
         "platform": ("time", np.array([s.platform for s in scenes])),
         "processing_baseline": ("time", np.array([s.processing_baseline for s in scenes])),
+        "offset_source": ("time", np.array([s.offset_source for s in scenes])),
+        "layout": ("time", np.array([s.layout for s in scenes])),
         "items": ("time", np.array([",".join(it.id for it in s.items) for s in scenes])),
     }
 

@@ -24,6 +24,7 @@ RENDERERS: dict[str, Renderer] = {
     "cli": tables.cli_table,
     "signature": tables.signature_table,
     "constants": tables.constants_table,
+    "stac-layouts": families.stac_layouts,
     "seasons-windows": families.seasons_windows,
     "seasons-files": families.seasons_files,
     "soil-properties": families.soil_properties,

@@ -1,8 +1,9 @@
 """Generated blocks particular to one product family: what the code defines beyond the registry.
 
-Season windows of the HRL climate zones, the HRL file names, the soil
-properties and their SoilGrids scaling, the parcel markers' columns, features
-and Sen4CAP column names, and the parcel table products registered.
+The provider layouts of the catalog alias table, season windows of the HRL
+climate zones, the HRL file names, the soil properties and their SoilGrids
+scaling, the parcel markers' columns, features and Sen4CAP column names, and
+the parcel table products registered.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from ..catalog.layouts import BOA_OFFSET_APPLIED_FLAGS, LAYOUTS, OFFSET_SOURCES, PROPERTY_ALIASES, SCL
 from ..products.parcels.markers import (
     FEATURE_UNITS,
     S1,
@@ -29,6 +31,33 @@ from .tables import markdown_table
 
 EXAMPLE_YEAR = 2022
 EXAMPLE_TILE = "E43N32"
+
+
+def stac_layouts(args: list[str]) -> str:
+    """The provider layouts of the alias table and the properties read for each scene fact."""
+    rows = [
+        (
+            f"`{layout.name}`",
+            layout.title,
+            ", ".join(f"`{c}`" for c in layout.collections),
+            f"`{layout.asset_key('B04')}`, `{layout.asset_key(SCL)}`",
+            ", ".join(f"`{m}`" for m in layout.markers) or "",
+        )
+        for layout in LAYOUTS
+    ]
+    layouts = markdown_table(("layout", "provider", "collections", "red and SCL keys", "markers"), rows)
+    facts = markdown_table(
+        ("scene fact", "STAC properties read, in order"),
+        [(name, ", ".join(f"`{key}`" for key, _ in aliases)) for name, aliases in PROPERTY_ALIASES.items()],
+    )
+    *ordered, flag_source = OFFSET_SOURCES
+    flags = " or ".join(f"`{flag}`" for flag in BOA_OFFSET_APPLIED_FLAGS)
+    return (
+        f"{layouts}\n\n{facts}\n\nScale and offset of a reflectance asset come from the first of "
+        f"{', '.join(f'`{source}`' for source in ordered)} that the item has; when {flags} is true the "
+        f"offset is 0 whatever was declared (`{flag_source}`). The cube's `offset_source` coordinate "
+        "names the one that decided, per date."
+    )
 
 
 def seasons_windows(args: list[str]) -> str:

@@ -2,8 +2,8 @@
 
 Nothing can be downloaded where baresoil is developed and tested, so this
 package writes what the providers would deliver — COGs per band and scene, in
-two overlapping MGRS tiles, catalogued three ways (Earth Search, Planetary
-Computer, CDSE) — for a small Bavarian landscape whose every state is known.
+two overlapping MGRS tiles, catalogued four ways (Earth Search ``sentinel-2-c1-l2a`` and
+``sentinel-2-l2a``, Planetary Computer, CDSE) — for a small Bavarian landscape whose every state is known.
 
 Data flow (one module per stage, frozen dataclasses between them)::
 
@@ -20,7 +20,8 @@ and grassland are never bare; stubble (residue cover) is not bare.
 Output layout under ``out_dir``::
 
     scenes/<scene id>/<BAND>.tif     uint16 DN (SCL uint8), nodata 0, native resolution, COG
-    stac/{earth-search,planetary-computer,cdse}/catalog.json
+    scenes/<scene id>/harmonised/<BAND>.tif  the same DN without BOA_ADD_OFFSET (from baseline 04.00)
+    stac/{earth-search,earth-search-l2a,planetary-computer,cdse}/catalog.json
     sar/<item id>/{vv,vh}.tif        Sentinel-1 sigma0, float32 linear power (when ``spec.sentinel1``)
     stac/sentinel-1-rtc/catalog.json  its catalog (Planetary Computer layout, see :mod:`.sar`)
     inputs/parcels.gpkg, soil_samples.csv, soil_samples.gpkg, worldcover.tif, dem.tif
@@ -42,7 +43,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from ..catalog.layouts import LAYOUTS
 from .crops import simulate_crops
 from .inputs import write_inputs
 from .observe import observe
@@ -52,7 +52,7 @@ from .samples import draw_samples
 from .sar import load_s1_truth, write_sar
 from .schedule import Acquisition, acquisitions, product_ids, tiles
 from .spec import RECIPE, WorldSpec
-from .stac import write_catalogs
+from .stac import SIMULATED_LAYOUTS, write_catalogs
 from .surface import Surface
 from .truth import Truth, TruthStacks, load_bare_reflectance, load_truth, write_static_truth, write_world_json
 from .weather import Weather, simulate_weather
@@ -69,7 +69,8 @@ class Simulation:
 
     root: Path
     catalogs: dict[str, Path]
-    """Layout name (``earth-search``, ``planetary-computer``, ``cdse``) -> its catalog.json."""
+    """Layout name (``earth-search``, ``earth-search-l2a``, ``planetary-computer``, ``cdse``) -> its
+    catalog.json."""
     truth_dir: Path
     inputs_dir: Path
     spec: WorldSpec
@@ -159,7 +160,8 @@ def is_simulation_of(out_dir: str | Path, spec: WorldSpec) -> bool:
     """
     root = Path(out_dir)
     world_json = root / "truth" / "world.json"
-    if not (root / "stac" / "earth-search" / "catalog.json").exists() or not world_json.exists():
+    catalogs = [root / "stac" / layout.name / "catalog.json" for layout in SIMULATED_LAYOUTS]
+    if not all(path.exists() for path in catalogs) or not world_json.exists():
         return False
     stored = json.loads(world_json.read_text())
     return bool(stored.get("recipe") == RECIPE and stored.get("spec") == spec.to_json())
@@ -187,7 +189,7 @@ def _summary(world: World, schedule: tuple[Acquisition, ...], records: list[Scen
         ],
         "landcover_shares": shares,
         "n_parcels": len(world.parcels),
-        "layouts": [layout.name for layout in LAYOUTS],
+        "layouts": [layout.name for layout in SIMULATED_LAYOUTS],
     }
 
 

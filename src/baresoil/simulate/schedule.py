@@ -209,15 +209,9 @@ class ProductIds:
     scene: str
     """Folder name under ``scenes/`` (Earth Search style)."""
     earth_search: str
+    """Earth Search v1 ``sentinel-2-l2a`` (``S2A_32UPU_20220125_0_L2A``)."""
     planetary_computer: str
     cdse: str
-
-    def for_layout(self, name: str) -> str:
-        return {
-            "earth-search": self.earth_search,
-            "planetary-computer": self.planetary_computer,
-            "cdse": self.cdse,
-        }[name]
 
 
 def product_ids(spec: WorldSpec, acq: Acquisition, tile: Tile) -> ProductIds:
