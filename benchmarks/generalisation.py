@@ -160,7 +160,7 @@ def soil_figures(folder: Path) -> dict[str, Any]:
         job = SoilMapJob(
             samples=folder / "inputs" / "soil_samples.csv",
             properties=tuple(parse_property(p) for p in properties),
-            covariates=covariates,
+            covariates=(covariates,),
             out_dir=Path(tmp),
             dem=folder / "inputs" / "dem.tif",
             progress=False,

@@ -121,6 +121,9 @@ class SoilSuiteConfig:
     screen (SCMaP has none) and the rule alone decides."""
     max_green_fraction: Fraction = 0.05
     """Cover screen: a bare observation has less than this share of green vegetation."""
+    own_soil_composite: bool = True
+    """Composite the soil's own spectrum of each bare observation (the observation less the residue and
+    green parts the cover screen found in it) rather than the observation itself."""
     mref_blue_sigma: Positive = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
     landcover: str = ""

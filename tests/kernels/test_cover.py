@@ -109,3 +109,18 @@ def test_cover_screen_rejudges_candidates_where_the_pixel_has_a_soil():
 
 def test_band_order_is_the_cubes():
     assert tuple(BAND_ORDER) == tuple(REFLECTANCE_BANDS)
+
+
+def test_own_soil_takes_the_residue_and_green_out_and_keeps_the_moisture():
+    """A bare observation with some green or straw: the soil's own spectrum, wet as it was that day."""
+    cases = [(1.0, 0.0, 0.0, 0.0), (0.8, 0.0, 0.2, 0.3), (0.75, 0.25, 0.0, 0.0), (0.8, 0.1, 0.1, 0.6)]
+    R = _stack(*[[_mix(LOAM, s, r, g, m), _mix(SAND, s, r, g, m)] for s, r, g, m in cases])
+    soil = np.stack([LOAM, SAND], axis=-1)
+    abundances = cover.unmix(R, soil, SCENE)
+    own = cover.own_soil(R, abundances, SCENE)
+    for t, (_, _, _, m) in enumerate(cases):
+        for p, spectrum in enumerate((LOAM, SAND)):
+            np.testing.assert_allclose(own[:, t, p], spectrum * (1 - MOISTURE_DARKENING * m), atol=2e-3)
+    mixed = R[:, 1, 0]
+    assert np.abs(mixed - LOAM).max() > 0.03, "the mixture itself is far from the soil's spectrum"
+    assert np.isnan(cover.own_soil(R, cover.unmix(R, np.full_like(soil, np.nan), SCENE), SCENE)).all()

@@ -31,6 +31,7 @@ RENDERERS: dict[str, Renderer] = {
     "parcels-features": families.parcels_features,
     "parcels-columns": families.parcels_columns,
     "parcels-products": families.parcels_products,
+    "world-priors": families.world_priors,
 }
 """Block name -> renderer (see the ``<!-- generated: … -->`` comments in docs/)."""
 

@@ -159,3 +159,42 @@ def parcels_products(args: list[str]) -> str:
         )
     rows = [(f"`{p.name}`", p.title, p.description) for p in products]
     return markdown_table(("product", "title", "description"), rows)
+
+
+def world_priors(args: list[str]) -> str:
+    """The simulator's priors per world profile (``baresoil.simulate.physics``): one row per parameter."""
+    from ..simulate.physics import LANDSCAPES, PROFILES, Physics
+
+    demo = Physics().to_json()
+    drawn = [p for p in PROFILES if p != "demo"]
+    keys = sorted({k for p in drawn for k in (*PROFILES[p], *(f"spec.{n}" for n in LANDSCAPES[p]))})
+
+    def describe(profile: str, key: str) -> str:
+        group, name = key.split(".")
+        prior = LANDSCAPES[profile].get(name) if group == "spec" else PROFILES[profile].get(key)
+        return _prior_text(prior) if prior is not None else "demo's"
+
+    def demo_value(key: str) -> str:
+        group, name = key.split(".")
+        return "spec" if group == "spec" else f"`{demo[group][name]}`"
+
+    rows = [(f"`{key}`", demo_value(key), *(describe(p, key) for p in drawn)) for key in keys]
+    return markdown_table(("parameter", "demo", *drawn), rows)
+
+
+def _prior_text(prior: object) -> str:
+    from ..simulate import physics
+
+    if isinstance(prior, physics.LogUniform):
+        return f"log-uniform {prior.lo:g} … {prior.hi:g}"
+    if isinstance(prior, physics.Uniform):
+        return f"{prior.lo:g} … {prior.hi:g}"
+    if isinstance(prior, physics.Days):
+        return f"{prior.lo:+d} … {prior.hi:+d} d"
+    if isinstance(prior, physics.Chance):
+        return f"yes with p = {prior.p:g}"
+    if isinstance(prior, physics.Range):
+        return f"low {prior.lo[0]:g} … {prior.lo[1]:g}, width {prior.width[0]:g} … {prior.width[1]:g}"
+    if isinstance(prior, physics.Cuts):
+        return f"{prior.lo[0]} … {prior.lo[1]} (+0 or 1)"
+    return f"`{prior}`"

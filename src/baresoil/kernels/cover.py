@@ -97,37 +97,61 @@ def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndar
 
 def cover_fractions(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,
                     moisture: np.ndarray = MOISTURE_DARKENING) -> np.ndarray:  # fmt: skip
-    """(3, time, pixel) soil, NPV and PV shares (summing to 1) by least squares; NaN without a soil reference.
+    """(3, time, pixel) soil, NPV and PV shares (summing to 1); NaN without a soil reference."""
+    return shares_of(unmix(R, soil, scene, moisture))
+
+
+def unmix(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,
+          moisture: np.ndarray = MOISTURE_DARKENING) -> np.ndarray:  # fmt: skip
+    """(4, time, pixel) abundances of the soil, its darkening by moisture, NPV and PV; NaN without a soil
+    reference or an observation.
 
     The endmember matrix is per pixel (its own soil) and the same at every date, so
     each pixel is one small normal-equation solve with every date as a right-hand side.
     Pixels go in batches so that the float64 working copy stays small.
     """
     _, n_time, n_pixel = R.shape
-    out = np.full((3, n_time, n_pixel), np.nan, np.float32)
+    out = np.full((4, n_time, n_pixel), np.nan, np.float32)
     pixels = np.flatnonzero(np.isfinite(soil).all(axis=0))
     for start in range(0, pixels.size, PIXEL_BATCH):
         batch = pixels[start : start + PIXEL_BATCH]
-        out[:, :, batch] = _shares(R[:, :, batch], soil[:, batch], scene, moisture)
+        out[:, :, batch] = _abundances(R[:, :, batch], soil[:, batch], scene, moisture)
     return out
+
+
+def shares_of(abundances: np.ndarray) -> np.ndarray:
+    """(3, time, pixel) soil, NPV and PV shares summing to 1, from :func:`unmix`'s abundances."""
+    shares = abundances[[0, 2, 3]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (shares / shares.sum(axis=0, keepdims=True)).astype(np.float32)
+
+
+def own_soil(R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers) -> np.ndarray:
+    """(band, time, pixel) reflectance of the soil itself under each observation: the observation less
+    its NPV and PV parts, divided by what is left of the pixel (moisture stays: it is the soil's).
+
+    NaN where the abundances are (no soil reference) or the soil's part is under a tenth.
+    """
+    npv, pv = abundances[2][None], abundances[3][None]
+    rest = 1.0 - npv - pv
+    with np.errstate(invalid="ignore", divide="ignore"):
+        soil = (R - npv * scene.npv[:, None, None] - pv * scene.pv[:, None, None]) / rest
+        return np.where(rest >= 0.1, soil, np.nan).astype(np.float32)
 
 
 PIXEL_BATCH = 4096
 """Pixels unmixed at once: (batch, band, time) float64 takes about 50 MB for 146 dates."""
 
 
-def _shares(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers, moisture: np.ndarray) -> np.ndarray:
+def _abundances(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers, moisture: np.ndarray) -> np.ndarray:
     s = soil.T.astype(np.float64)  # (pixel, band)
     columns = [s, -s * moisture, np.broadcast_to(scene.npv, s.shape), np.broadcast_to(scene.pv, s.shape)]
     members = np.stack(columns, axis=-1)  # (pixel, band, 4)
     observed = np.nan_to_num(np.moveaxis(R, 2, 0).astype(np.float64))  # (pixel, band, time)
     gram = members.transpose(0, 2, 1) @ members
     coef = np.linalg.solve(gram + 1e-9 * np.eye(4), members.transpose(0, 2, 1) @ observed)  # (pixel, 4, time)
-    shares = coef[:, [0, 2, 3], :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = shares / shares.sum(axis=1, keepdims=True)
     seen = np.isfinite(R).all(axis=0)  # (time, pixel)
-    return np.where(seen[None], np.moveaxis(shares, 0, 2), np.nan)
+    return np.where(seen[None], np.moveaxis(coef, 0, 2), np.nan)
 
 
 def mostly_soil(fractions: np.ndarray, min_soil: float, max_green: float) -> np.ndarray:

@@ -40,7 +40,7 @@ from ..kernels.bare import (
     mask_classes,
 )
 from ..kernels.composite import ci95, masked_stats
-from ..kernels.cover import cover_fractions, mostly_soil, scene_endmembers, soil_reference
+from ..kernels.cover import mostly_soil, own_soil, scene_endmembers, shares_of, soil_reference, unmix
 from ..kernels.haze import flat_shape, haze_shape, hazy_observations
 from ..kernels.indices import mndwi, pvir2
 from ..kernels.threshold import pixel_pvir2_threshold
@@ -217,8 +217,11 @@ def _soilsuite_block(
         hazy = hazy_observations(R, valid, groups, SKY_SHAPES, ny, nx, haze_window, params.haze_limit)
         valid = valid & ~hazy
         candidates &= valid
+    composite = R
     if params.min_soil_fraction > 0:
-        candidates = _cover_screen(R, valid, eligible, candidates, params)
+        candidates, own = _cover_screen(R, valid, eligible, candidates, params)
+        if params.own_soil_composite:
+            composite = np.where(np.isfinite(own), own, R)
     swir = (bands["B11"] + bands["B12"]) / 2  # the blue filter drops haze-shaped brightening only
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor, swir)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
@@ -235,8 +238,8 @@ def _soilsuite_block(
     out = []
     for dates, yearly in specs:
         when = dates[:, None]
-        out += _period_outputs(R, valid_obs & when, bare & when, candidates & when, mref_obs & when, other,
-                               thr, params)  # fmt: skip
+        out += _period_outputs(R, composite, valid_obs & when, bare & when, candidates & when,
+                               mref_obs & when, other, thr, params)  # fmt: skip
         if yearly:
             first, last, count = bare_periods(bare[dates], valid_obs[dates], doy[dates].astype(np.float32))
             out += [first, last, count]
@@ -245,16 +248,19 @@ def _soilsuite_block(
 
 def _cover_screen(
     R: np.ndarray, valid: np.ndarray, eligible: np.ndarray, candidates: np.ndarray, params: SoilSuiteConfig
-) -> np.ndarray:
-    """The rule's candidates re-judged by their share of exposed soil, where the pixel has a soil of its own.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rule's candidates re-judged by their share of exposed soil, where the pixel has a soil of its own,
+    and each observation's own-soil spectrum (the observation less its residue and green parts).
 
     Any valid observation can qualify, not only the rule's: a bare soil under a little green that
     the threshold missed is recovered, and a straw-covered one it took is dropped.
     """
     soil = soil_reference(R, candidates)
-    fractions = cover_fractions(R, soil, scene_endmembers(R, valid))
+    scene = scene_endmembers(R, valid)
+    abundances = unmix(R, soil, scene)
+    fractions = shares_of(abundances)
     judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
-    return np.where(np.isfinite(soil[0])[None], judged, candidates)
+    return np.where(np.isfinite(soil[0])[None], judged, candidates), own_soil(R, abundances, scene)
 
 
 def _apply_rule(
@@ -297,6 +303,7 @@ def _other_surfaces(
 
 def _period_outputs(
     R: np.ndarray,
+    composite: np.ndarray,
     valid: np.ndarray,
     bare: np.ndarray,
     candidates: np.ndarray,
@@ -306,7 +313,7 @@ def _period_outputs(
     params: SoilSuiteConfig,
 ) -> list[np.ndarray]:
     vobs = valid.sum(axis=0).astype(np.float32)
-    mean, std, bobs = masked_stats(R, bare)
+    mean, std, bobs = masked_stats(composite, bare)
     too_few = bobs < params.min_bare_obs
     for stat in (mean, std):
         stat[:, too_few] = np.nan
