@@ -102,9 +102,11 @@ def test_cover_screen_rejudges_candidates_where_the_pixel_has_a_soil():
     R = _stack(*[[x, LIBRARY_PV] for x in (soil, wet, straw, lightly_green)])
     valid = np.ones((4, 2), bool)
     candidates = np.array([[True, False], [True, False], [True, False], [False, True]])
-    screened = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
+    screened, own = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
     assert screened[:, 0].tolist() == [True, True, False, True]
     assert screened[:, 1].tolist() == [False, False, False, True]  # no soil of its own: the rule stands
+    np.testing.assert_allclose(own[:, 3, 0], LOAM, atol=2e-3)  # the green taken out of the soil's spectrum
+    assert np.isnan(own[:, :, 1]).all()
 
 
 def test_band_order_is_the_cubes():
