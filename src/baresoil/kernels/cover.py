@@ -126,17 +126,17 @@ def shares_of(abundances: np.ndarray) -> np.ndarray:
         return (shares / shares.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-def own_soil(R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers) -> np.ndarray:
+def own_soil(R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers, min_rest: float = 0.6) -> np.ndarray:
     """(band, time, pixel) reflectance of the soil itself under each observation: the observation less
     its NPV and PV parts, divided by what is left of the pixel (moisture stays: it is the soil's).
 
-    NaN where the abundances are (no soil reference) or the soil's part is under a tenth.
+    NaN where the abundances are (no soil reference) or the soil's part is under ``min_rest``.
     """
     npv, pv = abundances[2][None], abundances[3][None]
     rest = 1.0 - npv - pv
     with np.errstate(invalid="ignore", divide="ignore"):
         soil = (R - npv * scene.npv[:, None, None] - pv * scene.pv[:, None, None]) / rest
-        return np.where(rest >= 0.1, soil, np.nan).astype(np.float32)
+        return np.where(rest >= min_rest, soil, np.nan).astype(np.float32)
 
 
 PIXEL_BATCH = 4096
