@@ -126,13 +126,15 @@ def shares_of(abundances: np.ndarray) -> np.ndarray:
         return (shares / shares.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-def own_soil(R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers, min_rest: float = 0.6) -> np.ndarray:
+def own_soil(
+    R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers, min_rest: float = 0.6
+) -> np.ndarray:
     """(band, time, pixel) reflectance of the soil itself under each observation: the observation less
     its NPV and PV parts, divided by what is left of the pixel (moisture stays: it is the soil's).
 
     NaN where the abundances are (no soil reference) or the soil's part is under ``min_rest``.
     """
-    npv, pv = abundances[2][None], abundances[3][None]
+    npv, pv = (np.clip(abundances[k], 0.0, 1.0)[None] for k in (2, 3))  # negative parts are fitting noise
     rest = 1.0 - npv - pv
     with np.errstate(invalid="ignore", divide="ignore"):
         soil = (R - npv * scene.npv[:, None, None] - pv * scene.pv[:, None, None]) / rest
@@ -159,3 +161,32 @@ def mostly_soil(fractions: np.ndarray, min_soil: float, max_green: float) -> np.
     soil, _, green = fractions
     with np.errstate(invalid="ignore"):
         return (soil >= min_soil) & (green < max_green)
+
+
+def regional_soil_ndti(soil: np.ndarray, quantile: float = 0.1) -> float:
+    """The NDTI of bare soil in a block: a low quantile of its pixels' soil references' NDTI (NaN without).
+
+    Soils' NDTI varies little (the clay absorption moves it by a few hundredths); a pixel that was
+    never bare has a reference with residue in it, whose NDTI stands above its neighbours'.
+    """
+    tillage = ndti(soil[_B11], soil[_B12])
+    tillage = tillage[np.isfinite(tillage)]
+    return float(np.quantile(tillage, quantile)) if tillage.size else float("nan")
+
+
+def decontaminate(soil: np.ndarray, npv: np.ndarray, ceiling: float) -> np.ndarray:
+    """(band, pixel) soil references whose NDTI exceeds ``ceiling`` with their residue taken out.
+
+    A reference taken from a pixel that was never bare is a mixture of its soil and residue; moving
+    it away from the residue spectrum until its NDTI is the ceiling's gives the soil under it.
+    """
+    if not np.isfinite(ceiling):
+        return soil
+    target = (1.0 - ceiling) / (1.0 + ceiling)  # B12/B11 at the ceiling's NDTI
+    s11, s12 = soil[_B11], soil[_B12]
+    n11, n12 = npv[_B11], npv[_B12]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = (s12 - target * s11) / (target * (s11 - n11) - s12 + n12)
+        above = ndti(s11, s12) > ceiling
+    alpha = np.where(above & np.isfinite(alpha), np.clip(alpha, 0.0, 2.0), 0.0)
+    return ((1.0 + alpha) * soil - alpha * npv[:, None]).astype(np.float32)

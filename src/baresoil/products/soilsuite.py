@@ -40,9 +40,19 @@ from ..kernels.bare import (
     mask_classes,
 )
 from ..kernels.composite import ci95, masked_stats
-from ..kernels.cover import mostly_soil, own_soil, scene_endmembers, shares_of, soil_reference, unmix
+from ..kernels.cover import (
+    decontaminate,
+    mostly_soil,
+    own_soil,
+    regional_soil_ndti,
+    scene_endmembers,
+    shares_of,
+    soil_reference,
+    unmix,
+)
 from ..kernels.haze import flat_shape, haze_shape, hazy_observations
-from ..kernels.indices import mndwi, pvir2
+from ..kernels.indices import mndwi, ndvi, pvir2
+from ..kernels.surfaces import bright_mineral, clustered, mostly_water, steady_and_never_green
 from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
 from .registry import Layer, register
@@ -127,6 +137,7 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         auto=auto,
         doy=(times - times.astype("datetime64[Y]")).astype(int) + 1,
         haze_window=_window_px(params.haze_window_m, float(cube.attrs["resolution"])),
+        builtup_window=_window_px(params.builtup_window_m, float(cube.attrs["resolution"])),
         specs=tuple((s.dates, s.yearly) for s in specs),
     )
     n_out = sum(sum(s.layers.values()) for s in specs)
@@ -199,6 +210,7 @@ def _soilsuite_block(
     auto: bool,
     doy: np.ndarray,
     haze_window: int,
+    builtup_window: int,
     specs: tuple[tuple[np.ndarray, bool], ...],
 ) -> np.ndarray:
     """All layers of all periods for one chunk: (outputs, y, x) float32, NaN = missing."""
@@ -209,6 +221,10 @@ def _soilsuite_block(
     eligible = valid & (scl.reshape(n_time, -1) != SCL_WATER)
     if landcover is not None:
         eligible &= ~np.isin(landcover.reshape(-1), params.landcover_not_bare)[None]
+    if landcover is None and params.builtup_from_data:
+        # built-up land found in the series is never bare, as the land-cover map's would be
+        eligible &= ~_other_surfaces(bands, valid, scl.reshape(n_time, -1), None, params, (ny, nx),
+                                     builtup_window)[None]  # fmt: skip
     rule, thr = _apply_rule(bands, eligible, threshold.reshape(-1), params, auto)
     candidates = eligible & rule
     if params.haze_limit > 0:
@@ -234,7 +250,9 @@ def _soilsuite_block(
     others &= ~dark_outliers(brightness, others, params.shadow_ratio)
     valid_obs = bare | others
     mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor, swir)
-    other = _other_surfaces(bands, valid, scl.reshape(n_time, -1), landcover, params)
+    other = _other_surfaces(
+        bands, valid, scl.reshape(n_time, -1), landcover, params, (ny, nx), builtup_window
+    )
     out = []
     for dates, yearly in specs:
         when = dates[:, None]
@@ -257,6 +275,8 @@ def _cover_screen(
     """
     soil = soil_reference(R, candidates)
     scene = scene_endmembers(R, valid)
+    if params.soil_ndti_margin >= 0:
+        soil = decontaminate(soil, scene.npv, regional_soil_ndti(soil) + params.soil_ndti_margin)
     abundances = unmix(R, soil, scene)
     fractions = shares_of(abundances)
     judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
@@ -291,14 +311,18 @@ def _other_surfaces(
     scl: np.ndarray,
     landcover: np.ndarray | None,
     params: SoilSuiteConfig,
+    shape: tuple[int, int],
+    window: int,
 ) -> np.ndarray:
-    """Built-up and water: from land cover where given, else water from the data."""
+    """Built-up and water: from land cover where given, else from the series (see ``kernels.surfaces``)."""
     if landcover is not None:
         return np.isin(landcover.reshape(-1), params.landcover_other)
-    n_valid = valid.sum(axis=0)
-    water_obs = valid & ((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return water_obs.sum(axis=0) / n_valid >= 0.5
+    water = mostly_water((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0), valid)
+    if not params.builtup_from_data:
+        return water
+    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_max_ndvi)
+    settled &= ~water & ~bright_mineral(bands["B02"], valid, params.mineral_blue)
+    return water | clustered(settled, shape, window, params.builtup_share)
 
 
 def _period_outputs(
