@@ -125,6 +125,9 @@ class SoilSuiteConfig:
     soil_ndti_margin: float = 0.03
     """Cover screen: a pixel's soil reference whose NDTI exceeds the block's bare-soil NDTI by more than this
     holds residue (the pixel was never bare) and is cleaned of it; negative disables the check."""
+    composite_min_soil: Fraction = 0.75
+    """The composite is made of the bare observations with at least this soil share where a pixel has
+    ``min_bare_obs`` of them (the frequency counts them all); at ``min_soil_fraction`` or below, of all."""
     own_soil_composite: bool = True
     """Composite the soil's own spectrum of each bare observation (the observation less the residue and
     green parts the cover screen found in it) rather than the observation itself."""

@@ -85,10 +85,17 @@ def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile:
     return R[:, top].mean(axis=1).astype(np.float32)
 
 
+SOIL_MAX_NDVI = 0.3
+"""A soil reference greener than this is no soil (a candidate the rule let through by mistake)."""
+
+
 def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndarray:
-    """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates; NaN with fewer."""
+    """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates that are not green
+    (NDVI under :data:`SOIL_MAX_NDVI`); NaN with fewer."""
     tillage = ndti(R[_B11], R[_B12])
-    ranked = np.where(candidates & np.isfinite(tillage), tillage, np.inf)
+    with np.errstate(invalid="ignore"):
+        soil_like = candidates & np.isfinite(tillage) & (ndvi(R[_B04], R[_B08]) < SOIL_MAX_NDVI)
+    ranked = np.where(soil_like, tillage, np.inf)
     lowest = np.argsort(ranked, axis=0)[:k]
     enough = np.isfinite(np.take_along_axis(ranked, lowest, axis=0)).all(axis=0)
     spectra = np.take_along_axis(R, lowest[None], axis=1).mean(axis=1)
@@ -121,7 +128,7 @@ def unmix(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,
 
 def shares_of(abundances: np.ndarray) -> np.ndarray:
     """(3, time, pixel) soil, NPV and PV shares summing to 1, from :func:`unmix`'s abundances."""
-    shares = abundances[[0, 2, 3]]
+    shares = np.clip(abundances[[0, 2, 3]], 0.0, None)  # a negative part is fitting noise, not a cover
     with np.errstate(invalid="ignore", divide="ignore"):
         return (shares / shares.sum(axis=0, keepdims=True)).astype(np.float32)
 

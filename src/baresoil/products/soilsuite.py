@@ -60,6 +60,9 @@ from .registry import Layer, register
 FAMILY = "soilsuite"
 RULES = ("pvir2", "geos3", "sen4cap")
 SCL_WATER = 6
+PURE_SOIL = 0.97
+"""An observation with at least this soil share is composited as it is: its residue and green parts
+are fitting noise, and taking them out would only add the endmembers' errors."""
 MASK_CLASSES = {1: "bare surface", 2: "permanent vegetation", 3: "other surfaces (built-up, water)"}
 
 
@@ -233,11 +236,15 @@ def _soilsuite_block(
         hazy = hazy_observations(R, valid, groups, SKY_SHAPES, ny, nx, haze_window, params.haze_limit)
         valid = valid & ~hazy
         candidates &= valid
-    composite = R
+    composite, soil_share = R, None
     if params.min_soil_fraction > 0:
-        candidates, own = _cover_screen(R, valid, eligible, candidates, params)
+        candidates, own, soil_share = _cover_screen(R, valid, eligible, candidates, params)
         if params.own_soil_composite:
-            composite = np.where(np.isfinite(own), own, R)
+            with np.errstate(invalid="ignore"):
+                mixed = np.isfinite(own) & (soil_share < PURE_SOIL)[None]
+            # bright rock and sand are bare surfaces of their own: nothing to take out of them
+            mixed &= ~bright_mineral(bands["B02"], valid, params.mineral_blue)[None]
+            composite = np.where(mixed, own, R)
     swir = (bands["B11"] + bands["B12"]) / 2  # the blue filter drops haze-shaped brightening only
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor, swir)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
@@ -253,10 +260,11 @@ def _soilsuite_block(
     other = _other_surfaces(
         bands, valid, scl.reshape(n_time, -1), landcover, params, (ny, nx), builtup_window
     )
+    purest = _purest(bare, soil_share, params)
     out = []
     for dates, yearly in specs:
         when = dates[:, None]
-        out += _period_outputs(R, composite, valid_obs & when, bare & when, candidates & when,
+        out += _period_outputs(R, composite, valid_obs & when, bare & when, purest & when, candidates & when,
                                mref_obs & when, other, thr, params)  # fmt: skip
         if yearly:
             first, last, count = bare_periods(bare[dates], valid_obs[dates], doy[dates].astype(np.float32))
@@ -266,9 +274,10 @@ def _soilsuite_block(
 
 def _cover_screen(
     R: np.ndarray, valid: np.ndarray, eligible: np.ndarray, candidates: np.ndarray, params: SoilSuiteConfig
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rule's candidates re-judged by their share of exposed soil, where the pixel has a soil of its own,
-    and each observation's own-soil spectrum (the observation less its residue and green parts).
+    each observation's own-soil spectrum (the observation less its residue and green parts) and its
+    soil share.
 
     Any valid observation can qualify, not only the rule's: a bare soil under a little green that
     the threshold missed is recovered, and a straw-covered one it took is dropped.
@@ -280,7 +289,8 @@ def _cover_screen(
     abundances = unmix(R, soil, scene)
     fractions = shares_of(abundances)
     judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
-    return np.where(np.isfinite(soil[0])[None], judged, candidates), own_soil(R, abundances, scene)
+    screened = np.where(np.isfinite(soil[0])[None], judged, candidates)
+    return screened, own_soil(R, abundances, scene), fractions[0]
 
 
 def _apply_rule(
@@ -325,11 +335,27 @@ def _other_surfaces(
     return water | clustered(settled, shape, window, params.builtup_share)
 
 
+def _purest(bare: np.ndarray, soil_share: np.ndarray | None, params: SoilSuiteConfig) -> np.ndarray:
+    """The bare observations the composite is made of: those with the most soil where there are enough.
+
+    Frequency counts every bare observation; the soil's own spectrum is best read where little else
+    covers it, so a pixel with at least ``min_bare_obs`` observations of ``composite_min_soil`` soil is
+    composited from those only.
+    """
+    if soil_share is None or params.composite_min_soil <= params.min_soil_fraction:
+        return bare
+    with np.errstate(invalid="ignore"):
+        pure = bare & (soil_share >= params.composite_min_soil)
+    enough = pure.sum(axis=0) >= params.min_bare_obs
+    return np.where(enough[None], pure, bare)
+
+
 def _period_outputs(
     R: np.ndarray,
     composite: np.ndarray,
     valid: np.ndarray,
     bare: np.ndarray,
+    purest: np.ndarray,
     candidates: np.ndarray,
     mref_obs: np.ndarray,
     other: np.ndarray,
@@ -337,7 +363,8 @@ def _period_outputs(
     params: SoilSuiteConfig,
 ) -> list[np.ndarray]:
     vobs = valid.sum(axis=0).astype(np.float32)
-    mean, std, bobs = masked_stats(composite, bare)
+    bobs = bare.sum(axis=0).astype(np.float32)
+    mean, std, used = masked_stats(composite, purest & bare)
     too_few = bobs < params.min_bare_obs
     for stat in (mean, std):
         stat[:, too_few] = np.nan
@@ -348,4 +375,4 @@ def _period_outputs(
     no_data = vobs == 0
     bobs_out = np.where(no_data, np.nan, bobs).astype(np.float32)
     vobs_out = np.where(no_data & ~np.isfinite(R[0]).any(axis=0), np.nan, vobs).astype(np.float32)
-    return [mask, bsf, vobs_out, bobs_out, *mean, *std, *ci95(std, bobs), *mref, threshold]
+    return [mask, bsf, vobs_out, bobs_out, *mean, *std, *ci95(std, used), *mref, threshold]
