@@ -35,6 +35,7 @@ import xarray as xr
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config, SeasonsConfig
 from ..cube.aux import aux_raster
+from ..cube.blocks import map_neighbourhood
 from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
@@ -464,7 +465,7 @@ def cross_ratio(s1: xr.Dataset, window: int) -> xr.DataArray:
     linear = [10 ** (s1[band].data / 10) for band in ("VH", "VV")]
     depth = {0: 0, 1: window // 2, 2: window // 2}
     smooth = [
-        da.map_overlap(_boxcar, band, depth=depth, boundary="nearest", window=window, dtype=np.float32)
+        map_neighbourhood(_boxcar, band, depth, boundary="nearest", window=window, dtype=np.float32)
         for band in linear
     ]
     ratio = 10 * (da.log10(smooth[0]) - da.log10(smooth[1]))
