@@ -690,7 +690,7 @@ def _check_layers(out: dict[str, float], grid: DailyGrid) -> None:
     every=st.sampled_from([5, 10]),
     seed=st.integers(0, 5),
 )
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 def test_any_window_of_a_series_gives_registry_flags_or_dates_inside_it(scenario, start, end, every, seed):
     assume(end - start >= 60)
     first, last = (GRID.first + timedelta(days=d) for d in (start, end))
