@@ -698,6 +698,17 @@ def test_any_window_of_a_series_gives_registry_flags_or_dates_inside_it(scenario
     _check_layers(out, grid)
 
 
+def test_a_dormancy_before_the_series_is_read_from_its_first_day_not_from_its_end():
+    from baresoil.kernels.events import SPRING_RISE_DAYS, _late_spring_rise
+
+    # a series from January: the dormancy (-30) and nothing of the autumn in it; bare stubble at its end
+    z = np.concatenate([np.full(100, 0.3), np.linspace(0.3, 0.8, 60), np.full(40, 0.8), np.full(60, 0.1)])
+    winter = np.array([-30, 90, -80, -110, -200, 120])
+    when = winter[1] + SPRING_RISE_DAYS
+    assert z[when] - 0.30 < 0.2 * (0.80 - 0.30)  # from the winter's level the rise has barely begun
+    assert _late_spring_rise(z, 170, winter)  # the stubble at the end is no level of this winter
+
+
 # --- flags -------------------------------------------------------------------------------------------
 
 
