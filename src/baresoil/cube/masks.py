@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -30,7 +31,8 @@ def clear_sky_mask(scl: xr.DataArray, config: CubeConfig) -> xr.DataArray:
         radius_px=radius_px,
     )
     data = scl.data
-    if hasattr(data, "map_overlap"):
+    out: da.Array | np.ndarray
+    if isinstance(data, da.Array):
         out = map_neighbourhood(kernel, data, {0: 0, 1: depth, 2: depth}, boundary="none", dtype=bool)
     else:
         out = kernel(np.asarray(data))
