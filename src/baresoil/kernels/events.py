@@ -35,8 +35,8 @@ import numba
 import numpy as np
 
 NO_EVENT = -(2**31)
-""""No event": far below any day number, also below those of the calendar's dates before the series
-starts (which are negative), and far enough from the int64 limit for a difference of days."""
+"""The "no event" marker: far below any day number, also below those of the calendar's dates before the
+series starts (which are negative), and far enough from the int64 limit for a difference of days."""
 
 SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING = 0, 1, 2
 """When the reference year's main crop is declared sown (from a parcel layer's crop column)."""
