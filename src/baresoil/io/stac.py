@@ -30,7 +30,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pystac
+import xarray as xr
 from odc.geo.geobox import GeoBox
 from shapely.geometry import box, mapping
 
@@ -213,6 +215,26 @@ def output_item_paths(out_dir: Path) -> list[Path]:
         if not item.exists():
             raise OutputError(f"{path}: item {os.path.relpath(item, out_dir)} is listed but missing")
     return found
+
+
+def load_outputs(items: Sequence[pystac.Item], bands: Sequence[str], **load_options: Any) -> xr.Dataset:
+    """Output items loaded with ``odc.stac.load``, as physical values: float32, NaN for nodata and flags.
+
+    ``bands`` are layer codes (``BSF``) and bands of multi-band layers (``SRC_MEAN.B04``); items of
+    different periods are different time slices.  odc-stac itself returns the stored values (it does not
+    apply the ``raster:bands`` scale and offset, opendatacube/odc-stac#55); the registry decodes them.
+    """
+    import odc.stac
+
+    stored = odc.stac.load(list(items), bands=list(bands), **load_options)
+    return stored.map(_decoded, keep_attrs=False)
+
+
+def _decoded(stored: xr.DataArray) -> xr.DataArray:
+    code = str(stored.name)
+    spec = layer(code if "." not in code else code.rsplit(".", 1)[0])
+    values = xr.apply_ufunc(spec.decode, stored, dask="parallelized", output_dtypes=[np.float64])
+    return values.astype(np.float32).assign_attrs(units=spec.unit or "1", layer=spec.code)
 
 
 # --- raster assets, from the registry -------------------------------------------------------------
