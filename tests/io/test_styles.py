@@ -104,7 +104,20 @@ def test_date_layers_have_a_class_per_month_labelled_as_dates(written):
     assert doy == ["≤ Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "≥ Oct"]  # days of year 60 … 300
 
 
-def test_a_winter_to_summer_span_has_months_across_the_new_year(tmp_path):
+def test_the_range_of_dates_is_of_dates_that_occur(tmp_path):
+    """Quantiles of YYDOY values are taken among the values: between 21300 and 22050 lies no date."""
+    from baresoil.io.styles import physical_range
+
+    values = np.full(GEOBOX.shape, 22050.0)  # 3 February 2022
+    values.flat[:16] = 21300  # 27 October 2021
+    values.flat[16:40] = np.nan  # 776 values: the 2 % quantile lies halfway between the two dates
+    tif = tmp_path / "CPMCE.tif"
+    write_layers([LayerOutput("CPMCE", xr.DataArray(da.from_array(values), dims=("y", "x")), tif)], GEOBOX)
+    lo, hi = physical_range(layer("CPMCE"), tif)
+    assert lo in (21300, 22050) and hi >= lo  # interpolated, it would be 21675: day 675 of 2021
+
+
+def test_a_winter_to_summer_span_has_months_across_the_new_year():
     from baresoil.io.styles import qml
 
     root = ElementTree.fromstring(qml(layer("CPMCE"), (yydoy(date(2021, 9, 20)), yydoy(date(2022, 5, 10)))))
@@ -115,6 +128,15 @@ def test_a_winter_to_summer_span_has_months_across_the_new_year(tmp_path):
     )
     long = ElementTree.fromstring(qml(layer("CPMCE"), (yydoy(date(2019, 1, 5)), yydoy(date(2023, 12, 1)))))
     assert sum(1 for i in long.iter("item") if not i.get("label")[0].isdigit()) <= 24  # months grouped
+
+
+def test_a_few_whole_numbers_get_a_class_each():
+    from baresoil.io.styles import qml
+
+    items = [(float(i.get("value")), i.get("label"), i.get("color"))
+             for i in ElementTree.fromstring(qml(layer("VOBS"), (3, 9))).iter("item")]  # fmt: skip
+    assert [label for _, label, _ in items] == ["≤ 3", "4", "5", "6", "7", "8", "≥ 9"]
+    assert len({_colour_of(items, v) for v in range(3, 10)}) == 7
 
 
 def test_class_layers_get_the_registry_palette(written):

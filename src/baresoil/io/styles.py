@@ -33,6 +33,8 @@ RAMP_CLASSES = 8
 """About this many classes for a layer of measurements."""
 MAX_DATE_CLASSES = 24
 """At most this many date classes: a longer span gets classes of two or more months."""
+UNITLESS = ("1", "count")
+"""Units left out of the labels (a reflectance of 0.12, 5 observations)."""
 DOY_YEAR = 2001
 """A common (not leap) year, whose months name the days of year of the day-of-year layers."""
 
@@ -85,7 +87,8 @@ def physical_range(spec: Layer, tif: Path) -> tuple[float, float]:
     values = values[np.isfinite(values)]
     if not values.size:
         return spec.physical(0), spec.physical(1)
-    lo, hi = (float(v) for v in np.percentile(values, [2, 98]))
+    # values that occur (not interpolated): halfway between 21365 and 22001 is no YYDOY date
+    lo, hi = (float(v) for v in np.percentile(values, [2, 98], method="nearest"))
     return lo, hi if hi > lo else lo + spec.scale
 
 
@@ -130,8 +133,10 @@ def _pseudocolor(items: Sequence[Item], lo: float, hi: float) -> str:
 def _ramp_items(layer: Layer, lo: float, hi: float) -> list[Item]:
     """Classes with round bounds over [lo, hi]; the first and last are open (they take every value below
     and above, up to the first flag), so the 2 % at either end keep a colour."""
+    unit = f" {layer.unit}" if layer.unit and layer.unit not in UNITLESS else ""
+    if _whole_numbers(layer) and hi - lo < RAMP_CLASSES:
+        return _value_items(layer, round(lo), round(hi), unit)
     edges = nice_edges(lo, hi, RAMP_CLASSES, smallest_step=layer.scale)
-    unit = f" {layer.unit}" if layer.unit and layer.unit != "1" else ""
     n = len(edges) - 1
     colours = _ramp_colours(n)
     items = []
@@ -145,6 +150,19 @@ def _ramp_items(layer: Layer, lo: float, hi: float) -> list[Item]:
         upper = _top(layer, hi) if i == n - 1 else edges[i + 1]
         items.append((upper, label, colours[i]))
     return items
+
+
+def _whole_numbers(layer: Layer) -> bool:
+    return np.dtype(layer.dtype).kind in "iu" and layer.scale == 1 and layer.offset == 0
+
+
+def _value_items(layer: Layer, lo: int, hi: int, unit: str) -> list[Item]:
+    """A class per value of a layer of a few whole numbers (counts of 1 to 5): no two share a colour."""
+    values = list(range(lo, max(hi, lo + 1) + 1))
+    colours = _ramp_colours(len(values))
+    labels = [f"≤ {lo}{unit}", *(f"{v}{unit}" for v in values[1:-1]), f"≥ {values[-1]}{unit}"]
+    bounds = [*(float(v) for v in values[:-1]), _top(layer, hi)]
+    return list(zip(bounds, labels, colours, strict=True))
 
 
 def nice_edges(lo: float, hi: float, classes: int, smallest_step: float = 0.0) -> list[float]:
