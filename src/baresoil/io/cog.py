@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import dask.array as da
-import matplotlib.colors
 import numpy as np
 import rasterio
 import rasterio.shutil
@@ -33,7 +32,7 @@ from rasterio.windows import Window
 from ..errors import OutputError
 from ..products.registry import Layer, layer
 from .atomic import PARTIAL, atomic_path
-from .rat import write_attribute_table
+from .rat import rgba, write_attribute_table
 from .styles import write_layer_style
 
 COG_BLOCKSIZE = 512
@@ -168,12 +167,9 @@ def _create_stage(path: Path, spec: Layer, geobox: GeoBox, chunk: int, tags: Map
 
 def colour_table(spec: Layer) -> dict[int, tuple[int, int, int, int]]:
     """The COG colour table of a categorical layer: the registry's class colours, nodata transparent."""
-    table = {
-        value: (*(round(255 * c) for c in matplotlib.colors.to_rgb(colour)), 255)
-        for value, colour in spec.class_colours().items()
-    }
+    table = {value: rgba(colour) for value, colour in spec.class_colours().items()}
     table[int(spec.nodata)] = (0, 0, 0, 0)
-    return table  # type: ignore[return-value]
+    return table
 
 
 def _write_sidecars(spec: Layer, final: Path) -> None:

@@ -34,6 +34,12 @@ COLUMNS = (
 )
 
 
+def rgba(colour: str) -> tuple[int, int, int, int]:
+    """``#rrggbb`` as the 0-255 red, green, blue and (opaque) alpha of GDAL colour entries."""
+    red, green, blue = (round(255 * c) for c in matplotlib.colors.to_rgb(colour))
+    return red, green, blue, 255
+
+
 def sidecar_path(tif: Path) -> Path:
     return tif.with_name(tif.name + ".aux.xml")
 
@@ -48,8 +54,7 @@ def attribute_table_xml(layer: Layer) -> str:
     colours = layer.class_colours()
     rows = []
     for i, (value, name) in enumerate(layer.classes.items()):
-        red, green, blue = (round(255 * c) for c in matplotlib.colors.to_rgb(colours[value]))
-        cells = "".join(f"<F>{escape(str(v))}</F>" for v in (value, name, red, green, blue, 255))
+        cells = "".join(f"<F>{escape(str(v))}</F>" for v in (value, name, *rgba(colours[value])))
         rows.append(f'      <Row index="{i}">{cells}</Row>')
     body = "\n".join(rows)
     return f"""<PAMDataset>

@@ -50,12 +50,13 @@ def qml(layer: Layer, value_range: tuple[float, float]) -> str:
         lo, hi = value_range
         classes = _date_items(layer, lo, hi) if layer.is_date else _ramp_items(layer, lo, hi)
         renderer = _pseudocolor(classes + _flag_items(layer), lo, hi)
+    title = layer.title.replace("--", "–")  # no double hyphen inside an XML comment
     return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis version="3.22.0" styleCategories="Symbology">
   <pipe>
 {renderer}
   </pipe>
-  <!-- {layer.code}: {layer.title}; values in {layer.unit or "physical units"} (GDAL scale and offset
+  <!-- {layer.code}: {title}; values in {layer.unit or "physical units"} (GDAL scale and offset
        applied); nodata {layer.nodata:g} is transparent -->
 </qgis>
 """
