@@ -27,11 +27,13 @@ from baresoil.io.stac import (
     PROJECTION_EXT,
     RASTER_EXT,
     OutputItem,
+    TableAsset,
     load_outputs,
     nominal_datetime,
     output_item_paths,
     update_catalog,
     write_item,
+    write_table_item,
 )
 from baresoil.pipeline.run import Job, run_product
 from baresoil.products.registry import layer, layers
@@ -263,3 +265,21 @@ def test_soil_maps_on_a_grid_of_the_users_join_the_soil_collection(tmp_path):
     assert not any(key.startswith("proj:") for key in described)
     assert {"SOC_Q50", "CLAY_UNC"} <= set(collection["item_assets"])  # the known properties' layers
     assert path.with_suffix(".qml").exists()
+
+
+def test_collections_of_tables_and_of_eea_tiles_name_the_eea_grid(tmp_path):
+    """Items of tables carry no projection: the parcels collection is not taken for a user's grid."""
+    from shapely.geometry import box
+
+    table = tmp_path / "parcels_run" / "markers.csv"
+    table.parent.mkdir()
+    table.write_text("parcel_id,bsf\n1,0.5\n")
+    asset = TableAsset(table, "markers", "markers", "text/csv")
+    footprint, family = box(6.0, 50.0, 6.1, 50.1), {"baresoil:family": "parcels"}
+    item = write_table_item(tmp_path, "parcels_run", footprint, date(2022, 1, 1), date(2022, 12, 31),
+                            {"markers": asset}, family)  # fmt: skip
+    mask = _class_item(tmp_path, "soilsuite_E44N27_2022_R20m", "MASK", np.ones((GEOBOX.height, GEOBOX.width)))
+    update_catalog(tmp_path, [item.stem, mask.stem])
+    for family in ("parcels", "soilsuite"):
+        collection = json.loads((tmp_path / family / "collection.json").read_text())
+        assert "On the EEA reference grid (EPSG:3035)." in collection["description"], family

@@ -426,11 +426,13 @@ def _collection(
 
 def _grid_note(items: Sequence[Mapping[str, Any]]) -> str:
     """Which grids the family's items are on: the EEA reference grid, or that of a raster of the user's
-    (``--grid``, a soil map's) in its own CRS."""
-    on_tiles = ["eea:tile" in it["properties"] for it in items]
+    (``--grid``, a soil map's) in its own CRS.  Items of tables (parcels) carry no projection: the
+    parcels are rasterised on the EEA grid."""
+    rasters = [it["properties"] for it in items if "proj:code" in it["properties"]]
+    on_tiles = ["eea:tile" in props for props in rasters]
     if all(on_tiles):
         return f"On the EEA reference grid (EPSG:{EEA_EPSG})."
-    crs = sorted({str(it["properties"].get("proj:code") or "a CRS without EPSG code") for it in items})
+    crs = sorted({str(props["proj:code"] or "a CRS without EPSG code") for props in rasters})
     grids = "the EEA reference grid and the grid" if any(on_tiles) else "the grid"
     return f"On {grids} of a raster given by the user ({', '.join(crs)})."
 
