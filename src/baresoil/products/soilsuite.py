@@ -55,7 +55,7 @@ from ..kernels.indices import mndwi, ndvi, pvir2
 from ..kernels.surfaces import bright_mineral, clustered, mostly_water, steady_and_never_green
 from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
-from .registry import Layer, register
+from .registry import DAY_OF_YEAR, Layer, register
 
 FAMILY = "soilsuite"
 RULES = ("pvir2", "geos3", "sen4cap")
@@ -93,9 +93,9 @@ register(
     _reflectance_layer("MREF", "Mean reflectance",
                        "Mean reflectance of all clear observations (blue-filtered)."),
     Layer("FIRST_BARE", FAMILY, "First bare day", "Day of year of the first bare observation.",
-          "uint16", 0, unit="day of year"),
+          "uint16", 0, unit=DAY_OF_YEAR),
     Layer("LAST_BARE", FAMILY, "Last bare day", "Day of year of the last bare observation.",
-          "uint16", 0, unit="day of year", quicklook=False),
+          "uint16", 0, unit=DAY_OF_YEAR, quicklook=False),
     Layer("NBARE", FAMILY, "Bare periods",
           "Number of separate bare periods in the year (runs of bare observations), an indicator of tillage.",
           "uint8", 255, unit="count"),
