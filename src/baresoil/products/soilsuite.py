@@ -330,7 +330,7 @@ def _other_surfaces(
     water = mostly_water((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0), valid)
     if not params.builtup_from_data:
         return water
-    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_max_ndvi)
+    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_green_share)
     settled &= ~water & ~bright_mineral(bands["B02"], valid, params.mineral_blue)
     return water | clustered(settled, shape, window, params.builtup_share)
 
