@@ -66,9 +66,11 @@ def _variable(code: str, values: Sequence[xr.DataArray]) -> xr.DataArray:
     stored = da.map_blocks(spec.encode, stacked, dtype=spec.dtype)
     attrs: dict[str, object] = {"long_name": spec.title, "description": spec.description,
                                 "grid_mapping": GRID_MAPPING}  # fmt: skip
-    if spec.scale != 1.0 or spec.offset != 0.0:
-        # float32 factors: readers unpack to float32, as the registry's physical values are
-        attrs.update(scale_factor=np.float32(spec.scale), add_offset=np.float32(spec.offset))
+    # float32 factors: readers unpack to float32, as the registry's physical values are
+    if spec.scale != 1.0:
+        attrs["scale_factor"] = np.float32(spec.scale)
+    if spec.offset != 0.0:
+        attrs["add_offset"] = np.float32(spec.offset)
     if spec.unit:
         attrs["units"] = spec.unit
     variable = xr.DataArray(stored, dims=("time", "y", "x"), attrs=attrs)

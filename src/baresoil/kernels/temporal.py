@@ -9,15 +9,16 @@ has fewer than ``min_valid`` valid observations, and the counts.
 * ``geomedian`` is the geometric median of the spectra (the point of band space
   with the least summed Euclidean distance to the observations): a spectrum the
   bands agree on, robust to the clouds and shadows the mask missed, as the
-  Geoscience Australia / Digital Earth geomedian composites.  It is computed by
-  the ``geomad`` library (Geoscience Australia's implementation of the modified
-  Weiszfeld algorithm of Vardi and Zhang, the engine of odc-algo's geomedian).
+  Geoscience Australia / Digital Earth geomedian composites, by the modified
+  Weiszfeld algorithm of Vardi and Zhang (2000) in numba.  Why not the libraries:
+  see ``docs/composite/algorithm.md``.
 """
 
 from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 
 STATS = ("median", "mean", "geomedian")
@@ -59,10 +60,106 @@ def temporal_composite(
 
 def geometric_median(X: np.ndarray, max_iterations: int = 1000, tolerance: float = 1e-6) -> np.ndarray:
     """Geometric median of each pixel's spectra: X (band, time, pixel), NaN for a missing observation
-    (all its bands), -> (band, pixel) float32.  Single-threaded: dask runs the blocks in parallel."""
-    from geomad import nangeomedian_pcm  # the compiled kernel; imported here, where it is needed
+    (all its bands), -> (band, pixel) float32, NaN where a pixel has no observation."""
+    valid = np.ascontiguousarray(np.isfinite(X).all(axis=0).T)
+    out = np.full((X.shape[2], X.shape[0]), np.nan, np.float32)
+    # (pixel, time, band): each pixel's spectra side by side in memory
+    spectra = np.ascontiguousarray(X.transpose(2, 1, 0), np.float64)
+    _weiszfeld(spectra, valid, max_iterations, tolerance, out)
+    return out.T
 
-    n_band, n_time, n_pixel = X.shape
-    stacked = np.ascontiguousarray(X.transpose(2, 0, 1).reshape(1, n_pixel, n_band, n_time), np.float32)
-    result = nangeomedian_pcm(stacked, maxiters=max_iterations, eps=tolerance, num_threads=1)
-    return np.asarray(result, np.float32)[0].T
+
+@numba.njit(cache=True, nogil=True)
+def _weiszfeld(
+    X: np.ndarray, valid: np.ndarray, max_iterations: int, tolerance: float, out: np.ndarray
+) -> None:  # pragma: no cover - numba
+    """Vardi and Zhang's modified Weiszfeld iterations per pixel, from the mean of its observations.
+
+    Each pixel starts afresh (no warm start from its neighbour), so a pixel's value does not depend on
+    the chunk it is computed in.  Two observations give their midpoint (any point between them is a
+    geometric median; the mean is where the iterations start and stay).  Where the median is one of
+    the observations, Weiszfeld's iterations approach it ever more slowly and stop short of it: the
+    observation nearest the last estimate is tested for optimality (the unit vectors from the other
+    observations to it sum to less than its multiplicity) and taken when it is the median.
+    """
+    n_pixel, n_time, n_band = X.shape
+    y = np.empty(n_band)
+    numerator = np.empty(n_band)
+    for p in range(n_pixel):
+        n = 0
+        y[:] = 0.0
+        for t in range(n_time):
+            if valid[p, t]:
+                n += 1
+                for b in range(n_band):
+                    y[b] += X[p, t, b]
+        if n == 0:
+            continue
+        y /= n
+        for _ in range(max_iterations):
+            numerator[:] = 0.0
+            weights = 0.0
+            coinciding = 0
+            for t in range(n_time):
+                if not valid[p, t]:
+                    continue
+                distance = 0.0
+                for b in range(n_band):
+                    distance += (X[p, t, b] - y[b]) ** 2
+                distance = np.sqrt(distance)
+                if distance < 1e-12:
+                    coinciding += 1
+                    continue
+                weights += 1.0 / distance
+                for b in range(n_band):
+                    numerator[b] += X[p, t, b] / distance
+            if weights == 0.0:
+                break
+            step = 0.0
+            pull = 0.0  # |R|: the resultant of the unit vectors towards the other observations
+            for b in range(n_band):
+                pull += ((numerator[b] / weights - y[b]) * weights) ** 2
+            pull = np.sqrt(pull)
+            keep = min(1.0, coinciding / pull) if pull > 0 else 1.0
+            for b in range(n_band):
+                moved = (1.0 - keep) * numerator[b] / weights + keep * y[b]
+                step += (moved - y[b]) ** 2
+                y[b] = moved
+            if np.sqrt(step) < tolerance:
+                break
+        _snap_to_observation(X, valid, p, y)
+        for b in range(n_band):
+            out[p, b] = y[b]
+
+
+@numba.njit(cache=True, nogil=True)
+def _snap_to_observation(X: np.ndarray, valid: np.ndarray, p: int, y: np.ndarray) -> None:  # pragma: no cover
+    """Replace ``y`` by the observation nearest to it when that observation is the geometric median."""
+    _, n_time, n_band = X.shape
+    nearest, best = -1, np.inf
+    for t in range(n_time):
+        if valid[p, t]:
+            distance = 0.0
+            for b in range(n_band):
+                distance += (X[p, t, b] - y[b]) ** 2
+            if distance < best:
+                nearest, best = t, distance
+    resultant = np.zeros(n_band)
+    multiplicity = 0
+    for t in range(n_time):
+        if not valid[p, t]:
+            continue
+        distance = 0.0
+        for b in range(n_band):
+            distance += (X[p, nearest, b] - X[p, t, b]) ** 2
+        distance = np.sqrt(distance)
+        if distance < 1e-12:
+            multiplicity += 1
+            continue
+        for b in range(n_band):
+            resultant[b] += (X[p, nearest, b] - X[p, t, b]) / distance
+    # strictly: where the pull equals the multiplicity (two observations, or collinear ones) the medians
+    # form a segment, and the estimate already lies on it
+    if np.sqrt((resultant**2).sum()) < multiplicity * (1.0 - 1e-9):
+        for b in range(n_band):
+            y[b] = X[p, nearest, b]

@@ -70,11 +70,6 @@ def check_settings(params: CompositeConfig) -> None:
     composite_bands(params)
     if params.stat not in STATS:
         raise ConfigError(f"unknown statistic {params.stat!r}; choose one of {', '.join(STATS)}")
-    if params.stat == "geomedian":
-        try:
-            import geomad  # noqa: F401
-        except ImportError as exc:
-            raise ConfigError(f"--stat geomedian needs the geomad package: {exc}") from exc
 
 
 def composite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
