@@ -413,7 +413,7 @@ class CompositeConfig:
     ``month``, ``quarter`` (January-March …) or ``year``; clipped to the run's period at its ends."""
     stat: Literal["median", "mean", "geomedian"] = "median"
     """Per pixel over the period's valid observations: the median and mean of each band on its own, or the
-    geometric median of the bands together (a real observed-like spectrum, robust to clouds the mask
+    geometric median of the bands together (one spectrum the bands agree on, robust to clouds the mask
     missed; see ``kernels.temporal``)."""
     bands: tuple[str, ...] = ()
     """Bands composited (``B02`` … ``B12``); empty: all ten reflectance bands."""
