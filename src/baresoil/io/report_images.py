@@ -79,7 +79,9 @@ def quicklook(code: str, path: Path) -> Quicklook:
 def rgb_quicklook(paths: dict[str, Path], key: str = "RGB") -> Quicklook:
     """A true-colour quick-look of three single-band reflectance layers (B04, B03, B02), each a COG, as
     the reflectance composites write them."""
-    decoded, bounds, factor = [], (0.0, 0.0, 0.0, 0.0), 1
+    decoded: list[np.ndarray] = []
+    bounds: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    factor = 1
     for band in RGB_BANDS:
         stored, bounds, factor = read_decimated(paths[band])
         decoded.append(layer(band).decode(stored)[0])
