@@ -404,6 +404,37 @@ class ParcelsConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class CompositeConfig:
+    """Clear-sky surface-reflectance composites per calendar period (the Sentinel-2 Global Mosaic's)."""
+
+    every: Literal["10d", "month", "quarter", "year"] = "month"
+    """Compositing period, aligned to the calendar: ``10d`` dekads (days 1-10, 11-20, 21 to the end of the
+    month, as the Copernicus Global Land service and openEO's ``aggregate_temporal_period`` count them),
+    ``month``, ``quarter`` (January-March …) or ``year``; clipped to the run's period at its ends."""
+    stat: Literal["median", "mean", "geomedian"] = "median"
+    """Per pixel over the period's valid observations: the median and mean of each band on its own, or the
+    geometric median of the bands together (one spectrum the bands agree on, robust to clouds the mask
+    missed; see ``kernels.temporal``)."""
+    bands: tuple[str, ...] = ()
+    """Bands composited (``B02`` … ``B12``); empty: all ten reflectance bands."""
+    crs: str = ""
+    """Output CRS (``EPSG:32632``, any string pyproj reads); empty or ``EPSG:3035``: the EEA reference grid
+    and its 100 km tiles."""
+    resolution: NonNegative = 0.0
+    """Pixel size in units of ``crs`` (degrees for a geographic CRS); 0 takes ``cube.resolution`` (metres).
+    On the EEA grid ``cube.resolution`` is the one used."""
+    format: Literal["cog", "netcdf", "zarr"] = "cog"
+    """Output encoding: a COG per band and period (one STAC item per tile and period), or one netCDF-4 file
+    or Zarr store per tile holding every period (one STAC item per tile)."""
+    min_valid_obs: AtLeastOne = 1
+    """Fewer valid observations in a period leave the pixel's composite nodata (NVALID is still written)."""
+    geomedian_max_iterations: AtLeastOne = 1000
+    """Geometric median: most iterations of Weiszfeld's algorithm per pixel."""
+    geomedian_tolerance: Positive = 1e-6
+    """Geometric median: iterations stop once the estimate moves less than this (reflectance units)."""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Config:
     scenes: SceneFilter = field(default_factory=SceneFilter)
     cube: CubeConfig = field(default_factory=CubeConfig)
@@ -411,6 +442,7 @@ class Config:
     seasons: SeasonsConfig = field(default_factory=SeasonsConfig)
     soil: SoilMapConfig = field(default_factory=SoilMapConfig)
     parcels: ParcelsConfig = field(default_factory=ParcelsConfig)
+    composite: CompositeConfig = field(default_factory=CompositeConfig)
 
     def override(self, **flags: Any) -> Config:
         """A copy with dotted keys replaced, e.g. ``override(**{"cube.resolution": 10})``.

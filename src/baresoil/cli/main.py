@@ -27,7 +27,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
-from . import cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
+from . import composite, cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
 
 PROG = "baresoil"
 
@@ -40,6 +40,7 @@ app = typer.Typer(
 )
 app.command("simulate")(simulate.simulate_command)
 app.command("cube")(cube.cube_command)
+app.command("composite")(composite.composite_command)
 app.command("soilsuite")(soilsuite.soilsuite_command)
 app.command("soil")(soil.soil_command)
 app.command("seasons")(seasons.seasons_command)
@@ -82,7 +83,7 @@ class Interrupted(BaseException):
 
 _KEPT_ON_INTERRUPT = {
     **dict.fromkeys(
-        ("cube", "soilsuite", "seasons"),
+        ("cube", "composite", "soilsuite", "seasons"),
         "the files and items of finished tiles are kept, partial files removed; "
         "a rerun with --resume skips those tiles and lists them in catalog.json",
     ),

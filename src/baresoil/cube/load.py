@@ -28,7 +28,7 @@ from ..catalog.scenes import Scene, select_scenes
 from ..catalog.source import StacSource, TimeRange, find_items
 from ..config import Config, CubeConfig
 from ..errors import AssetError
-from ..grid import EEA_CRS, Area
+from ..grid import EEA_CRS, Area, pixel_size_m
 from ..kernels.scaling import dn_to_reflectance
 from .masks import clear_sky_mask, snow_mask
 
@@ -64,7 +64,12 @@ def load_cube(
     config: CubeConfig = CubeConfig(),
     bands: Sequence[str] = ALL_BANDS,
 ) -> xr.Dataset:
-    """Load ``scenes`` onto ``geobox``: reflectance (float32), SCL, masks and scene coordinates."""
+    """Load ``scenes`` onto ``geobox``: reflectance (float32), SCL, masks and scene coordinates.
+
+    The geobox is the EEA grid's for every product but the composites, which may ask for any CRS and
+    resolution: the cloud buffer and the choice of resampling follow the geobox's pixel size in metres.
+    """
+    pixel_m = pixel_size_m(geobox)
     raw = read_dn(scenes, geobox, config, bands)
     cube = xr.Dataset(coords=raw.coords)
     for band in bands:
@@ -75,12 +80,12 @@ def load_cube(
         scl = raw[SCL].astype(np.uint8)
         scl.attrs = {"long_name": "Sen2Cor scene classification"}
         cube[SCL] = scl
-        cube["clear"] = clear_sky_mask(scl, config)
+        cube["clear"] = clear_sky_mask(scl, config, pixel_m)
         cube["snow"] = snow_mask(scl, config)
     cube = cube.assign_coords(_scene_coords(scenes))
     cube.attrs.update(
-        crs=str(EEA_CRS),
-        resolution=float(config.resolution),
+        crs=str(geobox.crs) if geobox.crs is not None else str(EEA_CRS),
+        resolution=pixel_m,
         n_scenes=len(scenes),
         cloud_buffer_m=float(config.cloud_buffer_m),
     )
@@ -101,7 +106,7 @@ def read_dn(
         geobox=geobox,
         groupby="time",
         chunks={"time": len(scenes), "y": side, "x": side},
-        resampling=_resampling(bands, config.resolution),
+        resampling=_resampling(bands, pixel_size_m(geobox)),
         dtype="uint16",
         fail_on_error=True,
     )
