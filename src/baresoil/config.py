@@ -122,9 +122,10 @@ class SoilSuiteConfig:
     max_green_fraction: Fraction = 0.15
     """Cover screen: a bare observation has less than this share of green vegetation.  Bare soil may carry
     some green (weeds, volunteers); the limit keeps canopies whose unmixing went wrong out."""
-    soil_ndti_margin: float = 0.03
+    soil_ndti_margin: float = 0.05
     """Cover screen: a pixel's soil reference whose NDTI exceeds the block's bare-soil NDTI by more than this
-    holds residue (the pixel was never bare) and is cleaned of it; negative disables the check."""
+    holds residue (the pixel was never bare) and is cleaned of it; negative disables the check.  Residue
+    itself is taken only from observations at least this far above the soil's NDTI."""
     composite_min_soil: Fraction = 0.75
     """The composite is made of the bare observations with at least this soil share where a pixel has
     ``min_bare_obs`` of them (the frequency counts them all); at ``min_soil_fraction`` or below, of all."""

@@ -3,10 +3,12 @@
 import numpy as np
 
 from baresoil.kernels.surfaces import (
+    MIN_SERIES_DAYS,
     bright_mineral,
     clustered,
     masked_quantile,
     mostly_water,
+    spans_a_growing_season,
     steady_and_never_green,
 )
 
@@ -64,3 +66,13 @@ def test_only_clustered_flags_stay():
 def test_bright_mineral_surfaces_are_rock_not_roofs():
     blue = np.array([[0.32, 0.08, 0.06]] * 5, np.float32)
     assert bright_mineral(blue, np.ones(blue.shape, bool)).tolist() == [True, False, False]
+
+
+def test_built_up_land_needs_a_series_that_spans_a_growing_season():
+    day = np.datetime64("2022-01-10", "D")
+    winter = day + np.arange(0, 90, 5)  # a winter: bare fields are as steady and never green as a roof
+    year = day + np.arange(0, 360, 5)
+    assert not spans_a_growing_season(winter)
+    assert spans_a_growing_season(year)
+    assert not spans_a_growing_season(np.array([], "datetime64[D]"))
+    assert spans_a_growing_season(np.array([day, day + MIN_SERIES_DAYS]))

@@ -30,6 +30,18 @@ from scipy import ndimage
 
 from .composite import masked_median
 
+MIN_SERIES_DAYS = 300
+"""Built-up land is told from fields by fields' greening and harvest: a series shorter than a growing
+season (a winter, a spring) shows bare fields as steady and never green as any roof."""
+
+
+def spans_a_growing_season(times: np.ndarray) -> bool:
+    """Whether the dates (datetime64) span enough of a year to tell built-up land from bare fields."""
+    if times.size == 0:
+        return False
+    days = (times.max() - times.min()).astype("timedelta64[D]").astype(int)
+    return bool(days >= MIN_SERIES_DAYS)
+
 
 def masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarray:
     """The ``q`` quantile over time of each pixel's masked finite values (NaN without any)."""

@@ -18,8 +18,9 @@ layers, so the cube is read once for all layers and periods.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import dask.array as da
@@ -52,10 +53,19 @@ from ..kernels.cover import (
 )
 from ..kernels.haze import flat_shape, haze_shape, hazy_observations
 from ..kernels.indices import mndwi, ndvi, pvir2
-from ..kernels.surfaces import bright_mineral, clustered, mostly_water, steady_and_never_green
+from ..kernels.surfaces import (
+    MIN_SERIES_DAYS,
+    bright_mineral,
+    clustered,
+    mostly_water,
+    spans_a_growing_season,
+    steady_and_never_green,
+)
 from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
 from .registry import DAY_OF_YEAR, Layer, register
+
+log = logging.getLogger(__name__)
 
 FAMILY = "soilsuite"
 RULES = ("pvir2", "geos3", "sen4cap")
@@ -130,10 +140,14 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
     if params.rule not in RULES:
         raise ConfigError(f"unknown bare-surface rule {params.rule!r}; choose one of {', '.join(RULES)}")
     specs = _period_specs(cube, period)
+    times = cube.time.values.astype("datetime64[D]")
+    if params.builtup_from_data and not params.landcover and not spans_a_growing_season(times):
+        log.warning("the series spans less than %d days: built-up land is not told from bare fields without "
+                    "a growing season; give --landcover to mask it", MIN_SERIES_DAYS)  # fmt: skip
+        params = replace(params, builtup_from_data=False)
     refl = da.stack([cube[b].data for b in REFLECTANCE_BANDS])
     threshold, auto = _threshold_input(cube, params)
     landcover = aux_raster(params.landcover, cube.SCL, "nearest").data if params.landcover else None
-    times = cube.time.values.astype("datetime64[D]")
     kernel = partial(
         _soilsuite_block,
         params=params,
