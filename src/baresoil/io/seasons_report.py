@@ -4,19 +4,46 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from ..products.registry import decode_yydoy
-from ..products.seasons import PixelSeries
 from .atomic import atomic_path
 
 FIGURE_NAME = "seasons_time_series.png"
 _FLAG_FLOOR = 65000
+
+
+class PixelSeries(Protocol):
+    """What a pixel's seasons analysis offers for plotting (``products.seasons.PixelSeries`` is one)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def observed(self) -> np.ndarray: ...
+    @property
+    def ndvi(self) -> np.ndarray: ...
+    @property
+    def days(self) -> np.ndarray: ...
+    @property
+    def q10(self) -> np.ndarray: ...
+    @property
+    def q50(self) -> np.ndarray: ...
+    @property
+    def q90(self) -> np.ndarray: ...
+    @property
+    def emergences(self) -> tuple[date, ...]: ...
+    @property
+    def harvests(self) -> tuple[date, ...]: ...
+    @property
+    def layers(self) -> dict[str, float]: ...
 
 
 def write_time_series(series: Sequence[PixelSeries], out_dir: Path) -> Path:
