@@ -4,7 +4,7 @@
 
 Runs the default commands (optical data only unless a figure says ``s1``) on each world of the
 set (``benchmarks/worlds.py``), scores them against the world's truth as the scoring contract
-defines it (``baresoil.simulate.truth``; docs/quality/protocol.md), and prints one JSON line per
+defines it (``baresoil.simulate.truth``; docs/worlds.md), and prints one JSON line per
 world and family, then one summary line per family: each figure's median, its worst world
 and whether every world meets the target (the acceptance asks for the worst, not the median).
 

@@ -255,3 +255,33 @@ def test_docs_command_checks(tmp_path):
     assert "stale: docs/manual.md" in result.output
     assert CliRunner().invoke(app, ["docs", "--root", str(tmp_path)]).exit_code == 0
     assert CliRunner().invoke(app, ["docs", "--check", "--root", str(tmp_path)]).exit_code == 0
+
+
+def test_generalisation_page_keeps_every_family_and_world_each_from_its_latest_run(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def world(run, family, name, held_out, **figures):
+        return _record("generalisation", run, ["--set", name], benchmark="generalisation", family=family,
+                       world=name, held_out=held_out, **figures)  # fmt: skip
+
+    summary = _record("generalisation", "2026-02", ["--set", "heldout"], benchmark="generalisation-summary",
+                      family="soilsuite", set="heldout",
+                      bsf_mae_pp_pure={"median": 4.0, "worst": 5.0, "worst_world": "south-203",
+                                       "target": "<= 3.0", "met_on_every_world": False})  # fmt: skip
+    lines = [
+        world("2026-01", "soilsuite", "south-203", True, bsf_mae_pp_pure=9.0),
+        world("2026-01", "seasons", "south-203", True, harvest_mae_days=4.0),
+        world("2026-02", "soilsuite", "south-203", True, bsf_mae_pp_pure=5.0),  # replaces the first
+        world("2026-02", "soilsuite", "central-201", True, bsf_mae_pp_pure=3.0),
+        world("2026-03", "soilsuite", "central-101", False, bsf_mae_pp_pure=2.0),
+        summary,
+    ]
+    (results / "generalisation.jsonl").write_text("\n".join(lines) + "\n")
+    page = quality_page("generalisation", load_results(results))
+    assert "| south-203 | 5 |" in page and "| south-203 | 9 |" not in page
+    assert "| central-201 | 3 |" in page
+    assert "| **worst** | 5 (south-203; met: **no**) |" in page
+    assert "## seasons" in page and "| south-203 | 4 |" in page  # an earlier run of another family stays
+    assert page.index("Held-out worlds") < page.index("| central-201") < page.index("Tuning worlds")
+    assert page.index("Tuning worlds") < page.index("| central-101")

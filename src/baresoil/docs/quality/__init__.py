@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 from ...simulate.spec import WorldSpec
 from .cube import cube_page
+from .generalisation import generalisation_page
 from .parcels import parcels_page
 from .results import Run, load_results
 from .seasons import seasons_page
@@ -28,6 +29,7 @@ PAGES: dict[str, tuple[str, Callable[[Mapping[str, Run]], list[str]]]] = {
     "seasons": ("Crop seasons and bare-soil periods", seasons_page),
     "parcels": ("Parcel monitoring", parcels_page),
     "soil": ("Soil property maps", soil_page),
+    "generalisation": ("Accuracy across worlds", generalisation_page),
 }
 """Family -> (title, renderer) of ``docs/quality/<family>.md``."""
 

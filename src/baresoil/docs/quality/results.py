@@ -50,6 +50,9 @@ def load_results(folder: Path) -> dict[str, Run]:
                 by_run.setdefault(str(record.get("run", "")), []).append(record)
         if not by_run:
             continue
+        if path.stem in ACCUMULATED:
+            runs[path.stem] = Run(path.stem, _accumulated(by_run))
+            continue
         default = [key for key, recs in by_run.items() if not recs[0].get("args")]
         chosen = max(default or by_run)
         records = list(by_run[chosen])
@@ -58,6 +61,21 @@ def load_results(folder: Path) -> dict[str, Run]:
             records = [r for r in records if r.get("benchmark") not in again] + by_run[key]
         runs[path.stem] = Run(path.stem, records)
     return runs
+
+
+ACCUMULATED = frozenset({"generalisation"})
+"""Benchmarks run a part at a time (one family, one set of worlds): every run counts, a later record of
+the same family and world (or set) replacing an earlier one."""
+
+
+def _accumulated(by_run: Mapping[str, list[Record]]) -> list[Record]:
+    latest: dict[tuple[object, ...], Record] = {}
+    for key in sorted(by_run):
+        for record in by_run[key]:
+            ident = (record.get("benchmark"), record.get("family"), record.get("world"), record.get("set"))
+            latest.pop(ident, None)
+            latest[ident] = record
+    return list(latest.values())
 
 
 def _described(bench: str, r: Record) -> str:
