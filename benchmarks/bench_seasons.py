@@ -44,7 +44,6 @@ from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_pa
 from baresoil.kernels import seasons as kernel
 from baresoil.kernels.indices import ndvi
 from baresoil.kernels.smooth import Z90, fit_band, used_weights
-from baresoil.products.registry import decode_yydoy
 from baresoil.products.seasons import (
     FAMILY,
     analysis_window,
@@ -52,6 +51,7 @@ from baresoil.products.seasons import (
     seasons,
     sowing_of_crops,
 )
+from baresoil.registry import decode_yydoy
 from baresoil.simulate import Truth, add_sentinel1, load_truth
 from baresoil.simulate.truth import OUTSIDE_YEAR, season_truth
 

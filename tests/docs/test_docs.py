@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from baresoil import registry
 from baresoil.docs import DocsError, fill, generate
 from baresoil.docs.quality import load_results, quality_page
-from baresoil.products import registry
 from baresoil.products import soilsuite as _soilsuite  # noqa: F401  (registers the layers)
 
 ROOT = Path(__file__).resolve().parents[2]

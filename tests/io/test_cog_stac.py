@@ -15,7 +15,7 @@ import xarray as xr
 from baresoil.grid import geobox_for_bounds
 from baresoil.io.cog import LayerOutput, read_layer, write_layers
 from baresoil.io.stac import OutputItem, output_item_paths, update_catalog, write_item
-from baresoil.products.registry import CLASS_COLOURS, Layer, layer, register
+from baresoil.registry import CLASS_COLOURS, Layer, layer, register
 
 register(
     Layer(

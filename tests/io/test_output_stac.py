@@ -36,8 +36,8 @@ from baresoil.io.stac import (
     write_table_item,
 )
 from baresoil.pipeline.run import Job, run_product
-from baresoil.products.registry import layer, layers
 from baresoil.products.soilsuite import soilsuite
+from baresoil.registry import layer, layers
 
 from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 

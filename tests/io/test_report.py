@@ -45,7 +45,7 @@ from baresoil.io.stac import (
 from baresoil.io.tables import PARQUET_MEDIA_TYPE, table_columns, write_parquet
 from baresoil.products import seasons as _seasons  # noqa: F401  (registers the layers)
 from baresoil.products import soilsuite as _soilsuite  # noqa: F401
-from baresoil.products.registry import layer
+from baresoil.registry import layer
 
 X0, Y0, SIZE, RES = 4_400_000.0, 2_800_000.0, 64, 20.0
 NODATA_ROWS = 8

@@ -19,7 +19,7 @@ import xarray as xr
 
 from baresoil.grid import geobox_for_bounds
 from baresoil.io.cog import LayerOutput, write_layers
-from baresoil.products.registry import CLASS_COLOURS, layer, yydoy
+from baresoil.registry import CLASS_COLOURS, layer, yydoy
 
 GEOBOX = geobox_for_bounds((4_400_000, 2_780_000, 4_400_000 + 20 * 40, 2_780_000 + 20 * 20), 20)
 RENDER_SCRIPT = Path(__file__).with_name("qgis_render.py")
@@ -233,6 +233,6 @@ def test_qgis_renders_dates_by_month_and_flags_in_grey(rendered, written):
 
 
 def _as_date(value):
-    from baresoil.products.registry import decode_yydoy
+    from baresoil.registry import decode_yydoy
 
     return decode_yydoy(value)

@@ -23,8 +23,8 @@ from baresoil.kernels.events import (
     season_events,
 )
 from baresoil.kernels.smooth import fit_band
-from baresoil.products.registry import decode_yydoy, yydoy
 from baresoil.products.seasons import DailyGrid, _kernel_arguments
+from baresoil.registry import decode_yydoy, yydoy
 
 YEAR = 2022
 GRID = DailyGrid(date(2021, 7, 1), date(2023, 6, 30))
@@ -664,7 +664,7 @@ RANGES = {"CPMCD": (40, 366), "CPSCD": (40, 366), "CPBSB": (1, 295), "CPBSA": (1
 def _check_layers(out: dict[str, float], grid: DailyGrid) -> None:
     """Every layer a registry flag of its own or a value in its range; dates within the series, the
     emergence on or before the harvest and the duration between them."""
-    from baresoil.products import registry
+    from baresoil import registry
 
     dates = {}
     for code, value in out.items():

@@ -17,7 +17,6 @@ from baresoil.io.cog import LayerOutput, write_layers
 from baresoil.io.styles import write_layer_style
 from baresoil.kernels import seasons as k
 from baresoil.kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
-from baresoil.products.registry import decode_yydoy
 from baresoil.products.seasons import (
     analysis_window,
     file_name,
@@ -25,6 +24,7 @@ from baresoil.products.seasons import (
     sowing_of_crop,
     sowing_of_crops,
 )
+from baresoil.registry import decode_yydoy
 
 START = date(2021, 7, 1)
 DATES = [START + timedelta(days=d) for d in range(2, 730, 5)]

@@ -9,7 +9,6 @@ from baresoil.config import Config, SoilMapConfig
 from baresoil.io.cog import read_layer
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.soilmap import NO_COVARIATES, OUTSIDE, SoilMapJob, run_soil_maps
-from baresoil.products.registry import layer
 from baresoil.products.soil import (
     PROPERTIES,
     CovariateError,
@@ -21,6 +20,7 @@ from baresoil.products.soil import (
     predict_layers,
 )
 from baresoil.products.soil.covariates import raster_blocks
+from baresoil.registry import layer
 from soil_factory import GAP, PIXELS, make_landscape
 
 SOIL = SoilMapConfig(trees=60, chunk_size=24, cv_block_m=320, cv_neighbour_m=50, tpi_radii_m=(60, 200))

@@ -123,7 +123,7 @@ def test_any_numeric_column_is_a_property_in_its_own_unit(tmp_path):
     np.testing.assert_allclose(samples.values["zn"], [1022, 640])
     assert samples.missing["om"] == ("B",)
     # its layers are registered (float32 in the samples' unit) but not listed in the documentation
-    from baresoil.products.registry import layer
+    from baresoil.registry import layer
 
     q50 = layer("OM_Q50")
     assert (q50.dtype, q50.scale, q50.unit, q50.listed) == ("float32", 1.0, None, False)

@@ -25,9 +25,9 @@ from ..products.parcels.markers import (
     sen4cap_column,
 )
 from ..products.parcels.tables import table_products
-from ..products.registry import yydoy
 from ..products.seasons import file_name, season_windows
 from ..products.soil.properties import PROPERTIES, UNC_SCALE
+from ..registry import yydoy
 from .tables import markdown_table
 
 EXAMPLE_YEAR = 2022
@@ -84,7 +84,7 @@ def _span(bounds: tuple[date, date]) -> str:
 
 def seasons_files(args: list[str]) -> str:
     """The HRL-style file names of a reference year and tile."""
-    from ..products.registry import layers
+    from ..registry import layers
 
     rows = [
         (f"`{lay.code}`", f"`{file_name(lay.code, EXAMPLE_TILE, str(EXAMPLE_YEAR), 10.0)}`")

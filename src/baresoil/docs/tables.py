@@ -19,7 +19,7 @@ from typing import Any
 from .. import config as config_module
 from ..config import Config
 from ..io.stac import raster_asset_fields
-from ..products.registry import Layer, layers
+from ..registry import Layer, layers
 from .blocks import DocsError
 
 

@@ -30,7 +30,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 
 from ..errors import OutputError
-from ..products.registry import Layer, layer
+from ..registry import Layer, layer
 from .atomic import PARTIAL, atomic_path
 from .rat import rgba, write_attribute_table
 from .styles import write_layer_style

@@ -24,7 +24,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import OutputError
-from ..products.registry import layer
+from ..registry import layer
 from .atomic import PARTIAL, atomic_path
 
 FORMATS = ("netcdf", "zarr")

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import matplotlib.colors
 
-from ..products.registry import Layer
+from ..registry import Layer
 from .atomic import atomic_path
 
 # GDALRATFieldType and GDALRATFieldUsage (gdal.h)

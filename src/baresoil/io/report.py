@@ -33,7 +33,7 @@ from typing import Any
 from .. import __version__
 from ..config import Config
 from ..errors import OutputError
-from ..products.registry import layer
+from ..registry import layer
 from .atomic import atomic_path
 from .report_images import RGB_BANDS, Quicklook, quicklook, rgb_quicklook
 from .report_page import Frame, MapLayer, Overlay, map_html, overlay_button, page, show_button

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import rasterio
 
-from ..products.registry import RAMP, YYDOY, Layer, decode_yydoy, layer
+from ..registry import RAMP, YYDOY, Layer, decode_yydoy, layer
 
 QUICKLOOK_PX = 512
 RGB_BANDS = ("B04", "B03", "B02")

@@ -14,7 +14,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ..products.registry import decode_yydoy
+from ..registry import decode_yydoy
 from .atomic import atomic_path
 
 FIGURE_NAME = "seasons_time_series.png"

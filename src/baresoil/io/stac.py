@@ -40,7 +40,7 @@ from .. import __version__
 from ..catalog.layouts import BAND_CENTRE_NM, COMMON_NAME
 from ..errors import OutputError
 from ..grid import EEA_EPSG
-from ..products.registry import Layer, class_name, layer, layers
+from ..registry import Layer, class_name, layer, layers
 from .atomic import atomic_path
 
 PROJECTION_EXT = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"

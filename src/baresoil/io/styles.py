@@ -26,7 +26,7 @@ import numpy as np
 import rasterio
 from matplotlib import colormaps
 
-from ..products.registry import RAMP, YYDOY, Layer, decode_yydoy, layer, yydoy
+from ..registry import RAMP, YYDOY, Layer, decode_yydoy, layer, yydoy
 from .atomic import atomic_path
 
 RAMP_CLASSES = 8

@@ -27,9 +27,9 @@ from ..catalog.source import TimeRange
 from ..config import CompositeConfig, Config
 from ..errors import ConfigError
 from ..kernels.temporal import STATS, temporal_composite, valid_counts
+from ..registry import Layer, register
 from .base import ProductPeriod
 from .calendar import CalendarPeriod, calendar_periods
-from .registry import Layer, register
 
 FAMILY = "composite"
 VALID_COUNT = "NVALID"

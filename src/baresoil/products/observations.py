@@ -10,8 +10,8 @@ import xarray as xr
 
 from ..catalog.source import TimeRange
 from ..config import Config
+from ..registry import Layer, register
 from .base import ProductPeriod, period_label
-from .registry import Layer, register
 
 FAMILY = "observations"
 register(

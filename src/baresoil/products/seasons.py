@@ -42,8 +42,8 @@ from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
 from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
+from ..registry import YYDOY, Layer, register, yydoy
 from .base import ProductPeriod
-from .registry import YYDOY, Layer, register, yydoy
 
 ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
 

@@ -62,8 +62,8 @@ from ..kernels.surfaces import (
     steady_and_never_green,
 )
 from ..kernels.threshold import pixel_pvir2_threshold
+from ..registry import DAY_OF_YEAR, Layer, register
 from .base import ProductPeriod, whole_and_yearly_periods
-from .registry import DAY_OF_YEAR, Layer, register
 
 log = logging.getLogger(__name__)
 

@@ -207,7 +207,7 @@ def _seasons_flags(record: Record) -> str:
     flags = record.get("flags_instead") or {}
     if not flags:
         return ""
-    from ...products.registry import layer
+    from ...registry import layer
 
     meanings = layer("CPMCE").flags
     total = sum(int(v) for v in flags.values())

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ...errors import BaresoilError
-from ..registry import Layer, layer, register, register_factory
+from ...registry import Layer, layer, register, register_factory
 
 FAMILY = "soil"
 QUANTILES = (0.05, 0.5, 0.95)

@@ -1,0 +1,111 @@
+"""The package's layers import one way, as the data flows: catalog → cube → products → pipeline → cli, with
+kernels and the layer registry as leaves and io beside products (neither imports the other).
+
+Each module may import from its own layer and from the layers ranked below it, never above; the
+few upward edges there are, are listed with their reason and must stay the only ones.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "src" / "baresoil"
+
+RANK = {
+    name: rank
+    for rank, names in enumerate(
+        [
+            ("registry", "kernels"),  # leaves: layer encodings; pure numpy/numba kernels
+            ("errors",),
+            ("grid",),
+            ("config",),
+            ("catalog",),
+            ("inputs", "simulate"),
+            ("cube",),
+            ("products", "io"),
+            ("pipeline",),
+            ("cli",),
+            ("api",),
+            ("docs",),  # repository tooling behind `baresoil docs`: reads every layer
+        ]
+    )
+    for name in names
+}
+"""Each top-level module or sub-package of ``baresoil`` and its rank (lower ranks are imported)."""
+
+SIBLINGS = {frozenset({"products", "io"})}
+"""Layers of one rank that never import each other: products compute, io writes what pipeline hands it."""
+
+ALLOWED_UPWARD = {
+    ("baresoil.cli.docs", "docs"): "the `baresoil docs` command runs the docs tooling, which reads the CLI",
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [f"{target}.{a.name}" for a in node.names] if not node.module else [target]
+            else:
+                names = [node.module or ""]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.startswith("baresoil")}
+    return found
+
+
+def _modules() -> list[tuple[Path, str]]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out.append((path, module))
+    return out
+
+
+def test_every_layer_of_the_package_has_a_rank():
+    layers = {_layer(m) for _, m in _modules()} - {""}
+    assert layers <= set(RANK), f"give these a rank: {sorted(layers - set(RANK))}"
+
+
+def _upward(module: str, target: str) -> bool:
+    """Whether ``module`` importing ``target`` goes against the flow."""
+    source, layer = _layer(module), _layer(target)
+    if target in ("baresoil", "baresoil.__version__") or layer == source:
+        return False
+    if layer not in RANK:
+        return True  # a name taken from the package root (its façade) other than __version__
+    if frozenset({source, layer}) in SIBLINGS:
+        return True
+    return RANK[layer] > RANK[source] and (module, layer) not in ALLOWED_UPWARD
+
+
+def test_the_check_sees_an_import_against_the_flow():
+    assert _upward("baresoil.io.cog", "baresoil.products.soilsuite")
+    assert _upward("baresoil.products.soilsuite", "baresoil.io.cog")
+    assert _upward("baresoil.cube.load", "baresoil.products.soilsuite")
+    assert _upward("baresoil.kernels.cover", "baresoil.config")
+    assert _upward("baresoil.io.report", "baresoil.open_cube")
+    assert not _upward("baresoil.io.cog", "baresoil.registry")
+    assert not _upward("baresoil.cli.docs", "baresoil.docs.build")
+    assert not _upward("baresoil.io.stac", "baresoil.__version__")
+
+
+@pytest.mark.parametrize(("path", "module"), _modules(), ids=lambda v: v if isinstance(v, str) else "")
+def test_imports_go_one_way(path, module):
+    if not _layer(module):
+        return  # the package's own __init__: the public façade over every layer
+    upward = sorted(t for t in _imports(path, module) if _upward(module, t))
+    assert not upward, f"{module} ({_layer(module)}) imports from layers above it: {upward}"
