@@ -12,7 +12,6 @@ import inspect
 import json
 import typing
 from collections.abc import Iterable, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -140,30 +139,6 @@ def stac_table(args: list[str]) -> str:
 # --- the typed configuration ---------------------------------------------------------------
 
 
-@cache
-def _field_docs() -> dict[str, dict[str, str]]:
-    """Per config dataclass: field name -> the docstring written under the field in config.py."""
-    tree = ast.parse(inspect.getsource(config_module))
-    docs: dict[str, dict[str, str]] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
-            continue
-        fields: dict[str, str] = {}
-        body = node.body
-        for current, following in zip(body, [*body[1:], None], strict=True):
-            if isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name):
-                text = ""
-                if (
-                    isinstance(following, ast.Expr)
-                    and isinstance(following.value, ast.Constant)
-                    and isinstance(following.value.value, str)
-                ):
-                    text = inspect.cleandoc(following.value.value)
-                fields[current.target.id] = " ".join(text.split())
-        docs[node.name] = fields
-    return docs
-
-
 def _section(name: str) -> Any:
     for f in dataclasses.fields(Config):
         if f.name == name:
@@ -187,7 +162,7 @@ def config_table(args: list[str]) -> str:
     """Every key of one config section: TOML key, default and meaning (config.py's own words)."""
     (name,) = args
     section = _section(name)
-    docs = _field_docs().get(type(section).__name__, {})
+    docs = config_module.field_docs().get(type(section).__name__, {})
     rows = [
         (f"`{name}.{f.name}`", _default(getattr(section, f.name)), docs.get(f.name, ""))
         for f in dataclasses.fields(section)
