@@ -116,7 +116,7 @@ def api(tmp_path_factory, catalogs) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("api_server")
     for name, password in USERS.items():
         add_user(workdir, name, password)
-    limits = ServiceConfig(sync_max_area_period=5.0 * 61)
+    limits = ServiceConfig(sync_max_area_period=100.0)
     sources = {cid: StacSource(str(path)) for cid, path in catalogs.items()}
     server, thread, url = start_server(ServerSettings(workdir, sources, limits=limits))
     yield Server(url, workdir, catalogs)

@@ -13,6 +13,7 @@ import requests
 
 from baresoil.io.cog import read_layer
 from cli_runner import run_cli
+
 from conftest import USERS, bbox
 
 BANDS = ["B04", "B08"]
