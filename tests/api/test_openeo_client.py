@@ -3,6 +3,7 @@ the command line's on the same catalog, area and period."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -180,3 +181,20 @@ def test_results_download_honours_http_ranges(alice, api):
     part = requests.get(asset.href, headers={**headers, "Range": "bytes=4-11"}, timeout=10)
     assert whole.status_code == 200 and part.status_code == 206
     assert part.content == whole.content[4:12] and whole.headers["accept-ranges"] == "bytes"
+
+
+def test_the_readme_client_example_runs_against_a_server(api, tmp_path, monkeypatch):
+    """The README's five lines, with the test server's address, a user, the test catalog's area and
+    months put in (the README's are the simulated world's)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.DOTALL | re.MULTILINE)
+    (example,) = [block for block in blocks if "openeo.connect" in block]
+    example = example.replace("http://127.0.0.1:8000", api.url).replace(
+        '"alice", "secret"', '"alice", "alice-secret"'
+    )
+    example = re.sub(r"spatial_extent=\{[^}]*\}", f"spatial_extent={bbox()!r}", example)
+    example = example.replace('["2021-05-01", "2021-07-01"]', '["2021-06-01", "2021-08-01"]')
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "README.md", "exec"), {})
+    names = sorted(p.name for p in (tmp_path / "composites").glob("*.tif"))
+    assert names[0] == "composite_E44N27_2021-06_R20m_B04.tif" and len(names) == 6

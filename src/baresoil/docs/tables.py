@@ -140,6 +140,8 @@ def stac_table(args: list[str]) -> str:
 
 
 def _section(name: str) -> Any:
+    if name == "service":  # the server's own section, read by `baresoil serve --config`
+        return config_module.ServiceConfig()
     for f in dataclasses.fields(Config):
         if f.name == name:
             return getattr(Config(), name)
@@ -320,3 +322,41 @@ def constants_table(args: list[str]) -> str:
             )
         )
     return f"Constants of `{module_name}`:\n\n" + markdown_table(("name", "value", "meaning"), rows)
+
+
+# --- the openEO processes of `baresoil serve` ------------------------------------------------
+
+
+def _schema_words(schema: Any) -> str:
+    """A parameter's JSON schema in a few words: ``one of "pvir2", "geos3"``, ``number ≥ 0``."""
+    if isinstance(schema, list):
+        return " or ".join(_schema_words(s) for s in schema)
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if "subtype" in schema:
+        return str(schema["subtype"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {_schema_words(schema.get('items', {}))}"
+    bounds = [f"{sign} {schema[key]:g}" for key, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"),
+              ("maximum", "≤"), ("exclusiveMaximum", "<")) if key in schema]  # fmt: skip
+    return " ".join([str(kind), *bounds])
+
+
+def processes_table(args: list[str]) -> str:
+    """No argument: the processes of ``GET /processes`` with their summaries; a process id: its
+    parameters (the config keys it exposes, in config.py's words)."""
+    from ..api.processes import all_processes
+
+    processes = {p["id"]: p for p in all_processes()}
+    if not args:
+        rows = [(f"`{pid}`", p["summary"]) for pid, p in processes.items()]
+        return markdown_table(("process", "summary"), rows)
+    (pid,) = args
+    if pid not in processes:
+        raise DocsError(f"no process {pid!r}; known: {', '.join(processes)}")
+    rows = []
+    for param in processes[pid]["parameters"]:
+        default = "" if not param.get("optional") else f"`{json.dumps(param.get('default'))}`"
+        rows.append((f"`{param['name']}`", _schema_words(param["schema"]), default, param["description"]))
+    return markdown_table(("parameter", "type", "default", "meaning"), rows)
