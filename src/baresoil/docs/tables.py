@@ -350,12 +350,13 @@ def processes_table(args: list[str]) -> str:
 
     processes = {p["id"]: p for p in all_processes()}
     if not args:
-        rows = [(f"`{pid}`", p["summary"]) for pid, p in processes.items()]
-        return markdown_table(("process", "summary"), rows)
+        return markdown_table(
+            ("process", "summary"), [(f"`{pid}`", p["summary"]) for pid, p in processes.items()]
+        )
     (pid,) = args
     if pid not in processes:
         raise DocsError(f"no process {pid!r}; known: {', '.join(processes)}")
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     for param in processes[pid]["parameters"]:
         default = "" if not param.get("optional") else f"`{json.dumps(param.get('default'))}`"
         rows.append((f"`{param['name']}`", _schema_words(param["schema"]), default, param["description"]))
