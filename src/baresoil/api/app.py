@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import mimetypes
+import re
 import secrets
 import zipfile
 from collections.abc import AsyncIterator, Mapping
@@ -34,8 +35,9 @@ from .errors import ApiError, install_handlers
 from .graph import check_limits, parse_graph
 from .jobs import JobRunner
 from .processes import all_processes
-from .results import result_assets, results_collection
+from .results import result_assets, result_layers, results_collection
 from .store import JobRecord, JobStore, database_url
+from .tiles import legend, render_tile
 from .users import Authenticator
 
 API_VERSION = "1.2.0"
@@ -70,6 +72,7 @@ _ENDPOINTS = [
     ("/jobs/{job_id}", ["GET", "DELETE"]),
     ("/jobs/{job_id}/results", ["GET", "POST", "DELETE"]),
     ("/jobs/{job_id}/logs", ["GET"]),
+    ("/viewer", ["GET"]),
 ]
 
 _FORMATS = {
@@ -81,6 +84,8 @@ _FORMATS = {
 def current_user(request: Request) -> str:
     """The user of the request's bearer token (``basic//TOKEN`` as openEO clients send it)."""
     header = request.headers.get("authorization", "")
+    if not header and "token" in request.query_params and _TOKEN_IN_QUERY.match(request.url.path):
+        header = f"Bearer {request.query_params['token']}"
     if not header:
         raise ApiError(401, "AuthenticationRequired", "a bearer token is needed: GET /credentials/basic")
     scheme, _, token = header.partition(" ")
@@ -94,6 +99,10 @@ def current_user(request: Request) -> str:
 
 
 User = Annotated[str, Depends(current_user)]
+_TOKEN_IN_QUERY = re.compile(r"^/jobs/[^/]+/results/(assets|tiles|legend)/")
+"""Where a token may come as ``?token=``: the viewer's map tiles, legends and download links, which a
+browser fetches without headers."""
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -308,6 +317,42 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if not target.is_relative_to(root) or not target.is_file() or target.name.startswith("."):
             raise ApiError(404, "AssetNotFound", f"job {job_id} has no asset {path!r}")
         return FileResponse(target, media_type=_media_type(target))
+
+    def finished_file(job_id: str, user: str, name: str) -> tuple[Path, str]:
+        """A finished job's result file by asset name, with its layer code."""
+        job = own_job(job_id, user)
+        if job.status != "finished":
+            raise ApiError(400, "JobNotFinished", f"job {job_id} is {job.status}, not finished")
+        found = result_layers(runner.result_dir(job.result_key)).get(name)
+        if found is None:
+            raise ApiError(404, "AssetNotFound", f"job {job_id} has no asset {name!r}")
+        return found
+
+    @app.get("/jobs/{job_id}/results/tiles/{name}/{z}/{x}/{y}.png")
+    def job_tile(job_id: str, name: str, z: int, x: int, y: int, user: User) -> Response:
+        path, code = finished_file(job_id, user, name)
+        if path.suffix != ".tif":
+            raise ApiError(400, "FormatUnsupported", f"{name}: tiles come from GeoTIFF results only")
+        png = render_tile(path, code, z, x, y)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/jobs/{job_id}/results/legend/{name}")
+    def job_legend(job_id: str, name: str, user: User) -> dict[str, Any]:
+        path, code = finished_file(job_id, user, name)
+        return legend(path, code)
+
+    @app.get("/viewer")
+    def viewer() -> FileResponse:
+        return FileResponse(STATIC / "viewer.html", media_type="text/html")
+
+    @app.get("/viewer/{path:path}")
+    def viewer_file(path: str) -> FileResponse:
+        target = (STATIC / path).resolve()
+        if not target.is_relative_to(STATIC.resolve()) or not target.is_file():
+            raise ApiError(404, "NotFound", f"no file {path!r}")
+        return FileResponse(
+            target, media_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        )
 
     @app.get("/jobs/{job_id}/logs")
     def job_logs(job_id: str, user: User, offset: str | None = None, limit: int = 1000) -> dict[str, Any]:

@@ -28,6 +28,17 @@ def result_assets(out: Path) -> dict[str, Path]:
     return files
 
 
+def result_layers(out: Path) -> dict[str, tuple[Path, str]]:
+    """Asset name -> (file, layer code: the item's asset key) over every item of the result."""
+    found: dict[str, tuple[Path, str]] = {}
+    for item in _items(out):
+        for code, asset in item.get("assets", {}).items():
+            path = (item["_folder"] / asset["href"]).resolve()
+            if path.is_file():
+                found[path.name] = (path, str(code))
+    return found
+
+
 def results_collection(job: JobRecord, out: Path, assets_href: str) -> dict[str, Any]:
     items = _items(out)
     root = out.resolve()
