@@ -246,3 +246,27 @@ def test_users_add_stores_a_hash_and_the_user_can_log_in(tmp_path, capsys, monke
     token = auth.login("carol", "correct horse")
     assert token is not None and auth.user_of(token) == "carol"
     assert auth.login("carol", "wrong") is None and auth.user_of(token[:-2] + "xx") is None
+
+
+def test_a_token_in_the_query_opens_only_the_viewers_tiles_legends_and_downloads(api, alices_job):
+    token = _token(api.url, "alice")["Authorization"].removeprefix("Bearer ")
+    _error(
+        requests.get(f"{api.url}/jobs", params={"token": token}, timeout=10), 401, "AuthenticationRequired"
+    )
+    results = requests.get(
+        f"{api.url}/jobs/{alices_job}/results", headers=_token(api.url, "alice"), timeout=10
+    )
+    name = next(n for n in results.json()["assets"] if n.endswith("_B04.tif"))
+    legend = requests.get(
+        f"{api.url}/jobs/{alices_job}/results/legend/{name}", params={"token": token}, timeout=10
+    )
+    assert legend.status_code == 200 and legend.json()["kind"] == "ramp" and legend.json()["max"] < 1
+    tile = requests.get(
+        f"{api.url}/jobs/{alices_job}/results/tiles/{name}/0/0/0.png", params={"token": token}, timeout=10
+    )
+    assert tile.status_code == 200 and tile.content[:4] == b"\x89PNG"
+    bob = _token(api.url, "bob")["Authorization"].removeprefix("Bearer ")
+    answer = requests.get(
+        f"{api.url}/jobs/{alices_job}/results/tiles/{name}/0/0/0.png", params={"token": bob}, timeout=10
+    )
+    _error(answer, 404, "JobNotFound")
