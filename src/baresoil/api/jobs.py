@@ -68,7 +68,8 @@ class JobRunner:
         self.handler = _JobLogs(store)
         package = logging.getLogger("baresoil")
         package.addHandler(self.handler)
-        if package.getEffectiveLevel() > logging.INFO:
+        self._level = package.level
+        if package.getEffectiveLevel() > logging.INFO:  # jobs' logs hold baresoil's INFO messages
             package.setLevel(logging.INFO)
 
     def result_dir(self, key: str) -> Path:
@@ -181,4 +182,6 @@ class JobRunner:
         """Stop: running jobs stop at their next batch and are queued again for the next start."""
         self.stopping.set()
         self.executor.shutdown(wait=True, cancel_futures=True)
-        logging.getLogger("baresoil").removeHandler(self.handler)
+        package = logging.getLogger("baresoil")
+        package.removeHandler(self.handler)
+        package.setLevel(self._level)
