@@ -162,7 +162,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
             "series, on request (baresoil serve).",
             "production": False,
             "endpoints": [{"path": path, "methods": methods} for path, methods in _ENDPOINTS],
-            "billing": None,
             "links": [
                 {"rel": "self", "href": f"{root}/", "type": "application/json"},
                 {"rel": "conformance", "href": f"{root}/conformance", "type": "application/json"},
