@@ -14,11 +14,15 @@ error names the file, the key and the type expected.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import sys
 import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -436,6 +440,49 @@ class CompositeConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class ServiceConfig:
+    """Limits and workers of ``baresoil serve`` (the ``[service]`` table of its ``--config`` file).
+
+    A request over a limit is refused with openEO's error JSON before any work starts.  The area is the
+    requested box's on the EEA grid (km²), the period its days; pixels are those of one output layer."""
+
+    max_area_period: Positive = 10_000.0 * 366
+    """Largest area times period of a batch job, km² × days (10,000 km² for a year; the openEO platforms
+    that publish SCMaP refuse above about 1,000 km² for two years)."""
+    max_pixels: Positive = 400e6
+    """Most pixels of one output layer of a batch job (a 400 km × 400 km area at 20 m)."""
+    sync_max_area_period: Positive = 100.0 * 366
+    """Largest area times period of a synchronous request (``POST /result``), km² × days."""
+    sync_max_pixels: Positive = 4e6
+    """Most pixels of one output layer of a synchronous request (40 km × 40 km at 20 m)."""
+    workers: AtLeastOne = 2
+    """Batch jobs run at the same time (each one computes on the dask scheduler); more wait, queued."""
+
+
+def load_service_config(path: str | Path | None = None) -> ServiceConfig:
+    """The defaults, updated by the ``[service]`` table of a TOML file when given."""
+    service = ServiceConfig()
+    if path is None:
+        return service
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    values = data.get("service", {})
+    known = {f.name for f in dataclasses.fields(service)}
+    unknown = [key for key in values if key not in known]
+    if unknown:
+        raise ConfigError(f"{path}: unknown key service.{unknown[0]}")
+    try:
+        return dataclasses.replace(service, **values)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, ServiceConfig, "service", values, str(path))) from None
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Config:
     scenes: SceneFilter = field(default_factory=SceneFilter)
     cube: CubeConfig = field(default_factory=CubeConfig)
@@ -576,3 +623,28 @@ def _as_toml(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_as_toml(v) for v in value) + "]"
     return repr(value)
+
+
+@cache
+def field_docs() -> dict[str, dict[str, str]]:
+    """Per config dataclass: field name -> the docstring written under the field in this module (what the
+    documentation's tables and the API's process parameters say of each key)."""
+    tree = ast.parse(inspect.getsource(sys.modules[__name__]))
+    docs: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields: dict[str, str] = {}
+        body = node.body
+        for current, following in zip(body, [*body[1:], None], strict=True):
+            if isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name):
+                text = ""
+                if (
+                    isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)
+                ):
+                    text = inspect.cleandoc(following.value.value)
+                fields[current.target.id] = " ".join(text.split())
+        docs[node.name] = fields
+    return docs

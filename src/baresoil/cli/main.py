@@ -27,7 +27,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
-from . import composite, cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
+from . import composite, cube, demo, docs, parcels, report, seasons, serve, simulate, soil, soilsuite
 
 PROG = "baresoil"
 
@@ -48,6 +48,8 @@ app.command("parcels")(parcels.parcels_command)
 app.command("demo")(demo.demo_command)
 app.command("report")(report.report_command)
 app.command("docs")(docs.docs_command)
+app.command("serve")(serve.serve_command)
+app.add_typer(serve.users_app, name="users")
 
 
 def _version(value: bool) -> None:

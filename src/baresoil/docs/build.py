@@ -22,6 +22,7 @@ RENDERERS: dict[str, Renderer] = {
     "config": tables.config_table,
     "product-defaults": tables.product_defaults_table,
     "cli": tables.cli_table,
+    "processes": tables.processes_table,
     "signature": tables.signature_table,
     "constants": tables.constants_table,
     "stac-layouts": families.stac_layouts,

@@ -12,7 +12,6 @@ import inspect
 import json
 import typing
 from collections.abc import Iterable, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -140,31 +139,9 @@ def stac_table(args: list[str]) -> str:
 # --- the typed configuration ---------------------------------------------------------------
 
 
-@cache
-def _field_docs() -> dict[str, dict[str, str]]:
-    """Per config dataclass: field name -> the docstring written under the field in config.py."""
-    tree = ast.parse(inspect.getsource(config_module))
-    docs: dict[str, dict[str, str]] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
-            continue
-        fields: dict[str, str] = {}
-        body = node.body
-        for current, following in zip(body, [*body[1:], None], strict=True):
-            if isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name):
-                text = ""
-                if (
-                    isinstance(following, ast.Expr)
-                    and isinstance(following.value, ast.Constant)
-                    and isinstance(following.value.value, str)
-                ):
-                    text = inspect.cleandoc(following.value.value)
-                fields[current.target.id] = " ".join(text.split())
-        docs[node.name] = fields
-    return docs
-
-
 def _section(name: str) -> Any:
+    if name == "service":  # the server's own section, read by `baresoil serve --config`
+        return config_module.ServiceConfig()
     for f in dataclasses.fields(Config):
         if f.name == name:
             return getattr(Config(), name)
@@ -187,7 +164,7 @@ def config_table(args: list[str]) -> str:
     """Every key of one config section: TOML key, default and meaning (config.py's own words)."""
     (name,) = args
     section = _section(name)
-    docs = _field_docs().get(type(section).__name__, {})
+    docs = config_module.field_docs().get(type(section).__name__, {})
     rows = [
         (f"`{name}.{f.name}`", _default(getattr(section, f.name)), docs.get(f.name, ""))
         for f in dataclasses.fields(section)
@@ -345,3 +322,42 @@ def constants_table(args: list[str]) -> str:
             )
         )
     return f"Constants of `{module_name}`:\n\n" + markdown_table(("name", "value", "meaning"), rows)
+
+
+# --- the openEO processes of `baresoil serve` ------------------------------------------------
+
+
+def _schema_words(schema: Any) -> str:
+    """A parameter's JSON schema in a few words: ``one of "pvir2", "geos3"``, ``number ≥ 0``."""
+    if isinstance(schema, list):
+        return " or ".join(_schema_words(s) for s in schema)
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if "subtype" in schema:
+        return str(schema["subtype"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {_schema_words(schema.get('items', {}))}"
+    bounds = [f"{sign} {schema[key]:g}" for key, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"),
+              ("maximum", "≤"), ("exclusiveMaximum", "<")) if key in schema]  # fmt: skip
+    return " ".join([str(kind), *bounds])
+
+
+def processes_table(args: list[str]) -> str:
+    """No argument: the processes of ``GET /processes`` with their summaries; a process id: its
+    parameters (the config keys it exposes, in config.py's words)."""
+    from ..api.processes import all_processes
+
+    processes = {p["id"]: p for p in all_processes()}
+    if not args:
+        return markdown_table(
+            ("process", "summary"), [(f"`{pid}`", p["summary"]) for pid, p in processes.items()]
+        )
+    (pid,) = args
+    if pid not in processes:
+        raise DocsError(f"no process {pid!r}; known: {', '.join(processes)}")
+    rows: list[tuple[str, str, str, str]] = []
+    for param in processes[pid]["parameters"]:
+        default = "" if not param.get("optional") else f"`{json.dumps(param.get('default'))}`"
+        rows.append((f"`{param['name']}`", _schema_words(param["schema"]), default, param["description"]))
+    return markdown_table(("parameter", "type", "default", "meaning"), rows)

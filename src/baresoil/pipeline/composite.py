@@ -142,7 +142,8 @@ def _run_cogs(job: Job, grid: GridPlan) -> list[Path]:
     if job.resume and all(item_path(job.out_dir, it.id).exists() for it in items):
         log.info("grid %s: outputs complete, skipped", grid.name)
         return [item_path(job.out_dir, it.id) for it in items]
-    with explain_read_errors(grid.scenes), block_progress(f"{FAMILY} {grid.name}", job.progress) as progress:
+    bar = block_progress(f"{FAMILY} {grid.name}", job.progress, job.report)
+    with explain_read_errors(grid.scenes), bar as progress:
         write_layers(outputs, grid.geobox, progress)
     return [write_item(job.out_dir, it) for it in items]
 

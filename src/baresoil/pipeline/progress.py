@@ -1,4 +1,5 @@
-"""A progress bar over the blocks a product writes, drawn with rich on stderr."""
+"""A progress bar over the blocks a product writes, drawn with rich on stderr, and reported to a caller
+(the API's job store) when one listens."""
 
 from __future__ import annotations
 
@@ -8,16 +9,25 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+ProgressReport = Callable[[str, int, int], None]
+"""``(description, done, total)`` after each batch of blocks; it may raise to stop the run between
+batches (a cancelled API job)."""
+
 
 @contextmanager
-def block_progress(description: str, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
-    """Yield a ``(done, total)`` callback that advances a bar (None when disabled).
+def block_progress(
+    description: str, enabled: bool = True, report: ProgressReport | None = None
+) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a ``(done, total)`` callback that advances a bar and calls ``report`` (None when neither).
 
     The bar is drawn only on a terminal, so logs and captured output stay clean.
     """
     console = Console(stderr=True)
     if not enabled or not console.is_terminal:
-        yield None
+        if report is None:
+            yield None
+        else:
+            yield lambda done, total: report(description, done, total)
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"),
                TimeElapsedColumn())  # fmt: skip
@@ -26,5 +36,7 @@ def block_progress(description: str, enabled: bool = True) -> Iterator[Callable[
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
+            if report is not None:
+                report(description, done, total)
 
         yield update

@@ -25,7 +25,7 @@ from ..grid import Area, TileId
 from ..io.cog import LayerOutput, write_layers
 from ..io.stac import OutputItem, item_path, update_catalog, write_item
 from ..products.base import ProductPeriod
-from .progress import block_progress
+from .progress import ProgressReport, block_progress
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ class Job:
     resume: bool = False
     """Skip tiles whose items and files already exist."""
     progress: bool = True
+    report: ProgressReport | None = None
+    """Told the blocks written after each batch (the API's job progress); may raise to stop the run."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,10 @@ def _run_tile(
         log.info("tile %s: outputs complete, skipped", tile_plan.tile.code)
         return [item_path(job.out_dir, it.id) for it in items]
     description = f"{family} {tile_plan.tile.code}"
-    with explain_read_errors(tile_plan.scenes), block_progress(description, job.progress) as on_progress:
+    with (
+        explain_read_errors(tile_plan.scenes),
+        block_progress(description, job.progress, job.report) as on_progress,
+    ):
         write_layers(outputs, geobox, on_progress)
     return [write_item(job.out_dir, it) for it in items]
 
