@@ -25,8 +25,8 @@ RANK = {
             ("cube",),
             ("products", "io"),
             ("pipeline",),
+            ("api",),  # the openEO service over the pipeline
             ("cli",),
-            ("api",),
             ("docs",),  # repository tooling behind `baresoil docs`: reads every layer
         ]
     )

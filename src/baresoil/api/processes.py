@@ -23,7 +23,7 @@ from ..config import Config
 from ..products import composite as _composite  # noqa: F401  (registers the composite layers)
 from ..products import seasons as _seasons  # noqa: F401
 from ..products import soilsuite as _soilsuite  # noqa: F401
-from ..products.registry import layers
+from ..registry import layers
 
 DATACUBE = {"type": "object", "subtype": "datacube"}
 

@@ -18,7 +18,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 from rio_tiler.utils import render
 
-from ..products.registry import RAMP, Layer, layer
+from ..registry import RAMP, Layer, layer
 
 TILE = 256
 TRUE_COLOUR = ("B04", "B03", "B02")
