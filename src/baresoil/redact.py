@@ -8,9 +8,9 @@ the user information of every URL, the value of such headers and any secret regi
 says which parameter or header was there.
 
 What leaves the process: messages of errors, log records (baresoil's and the libraries': rasterio
-passes GDAL's warnings to :mod:`logging`), Python warnings, the run manifest and STAC provenance.
-:func:`install` redacts every log record when it is made (whatever handler shows it) and every
-warning, and keeps the libraries' retry chatter (one warning per retried HTTP request, each with its
+passes GDAL's warnings to :mod:`logging`), Python warnings, tracebacks, the run manifest and STAC
+provenance.  :func:`install` redacts every log record when it is made (whatever handler shows it),
+every warning and the traceback of an uncaught exception, and keeps the libraries' retry chatter (one warning per retried HTTP request, each with its
 full URL) out of the log: :data:`RETRIES` counts those instead.  Hrefs used to *read* are never
 redacted, only their text on the way out.
 """
@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
+import traceback
 import warnings
 from collections import Counter
+from types import TracebackType
 from typing import Any
 
 MASK = "<redacted>"
@@ -117,6 +120,15 @@ def install() -> None:
         show(type(message)(text) if isinstance(message, Warning) else text, *args, **kwargs)
 
     warnings.showwarning = redacted_warning  # type: ignore[assignment]
+    show_exception = sys.excepthook
+
+    def redacted_traceback(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            show_exception(kind, exc, tb)
+            return
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, exc, tb))))
+
+    sys.excepthook = redacted_traceback
 
 
 def _retry_chatter(record: logging.LogRecord) -> bool:

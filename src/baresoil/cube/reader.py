@@ -34,8 +34,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from contextlib import nullcontext
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,14 +171,16 @@ class GuardedReader:
             attempt += 1
             fresh = rasterio.Env(CPL_VSIL_CURL_NON_CACHED="/vsicurl/") if attempt > 1 else nullcontext()
             try:
-                with fresh:
+                with fresh, GDAL_WARNINGS.capture() as warned:
                     result: tuple[tuple[slice, slice], np.ndarray] = rio_read(
                         self._src, cfg, dst_geobox, dst=dst, selection=selection
                     )
+                if warned:
+                    raise _GdalWarned(warned[0])
                 HOSTS.answered(host)
                 return result
             except Exception as exc:  # noqa: BLE001 - any failure to read this source is this asset's
-                reason = failure_reason(exc)
+                reason = warned[0] if warned else failure_reason(exc)
                 kind = fault_kind(reason) if host else None
                 elapsed = time.monotonic() - started
                 if kind != NETWORK:
@@ -208,6 +210,46 @@ class GuardedReader:
         return np.s_[0:0, 0:0], empty
 
 
+class _GdalWarned(Exception):
+    """A read that GDAL warned about (a header tag it could not read): its result cannot be trusted."""
+
+
+class _WarningCapture(logging.Filter):
+    """Collects the GDAL warnings that say a read went wrong, per thread, while a read runs.
+
+    GDAL reports some failures only as warnings (``TIFFFetchNormalTag: IO error during reading of
+    "GeoKeyDirectory"; tag ignored`` when a connection drops during the header): the file then opens
+    without its georeferencing, and what is read from it is wrong."""
+
+    _SIGNS = re.compile(r"IO error|Read error|CURL error|HTTP response code|got \d+ bytes", re.IGNORECASE)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+        for name in ("rasterio._env", "rasterio._err"):
+            logging.getLogger(name).addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        bucket = getattr(self._local, "bucket", None)
+        if bucket is not None and record.levelno >= logging.WARNING:
+            message = record.getMessage()
+            if self._SIGNS.search(message) and "Retrying" not in message:
+                bucket.append(" ".join(message.split()))
+                return logging.getLogger().isEnabledFor(logging.DEBUG)  # the read reports it
+        return True
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        bucket: list[str] = []
+        self._local.bucket = bucket
+        try:
+            yield bucket
+        finally:
+            self._local.bucket = None
+
+
+GDAL_WARNINGS = _WarningCapture()
+
 NETWORK = "network"
 SHORT_READ = "short read"
 _NETWORK = re.compile(
@@ -215,7 +257,9 @@ _NETWORK = re.compile(
     re.IGNORECASE,
 )
 """GDAL's words for a server error, a timeout, a connection refused or lost: retried until the deadline."""
-_SHORT_READ = re.compile(r"Read error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|Read failed", re.IGNORECASE)
+_SHORT_READ = re.compile(
+    r"Read error|IO error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|TIFFFetch|Read failed", re.IGNORECASE
+)
 """A tile shorter than it should be: a connection dropped mid-answer, or a truncated file (which fails
 every time): read again ``read.retries`` times."""
 
