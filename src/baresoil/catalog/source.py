@@ -137,7 +137,8 @@ def _read_static(location: str, reads: ReadConfig) -> pystac.STACObject:
     except CatalogError:
         raise
     except Exception as exc:
-        raise CatalogError(f"cannot read STAC catalog {redact(location)}: {_first_line(exc)}") from None
+        cause = _catalog_cause(exc)
+        raise cause or CatalogError(f"cannot read STAC catalog {redact(location)}: {_first_line(exc)}") from None
 
 
 def _walk_items(root: pystac.STACObject, source: str) -> Iterator[pystac.Item]:
@@ -152,7 +153,17 @@ def _walk_items(root: pystac.STACObject, source: str) -> Iterator[pystac.Item]:
     except CatalogError:
         raise
     except Exception as exc:
-        raise CatalogError(f"cannot read the items of {source}: {_first_line(exc)}") from None
+        cause = _catalog_cause(exc)  # pystac wraps what our I/O raised: that names the document
+        raise cause or CatalogError(f"cannot read the items of {source}: {_first_line(exc)}") from None
+
+
+def _catalog_cause(exc: BaseException) -> CatalogError | None:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, CatalogError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

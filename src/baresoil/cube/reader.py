@@ -221,7 +221,7 @@ class _WarningCapture(logging.Filter):
     "GeoKeyDirectory"; tag ignored`` when a connection drops during the header): the file then opens
     without its georeferencing, and what is read from it is wrong."""
 
-    _SIGNS = re.compile(r"IO error|Read error|CURL error|HTTP response code|got \d+ bytes", re.IGNORECASE)
+    _SIGNS = re.compile(r"IO error|Read error|CURL error|HTTP response code|got \d+ bytes|corrupt", re.IGNORECASE)
 
     def __init__(self) -> None:
         super().__init__()
@@ -253,12 +253,14 @@ GDAL_WARNINGS = _WarningCapture()
 NETWORK = "network"
 SHORT_READ = "short read"
 _NETWORK = re.compile(
-    r"HTTP (response|error) code:? *(0|429|5\d\d)\b|CURL error|timed out|Connection|Empty reply|reset by peer",
+    r"HTTP (response|error) code( on \S+?)?:? *(0|429|5\d\d)\b|CURL error|timed out|Connection|Empty reply|"
+    r"reset by peer",
     re.IGNORECASE,
 )
 """GDAL's words for a server error, a timeout, a connection refused or lost: retried until the deadline."""
 _SHORT_READ = re.compile(
-    r"Read error|IO error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|TIFFFetch|Read failed", re.IGNORECASE
+    r"Read error|IO error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|TIFFFetch|Read failed|corrupt",
+    re.IGNORECASE,
 )
 """A tile shorter than it should be: a connection dropped mid-answer, or a truncated file (which fails
 every time): read again ``read.retries`` times."""
