@@ -73,19 +73,24 @@ def load_cube(
     An observation is a scene at a pixel where every band loaded has data: where one band has none (the
     edge of its footprint, or an asset that could not be read and was left out, see
     :mod:`.reader`), the scene is no observation there (SCL 0, every band NaN), so the observation
-    counts say so."""
-    raw = complete_observations(read_dn(scenes, geobox, config, bands, reads, journal), scenes, bands)
+    counts say so.  Clouds are buffered from the scene classification as it was read, so that
+    completeness, a per-pixel test, adds no reads of neighbouring chunks."""
+    raw = read_dn(scenes, geobox, config, bands, reads, journal)
+    complete = complete_observations(raw, scenes, bands)
     cube = xr.Dataset(coords=raw.coords)
     for band in bands:
         if band == SCL:
             continue
-        cube[band] = _reflectance(raw[band], scenes, band)
+        cube[band] = _reflectance(_masked(raw[band], complete, scenes, band), scenes, band)
     if SCL in bands:
         scl = raw[SCL].astype(np.uint8)
-        scl.attrs = {"long_name": "Sen2Cor scene classification"}
-        cube[SCL] = scl
         cube["clear"] = clear_sky_mask(scl, config)
         cube["snow"] = snow_mask(scl, config)
+        if complete is not None:
+            cube["clear"], cube["snow"] = cube.clear & complete, cube.snow & complete
+            scl = scl.where(complete, np.uint8(0)).astype(np.uint8)
+        scl.attrs = {"long_name": "Sen2Cor scene classification"}
+        cube[SCL] = scl
     cube = cube.assign_coords(_scene_coords(scenes))
     cube.attrs.update(
         crs=str(EEA_CRS),
@@ -136,18 +141,26 @@ def asset_refs(scenes: Sequence[Scene], bands: Sequence[str]) -> dict[str, Asset
     }
 
 
-def complete_observations(raw: xr.Dataset, scenes: Sequence[Scene], bands: Sequence[str]) -> xr.Dataset:
-    """``raw`` with every band set to its nodata where any band has none (for that scene and pixel)."""
-    nodata = {band: _dn(scenes[0].items[0].bands[band].nodata) for band in bands}
-    has_data = [raw[band] != nodata[band] for band in bands if nodata[band] is not None]
+def complete_observations(raw: xr.Dataset, scenes: Sequence[Scene], bands: Sequence[str]) -> xr.DataArray | None:
+    """True where every band has data, per scene and pixel (None when no band declares a nodata)."""
+    has_data = [raw[band] != nodata for band in bands if (nodata := _band_nodata(scenes, band)) is not None]
     if not has_data:
-        return raw
+        return None
     complete = has_data[0]
     for more in has_data[1:]:
         complete = complete & more
-    return raw.assign(
-        {band: raw[band].where(complete, nodata[band]).astype(raw[band].dtype) for band in bands}
-    )
+    return complete
+
+
+def _masked(dn: xr.DataArray, complete: xr.DataArray | None, scenes: Sequence[Scene], band: str) -> xr.DataArray:
+    nodata = _band_nodata(scenes, band)
+    if complete is None or nodata is None:
+        return dn
+    return dn.where(complete, nodata).astype(dn.dtype)
+
+
+def _band_nodata(scenes: Sequence[Scene], band: str) -> int | None:
+    return _dn(scenes[0].items[0].bands[band].nodata)
 
 
 def chunk_side(config: CubeConfig, n_dates: int) -> int:
