@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pystac
 
-from stac_factory import lonlat_bbox, make_item, write_scene
-
 from baresoil.catalog.layouts import EARTH_SEARCH
+
+from stac_factory import lonlat_bbox, make_item, write_scene
 
 SCENE_DAYS = (datetime(2021, 6, 1, 10), datetime(2021, 6, 6, 10), datetime(2021, 6, 11, 10))
 START, END = "2021-05-01", "2021-07-01"

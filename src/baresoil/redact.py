@@ -10,8 +10,9 @@ says which parameter or header was there.
 What leaves the process: messages of errors, log records (baresoil's and the libraries': rasterio
 passes GDAL's warnings to :mod:`logging`), Python warnings, tracebacks, the run manifest and STAC
 provenance.  :func:`install` redacts every log record when it is made (whatever handler shows it),
-every warning and the traceback of an uncaught exception, and keeps the libraries' retry chatter (one warning per retried HTTP request, each with its
-full URL) out of the log: :data:`RETRIES` counts those instead.  Hrefs used to *read* are never
+every warning and the traceback of an uncaught exception, and keeps the libraries' retry chatter
+(one warning per retried HTTP request, each with its full URL) out of the log: :data:`RETRIES`
+counts those instead.  Hrefs used to *read* are never
 redacted, only their text on the way out.
 """
 
@@ -119,7 +120,7 @@ def install() -> None:
         text = redact(str(message))
         show(type(message)(text) if isinstance(message, Warning) else text, *args, **kwargs)
 
-    warnings.showwarning = redacted_warning  # type: ignore[assignment]
+    warnings.showwarning = redacted_warning
     show_exception = sys.excepthook
 
     def redacted_traceback(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

@@ -81,7 +81,7 @@ def test_asset_unreadable(capsys, tmp_path, catalog):
     (tmp_path / "s1" / "SCL.tif").write_bytes(b"this is not a GeoTIFF")
     code, err = run(capsys, *cube_args(catalog, tmp_path, "--strict"))
     assert_one_line(code, err, "item S2A_32UPU_20210601_0_L2A", "band SCL", "cannot be read", "s1/SCL.tif")
-    code, out, err = run_cli(capsys, *cube_args(catalog, tmp_path))
+    code, _out, err = run_cli(capsys, *cube_args(catalog, tmp_path))
     assert code == 0
     assert len(err.strip().splitlines()) == 1, err
     assert "left out 1 unreadable scene-band(s)" in err and "item S2A_32UPU_20210601_0_L2A band SCL" in err
@@ -93,7 +93,7 @@ def test_a_truncated_20m_cog_is_left_out_not_the_run(capsys, tmp_path, catalog):
 
     path = tmp_path / "s1" / "B11.tif"
     path.write_bytes(path.read_bytes()[: path.stat().st_size - 200])
-    code, out, err = run_cli(capsys, *cube_args(catalog, tmp_path))
+    code, _out, err = run_cli(capsys, *cube_args(catalog, tmp_path))
     assert code == 0, err
     assert "unexpected" not in err
     assert "item S2A_32UPU_20210601_0_L2A band B11" in err

@@ -22,9 +22,8 @@ from baresoil.cli.main import main
 from baresoil.io.cog import read_layer
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.manifest import read_manifest
-
 from cli_runner import run_cli
-from fault_server import FaultServer, Faults, serve
+from fault_server import Faults, FaultServer, serve
 from http_catalog import cube_args, item_id, write_http_catalog, write_scenes
 
 READS = """
@@ -95,7 +94,9 @@ def test_transient_faults_on_cogs_leave_the_outputs_identical(capsys, tmp_path, 
     the same bytes come out, and no retry is printed."""
     faults = Faults(rate=0.1, kinds=TRANSIENT, pattern=r"\.tif$")
     with served(tmp_path, scenes, faults) as (catalog, server):
-        code, out, err = run_cli(capsys, *cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path)))
+        code, out, err = run_cli(
+            capsys, *cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path))
+        )
     assert code == 0, err
     assert err == ""
     assert out.startswith("wrote 1 item(s)")
@@ -108,7 +109,9 @@ def test_transient_faults_on_cogs_leave_the_outputs_identical(capsys, tmp_path, 
 def test_transient_faults_on_stac_json_are_retried(capsys, tmp_path, scenes, reference):
     faults = Faults(rate=0.3, kinds=TRANSIENT, pattern=r"\.json$")
     with served(tmp_path, scenes, faults) as (catalog, server):
-        code, _, err = run_cli(capsys, *cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path)))
+        code, _, err = run_cli(
+            capsys, *cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path))
+        )
     assert code == 0, err
     assert err == ""
     assert sum(server.outcome_counts()[k] for k in TRANSIENT) >= 1
@@ -120,7 +123,9 @@ def test_a_stac_document_that_stays_unavailable_is_one_line_naming_it(capsys, tm
     faults = Faults(permanent={f"{item}/{item}.json": 503})
     started = time.monotonic()
     with served(tmp_path, scenes, faults) as (catalog, server):
-        code, _, err = run_cli(capsys, *cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path)))
+        code, _, err = run_cli(
+            capsys, *cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path))
+        )
     line = one_line(err)
     assert code == 1
     assert f"/stac/{item}/{item}.json" in line and "503" in line, line
@@ -170,7 +175,7 @@ def test_an_unreadable_asset_is_left_out_and_named(capsys, tmp_path, scenes, ref
     with serve(root, _damage(root, how), hang_s=20) as server:
         catalog = write_http_catalog(root, server.url)
         args = cube_args(catalog, tmp_path / "out", "--config", config_file(tmp_path, deadline=3))
-        code, out, err = run_cli(capsys, *args)
+        code, _out, err = run_cli(capsys, *args)
     assert code == 0, err
     warning = one_line(err)
     assert warning.startswith("warning: left out 1 unreadable scene-band(s)")
@@ -194,8 +199,10 @@ def test_strict_ends_the_run_naming_the_asset(capsys, tmp_path, scenes):
         catalog = write_http_catalog(root, server.url)
         code, _, err = run_cli(capsys, *cube_args(catalog, tmp_path / "out", "--strict"))
     assert code == 1
-    assert one_line(err) == (
-        f"error: item {item_id(1)}: band B11 cannot be read ({server.url}/s1/B11.tif): HTTP response code: 404"
+    href = f"{server.url}/s1/B11.tif"
+    assert (
+        one_line(err)
+        == f"error: item {item_id(1)}: band B11 cannot be read ({href}): HTTP response code: 404"
     )
 
 
@@ -208,7 +215,7 @@ def test_secrets_never_leave_the_process(capsys, caplog, tmp_path, scenes):
     faults = Faults(rate=0.15, kinds=TRANSIENT, permanent={"s1/B11.tif": 403})
     with served(tmp_path, scenes, faults, query="?sv=2021-06-08&se=2030-01-01&sig=SIGSECRET123") as (
         catalog,
-        server,
+        _server,
     ):
         signed = catalog.replace("http://", "http://reader:PASSWORD456@")
         with caplog.at_level(logging.DEBUG):

@@ -40,8 +40,10 @@ def test_events_fold_into_the_state_of_tiles_blocks_and_runs(tmp_path):
     assert state.tiles["E44N27"].state == "done" and state.tiles["E45N27"].state == "planned"
     assert state.tiles["E44N27"].outputs == {"obs_E44N27/obs.json": (99, "cd")}
     assert state.blocks == (4, 4)
-    assert state.skipped == [{"tile": "E44N27", "item": "item1", "band": "B11",
-                              "href": "http://h/B11.tif?sig=<redacted>", "reason": "HTTP response code: 404"}]  # fmt: skip
+    href, reason = "http://h/B11.tif?sig=<redacted>", "HTTP response code: 404"
+    assert state.skipped == [
+        {"tile": "E44N27", "item": "item1", "band": "B11", "href": href, "reason": reason}
+    ]
     assert "TOKEN" not in path.read_text()
     assert all(json.loads(line)["v"] == 1 for line in path.read_text().splitlines())
 
@@ -100,16 +102,20 @@ def test_file_problems_name_missing_truncated_and_changed_files(tmp_path):
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_folder(tmp_path):
-    with OutputLock(tmp_path, "first"):
-        with pytest.raises(OutputError, match=r"is in use by another baresoil run \(pid \d+ on .+, since .+\)"):
-            OutputLock(tmp_path, "second").acquire()
+    with (
+        OutputLock(tmp_path, "first"),
+        pytest.raises(OutputError, match=r"is in use by another baresoil run \(pid \d+ on .+, since .+\)"),
+    ):
+        OutputLock(tmp_path, "second").acquire()
     with OutputLock(tmp_path, "third") as lock:  # released: free again
         assert read_owner(lock.path).run == "third"
     assert not lock.path.exists()
 
 
 def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, caplog):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     with OutputLock(tmp_path, "killed") as lock:
         owner = json.loads(lock.path.read_text())
         stale = {**owner, "pid": int(dead.stdout)}

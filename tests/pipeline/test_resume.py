@@ -23,9 +23,9 @@ from baresoil.io.report import write_report
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.lock import LOCK_FILE, WORK_DIR
 from baresoil.pipeline.manifest import read_manifest
-
 from cli_runner import run_cli
 from http_catalog import END, SCENE_DAYS, START, item_id, write_scenes
+
 from stac_factory import lonlat_bbox, make_item, write_catalog
 
 BARESOIL = [sys.executable, "-c", "from baresoil.cli.main import main; main()"]
@@ -49,8 +49,8 @@ def catalog(tmp_path_factory) -> Path:
 def args(catalog: Path, out: Path, *extra: str, end: str = END, blocks: bool = False) -> list[str]:
     bbox = [f"{v:.6f}" for v in lonlat_bbox(50)]
     config = ["--config", str(catalog.parent.parent / "blocks.toml")] if blocks else []
-    return ["cube", "--stac", str(catalog), "--bbox", *bbox, "--start", START, "--end", end, "--out", str(out),
-            *config, *extra]  # fmt: skip
+    period = ["--start", START, "--end", end]
+    return ["cube", "--stac", str(catalog), "--bbox", *bbox, *period, "--out", str(out), *config, *extra]
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,9 @@ def test_resume_with_another_request_is_refused(capsys, tmp_path, catalog, chang
     extra, end = (change, END) if change[0] != "--end" else ([], change[1])
     code, _, err = run_cli(capsys, *args(catalog, out, "--resume", *extra, end=end))
     assert code == 1
-    assert err.strip() == f"error: {out} holds a different request: {difference}; use a new --out or --overwrite"
+    assert (
+        err.strip() == f"error: {out} holds a different request: {difference}; use a new --out or --overwrite"
+    )
     code, _, err = run_cli(capsys, *args(catalog, out, "--overwrite", *extra, end=end))
     assert code == 0, err
     assert len(output_item_paths(out)) == 1
@@ -126,7 +128,9 @@ def test_resume_with_another_request_is_refused(capsys, tmp_path, catalog, chang
 def test_overwrite_removes_the_previous_runs_items(capsys, tmp_path, catalog):
     out = tmp_path / "out"
     run_cli(capsys, *args(catalog, out))
-    code, _, err = run_cli(capsys, *args(catalog, out, "--overwrite", "--start", "2021-06-02", end="2022-01-31"))
+    code, _, err = run_cli(
+        capsys, *args(catalog, out, "--overwrite", "--start", "2021-06-02", end="2022-01-31")
+    )
     assert code == 0, err
     assert [p.parent.name for p in output_item_paths(out)] == ["observations_E44N27_2021-2022_R20m"]
     assert not (out / "observations_E44N27_2021_R20m").exists()
@@ -205,7 +209,7 @@ def test_a_second_run_is_refused_and_a_killed_run_resumes(capsys, caplog, tmp_pa
 
 @pytest.mark.slow
 def test_a_signal_ends_a_tile_run_with_its_record_consistent(capsys, tmp_path, catalog, reference):
-    """SIGTERM here; SIGINT takes the same path (tests/cli/test_signals.py, and the KeyboardInterrupt above)."""
+    """SIGTERM here; SIGINT takes the same path (tests/cli/test_signals.py; KeyboardInterrupt above)."""
     signum, status = signal.SIGTERM, 143
     out = tmp_path / "out"
     process = _start(catalog, out)
@@ -214,8 +218,8 @@ def test_a_signal_ends_a_tile_run_with_its_record_consistent(capsys, tmp_path, c
     _, err = process.communicate(timeout=120)
     assert process.returncode == status, err
     assert err.strip().splitlines()[-1] == (
-        f"interrupted by {signal.Signals(signum).name}: finished tiles and the blocks of the tile in progress "
-        "are kept, partial files removed; a rerun with --resume continues from them "
+        f"interrupted by {signal.Signals(signum).name}: finished tiles and the blocks of the tile in "
+        "progress are kept, partial files removed; a rerun with --resume continues from them "
         "(see OUT/<product>/manifest.jsonl)"
     )
     record = manifest(out)

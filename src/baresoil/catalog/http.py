@@ -73,11 +73,11 @@ def with_retries(read: Callable[[], T], what: str, config: ReadConfig) -> T:
             reason = _first_line(exc)
             elapsed = time.monotonic() - started
             if not is_transient(exc):
-                raise CatalogError(f"cannot read {redact(what)}: {reason}") from None
+                raise CatalogError(f"cannot read {redact(what)}: {reason}") from exc
             if attempt > config.retries or elapsed + delay > config.deadline_s:
                 raise CatalogError(
                     f"cannot read {redact(what)}: {reason} (tried {attempt} times in {elapsed:.0f} s)"
-                ) from None
+                ) from exc
             log.debug("reading %s failed (%s); trying again in %.1f s", what, reason, delay)
             time.sleep(delay)
             delay *= 2
@@ -112,7 +112,7 @@ class RetryingStacIO(DefaultStacIO):
     def read_text_from_href(self, href: str) -> str:
         if not href.startswith(("http://", "https://")):
             return str(super().read_text_from_href(href))
-        return with_retries(lambda: self._get(href), f"STAC document {href}", self.config)
+        return with_retries(lambda: self._get(href), f"{_kind(href)} {href}", self.config)
 
     def _get(self, href: str) -> str:
         headers = {"User-Agent": f"baresoil (pystac/{pystac.__version__})", **self.headers}
@@ -120,6 +120,11 @@ class RetryingStacIO(DefaultStacIO):
         if response.status >= 400:
             raise _HttpStatusError(response.status, response.reason)
         return str(response.data.decode("utf-8"))
+
+
+def _kind(href: str) -> str:
+    name = href.split("?", 1)[0].rsplit("/", 1)[-1]
+    return {"catalog.json": "STAC catalog", "collection.json": "STAC collection"}.get(name, "STAC document")
 
 
 class _HttpStatusError(Exception):
@@ -132,7 +137,7 @@ def api_io(config: ReadConfig) -> Any:
     """pystac-client's I/O for STAC APIs with the same retries, timeout and deadline."""
     from pystac_client.stac_api_io import StacApiIO
 
-    class RetryingStacApiIO(StacApiIO):  # type: ignore[misc]
+    class RetryingStacApiIO(StacApiIO):
         def request(self, href: str, *args: Any, **kwargs: Any) -> str:
             return with_retries(
                 lambda: str(StacApiIO.request(self, href, *args, **kwargs)), f"STAC API {href}", config

@@ -138,7 +138,9 @@ def _read_static(location: str, reads: ReadConfig) -> pystac.STACObject:
         raise
     except Exception as exc:
         cause = _catalog_cause(exc)
-        raise cause or CatalogError(f"cannot read STAC catalog {redact(location)}: {_first_line(exc)}") from None
+        raise cause or CatalogError(
+            f"cannot read STAC catalog {redact(location)}: {_first_line(exc)}"
+        ) from exc
 
 
 def _walk_items(root: pystac.STACObject, source: str) -> Iterator[pystac.Item]:
@@ -154,7 +156,7 @@ def _walk_items(root: pystac.STACObject, source: str) -> Iterator[pystac.Item]:
         raise
     except Exception as exc:
         cause = _catalog_cause(exc)  # pystac wraps what our I/O raised: that names the document
-        raise cause or CatalogError(f"cannot read the items of {source}: {_first_line(exc)}") from None
+        raise cause or CatalogError(f"cannot read the items of {source}: {_first_line(exc)}") from exc
 
 
 def _catalog_cause(exc: BaseException) -> CatalogError | None:
@@ -188,7 +190,7 @@ def _api_items(source: StacSource, area: Area, period: TimeRange, reads: ReadCon
     except CatalogError:
         raise
     except Exception as exc:
-        raise CatalogError(f"cannot search STAC API {source}: {_first_line(exc)}") from None
+        raise CatalogError(f"cannot search STAC API {source}: {_first_line(exc)}") from exc
 
 
 def _item_datetime(item: pystac.Item) -> datetime:

@@ -30,7 +30,9 @@ def cube_command(
     """Count observations, clear-sky observations and snow per pixel (NOBS, NCLEAR, NSNOW)."""
     overrides = opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation)
     run = opt.RunOptions(overwrite=overwrite, strict=strict)
-    job = opt.make_job(stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume, run=run)
+    job = opt.make_job(
+        stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume, run=run
+    )
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, observation_counts)
     opt.report_run(job, FAMILY, items)

@@ -104,6 +104,7 @@ it completes (``io.atomic``, ``simulate.files``); items come after their files, 
 (``pipeline.run``, ``pipeline.parcels``, ``pipeline.soilmap``, ``simulate``); the tile commands record
 finished tiles and staged blocks in their manifest (``pipeline.manifest``)."""
 
+
 def _io_failures() -> tuple[type[BaseException], ...]:
     """OSError and the exception roots of rasterio/GDAL, pystac, pystac-client, urllib3 and requests."""
     found: list[type[BaseException]] = [OSError]

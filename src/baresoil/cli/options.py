@@ -90,7 +90,7 @@ Strict = Annotated[
     bool,
     typer.Option(
         "--strict",
-        help="An asset that cannot be read ends the run (by default it is left out and named in the manifest).",
+        help="An asset that cannot be read ends the run (by default: left out, named in the manifest).",
     ),
 ]
 

@@ -86,9 +86,12 @@ def seasons_command(
         overrides,
         resume,
         product=FAMILY,
-        run=opt.RunOptions(overwrite=overwrite, strict=strict, inputs=_inputs(parcels, id_column, crop_column, s1,
-                                                                             s1_collection)),
-    )  # fmt: skip
+        run=opt.RunOptions(
+            overwrite=overwrite,
+            strict=strict,
+            inputs=_inputs(parcels, id_column, crop_column, s1, s1_collection),
+        ),
+    )
     fields = None
     if parcels is not None and id_column is not None:
         fields = read_parcels(

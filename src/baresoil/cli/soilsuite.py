@@ -55,7 +55,9 @@ def soilsuite_command(
         "soilsuite.min_bare_obs": min_bare_obs,
     }
     run = opt.RunOptions(overwrite=overwrite, strict=strict)
-    job = opt.make_job(stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume, run=run)
+    job = opt.make_job(
+        stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume, run=run
+    )
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, soilsuite)
     opt.report_run(job, FAMILY, items)

@@ -141,7 +141,9 @@ def asset_refs(scenes: Sequence[Scene], bands: Sequence[str]) -> dict[str, Asset
     }
 
 
-def complete_observations(raw: xr.Dataset, scenes: Sequence[Scene], bands: Sequence[str]) -> xr.DataArray | None:
+def complete_observations(
+    raw: xr.Dataset, scenes: Sequence[Scene], bands: Sequence[str]
+) -> xr.DataArray | None:
     """True where every band has data, per scene and pixel (None when no band declares a nodata)."""
     has_data = [raw[band] != nodata for band in bands if (nodata := _band_nodata(scenes, band)) is not None]
     if not has_data:
@@ -152,7 +154,9 @@ def complete_observations(raw: xr.Dataset, scenes: Sequence[Scene], bands: Seque
     return complete
 
 
-def _masked(dn: xr.DataArray, complete: xr.DataArray | None, scenes: Sequence[Scene], band: str) -> xr.DataArray:
+def _masked(
+    dn: xr.DataArray, complete: xr.DataArray | None, scenes: Sequence[Scene], band: str
+) -> xr.DataArray:
     nodata = _band_nodata(scenes, band)
     if complete is None or nodata is None:
         return dn

@@ -44,7 +44,7 @@ from urllib.parse import urlparse
 import numpy as np
 import rasterio
 from odc.geo.geobox import GeoBox
-from odc.loader._rio import RioDriver, rio_read
+from odc.loader._rio import RioDriver, RioReader, rio_read
 
 from ..config import ReadConfig
 from ..errors import AssetError
@@ -147,14 +147,14 @@ class GuardedDriver(RioDriver):
         return {**super().capture_env(), **gdal_options(self.config)}
 
     def open(self, src: Any, ctx: Any) -> GuardedReader:
-        return GuardedReader(src, self)
+        return GuardedReader(src, ctx, self)
 
 
-class GuardedReader:
+class GuardedReader(RioReader):
     """Reads one band of one item for one chunk, as odc-loader's reader does, with the guards."""
 
-    def __init__(self, src: Any, driver: GuardedDriver) -> None:
-        self._src = src
+    def __init__(self, src: Any, ctx: Any, driver: GuardedDriver) -> None:
+        super().__init__(src, ctx)
         self._driver = driver
 
     def read(
@@ -176,7 +176,7 @@ class GuardedReader:
                         self._src, cfg, dst_geobox, dst=dst, selection=selection
                     )
                 if warned:
-                    raise _GdalWarned(warned[0])
+                    raise _GdalWarnedError(warned[0])
                 HOSTS.answered(host)
                 return result
             except Exception as exc:  # noqa: BLE001 - any failure to read this source is this asset's
@@ -187,7 +187,9 @@ class GuardedReader:
                     HOSTS.answered(host)  # an answer, if not the one wanted (404, a short tile)
                 again = kind == NETWORK or (kind == SHORT_READ and attempt <= config.retries)
                 if again and elapsed + delay < config.deadline_s:
-                    log.debug("item %s band %s: %s; reading again in %.1f s", ref.item, ref.band, reason, delay)
+                    log.debug(
+                        "item %s band %s: %s; reading again in %.1f s", ref.item, ref.band, reason, delay
+                    )
                     time.sleep(delay)
                     delay = min(2 * delay, config.deadline_s / 4)
                     continue
@@ -210,7 +212,7 @@ class GuardedReader:
         return np.s_[0:0, 0:0], empty
 
 
-class _GdalWarned(Exception):
+class _GdalWarnedError(Exception):
     """A read that GDAL warned about (a header tag it could not read): its result cannot be trusted."""
 
 
@@ -221,7 +223,9 @@ class _WarningCapture(logging.Filter):
     "GeoKeyDirectory"; tag ignored`` when a connection drops during the header): the file then opens
     without its georeferencing, and what is read from it is wrong."""
 
-    _SIGNS = re.compile(r"IO error|Read error|CURL error|HTTP response code|got \d+ bytes|corrupt", re.IGNORECASE)
+    _SIGNS = re.compile(
+        r"IO error|Read error|CURL error|HTTP response code|got \d+ bytes|corrupt", re.IGNORECASE
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -303,7 +307,9 @@ class _HostHealth:
             with self._lock:
                 self._answered[host] = time.monotonic()
 
-    def failed(self, host: str, started: float, config: ReadConfig, ref: AssetRef, uri: str, reason: str) -> None:
+    def failed(
+        self, host: str, started: float, config: ReadConfig, ref: AssetRef, uri: str, reason: str
+    ) -> None:
         """A read begun at ``started`` failed with network errors until its deadline: the host is down when
         it has answered no read of this process since then."""
         with self._lock:

@@ -67,7 +67,9 @@ class BlockStage:
     def finished(self, blocks: Sequence[str], layer_files: Sequence[str], seconds: float) -> None:
         """``blocks`` have been written for every layer: record them."""
         for block in blocks:
-            files = {f"{name}/{block}{BLOCK_SUFFIX}": file_digest(self._path(name, block)) for name in layer_files}
+            files = {
+                f"{name}/{block}{BLOCK_SUFFIX}": file_digest(self._path(name, block)) for name in layer_files
+            }
             self.done.add(block)
             if self.on_done is not None:
                 self.on_done(block, files, seconds / max(1, len(blocks)))

@@ -166,7 +166,7 @@ class ManifestState:
             tile.outputs, tile.blocks = _digests(event["files"]), {}
         elif kind == "skipped":
             entry = {k: str(event[k]) for k in ("tile", "item", "band", "href", "reason")}
-            if entry not in self.skipped:
+            if not any(all(e[k] == entry[k] for k in ("tile", "item", "band", "href")) for e in self.skipped):
                 self.skipped.append(entry)
         elif kind == "end" and self.runs:
             run = self.runs[-1]
@@ -197,7 +197,9 @@ class Manifest:
         self._started = time.monotonic()
 
     @classmethod
-    def begin(cls, path: Path, run: str, request: Mapping[str, Any], resume: bool) -> tuple[Manifest, ManifestState]:
+    def begin(
+        cls, path: Path, run: str, request: Mapping[str, Any], resume: bool
+    ) -> tuple[Manifest, ManifestState]:
         """Start a run: continue the manifest at ``path`` (``resume``: its request must be ``request``)
         or start a new one.  Returns the writer and the state so far."""
         request = redact_value(dict(request))
@@ -216,7 +218,7 @@ class Manifest:
             os.replace(partial, path)
         else:
             _drop_cut_line(path)
-        state = previous or ManifestState(request, wanted)
+        state = previous or ManifestState(dict(request), wanted)
         state.apply(manifest.event("run", request=request, request_hash=wanted, pid=os.getpid(),
                                    host=socket.gethostname(), resume=previous is not None))  # fmt: skip
         return manifest, state
@@ -269,7 +271,9 @@ def _events(path: Path) -> Iterable[dict[str, Any]]:
         except ValueError as exc:
             raise OutputError(f"{path}: line {number} is not JSON ({exc})") from exc
         if event.get("v") != SCHEMA_VERSION:
-            raise OutputError(f"{path}: line {number} has schema version {event.get('v')}, not {SCHEMA_VERSION}")
+            raise OutputError(
+                f"{path}: line {number} has schema version {event.get('v')}, not {SCHEMA_VERSION}"
+            )
         yield event
 
 
@@ -304,7 +308,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _show(value: Any) -> str:
-    return "(none)" if value is None else json.dumps(value, default=str) if not isinstance(value, str) else value
+    return (
+        "(none)" if value is None else json.dumps(value, default=str) if not isinstance(value, str) else value
+    )
 
 
 def _now() -> str:

@@ -173,11 +173,11 @@ class _Run:
     state: ManifestState
     work: Path
     run_id: str
-    recorded: set[tuple[str, str, str]] = field(default_factory=set)
+    recorded: set[tuple[str, str, str, str]] = field(default_factory=set)
 
     def record_failures(self, tile: str, journal: FailureJournal) -> None:
         for failure in journal.failures():
-            key = (failure.item, failure.band, failure.href)
+            key = (tile, failure.item, failure.band, failure.href)
             if key not in self.recorded:
                 self.recorded.add(key)
                 self.manifest.skipped(tile, failure.item, failure.band, failure.href, failure.reason)
@@ -214,7 +214,7 @@ def _run_tile(
         previous = None
     resolution = job.config.cube.resolution
     geobox = tile_plan.area.geobox(resolution)
-    journal = FailureJournal(run.work / "failures" / run.run_id)
+    journal = FailureJournal(run.work / "failures" / run.run_id / code)
     cube = load_cube(tile_plan.scenes, geobox, job.config.cube, reads=job.config.read, journal=journal)
     periods = product(cube, job.period, job.config)
     items, outputs = [], []
@@ -228,7 +228,7 @@ def _run_tile(
         items.append((item_id, result, assets))
         outputs += [LayerOutput(code_, result.layers[code_], path) for code_, path in assets.items()]
     item_ids = [item_id for item_id, _, _ in items]
-    stage = _stage(run, code, item_ids, previous)
+    stage = _stage(run, code, item_ids, previous, journal)
     description = f"{family} {code}"
     with explain_read_errors(tile_plan.scenes), block_progress(description, job.progress) as on_progress:
         write_layers(outputs, geobox, on_progress, stage=stage)
@@ -237,9 +237,16 @@ def _run_tile(
     paths = [
         write_item(
             job.out_dir,
-            OutputItem(item_id, code, result.period.start, result.period.end, geobox, assets,
-                       _provenance(job, family, cube, skipped)),
-        )  # fmt: skip
+            OutputItem(
+                item_id,
+                code,
+                result.period.start,
+                result.period.end,
+                geobox,
+                assets,
+                _provenance(job, family, cube, skipped),
+            ),
+        )
         for item_id, result, assets in items
     ]
     run.manifest.output(code, _output_files(job.out_dir, item_ids))
@@ -247,32 +254,44 @@ def _run_tile(
     return paths
 
 
-def _stage(run: _Run, code: str, item_ids: list[str], previous: TileState | None) -> BlockStage:
-    """The tile's block stage: the blocks a previous run staged and that are intact count as done."""
+def _stage(
+    run: _Run, code: str, item_ids: list[str], previous: TileState | None, journal: FailureJournal
+) -> BlockStage:
+    """The tile's block stage: the blocks a previous run staged and that are intact count as done.  Each
+    block is recorded when staged, after the assets its reads left out."""
+
+    def staged(block: str, files: dict[str, tuple[int, str]], seconds: float) -> None:
+        run.record_failures(code, journal)
+        run.manifest.block(code, block, files, seconds)
+
     folder = run.work / "blocks" / code
     done = set()
     if previous is not None and previous.items == item_ids:
         done = {block for block, files in previous.blocks.items() if not file_problems(folder, files)}
         if previous.blocks:
-            log.info("tile %s: %d of %d blocks staged before, resumed", code, len(done), previous.blocks_total)
+            log.info(
+                "tile %s: %d of %d blocks staged before, resumed", code, len(done), previous.blocks_total
+            )
     else:
         shutil.rmtree(folder, ignore_errors=True)
     return BlockStage(
         folder,
         done,
         on_plan=lambda total: run.manifest.tile(code, item_ids, total),
-        on_done=lambda block, files, seconds: run.manifest.block(code, block, files, seconds),
+        on_done=staged,
     )
 
 
 def _tile_skipped(state: ManifestState, code: str, failures: Sequence[ReadFailure]) -> list[dict[str, str]]:
-    """The assets left out of a tile, by this run and the runs it resumes."""
-    found = [dict(entry) for entry in state.skipped if entry["tile"] == code]
-    for failure in failures:
-        entry = {"tile": code, **failure.to_dict()}
-        if entry not in found:
-            found.append(entry)
-    return [{k: v for k, v in entry.items() if k != "tile"} for entry in found]
+    """The assets left out of a tile, by this run and the runs it resumes (once each)."""
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
+    entries = [e for e in state.skipped if e["tile"] == code] + [f.to_dict() for f in failures]
+    for entry in entries:
+        found.setdefault(
+            (entry["item"], entry["band"], entry["href"]),
+            {key: entry[key] for key in ("item", "band", "href", "reason")},
+        )
+    return list(found.values())
 
 
 def _output_files(out_dir: Path, item_ids: Sequence[str]) -> dict[str, tuple[int, str]]:

@@ -1,0 +1,200 @@
+"""Production benchmark: runs under injected network faults, and runs killed with -9 then resumed.
+
+    python benchmarks/bench_production.py [--product soilsuite|cube] [--fault-runs 3] [--kills 10]
+
+On a small simulated world (simulated once into benchmarks/.cache/production-world):
+
+1. **faults**: the world's catalog and COGs are served over loopback HTTP (tests/fault_server.py) with
+   10 % of the requests failing once (HTTP 503, a connection dropped in the middle of the answer, or
+   closed without one; each retry has its own chance).  The product runs ``--fault-runs`` times, each
+   with other faults (another seed); each run must end with the COGs of a run without faults.
+2. **kill -9**: the product runs in a process of its own, killed with SIGKILL at ``--kills`` random
+   moments over the length of a full run; each is followed by ``--resume``, which must end with the
+   COGs of an uninterrupted run.  The time resumed is set against that of a full rerun.
+
+Prints one JSON line (``benchmarks/record.py`` keeps it) and a summary on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import pystac
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from fault_server import Faults, serve  # noqa: E402
+
+WORLD = HERE / ".cache" / "production-world"
+BARESOIL = [sys.executable, "-c", "from baresoil.cli.main import main; main()"]
+CHUNK = 32
+"""Chunk side of the runs: the world's 60 x 60 pixels (20 m) are 4 blocks... of 32, so a kill finds
+some blocks staged and others not."""
+READS = "[read]\nretries = 4\nretry_delay_s = 0.05\ntimeout_s = 5\ndeadline_s = 30\n"
+
+
+def world() -> Path:
+    """A 1.2 km world over 2021: small enough for many runs, with every kind of field."""
+    from baresoil.simulate import WorldSpec, is_simulation_of, simulate
+
+    spec = WorldSpec(seed=7, size_m=1200, end=date(2021, 12, 31), split_tiles=False)
+    if not is_simulation_of(WORLD, spec):
+        print(f"simulating {WORLD} ...", file=sys.stderr, flush=True)
+        simulate(WORLD, spec)
+    return WORLD
+
+
+def http_catalog(root: Path, base_url: str, folder: Path) -> str:
+    """A copy of the world's catalog whose asset hrefs point at ``base_url`` (serving ``root``)."""
+    catalog = pystac.Catalog.from_file(str(root / "stac" / "earth-search" / "catalog.json"))
+    items = []
+    for item in catalog.get_items(recursive=True):
+        item = item.clone()
+        for asset in item.assets.values():
+            local = Path(asset.get_absolute_href() or asset.href)
+            asset.href = f"{base_url}/{local.relative_to(root).as_posix()}"
+        items.append(item)
+    copy = pystac.Catalog("world-over-http", "the world's scenes over loopback HTTP")
+    copy.add_items(items)
+    copy.normalize_hrefs(str(folder))
+    copy.save(pystac.CatalogType.SELF_CONTAINED)
+    return f"{base_url}/{folder.relative_to(root).as_posix()}/catalog.json"
+
+
+def command(product: str, catalog: str, out: Path, config: Path, *extra: str) -> list[str]:
+    from shapely.geometry import shape
+
+    items = list(pystac.Catalog.from_file(str(WORLD / "stac" / "earth-search" / "catalog.json")).get_items(
+        recursive=True))  # fmt: skip
+    w, s, e, n = shape(items[0].geometry).buffer(-0.002).bounds
+    return [product, "--stac", catalog, "--bbox", f"{w:.5f}", f"{s:.5f}", f"{e:.5f}", f"{n:.5f}",
+            "--start", "2021-01-01", "--end", "2021-12-31", "--out", str(out), "--config", str(config),
+            *extra]  # fmt: skip
+
+
+def cogs(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.tif"))}
+
+
+def run(args: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([*BARESOIL, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"baresoil {' '.join(args)} failed: {done.stderr}")
+    return time.perf_counter() - started
+
+
+def faults_part(product: str, root: Path, scratch: Path, config: Path, runs: int) -> dict[str, object]:
+    with serve(root, max_requests=10**7) as clean:
+        catalog = http_catalog(root, clean.url, root / "http-stac")
+        reference_seconds = run(command(product, catalog, scratch / "http-reference", config))
+    reference = cogs(scratch / "http-reference")
+    survived, identical, injected, seconds, requests = 0, 0, 0, [], 0
+    for index in range(runs):
+        faults = Faults(rate=0.1, kinds=("503", "drop", "reset"), seed=f"run-{index}")
+        with serve(root, faults, max_requests=10**7) as server:
+            catalog = http_catalog(root, server.url, root / "http-stac")
+            out = scratch / f"faults-{index}"
+            started = time.perf_counter()
+            done = subprocess.run([*BARESOIL, *command(product, catalog, out, config)], capture_output=True,
+                                  text=True)  # fmt: skip
+            seconds.append(round(time.perf_counter() - started, 1))
+            counts = server.outcome_counts()
+        survived += done.returncode == 0 and "left out" not in done.stderr
+        identical += done.returncode == 0 and cogs(out) == reference
+        injected += sum(counts[k] for k in ("503", "drop", "reset"))
+        requests += sum(counts.values())
+    return {
+        "fault_runs": runs,
+        "fault_runs_survived": survived,
+        "fault_runs_identical": identical,
+        "fault_requests": requests,
+        "faults_injected": injected,
+        "fault_run_seconds": seconds,
+        "clean_http_seconds": round(reference_seconds, 1),
+    }
+
+
+def kill_part(
+    product: str, root: Path, scratch: Path, config: Path, kills: int, seed: int
+) -> dict[str, object]:
+    catalog = str(root / "stac" / "earth-search" / "catalog.json")
+    full = run(command(product, catalog, scratch / "reference", config))
+    reference = cogs(scratch / "reference")
+    rng = random.Random(seed)
+    identical, resumed, at, staged = 0, [], [], []
+    for index in range(kills):
+        out = scratch / f"killed-{index}"
+        moment = rng.uniform(0.05, 0.95) * full
+        process = subprocess.Popen([*BARESOIL, *command(product, catalog, out, config)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(moment)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        staged.append(_blocks_done(out, product))
+        resumed.append(round(run(command(product, catalog, out, config, "--resume")), 1))
+        at.append(round(moment, 1))
+        identical += cogs(out) == reference
+    return {
+        "kills": kills,
+        "kills_identical": identical,
+        "full_run_seconds": round(full, 1),
+        "killed_at_seconds": at,
+        "blocks_staged_at_kill": staged,
+        "resume_seconds": resumed,
+        "resume_over_full_median": round(sorted(resumed)[len(resumed) // 2] / full, 2) if resumed else None,
+    }
+
+
+def _blocks_done(out: Path, product: str) -> str:
+    from baresoil.pipeline.manifest import manifest_path, read_manifest
+
+    family = "observations" if product == "cube" else product
+    state = read_manifest(manifest_path(out, family)) if out.exists() else None
+    if state is None:
+        return "0/?"
+    done, total = state.blocks
+    return f"{done}/{total}" if total else "0/?"
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--product", choices=("soilsuite", "cube"), default="soilsuite")
+    parser.add_argument("--fault-runs", type=int, default=3)
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=26)
+    args = parser.parse_args(argv)
+    root = world()
+    with tempfile.TemporaryDirectory(prefix="bench-production-") as tmp:
+        scratch = Path(tmp)
+        config = scratch / "run.toml"
+        config.write_text(f"[cube]\nchunk_size = {CHUNK}\n\n{READS}")
+        result: dict[str, object] = {"product": args.product, "chunk": CHUNK}
+        result |= faults_part(args.product, root, scratch, config, args.fault_runs)
+        result |= kill_part(args.product, root, scratch, config, args.kills, args.seed)
+        shutil.rmtree(root / "http-stac", ignore_errors=True)
+    print(
+        f"faults: {result['fault_runs_identical']}/{result['fault_runs']} runs identical under 10 % faults "
+        f"({result['faults_injected']} of {result['fault_requests']} requests failed once); "
+        f"kill -9: {result['kills_identical']}/{result['kills']} resumed runs identical, resume "
+        f"{result['resume_over_full_median']} of a full run (median)",
+        file=sys.stderr,
+    )
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
