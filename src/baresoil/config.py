@@ -122,9 +122,10 @@ class SoilSuiteConfig:
     max_green_fraction: Fraction = 0.15
     """Cover screen: a bare observation has less than this share of green vegetation.  Bare soil may carry
     some green (weeds, volunteers); the limit keeps canopies whose unmixing went wrong out."""
-    soil_ndti_margin: float = 0.03
+    soil_ndti_margin: float = 0.05
     """Cover screen: a pixel's soil reference whose NDTI exceeds the block's bare-soil NDTI by more than this
-    holds residue (the pixel was never bare) and is cleaned of it; negative disables the check."""
+    holds residue (the pixel was never bare) and is cleaned of it; negative disables the check.  Residue
+    itself is taken only from observations at least this far above the soil's NDTI."""
     composite_min_soil: Fraction = 0.75
     """The composite is made of the bare observations with at least this soil share where a pixel has
     ``min_bare_obs`` of them (the frequency counts them all); at ``min_soil_fraction`` or below, of all."""
@@ -141,8 +142,9 @@ class SoilSuiteConfig:
     neighbourhood is too."""
     builtup_window_m: Positive = 120.0
     """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
-    builtup_max_ndvi: Fraction = 0.6
-    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this."""
+    builtup_green_share: Fraction = 0.78
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
+    green level (the 90th percentile of its pixels' greenest observations)."""
     mineral_blue: Fraction = 0.2
     """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
@@ -260,8 +262,9 @@ class SeasonsConfig:
     neighbourhood is too."""
     builtup_window_m: Positive = 120.0
     """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
-    builtup_max_ndvi: Fraction = 0.6
-    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this."""
+    builtup_green_share: Fraction = 0.78
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
+    green level (the 90th percentile of its pixels' greenest observations)."""
     mineral_blue: Fraction = 0.2
     """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
@@ -424,6 +427,37 @@ class ReadConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class CompositeConfig:
+    """Clear-sky surface-reflectance composites per calendar period (the Sentinel-2 Global Mosaic's)."""
+
+    every: Literal["10d", "month", "quarter", "year"] = "month"
+    """Compositing period, aligned to the calendar: ``10d`` dekads (days 1-10, 11-20, 21 to the end of the
+    month, as the Copernicus Global Land service and openEO's ``aggregate_temporal_period`` count them),
+    ``month``, ``quarter`` (January-March …) or ``year``; clipped to the run's period at its ends."""
+    stat: Literal["median", "mean", "geomedian"] = "median"
+    """Per pixel over the period's valid observations: the median and mean of each band on its own, or the
+    geometric median of the bands together (one spectrum the bands agree on, robust to clouds the mask
+    missed; see ``kernels.temporal``)."""
+    bands: tuple[str, ...] = ()
+    """Bands composited (``B02`` … ``B12``); empty: all ten reflectance bands."""
+    crs: str = ""
+    """Output CRS (``EPSG:32632``, any string pyproj reads); empty or ``EPSG:3035``: the EEA reference grid
+    and its 100 km tiles."""
+    resolution: NonNegative = 0.0
+    """Pixel size in units of ``crs`` (degrees for a geographic CRS); 0 takes ``cube.resolution`` (metres).
+    On the EEA grid ``cube.resolution`` is the one used."""
+    format: Literal["cog", "netcdf", "zarr"] = "cog"
+    """Output encoding: a COG per band and period (one STAC item per tile and period), or one netCDF-4 file
+    or Zarr store per tile holding every period (one STAC item per tile)."""
+    min_valid_obs: AtLeastOne = 1
+    """Fewer valid observations in a period leave the pixel's composite nodata (NVALID is still written)."""
+    geomedian_max_iterations: AtLeastOne = 1000
+    """Geometric median: most iterations of Weiszfeld's algorithm per pixel."""
+    geomedian_tolerance: Positive = 1e-6
+    """Geometric median: iterations stop once the estimate moves less than this (reflectance units)."""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Config:
     scenes: SceneFilter = field(default_factory=SceneFilter)
     cube: CubeConfig = field(default_factory=CubeConfig)
@@ -432,6 +466,7 @@ class Config:
     soil: SoilMapConfig = field(default_factory=SoilMapConfig)
     parcels: ParcelsConfig = field(default_factory=ParcelsConfig)
     read: ReadConfig = field(default_factory=ReadConfig)
+    composite: CompositeConfig = field(default_factory=CompositeConfig)
 
     def override(self, **flags: Any) -> Config:
         """A copy with dotted keys replaced, e.g. ``override(**{"cube.resolution": 10})``.

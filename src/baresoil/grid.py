@@ -19,6 +19,7 @@ from pathlib import Path
 import shapely
 from odc.geo.geobox import GeoBox
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
@@ -205,3 +206,58 @@ def _to_lonlat_xy(coords):  # type: ignore[no-untyped-def]
 
     lon, lat = _TO_LONLAT.transform(coords[:, 0], coords[:, 1])
     return np.column_stack([lon, lat])
+
+
+# --- other grids: any CRS and resolution a user asks for ---------------------------------------------
+
+
+def is_eea_crs(crs: str | CRS | None) -> bool:
+    """Whether ``crs`` (empty meaning the default) is the EEA grid's, EPSG:3035."""
+    if crs is None or (isinstance(crs, str) and not crs.strip()):
+        return True
+    return parse_crs(crs) == EEA_CRS
+
+
+def parse_crs(crs: str | CRS) -> CRS:
+    """A CRS from anything pyproj reads (``EPSG:32632``, a WKT, a PROJ string); else an :class:`AreaError`."""
+    try:
+        return CRS.from_user_input(crs)
+    except (CRSError, TypeError) as exc:
+        raise AreaError(f"not a coordinate reference system: {crs!r} ({exc})") from None
+
+
+def geobox_in_crs(area: Area, crs: str | CRS, resolution: float) -> GeoBox:
+    """A GeoBox in ``crs`` covering ``area``, its pixel edges on multiples of ``resolution`` (units of the
+    CRS), as the EEA grid's are, so that two runs on overlapping areas align pixel for pixel."""
+    if resolution <= 0:
+        raise AreaError(f"resolution must be positive, got {resolution}")
+    target = parse_crs(crs)
+    to_target = Transformer.from_crs(EEA_CRS, target, always_xy=True)
+    x0, y0, x1, y1 = area.bounds
+    xs, ys = to_target.transform(*_ring(x0, y0, x1, y1))
+    x0, y0, x1, y1 = snap_bounds((min(xs), min(ys), max(xs), max(ys)), resolution)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
+        raise AreaError(f"{area.label}: cannot be expressed in {target.to_string()}")
+    return GeoBox.from_bbox((x0, y0, x1, y1), crs=target, resolution=resolution)
+
+
+def pixel_size_m(geobox: GeoBox) -> float:
+    """The side of one pixel in metres: the resolution of a grid in metres, and for a geographic (or other)
+    CRS the geometric mean of a pixel's sides at the centre of the grid, measured on the ellipsoid."""
+    crs = CRS.from_user_input(geobox.crs.to_wkt()) if geobox.crs is not None else EEA_CRS
+    res_x, res_y = abs(geobox.resolution.x), abs(geobox.resolution.y)
+    units = {axis.unit_name for axis in crs.axis_info}
+    if crs.is_projected and units <= {"metre", "meter"}:
+        return float(math.sqrt(res_x * res_y))
+    from pyproj import Geod
+
+    centre = geobox.extent.centroid.to_crs("EPSG:4326").coords[0]
+    lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
+    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    cx, cy = to_crs.transform(*centre)
+    (lon0, lon1), (lat0, lat1) = lonlat.transform([cx, cx + res_x], [cy, cy])
+    geod = Geod(ellps="WGS84")
+    across = geod.inv(lon0, lat0, lon1, lat1)[2]
+    (lon0, lon1), (lat0, lat1) = lonlat.transform([cx, cx], [cy, cy + res_y])
+    down = geod.inv(lon0, lat0, lon1, lat1)[2]
+    return float(math.sqrt(across * down))

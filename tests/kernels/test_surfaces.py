@@ -3,10 +3,12 @@
 import numpy as np
 
 from baresoil.kernels.surfaces import (
+    MIN_SERIES_DAYS,
     bright_mineral,
     clustered,
     masked_quantile,
     mostly_water,
+    spans_a_growing_season,
     steady_and_never_green,
 )
 
@@ -34,9 +36,16 @@ def test_settlements_are_steady_and_never_green_where_fields_meadows_and_woods_a
 
 
 def test_cloudy_observations_do_not_count():
-    ndvi = np.where(np.arange(DAYS.size)[:, None] % 2 == 0, 0.2, 0.9).astype(np.float32)
-    valid = np.arange(DAYS.size)[:, None] % 2 == 0
-    assert steady_and_never_green(ndvi, valid).all()
+    """A roof whose cloudy dates read green is still a roof; a meadow beside it sets the green level."""
+    cloudy = np.arange(DAYS.size) % 2 == 1
+    roof = np.where(cloudy, 0.9, 0.2)
+    meadow = 0.65 + 0.15 * SEASON
+    ndvi, _ = _series(roof=roof, meadow=meadow)
+    valid = np.stack([~cloudy, np.ones(DAYS.size, bool)], axis=1)
+    assert steady_and_never_green(ndvi, valid).tolist() == [True, False]
+    assert not steady_and_never_green(ndvi, np.ones_like(valid))[0], (
+        "counting the cloudy dates, it looks green"
+    )
     assert np.isnan(masked_quantile(ndvi, np.zeros_like(valid), 0.9)).all()
 
 
@@ -57,3 +66,13 @@ def test_only_clustered_flags_stay():
 def test_bright_mineral_surfaces_are_rock_not_roofs():
     blue = np.array([[0.32, 0.08, 0.06]] * 5, np.float32)
     assert bright_mineral(blue, np.ones(blue.shape, bool)).tolist() == [True, False, False]
+
+
+def test_built_up_land_needs_a_series_that_spans_a_growing_season():
+    day = np.datetime64("2022-01-10", "D")
+    winter = day + np.arange(0, 90, 5)  # a winter: bare fields are as steady and never green as a roof
+    year = day + np.arange(0, 360, 5)
+    assert not spans_a_growing_season(winter)
+    assert spans_a_growing_season(year)
+    assert not spans_a_growing_season(np.array([], "datetime64[D]"))
+    assert spans_a_growing_season(np.array([day, day + MIN_SERIES_DAYS]))

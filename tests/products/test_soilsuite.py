@@ -194,3 +194,19 @@ def test_landcover_excludes_built_up_and_sets_other_surfaces(cube, tmp_path):
     assert np.all(out.MASK.values[west] == 3)
     assert np.all(out.BOBS.values[west] == 0)  # built-up is never bare
     assert np.all(out.MASK.values[east] == 2)
+
+
+def test_a_spring_of_bare_fields_is_not_taken_for_built_up_land(tmp_path, caplog):
+    # west: bare in every view of a short series, as steady and never green as a roof; east: a crop
+    items = []
+    for i, when in enumerate(DATES):
+        paths = write_scene(tmp_path / f"s{i}", offset_dn=0, reflectance=_scene_reflectance("soil"))
+        items.append(make_item(EARTH_SEARCH, f"item{i}", when, paths, "03.01"))
+    source = StacSource(str(write_catalog(tmp_path / "stac", items)))
+    spring = open_cube(source, area_from_bbox(*lonlat_bbox(100)), TimeRange.parse("2021-01-01", "2021-12-31"),
+                       Config(cube=CubeConfig(resolution=20, chunk_size=32)))  # fmt: skip
+    out = _run(spring, threshold="0.2")
+    west, east = _halves(spring)
+    assert np.all(out.MASK.values[west] == 1) and np.all(out.BOBS.values[west] == 6)
+    assert np.all(out.MASK.values[east] == 2)
+    assert "growing season" in caplog.text

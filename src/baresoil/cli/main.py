@@ -34,7 +34,7 @@ from .. import __version__
 from ..errors import BaresoilError
 from ..redact import install as install_redaction
 from ..redact import redact
-from . import cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
+from . import composite, cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
 
 PROG = "baresoil"
 
@@ -47,6 +47,7 @@ app = typer.Typer(
 )
 app.command("simulate")(simulate.simulate_command)
 app.command("cube")(cube.cube_command)
+app.command("composite")(composite.composite_command)
 app.command("soilsuite")(soilsuite.soilsuite_command)
 app.command("soil")(soil.soil_command)
 app.command("seasons")(seasons.seasons_command)
@@ -93,6 +94,8 @@ _KEPT_ON_INTERRUPT = {
         "finished tiles and the blocks of the tile in progress are kept, partial files removed; "
         "a rerun with --resume continues from them (see OUT/<product>/manifest.jsonl)",
     ),
+    "composite": "the files and items of finished tiles are kept, partial files removed; "
+    "a rerun with --resume skips those tiles and lists them in catalog.json",
     **dict.fromkeys(
         ("parcels", "soil", "demo"),
         "complete files are kept, partial files removed; catalog.json, written last, does not list this run",

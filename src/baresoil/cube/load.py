@@ -28,7 +28,7 @@ from ..catalog.scenes import Scene, select_scenes
 from ..catalog.source import StacSource, TimeRange, find_items
 from ..config import Config, CubeConfig, ReadConfig
 from ..errors import AssetError
-from ..grid import EEA_CRS, Area
+from ..grid import EEA_CRS, Area, pixel_size_m
 from ..kernels.scaling import dn_to_reflectance
 from ..redact import redact
 from .masks import clear_sky_mask, snow_mask
@@ -74,7 +74,12 @@ def load_cube(
     edge of its footprint, or an asset that could not be read and was left out, see
     :mod:`.reader`), the scene is no observation there (SCL 0, every band NaN), so the observation
     counts say so.  Clouds are buffered from the scene classification as it was read, so that
-    completeness, a per-pixel test, adds no reads of neighbouring chunks."""
+    completeness, a per-pixel test, adds no reads of neighbouring chunks.
+
+    The geobox is the EEA grid's for every product but the composites, which may ask for any CRS and
+    resolution: the cloud buffer and the choice of resampling follow the geobox's pixel size in metres.
+    """
+    pixel_m = pixel_size_m(geobox)
     raw = read_dn(scenes, geobox, config, bands, reads, journal)
     complete = complete_observations(raw, scenes, bands)
     cube = xr.Dataset(coords=raw.coords)
@@ -84,7 +89,7 @@ def load_cube(
         cube[band] = _reflectance(_masked(raw[band], complete, scenes, band), scenes, band)
     if SCL in bands:
         scl = raw[SCL].astype(np.uint8)
-        cube["clear"] = clear_sky_mask(scl, config)
+        cube["clear"] = clear_sky_mask(scl, config, pixel_m)
         cube["snow"] = snow_mask(scl, config)
         if complete is not None:
             cube["clear"], cube["snow"] = cube.clear & complete, cube.snow & complete
@@ -93,8 +98,8 @@ def load_cube(
         cube[SCL] = scl
     cube = cube.assign_coords(_scene_coords(scenes))
     cube.attrs.update(
-        crs=str(EEA_CRS),
-        resolution=float(config.resolution),
+        crs=str(geobox.crs) if geobox.crs is not None else str(EEA_CRS),
+        resolution=pixel_m,
         n_scenes=len(scenes),
         cloud_buffer_m=float(config.cloud_buffer_m),
     )
@@ -121,7 +126,7 @@ def read_dn(
         geobox=geobox,
         groupby="time",
         chunks={"time": len(scenes), "y": side, "x": side},
-        resampling=_resampling(bands, config.resolution),
+        resampling=_resampling(bands, pixel_size_m(geobox)),
         dtype="uint16",
         fail_on_error=True,
         driver=driver,

@@ -14,15 +14,16 @@ from ..kernels.masks import clear_sky, scl_in
 from .blocks import map_neighbourhood
 
 
-def clear_sky_mask(scl: xr.DataArray, config: CubeConfig) -> xr.DataArray:
+def clear_sky_mask(scl: xr.DataArray, config: CubeConfig, pixel_m: float | None = None) -> xr.DataArray:
     """True where SCL is a clear class and no cloud, shadow or cirrus lies within the buffer.
 
     The buffer crosses chunk edges, so blocks are computed with an overlap of the
     buffer radius (:func:`map_neighbourhood`, no more than the array holds) and match a
     whole-array computation exactly.  Clouds outside the array are not seen: near the
-    edge of the area a pixel may be clear that a larger area's buffer would mask.
+    edge of the area a pixel may be clear that a larger area's buffer would mask.  ``pixel_m`` is the
+    pixel size in metres when the grid is not at ``config.resolution`` (a composite's own grid).
     """
-    radius_px = config.cloud_buffer_m / config.resolution
+    radius_px = config.cloud_buffer_m / (pixel_m or config.resolution)
     depth = math.ceil(radius_px)
     kernel = partial(
         clear_sky,

@@ -40,7 +40,7 @@ QUALITY_DIR = "quality"
 
 def _register_all_products() -> None:
     """Import every product family so that the registry holds all layers."""
-    from ..products import observations, parcels, seasons, soilsuite  # noqa: F401
+    from ..products import composite, observations, parcels, seasons, soilsuite  # noqa: F401
     from ..products.soil import properties  # noqa: F401
 
 

@@ -35,7 +35,7 @@ from ..config import Config
 from ..errors import OutputError
 from ..products.registry import layer
 from .atomic import atomic_path
-from .report_images import Quicklook, quicklook
+from .report_images import RGB_BANDS, Quicklook, quicklook, rgb_quicklook
 from .report_page import Frame, MapLayer, Overlay, map_html, overlay_button, page, show_button
 from .report_parcels import ParcelTables, chosen_parcels, overlay_svg, parcel_tables, series_png, summary_rows
 from .seasons_report import seasons_sections
@@ -135,11 +135,15 @@ def _registered(code: str) -> bool:
 
 def _quicklooks(item: OutputItem) -> dict[str, Quicklook]:
     assets = item.data.get("assets", {})
-    return {
+    looks = {
         code: quicklook(code, item.folder / assets[code]["href"])
         for code in item.raster_codes()
         if layer(code).quicklook
     }
+    if all(band in item.raster_codes() and not layer(band).bands for band in RGB_BANDS):
+        # single-band reflectance assets (the reflectance composites'): one true-colour image of them
+        looks = {"RGB": rgb_quicklook({b: item.folder / assets[b]["href"] for b in RGB_BANDS}), **looks}
+    return looks
 
 
 def _frame(looks: Mapping[str, Mapping[str, Quicklook]], parcels: Sequence[ParcelTables]) -> Frame | None:

@@ -76,6 +76,23 @@ def quicklook(code: str, path: Path) -> Quicklook:
     )
 
 
+def rgb_quicklook(paths: dict[str, Path], key: str = "RGB") -> Quicklook:
+    """A true-colour quick-look of three single-band reflectance layers (B04, B03, B02), each a COG, as
+    the reflectance composites write them."""
+    decoded: list[np.ndarray] = []
+    bounds: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    factor = 1
+    for band in RGB_BANDS:
+        stored, bounds, factor = read_decimated(paths[band])
+        decoded.append(layer(band).decode(stored)[0])
+    values = np.stack(decoded)
+    spec = Layer(key, "", "true colour", "", "float32", np.nan, bands=RGB_BANDS)
+    rgba, legend, stats = _rgb(values, spec)
+    stats = {"sample": f"every {factor}. pixel" if factor > 1 else "every pixel", **stats}
+    return Quicklook(key, f"{key}: true colour (B04, B03, B02)", png(rgba), legend,
+                     (bounds[0], bounds[1], bounds[2], bounds[3]), stats)  # fmt: skip
+
+
 def png(rgba: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     plt.imsave(buffer, np.clip(rgba, 0, 1), format="png")

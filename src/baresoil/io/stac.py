@@ -50,6 +50,7 @@ EO_EXT = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
 CLASSIFICATION_EXT = "https://stac-extensions.github.io/classification/v2.0.0/schema.json"
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 TABLE_EXT = "https://stac-extensions.github.io/table/v1.2.0/schema.json"
+DATACUBE_EXT = "https://stac-extensions.github.io/datacube/v2.2.0/schema.json"
 EXTENSION_FIELDS = {
     PROJECTION_EXT: "proj:",
     RASTER_EXT: "raster:",
@@ -57,6 +58,7 @@ EXTENSION_FIELDS = {
     CLASSIFICATION_EXT: "classification:",
     FILE_EXT: "file:",
     TABLE_EXT: "table:",
+    DATACUBE_EXT: "cube:",
 }
 """Each extension and the prefix of its fields: an extension is declared where its fields are used."""
 
@@ -66,6 +68,7 @@ COLLECTION_FILE = "collection.json"
 
 FAMILIES: dict[str, str] = {
     "observations": "Observation cube",
+    "composite": "Reflectance composites",
     "soilsuite": "SoilSuite composites",
     "seasons": "Crop seasons and bare-soil periods",
     "parcels": "Parcel monitoring",
@@ -74,6 +77,7 @@ FAMILIES: dict[str, str] = {
 """Family -> title (of its collection and its section of the report), in the order of the data flow."""
 FAMILY_NOTES: dict[str, str] = {
     "observations": "Scenes, clear-sky and snow observations per pixel: the denominator of every frequency.",
+    "composite": "Clear-sky reflectance composites per calendar period, with valid-observation counts.",
     "soilsuite": "Per-observation bare-surface detection and bare-soil composites, as DLR's SCMaP.",
     "seasons": "The HRL VLCC cropping-pattern layers of a reference year, with confidence in days.",
     "parcels": "Per-parcel markers and analytics as Sen4CAP.",
@@ -109,6 +113,8 @@ ITEM_ONLY_FIELDS = (
     "proj:transform",
     "proj:bbox",
     "table:row_count",
+    "cube:dimensions",
+    "cube:variables",
 )
 """Asset fields particular to one item, left out of a collection's ``item_assets`` (a family's items may
 lie on different grids: soil maps on a grid of the user's, in its CRS)."""
@@ -420,7 +426,7 @@ def _collection(
         id=collection_id(family),
         title=f"baresoil: {FAMILIES.get(family, family)}",
         description=(
-            f"{FAMILY_NOTES.get(family, family)} {_grid_note(items)} "
+            f"{FAMILY_NOTES.get(family, family)} {_grid_note(items, family)} "
             f"Contains modified Copernicus Sentinel data [{span}] processed by baresoil."
         ),
         extent=pystac.Extent(
@@ -451,7 +457,7 @@ def _collection(
     return data
 
 
-def _grid_note(items: Sequence[Mapping[str, Any]]) -> str:
+def _grid_note(items: Sequence[Mapping[str, Any]], family: str = "") -> str:
     """Which grids the family's items are on: the EEA reference grid, or that of a raster of the user's
     (``--grid``, a soil map's) in its own CRS.  Items of tables (parcels) carry no projection: the
     parcels are rasterised on the EEA grid."""
@@ -461,6 +467,8 @@ def _grid_note(items: Sequence[Mapping[str, Any]]) -> str:
         return f"On the EEA reference grid (EPSG:{EEA_EPSG})."
     crs = sorted({str(props["proj:code"] or "a CRS without EPSG code") for props in rasters})
     grids = "the EEA reference grid and the grid" if any(on_tiles) else "the grid"
+    if family == "composite":  # composites are made on any CRS and resolution asked for
+        return f"On {grids} asked for by the user ({', '.join(crs)})."
     return f"On {grids} of a raster given by the user ({', '.join(crs)})."
 
 
@@ -648,3 +656,89 @@ def _table_asset(asset: TableAsset, folder: Path) -> dict[str, Any]:
     if asset.primary_geometry:
         out["table:primary_geometry"] = asset.primary_geometry
     return out
+
+
+# --- data cubes (netCDF, Zarr): an item per grid, one asset holding every period ------------------
+
+
+@dataclass(frozen=True)
+class CubeAsset:
+    """One file (or Zarr folder) holding layers over several periods: (time, y, x) variables."""
+
+    path: Path
+    media_type: str
+    title: str
+    variables: Sequence[str]
+    """Layer codes (registry) of the variables."""
+    periods: Sequence[tuple[date, date]]
+
+
+def write_cube_item(
+    out_dir: Path,
+    item_id: str,
+    tile: str,
+    geobox: GeoBox,
+    asset: CubeAsset,
+    properties: Mapping[str, Any],
+    key: str = "data",
+) -> Path:
+    """Write the item of a data cube file: its extent, projection and the datacube extension's
+    ``cube:dimensions`` and ``cube:variables`` (with each layer's encoding from the registry)."""
+    path = item_path(out_dir, item_id)
+    footprint = geobox.extent.to_crs("EPSG:4326").geom
+    start, end = asset.periods[0][0], asset.periods[-1][1]
+    props = {
+        **period_properties(start, end),
+        **_projection(geobox),
+        **({"eea:tile": tile} if tile else {}),
+        "baresoil:version": __version__,
+        "created": _iso(datetime.now(UTC).replace(microsecond=0)),
+        **properties,
+    }
+    family = str(props.get("baresoil:family") or item_id.split("_", 1)[0])
+    fields = {
+        "href": os.path.relpath(asset.path, path.parent),
+        "type": asset.media_type,
+        "title": asset.title,
+        "roles": ["data"],
+        **_projection(geobox),
+        "proj:shape": [geobox.height, geobox.width],
+        "proj:transform": list(geobox.transform)[:6],
+        "cube:dimensions": _cube_dimensions(geobox, asset.periods),
+        "cube:variables": {code: _cube_variable(layer(code)) for code in asset.variables},
+        "file:size": _size(asset.path),
+    }
+    _write_json(path, _item(item_id, family, footprint, props, {key: fields}))
+    return path
+
+
+def _cube_dimensions(geobox: GeoBox, periods: Sequence[tuple[date, date]]) -> dict[str, Any]:
+    x0, y0, x1, y1 = geobox.boundingbox
+    crs = geobox.crs
+    reference = crs.epsg if crs is not None and crs.epsg else (crs.to_wkt() if crs is not None else EEA_EPSG)
+    return {
+        "time": {"type": "temporal", "extent": [_iso(datetime.combine(periods[0][0], time.min, tzinfo=UTC)),
+                                                _iso(datetime.combine(periods[-1][0], time.min, tzinfo=UTC))],
+                 "values": [_iso(datetime.combine(start, time.min, tzinfo=UTC)) for start, _ in periods]},
+        "x": {"type": "spatial", "axis": "x", "extent": [x0, x1], "step": geobox.resolution.x,
+              "reference_system": reference},
+        "y": {"type": "spatial", "axis": "y", "extent": [y0, y1], "step": geobox.resolution.y,
+              "reference_system": reference},
+    }  # fmt: skip
+
+
+def _cube_variable(spec: Layer) -> dict[str, Any]:
+    entry: dict[str, Any] = {"dimensions": ["time", "y", "x"], "type": "data", "description": spec.title,
+                             "data_type": spec.dtype, "nodata": spec.nodata}  # fmt: skip
+    if spec.scale != 1.0 or spec.offset != 0.0:
+        entry.update(scale=spec.scale, offset=spec.offset)
+    if spec.unit:
+        entry["unit"] = spec.unit
+    return entry
+
+
+def _size(path: Path) -> int:
+    """Bytes of a file, or of every file in a folder (a Zarr store)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size

@@ -34,6 +34,7 @@ from ..products.soil import parse_property
 from ..products.soilsuite import FAMILY as SOILSUITE
 from ..products.soilsuite import soilsuite
 from .cluster import scheduler
+from .composite import run_composite
 from .parcels import FAMILY as PARCELS
 from .parcels import ParcelJob, run_parcels
 from .run import Job, run_product
@@ -86,6 +87,14 @@ def _world_bounds_eea(spec: WorldSpec) -> tuple[float, float, float, float]:
 
 def _observations(job: Job, sim_dir: Path) -> None:
     run_product(job, OBSERVATIONS, observation_counts)
+
+
+def _composites(job: Job, sim_dir: Path) -> None:
+    """Quarterly median composites of the last full year (the Global Mosaic's product)."""
+    year = job.period.end.year
+    config = job.config.override(**{"composite.every": "quarter", "composite.stat": "median"})
+    period = TimeRange(date(year, 1, 1), date(year, 12, 31))
+    run_composite(dataclasses.replace(job, config=config, period=period))
 
 
 def _soilsuite(job: Job, sim_dir: Path) -> None:
@@ -179,6 +188,7 @@ def _season_examples(item_path: Path, config: Config, count: int = 4) -> list[tu
 
 DEMO_STEPS: list[tuple[str, Callable[[Job, Path], None]]] = [
     ("observation statistics", _observations),
+    ("reflectance composites", _composites),
     ("SoilSuite composites", _soilsuite),
     ("crop seasons and bare-soil periods", _seasons),
     ("parcel markers", _parcel_markers),

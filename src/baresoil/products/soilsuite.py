@@ -18,8 +18,9 @@ layers, so the cube is read once for all layers and periods.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import dask.array as da
@@ -52,10 +53,19 @@ from ..kernels.cover import (
 )
 from ..kernels.haze import flat_shape, haze_shape, hazy_observations
 from ..kernels.indices import mndwi, ndvi, pvir2
-from ..kernels.surfaces import bright_mineral, clustered, mostly_water, steady_and_never_green
+from ..kernels.surfaces import (
+    MIN_SERIES_DAYS,
+    bright_mineral,
+    clustered,
+    mostly_water,
+    spans_a_growing_season,
+    steady_and_never_green,
+)
 from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
 from .registry import DAY_OF_YEAR, Layer, register
+
+log = logging.getLogger(__name__)
 
 FAMILY = "soilsuite"
 RULES = ("pvir2", "geos3", "sen4cap")
@@ -130,10 +140,14 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
     if params.rule not in RULES:
         raise ConfigError(f"unknown bare-surface rule {params.rule!r}; choose one of {', '.join(RULES)}")
     specs = _period_specs(cube, period)
+    times = cube.time.values.astype("datetime64[D]")
+    if params.builtup_from_data and not params.landcover and not spans_a_growing_season(times):
+        log.warning("the series spans less than %d days: built-up land is not told from bare fields without "
+                    "a growing season; give --landcover to mask it", MIN_SERIES_DAYS)  # fmt: skip
+        params = replace(params, builtup_from_data=False)
     refl = da.stack([cube[b].data for b in REFLECTANCE_BANDS])
     threshold, auto = _threshold_input(cube, params)
     landcover = aux_raster(params.landcover, cube.SCL, "nearest").data if params.landcover else None
-    times = cube.time.values.astype("datetime64[D]")
     kernel = partial(
         _soilsuite_block,
         params=params,
@@ -283,9 +297,10 @@ def _cover_screen(
     the threshold missed is recovered, and a straw-covered one it took is dropped.
     """
     soil = soil_reference(R, candidates)
-    scene = scene_endmembers(R, valid)
+    soil_ndti = regional_soil_ndti(soil) + max(params.soil_ndti_margin, 0.0)
+    scene = scene_endmembers(R, valid, npv_min_ndti=soil_ndti)
     if params.soil_ndti_margin >= 0:
-        soil = decontaminate(soil, scene.npv, regional_soil_ndti(soil) + params.soil_ndti_margin)
+        soil = decontaminate(soil, scene.npv, soil_ndti)
     abundances = unmix(R, soil, scene)
     fractions = shares_of(abundances)
     judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
@@ -330,7 +345,7 @@ def _other_surfaces(
     water = mostly_water((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0), valid)
     if not params.builtup_from_data:
         return water
-    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_max_ndvi)
+    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_green_share)
     settled &= ~water & ~bright_mineral(bands["B02"], valid, params.mineral_blue)
     return water | clustered(settled, shape, window, params.builtup_share)
 

@@ -1,0 +1,133 @@
+"""Temporal composites: clear-sky surface reflectance per calendar period (the Sentinel-2 Global Mosaic's).
+
+Per period (dekad, month, quarter or year, see :mod:`.calendar`) and pixel, the
+valid observations are the cube's clear-sky ones (SCL clear classes outside the
+cloud buffer, see ``cube.masks``) with every composited band present; their
+median, mean or geometric median is the composite, and their number is
+``NVALID``.  A period without any valid observation at a pixel leaves it nodata
+there, with ``NVALID`` 0; a period without any scene at all is still written (all
+nodata), so that every run has the same sequence of periods.
+
+The work of one spatial chunk (all dates) is one call of ``_composite_block``,
+whose outputs for every period are stacked along a leading axis and sliced into
+layers, as SoilSuite does: the cube is read once for all periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from ..catalog.layouts import BAND_CENTRE_NM, COMMON_NAME, REFLECTANCE_BANDS
+from ..catalog.source import TimeRange
+from ..config import CompositeConfig, Config
+from ..errors import ConfigError
+from ..kernels.temporal import STATS, temporal_composite, valid_counts
+from .base import ProductPeriod
+from .calendar import CalendarPeriod, calendar_periods
+from .registry import Layer, register
+
+FAMILY = "composite"
+VALID_COUNT = "NVALID"
+STAT_TITLES = {"median": "median", "mean": "mean", "geomedian": "geometric median"}
+
+
+def _band_layer(band: str) -> Layer:
+    name = f"{COMMON_NAME[band]}, " if band in COMMON_NAME else ""
+    return Layer(band, FAMILY, f"{band} composite",
+                 f"Surface reflectance of {band} ({name}{BAND_CENTRE_NM[band]} nm) composited over the "
+                 "period's valid observations (the statistic is the item's baresoil:stat).",
+                 "int16", -32768, scale=1e-4, unit="1", quicklook=False)  # fmt: skip
+
+
+register(
+    *(_band_layer(band) for band in REFLECTANCE_BANDS),
+    Layer(VALID_COUNT, FAMILY, "Valid observations",
+          "Clear-sky observations with every composited band in the period: what the composite is made of "
+          "(0 where the period saw the pixel only under clouds, or not at all).", "uint16", 65535,
+          unit="count"),
+)  # fmt: skip
+
+
+def composite_bands(params: CompositeConfig) -> tuple[str, ...]:
+    """The bands composited, in the cube's order; an unknown band is a :class:`ConfigError`."""
+    if not params.bands:
+        return REFLECTANCE_BANDS
+    unknown = [b for b in params.bands if b not in REFLECTANCE_BANDS]
+    if unknown:
+        raise ConfigError(
+            f"unknown band(s) {', '.join(unknown)}; composites have {', '.join(REFLECTANCE_BANDS)}"
+        )
+    return tuple(b for b in REFLECTANCE_BANDS if b in params.bands)
+
+
+def check_settings(params: CompositeConfig) -> None:
+    """Refuse settings the product cannot honour before anything is read."""
+    composite_bands(params)
+    if params.stat not in STATS:
+        raise ConfigError(f"unknown statistic {params.stat!r}; choose one of {', '.join(STATS)}")
+
+
+def composite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
+    """The composite bands and NVALID of ``cube`` for every calendar period of ``period``."""
+    params = config.composite
+    check_settings(params)
+    bands = composite_bands(params)
+    periods = calendar_periods(params.every, period)
+    times = cube.time.values.astype("datetime64[D]")
+    masks = tuple(
+        (times >= np.datetime64(p.span.start)) & (times <= np.datetime64(p.span.end)) for p in periods
+    )
+    kernel = partial(
+        _composite_block,
+        periods=masks,
+        stat=params.stat,
+        min_valid=params.min_valid_obs,
+        max_iterations=params.geomedian_max_iterations,
+        tolerance=params.geomedian_tolerance,
+    )
+    refl = da.stack([cube[b].data for b in bands])
+    n_out = len(periods) * (len(bands) + 1)
+    stacked = da.blockwise(kernel, "oyx", refl, "btyx", cube.clear.data, "tyx", new_axes={"o": n_out},
+                           dtype=np.float32, concatenate=True)  # fmt: skip
+    return _split(stacked, periods, bands, cube)
+
+
+def _split(
+    stacked: da.Array, periods: Sequence[CalendarPeriod], bands: Sequence[str], cube: xr.Dataset
+) -> list[ProductPeriod]:
+    coords = {"y": cube.y, "x": cube.x}
+    per_period = len(bands) + 1
+    results = []
+    for i, calendar_period in enumerate(periods):
+        first = i * per_period
+        layers = {code: xr.DataArray(stacked[first + j], coords=coords, dims=("y", "x"))
+                  for j, code in enumerate((*bands, VALID_COUNT))}  # fmt: skip
+        results.append(ProductPeriod(calendar_period.span, calendar_period.label, xr.Dataset(layers)))
+    return results
+
+
+def _composite_block(
+    refl: np.ndarray,
+    clear: np.ndarray,
+    *,
+    periods: tuple[np.ndarray, ...],
+    stat: str,
+    min_valid: int,
+    max_iterations: int,
+    tolerance: float,
+) -> np.ndarray:
+    """Every period's composite bands and count for one chunk: (outputs, y, x) float32, NaN = missing."""
+    n_band, n_time, ny, nx = refl.shape
+    R = refl.reshape(n_band, n_time, ny * nx)
+    valid = clear.reshape(n_time, -1) & np.isfinite(R).all(axis=0)
+    out = []
+    for dates in periods:
+        when = valid[dates]
+        values = temporal_composite(R[:, dates], when, stat, min_valid, max_iterations, tolerance)
+        out += [*values, valid_counts(when)]
+    return np.stack(out).reshape(len(out), ny, nx)
