@@ -30,7 +30,10 @@ Bbox = Annotated[
         "--bbox", metavar="W S E N", help="Area as a lon/lat box (WGS84 degrees).", show_default=False
     ),
 ]
-Tile = Annotated[str | None, typer.Option("--tile", help="Area as an EEA 100 km tile code, e.g. E43N32.")]
+Tile = Annotated[
+    str | None,
+    typer.Option("--tile", help="Area as EEA 100 km tile codes, e.g. E43N32 or E43N32,E44N32 (one run)."),
+]
 Aoi = Annotated[
     Path | None, typer.Option("--aoi", help="Area as a vector file (any CRS, any format GDAL reads).")
 ]
