@@ -18,6 +18,7 @@ from baresoil.catalog.layouts import EARTH_SEARCH
 from baresoil.cli.main import main
 from baresoil.grid import area_from_bbox
 from baresoil.io.stac import output_item_paths
+from baresoil.pipeline.estimate import PIXEL_OBSERVATIONS_PER_CORE_S
 from baresoil.pipeline.manifest import manifest_path, read_manifest
 from cli_runner import run_cli
 
@@ -123,3 +124,29 @@ def test_a_cluster_that_loses_a_worker_mid_run_writes_the_same_files(capsys, tmp
     assert killed and killed[0] < state.blocks[1], "the worker was killed after the last block"
     assert state.state == "finished" and state.blocks[0] == state.blocks[1]
     assert _cogs(out) == _cogs(reference)
+
+
+def test_plan_shows_the_tiles_scenes_pixel_observations_time_and_volume(capsys, catalog):
+    path, bbox = catalog
+    args = ["plan", "--stac", str(path), "--bbox", *bbox, "--start", "2021-05-01", "--end", "2021-07-01"]
+    code, out, err = run_cli(capsys, *args, "--product", "cube", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["family"] == "observations"
+    tiles = {t["tile"]: t for t in result["tiles"]}
+    assert list(tiles) == TILES
+    for tile in tiles.values():
+        assert tile["scenes"] == 3
+        assert tile["pixel_observations"] == 3 * tile["pixels"] > 0
+        assert tile["megabytes"] == round(tile["pixels"] * 3 * 2 / 1e6, 1)  # NOBS, NCLEAR, NSNOW: uint16
+        rate = PIXEL_OBSERVATIONS_PER_CORE_S["observations"] * result["cores"]
+        assert tile["seconds"] == pytest.approx(tile["pixel_observations"] / rate, abs=1e-3)
+    assert result["total"]["scenes"] == 3  # the same scenes over both tiles
+    assert result["total"]["pixel_observations"] == sum(t["pixel_observations"] for t in tiles.values())
+    code, out, _ = run_cli(capsys, *args)
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].split() == ["tile", "scenes", "pixels", "pixel-obs", "time", "output"]
+    assert [line.split()[0] for line in lines[1:3]] == TILES and lines[4].startswith("total")
+    assert "soilsuite on" in lines[-1]
+    code, _, err = run_cli(capsys, *args, "--product", "parcels")
+    assert code == 1 and "--product 'parcels': expected one of cube, soilsuite, seasons" in err

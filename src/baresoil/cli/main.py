@@ -34,7 +34,7 @@ from .. import __version__
 from ..errors import BaresoilError
 from ..redact import install as install_redaction
 from ..redact import redact
-from . import composite, cube, demo, docs, parcels, report, seasons, simulate, soil, soilsuite
+from . import composite, cube, demo, docs, parcels, plan, report, seasons, simulate, soil, soilsuite
 
 PROG = "baresoil"
 
@@ -46,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("simulate")(simulate.simulate_command)
+app.command("plan")(plan.plan_command)
 app.command("cube")(cube.cube_command)
 app.command("composite")(composite.composite_command)
 app.command("soilsuite")(soilsuite.soilsuite_command)
