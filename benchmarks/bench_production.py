@@ -1,6 +1,7 @@
 """Production benchmark: runs under injected network faults, and runs killed with -9 then resumed.
 
     python benchmarks/bench_production.py [--product soilsuite|cube] [--fault-runs 3] [--kills 10]
+        [--workers 1,2] [--cache DIR]
 
 On a small simulated world (simulated once into benchmarks/.cache/production-world):
 
@@ -11,6 +12,10 @@ On a small simulated world (simulated once into benchmarks/.cache/production-wor
 2. **kill -9**: the product runs in a process of its own, killed with SIGKILL at ``--kills`` random
    moments over the length of a full run; each is followed by ``--resume``, which must end with the
    COGs of an uninterrupted run.  The time resumed is set against that of a full rerun.
+3. **cluster**: a second world around a corner of the EEA grid, so that it lies in 4 EEA tiles (of
+   about 600 m x 600 m each), runs on a LocalCluster of 1 and of 2 worker processes (one thread each,
+   ``--scheduler``); prints the scaling efficiency (time on 1 / (n x time on n)), checks the COGs are
+   the same, and the peak memory (RSS) of each worker.
 
 Prints one JSON line (``benchmarks/record.py`` keeps it) and a summary on stderr.
 """
@@ -35,7 +40,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from fault_server import Faults, serve  # noqa: E402
 
-WORLD = HERE / ".cache" / "production-world"
+CACHE = HERE / ".cache"
+WORLD = "production-world"
+CORNER_WORLD = "production-world-4-tiles"
+EEA_CORNER_UTM = (753_047.0, 5_353_849.0)
+"""EEA tiles E44N27, E45N27, E44N28 and E45N28 meet here (UTM 32N)."""
 BARESOIL = [sys.executable, "-c", "from baresoil.cli.main import main; main()"]
 CHUNK = 32
 """Chunk side of the runs: the world's 60 x 60 pixels (20 m) are 4 blocks... of 32, so a kill finds
@@ -43,15 +52,17 @@ some blocks staged and others not."""
 READS = "[read]\nretries = 4\nretry_delay_s = 0.05\ntimeout_s = 5\ndeadline_s = 30\n"
 
 
-def world() -> Path:
+def world(folder: Path, origin: tuple[float, float] | None = None) -> Path:
     """A 1.2 km world over 2021: small enough for many runs, with every kind of field."""
     from baresoil.simulate import WorldSpec, is_simulation_of, simulate
 
     spec = WorldSpec(seed=7, size_m=1200, end=date(2021, 12, 31), split_tiles=False)
-    if not is_simulation_of(WORLD, spec):
-        print(f"simulating {WORLD} ...", file=sys.stderr, flush=True)
-        simulate(WORLD, spec)
-    return WORLD
+    if origin is not None:
+        spec = WorldSpec(seed=7, size_m=1200, end=date(2021, 12, 31), split_tiles=False, origin=origin)
+    if not is_simulation_of(folder, spec):
+        print(f"simulating {folder} ...", file=sys.stderr, flush=True)
+        simulate(folder, spec)
+    return folder
 
 
 def http_catalog(root: Path, base_url: str, folder: Path) -> str:
@@ -71,10 +82,10 @@ def http_catalog(root: Path, base_url: str, folder: Path) -> str:
     return f"{base_url}/{folder.relative_to(root).as_posix()}/catalog.json"
 
 
-def command(product: str, catalog: str, out: Path, config: Path, *extra: str) -> list[str]:
+def command(product: str, catalog: str, out: Path, config: Path, *extra: str, root: Path) -> list[str]:
     from shapely.geometry import shape
 
-    items = list(pystac.Catalog.from_file(str(WORLD / "stac" / "earth-search" / "catalog.json")).get_items(
+    items = list(pystac.Catalog.from_file(str(root / "stac" / "earth-search" / "catalog.json")).get_items(
         recursive=True))  # fmt: skip
     w, s, e, n = shape(items[0].geometry).buffer(-0.002).bounds
     return [product, "--stac", catalog, "--bbox", f"{w:.5f}", f"{s:.5f}", f"{e:.5f}", f"{n:.5f}",
@@ -97,7 +108,7 @@ def run(args: list[str]) -> float:
 def faults_part(product: str, root: Path, scratch: Path, config: Path, runs: int) -> dict[str, object]:
     with serve(root, max_requests=10**7) as clean:
         catalog = http_catalog(root, clean.url, root / "http-stac")
-        reference_seconds = run(command(product, catalog, scratch / "http-reference", config))
+        reference_seconds = run(command(product, catalog, scratch / "http-reference", config, root=root))
     reference = cogs(scratch / "http-reference")
     survived, identical, injected, seconds, requests = 0, 0, 0, [], 0
     for index in range(runs):
@@ -106,8 +117,8 @@ def faults_part(product: str, root: Path, scratch: Path, config: Path, runs: int
             catalog = http_catalog(root, server.url, root / "http-stac")
             out = scratch / f"faults-{index}"
             started = time.perf_counter()
-            done = subprocess.run([*BARESOIL, *command(product, catalog, out, config)], capture_output=True,
-                                  text=True)  # fmt: skip
+            args = command(product, catalog, out, config, root=root)
+            done = subprocess.run([*BARESOIL, *args], capture_output=True, text=True)
             seconds.append(round(time.perf_counter() - started, 1))
             counts = server.outcome_counts()
         survived += done.returncode == 0 and "left out" not in done.stderr
@@ -129,20 +140,20 @@ def kill_part(
     product: str, root: Path, scratch: Path, config: Path, kills: int, seed: int
 ) -> dict[str, object]:
     catalog = str(root / "stac" / "earth-search" / "catalog.json")
-    full = run(command(product, catalog, scratch / "reference", config))
+    full = run(command(product, catalog, scratch / "reference", config, root=root))
     reference = cogs(scratch / "reference")
     rng = random.Random(seed)
     identical, resumed, at, staged = 0, [], [], []
     for index in range(kills):
         out = scratch / f"killed-{index}"
         moment = rng.uniform(0.05, 0.95) * full
-        process = subprocess.Popen([*BARESOIL, *command(product, catalog, out, config)],
+        process = subprocess.Popen([*BARESOIL, *command(product, catalog, out, config, root=root)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(moment)
         process.send_signal(signal.SIGKILL)
         process.wait()
         staged.append(_blocks_done(out, product))
-        resumed.append(round(run(command(product, catalog, out, config, "--resume")), 1))
+        resumed.append(round(run(command(product, catalog, out, config, "--resume", root=root)), 1))
         at.append(round(moment, 1))
         identical += cogs(out) == reference
     return {
@@ -154,6 +165,47 @@ def kill_part(
         "resume_seconds": resumed,
         "resume_over_full_median": round(sorted(resumed)[len(resumed) // 2] / full, 2) if resumed else None,
     }
+
+
+def cluster_part(
+    product: str, cache: Path, scratch: Path, config: Path, workers: list[int]
+) -> dict[str, object]:
+    from distributed import Client, LocalCluster
+
+    corner = (EEA_CORNER_UTM[0] - 600, EEA_CORNER_UTM[1] - 600)
+    root = world(cache / CORNER_WORLD, corner)
+    catalog = str(root / "stac" / "earth-search" / "catalog.json")
+    seconds: dict[int, float] = {}
+    peak_mb: dict[int, list[int]] = {}
+    outputs = []
+    for n in workers:
+        with (
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            out = scratch / f"cluster-{n}"
+            args = command(product, catalog, out, config, "--scheduler", cluster.scheduler_address, root=root)
+            seconds[n] = round(run(args), 1)
+            peak_mb[n] = sorted(client.run(_peak_rss_mb).values())
+        outputs.append(cogs(out))
+    tiles = sorted({name.split("/")[0].split("_")[1] for name in outputs[0]})
+    base = workers[0]
+    return {
+        "cluster_tiles": tiles,
+        "cluster_workers": workers,
+        "cluster_seconds": [seconds[n] for n in workers],
+        "cluster_efficiency": [round(seconds[base] * base / (n * seconds[n]), 2) for n in workers],
+        "cluster_peak_worker_mb": [peak_mb[n] for n in workers],
+        "cluster_identical": all(o == outputs[0] for o in outputs),
+    }
+
+
+def _peak_rss_mb() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _blocks_done(out: Path, product: str) -> str:
@@ -175,8 +227,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--fault-runs", type=int, default=3)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=26)
+    parser.add_argument("--workers", default="1,2", help="LocalCluster sizes, comma-separated")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="where the worlds are simulated (kept)")
     args = parser.parse_args(argv)
-    root = world()
+    root = world(args.cache / WORLD)
     with tempfile.TemporaryDirectory(prefix="bench-production-") as tmp:
         scratch = Path(tmp)
         config = scratch / "run.toml"
@@ -184,12 +238,18 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         result: dict[str, object] = {"product": args.product, "chunk": CHUNK}
         result |= faults_part(args.product, root, scratch, config, args.fault_runs)
         result |= kill_part(args.product, root, scratch, config, args.kills, args.seed)
+        result |= cluster_part(
+            args.product, args.cache, scratch, config, [int(n) for n in args.workers.split(",")]
+        )
         shutil.rmtree(root / "http-stac", ignore_errors=True)
     print(
         f"faults: {result['fault_runs_identical']}/{result['fault_runs']} runs identical under 10 % faults "
         f"({result['faults_injected']} of {result['fault_requests']} requests failed once); "
         f"kill -9: {result['kills_identical']}/{result['kills']} resumed runs identical, resume "
-        f"{result['resume_over_full_median']} of a full run (median)",
+        f"{result['resume_over_full_median']} of a full run (median); cluster of "
+        f"{result['cluster_workers']} workers over {len(result['cluster_tiles'])} tiles: efficiency "
+        f"{result['cluster_efficiency']}, peak MB per worker {result['cluster_peak_worker_mb']}, "
+        f"identical {result['cluster_identical']}",
         file=sys.stderr,
     )
     print(json.dumps(result))
