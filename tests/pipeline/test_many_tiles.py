@@ -148,5 +148,11 @@ def test_plan_shows_the_tiles_scenes_pixel_observations_time_and_volume(capsys, 
     assert code == 0 and lines[0].split() == ["tile", "scenes", "pixels", "pixel-obs", "time", "output"]
     assert [line.split()[0] for line in lines[1:3]] == TILES and lines[4].startswith("total")
     assert "soilsuite on" in lines[-1]
+    # the same run given as a list of tile codes: the tiles are clipped to the scenes' footprint
+    tile_args = ["plan", "--stac", str(path), "--tile", ",".join(TILES), "--start", "2021-05-01",
+                 "--end", "2021-07-01", "--product", "cube", "--json"]  # fmt: skip
+    code, out, err = run_cli(capsys, *tile_args)
+    assert code == 0, err
+    assert [t["tile"] for t in json.loads(out)["tiles"]] == TILES
     code, _, err = run_cli(capsys, *args, "--product", "parcels")
     assert code == 1 and "--product 'parcels': expected one of cube, soilsuite, seasons" in err
