@@ -43,8 +43,9 @@ from fault_server import Faults, serve  # noqa: E402
 CACHE = HERE / ".cache"
 WORLD = "production-world"
 CORNER_WORLD = "production-world-4-tiles"
-EEA_CORNER_UTM = (753_047.0, 5_353_849.0)
-"""EEA tiles E44N27, E45N27, E44N28 and E45N28 meet here (UTM 32N)."""
+CORNER_WORLD_ORIGIN = (752_440.0, 5_353_240.0)
+"""South-west corner (UTM 32N, on the 20 m grid) of a 1.2 km world whose centre is about where EEA tiles
+E44N27, E45N27, E44N28 and E45N28 meet (753 047, 5 353 849)."""
 BARESOIL = [sys.executable, "-c", "from baresoil.cli.main import main; main()"]
 CHUNK = 32
 """Chunk side of the runs: the world's 60 x 60 pixels (20 m) are 4 blocks... of 32, so a kill finds
@@ -172,8 +173,7 @@ def cluster_part(
 ) -> dict[str, object]:
     from distributed import Client, LocalCluster
 
-    corner = (EEA_CORNER_UTM[0] - 600, EEA_CORNER_UTM[1] - 600)
-    root = world(cache / CORNER_WORLD, corner)
+    root = world(cache / CORNER_WORLD, CORNER_WORLD_ORIGIN)
     catalog = str(root / "stac" / "earth-search" / "catalog.json")
     seconds: dict[int, float] = {}
     peak_mb: dict[int, list[int]] = {}
@@ -229,29 +229,39 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--workers", default="1,2", help="LocalCluster sizes, comma-separated")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the worlds are simulated (kept)")
+    parser.add_argument("--parts", default="faults,kills,cluster", help="parts to run, comma-separated")
     args = parser.parse_args(argv)
+    parts = set(args.parts.split(","))
     root = world(args.cache / WORLD)
     with tempfile.TemporaryDirectory(prefix="bench-production-") as tmp:
         scratch = Path(tmp)
         config = scratch / "run.toml"
         config.write_text(f"[cube]\nchunk_size = {CHUNK}\n\n{READS}")
         result: dict[str, object] = {"product": args.product, "chunk": CHUNK}
-        result |= faults_part(args.product, root, scratch, config, args.fault_runs)
-        result |= kill_part(args.product, root, scratch, config, args.kills, args.seed)
-        result |= cluster_part(
-            args.product, args.cache, scratch, config, [int(n) for n in args.workers.split(",")]
-        )
-        shutil.rmtree(root / "http-stac", ignore_errors=True)
-    print(
-        f"faults: {result['fault_runs_identical']}/{result['fault_runs']} runs identical under 10 % faults "
-        f"({result['faults_injected']} of {result['fault_requests']} requests failed once); "
-        f"kill -9: {result['kills_identical']}/{result['kills']} resumed runs identical, resume "
-        f"{result['resume_over_full_median']} of a full run (median); cluster of "
-        f"{result['cluster_workers']} workers over {len(result['cluster_tiles'])} tiles: efficiency "
-        f"{result['cluster_efficiency']}, peak MB per worker {result['cluster_peak_worker_mb']}, "
-        f"identical {result['cluster_identical']}",
-        file=sys.stderr,
-    )
+        summary = []
+        if "faults" in parts:
+            result |= faults_part(args.product, root, scratch, config, args.fault_runs)
+            summary.append(
+                f"faults: {result['fault_runs_identical']}/{result['fault_runs']} runs identical under 10 % "
+                f"faults ({result['faults_injected']} of {result['fault_requests']} requests failed once)"
+            )
+            shutil.rmtree(root / "http-stac", ignore_errors=True)
+        if "kills" in parts:
+            result |= kill_part(args.product, root, scratch, config, args.kills, args.seed)
+            summary.append(
+                f"kill -9: {result['kills_identical']}/{result['kills']} resumed runs identical, resume "
+                f"{result['resume_over_full_median']} of a full run (median)"
+            )
+        if "cluster" in parts:
+            workers = [int(n) for n in args.workers.split(",")]
+            cluster = cluster_part(args.product, args.cache, scratch, config, workers)
+            result |= cluster
+            summary.append(
+                f"LocalCluster of {workers} worker(s) over {cluster['cluster_tiles']} "
+                f"({result['cluster_seconds']} s): efficiency {result['cluster_efficiency']}, peak MB per "
+                f"worker {result['cluster_peak_worker_mb']}, identical outputs {result['cluster_identical']}"
+            )
+    print("; ".join(summary), file=sys.stderr)
     print(json.dumps(result))
     return result
 
