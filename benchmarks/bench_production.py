@@ -112,6 +112,7 @@ def faults_part(product: str, root: Path, scratch: Path, config: Path, runs: int
         reference_seconds = run(command(product, catalog, scratch / "http-reference", config, root=root))
     reference = cogs(scratch / "http-reference")
     survived, identical, injected, seconds, requests = 0, 0, 0, [], 0
+    messages: list[str] = []
     for index in range(runs):
         faults = Faults(rate=0.1, kinds=("503", "drop", "reset"), seed=f"run-{index}")
         with serve(root, faults, max_requests=10**7) as server:
@@ -123,6 +124,8 @@ def faults_part(product: str, root: Path, scratch: Path, config: Path, runs: int
             seconds.append(round(time.perf_counter() - started, 1))
             counts = server.outcome_counts()
         survived += done.returncode == 0 and "left out" not in done.stderr
+        if done.stderr.strip():
+            messages.append(f"run {index} (status {done.returncode}): {done.stderr.strip().splitlines()[-1]}")
         identical += done.returncode == 0 and cogs(out) == reference
         injected += sum(counts[k] for k in ("503", "drop", "reset"))
         requests += sum(counts.values())
@@ -133,6 +136,7 @@ def faults_part(product: str, root: Path, scratch: Path, config: Path, runs: int
         "fault_requests": requests,
         "faults_injected": injected,
         "fault_run_seconds": seconds,
+        "fault_run_messages": messages,
         "clean_http_seconds": round(reference_seconds, 1),
     }
 

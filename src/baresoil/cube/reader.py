@@ -263,11 +263,12 @@ _NETWORK = re.compile(
 )
 """GDAL's words for a server error, a timeout, a connection refused or lost: retried until the deadline."""
 _SHORT_READ = re.compile(
-    r"Read error|IO error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|TIFFFetch|Read failed|corrupt",
+    r"Read error|IO error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|TIFFFetch|Read failed|corrupt|"
+    r"Cannot read TIFF header",
     re.IGNORECASE,
 )
-"""A tile shorter than it should be: a connection dropped mid-answer, or a truncated file (which fails
-every time): read again ``read.retries`` times."""
+"""A tile or header shorter than it should be: a connection dropped mid-answer, or a truncated file
+(which fails every time): read again ``read.retries`` times."""
 
 
 def fault_kind(reason: str) -> str | None:
