@@ -264,11 +264,12 @@ _NETWORK = re.compile(
 """GDAL's words for a server error, a timeout, a connection refused or lost: retried until the deadline."""
 _SHORT_READ = re.compile(
     r"Read error|IO error|got \d+ bytes|IReadBlock failed|TIFFRead|TIFFFill|TIFFFetch|Read failed|corrupt|"
-    r"Cannot read TIFF header",
+    r"Cannot read TIFF header|not recognized as (being in )?a supported|does not exist in the file system",
     re.IGNORECASE,
 )
-"""A tile or header shorter than it should be: a connection dropped mid-answer, or a truncated file
-(which fails every time): read again ``read.retries`` times."""
+"""A tile or header shorter than it should be, or no answer GDAL could open: a connection dropped
+mid-answer, or a truncated or corrupt file (which fails every time): read again ``read.retries`` times.
+(A 403 or 404 is named as such by GDAL, and is not read again.)"""
 
 
 def fault_kind(reason: str) -> str | None:
