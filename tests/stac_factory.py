@@ -71,7 +71,7 @@ def write_scene(
         else:
             values = np.rint(_at_resolution(reflectance[band], res) * 10000) + offset_dn
         paths[band] = folder / f"{band}.tif"
-        write_band(paths[band], values, res)
+        write_band(paths[band], values, res, ORIGIN)  # the module's ORIGIN now: a test may move it
     return paths
 
 

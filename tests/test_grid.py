@@ -92,3 +92,16 @@ def test_area_from_vector_file_in_another_crs(tmp_path):
     assert area.geometry.area == pytest.approx(1e6, rel=0.01)
     with pytest.raises(AreaError, match="not found"):
         area_from_file(tmp_path / "missing.gpkg")
+
+
+def test_a_list_of_tile_codes_is_one_area_of_whole_tiles():
+    area = area_from_tile("E43N32, e45n32,E43N32")
+    assert area.label == "tiles E43N32,E45N32"
+    parts = dict(area.split_by_tile())
+    assert [t.code for t in parts] == ["E43N32", "E45N32"]  # not E44N32 between them
+    assert all(part.geometry.area == pytest.approx(100_000**2) for part in parts.values())
+    assert area_from_tile("E43N32").tile == TileId(43, 32)
+    with pytest.raises(AreaError, match="not an EEA tile code"):
+        area_from_tile("E43N32,E4N32")
+    with pytest.raises(AreaError, match="not an EEA tile code"):
+        area_from_tile(" , ")

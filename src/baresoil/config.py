@@ -409,6 +409,28 @@ class ParcelsConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class ReadConfig:
+    """How inputs are read over the network: retries, time limits, and what an unreadable asset does.
+
+    Operational only: these keys never change the values of an output that completes, so they are not
+    part of a run's request (``pipeline.manifest``) and a run may be resumed with other ones."""
+
+    retries: Count = 3
+    """Retries of one HTTP request answered 429 or 5xx, or timed out (GDAL's ``GDAL_HTTP_MAX_RETRY`` for
+    COGs, urllib3's ``Retry`` for STAC JSON), and re-reads of an asset after a dropped connection."""
+    retry_delay_s: Positive = 0.5
+    """First back-off between retries (seconds); it doubles at each retry."""
+    timeout_s: Positive = 30.0
+    """Longest one HTTP request waits for an answer (seconds)."""
+    deadline_s: Positive = 120.0
+    """Longest the read of one asset (or one STAC document) may take, retries included (seconds); past it
+    the asset is unreadable.  A host that has answered nothing for this long is down: the run stops."""
+    strict: bool = False
+    """An asset that cannot be read ends the run; otherwise its scene-band is left out where it is
+    needed (the observation counts say so) and the run record names it."""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class CompositeConfig:
     """Clear-sky surface-reflectance composites per calendar period (the Sentinel-2 Global Mosaic's)."""
 
@@ -490,6 +512,7 @@ class Config:
     seasons: SeasonsConfig = field(default_factory=SeasonsConfig)
     soil: SoilMapConfig = field(default_factory=SoilMapConfig)
     parcels: ParcelsConfig = field(default_factory=ParcelsConfig)
+    read: ReadConfig = field(default_factory=ReadConfig)
     composite: CompositeConfig = field(default_factory=CompositeConfig)
 
     def override(self, **flags: Any) -> Config:

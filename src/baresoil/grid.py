@@ -160,9 +160,14 @@ def area_from_bbox(west: float, south: float, east: float, north: float) -> Area
 
 
 def area_from_tile(code: str) -> Area:
-    """The whole of one EEA tile."""
-    tile = parse_tile(code)
-    return Area(box(*tile.bounds), f"tile {tile.code}", tile)
+    """The whole of one EEA tile, or of several: codes separated by commas (``E44N27,E45N27``)."""
+    tiles = list(dict.fromkeys(parse_tile(part) for part in code.split(",") if part.strip()))
+    if not tiles:
+        raise AreaError(f"not an EEA tile code: {code!r} (expected e.g. E43N32)")
+    if len(tiles) == 1:
+        return Area(box(*tiles[0].bounds), f"tile {tiles[0].code}", tiles[0])
+    union = shapely.union_all([box(*tile.bounds) for tile in tiles])
+    return Area(union, "tiles " + ",".join(tile.code for tile in tiles))
 
 
 def area_from_file(path: str | Path) -> Area:

@@ -75,9 +75,30 @@ def test_band_missing_from_an_item(capsys, tmp_path, catalog):
 
 
 def test_asset_unreadable(capsys, tmp_path, catalog):
+    """Left out, named on one line, exit 0; with --strict the run ends on that line."""
+    from cli_runner import run_cli
+
     (tmp_path / "s1" / "SCL.tif").write_bytes(b"this is not a GeoTIFF")
-    code, err = run(capsys, *cube_args(catalog, tmp_path))
-    assert_one_line(code, err, "item S2A_32UPU_20210601_0_L2A", "band SCL", "cannot be read")
+    code, err = run(capsys, *cube_args(catalog, tmp_path, "--strict"))
+    assert_one_line(code, err, "item S2A_32UPU_20210601_0_L2A", "band SCL", "cannot be read", "s1/SCL.tif")
+    code, _out, err = run_cli(capsys, *cube_args(catalog, tmp_path))
+    assert code == 0
+    assert len(err.strip().splitlines()) == 1, err
+    assert "left out 1 unreadable scene-band(s)" in err and "item S2A_32UPU_20210601_0_L2A band SCL" in err
+
+
+def test_a_truncated_20m_cog_is_left_out_not_the_run(capsys, tmp_path, catalog):
+    """B11 (native 20 m) cut short: that scene-band is left out, the run goes on."""
+    from cli_runner import run_cli
+
+    path = tmp_path / "s1" / "B11.tif"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size - 200])
+    code, _out, err = run_cli(capsys, *cube_args(catalog, tmp_path))
+    assert code == 0, err
+    assert "unexpected" not in err
+    assert "item S2A_32UPU_20210601_0_L2A band B11" in err
+    code, err = run(capsys, *cube_args(catalog, tmp_path, "--strict"))
+    assert_one_line(code, err, "item S2A_32UPU_20210601_0_L2A", "band B11", "cannot be read", "s1/B11.tif")
 
 
 def test_area_outside_the_grid(capsys, tmp_path, catalog):

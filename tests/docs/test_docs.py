@@ -244,17 +244,16 @@ def test_record_keeps_the_json_lines_with_their_provenance(tmp_path, capsys):
     assert not (results / "bench_broken.jsonl").exists()  # a failed run records nothing
 
 
-def test_docs_command_checks(tmp_path):
-    from typer.testing import CliRunner
-
-    from baresoil.cli.main import app
+def test_docs_command_checks(capsys, tmp_path):
+    """Through ``main`` as the shell runs it: a failing check is exit status 1, not 0."""
+    from cli_runner import run_cli
 
     _page_root(tmp_path)
-    result = CliRunner().invoke(app, ["docs", "--check", "--root", str(tmp_path)])
-    assert result.exit_code == 1
-    assert "stale: docs/manual.md" in result.output
-    assert CliRunner().invoke(app, ["docs", "--root", str(tmp_path)]).exit_code == 0
-    assert CliRunner().invoke(app, ["docs", "--check", "--root", str(tmp_path)]).exit_code == 0
+    code, out, err = run_cli(capsys, "docs", "--check", "--root", str(tmp_path))
+    assert code == 1
+    assert "stale: docs/manual.md" in out + err
+    assert run_cli(capsys, "docs", "--root", str(tmp_path))[0] == 0
+    assert run_cli(capsys, "docs", "--check", "--root", str(tmp_path))[0] == 0
 
 
 def test_generalisation_page_keeps_every_family_and_world_each_from_its_latest_run(tmp_path):

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import pystac
 
 from ..errors import CatalogError
+from ..redact import register_secret
 
 PLANETARY_COMPUTER_HOST = "planetarycomputer.microsoft.com"
 PLANETARY_COMPUTER_TOKEN_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token/{collection}"
@@ -52,8 +53,10 @@ class SasSigner:
             payload = self._fetch(url)
             if "token" not in payload:
                 raise CatalogError(f"token endpoint {url} answered without a token")
-            self._tokens[collection] = (str(payload["token"]), _expiry(payload))
-            return self._tokens[collection][0]
+            token = str(payload["token"])
+            register_secret(token)  # never shown, even outside a URL
+            self._tokens[collection] = (token, _expiry(payload))
+            return token
 
     def sign(self, item: pystac.Item) -> pystac.Item:
         """A copy of ``item`` whose blob-storage asset hrefs carry the token."""

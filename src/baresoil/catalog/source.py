@@ -17,8 +17,11 @@ import pystac
 import shapely
 from shapely.geometry import shape
 
+from ..config import ReadConfig
 from ..errors import CatalogError, NoItemsError, TimeRangeError
 from ..grid import Area
+from ..redact import redact
+from .http import RetryingStacIO, api_io
 from .signing import SasSigner, default_token_url
 
 
@@ -80,12 +83,23 @@ class StacSource:
         return True
 
     def __str__(self) -> str:
-        return self.location + (f" [{self.collection}]" if self.collection else "")
+        """The source as it may be shown: credentials and query values redacted."""
+        return redact(self.location) + (f" [{self.collection}]" if self.collection else "")
 
 
-def find_items(source: StacSource, area: Area, period: TimeRange) -> list[pystac.Item]:
-    """The items of ``source`` that touch ``area`` within ``period``, oldest first."""
-    items = _static_items(source, area, period) if source.is_static else _api_items(source, area, period)
+def find_items(
+    source: StacSource, area: Area, period: TimeRange, reads: ReadConfig | None = None
+) -> list[pystac.Item]:
+    """The items of ``source`` that touch ``area`` within ``period``, oldest first.
+
+    Documents are read over HTTP with retries, a timeout and a deadline (``reads``, see
+    :mod:`baresoil.catalog.http`)."""
+    reads = reads or ReadConfig()
+    items = (
+        _static_items(source, area, period, reads)
+        if source.is_static
+        else _api_items(source, area, period, reads)
+    )
     if not items:
         raise NoItemsError(f"no items in {source} for {area.label} between {period.start} and {period.end}")
     signer = source.signer
@@ -94,11 +108,11 @@ def find_items(source: StacSource, area: Area, period: TimeRange) -> list[pystac
     return sorted(items, key=lambda it: (_item_datetime(it), it.id))
 
 
-def _static_items(source: StacSource, area: Area, period: TimeRange) -> list[pystac.Item]:
-    root = _read_static(source.location)
+def _static_items(source: StacSource, area: Area, period: TimeRange, reads: ReadConfig) -> list[pystac.Item]:
+    root = _read_static(source.location, reads)
     footprint = area.lonlat_geometry
     found = []
-    for item in _walk_items(root):
+    for item in _walk_items(root, str(source)):
         if source.collection and item.collection_id not in (None, source.collection):
             continue
         if not period.contains(_item_datetime(item)):
@@ -109,7 +123,7 @@ def _static_items(source: StacSource, area: Area, period: TimeRange) -> list[pys
     return found
 
 
-def _read_static(location: str) -> pystac.STACObject:
+def _read_static(location: str, reads: ReadConfig) -> pystac.STACObject:
     parsed = urlparse(location)
     if parsed.scheme not in ("http", "https"):
         path = Path(location)
@@ -119,35 +133,64 @@ def _read_static(location: str) -> pystac.STACObject:
             raise CatalogError(f"STAC catalog not found: {location}")
         location = str(path)
     try:
-        return pystac.read_file(location)
+        return pystac.read_file(location, stac_io=RetryingStacIO(reads))
+    except CatalogError:
+        raise
     except Exception as exc:
-        raise CatalogError(f"cannot read STAC catalog {location}: {exc}") from exc
+        cause = _catalog_cause(exc)
+        raise cause or CatalogError(
+            f"cannot read STAC catalog {redact(location)}: {_first_line(exc)}"
+        ) from exc
 
 
-def _walk_items(root: pystac.STACObject) -> Iterator[pystac.Item]:
+def _walk_items(root: pystac.STACObject, source: str) -> Iterator[pystac.Item]:
+    """Every item under ``root``; a child or item that cannot be read (or parsed) is an error naming it."""
     if isinstance(root, pystac.Item):
         yield root
-    elif isinstance(root, pystac.Catalog):  # Collection is a Catalog
+        return
+    if not isinstance(root, pystac.Catalog):  # Collection is a Catalog
+        raise CatalogError(f"{redact(root.self_href)}: not a STAC catalog, collection or item")
+    try:
         yield from root.get_items(recursive=True)
-    else:
-        raise CatalogError(f"{root.self_href}: not a STAC catalog, collection or item")
+    except CatalogError:
+        raise
+    except Exception as exc:
+        cause = _catalog_cause(exc)  # pystac wraps what our I/O raised: that names the document
+        raise cause or CatalogError(f"cannot read the items of {source}: {_first_line(exc)}") from exc
 
 
-def _api_items(source: StacSource, area: Area, period: TimeRange) -> list[pystac.Item]:
+def _catalog_cause(exc: BaseException) -> CatalogError | None:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, CatalogError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return redact(lines[0] if lines else type(exc).__name__)
+
+
+def _api_items(source: StacSource, area: Area, period: TimeRange, reads: ReadConfig) -> list[pystac.Item]:
     import pystac_client  # deferred: only API sources need it
 
     if not source.collection:
-        raise CatalogError(f"STAC API {source.location}: give the collection id (--collection)")
+        raise CatalogError(f"STAC API {source}: give the collection id (--collection)")
+
     try:
-        client = pystac_client.Client.open(source.location)
+        client = pystac_client.Client.open(source.location, stac_io=api_io(reads))
         search = client.search(
             collections=[source.collection],
             intersects=shapely.geometry.mapping(area.lonlat_geometry),
             datetime=[period.start_datetime, period.end_datetime],
         )
         return list(search.items())
+    except CatalogError:
+        raise
     except Exception as exc:
-        raise CatalogError(f"cannot search STAC API {source}: {exc}") from exc
+        raise CatalogError(f"cannot search STAC API {source}: {_first_line(exc)}") from exc
 
 
 def _item_datetime(item: pystac.Item) -> datetime:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from ..pipeline.cluster import scheduler as dask_scheduler
 from ..pipeline.run import run_product
 from ..products.observations import FAMILY, observation_counts
@@ -26,10 +24,15 @@ def cube_command(
     config: opt.ConfigFile = None,
     scheduler: opt.Scheduler = None,
     resume: opt.Resume = False,
+    overwrite: opt.Overwrite = False,
+    strict: opt.Strict = False,
 ) -> None:
     """Count observations, clear-sky observations and snow per pixel (NOBS, NCLEAR, NSNOW)."""
     overrides = opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation)
-    job = opt.make_job(stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume)
+    run = opt.RunOptions(overwrite=overwrite, strict=strict)
+    job = opt.make_job(
+        stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume, run=run
+    )
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, observation_counts)
-    typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")
+    opt.report_run(job, FAMILY, items)

@@ -7,7 +7,12 @@ a job, and calls one library function.  How a run ends:
   usage line and the error, exit status 2;
 * errors caused by input (:class:`~baresoil.errors.BaresoilError`): one line, exit status 1,
   without a traceback unless ``--debug`` is given;
+* a failure of an I/O library (rasterio, GDAL, pystac, a file or the network) that no library code turned
+  into such an error: one line too, exit status 1, never called "unexpected";
 * SIGINT (Ctrl-C) and SIGTERM: one line saying what was kept, exit status 130 and 143.
+
+Every line printed, every log record and warning passes through :func:`baresoil.redact.redact`: no
+token, signature or password of a signed href leaves the process (tracebacks with ``--debug`` too).
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
-from . import composite, cube, demo, docs, parcels, report, seasons, serve, simulate, soil, soilsuite
+from ..redact import install as install_redaction
+from ..redact import redact
+from . import composite, cube, demo, docs, parcels, plan, report, seasons, serve, simulate, soil, soilsuite
 
 PROG = "baresoil"
 
@@ -39,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("simulate")(simulate.simulate_command)
+app.command("plan")(plan.plan_command)
 app.command("cube")(cube.cube_command)
 app.command("composite")(composite.composite_command)
 app.command("soilsuite")(soilsuite.soilsuite_command)
@@ -85,10 +93,12 @@ class Interrupted(BaseException):
 
 _KEPT_ON_INTERRUPT = {
     **dict.fromkeys(
-        ("cube", "composite", "soilsuite", "seasons"),
-        "the files and items of finished tiles are kept, partial files removed; "
-        "a rerun with --resume skips those tiles and lists them in catalog.json",
+        ("cube", "soilsuite", "seasons"),
+        "finished tiles and the blocks of the tile in progress are kept, partial files removed; "
+        "a rerun with --resume continues from them (see OUT/<product>/manifest.jsonl)",
     ),
+    "composite": "the files and items of finished tiles are kept, partial files removed; "
+    "a rerun with --resume skips those tiles and lists them in catalog.json",
     **dict.fromkeys(
         ("parcels", "soil", "demo"),
         "complete files are kept, partial files removed; catalog.json, written last, does not list this run",
@@ -97,7 +107,26 @@ _KEPT_ON_INTERRUPT = {
 }
 """What an interrupted command leaves: every file is written under a temporary name, removed unless
 it completes (``io.atomic``, ``simulate.files``); items come after their files, catalogs last
-(``pipeline.run``, ``pipeline.parcels``, ``pipeline.soilmap``, ``simulate``)."""
+(``pipeline.run``, ``pipeline.parcels``, ``pipeline.soilmap``, ``simulate``); the tile commands record
+finished tiles and staged blocks in their manifest (``pipeline.manifest``)."""
+
+
+def _io_failures() -> tuple[type[BaseException], ...]:
+    """OSError and the exception roots of rasterio/GDAL, pystac, pystac-client, urllib3 and requests."""
+    found: list[type[BaseException]] = [OSError]
+    for module, name in (
+        ("rasterio.errors", "RasterioError"),
+        ("rasterio._err", "CPLE_BaseError"),
+        ("pystac.errors", "STACError"),
+        ("pystac_client.exceptions", "APIError"),
+        ("urllib3.exceptions", "HTTPError"),
+        ("requests.exceptions", "RequestException"),
+    ):
+        try:
+            found.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 def interrupted_message(signum: int, args: list[str]) -> str:
@@ -139,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     Returns when the command succeeds (exit status 0); raises SystemExit otherwise."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    install_redaction()
     try:
         with _signals_interrupt():
             app(args=args, prog_name=PROG, standalone_mode=True)
@@ -150,12 +180,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(128 + exc.signum)
     except BaresoilError as exc:
         if debug:
+            raise  # the traceback is printed by sys.excepthook, redacted (see baresoil.redact.install)
+        _fail(f"error: {exc}")
+    except _io_failures() as exc:
+        if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+        _fail(f"error: {type(exc).__name__}: {_first_line(exc)}")
     except Exception as exc:
         if debug:
             raise
-        hint = "run with --debug for details"
-        print(f"error: unexpected {type(exc).__name__}: {exc} ({hint})", file=sys.stderr)
-        sys.exit(1)
+        _fail(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+
+
+def _fail(line: str) -> None:
+    """Print ``line``, redacted, and exit with status 1."""
+    print(redact(line), file=sys.stderr)
+    sys.exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else "(no message)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,9 @@ import typer
 
 from ..catalog.source import StacSource, TimeRange
 from ..config import load_config
-from ..errors import AreaError
+from ..errors import AreaError, ConfigError
 from ..grid import Area, area_from_bbox, area_from_file, area_from_tile
-from ..pipeline.run import Job
+from ..pipeline.run import Job, skipped_summary
 
 Stac = Annotated[
     str,
@@ -29,7 +30,10 @@ Bbox = Annotated[
         "--bbox", metavar="W S E N", help="Area as a lon/lat box (WGS84 degrees).", show_default=False
     ),
 ]
-Tile = Annotated[str | None, typer.Option("--tile", help="Area as an EEA 100 km tile code, e.g. E43N32.")]
+Tile = Annotated[
+    str | None,
+    typer.Option("--tile", help="Area as EEA 100 km tile codes, e.g. E43N32 or E43N32,E44N32 (one run)."),
+]
 Aoi = Annotated[
     Path | None, typer.Option("--aoi", help="Area as a vector file (any CRS, any format GDAL reads).")
 ]
@@ -72,7 +76,36 @@ MaxCloudCoverAll = Annotated[
 MinSunElevation = Annotated[
     float | None, typer.Option("--min-sun-elevation", help="Scene filter, degrees (default: 20).")
 ]
-Resume = Annotated[bool, typer.Option("--resume", help="Skip tiles whose outputs are already complete.")]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the run recorded in --out (same request): verified tiles and blocks are not redone.",
+    ),
+]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Start afresh: remove what the previous run of this product wrote to --out."
+    ),
+]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="An asset that cannot be read ends the run (by default: left out, named in the manifest).",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a product command runs, beyond what it computes."""
+
+    overwrite: bool = False
+    strict: bool = False
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    """Inputs outside the config that decide the outputs (recorded in the run's request)."""
 
 
 def area_from_options(
@@ -104,17 +137,34 @@ def make_job(
     overrides: Mapping[str, object],
     resume: bool,
     product: str | None = None,
+    run: RunOptions | None = None,
 ) -> Job:
     """The job of a product command: source, area, period, output and layered config (with
     ``product``'s own defaults, see ``config.PRODUCT_DEFAULTS``)."""
+    run = run or RunOptions()
+    if resume and run.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    config = load_config(config_file, product).override(**overrides)
+    if run.strict:
+        config = config.override(**{"read.strict": True})
     return Job(
         source=StacSource(stac, collection),
         area=area_from_options(*area),
         period=TimeRange.parse(start, end),
         out_dir=Path(out),
-        config=load_config(config_file, product).override(**overrides),
+        config=config,
         resume=resume,
+        overwrite=run.overwrite,
+        inputs=dict(run.inputs),
     )
+
+
+def report_run(job: Job, family: str, items: list[Path]) -> None:
+    """The lines a product command ends with: what it wrote, and what it left out (one line)."""
+    typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")
+    skipped = skipped_summary(job.out_dir, family)
+    if skipped:
+        typer.echo(f"warning: {skipped}", err=True)
 
 
 def cube_overrides(

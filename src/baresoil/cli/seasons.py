@@ -60,6 +60,8 @@ def seasons_command(
     config: opt.ConfigFile = None,
     scheduler: opt.Scheduler = None,
     resume: opt.Resume = False,
+    overwrite: opt.Overwrite = False,
+    strict: opt.Strict = False,
 ) -> None:
     """CPMCE, CPMCH, CPMCD, CPBSB, CPBSA (each with its confidence layer), CPSCE, CPSCD and CPCSY."""
     if (parcels is None) != (id_column is None):
@@ -84,6 +86,11 @@ def seasons_command(
         overrides,
         resume,
         product=FAMILY,
+        run=opt.RunOptions(
+            overwrite=overwrite,
+            strict=strict,
+            inputs=_inputs(parcels, id_column, crop_column, s1, s1_collection),
+        ),
     )
     fields = None
     if parcels is not None and id_column is not None:
@@ -94,4 +101,17 @@ def seasons_command(
     product = seasons_product(fields, radar)
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, product, file_name)
-    typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")
+    opt.report_run(job, FAMILY, items)
+
+
+def _inputs(
+    parcels: Path | None,
+    id_column: str | None,
+    crop_column: str | None,
+    s1: str | None,
+    s1_collection: str | None,
+) -> dict[str, str]:
+    """The inputs beside the config that decide the layers (the run's request records them)."""
+    given = {"parcels": parcels, "id_column": id_column, "crop_column": crop_column, "s1": s1,
+             "s1_collection": s1_collection}  # fmt: skip
+    return {key: str(value) for key, value in given.items() if value is not None}

@@ -43,6 +43,8 @@ def soilsuite_command(
     config: opt.ConfigFile = None,
     scheduler: opt.Scheduler = None,
     resume: opt.Resume = False,
+    overwrite: opt.Overwrite = False,
+    strict: opt.Strict = False,
 ) -> None:
     """MASK, BSF, VOBS, BOBS, SRC_MEAN/STD/CI95 and MREF for the period and each year (as SCMaP)."""
     overrides = {
@@ -52,7 +54,10 @@ def soilsuite_command(
         "soilsuite.landcover": landcover,
         "soilsuite.min_bare_obs": min_bare_obs,
     }
-    job = opt.make_job(stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume)
+    run = opt.RunOptions(overwrite=overwrite, strict=strict)
+    job = opt.make_job(
+        stac, collection, (bbox, tile, aoi), start, end, out, config, overrides, resume, run=run
+    )
     with dask_scheduler(scheduler):
         items = run_product(job, FAMILY, soilsuite)
-    typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")
+    opt.report_run(job, FAMILY, items)

@@ -26,11 +26,13 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog.layouts import ALL_BANDS, NATIVE_RESOLUTION, REFLECTANCE_BANDS, SCL
 from ..catalog.scenes import Scene, select_scenes
 from ..catalog.source import StacSource, TimeRange, find_items
-from ..config import Config, CubeConfig
+from ..config import Config, CubeConfig, ReadConfig
 from ..errors import AssetError
 from ..grid import EEA_CRS, Area, pixel_size_m
 from ..kernels.scaling import dn_to_reflectance
+from ..redact import redact
 from .masks import clear_sky_mask, snow_mask
+from .reader import AssetRef, FailureJournal, GuardedDriver
 
 
 def open_cube(
@@ -51,11 +53,11 @@ def open_cube(
     """
     config = config or Config()
     source = source if isinstance(source, StacSource) else StacSource(source)
-    items = find_items(source, area, period)
+    items = find_items(source, area, period, config.read)
     scenes = select_scenes(items, config.scenes, bands)
     area = area.intersection(data_footprint(items), "the footprint of the scenes")
     geobox = area.geobox(config.cube.resolution)
-    return load_cube(scenes, geobox, config.cube, bands)
+    return load_cube(scenes, geobox, config.cube, bands, config.read)
 
 
 def load_cube(
@@ -63,25 +65,37 @@ def load_cube(
     geobox: GeoBox,
     config: CubeConfig = CubeConfig(),
     bands: Sequence[str] = ALL_BANDS,
+    reads: ReadConfig | None = None,
+    journal: FailureJournal | None = None,
 ) -> xr.Dataset:
     """Load ``scenes`` onto ``geobox``: reflectance (float32), SCL, masks and scene coordinates.
+
+    An observation is a scene at a pixel where every band loaded has data: where one band has none (the
+    edge of its footprint, or an asset that could not be read and was left out, see
+    :mod:`.reader`), the scene is no observation there (SCL 0, every band NaN), so the observation
+    counts say so.  Clouds are buffered from the scene classification as it was read, so that
+    completeness, a per-pixel test, adds no reads of neighbouring chunks.
 
     The geobox is the EEA grid's for every product but the composites, which may ask for any CRS and
     resolution: the cloud buffer and the choice of resampling follow the geobox's pixel size in metres.
     """
     pixel_m = pixel_size_m(geobox)
-    raw = read_dn(scenes, geobox, config, bands)
+    raw = read_dn(scenes, geobox, config, bands, reads, journal)
+    complete = complete_observations(raw, scenes, bands)
     cube = xr.Dataset(coords=raw.coords)
     for band in bands:
         if band == SCL:
             continue
-        cube[band] = _reflectance(raw[band], scenes, band)
+        cube[band] = _reflectance(_masked(raw[band], complete, scenes, band), scenes, band)
     if SCL in bands:
         scl = raw[SCL].astype(np.uint8)
-        scl.attrs = {"long_name": "Sen2Cor scene classification"}
-        cube[SCL] = scl
         cube["clear"] = clear_sky_mask(scl, config, pixel_m)
         cube["snow"] = snow_mask(scl, config)
+        if complete is not None:
+            cube["clear"], cube["snow"] = cube.clear & complete, cube.snow & complete
+            scl = scl.where(complete, np.uint8(0)).astype(np.uint8)
+        scl.attrs = {"long_name": "Sen2Cor scene classification"}
+        cube[SCL] = scl
     cube = cube.assign_coords(_scene_coords(scenes))
     cube.attrs.update(
         crs=str(geobox.crs) if geobox.crs is not None else str(EEA_CRS),
@@ -97,9 +111,15 @@ def read_dn(
     geobox: GeoBox,
     config: CubeConfig = CubeConfig(),
     bands: Sequence[str] = ALL_BANDS,
+    reads: ReadConfig | None = None,
+    journal: FailureJournal | None = None,
 ) -> xr.Dataset:
-    """The scenes' digital numbers (uint16) on ``geobox``, lazily: the cube's only read of pixels."""
+    """The scenes' digital numbers (uint16) on ``geobox``, lazily: the cube's only read of pixels.
+
+    Reads are retried, and an asset that cannot be read is left out or ends the run, as ``reads``
+    says (:mod:`.reader`); ``journal`` collects what was left out."""
     side = chunk_side(config, len(scenes))
+    driver = GuardedDriver(asset_refs(scenes, bands), reads or ReadConfig(), journal or FailureJournal())
     raw = odc.stac.load(
         [item for scene in scenes for item in _odc_items(scene, bands)],
         bands=list(bands),
@@ -109,10 +129,47 @@ def read_dn(
         resampling=_resampling(bands, pixel_size_m(geobox)),
         dtype="uint16",
         fail_on_error=True,
+        driver=driver,
     )
     if raw.sizes["time"] != len(scenes):
         raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
     return raw
+
+
+def asset_refs(scenes: Sequence[Scene], bands: Sequence[str]) -> dict[str, AssetRef]:
+    """Href -> the item and band it is, for naming an asset that cannot be read."""
+    return {
+        scene_item.bands[band].href: AssetRef(scene_item.id, band)
+        for scene in scenes
+        for scene_item in scene.items
+        for band in bands
+    }
+
+
+def complete_observations(
+    raw: xr.Dataset, scenes: Sequence[Scene], bands: Sequence[str]
+) -> xr.DataArray | None:
+    """True where every band has data, per scene and pixel (None when no band declares a nodata)."""
+    has_data = [raw[band] != nodata for band in bands if (nodata := _band_nodata(scenes, band)) is not None]
+    if not has_data:
+        return None
+    complete = has_data[0]
+    for more in has_data[1:]:
+        complete = complete & more
+    return complete
+
+
+def _masked(
+    dn: xr.DataArray, complete: xr.DataArray | None, scenes: Sequence[Scene], band: str
+) -> xr.DataArray:
+    nodata = _band_nodata(scenes, band)
+    if complete is None or nodata is None:
+        return dn
+    return dn.where(complete, nodata).astype(dn.dtype)
+
+
+def _band_nodata(scenes: Sequence[Scene], band: str) -> int | None:
+    return _dn(scenes[0].items[0].bands[band].nodata)
 
 
 def chunk_side(config: CubeConfig, n_dates: int) -> int:
@@ -175,6 +232,11 @@ def add_canonical_asset(
     )
 
 
+def _dn(value: float | None) -> int | None:
+    """A nodata value as the integer DN it is (None when there is none, or it is no integer)."""
+    return int(value) if value is not None and float(value).is_integer() else None
+
+
 def _resampling(bands: Sequence[str], resolution: float) -> dict[str, str]:
     """Average when aggregating finer pixels, bilinear when refining, nearest for classes."""
     methods = {}
@@ -227,7 +289,7 @@ def explain_read_errors(scenes: Sequence[Scene]) -> Iterator[None]:
                     if _local_path(asset.href) in message:
                         first_line = message.splitlines()[0] if message else type(exc).__name__
                         raise AssetError(
-                            f"item {item.id}: band {band} cannot be read ({asset.href}): {first_line}"
+                            redact(f"item {item.id}: band {band} cannot be read ({asset.href}): {first_line}")
                         ) from exc
         raise
 

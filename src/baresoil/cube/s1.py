@@ -23,10 +23,11 @@ from shapely.geometry import box
 
 from ..catalog.layouts import S1_BANDS, S1_NODATA, S1Layout, detect_s1_layout, scene_property
 from ..catalog.source import StacSource, TimeRange, find_items
-from ..config import Config
+from ..config import Config, ReadConfig
 from ..errors import AssetError, NoItemsError
 from ..grid import EEA_CRS, Area
 from .load import add_canonical_asset, canonical_item, chunk_side, data_footprint
+from .reader import AssetRef, FailureJournal, GuardedDriver
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ def load_s1(
             raise NoItemsError(f"Sentinel-1 source {source}: {exc}") from exc
     passes = s1_passes(items, str(source))
     side = chunk
+    odc_items = [item for p in passes for item in _odc_items(p)]
+    refs = {item.assets[band].href: AssetRef(item.id, band) for item in odc_items for band in S1_BANDS}
     raw = odc.stac.load(
-        [item for p in passes for item in _odc_items(p)],
+        odc_items,
         bands=list(S1_BANDS),
         geobox=geobox,
         groupby="time",
@@ -86,6 +89,8 @@ def load_s1(
         resampling="average",
         dtype="float32",
         fail_on_error=True,
+        # retried as the optical reads are; an asset that cannot be read ends the run, naming it
+        driver=GuardedDriver(refs, ReadConfig(strict=True), FailureJournal()),
     )
     cube = xr.Dataset(coords=raw.coords)
     for band in S1_BANDS:

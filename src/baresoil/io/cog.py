@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,8 @@ from rasterio.windows import Window
 
 from ..errors import OutputError
 from ..registry import Layer, layer
-from .atomic import PARTIAL, atomic_path
+from .atomic import atomic_path, partial_name
+from .blocks import BlockStage, block_id
 from .rat import rgba, write_attribute_table
 from .styles import write_layer_style
 
@@ -56,6 +58,7 @@ def write_layers(
     geobox: GeoBox,
     on_progress: Callable[[int, int], None] | None = None,
     blocks_per_batch: int | None = None,
+    stage: BlockStage | None = None,
 ) -> list[Path]:
     """Compute and write ``outputs`` (all on ``geobox``) as COGs; returns the final paths.
 
@@ -64,25 +67,38 @@ def write_layers(
     read once, and memory stays bounded by the batch whatever the area.
     ``on_progress(done, total)`` is called after each batch.  Styles and attribute tables are written
     beside the COGs (see the module's docstring).
+
+    With a ``stage`` (:mod:`.blocks`), blocks go to block files first and blocks the stage already
+    holds are not computed again: an interrupted run resumes block by block.
     """
     staged = []
     for out in outputs:
         spec = layer(out.code)
         data = _as_band_first(out.values)
-        stage = out.path.with_name(out.path.name + PARTIAL + ".gtiff")
-        _create_stage(stage, spec, geobox, int(data.chunksize[-1]), out.tags or {})
-        staged.append((spec, da.map_blocks(spec.encode, data, dtype=spec.dtype), stage, out.path))
+        gtiff = partial_name(out.path, ".gtiff")
+        _create_stage(gtiff, spec, geobox, int(data.chunksize[-1]), out.tags or {})
+        staged.append((spec, da.map_blocks(spec.encode, data, dtype=spec.dtype), gtiff, out.path))
     try:
         arrays = [s[1] for s in staged]
         arrays = [a.rechunk({1: arrays[0].chunks[1], 2: arrays[0].chunks[2]}) for a in arrays]
-        targets: list[Any] = [_WindowWriter(str(s[2])) for s in staged]
-        _store_by_blocks(arrays, targets, on_progress, blocks_per_batch or _parallelism())
-        for spec, _, stage, final in staged:
-            _stage_to_cog(stage, final, spec)
+        batch = blocks_per_batch or _parallelism()
+        if stage is None:
+            targets: list[Any] = [_WindowWriter(str(s[2])) for s in staged]
+            _store_by_blocks(arrays, targets, on_progress, batch)
+        else:
+            names = [s[3].name for s in staged]
+            blocks = _store_by_blocks(
+                arrays, [stage.writer(n) for n in names], on_progress, batch, stage.is_done,
+                lambda done, seconds: stage.finished(done, names, seconds), stage.planned,
+            )  # fmt: skip
+            for name, (_, _, gtiff, _) in zip(names, staged, strict=True):
+                stage.assemble(name, gtiff, blocks)
+        for spec, _, gtiff, final in staged:
+            _stage_to_cog(gtiff, final, spec)
             _write_sidecars(spec, final)
     finally:
-        for _, _, stage, _ in staged:
-            stage.unlink(missing_ok=True)
+        for _, _, gtiff, _ in staged:
+            gtiff.unlink(missing_ok=True)
     return [s[3] for s in staged]
 
 
@@ -91,13 +107,25 @@ def _store_by_blocks(
     targets: Sequence[Any],
     on_progress: Callable[[int, int], None] | None,
     batch: int,
-) -> None:
+    is_done: Callable[[str], bool] | None = None,
+    on_batch: Callable[[list[str], float], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> list[tuple[str, int, int]]:
+    """Store the blocks not done yet, ``batch`` at a time; returns every block (id, first row, column)."""
     rows, cols = arrays[0].chunks[1], arrays[0].chunks[2]
     row_edges, col_edges = np.cumsum((0, *rows)), np.cumsum((0, *cols))
     blocks = [(i, j) for i in range(len(rows)) for j in range(len(cols))]
-    for start in range(0, len(blocks), batch):
+    names = [block_id(int(row_edges[i]), int(col_edges[j])) for i, j in blocks]
+    if on_plan is not None:
+        on_plan(len(blocks))
+    todo = [(b, name) for b, name in zip(blocks, names, strict=True) if is_done is None or not is_done(name)]
+    done = len(blocks) - len(todo)
+    if on_progress is not None and done:
+        on_progress(done, len(blocks))
+    for start in range(0, len(todo), batch):
+        started = time.monotonic()
         sources, destinations, regions = [], [], []
-        for i, j in blocks[start : start + batch]:
+        for (i, j), _ in todo[start : start + batch]:
             region = (
                 slice(None),
                 slice(row_edges[i], row_edges[i + 1]),
@@ -108,8 +136,12 @@ def _store_by_blocks(
                 destinations.append(target)
                 regions.append(region)
         da.store(sources, destinations, regions=regions, lock=False)
+        if on_batch is not None:
+            on_batch([name for _, name in todo[start : start + batch]], time.monotonic() - started)
+        done += len(todo[start : start + batch])
         if on_progress is not None:
-            on_progress(min(start + batch, len(blocks)), len(blocks))
+            on_progress(done, len(blocks))
+    return [(name, int(row_edges[i]), int(col_edges[j])) for (i, j), name in zip(blocks, names, strict=True)]
 
 
 def _parallelism() -> int:

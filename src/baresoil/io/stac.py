@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -210,6 +211,32 @@ def update_catalog(out_dir: Path, item_ids: Sequence[str], title: str = "baresoi
     ]
     _write_json(path, catalog)
     return path
+
+
+def remove_items(out_dir: Path, item_ids: Sequence[str]) -> None:
+    """Remove items (their folders) and the links to them: a collection keeps its other items, one left
+    empty goes, and so does the catalog's link to it."""
+    for item_id in item_ids:
+        shutil.rmtree(out_dir / item_id, ignore_errors=True)
+    path = out_dir / CATALOG_FILE
+    if not path.exists():
+        return
+    catalog = _read_json(path)
+    kept = []
+    for link in catalog.get("links", []):
+        target = _under(path, link["href"])
+        if link["rel"] == "item" and not target.exists():
+            continue
+        if link["rel"] == "child":
+            family = target.parent.name
+            members = [p for p in _collection_item_paths(out_dir, family) if p.exists()]
+            if not members:
+                target.unlink(missing_ok=True)
+                continue
+            _write_collection(out_dir, family, members)
+        kept.append(link)
+    catalog["links"] = kept
+    _write_json(path, catalog)
 
 
 def output_item_paths(out_dir: Path) -> list[Path]:

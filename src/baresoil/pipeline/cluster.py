@@ -15,7 +15,8 @@ def scheduler(address: str | None = None, timeout: float = 10.0) -> Iterator[Any
 
     A ``distributed.Client`` makes itself the default scheduler while it is
     open, so library code calls plain ``dask.compute`` and runs the same on both.
-    Workers must see the same file system as the client (outputs are written there).
+    Workers must see the same file system as the client (outputs are written there), and redact
+    secrets from their logs as the client does (:class:`.workers.RedactingWorkers`).
     """
     if not address:
         yield None
@@ -27,6 +28,9 @@ def scheduler(address: str | None = None, timeout: float = 10.0) -> Iterator[Any
     except (OSError, TimeoutError) as exc:
         raise BaresoilError(f"cannot connect to the dask scheduler at {address}: {exc}") from exc
     try:
+        from .workers import RedactingWorkers
+
+        client.register_plugin(RedactingWorkers(), name="baresoil-redact")
         yield client
     finally:
         client.close()

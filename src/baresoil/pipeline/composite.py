@@ -11,10 +11,15 @@ read.  Each grid is one dask computation that writes every period:
   one STAC item per grid (``composite_<tile>_<span>_<every>_R20m``) with the datacube extension.
 
 Grids whose items already exist are skipped on resume.  ``catalog.json`` is updated last.
+
+A composite run holds its output folder as the tile runs do (:mod:`.lock`), and its reads are retried
+within ``read.*``; an asset that cannot be read ends the run, naming it (the composites keep no run
+manifest to record what they would leave out).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
@@ -34,11 +39,13 @@ from ..cube.load import data_footprint, explain_read_errors, load_cube
 from ..errors import AreaError, ConfigError
 from ..grid import Area, is_eea_crs, parse_crs, pixel_size_m
 from ..grid import geobox_in_crs as crs_geobox
+from ..io.atomic import remove_partials
 from ..io.cog import LayerOutput, write_layers
 from ..io.datacube import MEDIA_TYPES, SUFFIXES, CubePeriod, cube_dataset, write_cube
 from ..io.stac import CubeAsset, OutputItem, item_path, update_catalog, write_cube_item, write_item
 from ..products.base import ProductPeriod, period_label
 from ..products.composite import FAMILY, STAT_TITLES, check_settings, composite, composite_bands
+from .lock import OutputLock, new_run_id
 from .progress import block_progress
 from .run import Job
 
@@ -64,12 +71,15 @@ def run_composite(job: Job) -> list[Path]:
     params = job.config.composite
     check_settings(params)
     written: list[Path] = []
-    for grid in plan_grids(job):
-        if params.format == "cog":
-            written += _run_cogs(job, grid)
-        else:
-            written.append(_run_cube(job, grid))
-    update_catalog(job.out_dir, [p.stem for p in written])
+    with OutputLock(job.out_dir, new_run_id()):
+        for stale in remove_partials(job.out_dir):
+            log.debug("removed %s, left by a run that was killed", stale)
+        for grid in plan_grids(job):
+            if params.format == "cog":
+                written += _run_cogs(job, grid)
+            else:
+                written.append(_run_cube(job, grid))
+        update_catalog(job.out_dir, [p.stem for p in written])
     return written
 
 
@@ -77,7 +87,7 @@ def plan_grids(job: Job) -> list[GridPlan]:
     """The grids of the job's area that hold data, each with its scenes (searched once)."""
     params = job.config.composite
     bands = (*composite_bands(params), SCL)
-    items = find_items(job.source, job.area, job.period)
+    items = find_items(job.source, job.area, job.period, job.config.read)
     scenes = select_scenes(items, job.config.scenes, bands)
     area = job.area.intersection(data_footprint(items), "the footprint of the scenes")
     if is_eea_crs(params.crs):
@@ -124,7 +134,8 @@ def _touches(scene: Scene, area: Area) -> bool:
 
 def _grid_cube(job: Job, grid: GridPlan) -> xr.Dataset:
     bands = (*composite_bands(job.config.composite), SCL)
-    return load_cube(grid.scenes, grid.geobox, job.config.cube, bands)
+    reads = dataclasses.replace(job.config.read, strict=True)
+    return load_cube(grid.scenes, grid.geobox, job.config.cube, bands, reads)
 
 
 def _run_cogs(job: Job, grid: GridPlan) -> list[Path]:

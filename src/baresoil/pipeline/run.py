@@ -2,29 +2,49 @@
 
 The area is searched once; each EEA tile it touches becomes one cube (clipped to
 the scenes' footprint) and one dask computation that writes every layer of every
-period of that tile.  Tiles whose outputs are complete are skipped on resume.
+period of that tile, block by block.
+
+A run owns its output folder while it runs (:mod:`.lock`) and keeps a manifest there
+(:mod:`.manifest`): the request, each tile's and block's state, the assets it left out.
+``resume`` continues the run the manifest records, after checking that the request is the
+same: a tile whose outputs are all there with their recorded size and checksum is skipped, a
+tile in progress computes only the blocks it has not staged yet (:mod:`baresoil.io.blocks`),
+and the outputs are byte for byte those of an uninterrupted run.  An asset that cannot be read
+is left out of the pixels it covers (``read.strict`` ends the run instead, see
+:mod:`baresoil.cube.reader`); the manifest and the items' provenance name it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import shutil
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import shapely
 import xarray as xr
 from shapely.geometry import shape
 
+from .. import __version__
 from ..catalog.scenes import Scene, select_scenes
 from ..catalog.source import StacSource, TimeRange, find_items
 from ..config import Config
 from ..cube.load import data_footprint, explain_read_errors, load_cube
+from ..cube.reader import FailureJournal, ReadFailure
 from ..errors import AreaError
 from ..grid import Area, TileId
+from ..io.atomic import file_digest, remove_partials
+from ..io.blocks import BlockStage
 from ..io.cog import LayerOutput, write_layers
-from ..io.stac import OutputItem, item_path, update_catalog, write_item
+from ..io.stac import OutputItem, item_path, remove_items, update_catalog, write_item
 from ..products.base import ProductPeriod
+from ..redact import RETRIES, install, redact
+from .lock import WORK_DIR, OutputLock, new_run_id
+from .manifest import Manifest, ManifestState, TileState, file_problems, manifest_path, read_manifest
 from .progress import ProgressReport, block_progress
 
 log = logging.getLogger(__name__)
@@ -44,10 +64,14 @@ class Job:
     out_dir: Path
     config: Config = field(default_factory=Config)
     resume: bool = False
-    """Skip tiles whose items and files already exist."""
+    """Continue the run recorded in the output folder (same request): skip verified tiles and blocks."""
     progress: bool = True
     report: ProgressReport | None = None
     """Told the blocks written after each batch (the API's job progress); may raise to stop the run."""
+    overwrite: bool = False
+    """Start afresh whatever the folder holds: the outputs of the family's previous run are removed."""
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    """Other inputs that decide the outputs (a parcel file, a second source), for the run's request."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +83,7 @@ class TilePlan:
 
 def plan(job: Job) -> list[TilePlan]:
     """The EEA tiles of the job's area that hold data, each with its scenes (searched once)."""
-    items = find_items(job.source, job.area, job.period)
+    items = find_items(job.source, job.area, job.period, job.config.read)
     scenes = select_scenes(items, job.config.scenes)
     footprint = data_footprint(items)
     plans = []
@@ -76,6 +100,27 @@ def plan(job: Job) -> list[TilePlan]:
     return plans
 
 
+def job_request(job: Job, family: str) -> dict[str, Any]:
+    """What decides a run's outputs: recorded in the manifest, compared on ``resume``.
+
+    ``read.*`` is left out: it says how inputs are read, not what is computed."""
+    config = job.config.to_dict()
+    config.pop("read", None)
+    return {
+        "family": family,
+        "source": str(job.source),
+        "area": {
+            "label": job.area.label,
+            "bounds": [round(v, 3) for v in job.area.bounds],
+            "sha256": hashlib.sha256(shapely.to_wkb(job.area.geometry, output_dimension=2)).hexdigest(),
+        },
+        "period": str(job.period),
+        "config": config,
+        "inputs": dict(job.inputs),
+        "version": __version__,
+    }
+
+
 def run_product(
     job: Job, family: str, product: ProductFunction, file_name: FileNamer | None = None
 ) -> list[Path]:
@@ -83,55 +128,203 @@ def run_product(
 
     Files are named ``<item id>_<CODE>.tif`` unless ``file_name`` says otherwise.
     """
+    install()
+    run_id = new_run_id()
+    with OutputLock(job.out_dir, run_id):
+        work = job.out_dir / WORK_DIR / family
+        for stale in remove_partials(job.out_dir):
+            log.debug("removed %s, left by a run that was killed", stale)
+        path = manifest_path(job.out_dir, family)
+        if job.overwrite:
+            _remove_previous_outputs(job.out_dir, path)
+        if job.resume and read_manifest(path) is None:
+            log.warning("%s: no run to resume (no %s); running every tile", job.out_dir, path.name)
+        manifest, state = Manifest.begin(path, run_id, job_request(job, family), resume=job.resume)
+        if not job.resume:
+            shutil.rmtree(work, ignore_errors=True)
+        retried = Counter(RETRIES)
+        try:
+            written = _run_tiles(job, family, product, file_name, _Run(manifest, state, work, run_id))
+        except BaseException as exc:
+            state_name = "failed" if isinstance(exc, Exception) else "interrupted"
+            manifest.end(state_name, redact(f"{type(exc).__name__}: {exc}"), RETRIES - retried)
+            raise
+        manifest.end("finished", skipped_summary(job.out_dir, family) or "", RETRIES - retried)
+        return written
+
+
+def skipped_summary(out_dir: Path, family: str) -> str | None:
+    """One line on the assets the family's last run left out (None when it left none out)."""
+    state = read_manifest(manifest_path(out_dir, family))
+    if state is None or not state.skipped:
+        return None
+    first = state.skipped[0]
+    more = f" and {len(state.skipped) - 1} more" if len(state.skipped) > 1 else ""
+    return (
+        f"left out {len(state.skipped)} unreadable scene-band(s), not counted as observations where they "
+        f"lie: item {first['item']} band {first['band']} ({first['reason']}){more}; "
+        f"see {manifest_path(out_dir, family)}"
+    )
+
+
+@dataclass
+class _Run:
+    """A run's record keeping: its manifest, the state it resumes from, its working folder."""
+
+    manifest: Manifest
+    state: ManifestState
+    work: Path
+    run_id: str
+    recorded: set[tuple[str, str, str, str]] = field(default_factory=set)
+
+    def record_failures(self, tile: str, journal: FailureJournal) -> None:
+        for failure in journal.failures():
+            key = (tile, failure.item, failure.band, failure.href)
+            if key not in self.recorded:
+                self.recorded.add(key)
+                self.manifest.skipped(tile, failure.item, failure.band, failure.href, failure.reason)
+
+
+def _run_tiles(
+    job: Job, family: str, product: ProductFunction, file_name: FileNamer | None, run: _Run
+) -> list[Path]:
+    plans = plan(job)
+    run.manifest.plan((p.tile.code, len(p.scenes)) for p in plans)
     written: list[Path] = []
-    for tile_plan in plan(job):
-        written += _run_tile(job, family, product, tile_plan, file_name)
+    for tile_plan in plans:
+        written += _run_tile(job, family, product, tile_plan, file_name, run)
     update_catalog(job.out_dir, [p.stem for p in written])
     return written
 
 
 def _run_tile(
-    job: Job, family: str, product: ProductFunction, tile_plan: TilePlan, file_name: FileNamer | None
+    job: Job,
+    family: str,
+    product: ProductFunction,
+    tile_plan: TilePlan,
+    file_name: FileNamer | None,
+    run: _Run,
 ) -> list[Path]:
+    code = tile_plan.tile.code
+    previous = run.state.tiles.get(code) if job.resume else None
+    if previous is not None and previous.state == "done":
+        problems = file_problems(job.out_dir, previous.outputs)
+        if not problems:
+            log.info("tile %s: outputs complete and verified, skipped", code)
+            return [item_path(job.out_dir, item) for item in previous.items]
+        log.warning("tile %s: %s; computing the tile again", code, "; ".join(problems[:3]))
+        previous = None
     resolution = job.config.cube.resolution
     geobox = tile_plan.area.geobox(resolution)
-    cube = load_cube(tile_plan.scenes, geobox, job.config.cube)
+    journal = FailureJournal(run.work / "failures" / run.run_id / code)
+    cube = load_cube(tile_plan.scenes, geobox, job.config.cube, reads=job.config.read, journal=journal)
     periods = product(cube, job.period, job.config)
     items, outputs = [], []
     for result in periods:
-        item_id = f"{family}_{tile_plan.tile.code}_{result.label}_R{resolution:g}m"
+        item_id = f"{family}_{code}_{result.label}_R{resolution:g}m"
         assets = {
-            str(code): job.out_dir
-            / item_id
-            / (
-                file_name(str(code), tile_plan.tile.code, result.label, resolution)
-                if file_name
-                else f"{item_id}_{code}.tif"
-            )
-            for code in result.layers.data_vars
-        }
-        items.append(
-            OutputItem(
-                item_id,
-                tile_plan.tile.code,
-                result.period.start,
-                result.period.end,
-                geobox,
-                assets,
-                _provenance(job, family, cube),
-            )
-        )
-        outputs += [LayerOutput(str(code), result.layers[code], path) for code, path in assets.items()]
-    if job.resume and all(item_path(job.out_dir, it.id).exists() for it in items):
-        log.info("tile %s: outputs complete, skipped", tile_plan.tile.code)
-        return [item_path(job.out_dir, it.id) for it in items]
-    description = f"{family} {tile_plan.tile.code}"
+            str(layer): job.out_dir / item_id / _file_name(file_name, item_id, str(layer), code, result.label,
+                                                           resolution)
+            for layer in result.layers.data_vars
+        }  # fmt: skip
+        items.append((item_id, result, assets))
+        outputs += [LayerOutput(code_, result.layers[code_], path) for code_, path in assets.items()]
+    item_ids = [item_id for item_id, _, _ in items]
+    stage = _stage(run, code, item_ids, previous, journal)
+    description = f"{family} {code}"
     with (
         explain_read_errors(tile_plan.scenes),
         block_progress(description, job.progress, job.report) as on_progress,
     ):
-        write_layers(outputs, geobox, on_progress)
-    return [write_item(job.out_dir, it) for it in items]
+        write_layers(outputs, geobox, on_progress, stage=stage)
+    run.record_failures(code, journal)
+    skipped = [s for s in _tile_skipped(run.state, code, journal.failures())]
+    paths = [
+        write_item(
+            job.out_dir,
+            OutputItem(
+                item_id,
+                code,
+                result.period.start,
+                result.period.end,
+                geobox,
+                assets,
+                _provenance(job, family, cube, skipped),
+            ),
+        )
+        for item_id, result, assets in items
+    ]
+    run.manifest.output(code, _output_files(job.out_dir, item_ids))
+    stage.clear()
+    return paths
+
+
+def _stage(
+    run: _Run, code: str, item_ids: list[str], previous: TileState | None, journal: FailureJournal
+) -> BlockStage:
+    """The tile's block stage: the blocks a previous run staged and that are intact count as done.  Each
+    block is recorded when staged, after the assets its reads left out."""
+
+    def staged(block: str, files: dict[str, tuple[int, str]], seconds: float) -> None:
+        run.record_failures(code, journal)
+        run.manifest.block(code, block, files, seconds)
+
+    folder = run.work / "blocks" / code
+    done = set()
+    if previous is not None and previous.items == item_ids:
+        done = {block for block, files in previous.blocks.items() if not file_problems(folder, files)}
+        if previous.blocks:
+            log.info(
+                "tile %s: %d of %d blocks staged before, resumed", code, len(done), previous.blocks_total
+            )
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    return BlockStage(
+        folder,
+        done,
+        on_plan=lambda total: run.manifest.tile(code, item_ids, total),
+        on_done=staged,
+    )
+
+
+def _tile_skipped(state: ManifestState, code: str, failures: Sequence[ReadFailure]) -> list[dict[str, str]]:
+    """The assets left out of a tile, by this run and the runs it resumes (once each)."""
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
+    entries = [e for e in state.skipped if e["tile"] == code] + [f.to_dict() for f in failures]
+    for entry in entries:
+        found.setdefault(
+            (entry["item"], entry["band"], entry["href"]),
+            {key: entry[key] for key in ("item", "band", "href", "reason")},
+        )
+    return list(found.values())
+
+
+def _output_files(out_dir: Path, item_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Every file of the items' folders (COGs, styles, attribute tables, item JSON) with its checksum."""
+    files = {}
+    for item_id in item_ids:
+        for path in sorted((out_dir / item_id).iterdir()):
+            if path.is_file() and ".partial" not in path.name:
+                files[str(path.relative_to(out_dir))] = file_digest(path)
+    return files
+
+
+def _remove_previous_outputs(out_dir: Path, path: Path) -> None:
+    """``--overwrite``: remove the items the family's previous run wrote, and its manifest."""
+    previous = read_manifest(path)
+    if previous is None:
+        return
+    item_ids = [item for tile in previous.tiles.values() for item in tile.items]
+    if item_ids:
+        log.info("%s: removing %d item(s) of the previous run (--overwrite)", out_dir, len(item_ids))
+        remove_items(out_dir, item_ids)
+    path.unlink(missing_ok=True)
+
+
+def _file_name(
+    file_name: FileNamer | None, item_id: str, code: str, tile: str, label: str, resolution: float
+) -> str:
+    return file_name(code, tile, label, resolution) if file_name else f"{item_id}_{code}.tif"
 
 
 def _scene_touches(scene: Scene, area: Area) -> bool:
@@ -139,8 +332,10 @@ def _scene_touches(scene: Scene, area: Area) -> bool:
     return not footprints or shapely.union_all(footprints).intersects(area.lonlat_geometry)
 
 
-def _provenance(job: Job, family: str, cube: xr.Dataset) -> dict[str, object]:
-    return {
+def _provenance(
+    job: Job, family: str, cube: xr.Dataset, skipped: Sequence[Mapping[str, str]]
+) -> dict[str, object]:
+    provenance: dict[str, object] = {
         "baresoil:family": family,
         "baresoil:source": str(job.source),
         "baresoil:area": job.area.label,
@@ -148,3 +343,6 @@ def _provenance(job: Job, family: str, cube: xr.Dataset) -> dict[str, object]:
         "baresoil:config": job.config.to_dict(),
         "gsd": job.config.cube.resolution,
     }
+    if skipped:
+        provenance["baresoil:skipped"] = [dict(entry) for entry in skipped]
+    return provenance
