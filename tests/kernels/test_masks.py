@@ -2,6 +2,7 @@
 
 import dask.array as da
 import numpy as np
+import pytest
 import xarray as xr
 
 from baresoil.config import CubeConfig
@@ -51,3 +52,51 @@ def test_buffer_crosses_chunk_edges_exactly():
     chunked = clear_sky_mask(arr, config).compute().values
     assert np.array_equal(chunked, whole)
     assert np.array_equal(snow_mask(arr, config).compute().values, scl == 11)
+
+
+def _random_scl(shape: tuple[int, ...], seed: int = 5) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    classes = np.array([4, 5, 6, 8, 9, 3, 11, 0], dtype=np.uint8)
+    return rng.choice(classes, size=shape, p=[0.35, 0.3, 0.1, 0.03, 0.03, 0.03, 0.06, 0.1])
+
+
+@pytest.mark.parametrize("side", [1, 3, 4])
+@pytest.mark.parametrize("chunk", [1, 2, 8])
+def test_an_area_smaller_than_the_buffer_is_masked_as_the_whole_array(side, chunk):
+    """One field at 20 m is a few pixels, the 100 m buffer 5: the overlap is clipped to the array."""
+    scl = _random_scl((4, side, side))
+    config = CubeConfig(resolution=20, cloud_buffer_m=100, chunk_size=chunk)
+    whole = clear_sky(scl, config.clear_classes, config.cloud_classes, radius_px=5)
+    arr = xr.DataArray(da.from_array(scl, chunks=(4, chunk, chunk)), dims=("time", "y", "x"))
+    assert np.array_equal(clear_sky_mask(arr, config).compute().values, whole)
+
+
+@pytest.mark.parametrize(("row", "col", "side"), [(10, 10, 1), (0, 0, 3), (20, 7, 4), (12, 12, 16)])
+def test_a_small_area_is_the_larger_one_where_its_buffer_lies_inside_it_and_no_less_clear_elsewhere(
+    row, col, side
+):
+    scl = _random_scl((6, 40, 40))
+    config = CubeConfig(resolution=20, cloud_buffer_m=100, chunk_size=8)
+    radius = 5
+
+    def mask(values: np.ndarray) -> np.ndarray:
+        arr = xr.DataArray(da.from_array(values, chunks=(6, 8, 8)), dims=("time", "y", "x"))
+        return clear_sky_mask(arr, config).compute().values
+
+    window = (slice(None), slice(row, row + side), slice(col, col + side))
+    large, small = mask(scl)[window], mask(scl[window])
+    assert np.all(small[large])  # a pixel clear in the larger area is clear in the small one
+    rows, cols = np.indices((side, side))
+    inner = (np.minimum(rows, side - 1 - rows) >= radius) & (np.minimum(cols, side - 1 - cols) >= radius)
+    assert np.array_equal(small[:, inner], large[:, inner])  # its neighbourhood is the same: equal
+    if side == 16:
+        assert inner.any()
+
+
+def test_a_cloud_beyond_the_edge_of_a_small_area_is_not_buffered_into_it():
+    scl = np.full((1, 20, 20), 4, dtype=np.uint8)
+    scl[0, 3, 3] = 9  # a cloud two pixels north-west of the area
+    config = CubeConfig(resolution=20, cloud_buffer_m=100)
+    small = clear_sky_mask(xr.DataArray(scl[:, 5:9, 5:9], dims=("time", "y", "x")), config).values
+    large = clear_sky_mask(xr.DataArray(scl, dims=("time", "y", "x")), config).values[:, 5:9, 5:9]
+    assert small.all() and not large[0, 0, 0] and large[0, -1, -1]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from baresoil.config import SeasonsConfig
 from baresoil.kernels import seasons as k
 from baresoil.kernels.events import (
+    NO_EVENT,
     SOWN_IN_AUTUMN,
     SOWN_IN_SPRING,
     SOWN_UNKNOWN,
@@ -252,7 +255,7 @@ def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_p
         True,
         0.0,
         views,
-        np.array([-1]),
+        np.array([NO_EVENT]),
         0.3,
     )
     assert out[k.BSB] == 130
@@ -365,7 +368,7 @@ def test_a_green_view_too_soon_after_the_gap_is_the_previous_crop_ripening():
     from baresoil.kernels.events import SHOWING_DAYS, _previous_harvest
 
     z = np.concatenate([np.full(60, 0.85), np.linspace(0.85, 0.2, 40), np.full(100, 0.2)])
-    no_season = np.full(1, -1, np.int64)
+    no_season = np.full(1, NO_EVENT, np.int64)
 
     def previous(after: int) -> int:
         views = np.full(z.size, np.nan)
@@ -556,6 +559,156 @@ def test_radar_that_does_not_follow_the_ndvi_is_ignored():
     assert analyse(values, days, radar=(noise, radar_days)) == analyse(values, days)
 
 
+# --- series that start after the autumn or end before the harvest ---------------------------------------
+
+
+def analyse_window(
+    truth: np.ndarray, first: date, last: date, every: int = 5, seed: int = 1, **params: object
+) -> tuple[dict[str, float], DailyGrid]:
+    """The analysis of ``truth`` observed from ``first`` to ``last`` only, as the product runs it on a
+    catalog that holds no more (day 0 is the first view): (layers, the series' daily grid)."""
+    values, days = observe(truth, every, seed=seed)
+    keep = (days >= GRID.day(first)) & (days <= GRID.day(last))
+    values, days = values[keep], days[keep]
+    grid = DailyGrid(GRID.first + timedelta(days=int(days[0])), GRID.first + timedelta(days=int(days[-1])))
+    kwargs = _kernel_arguments(SeasonsConfig(**params), grid, YEAR, days - days[0])  # type: ignore[arg-type]
+    out = k.analyse_pixels(values[:, None], cropland=np.array([-1], np.int8), sowing=np.zeros(1, np.int8),
+                           radar=np.zeros((0, 1)), radar_days=np.zeros(0, np.int64), **kwargs)  # fmt: skip
+    return dict(zip(k.LAYERS, out[:, 0], strict=True)), grid
+
+
+@pytest.mark.parametrize("first", [date(2022, 1, 10), date(2022, 3, 1)])
+def test_a_winter_crop_up_before_the_series_starts_has_no_date_and_never_one_after_its_harvest(first):
+    # the issue's case: a series from January on a wheat sown the autumn before; the calendar places
+    # its unseen emergence in October 2021, before day 0, where a negative index read the table's end
+    ndvi, truth = winter_wheat()
+    out, grid = analyse_window(ndvi, first, date(2022, 12, 31))
+    assert grid.first > date(2021, 12, 31)
+    assert out["CPMCE"] == k.FEW_OBSERVATIONS and out["CPMCD"] == k.FEW_OBSERVATIONS  # the data cannot tell
+    assert out["CPMCECL"] == k.NO_CONFIDENCE and out["CPMCDCL"] == k.NO_CONFIDENCE
+    assert abs(as_day(out["CPMCH"]) - truth["h"]) <= 6  # the harvest is in the data
+    assert out["CPBSB"] == k.BARE_OUTSIDE_YEAR  # a winter crop: the main season began before the year
+    assert abs(out["CPBSA"] - (truth["next"] - truth["h"])) <= 10
+    assert out["CPCSY"] == 1
+
+
+def test_no_event_is_never_a_day_even_the_day_before_the_series():
+    # a wheat bare to the eye until its green-up, on a series starting the day after the typical
+    # winter emergence (15 October): the calendar places the emergence on day -1, a day all the same
+    ndvi = bare_curve()
+    h = day(2022, 7, 25)
+    crop(ndvi, day(2022, 2, 20), day(2022, 6, 1), h, senescence=day(2022, 6, 25))
+    out, grid = analyse_window(ndvi, date(2021, 10, 16), date(2022, 12, 31), winter_season_days=0)
+    assert grid.day(date(2021, 10, 15)) == -1 and NO_EVENT < -(10**6)
+    assert out["CPMCE"] == k.FEW_OBSERVATIONS  # before the series: not a date, and not "no season"
+    assert abs(as_day(out["CPMCH"]) - h) <= 6
+    assert out["CPBSA"] == day(2023, 1, 1) - as_day(out["CPMCH"])
+
+
+def test_a_series_ending_before_the_harvest_says_the_data_cannot_tell():
+    wheat, _ = winter_wheat()  # harvested on 1 August, never bare from January to June
+    maize = bare_curve()  # bare in spring, harvested on 10 October
+    crop(maize, day(2022, 5, 15), day(2022, 8, 1), day(2022, 10, 10), senescence=day(2022, 9, 1))
+    for ndvi, last in ((wheat, date(2022, 6, 20)), (maize, date(2022, 8, 20))):
+        out, _ = analyse_window(ndvi, date(2022, 1, 10), last)
+        assert set(out.values()) == {k.FEW_OBSERVATIONS}  # neither a date nor "no annual cropland"
+    full, _ = analyse_window(maize, date(2022, 1, 10), date(2022, 12, 31))
+    assert abs(as_day(full["CPMCH"]) - day(2022, 10, 10)) <= 6  # observed to the end: a season
+
+
+def test_bare_soil_from_1_january_on_a_series_starting_later_carries_the_unseen_days():
+    maize = bare_curve()
+    e = day(2022, 5, 15)
+    crop(maize, e, day(2022, 8, 1), day(2022, 10, 10), senescence=day(2022, 9, 1))
+    results = {}
+    for first in (date(2021, 12, 20), date(2022, 1, 12), date(2022, 3, 1), date(2022, 4, 10)):
+        out, grid = analyse_window(maize, first, date(2022, 12, 31))
+        assert abs(out["CPBSB"] - (e - day(2022, 1, 1))) <= 8  # from 1 January, not from day 0 or -1
+        results[first] = (out["CPBSBCL"], out["CPMCECL"], max(0, grid.day(date(2022, 1, 1)) * -1))
+    cl, cl_e, unseen = results[date(2021, 12, 20)]
+    assert unseen == 0 and cl == cl_e  # the series holds 1 January: the emergence's confidence alone
+    for first in (date(2022, 1, 12), date(2022, 3, 1)):
+        cl, cl_e, unseen = results[first]
+        assert unseen > 10 and cl == cl_e + unseen  # seasons.combine = sum
+    assert results[date(2022, 4, 10)][0] == k.NO_CONFIDENCE  # 100 days unseen: beyond the cap
+
+
+SCENARIOS = {
+    "winter wheat": lambda: winter_wheat()[0],
+    "maize": lambda: _one_crop(day(2022, 5, 15), day(2022, 8, 1), day(2022, 10, 10), day(2022, 9, 1)),
+    "sugar beet": lambda: _one_crop(day(2022, 4, 25), day(2022, 7, 1), day(2022, 10, 20), None),
+    "maize then late wheat": lambda: maize_then_late_wheat(BARE + 0.01)[0],
+    "cereal then cover crop": lambda: _cereal_then_cover(),
+}
+"""Truths on the 2021-2023 grid whose observed windows the property test draws."""
+
+
+def _one_crop(e: int, peak: int, h: int, senescence: int | None) -> np.ndarray:
+    ndvi = bare_curve()
+    crop(ndvi, e, peak, h, senescence=senescence)
+    return ndvi
+
+
+def _cereal_then_cover() -> np.ndarray:
+    ndvi = _one_crop(day(2022, 3, 20), day(2022, 6, 1), day(2022, 7, 20), day(2022, 6, 25))
+    crop(ndvi, day(2022, 8, 20), day(2022, 10, 10), day(2022, 11, 25), top=0.6)
+    return ndvi
+
+
+RANGES = {"CPMCD": (40, 366), "CPSCD": (40, 366), "CPBSB": (1, 295), "CPBSA": (1, 275), "CPCSY": (1, 2),
+          "CPMCECL": (1, 40), "CPMCHCL": (1, 40)}  # fmt: skip
+"""Value ranges of the layers that are no dates (HRL PUM); confidences of two events: 1-80."""
+
+
+def _check_layers(out: dict[str, float], grid: DailyGrid) -> None:
+    """Every layer a registry flag of its own or a value in its range; dates within the series, the
+    emergence on or before the harvest and the duration between them."""
+    from baresoil.products import registry
+
+    dates = {}
+    for code, value in out.items():
+        if int(value) in registry.layer(code).flags:
+            continue
+        assert np.isfinite(value) and value == int(value), (code, value)
+        if code in ("CPMCE", "CPMCH", "CPSCE"):
+            dates[code] = decode_yydoy(int(value))
+            assert grid.first <= dates[code] <= grid.first + timedelta(days=grid.n_days - 1), (code, value)
+        else:
+            low, high = RANGES.get(code, (1, 80))
+            assert low <= value <= high, (code, value)
+    if "CPMCE" in dates and "CPMCH" in dates:
+        assert dates["CPMCE"] <= dates["CPMCH"]
+        assert out["CPMCD"] == (dates["CPMCH"] - dates["CPMCE"]).days
+    elif "CPMCH" in dates:
+        assert out["CPMCE"] == k.FEW_OBSERVATIONS == out["CPMCD"]  # an emergence before the series
+
+
+@given(
+    scenario=st.sampled_from(sorted(SCENARIOS)),
+    start=st.integers(0, day(2022, 6, 30)),
+    end=st.integers(day(2022, 3, 1), GRID.n_days - 1),
+    every=st.sampled_from([5, 10]),
+    seed=st.integers(0, 5),
+)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+def test_any_window_of_a_series_gives_registry_flags_or_dates_inside_it(scenario, start, end, every, seed):
+    assume(end - start >= 60)
+    first, last = (GRID.first + timedelta(days=d) for d in (start, end))
+    out, grid = analyse_window(SCENARIOS[scenario](), first, last, every=every, seed=seed)
+    _check_layers(out, grid)
+
+
+def test_a_dormancy_before_the_series_is_read_from_its_first_day_not_from_its_end():
+    from baresoil.kernels.events import SPRING_RISE_DAYS, _late_spring_rise
+
+    # a series from January: the dormancy (-30) and nothing of the autumn in it; bare stubble at its end
+    z = np.concatenate([np.full(100, 0.3), np.linspace(0.3, 0.8, 60), np.full(40, 0.8), np.full(60, 0.1)])
+    winter = np.array([-30, 90, -80, -110, -200, 120])
+    when = winter[1] + SPRING_RISE_DAYS
+    assert z[when] - 0.30 < 0.2 * (0.80 - 0.30)  # from the winter's level the rise has barely begun
+    assert _late_spring_rise(z, 170, winter)  # the stubble at the end is no level of this winter
+
+
 # --- flags -------------------------------------------------------------------------------------------
 
 
@@ -670,7 +823,7 @@ def test_a_winter_dip_above_the_bare_level_stays_inside_one_season():
     split = season_events(ndvi, 0.15, 0.1, 0.2, 0.1)  # without a bare level: two seasons
     assert split[1][0] < day(2022, 1, 1) and split[0][1] > day(2022, 1, 1)
     emergence, peaks, harvest, _ = season_events(ndvi, 0.15, 0.1, 0.2, 0.1, 0.3)
-    assert peaks[0] > day(2022, 5, 1) and peaks[1] == -1  # one season, the summer peak
+    assert peaks[0] > day(2022, 5, 1) and peaks[1] == NO_EVENT  # one season, the summer peak
     assert abs(emergence[0] - e) <= 15 and harvest[0] == day(2022, 7, 25)
     # a fall to bare soil between the two is a harvest: two seasons again
     ndvi[day(2022, 1, 10) : day(2022, 2, 10)] = BARE
@@ -714,9 +867,9 @@ def test_a_harvest_the_smoother_dates_after_the_first_harvested_view_is_moved_on
 def test_a_harvest_the_smoother_dates_before_the_last_standing_view_is_moved_after_it():
     z = np.interp(np.arange(80), [0, 60, 79], [0.8, 0.2, 0.2])  # a long senescence
     views = _views(80, {0: 0.8, 35: 0.55, 45: 0.2})  # straw still standing above the level on day 35
-    harvest = np.array([30, -1])  # read where z is 0.5; a second season without a harvest
+    harvest = np.array([30, NO_EVENT])  # read where z is 0.5; a second season without a harvest
     harvests_between_views(z, views, np.array([0, 70]), harvest, NO_WINTER)
-    assert list(harvest) == [36, -1]
+    assert list(harvest) == [36, NO_EVENT]
     unseen = np.array([30])  # no view ever shows the field harvested: the smoother's date stays
     harvests_between_views(z, _views(80, {0: 0.8, 35: 0.55}), np.array([0]), unseen, NO_WINTER)
     assert unseen[0] == 30

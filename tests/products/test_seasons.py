@@ -213,6 +213,20 @@ def test_cross_ratio_averages_speckle_in_linear_power_and_skips_gaps():
     assert abs(np.nanmean(smooth) - (-17 + 10)) < 0.5
 
 
+@pytest.mark.parametrize("side", [1, 2])
+def test_cross_ratio_of_an_area_smaller_than_the_boxcar(side):
+    from baresoil.products.seasons import _boxcar, cross_ratio
+
+    vh = np.linspace(-18.0, -16.0, 3 * side * side).reshape(3, side, side)
+    s1 = xr.Dataset({band: (("time", "y", "x"), da.from_array(v.astype(np.float32), chunks=(3, 1, 1)))
+                     for band, v in (("VH", vh), ("VV", np.full(vh.shape, -10.0)))})  # fmt: skip
+    ratio = cross_ratio(s1, 5).values  # the 5 x 5 boxcar reaches beyond the area: its nearest values
+    whole = _boxcar((10 ** (vh / 10)).astype(np.float32), 5)  # the whole array at once
+    assert np.allclose(ratio, 10 * np.log10(whole) + 10, atol=1e-4)
+    if side == 1:
+        assert np.allclose(ratio, vh + 10, atol=1e-4)
+
+
 def test_multiband_layers_get_no_single_band_style(tmp_path):
     from baresoil.io.styles import write_layer_style
 

@@ -1,7 +1,9 @@
 """Crop events on a daily smoothed vegetation series: seasons, emergence, harvest and their confidence.
 
 All functions work on one pixel's (or field's) daily series indexed by day
-number from the first observation of the analysis window; ``-1`` means "no event".
+number from the first observation of the analysis window.  A day number may lie
+before the series (a negative number: the calendar's dates when the series starts
+after them), so "no event" is ``NO_EVENT``, a number that is never a day.
 
 * A **season** is a prominent peak of the smoothed NDVI (q50): it rises from a
   trough and falls to a trough by at least ``min_prominence``.
@@ -32,7 +34,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-NO_EVENT = -1
+NO_EVENT = -(2**31)
+"""The "no event" marker: far below any day number, also below those of the calendar's dates before the
+series starts (which are negative), and far enough from the int64 limit for a difference of days."""
 
 SOWN_UNKNOWN, SOWN_IN_AUTUMN, SOWN_IN_SPRING = 0, 1, 2
 """When the reference year's main crop is declared sown (from a parcel layer's crop column)."""
@@ -94,7 +98,7 @@ def _argmin(z: np.ndarray, lo: int, hi: int) -> int:
 @numba.njit(cache=True)
 def emergence_day(z: np.ndarray, trough: int, peak: int, fraction: float) -> tuple[int, int]:
     """The day the rise from ``trough`` to ``peak`` leaves the bare level (see the module notes),
-    and the day it is seen (where it crosses ``fraction`` of the amplitude): (-1, -1) if none."""
+    and the day it is seen (where it crosses ``fraction`` of the amplitude): ``NO_EVENT`` twice if none."""
     if peak - trough < 2:
         return NO_EVENT, NO_EVENT
     steepest = trough
@@ -169,7 +173,8 @@ def season_events(
     min_rise: float,
     bare_level: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(emergence, peak, harvest, seen) day of every season of ``z``; -1 where an event is not found.
+    """(emergence, peak, harvest, seen) day of every season of ``z``; ``NO_EVENT`` where an event is not
+    found.
 
     ``seen`` is the day each emergence becomes visible (its rise crosses
     ``emergence_fraction`` of the amplitude): the emergence is extrapolated back
@@ -246,7 +251,9 @@ def sown_before_winter(
     the typical autumn emergence ``winters[w, 2]`` and the dormancy
     (:func:`_unseen_autumn_emergence`), or ``after_harvest`` days after the previous harvest
     (:func:`_previous_harvest`) when that was later (seedbed, sowing and germination take
-    that long).  It is not seen, so ``seen`` becomes -1 and the event carries no confidence.
+    that long).  It is not seen, so ``seen`` becomes ``NO_EVENT`` and the event carries no confidence.
+    A series that starts after the autumn puts the placed emergence before its first day (a
+    negative day number): the caller must not read the series there.
 
     Neither applies to a rise with no peak yet that still climbs at the end of data running past
     the time winter crops peak (:func:`_rising_after_winter_peaks`), nor to one that two weeks
@@ -303,11 +310,12 @@ def _late_spring_rise(z: np.ndarray, peak: int, winter: np.ndarray) -> bool:
     """Whether the rise to ``peak`` has come less than ``SPRING_RISE_SHARE`` of the way from the lowest
     ``z`` since the dormancy (``winter[0]``) ``SPRING_RISE_DAYS`` after the spring window opens
     (``winter[1]``): a spring crop sown early, whose rise the smoother's extrapolation starts
-    before the opening, not a winter crop's green-up (which starts in March)."""
+    before the opening, not a winter crop's green-up (which starts in March).  A series that starts
+    after the dormancy is read from its first day."""
     when = winter[1] + SPRING_RISE_DAYS
-    if peak == NO_EVENT or peak <= when or when >= z.shape[0]:
+    if peak == NO_EVENT or peak <= when or not 0 <= when < z.shape[0]:
         return False
-    bare = z[_argmin(z, winter[0], when)]
+    bare = z[_argmin(z, max(winter[0], 0), when)]
     return z[when] - bare < SPRING_RISE_SHARE * (z[peak] - bare)
 
 
@@ -401,7 +409,8 @@ def _previous_harvest(
     bare_level: float,
     after_harvest: int,
 ) -> int:
-    """The harvest of the crop before season ``k`` (whose rise leaves the bare level on ``day``); -1 if none.
+    """The harvest of the crop before season ``k`` (whose rise leaves the bare level on ``day``);
+    ``NO_EVENT`` if none.
 
     That is season ``k - 1``'s harvest or, where the previous crop has no season of its own (its rise
     lies before the window), the end of the fall from the highest ``z`` before ``day`` when that
@@ -492,7 +501,7 @@ def harvests_between_views(
     z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray, winters: np.ndarray
 ) -> np.ndarray:
     """Move, in place, each harvest read on ``z`` between the two views that bracket it; return the
-    brackets, (last view of the crop standing, first view of it gone) per season, -1 where none.
+    brackets, (last view of the crop standing, first view of it gone) per season, ``NO_EVENT`` where none.
 
     ``views`` holds the observations on the daily grid (NaN on days without one).  The
     harvest is read where ``z`` comes down to a level (:func:`harvest_day`); the crop
@@ -540,7 +549,8 @@ def _in_autumn(day: int, winters: np.ndarray) -> bool:
 
 @numba.njit(cache=True)
 def views_around_fall(views: np.ndarray, peak: int, level: float) -> tuple[int, int]:
-    """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, -1) if none falls.
+    """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, ``NO_EVENT``) if none
+    falls.
 
     ``peak`` is returned as the last view above the level when no view after it is: check
     ``views[standing]`` before reading it as one."""

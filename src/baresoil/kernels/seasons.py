@@ -3,7 +3,10 @@
 The daily grid starts at the first observation of the analysis window; the
 caller passes the reference year's bounds and the HRL season windows as day numbers on that
 grid, and a table turning a day number into YYDOY.  Outputs are physical values
-(days, YYDOY) or flag codes, in the order of ``LAYERS``.
+(days, YYDOY) or flag codes, in the order of ``LAYERS``.  Those day numbers are negative
+where the series starts after them (a series from January has the autumn before it on the
+calendar only): an event placed there by the calendar is no date of the series, and its
+date and duration are flag 65531 (the data cannot tell them), never a date read off the table.
 
 Season logic, following the HRL ATBD (section "Season delineation"):
 
@@ -87,6 +90,10 @@ slope) and ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:
 GAP_EDGE_DAYS = 15
 """Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
 
+UNFINISHED_YEAR_DAYS = 30
+"""A series that ends this many days or more before 31 December may stop before a crop's harvest:
+that it shows no season or no bare soil no longer tells the pixel is not annual cropland."""
+
 
 @numba.njit(cache=True)
 def _inside(day: int, windows: np.ndarray, row: int) -> bool:
@@ -107,7 +114,7 @@ def _emergence_confidence(
 ) -> float:
     """An emergence's confidence: the band where the rise is seen, or at the onset itself (ATBD),
     and at least ``floor`` days (see :func:`_at_least`); none for an emergence placed by the
-    calendar, not seen (``seen`` -1, see ``events.sown_before_winter``).
+    calendar, not seen (``seen`` is ``NO_EVENT``, see ``events.sown_before_winter``).
 
     The onset is extrapolated back to the bare level, where the band's upper edge
     never falls below the event's level; the crossings are read where the rise is
@@ -133,6 +140,24 @@ def _at_least(width: float, floor: float) -> float:
 @numba.njit(cache=True)
 def _combined(a: float, b: float, use_sum: bool) -> float:
     return a + b if use_sum else 0.5 * (a + b)
+
+
+@numba.njit(cache=True)
+def _date(yydoy: np.ndarray, day: int) -> float:
+    """The YYDOY of ``day``, or ``FEW_OBSERVATIONS`` for a day outside the series: an emergence the
+    calendar places before the first observation (a winter crop already up when the series starts)
+    is not in the data, which cannot tell it."""
+    if 0 <= day < yydoy.shape[0]:
+        return yydoy[day]
+    return FEW_OBSERVATIONS
+
+
+@numba.njit(cache=True)
+def _duration(yydoy: np.ndarray, emergence: int, harvest: int) -> float:
+    """Days from ``emergence`` to ``harvest``, or ``FEW_OBSERVATIONS`` when either lies outside the series."""
+    if _date(yydoy, emergence) == FEW_OBSERVATIONS or _date(yydoy, harvest) == FEW_OBSERVATIONS:
+        return FEW_OBSERVATIONS
+    return float(harvest - emergence)
 
 
 @numba.njit(cache=True)
@@ -226,8 +251,10 @@ def pixel_seasons(
     ``last_view`` is the day number of the pixel's last observation up to the year's end
     (it bounds what the bare period after the main crop can have seen).
     ``cropland`` is 1 or 0 from a land-cover layer, or -1 to decide from the data
-    (a season and a bare level reached).  ``sowing``: when the main crop is declared sown
-    (``events.SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see ``events.sown_before_winter``).
+    (a season and a bare level reached; flag ``FEW_OBSERVATIONS`` rather than ``NO_CROPLAND``
+    where the series ends ``UNFINISHED_YEAR_DAYS`` or more before the year does).
+    ``sowing``: when the main crop is declared sown (``events.SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``,
+    ``SOWN_IN_SPRING``; see ``events.sown_before_winter``).
     ``winters`` holds, per winter of the window, the day numbers of the start of dormancy, of the
     opening of the spring emergence window, of the typical autumn emergence and of the earliest
     emergence of a winter cereal (see ``events.sown_before_winter``), of the close of the autumn's
@@ -251,7 +278,8 @@ def pixel_seasons(
         return out
     emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views, sowing)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
-        out[:] = NO_CROPLAND
+        unfinished = year_last - (q50.shape[0] - 1) >= UNFINISHED_YEAR_DAYS
+        out[:] = FEW_OBSERVATIONS if unfinished else NO_CROPLAND
         return out
     m = emergence.shape[0]
     valid = np.zeros(m, np.bool_)
@@ -269,9 +297,9 @@ def pixel_seasons(
     cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing, floor)
     by_views = params[P_BY_VIEWS] > 0
     cl_h = _harvest_confidence(q10, q50, q90, h, brackets[main], crossing, by_views, floor)
-    out[MCE], out[MCECL] = yydoy[e], _rounded(cl_e, cap)
-    out[MCH], out[MCHCL] = yydoy[h], _rounded(cl_h, cap)
-    out[MCD], out[MCDCL] = float(h - e), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
+    out[MCE], out[MCECL] = _date(yydoy, e), _rounded(cl_e, cap)
+    out[MCH], out[MCHCL] = _date(yydoy, h), _rounded(cl_h, cap)
+    out[MCD], out[MCDCL] = _duration(yydoy, e, h), _rounded(_combined(cl_e, cl_h, use_sum), 2 * cap)
     # weeds and volunteers between two crops green the field a little: only seasons that reach a
     # crop's NDVI (or a rise still under way at the end) bound the bare periods
     crop = np.zeros(m, np.bool_)
@@ -289,7 +317,8 @@ def pixel_seasons(
     if second < 0:
         out[SCE], out[SCD], out[CSY] = NO_SECONDARY, NO_SECONDARY, 1.0
     else:
-        out[SCE], out[SCD] = yydoy[emergence[second]], float(harvest[second] - emergence[second])
+        e2, h2 = emergence[second], harvest[second]
+        out[SCE], out[SCD] = _date(yydoy, e2), _duration(yydoy, e2, h2)
         out[CSY] = 2.0
     return out
 
@@ -369,9 +398,18 @@ def _bare_before(
     holds the termination when its views lie that far apart.  (Dating a main harvest by the
     gap measured worse: its fall to stubble is read well on the smoothed curve.)  ``views``
     are the observations on the daily grid and ``peaks`` the seasons' peaks.
+
+    A period from 1 January when the series starts later (``year_first`` below 0) began unseen: a
+    crop may have been harvested on any of the days before the first observation, so their number
+    joins the emergence's uncertainty as the two bounds of a period combine (as the days after the
+    last view do in :func:`_bare_after`).  An emergence the calendar places between 1 January and
+    the first observation is not in the data: flag ``FEW_OBSERVATIONS``.
     """
     if e < year_first:
         out[BSB], out[BSBCL] = BARE_OUTSIDE_YEAR, BARE_OUTSIDE_YEAR
+        return
+    if e < 0:
+        out[BSB], out[BSBCL] = FEW_OBSERVATIONS, FEW_OBSERVATIONS
         return
     preceding = -1
     for k in range(harvest.shape[0]):
@@ -388,7 +426,12 @@ def _bare_before(
         if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
             day = (bracket[0] + bracket[1]) // 2
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
-        out[BSB], out[BSBCL] = max(1.0, float(e - year_first)), _rounded(cl_e, cap)
+        out[BSB] = max(1.0, float(e - year_first))
+        unseen = -year_first
+        if unseen <= 0:
+            out[BSBCL] = _rounded(cl_e, cap)
+        else:
+            out[BSBCL] = _rounded(max(cl_e, _combined(cl_e, float(unseen), use_sum)), 2 * cap)
         return
     cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views, floor)
     out[BSB] = max(1.0, float(e - day))
@@ -549,7 +592,7 @@ def radar_ndvi(
 
 @numba.njit(cache=True)
 def _last_view(values: np.ndarray, days: np.ndarray, until: int) -> int:
-    """Day number of the last observation (not NaN) on or before ``until``; -1 if none."""
+    """Day number of the last observation (not NaN) on or before ``until``; ``NO_EVENT`` if none."""
     last = NO_EVENT
     for t in range(values.shape[0]):
         if np.isfinite(values[t]) and days[t] <= until:

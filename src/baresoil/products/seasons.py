@@ -35,6 +35,7 @@ import xarray as xr
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config, SeasonsConfig
 from ..cube.aux import aux_raster
+from ..cube.blocks import map_neighbourhood
 from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
@@ -64,8 +65,13 @@ _COMMON_FLAGS = {
     int(kernel.NO_SEASON): "no season could be delineated",
     int(kernel.OUTSIDE_WINDOW): "a season was found, but outside the main-season windows",
 }
+_EVENT_FLAGS = {
+    **_COMMON_FLAGS,
+    int(kernel.FEW_OBSERVATIONS): "not enough observations, or the emergence lies before the first one (a "
+    "winter crop already up when the series starts)",
+}
 _BARE_FLAGS = {**_COMMON_FLAGS, int(kernel.BARE_OUTSIDE_YEAR): "the bare-soil period is not within the year"}
-_SECONDARY_FLAGS = {**_COMMON_FLAGS, int(kernel.NO_SECONDARY): "no secondary season"}
+_SECONDARY_FLAGS = {**_EVENT_FLAGS, int(kernel.NO_SECONDARY): "no secondary season"}
 
 
 def _with_confidence_flag(flags: dict[int, str]) -> dict[int, str]:
@@ -83,7 +89,7 @@ _CL = (
     "seasons.min_event_confidence (14 days by default)"
 )
 register(
-    _hrl("CPMCE", "Main crop emergence", f"Emergence of the main crop, {_DATE}.", "YYDOY", _COMMON_FLAGS,
+    _hrl("CPMCE", "Main crop emergence", f"Emergence of the main crop, {_DATE}.", "YYDOY", _EVENT_FLAGS,
          False),
     _hrl("CPMCECL", "Main crop emergence confidence",
          f"Emergence {_CL}; none (65534) for one placed by the calendar, not seen; 1-40.", "days",
@@ -94,7 +100,7 @@ register(
          f"Harvest {_CL}, and by default at least the days between the views bracketing it; 1-40.", "days",
          _with_confidence_flag(_COMMON_FLAGS), False),
     _hrl("CPMCD", "Main crop duration", "Days from emergence to harvest of the main crop; 40-366.", "days",
-         _COMMON_FLAGS, False),
+         _EVENT_FLAGS, False),
     _hrl("CPMCDCL", "Main crop duration confidence",
          "Uncertainty of the duration in days, combined from both events; 1-80.", "days",
          _with_confidence_flag(_COMMON_FLAGS), False),
@@ -102,7 +108,8 @@ register(
          "Days of bare soil within the year before the main-crop emergence: from the last harvest, or from "
          "1 January; 1-295.", "days", _BARE_FLAGS, False),
     _hrl("CPBSBCL", "Bare soil before confidence",
-         "Uncertainty of CPBSB in days, from its bounding events; 1-80.", "days",
+         "Uncertainty of CPBSB in days, from its bounding events (from 1 January: the emergence's and the "
+         "days before the first observation when the series starts later); 1-80.", "days",
          _with_confidence_flag(_BARE_FLAGS), False),
     _hrl("CPBSA", "Bare soil after the main crop",
          "Days of bare soil within the year after the main-crop harvest: to the next emergence, or to "
@@ -464,7 +471,7 @@ def cross_ratio(s1: xr.Dataset, window: int) -> xr.DataArray:
     linear = [10 ** (s1[band].data / 10) for band in ("VH", "VV")]
     depth = {0: 0, 1: window // 2, 2: window // 2}
     smooth = [
-        da.map_overlap(_boxcar, band, depth=depth, boundary="nearest", window=window, dtype=np.float32)
+        map_neighbourhood(_boxcar, band, depth, boundary="nearest", window=window, dtype=np.float32)
         for band in linear
     ]
     ratio = 10 * (da.log10(smooth[0]) - da.log10(smooth[1]))

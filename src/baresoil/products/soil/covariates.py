@@ -42,6 +42,7 @@ from ...catalog.layouts import REFLECTANCE_BANDS
 from ...catalog.source import TimeRange
 from ...config import SoilMapConfig
 from ...cube.aux import RasterInfo, raster_blocks, raster_info
+from ...cube.blocks import map_neighbourhood
 from ...errors import AssetError, BaresoilError
 from ...grid import EEA_CRS
 from ...kernels.terrain import slope_degrees, topographic_position
@@ -342,13 +343,13 @@ def _terrain(
     out = [
         (Covariate("DEM", "terrain"), dem),
         (Covariate("DEM_SLOPE", "terrain"),
-         da.map_overlap(slope_degrees, dem, depth=1, boundary="none", resolution=resolution,
-                        dtype=np.float32)),
+         map_neighbourhood(slope_degrees, dem, 1, boundary="none", resolution=resolution,
+                           dtype=np.float32)),
     ]  # fmt: skip
     for radius_m in radii_m:
         radius = max(1, round(radius_m / resolution))
-        tpi = da.map_overlap(topographic_position, dem, depth=radius, boundary="none", radius=radius,
-                             dtype=np.float32)  # fmt: skip
+        tpi = map_neighbourhood(topographic_position, dem, radius, boundary="none", radius=radius,
+                                dtype=np.float32)  # fmt: skip
         out.append((Covariate(f"DEM_TPI{radius_m:g}M", "terrain"), tpi))
     return out
 
