@@ -184,27 +184,20 @@ class SeasonsConfig:
     the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
     stays above it: one season), and the level of the first view showing a cover crop gone after a
     long cloudy gap (the bare period before the main crop starts in that gap)."""
-    dormancy_start: str = "12-01"
-    """Month-day from which a winter crop rests: a rise leaving the bare level from then until the
-    spring-crop emergence window opens (zone 1: 1 April; zone 2: 1 March) is the green-up of a crop sown
-    in the autumn, whose own emergence was too sparse to show."""
     winter_emergence: str = "10-15"
-    """Month-day of a typical winter-crop emergence: the earliest a winter crop's unseen emergence is placed
-    (see ``winter_season_days``), unless ``harvest_to_emergence`` after the previous harvest is later."""
+    """Month-day of a winter crop's typical emergence when the scene's own winter crops cannot tell it
+    (fewer than ``kernels.calendar.MIN_CALENDAR_SEASONS`` overwintering seasons seen): see
+    ``kernels.calendar``."""
+    greenup: str = "03-15"
+    """Month-day of the winter crops' green-up when the scene's own cannot tell it (as ``winter_emergence``)."""
+    winter_harvest: str = "07-25"
+    """Month-day of the winter crops' harvest when the scene's own cannot tell it (as ``winter_emergence``)."""
     harvest_to_emergence: Count = 25
     """Least days from a harvest to the emergence of a crop sown after it (seedbed, sowing, germination):
     a winter crop's unseen emergence is placed no earlier."""
     winter_season_days: Count = 275
-    """Typical days from a winter crop's emergence to its harvest (about nine months: wheat from late
-    October to late July).  A winter crop's unseen emergence is placed this long before its harvest,
-    between ``winter_emergence`` and ``dormancy_start`` (and no earlier than ``harvest_to_emergence``
-    after the previous harvest): a wheat harvested in August emerged later than a barley harvested
-    in early July.  0, or no harvest found, places it on ``winter_emergence``."""
-    earliest_cereal_emergence: str = "09-15"
-    """Month-day before which winter cereals do not emerge: a winter crop's rise that starts earlier and stays
-    below ``min_peak_ndvi`` until the dormancy (rapeseed and cover crops grow more) is weeds and volunteers
-    on the stubble, taken over by the young cereal after a seedbed the clouds hid; the crop's emergence is
-    then placed as an unseen one."""
+    """Typical days from a winter crop's emergence to its harvest when the scene's own winter crops cannot
+    tell it (as ``winter_emergence``)."""
     min_season_days: Count = 40
     max_season_days: AtLeastOne = 366
     min_observations: Count = 8
@@ -236,6 +229,14 @@ class SeasonsConfig:
     landcover: str = ""
     """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
     cropland_classes: tuple[LandCoverClass, ...] = (40,)
+    x_bare_share: NonNegative = 0.0
+    x_crop_share: NonNegative = 0.0
+    x_select: Count = 0
+    x_inclusive: Count = 0
+    x_winter: Count = 1
+    x_a: float = 0.0
+    x_b: float = 0.0
+    x_c: float = 0.0
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -36,6 +36,10 @@ import numba
 import numpy as np
 
 from .events import (
+    CAL_HARVEST,
+    CAL_LENGTH,
+    split_long_seasons,
+    winter_dates,
     HIDDEN_END_DAYS,
     NO_EVENT,
     event_confidence,
@@ -44,6 +48,7 @@ from .events import (
     sown_before_winter,
     views_around_fall,
 )
+from .calendar import overwintering
 from .smooth import Z90, fit_band, used_weights
 
 LAYERS = (
@@ -75,7 +80,8 @@ WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN,
 PARAMETERS = (
     "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
     "max_season_days", "min_observations", "max_event_confidence", "use_sum", "min_rise", "min_peak_ndvi",
-    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence", "winter_season_days",
+    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence",
+    "x_bare_share", "x_crop_share", "x_select", "x_inclusive", "x_winter", "x_a", "x_b", "x_c",
 )  # fmt: skip
 """The settings in the ``params`` array of :func:`pixel_seasons`, in its order: ``seasons.*`` of the
 config by name, and three switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
@@ -84,7 +90,8 @@ slope) and ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:
 (
     P_MIN_PROMINENCE, P_EMERGENCE_FRACTION, P_HARVEST_FRACTION, P_BARE_NDVI, P_MIN_SEASON_DAYS,
     P_MAX_SEASON_DAYS, P_MIN_OBSERVATIONS, P_MAX_EVENT_CONFIDENCE, P_USE_SUM, P_MIN_RISE, P_MIN_PEAK_NDVI,
-    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE, P_WINTER_SEASON_DAYS,
+    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE,
+    P_X_BARE, P_X_CROP, P_X_SELECT, P_X_INCLUSIVE, P_X_WINTER, P_X_A, P_X_B, P_X_C,
 ) = range(len(PARAMETERS))  # fmt: skip
 
 GAP_EDGE_DAYS = 15
@@ -181,6 +188,35 @@ def _select_main(
 
 
 @numba.njit(cache=True)
+def _select_largest(
+    q50: np.ndarray, emergence: np.ndarray, peaks: np.ndarray, harvest: np.ndarray, valid: np.ndarray,
+    first: int, last: int, bare: float, mode: int, crop: float = 0.5, sown_by: int = 0,
+) -> tuple[int, bool]:
+    best, size = -1, -1e18
+    for k in range(emergence.shape[0]):
+        if not valid[k] or not first <= harvest[k] <= last:
+            continue
+        if mode >= 2 and peaks[k] < first:
+            continue
+        total = 0.0
+        if mode == 3:
+            total = -float(harvest[k])
+        elif mode == 4:
+            total = q50[peaks[k]]
+        elif mode >= 5:
+            for t in range(max(emergence[k], 0), harvest[k] + 1):
+                total += max(q50[t] - crop, 0.0)
+        else:
+            for t in range(max(emergence[k], 0), harvest[k] + 1):
+                total += max(q50[t] - bare, 0.0)
+        if mode >= 6 and emergence[k] <= sown_by:
+            total += 1e9  # sown before the winter crops were harvested: not a catch or a second crop
+        if total > size:
+            best, size = k, total
+    return best, bool(valid.any())
+
+
+@numba.njit(cache=True)
 def _select_secondary(
     emergence: np.ndarray, harvest: np.ndarray, valid: np.ndarray, main: int, windows: np.ndarray
 ) -> int:
@@ -205,8 +241,58 @@ def _select_secondary(
 
 
 @numba.njit(cache=True)
+def pixel_levels(q50: np.ndarray, level: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """``params`` with the bare and the crop level of this pixel (relative shares of its range, or
+    the configured NDVI levels)."""
+    out = params.copy()
+    low, high = q50.min(), level.max()
+    if params[P_X_BARE] > 0:
+        out[P_BARE_NDVI] = low + params[P_X_BARE] * (high - low)
+    if params[P_X_CROP] > 0:
+        out[P_MIN_PEAK_NDVI] = low + params[P_X_CROP] * (high - low)
+    return out
+
+
+@numba.njit(cache=True)
+def calendar_rows(
+    values: np.ndarray, days: np.ndarray, n_days: int, smoothing: np.ndarray, params: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overwintering seasons of every pixel of a (time, pixel) NDVI array (``kernels.calendar``):
+    rows of (emergence, green-up, harvest) day numbers, and the pixel of each row."""
+    rows = []
+    owner = []
+    for p in range(values.shape[1]):
+        q10, q50, q90, level, views, n_obs = daily_band(
+            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
+            smoothing[4], smoothing[5], np.zeros(0), np.zeros(0, np.int64),
+        )  # fmt: skip
+        if n_obs < params[P_MIN_OBSERVATIONS] or not np.isfinite(q50[0]):
+            continue
+        local = pixel_levels(q50, level, params)
+        bare, crop = local[P_BARE_NDVI], local[P_MIN_PEAK_NDVI]
+        emergence, peaks, harvest, seen = season_events(
+            q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
+            params[P_MIN_RISE], bare,
+        )  # fmt: skip
+        for k in range(peaks.shape[0]):
+            if peaks[k] == NO_EVENT or level[peaks[k]] < crop:
+                continue
+            e, g, middle = overwintering(q50, emergence[k], peaks[k], bare, crop, seen[k], views)
+            if middle != NO_EVENT:
+                rows.append((e, g, middle, harvest[k]))
+                owner.append(p)
+    out = np.empty((len(rows), 4), np.int64)
+    for i in range(len(rows)):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = rows[i]
+    pixels = np.empty(len(owner), np.int64)
+    for i in range(len(owner)):
+        pixels[i] = owner[i]
+    return out, pixels
+
+
+@numba.njit(cache=True)
 def crop_events(
-    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray, sowing: int
+    q50: np.ndarray, params: np.ndarray, calendar: np.ndarray, views: np.ndarray, sowing: int, year_last: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen, brackets) of every season of ``q50`` (see
     ``events.season_events``), with winter crops' unseen emergences placed in the autumn
@@ -216,12 +302,17 @@ def crop_events(
         q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
         params[P_MIN_RISE], params[P_BARE_NDVI],
     )  # fmt: skip
-    sown_before_winter(
-        q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
-        params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(params[P_WINTER_SEASON_DAYS]),
-        views, params[P_BARE_NDVI],
-    )  # fmt: skip
-    brackets = harvests_between_views(q50, views, peaks, harvest, winters)
+    emergence, peaks, harvest, seen, placed = split_long_seasons(
+        q50, views, emergence, peaks, harvest, seen, int(params[P_MAX_SEASON_DAYS])
+    )
+    winters = winter_dates(calendar, int(params[P_X_B]) if params[P_X_B] != 0 else 17)
+    if params[P_X_WINTER] > 0:
+        sown_before_winter(
+            q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
+            params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(calendar[0, CAL_LENGTH]),
+            views, params[P_BARE_NDVI],
+        )  # fmt: skip
+    brackets = harvests_between_views(q50, views, peaks, harvest, winters, placed, year_last, int(params[P_X_A]))
     return emergence, peaks, harvest, seen, brackets
 
 
@@ -239,7 +330,7 @@ def pixel_seasons(
     year_first: int,
     year_last: int,
     windows: np.ndarray,
-    winters: np.ndarray,
+    calendar: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
 ) -> np.ndarray:
@@ -276,8 +367,13 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views, sowing)
-    if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
+    low, high = q50.min(), level.max()
+    relative = params[P_X_BARE] > 0
+    params = pixel_levels(q50, level, params)
+    bare_ndvi, min_peak = params[P_BARE_NDVI], params[P_MIN_PEAK_NDVI]
+    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, calendar, views, sowing, year_last)
+    not_bare = (high - low < params[P_MIN_PROMINENCE]) if relative else q50.min() > bare_ndvi
+    if cropland < 0 and (peaks[0] == NO_EVENT or not_bare):
         unfinished = year_last - (q50.shape[0] - 1) >= UNFINISHED_YEAR_DAYS
         out[:] = FEW_OBSERVATIONS if unfinished else NO_CROPLAND
         return out
@@ -289,7 +385,12 @@ def pixel_seasons(
             in_year = harvest[k] >= year_first and emergence[k] <= year_last
             green = peaks[k] != NO_EVENT and level[peaks[k]] >= min_peak  # water and rock also fluctuate
             valid[k] = min_days <= length <= max_days and in_year and green
-    main, any_season = _select_main(emergence, harvest, valid, windows)
+    if params[P_X_SELECT] > 0:
+        main, any_season = _select_largest(q50, emergence, peaks, harvest, valid, year_first, year_last, bare_ndvi,
+                                           int(params[P_X_SELECT]), min_peak,
+                                           int(calendar[0, CAL_HARVEST]) + int(params[P_X_C]))
+    else:
+        main, any_season = _select_main(emergence, harvest, valid, windows)
     if main < 0:
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
         return out
@@ -307,11 +408,11 @@ def pixel_seasons(
         crop[k] = peaks[k] == NO_EVENT or level[peaks[k]] >= min_peak
     _bare_after(
         out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum,
-        crossing, floor,
+        crossing, floor, int(params[P_X_INCLUSIVE]),
     )  # fmt: skip
     _bare_before(
         out, harvest[crop], brackets[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing,
-        by_views, floor, views, peaks[crop], bare_ndvi,
+        by_views, floor, views, peaks[crop], bare_ndvi, int(params[P_X_INCLUSIVE]),
     )  # fmt: skip
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
@@ -339,6 +440,7 @@ def _bare_after(
     use_sum: bool,
     crossing: bool,
     floor: float,
+    inclusive: int = 0,
 ) -> None:
     """Bare soil after the main harvest ``h`` (see the module notes), into ``out``.
 
@@ -361,7 +463,7 @@ def _bare_after(
         out[BSACL] = _rounded(max(cl_h, _combined(cl_h, unseen, use_sum)), 2 * cap)
         return
     cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing, floor)
-    out[BSA] = max(1.0, float(following - h))
+    out[BSA] = max(1.0, float(following - h + inclusive))
     out[BSACL] = _rounded(_combined(cl_h, cl_next, use_sum), 2 * cap)
 
 
@@ -384,6 +486,7 @@ def _bare_before(
     views: np.ndarray,
     peaks: np.ndarray,
     bare: float,
+    inclusive: int = 0,
 ) -> None:
     """Bare soil before the main emergence ``e`` (see the module notes), into ``out``.
 
@@ -426,7 +529,7 @@ def _bare_before(
         if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
             day = (bracket[0] + bracket[1]) // 2
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
-        out[BSB] = max(1.0, float(e - year_first))
+        out[BSB] = max(1.0, float(e - year_first + inclusive))
         unseen = -year_first
         if unseen <= 0:
             out[BSBCL] = _rounded(cl_e, cap)
@@ -434,7 +537,7 @@ def _bare_before(
             out[BSBCL] = _rounded(max(cl_e, _combined(cl_e, float(unseen), use_sum)), 2 * cap)
         return
     cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views, floor)
-    out[BSB] = max(1.0, float(e - day))
+    out[BSB] = max(1.0, float(e - day + inclusive))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
 
 
@@ -610,7 +713,7 @@ def analyse_pixels(
     smoothing: np.ndarray,
     year_bounds: np.ndarray,
     windows: np.ndarray,
-    winters: np.ndarray,
+    calendar: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
     radar: np.ndarray,
@@ -635,6 +738,6 @@ def analyse_pixels(
         last_view = _last_view(values[:, p], days, year_bounds[1])
         out[:, p] = pixel_seasons(
             q10, q50, q90, level, views, n_obs, last_view, cropland[p], sowing[p], year_bounds[0],
-            year_bounds[1], windows, winters, yydoy, params,
+            year_bounds[1], windows, calendar, yydoy, params,
         )  # fmt: skip
     return out
