@@ -36,6 +36,8 @@ N_CALENDAR = CAL_SEASONS + 1
 
 WINTER_REST_DAYS = 45
 """An overwintering season rests at least this many days between its autumn rise and its spring rise."""
+REST_TOP = 1.0
+"""The rest lies below the bare level plus this many times the crop level's height above it."""
 REST_SLOPE = 0.003
 """NDVI change per day below which the smoothed curve rests (a full canopy grows or ripens faster)."""
 
@@ -62,7 +64,7 @@ def overwintering(
     best, best_end, run = 0, -1, 0
     for t in range(max(emergence, 1), peak):
         slow = abs(z[t] - z[t - 1]) < REST_SLOPE
-        if slow and bare < z[t] < crop:
+        if slow and bare < z[t] < bare + REST_TOP * (crop - bare):
             run += 1
             if run > best:
                 best, best_end = run, t
@@ -77,32 +79,10 @@ def overwintering(
     middle = half_rise(z, lowest, peak)
     if middle == NO_EVENT or hidden(views, middle, SEEN_GAP_DAYS):
         return none
-    if longest_gap(views, best_end - best + 1, middle) > REST_GAP_DAYS:
-        return none  # a seedbed and a spring crop's start may hide in the gap: volunteers, then that crop
     greenup, _ = emergence_day(z, lowest, peak, GREENUP_SHARE)
     if greenup != NO_EVENT and hidden(views, greenup):
         greenup = NO_EVENT
     return emergence, greenup, middle
-
-
-REST_GAP_DAYS = 1000
-"""An overwintering season counts only when no gap between views from its rest to the middle of its spring
-rise is longer: volunteers or a cover crop, then a spring crop sown in such a gap, look like one."""
-
-
-@numba.njit(cache=True)
-def longest_gap(views: np.ndarray, first: int, last: int) -> int:
-    """The most days between consecutive views from ``first`` to ``last`` (the views just outside count)."""
-    previous, most = -1, 0
-    for t in range(views.shape[0]):
-        if not np.isfinite(views[t]):
-            continue
-        if previous >= 0 and t > first and previous < last:
-            most = max(most, t - previous)
-        previous = t
-        if t > last:
-            break
-    return most
 
 
 GREENUP_SHARE = 0.1
