@@ -262,14 +262,16 @@ class SeasonsConfig:
     landcover: str = ""
     """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
     cropland_classes: tuple[LandCoverClass, ...] = (40,)
-    x_bare_share: NonNegative = 0.0
-    x_crop_share: NonNegative = 0.0
-    x_select: Count = 0
-    x_inclusive: Count = 0
-    x_winter: Count = 1
-    x_a: float = 0.0
-    x_b: float = 0.0
-    x_c: float = 0.0
+    main_season: Literal["harvested", "windows"] = "harvested"
+    """Which season is the main one: ``harvested`` (the contract's main crop, harvested in the reference
+    year: of the seasons harvested in the year, one up by the scene's winter-crop harvest before one
+    sown after it, then the one with the most green; see ``kernels.seasons._select_harvested``) or
+    ``windows`` (the HRL ATBD: the first whose events fall in the spring-crop windows, else the first in
+    the winter-crop windows; a season in neither is flag 65533)."""
+    scene_calendar: bool = True
+    """Read the winter-crop calendar (``winter_emergence``, ``greenup``, ``winter_harvest`` moved together)
+    from the scene's own overwintering crops, anchored on their harvest (see ``kernels.calendar``); off,
+    the configured dates as they are."""
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -330,7 +330,7 @@ SOWN_UNTIL_DAYS = 46
 
 
 @numba.njit(cache=True)
-def winter_dates(calendar: np.ndarray, spring_days: int = SPRING_OPENS_DAYS) -> np.ndarray:
+def winter_dates(calendar: np.ndarray) -> np.ndarray:
     """The dates the winter rules read, per winter (``WINTER_*`` columns), from a ``calendar``: the start of
     the rest, the opening of the spring crops' emergence, the typical and the earliest winter-crop
     emergence, the close of the harvest of the winter crops before that winter and the last day a crop
@@ -339,7 +339,7 @@ def winter_dates(calendar: np.ndarray, spring_days: int = SPRING_OPENS_DAYS) -> 
     for w in range(calendar.shape[0]):
         emergence, greenup = int(calendar[w, CAL_EMERGENCE]), int(calendar[w, CAL_GREENUP])
         out[w, WINTER_DORMANCY] = emergence + DORMANCY_DAYS
-        out[w, WINTER_SPRING_OPENS] = greenup + spring_days
+        out[w, WINTER_SPRING_OPENS] = greenup + SPRING_OPENS_DAYS
         out[w, WINTER_EMERGENCE] = emergence
         out[w, WINTER_EARLIEST] = emergence - EARLIEST_DAYS
         out[w, WINTER_HARVESTED] = int(calendar[w, CAL_HARVEST]) - 365 + HARVESTED_DAYS
@@ -639,7 +639,6 @@ def harvests_between_views(
     winters: np.ndarray,
     placed: np.ndarray,
     year_last: int,
-    mode: int = 0,
 ) -> np.ndarray:
     """Move, in place, each harvest read on ``z`` between the two views that bracket it; return the
     brackets, (last view of the crop standing, first view of it gone) per season, ``NO_EVENT`` where none.
@@ -670,23 +669,13 @@ def harvests_between_views(
         if placed[k]:  # placed in the gap that hides it: that gap is its bracket
             brackets[k, 0], brackets[k, 1] = _views_around(views, h)
             continue
-        stop = h
-        if mode >= 1:
-            while stop + 1 < z.shape[0] and z[stop + 1] <= z[stop] + 1e-4:
-                stop += 1
-        else:
-            stop = z.shape[0]
-        standing, gone = views_around_fall(views, peak, z[h], stop)
+        standing, gone = views_around_fall(views, peak, z[h])
         if gone == NO_EVENT:
             continue
         harvest[k] = min(max(h, standing + 1), gone)
         green = views[standing] >= z[peak] - _PLATEAU * (z[peak] - z[h])
         hidden = gone - standing >= HIDDEN_END_DAYS
-        if mode == 3 and hidden:
-            harvest[k] = (standing + gone) // 2
-        elif mode == 2 and green and hidden:
-            harvest[k] = (standing + gone) // 2
-        elif mode <= 1 and green and hidden and _in_autumn(standing, winters):
+        if green and hidden and _in_autumn(standing, winters):
             harvest[k] = (standing + min(gone, _year_end(standing, year_last) + 1)) // 2
         brackets[k, 0], brackets[k, 1] = standing, gone
     return brackets
@@ -729,7 +718,7 @@ def _in_autumn(day: int, winters: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
-def views_around_fall(views: np.ndarray, peak: int, level: float, stop: int = 2**31 - 1) -> tuple[int, int]:
+def views_around_fall(views: np.ndarray, peak: int, level: float) -> tuple[int, int]:
     """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, ``NO_EVENT``) if none
     falls.
 
@@ -738,7 +727,7 @@ def views_around_fall(views: np.ndarray, peak: int, level: float, stop: int = 2*
     standing = peak
     for t in range(peak, views.shape[0]):
         if np.isfinite(views[t]):
-            if views[t] <= level or t > stop:
+            if views[t] <= level:
                 return standing, t
             standing = t
     return standing, NO_EVENT

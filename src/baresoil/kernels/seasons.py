@@ -80,18 +80,18 @@ WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN,
 PARAMETERS = (
     "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
     "max_season_days", "min_observations", "max_event_confidence", "use_sum", "min_rise", "min_peak_ndvi",
-    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence",
-    "x_bare_share", "x_crop_share", "x_select", "x_inclusive", "x_winter", "x_a", "x_b", "x_c",
+    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence", "by_windows",
 )  # fmt: skip
 """The settings in the ``params`` array of :func:`pixel_seasons`, in its order: ``seasons.*`` of the
-config by name, and three switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
+config by name, and four switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
 (``seasons.confidence`` is ``crossing``: confidence from the band's crossings rather than the ATBD's
-slope) and ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:`_harvest_confidence`)."""
+slope), ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:`_harvest_confidence`)
+and ``by_windows`` (``seasons.main_season`` is ``windows``: the HRL's window rule, see
+:func:`_select_main`, rather than the contract's, :func:`_select_harvested`)."""
 (
     P_MIN_PROMINENCE, P_EMERGENCE_FRACTION, P_HARVEST_FRACTION, P_BARE_NDVI, P_MIN_SEASON_DAYS,
     P_MAX_SEASON_DAYS, P_MIN_OBSERVATIONS, P_MAX_EVENT_CONFIDENCE, P_USE_SUM, P_MIN_RISE, P_MIN_PEAK_NDVI,
-    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE,
-    P_X_BARE, P_X_CROP, P_X_SELECT, P_X_INCLUSIVE, P_X_WINTER, P_X_A, P_X_B, P_X_C,
+    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE, P_BY_WINDOWS,
 ) = range(len(PARAMETERS))  # fmt: skip
 
 GAP_EDGE_DAYS = 15
@@ -188,32 +188,41 @@ def _select_main(
 
 
 @numba.njit(cache=True)
-def _select_largest(
-    q50: np.ndarray, emergence: np.ndarray, peaks: np.ndarray, harvest: np.ndarray, valid: np.ndarray,
-    first: int, last: int, bare: float, mode: int, crop: float = 0.5, sown_by: int = 0,
+def _select_harvested(
+    q50: np.ndarray,
+    emergence: np.ndarray,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    valid: np.ndarray,
+    year_first: int,
+    year_last: int,
+    crop: float,
+    sown_by: int,
 ) -> tuple[int, bool]:
-    best, size = -1, -1e18
+    """Index of the main season by the contract (or -1), and whether any valid season exists at all.
+
+    The main crop is the one harvested in the reference year: of the valid seasons harvested from
+    ``year_first`` to ``year_last`` and peaking in that year too, those that emerged by ``sown_by`` (the scene's winter-crop harvest
+    of the year: a crop up by then is no catch crop or second crop sown after a harvest) come first,
+    and among them the one with the most green above the ``crop`` level (the sum of ``q50`` over it
+    from emergence to harvest), which a cover crop or volunteers before a spring crop do not reach.
+    """
+    best, size = -1, -np.inf
     for k in range(emergence.shape[0]):
-        if not valid[k] or not first <= harvest[k] <= last:
-            continue
-        if mode >= 2 and peaks[k] < first:
+        if not valid[k] or not year_first <= harvest[k] <= year_last or peaks[k] < year_first:
             continue
         total = 0.0
-        if mode == 3:
-            total = -float(harvest[k])
-        elif mode == 4:
-            total = q50[peaks[k]]
-        elif mode >= 5:
-            for t in range(max(emergence[k], 0), harvest[k] + 1):
-                total += max(q50[t] - crop, 0.0)
-        else:
-            for t in range(max(emergence[k], 0), harvest[k] + 1):
-                total += max(q50[t] - bare, 0.0)
-        if mode >= 6 and emergence[k] <= sown_by:
-            total += 1e9  # sown before the winter crops were harvested: not a catch or a second crop
+        for t in range(max(emergence[k], 0), harvest[k] + 1):
+            total += max(q50[t] - crop, 0.0)
+        if emergence[k] <= sown_by:
+            total += MAIN_FIRST
         if total > size:
             best, size = k, total
     return best, bool(valid.any())
+
+
+MAIN_FIRST = 1e9
+"""Added to the green sum of a season up by the winter-crop harvest: it outranks any sown after."""
 
 
 @numba.njit(cache=True)
@@ -241,19 +250,6 @@ def _select_secondary(
 
 
 @numba.njit(cache=True)
-def pixel_levels(q50: np.ndarray, level: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """``params`` with the bare and the crop level of this pixel (relative shares of its range, or
-    the configured NDVI levels)."""
-    out = params.copy()
-    low, high = q50.min(), level.max()
-    if params[P_X_BARE] > 0:
-        out[P_BARE_NDVI] = low + params[P_X_BARE] * (high - low)
-    if params[P_X_CROP] > 0:
-        out[P_MIN_PEAK_NDVI] = low + params[P_X_CROP] * (high - low)
-    return out
-
-
-@numba.njit(cache=True)
 def calendar_rows(
     values: np.ndarray, days: np.ndarray, n_days: int, smoothing: np.ndarray, params: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -268,8 +264,7 @@ def calendar_rows(
         )  # fmt: skip
         if n_obs < params[P_MIN_OBSERVATIONS] or not np.isfinite(q50[0]):
             continue
-        local = pixel_levels(q50, level, params)
-        bare, crop = local[P_BARE_NDVI], local[P_MIN_PEAK_NDVI]
+        bare, crop = params[P_BARE_NDVI], params[P_MIN_PEAK_NDVI]
         emergence, peaks, harvest, seen = season_events(
             q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
             params[P_MIN_RISE], bare,
@@ -305,14 +300,13 @@ def crop_events(
     emergence, peaks, harvest, seen, placed = split_long_seasons(
         q50, views, emergence, peaks, harvest, seen, int(params[P_MAX_SEASON_DAYS])
     )
-    winters = winter_dates(calendar, int(params[P_X_B]) if params[P_X_B] != 0 else 17)
-    if params[P_X_WINTER] > 0:
-        sown_before_winter(
-            q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
-            params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(calendar[0, CAL_LENGTH]),
-            views, params[P_BARE_NDVI],
-        )  # fmt: skip
-    brackets = harvests_between_views(q50, views, peaks, harvest, winters, placed, year_last, int(params[P_X_A]))
+    winters = winter_dates(calendar)
+    sown_before_winter(
+        q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
+        params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(calendar[0, CAL_LENGTH]),
+        views, params[P_BARE_NDVI],
+    )  # fmt: skip
+    brackets = harvests_between_views(q50, views, peaks, harvest, winters, placed, year_last)
     return emergence, peaks, harvest, seen, brackets
 
 
@@ -367,13 +361,8 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    low, high = q50.min(), level.max()
-    relative = params[P_X_BARE] > 0
-    params = pixel_levels(q50, level, params)
-    bare_ndvi, min_peak = params[P_BARE_NDVI], params[P_MIN_PEAK_NDVI]
     emergence, peaks, harvest, seen, brackets = crop_events(q50, params, calendar, views, sowing, year_last)
-    not_bare = (high - low < params[P_MIN_PROMINENCE]) if relative else q50.min() > bare_ndvi
-    if cropland < 0 and (peaks[0] == NO_EVENT or not_bare):
+    if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         unfinished = year_last - (q50.shape[0] - 1) >= UNFINISHED_YEAR_DAYS
         out[:] = FEW_OBSERVATIONS if unfinished else NO_CROPLAND
         return out
@@ -385,12 +374,12 @@ def pixel_seasons(
             in_year = harvest[k] >= year_first and emergence[k] <= year_last
             green = peaks[k] != NO_EVENT and level[peaks[k]] >= min_peak  # water and rock also fluctuate
             valid[k] = min_days <= length <= max_days and in_year and green
-    if params[P_X_SELECT] > 0:
-        main, any_season = _select_largest(q50, emergence, peaks, harvest, valid, year_first, year_last, bare_ndvi,
-                                           int(params[P_X_SELECT]), min_peak,
-                                           int(calendar[0, CAL_HARVEST]) + int(params[P_X_C]))
-    else:
+    if params[P_BY_WINDOWS] > 0:
         main, any_season = _select_main(emergence, harvest, valid, windows)
+    else:
+        sown_by = int(calendar[0, CAL_HARVEST])
+        main, any_season = _select_harvested(q50, emergence, peaks, harvest, valid, year_first, year_last, min_peak,
+                                             sown_by)  # fmt: skip
     if main < 0:
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
         return out
@@ -408,11 +397,11 @@ def pixel_seasons(
         crop[k] = peaks[k] == NO_EVENT or level[peaks[k]] >= min_peak
     _bare_after(
         out, emergence[crop], seen[crop], q10, q50, q90, h, cl_h, year_last, last_view, cap, use_sum,
-        crossing, floor, int(params[P_X_INCLUSIVE]),
+        crossing, floor,
     )  # fmt: skip
     _bare_before(
         out, harvest[crop], brackets[crop], q10, q50, q90, e, cl_e, year_first, cap, use_sum, crossing,
-        by_views, floor, views, peaks[crop], bare_ndvi, int(params[P_X_INCLUSIVE]),
+        by_views, floor, views, peaks[crop], bare_ndvi,
     )  # fmt: skip
     second = _select_secondary(emergence, harvest, valid, main, windows)
     if second < 0:
@@ -440,7 +429,6 @@ def _bare_after(
     use_sum: bool,
     crossing: bool,
     floor: float,
-    inclusive: int = 0,
 ) -> None:
     """Bare soil after the main harvest ``h`` (see the module notes), into ``out``.
 
@@ -463,7 +451,7 @@ def _bare_after(
         out[BSACL] = _rounded(max(cl_h, _combined(cl_h, unseen, use_sum)), 2 * cap)
         return
     cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing, floor)
-    out[BSA] = max(1.0, float(following - h + inclusive))
+    out[BSA] = max(1.0, float(following - h + 1))
     out[BSACL] = _rounded(_combined(cl_h, cl_next, use_sum), 2 * cap)
 
 
@@ -486,7 +474,6 @@ def _bare_before(
     views: np.ndarray,
     peaks: np.ndarray,
     bare: float,
-    inclusive: int = 0,
 ) -> None:
     """Bare soil before the main emergence ``e`` (see the module notes), into ``out``.
 
@@ -529,7 +516,7 @@ def _bare_before(
         if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
             day = (bracket[0] + bracket[1]) // 2
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
-        out[BSB] = max(1.0, float(e - year_first + inclusive))
+        out[BSB] = max(1.0, float(e - year_first + 1))
         unseen = -year_first
         if unseen <= 0:
             out[BSBCL] = _rounded(cl_e, cap)
@@ -537,7 +524,7 @@ def _bare_before(
             out[BSBCL] = _rounded(max(cl_e, _combined(cl_e, float(unseen), use_sum)), 2 * cap)
         return
     cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views, floor)
-    out[BSB] = max(1.0, float(e - day + inclusive))
+    out[BSB] = max(1.0, float(e - day + 1))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
 
 

@@ -245,7 +245,8 @@ def seasons(
     radar_values = on_grid.data.astype(np.float32) if on_grid is not None else None
     kwargs = {**_kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
     if fields is None:
-        kwargs["calendar"] = _pixel_calendar(index, kwargs, grid, year)
+        if params.scene_calendar:
+            kwargs["calendar"] = _pixel_calendar(index, kwargs, grid, year)
         cropland = _cropland(cube, params)
         inputs: list[Any] = [index, "tyx", cropland, "yx"] + (
             [radar_values, "ryx"] if radar_values is not None else []
@@ -259,7 +260,8 @@ def seasons(
         if np.shape(sowing) != (n_fields + 1,):
             shape = np.shape(sowing)
             raise ValueError(f"sowing needs one code per field id 0..{n_fields}, got shape {shape}")
-        stacked = _per_field(index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing})
+        stacked = _per_field(index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing},
+                             params.scene_calendar)
     coords = {"y": cube.y, "x": cube.x}
     layers = {
         code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
@@ -303,6 +305,7 @@ def _kernel_parameters(params: SeasonsConfig) -> np.ndarray:
         "use_sum": params.combine == "sum",
         "crossing": params.confidence == "crossing",
         "by_views": params.harvest_confidence == "views",
+        "by_windows": params.main_season == "windows",
     }
     return np.array(
         [float(switches[name] if name in switches else getattr(params, name)) for name in kernel.PARAMETERS]
@@ -376,14 +379,19 @@ def _pixel_block(
 
 
 def _per_field(
-    index: da.Array, radar: da.Array | None, fields: da.Array, n_fields: int, kwargs: dict[str, Any]
+    index: da.Array,
+    radar: da.Array | None,
+    fields: da.Array,
+    n_fields: int,
+    kwargs: dict[str, Any],
+    read_calendar: bool,
 ) -> da.Array:
     """Field-mean NDVI (and radar) per date, an exact reduction over all chunks, analysed once per field."""
     sums = [_field_sums(index, fields, n_fields)] + (
         [_field_sums(radar, fields, n_fields)] if radar is not None else []
     )
     shapes = [index.shape[0]] + ([radar.shape[0]] if radar is not None else [])
-    analyse = partial(_field_results, n_times=shapes, kwargs=kwargs)
+    analyse = partial(_field_results, n_times=shapes, kwargs=kwargs, read_calendar=read_calendar)
     results = da.map_blocks(analyse, *sums, chunks=((kernel.N_LAYERS,), (n_fields + 1,)), new_axis=1,
                             dtype=np.float64)  # fmt: skip
     return da.blockwise(_paint, "lyx", results, "lk", fields, "yx", dtype=np.float32, concatenate=True)
@@ -417,12 +425,15 @@ def _field_means(sums: np.ndarray, n_time: int) -> np.ndarray:
         return np.where(valid >= FIELD_CLEAR_SHARE * pixels, total / valid, np.nan)
 
 
-def _field_results(*sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any]) -> np.ndarray:
+def _field_results(
+    *sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any], read_calendar: bool
+) -> np.ndarray:
     mean = _field_means(sums[0], n_times[0])
     radar = _field_means(sums[1], n_times[1]) if len(sums) > 1 else np.zeros((0, mean.shape[1]))
     cropland = np.full(mean.shape[1], -1, np.int8)
     pixels = sums[0].reshape(3, n_times[0], -1)[2, 0].astype(np.float64)
-    kwargs = {**kwargs, "calendar": _calendar_of(mean[:, 1:], pixels[1:], kwargs)}
+    if read_calendar:  # the fields' own calendar, each weighing its pixels
+        kwargs = {**kwargs, "calendar": _calendar_of(mean[:, 1:], pixels[1:], kwargs)}
     out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar, **kwargs)  # kwargs hold the sowing
     out[:, 0] = NO_FIELD
     return out
