@@ -268,10 +268,11 @@ class SeasonsConfig:
     sown after it, then the one with the most green; see ``kernels.seasons._select_harvested``) or
     ``windows`` (the HRL ATBD: the first whose events fall in the spring-crop windows, else the first in
     the winter-crop windows; a season in neither is flag 65533)."""
-    scene_calendar: bool = True
-    """Read the winter-crop calendar (``winter_emergence``, ``greenup``, ``winter_harvest`` moved together)
-    from the scene's own overwintering crops, anchored on their harvest (see ``kernels.calendar``); off,
-    the configured dates as they are."""
+    scene_calendar: bool = False
+    """Move the winter-crop calendar (``winter_emergence``, ``greenup``, ``winter_harvest`` together) by as
+    many days as the scene's own overwintering crops are harvested later (see ``kernels.calendar``); off,
+    the configured dates as they are.  Off by default: it did not travel (docs/seasons/algorithm.md,
+    'Tuned constants'); a climate that brings the harvest forward does not bring the sowing forward."""
 
 
 @dataclass(frozen=True, config=_STRICT)
