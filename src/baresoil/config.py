@@ -209,9 +209,9 @@ class SeasonsConfig:
     (fewer than ``kernels.calendar.MIN_CALENDAR_SEASONS`` overwintering seasons seen): see
     ``kernels.calendar``."""
     greenup: str = "03-15"
-    """Month-day of the winter crops' green-up when the scene's own cannot tell it (as ``winter_emergence``)."""
+    """Month-day of the winter crops' typical green-up (as ``winter_emergence``)."""
     winter_harvest: str = "07-25"
-    """Month-day of the winter crops' harvest when the scene's own cannot tell it (as ``winter_emergence``)."""
+    """Month-day of the winter crops' typical harvest (as ``winter_emergence``)."""
     harvest_to_emergence: Count = 25
     """Least days from a harvest to the emergence of a crop sown after it (seedbed, sowing, germination):
     a winter crop's unseen emergence is placed no earlier."""

@@ -24,7 +24,6 @@ from .events import (
     CAL_EMERGENCE,
     CAL_GREENUP,
     CAL_HARVEST,
-    CAL_LENGTH,
     CAL_SEASONS,
     NO_EVENT,
     emergence_day,
@@ -97,7 +96,6 @@ MIN_CALENDAR_SEASONS = 200
 the other winter's dates a year apart, or the configured fallback dates."""
 
 
-
 @numba.njit(cache=True)
 def scene_calendar(
     rows: np.ndarray, weights: np.ndarray, split: int, fallback: np.ndarray, min_seasons: float
@@ -133,7 +131,9 @@ def scene_calendar(
 
 
 @numba.njit(cache=True)
-def _median_of(rows: np.ndarray, weights: np.ndarray, mine: np.ndarray, column: int, fallback: float) -> float:
+def _median_of(
+    rows: np.ndarray, weights: np.ndarray, mine: np.ndarray, column: int, fallback: float
+) -> float:
     ok = mine.copy()
     for i in range(rows.shape[0]):
         ok[i] = ok[i] and rows[i, column] != NO_EVENT

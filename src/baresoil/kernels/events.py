@@ -220,7 +220,14 @@ CAL_EMERGENCE, CAL_GREENUP, CAL_HARVEST, CAL_LENGTH, CAL_SEASONS = range(5)
 typical emergence, green-up and harvest of the scene's winter crops as day numbers, the typical days
 from emergence to harvest, and how many overwintering seasons they were read on."""
 
-WINTER_DORMANCY, WINTER_SPRING_OPENS, WINTER_EMERGENCE, WINTER_EARLIEST, WINTER_HARVESTED, WINTER_SOWN_UNTIL = range(6)
+(
+    WINTER_DORMANCY,
+    WINTER_SPRING_OPENS,
+    WINTER_EMERGENCE,
+    WINTER_EARLIEST,
+    WINTER_HARVESTED,
+    WINTER_SOWN_UNTIL,
+) = range(6)
 """Columns of a ``winters`` row (:func:`winter_dates`)."""
 
 
@@ -711,7 +718,7 @@ def _views_around(views: np.ndarray, day: int) -> tuple[int, int]:
 def _in_autumn(day: int, winters: np.ndarray) -> bool:
     """Whether ``day`` lies between the close of an autumn's winter-crop harvest window and the opening
     of the next spring's emergence window: the cereals are harvested."""
-    for w in range(winters.shape[0]):  # noqa: SIM110 - numba compiles no generator in any()
+    for w in range(winters.shape[0]):
         if winters[w, WINTER_HARVESTED] <= day < winters[w, WINTER_SPRING_OPENS]:
             return True
     return False

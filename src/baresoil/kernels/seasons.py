@@ -35,20 +35,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .calendar import overwintering
 from .events import (
     CAL_HARVEST,
     CAL_LENGTH,
-    split_long_seasons,
-    winter_dates,
     HIDDEN_END_DAYS,
     NO_EVENT,
     event_confidence,
     harvests_between_views,
     season_events,
     sown_before_winter,
+    split_long_seasons,
     views_around_fall,
+    winter_dates,
 )
-from .calendar import overwintering
 from .smooth import Z90, fit_band, used_weights
 
 LAYERS = (
@@ -201,11 +201,12 @@ def _select_harvested(
 ) -> tuple[int, bool]:
     """Index of the main season by the contract (or -1), and whether any valid season exists at all.
 
-    The main crop is the one harvested in the reference year: of the valid seasons harvested from
-    ``year_first`` to ``year_last`` and peaking in that year too, those that emerged by ``sown_by`` (the scene's winter-crop harvest
-    of the year: a crop up by then is no catch crop or second crop sown after a harvest) come first,
-    and among them the one with the most green above the ``crop`` level (the sum of ``q50`` over it
-    from emergence to harvest), which a cover crop or volunteers before a spring crop do not reach.
+    The main crop is the one harvested in the reference year: of the valid seasons harvested, and
+    peaking, from ``year_first`` to ``year_last``, those that emerged by ``sown_by`` (the typical
+    winter-crop harvest of the year: a crop up by then is no catch crop or second crop sown after a
+    harvest) come first, and among them the one with the most green above the ``crop`` level (the
+    sum of ``q50`` above it from emergence to harvest), which a cover crop or volunteers before a
+    spring crop do not reach.
     """
     best, size = -1, -np.inf
     for k in range(emergence.shape[0]):
@@ -258,7 +259,7 @@ def calendar_rows(
     rows = []
     owner = []
     for p in range(values.shape[1]):
-        q10, q50, q90, level, views, n_obs = daily_band(
+        _, q50, _, level, views, n_obs = daily_band(
             values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
             smoothing[4], smoothing[5], np.zeros(0), np.zeros(0, np.int64),
         )  # fmt: skip
@@ -378,8 +379,9 @@ def pixel_seasons(
         main, any_season = _select_main(emergence, harvest, valid, windows)
     else:
         sown_by = int(calendar[0, CAL_HARVEST])
-        main, any_season = _select_harvested(q50, emergence, peaks, harvest, valid, year_first, year_last, min_peak,
-                                             sown_by)  # fmt: skip
+        main, any_season = _select_harvested(
+            q50, emergence, peaks, harvest, valid, year_first, year_last, min_peak, sown_by
+        )
     if main < 0:
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
         return out

@@ -260,8 +260,9 @@ def seasons(
         if np.shape(sowing) != (n_fields + 1,):
             shape = np.shape(sowing)
             raise ValueError(f"sowing needs one code per field id 0..{n_fields}, got shape {shape}")
-        stacked = _per_field(index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing},
-                             params.scene_calendar)
+        stacked = _per_field(
+            index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing}, params.scene_calendar
+        )
     coords = {"y": cube.y, "x": cube.x}
     layers = {
         code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
