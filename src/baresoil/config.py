@@ -205,9 +205,9 @@ class SeasonsConfig:
     stays above it: one season), and the level of the first view showing a cover crop gone after a
     long cloudy gap (the bare period before the main crop starts in that gap)."""
     winter_emergence: str = "10-15"
-    """Month-day of a winter crop's typical emergence when the scene's own winter crops cannot tell it
-    (fewer than ``kernels.calendar.MIN_CALENDAR_SEASONS`` overwintering seasons seen): see
-    ``kernels.calendar``."""
+    """Month-day of a winter crop's typical emergence: the earliest its unseen emergence is placed, 47 days
+    before the dormancy from which a rise is a green-up, 30 days after the earliest a cereal emerges (see
+    ``kernels.events.winter_dates``; moved with the scene's harvest when ``scene_calendar`` is on)."""
     greenup: str = "03-15"
     """Month-day of the winter crops' typical green-up (as ``winter_emergence``)."""
     winter_harvest: str = "07-25"

@@ -35,8 +35,6 @@ N_CALENDAR = CAL_SEASONS + 1
 
 WINTER_REST_DAYS = 45
 """An overwintering season rests at least this many days between its autumn rise and its spring rise."""
-REST_TOP = 1.0
-"""The rest lies below the bare level plus this many times the crop level's height above it."""
 REST_SLOPE = 0.003
 """NDVI change per day below which the smoothed curve rests (a full canopy grows or ripens faster)."""
 
@@ -63,7 +61,7 @@ def overwintering(
     best, best_end, run = 0, -1, 0
     for t in range(max(emergence, 1), peak):
         slow = abs(z[t] - z[t - 1]) < REST_SLOPE
-        if slow and bare < z[t] < bare + REST_TOP * (crop - bare):
+        if slow and bare < z[t] < crop:
             run += 1
             if run > best:
                 best, best_end = run, t
@@ -128,18 +126,6 @@ def scene_calendar(
         for c in (CAL_EMERGENCE, CAL_GREENUP, CAL_HARVEST):
             out[w, c] = fallback[w, c] + shift
     return out
-
-
-@numba.njit(cache=True)
-def _median_of(
-    rows: np.ndarray, weights: np.ndarray, mine: np.ndarray, column: int, fallback: float
-) -> float:
-    ok = mine.copy()
-    for i in range(rows.shape[0]):
-        ok[i] = ok[i] and rows[i, column] != NO_EVENT
-    if not ok.any():
-        return fallback
-    return _weighted_median(rows[ok, column].astype(np.float64), weights[ok])
 
 
 @numba.njit(cache=True)

@@ -658,15 +658,17 @@ def harvests_between_views(
     after a long gap, before the last that shows it standing): the date is kept
     inside the views' bracket.
 
-    A crop still on its plateau (within ``_PLATEAU`` of its fall from the peak) on its last
-    view in the autumn, after the winter-crop harvest window has closed (``winters[w, 4]``,
-    until the spring window opens), is harvested green: sugar beet, maize for silage, a cover
-    crop.  Its harvest is a step from green to bare, and when its views lie
-    ``HIDDEN_END_DAYS`` or more apart nothing tells where in the gap it fell: it is placed
-    midway, where such a step is best placed, not where the smoother's crossing comes, near
-    the end of the gap.  A cereal green on its last view in the summer, or a maize already
-    ripening in the autumn, dries for weeks before its harvest, which then falls late in the
-    gap, as the crossing has it.
+    A harvest the long-season split placed in a gap (``placed``, see :func:`split_long_seasons`)
+    keeps its date, with that gap's views as its bracket.  A crop still on its plateau (within
+    ``_PLATEAU`` of its fall from the peak) on its last view in the autumn, after the winter-crop
+    harvest window has closed (``winters[w, WINTER_HARVESTED]``, until the spring window opens), is
+    harvested green: sugar beet, maize for silage, a cover crop.  Its harvest is a step from green
+    to bare, and when its views lie ``HIDDEN_END_DAYS`` or more apart nothing tells where in the
+    gap it fell: it is placed midway, where such a step is best placed, not where the smoother's
+    crossing comes, near the end of the gap (and no later than 31 December of its year, from
+    ``year_last``, the reference year's).  A cereal green on its last view in the summer, or a maize
+    already ripening in the autumn, dries for weeks before its harvest, which then falls late in
+    the gap, as the crossing has it.
     """
     brackets = np.full((harvest.shape[0], 2), NO_EVENT, np.int64)
     for k in range(harvest.shape[0]):
