@@ -209,27 +209,20 @@ class SeasonsConfig:
     the level between two NDVI peaks that makes them two seasons (a winter crop's dormancy dip
     stays above it: one season), and the level of the first view showing a cover crop gone after a
     long cloudy gap (the bare period before the main crop starts in that gap)."""
-    dormancy_start: str = "12-01"
-    """Month-day from which a winter crop rests: a rise leaving the bare level from then until the
-    spring-crop emergence window opens (zone 1: 1 April; zone 2: 1 March) is the green-up of a crop sown
-    in the autumn, whose own emergence was too sparse to show."""
     winter_emergence: str = "10-15"
-    """Month-day of a typical winter-crop emergence: the earliest a winter crop's unseen emergence is placed
-    (see ``winter_season_days``), unless ``harvest_to_emergence`` after the previous harvest is later."""
+    """Month-day of a winter crop's typical emergence: the earliest its unseen emergence is placed, 47 days
+    before the dormancy from which a rise is a green-up, 30 days after the earliest a cereal emerges (see
+    ``kernels.events.winter_dates``; moved with the scene's harvest when ``scene_calendar`` is on)."""
+    greenup: str = "03-15"
+    """Month-day of the winter crops' typical green-up (as ``winter_emergence``)."""
+    winter_harvest: str = "07-25"
+    """Month-day of the winter crops' typical harvest (as ``winter_emergence``)."""
     harvest_to_emergence: Count = 25
     """Least days from a harvest to the emergence of a crop sown after it (seedbed, sowing, germination):
     a winter crop's unseen emergence is placed no earlier."""
     winter_season_days: Count = 275
-    """Typical days from a winter crop's emergence to its harvest (about nine months: wheat from late
-    October to late July).  A winter crop's unseen emergence is placed this long before its harvest,
-    between ``winter_emergence`` and ``dormancy_start`` (and no earlier than ``harvest_to_emergence``
-    after the previous harvest): a wheat harvested in August emerged later than a barley harvested
-    in early July.  0, or no harvest found, places it on ``winter_emergence``."""
-    earliest_cereal_emergence: str = "09-15"
-    """Month-day before which winter cereals do not emerge: a winter crop's rise that starts earlier and stays
-    below ``min_peak_ndvi`` until the dormancy (rapeseed and cover crops grow more) is weeds and volunteers
-    on the stubble, taken over by the young cereal after a seedbed the clouds hid; the crop's emergence is
-    then placed as an unseen one."""
+    """Typical days from a winter crop's emergence to its harvest when the scene's own winter crops cannot
+    tell it (as ``winter_emergence``)."""
     min_season_days: Count = 40
     max_season_days: AtLeastOne = 366
     min_observations: Count = 8
@@ -274,6 +267,17 @@ class SeasonsConfig:
     landcover: str = ""
     """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
     cropland_classes: tuple[LandCoverClass, ...] = (40,)
+    main_season: Literal["harvested", "windows"] = "harvested"
+    """Which season is the main one: ``harvested`` (the contract's main crop, harvested in the reference
+    year: of the seasons harvested in the year, one up by the scene's winter-crop harvest before one
+    sown after it, then the one with the most green; see ``kernels.seasons._select_harvested``) or
+    ``windows`` (the HRL ATBD: the first whose events fall in the spring-crop windows, else the first in
+    the winter-crop windows; a season in neither is flag 65533)."""
+    scene_calendar: bool = False
+    """Move the winter-crop calendar (``winter_emergence``, ``greenup``, ``winter_harvest`` together) by as
+    many days as the scene's own overwintering crops are harvested later (see ``kernels.calendar``); off,
+    the configured dates as they are.  Off by default: it did not travel (docs/seasons/algorithm.md,
+    'Tuned constants'); a climate that brings the harvest forward does not bring the sowing forward."""
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -21,6 +21,7 @@ from baresoil.kernels.events import (
     harvests_between_views,
     prominent_peaks,
     season_events,
+    winter_dates,
 )
 from baresoil.kernels.smooth import fit_band
 from baresoil.products.seasons import DailyGrid, _kernel_arguments
@@ -172,7 +173,7 @@ def test_a_cover_crop_terminated_in_a_long_cloudy_gap_starts_the_bare_period_mid
     standing, gone = days[days < day(2022, 1, 28)].max(), days[days > day(2022, 3, 5)].min()
     assert gone - standing >= k.HIDDEN_END_DAYS
     out = analyse(values, days)
-    assert out["CPBSB"] == as_day(out["CPMCE"]) - (standing + gone) // 2
+    assert out["CPBSB"] == as_day(out["CPMCE"]) - (standing + gone) // 2 + 1  # both ends count
     assert abs(out["CPBSB"] - (e - day(2022, 2, 1))) <= 10
     # the termination's confidence covers the gap, combined with the emergence's
     assert out["CPBSBCL"] == out["CPMCECL"] + (gone - standing)
@@ -188,7 +189,7 @@ def test_a_frost_browned_cover_crop_ended_in_a_gap_over_new_year_leaves_2022_bar
     standing, gone = days[days < day(2021, 11, 26)].max(), days[days > day(2022, 1, 24)].min()
     assert (standing + gone) // 2 < day(2022, 1, 1) and values[days == standing][0] < 0.55
     out = analyse(values, days)
-    assert out["CPBSB"] == as_day(out["CPMCE"]) - day(2022, 1, 1)  # no day of 2021 counted
+    assert out["CPBSB"] == as_day(out["CPMCE"]) - day(2022, 1, 1) + 1  # no day of 2021 counted
     assert (
         out["CPBSBCL"] == out["CPMCECL"]
     )  # the period's start is the year's: only the emergence is uncertain
@@ -206,7 +207,7 @@ def test_a_frost_browned_cover_crop_terminated_in_a_long_gap_starts_the_bare_per
     values, days = observe(ndvi, gaps=((day(2022, 1, 28), day(2022, 3, 28)),))
     standing, gone = days[days < day(2022, 1, 28)].max(), days[days > day(2022, 3, 28)].min()
     out = analyse(values, days)
-    assert out["CPBSB"] == as_day(out["CPMCE"]) - (standing + gone) // 2
+    assert out["CPBSB"] == as_day(out["CPMCE"]) - (standing + gone) // 2 + 1
     assert abs(out["CPBSB"] - (e - day(2022, 3, 1))) <= 10
 
 
@@ -224,7 +225,7 @@ def test_the_bare_period_starts_in_the_gap_after_which_the_field_is_first_seen_b
     harvest, brackets = np.array([day(2022, 4, 15)]), np.array([[day(2022, 4, 1), day(2022, 4, 16)]])
     k._bare_before(out, harvest, brackets, q10, q50, q90, e, 12.0, day(2022, 1, 1), 40.0, True, False, True,
                    0.0, views, np.array([peak]), 0.3)  # fmt: skip
-    assert out[k.BSB] == e - (browned + bare) // 2
+    assert out[k.BSB] == e - (browned + bare) // 2 + 1
     assert out[k.BSBCL] == 12.0 + (bare - browned)  # the termination's confidence is the gap
 
 
@@ -259,7 +260,7 @@ def test_a_termination_placed_midway_in_a_gap_before_1_january_starts_the_bare_p
         np.array([NO_EVENT]),
         0.3,
     )
-    assert out[k.BSB] == 130
+    assert out[k.BSB] == 131  # 1 January to the emergence, both included
     assert out[k.BSBCL] == 12.0  # only the emergence is uncertain
 
 
@@ -524,15 +525,15 @@ def test_volunteers_after_the_main_harvest_do_not_end_the_bare_period():
     values, days = observe(ndvi, gaps=((day(2022, 9, 25), day(2022, 11, 15)),))
     out = analyse(values, days)
     assert abs(as_day(out["CPMCH"]) - h) <= 6
-    assert out["CPBSA"] == day(2022, 10, 15) - as_day(out["CPMCH"])  # to the typical autumn emergence
+    assert out["CPBSA"] == day(2022, 10, 15) - as_day(out["CPMCH"]) + 1  # to the typical autumn emergence
     assert out["CPBSACL"] == k.NO_CONFIDENCE  # an emergence placed by the calendar has no confidence
 
 
 def test_month_days_of_the_winter_rules_are_checked():
     from baresoil.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"seasons\.dormancy_start"):
-        GRID.winters(YEAR, SeasonsConfig(dormancy_start="1 December"))
+    with pytest.raises(ConfigError, match=r"seasons\.greenup"):
+        GRID.fallback_calendar(YEAR, SeasonsConfig(greenup="15 March"))
 
 
 def test_radar_fills_a_cloudy_summer_and_narrows_the_harvest_confidence():
@@ -624,7 +625,7 @@ def test_bare_soil_from_1_january_on_a_series_starting_later_carries_the_unseen_
     results = {}
     for first in (date(2021, 12, 20), date(2022, 1, 12), date(2022, 3, 1), date(2022, 4, 10)):
         out, grid = analyse_window(maize, first, date(2022, 12, 31))
-        assert abs(out["CPBSB"] - (e - day(2022, 1, 1))) <= 8  # from 1 January, not from day 0 or -1
+        assert abs(out["CPBSB"] - (e - day(2022, 1, 1) + 1)) <= 8  # from 1 January, not from day 0 or -1
         results[first] = (out["CPBSBCL"], out["CPMCECL"], max(0, grid.day(date(2022, 1, 1)) * -1))
     cl, cl_e, unseen = results[date(2021, 12, 20)]
     assert unseen == 0 and cl == cl_e  # the series holds 1 January: the emergence's confidence alone
@@ -730,18 +731,22 @@ def test_no_season_on_declared_cropland_and_land_cover_says_no_cropland():
 def test_a_season_outside_the_main_windows():
     ndvi = bare_curve()
     crop(ndvi, day(2022, 8, 10), day(2022, 9, 30), day(2022, 11, 25))  # late vegetables
-    out = analyse(*observe(ndvi))
+    out = analyse(*observe(ndvi), main_season="windows")
     assert all(v == k.OUTSIDE_WINDOW for v in out.values())
+    harvested = analyse(*observe(ndvi))  # the contract: the crop harvested in the year is the main one
+    assert abs(as_day(harvested["CPMCH"]) - day(2022, 11, 25)) <= 6
 
 
 def test_harvest_after_the_year_makes_bare_soil_after_flagged_in_zone_2():
     ndvi = bare_curve()
     crop(ndvi, day(2022, 7, 1), day(2022, 10, 1), day(2023, 1, 20))
-    out = analyse(*observe(ndvi), zone=2)
+    out = analyse(*observe(ndvi), zone=2, main_season="windows")
     assert int(out["CPMCH"]) // 1000 == 23  # harvest carries the next year
     assert out["CPBSA"] == k.BARE_OUTSIDE_YEAR and out["CPBSACL"] == k.BARE_OUTSIDE_YEAR
-    zone1 = analyse(*observe(ndvi))
+    zone1 = analyse(*observe(ndvi), main_season="windows")
     assert zone1["CPMCE"] == k.OUTSIDE_WINDOW  # zone 1 ends the spring-crop harvest window on 31 December
+    contract = analyse(*observe(ndvi), zone=2)
+    assert contract["CPMCE"] == k.OUTSIDE_WINDOW  # not harvested in the year: not the year's main crop
 
 
 def test_confidence_beyond_its_cap_is_flagged():
@@ -842,8 +847,17 @@ def test_emergence_is_found_when_the_steepest_day_is_still_below_the_level():
     assert 0 <= emergence[0] - e <= 3
 
 
-NO_WINTER = np.zeros((0, 5), np.int64)
+NO_WINTER = np.zeros((0, 6), np.int64)
 """No autumn in a short test series: no crop is harvested green."""
+WINTERS = winter_dates(GRID.fallback_calendar(YEAR, SeasonsConfig()))
+"""The winter rules' dates of the configured calendar."""
+YEAR_LAST = day(YEAR, 12, 31)
+
+
+def between_views(z, views, peaks, harvest, winters):  # type: ignore[no-untyped-def]
+    """``harvests_between_views`` on seasons none of which was placed in a gap by the long-season split."""
+    placed = np.zeros(harvest.shape[0], np.bool_)
+    return harvests_between_views(z, views, peaks, harvest, winters, placed, YEAR_LAST)
 
 
 def _views(n: int, seen: dict[int, float]) -> np.ndarray:
@@ -861,7 +875,7 @@ def test_a_harvest_the_smoother_dates_after_the_first_harvested_view_is_moved_on
     assert read > 30
     views = _views(80, {t: (0.8 if t <= 25 else 0.2) for t in range(0, 80, 5)})
     harvest = np.array([read])
-    harvests_between_views(z, views, np.array([0]), harvest, NO_WINTER)
+    between_views(z, views, np.array([0]), harvest, NO_WINTER)
     assert harvest[0] == 30  # the first view showing the field harvested
 
 
@@ -869,10 +883,10 @@ def test_a_harvest_the_smoother_dates_before_the_last_standing_view_is_moved_aft
     z = np.interp(np.arange(80), [0, 60, 79], [0.8, 0.2, 0.2])  # a long senescence
     views = _views(80, {0: 0.8, 35: 0.55, 45: 0.2})  # straw still standing above the level on day 35
     harvest = np.array([30, NO_EVENT])  # read where z is 0.5; a second season without a harvest
-    harvests_between_views(z, views, np.array([0, 70]), harvest, NO_WINTER)
+    between_views(z, views, np.array([0, 70]), harvest, NO_WINTER)
     assert list(harvest) == [36, NO_EVENT]
     unseen = np.array([30])  # no view ever shows the field harvested: the smoother's date stays
-    harvests_between_views(z, _views(80, {0: 0.8, 35: 0.55}), np.array([0]), unseen, NO_WINTER)
+    between_views(z, _views(80, {0: 0.8, 35: 0.55}), np.array([0]), unseen, NO_WINTER)
     assert unseen[0] == 30
 
 
@@ -894,7 +908,7 @@ def test_a_crop_green_in_the_autumn_and_gone_after_a_long_gap_is_harvested_midwa
     assert read > (standing + gone) // 2 + 10  # the crossing of the harvest level comes late in the gap
     views = _views(n, {peak: 0.8, standing: last_seen, gone: 0.2})
     harvest = np.array([read])
-    harvests_between_views(z, views, np.array([peak]), harvest, GRID.winters(YEAR, SeasonsConfig()))
+    between_views(z, views, np.array([peak]), harvest, WINTERS)
     assert harvest[0] == ((standing + gone) // 2 if green else read)
 
 
@@ -904,7 +918,7 @@ def test_a_crop_green_in_the_autumn_is_read_on_its_fall_when_views_show_it():
     z = np.interp(np.arange(n), [0, standing, gone, n - 1], [0.8, 0.8, 0.2, 0.2])
     harvest = np.array([day(2022, 10, 11)])
     views = _views(n, {standing - 30: 0.8, standing: 0.8, gone: 0.2})
-    harvests_between_views(z, views, np.array([standing - 30]), harvest, GRID.winters(YEAR, SeasonsConfig()))
+    between_views(z, views, np.array([standing - 30]), harvest, WINTERS)
     assert harvest[0] == day(2022, 10, 11)
 
 

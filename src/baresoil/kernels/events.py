@@ -69,6 +69,8 @@ def prominent_peaks(z: np.ndarray, min_prominence: float) -> np.ndarray:
                 while k >= 0 and z[k] <= z[i]:
                     left = min(left, z[k])
                     k -= 1
+                if k < 0:  # the crop already stood when the series began: its rise is not seen
+                    left = -np.inf
                 right = z[i]
                 k = j + 1
                 while k < n and z[k] <= z[i]:
@@ -211,6 +213,145 @@ def season_events(
         if z[top] - z[last_low] >= min_rise:
             emergence[m], seen[m] = emergence_day(z, last_low, top, emergence_fraction)
     return emergence, peak_days, harvest, seen
+
+
+CAL_EMERGENCE, CAL_GREENUP, CAL_HARVEST, CAL_LENGTH, CAL_SEASONS = range(5)
+"""Columns of a calendar row (one per winter of the analysis window; see ``kernels.calendar``): the
+typical emergence, green-up and harvest of the scene's winter crops as day numbers, the typical days
+from emergence to harvest, and how many overwintering seasons they were read on."""
+
+(
+    WINTER_DORMANCY,
+    WINTER_SPRING_OPENS,
+    WINTER_EMERGENCE,
+    WINTER_EARLIEST,
+    WINTER_HARVESTED,
+    WINTER_SOWN_UNTIL,
+) = range(6)
+"""Columns of a ``winters`` row (:func:`winter_dates`)."""
+
+
+@numba.njit(cache=True)
+def split_long_seasons(
+    z: np.ndarray,
+    views: np.ndarray,
+    emergence: np.ndarray,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    seen: np.ndarray,
+    max_days: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seasons longer than ``max_days`` split in two at their longest gap between views; also whether
+    each harvest lies hidden in such a gap.
+
+    An annual crop lives less than a year: a "season" from one crop's emergence to the next one's
+    harvest is two crops whose harvest and emergence fell in a gap the smoother bridged (a cloudy or
+    snowy winter).  The first crop is harvested a third of the way into the gap and the second
+    emerges two thirds of the way, unseen (``seen`` is ``NO_EVENT``; the winter rules may place it
+    better); the first crop's peak is its highest ``z`` before the gap.
+    """
+    m = emergence.shape[0]
+    long_ones = 0
+    for k in range(m):
+        if emergence[k] != NO_EVENT and harvest[k] != NO_EVENT and harvest[k] - emergence[k] > max_days:
+            long_ones += 1
+    hidden_harvest = np.zeros(m + long_ones, np.bool_)
+    if long_ones == 0:
+        return emergence, peaks, harvest, seen, hidden_harvest
+    e2 = np.full(m + long_ones, NO_EVENT, np.int64)
+    p2, h2, s2 = e2.copy(), e2.copy(), e2.copy()
+    j = 0
+    for k in range(m):
+        e, p, h = emergence[k], peaks[k], harvest[k]
+        if e != NO_EVENT and h != NO_EVENT and h - e > max_days:
+            g0, g1 = _longest_gap_between(views, max(e, 0), h)
+            if g1 - g0 >= 3 and g0 > max(e, 0) and g1 < h and not g0 < p < g1:
+                third = (g1 - g0) // 3
+                first_peak = p if p < g0 else max(e, 0) + int(np.argmax(z[max(e, 0) : g0 + 1]))
+                second_peak = p if p > g1 else g1 + int(np.argmax(z[g1 : h + 1]))
+                e2[j], p2[j], h2[j], s2[j] = e, first_peak, g0 + third, seen[k]
+                hidden_harvest[j] = True
+                j += 1
+                e2[j], p2[j], h2[j], s2[j] = g1 - third, second_peak, h, NO_EVENT
+                j += 1
+                continue
+        e2[j], p2[j], h2[j], s2[j] = e, p, h, seen[k]
+        j += 1
+    return e2[:j], p2[:j], h2[:j], s2[:j], hidden_harvest[:j]
+
+
+@numba.njit(cache=True)
+def _longest_gap_between(views: np.ndarray, first: int, last: int) -> tuple[int, int]:
+    """The two consecutive views from ``first`` to ``last`` that lie furthest apart."""
+    previous, g0, g1 = -1, first, first
+    for t in range(first, min(last + 1, views.shape[0])):
+        if not np.isfinite(views[t]):
+            continue
+        if previous >= 0 and t - previous > g1 - g0:
+            g0, g1 = previous, t
+        previous = t
+    return g0, g1
+
+
+@numba.njit(cache=True)
+def half_rise(z: np.ndarray, base: int, peak: int) -> int:
+    """The first day from ``base`` on where ``z`` has come half its way to the ``peak``: the middle of a
+    rise, which views show better than its start (a cloudy winter hides where a rise begins)."""
+    if base == NO_EVENT or peak == NO_EVENT or peak <= base or base < 0:
+        return NO_EVENT
+    level = 0.5 * (z[base] + z[peak])
+    for t in range(base, peak + 1):
+        if z[t] >= level:
+            return t
+    return NO_EVENT
+
+
+@numba.njit(cache=True)
+def hidden(views: np.ndarray, day: int, gap: int = HIDDEN_END_DAYS) -> bool:
+    """Whether ``day`` lies in a gap of ``HIDDEN_END_DAYS`` or more between views (or beyond the first
+    or the last): the curve there is the smoother's, not the field's."""
+    before, after = -1, -1
+    for t in range(min(day, views.shape[0] - 1), -1, -1):
+        if np.isfinite(views[t]):
+            before = t
+            break
+    for t in range(max(day, 0), views.shape[0]):
+        if np.isfinite(views[t]):
+            after = t
+            break
+    return before < 0 or after < 0 or after - before >= gap
+
+
+DORMANCY_DAYS = 47
+"""Days after the typical winter-crop emergence from which a winter crop rests (zone 1: 15 October to
+1 December): a rise leaving the bare level from then until the spring opening is a green-up."""
+SPRING_OPENS_DAYS = 17
+"""Days after the winter crops' green-up at which the spring crops' emergence opens (zone 1: 15 March
+to 1 April)."""
+EARLIEST_DAYS = 30
+"""Days before the typical winter-crop emergence before which winter cereals do not emerge (15 September)."""
+HARVESTED_DAYS = 52
+"""Days after the winter crops' typical harvest by which they are all in (zone 1: 25 July to 15 September)."""
+SOWN_UNTIL_DAYS = 46
+"""Days after the green-up until which a crop declared sown in the autumn may first show (30 April)."""
+
+
+@numba.njit(cache=True)
+def winter_dates(calendar: np.ndarray) -> np.ndarray:
+    """The dates the winter rules read, per winter (``WINTER_*`` columns), from a ``calendar``: the start of
+    the rest, the opening of the spring crops' emergence, the typical and the earliest winter-crop
+    emergence, the close of the harvest of the winter crops before that winter and the last day a crop
+    declared sown in the autumn may first show, as day numbers."""
+    out = np.empty((calendar.shape[0], 6), np.int64)
+    for w in range(calendar.shape[0]):
+        emergence, greenup = int(calendar[w, CAL_EMERGENCE]), int(calendar[w, CAL_GREENUP])
+        out[w, WINTER_DORMANCY] = emergence + DORMANCY_DAYS
+        out[w, WINTER_SPRING_OPENS] = greenup + SPRING_OPENS_DAYS
+        out[w, WINTER_EMERGENCE] = emergence
+        out[w, WINTER_EARLIEST] = emergence - EARLIEST_DAYS
+        out[w, WINTER_HARVESTED] = int(calendar[w, CAL_HARVEST]) - 365 + HARVESTED_DAYS
+        out[w, WINTER_SOWN_UNTIL] = greenup + SOWN_UNTIL_DAYS
+    return out
 
 
 WINTER_PEAK_DAYS = 75
@@ -498,7 +639,13 @@ def _days_until(series: np.ndarray, t: int, level: float, step: int, upward: boo
 
 @numba.njit(cache=True)
 def harvests_between_views(
-    z: np.ndarray, views: np.ndarray, peaks: np.ndarray, harvest: np.ndarray, winters: np.ndarray
+    z: np.ndarray,
+    views: np.ndarray,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    winters: np.ndarray,
+    placed: np.ndarray,
+    year_last: int,
 ) -> np.ndarray:
     """Move, in place, each harvest read on ``z`` between the two views that bracket it; return the
     brackets, (last view of the crop standing, first view of it gone) per season, ``NO_EVENT`` where none.
@@ -511,38 +658,70 @@ def harvests_between_views(
     after a long gap, before the last that shows it standing): the date is kept
     inside the views' bracket.
 
-    A crop still on its plateau (within ``_PLATEAU`` of its fall from the peak) on its last
-    view in the autumn, after the winter-crop harvest window has closed (``winters[w, 4]``,
-    until the spring window opens), is harvested green: sugar beet, maize for silage, a cover
-    crop.  Its harvest is a step from green to bare, and when its views lie
-    ``HIDDEN_END_DAYS`` or more apart nothing tells where in the gap it fell: it is placed
-    midway, where such a step is best placed, not where the smoother's crossing comes, near
-    the end of the gap.  A cereal green on its last view in the summer, or a maize already
-    ripening in the autumn, dries for weeks before its harvest, which then falls late in the
-    gap, as the crossing has it.
+    A harvest the long-season split placed in a gap (``placed``, see :func:`split_long_seasons`)
+    keeps its date, with that gap's views as its bracket.  A crop still on its plateau (within
+    ``_PLATEAU`` of its fall from the peak) on its last view in the autumn, after the winter-crop
+    harvest window has closed (``winters[w, WINTER_HARVESTED]``, until the spring window opens), is
+    harvested green: sugar beet, maize for silage, a cover crop.  Its harvest is a step from green
+    to bare, and when its views lie ``HIDDEN_END_DAYS`` or more apart nothing tells where in the
+    gap it fell: it is placed midway, where such a step is best placed, not where the smoother's
+    crossing comes, near the end of the gap (and no later than 31 December of its year, from
+    ``year_last``, the reference year's).  A cereal green on its last view in the summer, or a maize
+    already ripening in the autumn, dries for weeks before its harvest, which then falls late in
+    the gap, as the crossing has it.
     """
     brackets = np.full((harvest.shape[0], 2), NO_EVENT, np.int64)
     for k in range(harvest.shape[0]):
         h, peak = harvest[k], peaks[k]
         if h == NO_EVENT or peak == NO_EVENT:
             continue
+        if placed[k]:  # placed in the gap that hides it: that gap is its bracket
+            brackets[k, 0], brackets[k, 1] = _views_around(views, h)
+            continue
         standing, gone = views_around_fall(views, peak, z[h])
         if gone == NO_EVENT:
             continue
         harvest[k] = min(max(h, standing + 1), gone)
         green = views[standing] >= z[peak] - _PLATEAU * (z[peak] - z[h])
-        if green and gone - standing >= HIDDEN_END_DAYS and _in_autumn(standing, winters):
-            harvest[k] = (standing + gone) // 2
+        hidden = gone - standing >= HIDDEN_END_DAYS
+        if green and hidden and _in_autumn(standing, winters):
+            harvest[k] = (standing + min(gone, _year_end(standing, year_last) + 1)) // 2
         brackets[k, 0], brackets[k, 1] = standing, gone
     return brackets
+
+
+@numba.njit(cache=True)
+def _year_end(day: int, year_last: int) -> int:
+    """The last day of the calendar year of ``day``, from ``year_last``, the reference year's last day."""
+    end = year_last
+    while end - 365 >= day:
+        end -= 365
+    while end < day:
+        end += 365
+    return end
+
+
+@numba.njit(cache=True)
+def _views_around(views: np.ndarray, day: int) -> tuple[int, int]:
+    """The last view before ``day`` and the first after it (``NO_EVENT`` where none)."""
+    before, after = NO_EVENT, NO_EVENT
+    for t in range(min(day, views.shape[0] - 1), -1, -1):
+        if np.isfinite(views[t]):
+            before = t
+            break
+    for t in range(max(day, 0), views.shape[0]):
+        if np.isfinite(views[t]):
+            after = t
+            break
+    return before, after
 
 
 @numba.njit(cache=True)
 def _in_autumn(day: int, winters: np.ndarray) -> bool:
     """Whether ``day`` lies between the close of an autumn's winter-crop harvest window and the opening
     of the next spring's emergence window: the cereals are harvested."""
-    for w in range(winters.shape[0]):  # noqa: SIM110 - numba compiles no generator in any()
-        if winters[w, 4] <= day < winters[w, 1]:
+    for w in range(winters.shape[0]):
+        if winters[w, WINTER_HARVESTED] <= day < winters[w, WINTER_SPRING_OPENS]:
             return True
     return False
 

@@ -35,14 +35,19 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .calendar import overwintering
 from .events import (
+    CAL_HARVEST,
+    CAL_LENGTH,
     HIDDEN_END_DAYS,
     NO_EVENT,
     event_confidence,
     harvests_between_views,
     season_events,
     sown_before_winter,
+    split_long_seasons,
     views_around_fall,
+    winter_dates,
 )
 from .smooth import Z90, fit_band, used_weights
 
@@ -75,16 +80,18 @@ WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN,
 PARAMETERS = (
     "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
     "max_season_days", "min_observations", "max_event_confidence", "use_sum", "min_rise", "min_peak_ndvi",
-    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence", "winter_season_days",
+    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence", "by_windows",
 )  # fmt: skip
 """The settings in the ``params`` array of :func:`pixel_seasons`, in its order: ``seasons.*`` of the
-config by name, and three switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
+config by name, and four switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
 (``seasons.confidence`` is ``crossing``: confidence from the band's crossings rather than the ATBD's
-slope) and ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:`_harvest_confidence`)."""
+slope), ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:`_harvest_confidence`)
+and ``by_windows`` (``seasons.main_season`` is ``windows``: the HRL's window rule, see
+:func:`_select_main`, rather than the contract's, :func:`_select_harvested`)."""
 (
     P_MIN_PROMINENCE, P_EMERGENCE_FRACTION, P_HARVEST_FRACTION, P_BARE_NDVI, P_MIN_SEASON_DAYS,
     P_MAX_SEASON_DAYS, P_MIN_OBSERVATIONS, P_MAX_EVENT_CONFIDENCE, P_USE_SUM, P_MIN_RISE, P_MIN_PEAK_NDVI,
-    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE, P_WINTER_SEASON_DAYS,
+    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE, P_BY_WINDOWS,
 ) = range(len(PARAMETERS))  # fmt: skip
 
 GAP_EDGE_DAYS = 15
@@ -181,6 +188,45 @@ def _select_main(
 
 
 @numba.njit(cache=True)
+def _select_harvested(
+    q50: np.ndarray,
+    emergence: np.ndarray,
+    peaks: np.ndarray,
+    harvest: np.ndarray,
+    valid: np.ndarray,
+    year_first: int,
+    year_last: int,
+    crop: float,
+    sown_by: int,
+) -> tuple[int, bool]:
+    """Index of the main season by the contract (or -1), and whether any valid season exists at all.
+
+    The main crop is the one harvested in the reference year: of the valid seasons harvested, and
+    peaking, from ``year_first`` to ``year_last``, those that emerged by ``sown_by`` (the typical
+    winter-crop harvest of the year: a crop up by then is no catch crop or second crop sown after a
+    harvest) come first, and among them the one with the most green above the ``crop`` level (the
+    sum of ``q50`` above it from emergence to harvest), which a cover crop or volunteers before a
+    spring crop do not reach.
+    """
+    best, size = -1, -np.inf
+    for k in range(emergence.shape[0]):
+        if not valid[k] or not year_first <= harvest[k] <= year_last or peaks[k] < year_first:
+            continue
+        total = 0.0
+        for t in range(max(emergence[k], 0), harvest[k] + 1):
+            total += max(q50[t] - crop, 0.0)
+        if emergence[k] <= sown_by:
+            total += MAIN_FIRST
+        if total > size:
+            best, size = k, total
+    return best, bool(valid.any())
+
+
+MAIN_FIRST = 1e9
+"""Added to the green sum of a season up by the winter-crop harvest: it outranks any sown after."""
+
+
+@numba.njit(cache=True)
 def _select_secondary(
     emergence: np.ndarray, harvest: np.ndarray, valid: np.ndarray, main: int, windows: np.ndarray
 ) -> int:
@@ -205,8 +251,44 @@ def _select_secondary(
 
 
 @numba.njit(cache=True)
+def calendar_rows(
+    values: np.ndarray, days: np.ndarray, n_days: int, smoothing: np.ndarray, params: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overwintering seasons of every pixel of a (time, pixel) NDVI array (``kernels.calendar``):
+    rows of (emergence, green-up, harvest) day numbers, and the pixel of each row."""
+    rows = []
+    owner = []
+    for p in range(values.shape[1]):
+        _, q50, _, level, views, n_obs = daily_band(
+            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
+            smoothing[4], smoothing[5], np.zeros(0), np.zeros(0, np.int64),
+        )  # fmt: skip
+        if n_obs < params[P_MIN_OBSERVATIONS] or not np.isfinite(q50[0]):
+            continue
+        bare, crop = params[P_BARE_NDVI], params[P_MIN_PEAK_NDVI]
+        emergence, peaks, harvest, seen = season_events(
+            q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
+            params[P_MIN_RISE], bare,
+        )  # fmt: skip
+        for k in range(peaks.shape[0]):
+            if peaks[k] == NO_EVENT or level[peaks[k]] < crop:
+                continue
+            e, g, middle = overwintering(q50, emergence[k], peaks[k], bare, crop, seen[k], views)
+            if middle != NO_EVENT:
+                rows.append((e, g, middle, harvest[k]))
+                owner.append(p)
+    out = np.empty((len(rows), 4), np.int64)
+    for i in range(len(rows)):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = rows[i]
+    pixels = np.empty(len(owner), np.int64)
+    for i in range(len(owner)):
+        pixels[i] = owner[i]
+    return out, pixels
+
+
+@numba.njit(cache=True)
 def crop_events(
-    q50: np.ndarray, params: np.ndarray, winters: np.ndarray, views: np.ndarray, sowing: int
+    q50: np.ndarray, params: np.ndarray, calendar: np.ndarray, views: np.ndarray, sowing: int, year_last: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen, brackets) of every season of ``q50`` (see
     ``events.season_events``), with winter crops' unseen emergences placed in the autumn
@@ -216,12 +298,16 @@ def crop_events(
         q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
         params[P_MIN_RISE], params[P_BARE_NDVI],
     )  # fmt: skip
+    emergence, peaks, harvest, seen, placed = split_long_seasons(
+        q50, views, emergence, peaks, harvest, seen, int(params[P_MAX_SEASON_DAYS])
+    )
+    winters = winter_dates(calendar)
     sown_before_winter(
         q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
-        params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(params[P_WINTER_SEASON_DAYS]),
+        params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(calendar[0, CAL_LENGTH]),
         views, params[P_BARE_NDVI],
     )  # fmt: skip
-    brackets = harvests_between_views(q50, views, peaks, harvest, winters)
+    brackets = harvests_between_views(q50, views, peaks, harvest, winters, placed, year_last)
     return emergence, peaks, harvest, seen, brackets
 
 
@@ -239,7 +325,7 @@ def pixel_seasons(
     year_first: int,
     year_last: int,
     windows: np.ndarray,
-    winters: np.ndarray,
+    calendar: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
 ) -> np.ndarray:
@@ -276,7 +362,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, winters, views, sowing)
+    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, calendar, views, sowing, year_last)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         unfinished = year_last - (q50.shape[0] - 1) >= UNFINISHED_YEAR_DAYS
         out[:] = FEW_OBSERVATIONS if unfinished else NO_CROPLAND
@@ -289,7 +375,13 @@ def pixel_seasons(
             in_year = harvest[k] >= year_first and emergence[k] <= year_last
             green = peaks[k] != NO_EVENT and level[peaks[k]] >= min_peak  # water and rock also fluctuate
             valid[k] = min_days <= length <= max_days and in_year and green
-    main, any_season = _select_main(emergence, harvest, valid, windows)
+    if params[P_BY_WINDOWS] > 0:
+        main, any_season = _select_main(emergence, harvest, valid, windows)
+    else:
+        sown_by = int(calendar[0, CAL_HARVEST])
+        main, any_season = _select_harvested(
+            q50, emergence, peaks, harvest, valid, year_first, year_last, min_peak, sown_by
+        )
     if main < 0:
         out[:] = OUTSIDE_WINDOW if any_season else NO_SEASON
         return out
@@ -361,7 +453,7 @@ def _bare_after(
         out[BSACL] = _rounded(max(cl_h, _combined(cl_h, unseen, use_sum)), 2 * cap)
         return
     cl_next = _emergence_confidence(q10, q50, q90, following, following_seen, crossing, floor)
-    out[BSA] = max(1.0, float(following - h))
+    out[BSA] = max(1.0, float(following - h + 1))
     out[BSACL] = _rounded(_combined(cl_h, cl_next, use_sum), 2 * cap)
 
 
@@ -426,7 +518,7 @@ def _bare_before(
         if bracket[1] != NO_EVENT and bracket[1] - bracket[0] >= HIDDEN_END_DAYS:
             day = (bracket[0] + bracket[1]) // 2
     if day < year_first:  # no harvest before, or the bare period began before the year: from 1 January
-        out[BSB] = max(1.0, float(e - year_first))
+        out[BSB] = max(1.0, float(e - year_first + 1))
         unseen = -year_first
         if unseen <= 0:
             out[BSBCL] = _rounded(cl_e, cap)
@@ -434,7 +526,7 @@ def _bare_before(
             out[BSBCL] = _rounded(max(cl_e, _combined(cl_e, float(unseen), use_sum)), 2 * cap)
         return
     cl_prev = _harvest_confidence(q10, q50, q90, day, bracket, crossing, by_views, floor)
-    out[BSB] = max(1.0, float(e - day))
+    out[BSB] = max(1.0, float(e - day + 1))
     out[BSBCL] = _rounded(_combined(cl_prev, cl_e, use_sum), 2 * cap)
 
 
@@ -610,7 +702,7 @@ def analyse_pixels(
     smoothing: np.ndarray,
     year_bounds: np.ndarray,
     windows: np.ndarray,
-    winters: np.ndarray,
+    calendar: np.ndarray,
     yydoy: np.ndarray,
     params: np.ndarray,
     radar: np.ndarray,
@@ -635,6 +727,6 @@ def analyse_pixels(
         last_view = _last_view(values[:, p], days, year_bounds[1])
         out[:, p] = pixel_seasons(
             q10, q50, q90, level, views, n_obs, last_view, cropland[p], sowing[p], year_bounds[0],
-            year_bounds[1], windows, winters, yydoy, params,
+            year_bounds[1], windows, calendar, yydoy, params,
         )  # fmt: skip
     return out

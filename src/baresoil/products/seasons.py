@@ -40,6 +40,7 @@ from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
 from ..kernels import seasons as kernel
+from ..kernels.calendar import MIN_CALENDAR_SEASONS, scene_calendar
 from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
 from ..registry import YYDOY, Layer, register, yydoy
@@ -182,24 +183,19 @@ class DailyGrid:
                  "after_main")  # fmt: skip
         return np.array([[self.day(named[k][0]), self.day(named[k][1])] for k in order], np.int64)
 
-    def winters(self, year: int, params: SeasonsConfig) -> np.ndarray:
-        """Per winter of the analysis window: start of dormancy, opening of the spring emergence window,
-        typical winter-crop emergence, earliest winter-cereal emergence (see
-        ``kernels.events.sown_before_winter``), the close of the autumn's winter-crop harvest window
-        (see ``kernels.events.harvests_between_views``) and the close of the winter-crop emergence
-        window in the spring, as day numbers."""
+    def fallback_calendar(self, year: int, params: SeasonsConfig) -> np.ndarray:
+        """The configured winter-crop calendar (``kernels.calendar``) per winter of the analysis window:
+        emergence, green-up, harvest as day numbers, no season read."""
         rows = []
         for spring in (year, year + 1):
-            opening = season_windows(spring, params.zone)["spring_emergence"][0]
-            autumn = [
-                _month_day(getattr(params, name), spring - 1, f"seasons.{name}")
-                for name in ("dormancy_start", "winter_emergence", "earliest_cereal_emergence")
-            ]
-            cereals_harvested = season_windows(spring - 1, params.zone)["winter_harvest"][1]
-            winter_emergence_closes = season_windows(spring, params.zone)["winter_emergence"][1]
-            rows.append([self.day(autumn[0]), self.day(opening), self.day(autumn[1]), self.day(autumn[2]),
-                         self.day(cereals_harvested), self.day(winter_emergence_closes)])  # fmt: skip
-        return np.array(rows, np.int64)
+            emergence = _month_day(params.winter_emergence, spring - 1, "seasons.winter_emergence")
+            greenup = _month_day(params.greenup, spring, "seasons.greenup")
+            harvest = _month_day(params.winter_harvest, spring, "seasons.winter_harvest")
+            if params.zone == 2:  # the south: spring crops from 1 March, cereals in by 31 August
+                greenup, harvest = greenup - timedelta(days=31), harvest - timedelta(days=15)
+            rows.append([self.day(emergence), self.day(greenup), self.day(harvest), params.winter_season_days,
+                         0])  # fmt: skip
+        return np.array(rows, np.float64)
 
 
 def _month_day(text: str, year: int, name: str) -> date:
@@ -249,6 +245,8 @@ def seasons(
     radar_values = on_grid.data.astype(np.float32) if on_grid is not None else None
     kwargs = {**_kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
     if fields is None:
+        if params.scene_calendar:
+            kwargs["calendar"] = _pixel_calendar(index, kwargs, grid, year)
         cropland = _cropland(cube, params)
         inputs: list[Any] = [index, "tyx", cropland, "yx"] + (
             [radar_values, "ryx"] if radar_values is not None else []
@@ -262,7 +260,9 @@ def seasons(
         if np.shape(sowing) != (n_fields + 1,):
             shape = np.shape(sowing)
             raise ValueError(f"sowing needs one code per field id 0..{n_fields}, got shape {shape}")
-        stacked = _per_field(index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing})
+        stacked = _per_field(
+            index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing}, params.scene_calendar
+        )
     coords = {"y": cube.y, "x": cube.x}
     layers = {
         code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
@@ -294,7 +294,7 @@ def _kernel_arguments(
         "smoothing": np.array(smoothing),
         "year_bounds": np.array([grid.day(date(year, 1, 1)), grid.day(date(year, 12, 31))], np.int64),
         "windows": grid.windows(year, params.zone),
-        "winters": grid.winters(year, params),
+        "calendar": grid.fallback_calendar(year, params),
         "yydoy": grid.yydoy_table(),
         "params": _kernel_parameters(params),
     }
@@ -306,10 +306,44 @@ def _kernel_parameters(params: SeasonsConfig) -> np.ndarray:
         "use_sum": params.combine == "sum",
         "crossing": params.confidence == "crossing",
         "by_views": params.harvest_confidence == "views",
+        "by_windows": params.main_season == "windows",
     }
     return np.array(
         [float(switches[name] if name in switches else getattr(params, name)) for name in kernel.PARAMETERS]
     )
+
+
+CALENDAR_SAMPLE_ALL = 512 * 512
+"""Areas of at most this many pixels read their calendar on every pixel."""
+CALENDAR_WINDOW, CALENDAR_SPACING = 16, 512
+"""Larger areas read it on windows of this side, this many pixels apart (about 1 pixel in 1,000, in
+the chunks the windows fall in: a fraction of the reading, and the same pixels however the area is
+chunked)."""
+
+
+def _pixel_calendar(index: da.Array, kwargs: dict[str, Any], grid: DailyGrid, year: int) -> np.ndarray:
+    """The scene's winter-crop calendar (``kernels.calendar``) read on a fixed sample of its pixels."""
+    _, ny, nx = index.shape
+    if ny * nx <= CALENDAR_SAMPLE_ALL:
+        sample = index.reshape(index.shape[0], -1)
+    else:
+        first = CALENDAR_SPACING // 2 - CALENDAR_WINDOW // 2
+        windows = [
+            index[:, y : y + CALENDAR_WINDOW, x : x + CALENDAR_WINDOW].reshape(index.shape[0], -1)
+            for y in range(first, ny - CALENDAR_WINDOW + 1, CALENDAR_SPACING)
+            for x in range(first, nx - CALENDAR_WINDOW + 1, CALENDAR_SPACING)
+        ]
+        sample = da.concatenate(windows, axis=1) if windows else index.reshape(index.shape[0], -1)[:, :0]
+    values = np.asarray(sample.compute(), np.float64)
+    return _calendar_of(values, np.ones(values.shape[1]), kwargs)
+
+
+def _calendar_of(values: np.ndarray, weights: np.ndarray, kwargs: dict[str, Any]) -> np.ndarray:
+    """The calendar read on (time, series) NDVI, each series weighing ``weights`` (its pixels)."""
+    rows, owner = kernel.calendar_rows(values, kwargs["days"], kwargs["n_days"], kwargs["smoothing"],
+                                       kwargs["params"])  # fmt: skip
+    split = (kwargs["year_bounds"][0] + kwargs["year_bounds"][1]) // 2
+    return scene_calendar(rows, weights[owner], split, kwargs["calendar"], float(MIN_CALENDAR_SEASONS))
 
 
 def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
@@ -346,14 +380,19 @@ def _pixel_block(
 
 
 def _per_field(
-    index: da.Array, radar: da.Array | None, fields: da.Array, n_fields: int, kwargs: dict[str, Any]
+    index: da.Array,
+    radar: da.Array | None,
+    fields: da.Array,
+    n_fields: int,
+    kwargs: dict[str, Any],
+    read_calendar: bool,
 ) -> da.Array:
     """Field-mean NDVI (and radar) per date, an exact reduction over all chunks, analysed once per field."""
     sums = [_field_sums(index, fields, n_fields)] + (
         [_field_sums(radar, fields, n_fields)] if radar is not None else []
     )
     shapes = [index.shape[0]] + ([radar.shape[0]] if radar is not None else [])
-    analyse = partial(_field_results, n_times=shapes, kwargs=kwargs)
+    analyse = partial(_field_results, n_times=shapes, kwargs=kwargs, read_calendar=read_calendar)
     results = da.map_blocks(analyse, *sums, chunks=((kernel.N_LAYERS,), (n_fields + 1,)), new_axis=1,
                             dtype=np.float64)  # fmt: skip
     return da.blockwise(_paint, "lyx", results, "lk", fields, "yx", dtype=np.float32, concatenate=True)
@@ -387,10 +426,15 @@ def _field_means(sums: np.ndarray, n_time: int) -> np.ndarray:
         return np.where(valid >= FIELD_CLEAR_SHARE * pixels, total / valid, np.nan)
 
 
-def _field_results(*sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any]) -> np.ndarray:
+def _field_results(
+    *sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any], read_calendar: bool
+) -> np.ndarray:
     mean = _field_means(sums[0], n_times[0])
     radar = _field_means(sums[1], n_times[1]) if len(sums) > 1 else np.zeros((0, mean.shape[1]))
     cropland = np.full(mean.shape[1], -1, np.int8)
+    pixels = sums[0].reshape(3, n_times[0], -1)[2, 0].astype(np.float64)
+    if read_calendar:  # the fields' own calendar, each weighing its pixels
+        kwargs = {**kwargs, "calendar": _calendar_of(mean[:, 1:], pixels[1:], kwargs)}
     out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar, **kwargs)  # kwargs hold the sowing
     out[:, 0] = NO_FIELD
     return out
@@ -542,7 +586,7 @@ def pixel_series(
                                        sowing=np.zeros(1, np.int8), radar=ratio[:, p : p + 1],
                                        radar_days=radar_days, **kwargs)  # fmt: skip
         emergence, _, harvest, _, _ = kernel.crop_events(
-            q50, kwargs["params"], kwargs["winters"], views, SOWN_UNKNOWN
+            q50, kwargs["params"], kwargs["calendar"], views, SOWN_UNKNOWN, int(kwargs["year_bounds"][1])
         )
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
