@@ -33,6 +33,8 @@ import os
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -315,7 +317,11 @@ class _HostHealth:
         """A read begun at ``started`` failed with network errors until its deadline: the host is down when
         it has answered no read of this process since then."""
         with self._lock:
-            if self._answered.get(host, -float("inf")) < started:
+            silent = self._answered.get(host, -float("inf")) < started
+        # no other read answered meanwhile (perhaps none was made): ask the host itself, so that one asset
+        # that hangs is left out while a host that answers nothing stops the run
+        if silent and not _host_answers(uri, config.timeout_s):
+            with self._lock:
                 self._down[host] = reason
         self.check(host, config, ref, uri)
 
@@ -334,6 +340,20 @@ class _HostHealth:
         with self._lock:
             self._answered.clear()
             self._down.clear()
+
+
+def _host_answers(uri: str, timeout_s: float) -> bool:
+    """Whether the host of ``uri`` answers a HEAD request of its root (any status but 5xx: a server that
+    answers only 'unavailable' is down too)."""
+    parts = urlparse(uri)
+    try:
+        request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}/", method="HEAD")
+        with urllib.request.urlopen(request, timeout=min(timeout_s, 10.0)):
+            return True
+    except urllib.error.HTTPError as answer:
+        return answer.code < 500  # an answer, if not a welcome one
+    except (OSError, ValueError):
+        return False
 
 
 HOSTS = _HostHealth()
