@@ -327,6 +327,23 @@ class ParcelsConfig:
     bs_start_canopy_ndvi: float = 0.6
     """A last S2 view not bare with at least this NDVI showed a green canopy (a root crop at harvest): its
     removal bared the soil, so the S1 drop dates the start even when a rise follows."""
+    bs_classifier: Literal["cover", "sen4cap"] = "cover"
+    """Per-observation S2 class: ``cover`` (not in Sen4CAP) reads the exposed-soil share from levels
+    the data set itself (each parcel's own bare soil, the area's full green and full residue cover)
+    and calls bare a view with at least ``bs_min_soil`` of exposed soil; ``sen4cap`` is Sen4CAP's
+    threshold calibration and Random Forest, kept within the bare envelope (``bs_max_*``)."""
+    bs_min_soil: Fraction = 0.75
+    """Least exposed-soil share of a bare view (the bare-soil definition; ``cover`` classifier)."""
+    bs_soil_quantile: Annotated[float, Field(ge=0, le=100)] = 10.0
+    """Percentile of a parcel's own NDVI and NDTI over all its views taken as its bare-soil level."""
+    bs_residue_quantile: Annotated[float, Field(ge=0, le=100)] = 95.0
+    """Percentile of the NDTI excess (over the soil–green mixing line) of the area's views with little
+    green taken as full residue cover."""
+    bs_cover_scale: Annotated[float, Field(gt=0)] = 0.05
+    """Confidence of the ``cover`` class: logistic in (exposed share − ``bs_min_soil``) / this."""
+    bs_statistic: Literal["median", "mean"] = "median"
+    """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
+    pixels are (the mean mixes a green strip into a bare field)."""
     bs_max_ndti: float = 0.12
     bs_max_ndvi_rise: float = 0.05
     bs_max_ndti_rise: float = 0.02

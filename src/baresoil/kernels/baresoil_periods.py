@@ -190,16 +190,28 @@ class BareEnvelope:
 
 
 def parcel_low(values: np.ndarray, owner: np.ndarray, q: float = 10.0) -> np.ndarray:
-    """Per row, the ``q``-th percentile of ``values`` over the rows of the same ``owner`` (NaN ignored)."""
+    """Per row, the ``q``-th percentile of ``values`` over the rows of the same ``owner`` (NaN ignored;
+    linear interpolation between order statistics, as :func:`numpy.percentile`)."""
     values = np.asarray(values, np.float64)
-    owner = np.asarray(owner)
     out = np.full(values.shape, np.nan)
-    _, inverse = np.unique(owner, return_inverse=True)
-    for k in range(int(inverse.max()) + 1 if inverse.size else 0):
-        rows = inverse == k
-        if np.isfinite(values[rows]).any():
-            out[rows] = np.nanpercentile(values[rows], q)
-    return out
+    if values.size == 0:
+        return out
+    _, group = np.unique(np.asarray(owner), return_inverse=True)
+    group = group.ravel()
+    finite = np.isfinite(values)
+    rows = np.flatnonzero(finite)
+    order = rows[np.lexsort((values[rows], group[rows]))]
+    counts = np.bincount(group[order], minlength=int(group.max()) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    position = (counts[has] - 1) * q / 100.0
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, counts[has] - 1)
+    sorted_values = values[order]
+    low, high = sorted_values[starts[has] + below], sorted_values[starts[has] + above]
+    level = np.full(counts.size, np.nan)
+    level[has] = low + (position - below) * (high - low)
+    return level[group].reshape(values.shape) if values.ndim else level[group][0]
 
 
 def within_envelope(
@@ -223,6 +235,97 @@ def within_envelope(
     if fcover is not None:
         ok &= ~(np.asarray(fcover, np.float64) > envelope.max_fcover)
     return ok
+
+
+# --- cover shares relative to the data's own levels (not in Sen4CAP) -----------------------------
+
+
+@dataclass(frozen=True)
+class CoverRules:
+    """How the exposed-soil share of an observation is read from the data (see :func:`exposed_share`)."""
+
+    min_soil: float = 0.75
+    """An observation is bare when at least this share of it is exposed soil (the bare-soil definition)."""
+    soil_quantile: float = 10.0
+    """Percentile of a parcel's own NDVI and NDTI over all its views taken as its bare-soil level."""
+    green_quantile: float = 98.0
+    """Percentile of the NDVI of all views of the area taken as full green cover."""
+    residue_quantile: float = 95.0
+    """Percentile of the NDTI excess of the area's views without much green taken as full residue cover."""
+    scale: float = 0.05
+    """Spread of the exposed share (share units) over which the confidence goes from 0.73 to 0.5 and
+    from 0.5 to 0.27: the confidence is ``1 / (1 + exp(-(share - min_soil) / scale))``."""
+
+
+@dataclass(frozen=True)
+class CoverShares:
+    """Per observation: the estimated green and residue shares and the exposed-soil share."""
+
+    green: np.ndarray
+    residue: np.ndarray
+    exposed: np.ndarray
+
+
+def exposed_share(
+    ndvi: np.ndarray, ndti: np.ndarray, owner: np.ndarray, rules: CoverRules = CoverRules()
+) -> CoverShares:
+    """Green, residue and exposed-soil shares of each observation from levels the data set itself.
+
+    Rows are the views of many parcels (``owner``) of one area.  Three levels, none fixed:
+
+    * bare soil: each parcel's own low NDVI and NDTI (``soil_quantile`` of its views); a parcel
+      whose lowest NDVI is further above the area's typical soil than the green share a bare view
+      may hold (1 − ``min_soil``) never shows its soil (grassland, a permanent crop), and its soil
+      level is capped there;
+    * full green cover: the NDVI of the area's greenest views (``green_quantile``) and their NDTI;
+    * full residue cover: the largest NDTI excess (``residue_quantile``) over the soil–green mixing
+      line among the views with less green than a bare view may hold.
+
+    green = (NDVI − soil NDVI) / (green NDVI − soil NDVI); residue = the NDTI excess over the
+    soil–green line as a share of the full-residue excess; exposed = 1 − green − residue (negative
+    shares taken as 0).  NaN inputs give NaN shares.
+    """
+    ndvi = np.asarray(ndvi, np.float64)
+    ndti = np.asarray(ndti, np.float64)
+    nan = np.full(ndvi.shape, np.nan)
+    finite = np.isfinite(ndvi) & np.isfinite(ndti)
+    if not finite.any():
+        return CoverShares(nan, nan.copy(), nan.copy())
+    top = finite & (ndvi >= np.nanpercentile(ndvi[finite], rules.green_quantile))
+    green_ndvi, green_ndti = float(np.median(ndvi[top])), float(np.median(ndti[top]))
+    soil_ndvi = parcel_low(np.where(finite, ndvi, np.nan), owner, rules.soil_quantile)
+    soil_ndti = parcel_low(np.where(finite, ndti, np.nan), owner, rules.soil_quantile)
+    allowed = 1.0 - rules.min_soil
+    typical = _typical_level(soil_ndvi, owner)
+    soil_ndvi = np.minimum(soil_ndvi, typical + allowed * (green_ndvi - typical))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        green = (ndvi - soil_ndvi) / (green_ndvi - soil_ndvi)
+        excess = ndti - (soil_ndti + np.clip(green, 0.0, 1.0) * (green_ndti - soil_ndti))
+        dry = finite & (green < allowed)
+        full = np.nanpercentile(excess[dry], rules.residue_quantile) if dry.any() else np.nan
+        residue = np.maximum(excess / full, 0.0) if full > 0 else np.zeros_like(excess)
+    green = np.maximum(green, 0.0)
+    exposed = 1.0 - green - residue
+    return CoverShares(np.where(finite, green, np.nan), np.where(finite, residue, np.nan),
+                       np.where(finite, exposed, np.nan))  # fmt: skip
+
+
+def _typical_level(levels: np.ndarray, owner: np.ndarray) -> float:
+    """The median over parcels (each counted once) of a per-row parcel level."""
+    _, first = np.unique(np.asarray(owner), return_index=True)
+    values = levels[first]
+    return float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
+
+
+def bare_from_share(exposed: np.ndarray, rules: CoverRules = CoverRules()) -> Classified:
+    """Class and confidence from the exposed-soil share: bare when at least ``min_soil``; the
+    confidence is the logistic of the distance to ``min_soil`` in units of ``scale`` (NaN stays NaN)."""
+    exposed = np.asarray(exposed, np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p_bare = 1.0 / (1.0 + np.exp(-(exposed - rules.min_soil) / rules.scale))
+    bare = np.isfinite(exposed) & (exposed >= rules.min_soil)
+    confidence = np.where(np.isfinite(exposed), np.where(bare, p_bare, 1.0 - p_bare), np.nan)
+    return Classified(bare, confidence, trained=True)
 
 
 def nearest_within(days: np.ndarray, targets: np.ndarray, max_gap: float) -> np.ndarray:

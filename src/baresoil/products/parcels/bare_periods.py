@@ -68,11 +68,12 @@ class BareSoilPeriods:
 
 def wide_means(
     markers: pd.DataFrame, source: str, features: Sequence[str], start: date | None = None,
-    end: date | None = None,
+    end: date | None = None, statistic: str = "mean",
 ) -> pd.DataFrame:  # fmt: skip
-    """Parcel means of ``features`` of one source, one row per (parcel_id, date), sorted; dates as
-    ``datetime64[D]`` in column ``date``, plus ``count`` (the largest valid-pixel count of the row)."""
-    missing = [c for c in MARKER_COLUMNS if c not in markers.columns]
+    """Parcel means (or another ``statistic`` column of the markers table) of ``features`` of one
+    source, one row per (parcel_id, date), sorted; dates as ``datetime64[D]`` in column ``date``, plus
+    ``count`` (the largest valid-pixel count of the row)."""
+    missing = [c for c in (*MARKER_COLUMNS, statistic) if c not in markers.columns]
     if missing:
         raise MarkersTableError(f"markers table lacks column(s) {', '.join(missing)}")
     rows = markers[(markers["source"] == source) & markers["feature"].isin(list(features))]
@@ -85,7 +86,7 @@ def wide_means(
     rows = rows[keep].assign(date=dates[keep])
     if rows.empty:
         return pd.DataFrame(columns=["parcel_id", "date", "count", *features])
-    wide = rows.pivot_table(index=["parcel_id", "date"], columns="feature", values="mean", aggfunc="mean")
+    wide = rows.pivot_table(index=["parcel_id", "date"], columns="feature", values=statistic, aggfunc="mean")
     wide["count"] = rows.groupby(["parcel_id", "date"])["count"].max()
     wide = wide.reset_index().sort_values(["parcel_id", "date"], kind="stable").reset_index(drop=True)
     wide.columns.name = None
@@ -157,6 +158,8 @@ def _classified_s2(
     for name in ("NDVI", "NDTI"):
         if name not in wide.columns:
             raise MarkersTableError(f"markers table has no S2 feature {name!r} (the calibration needs it)")
+    if params.bs_classifier == "cover":
+        return _cover_classified(markers, wide, params), True
     features = [f for f in params.bs_s2_features if f in wide.columns]
     thresholds = bp.CalibrationThresholds(params.bs_calib_bs_ndvi, params.bs_calib_bs_ndti,
                                           params.bs_calib_nbs_ndvi, params.bs_calib_nbs_ndti,
@@ -191,6 +194,31 @@ def _classified_s2(
     out["trainable"] = pixels >= params.bs_calib_min_pixels
     out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
     return out, result.trained
+
+
+def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: ParcelsConfig) -> pd.DataFrame:
+    """The S2 observations of ``wide`` classified by their exposed-soil share
+    (:func:`~baresoil.kernels.baresoil_periods.exposed_share`), its levels read from every view of
+    the markers table (the soil and the area's covers do not change with the analysis window).
+
+    The calibration label (``cat``) is the confident class: BS at a confidence of at least
+    ``bs_thr_bs_s2``, NBS above ``bs_thr_nbs_s2``; it trains the S1 forest."""
+    rules = bp.CoverRules(min_soil=params.bs_min_soil, soil_quantile=params.bs_soil_quantile,
+                          residue_quantile=params.bs_residue_quantile, scale=params.bs_cover_scale)  # fmt: skip
+    views = wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=params.bs_statistic)
+    shares = bp.exposed_share(views["NDVI"].to_numpy(), views["NDTI"].to_numpy(), views["parcel_id"].to_numpy(),
+                              rules)  # fmt: skip
+    exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
+    mine = exposed.reindex(pd.MultiIndex.from_frame(wide[["parcel_id", "date"]])).to_numpy()
+    result = bp.bare_from_share(mine, rules)
+    labels = np.full(len(wide), bp.LABEL_NONE, np.int8)
+    labels[result.bare & (result.confidence >= params.bs_thr_bs_s2)] = bp.LABEL_BS
+    labels[~result.bare & (result.confidence > params.bs_thr_nbs_s2)] = bp.LABEL_NBS
+    out = _observation_frame(wide, "S2", labels, result)
+    out["trainable"] = True
+    out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
+    out["exposed"] = mine
+    return out
 
 
 def _bare_level(markers: pd.DataFrame, feature: str) -> pd.Series:
