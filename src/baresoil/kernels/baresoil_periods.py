@@ -651,6 +651,31 @@ def start_window(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(np.isfinite(before), estimate, start), uncertainty
 
 
+def before_window(
+    periods: np.ndarray, prior_day: np.ndarray, prior_bare: np.ndarray, window_start: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The periods with what the views before the analysis window say about the first one.
+
+    A first period with no view not bare before START inside the window (BEFORE NaN) began
+    after the parcel's last view before the window when that view was not bare: BEFORE becomes
+    that day (clipped to the day before ``window_start``, the period lies in the window).  When
+    that view was bare, or the parcel has no view before, the soil was (as far as the data tell)
+    bare already when the window opened: those periods are returned as a (parcel, period) mask.
+    ``prior_day`` (parcel,) NaN where no view; ``prior_bare`` (parcel,) bool.
+    """
+    out = periods.copy()
+    opening = np.zeros(periods.shape[:2], bool)
+    if periods.shape[1] == 0:
+        return out, opening
+    first = out[:, 0]
+    opens = (first[:, M1] == 1.0) & np.isnan(first[:, BEFORE])
+    prior_day = np.asarray(prior_day, np.float64)
+    seen_not_bare = opens & np.isfinite(prior_day) & ~np.asarray(prior_bare, bool)
+    first[seen_not_bare, BEFORE] = np.maximum(prior_day[seen_not_bare], window_start - 1)
+    opening[:, 0] = opens & ~seen_not_bare
+    return out, opening
+
+
 @numba.njit(cache=True)
 def _step_intervals(
     offsets: np.ndarray,

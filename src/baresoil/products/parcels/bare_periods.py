@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -313,7 +313,8 @@ class StartEstimate:
     uncertainty: np.ndarray
     source: np.ndarray
     """``S1_step`` (a backscatter step inside the S2 window), ``S2_window`` (the window's middle),
-    ``S2_first`` (no view before START: START itself) or None (no period)."""
+    ``S2_before`` (the parcel was bare when the analysis window opened, or had no view before it: the
+    window's first day), ``S2_first`` (no view before START: START itself) or None (no period)."""
 
 
 def _start_estimate(
@@ -325,9 +326,16 @@ def _start_estimate(
     end: date,
     params: ParcelsConfig,
 ) -> StartEstimate:
+    prior_day, prior_bare = _last_view_before(ids, markers, start, params)
+    window_start = float(np.datetime64(start, "D").astype(np.int64))
+    s2_periods, opening = bp.before_window(s2_periods, prior_day, prior_bare, window_start)
     s2_periods = _after_snow(ids, s2_periods, markers, start, end)
+    opening &= ~np.isfinite(s2_periods[..., bp.BEFORE])  # a snowy view in the window: began after it
     day, uncertainty = bp.start_window(s2_periods)
     source = np.where(np.isfinite(uncertainty), "S2_window", "S2_first").astype(object)
+    day = np.where(opening, window_start, day)
+    uncertainty = np.where(opening, s2_periods[..., bp.START] - window_start, uncertainty)
+    source[opening] = "S2_before"
     source[~np.isfinite(s2_periods[..., bp.START])] = None
     vh = _relative_vh(markers, start, end)
     if vh is not None and np.isfinite(params.bs_start_s1_step_db):
@@ -347,6 +355,26 @@ def _start_estimate(
         day, uncertainty = np.where(dated, s1_day, day), np.where(dated, s1_uncertainty, uncertainty)
         source[dated] = "S1_step"
     return StartEstimate(day, uncertainty, source)
+
+
+def _last_view_before(
+    ids: np.ndarray, markers: pd.DataFrame, start: date, params: ParcelsConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per parcel of ``ids``: the day of its last classified S2 view before ``start`` (NaN: none) and
+    whether that view was bare (the same classifier, on the views before the window)."""
+    day = np.full(len(ids), np.nan)
+    bare = np.zeros(len(ids), bool)
+    dates = pd.to_datetime(markers.loc[markers["source"] == "S2", "date"]).to_numpy().astype("datetime64[D]")
+    if not (dates < np.datetime64(start, "D")).any():
+        return day, bare
+    before, _ = _classified_s2(markers, None, start - timedelta(days=1), params)
+    before = before[np.isfinite(before["conf"].to_numpy(np.float64))]
+    last = before.sort_values("date", kind="stable").groupby("parcel_id").tail(1)
+    position = pd.Index(ids).get_indexer(last["parcel_id"])
+    keep = position >= 0
+    day[position[keep]] = last["date"].to_numpy().astype("datetime64[D]").astype(np.int64)[keep]
+    bare[position[keep]] = last["bare"].to_numpy(bool)[keep]
+    return day, bare
 
 
 SNOWY_SHARE = 0.5
