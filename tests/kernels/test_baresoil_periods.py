@@ -421,3 +421,92 @@ def test_s1_step_is_clipped_to_the_s2_window_and_absent_without_a_step():
     assert np.isnan(_s1_step([0.0, 0.4, 0.0, -0.5], before=0, start=18)[0])  # noise only
     assert np.isnan(_s1_step([0.0, 3.0], before=np.nan, start=6)[0])  # no window
     assert np.isnan(_s1_step([0.0], before=0, start=6)[0])  # one acquisition: no step
+
+
+# --- cover shares from the data's own levels ----------------------------------------------------
+
+SOIL, GREEN_COVER, RESIDUE_COVER = (0.20, 0.06), (0.85, 0.33), (0.30, 0.20)
+"""(NDVI, NDTI) of bare soil, full green cover and full residue cover in the synthetic area."""
+
+
+def _mix(green: float, residue: float, soil=SOIL) -> tuple[float, float]:
+    """Index values of a view holding these shares of green and residue (linear in the shares)."""
+    s = 1.0 - green - residue
+    return tuple(s * a + green * b + residue * c for a, b, c in zip(soil, GREEN_COVER, RESIDUE_COVER, strict=True))
+
+
+def _area(extra: list[tuple[str, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An area of ten arable parcels (bare, residue and green views) plus ``extra`` (owner, green, residue)."""
+    rows = []
+    for k in range(10):
+        soil = (SOIL[0] + 0.01 * (k - 5), SOIL[1] + 0.004 * (k - 5))  # soils differ between parcels
+        rows += [(f"p{k}", *_mix(0, 0, soil))] * 6 + [(f"p{k}", *_mix(1.0, 0, soil))] * 2
+        rows += [(f"p{k}", *_mix(0, r, soil)) for r in (0.2, 0.6, 1.0)] + [(f"p{k}", *_mix(0.5, 0, soil))] * 3
+    rows += [(owner, *_mix(g, r)) for owner, g, r in extra]
+    owner, ndvi, ndti = zip(*rows, strict=True)
+    return np.array(ndvi), np.array(ndti), np.array(owner)
+
+
+def test_parcel_low_is_each_owner_percentile():
+    rng = np.random.default_rng(0)
+    values, owner = rng.normal(size=300), rng.integers(0, 5, 300)
+    values[::11] = np.nan
+    low = bp.parcel_low(values, owner, 10.0)
+    for k in range(5):
+        assert np.allclose(low[owner == k], np.nanpercentile(values[owner == k], 10.0))
+
+
+def test_exposed_share_reads_green_and_residue_from_the_area_levels():
+    # parcel x: six bare views (its soil), then 20 % and 40 % green, then 40 % residue
+    extra = [("x", 0.0, 0.0)] * 6 + [("x", 0.2, 0.0), ("x", 0.4, 0.0), ("x", 0.0, 0.4)]
+    ndvi, ndti, owner = _area(extra)
+    shares = bp.exposed_share(ndvi, ndti, owner)
+    mine = shares.exposed[owner == "x"]
+    assert np.allclose(mine[:6], 1.0, atol=0.02)
+    assert mine[6] == pytest.approx(0.8, abs=0.03)  # a little green: still bare
+    assert mine[7] == pytest.approx(0.6, abs=0.03) and mine[8] < 0.75  # more green, or residue: not bare
+    assert shares.green[owner == "x"][6] == pytest.approx(0.2, abs=0.03)
+
+
+def test_a_parcel_that_never_shows_its_soil_is_never_bare():
+    # a meadow: never under 60 % green; its own lowest NDVI is no soil
+    ndvi, ndti, owner = _area([("meadow", g, 0.0) for g in (0.6, 0.7, 0.8, 0.9, 1.0)])
+    exposed = bp.exposed_share(ndvi, ndti, owner).exposed[owner == "meadow"]
+    assert (exposed < 0.75).all()
+
+
+def test_an_area_without_soil_has_no_bare_view():
+    ndvi = np.array([0.80, 0.82, 0.85, 0.83, 0.78, 0.81])
+    owner = np.array(["a", "a", "b", "b", "c", "c"])
+    exposed = bp.exposed_share(ndvi, np.full(6, 0.3), owner).exposed
+    assert (exposed < 0.75).all()
+
+
+def test_bare_from_share_is_bare_from_the_least_soil_share_with_a_logistic_confidence():
+    result = bp.bare_from_share(np.array([1.0, 0.80, 0.75, 0.70, np.nan]))
+    assert result.bare.tolist() == [True, True, True, False, False]
+    assert result.confidence[2] == pytest.approx(0.5)
+    assert result.confidence[1] == pytest.approx(1 / (1 + np.exp(-1.0)))  # one scale above
+    assert result.confidence[3] == pytest.approx(1 / (1 + np.exp(-1.0)))  # one scale below, not bare
+    assert result.confidence[0] > 0.99 and np.isnan(result.confidence[4])
+
+
+def _opening(before: float = np.nan) -> np.ndarray:
+    periods = np.full((3, 1, len(bp.FIELDS)), np.nan)
+    periods[:, 0, bp.M1] = 1.0
+    periods[:, 0, bp.START] = 20.0
+    periods[:, 0, bp.BEFORE] = before
+    return periods
+
+
+def test_before_window_dates_a_first_period_from_the_view_before_the_window():
+    # parcel 0: last view before the window (day -7) not bare; 1: bare; 2: no view before
+    out, opening = bp.before_window(_opening(), np.array([-7.0, -3.0, np.nan]), np.array([False, True, False]), 0.0)
+    assert out[0, 0, bp.BEFORE] == -1.0  # clipped to the day before the window: it began inside
+    assert opening[:, 0].tolist() == [False, True, True]
+    assert np.isnan(out[1:, 0, bp.BEFORE]).all()
+
+
+def test_before_window_leaves_a_period_dated_inside_the_window():
+    out, opening = bp.before_window(_opening(before=12.0), np.array([-7.0] * 3), np.zeros(3, bool), 0.0)
+    assert (out[:, 0, bp.BEFORE] == 12.0).all() and not opening.any()

@@ -252,6 +252,10 @@ class CoverRules:
     """Percentile of the NDVI of all views of the area taken as full green cover."""
     residue_quantile: float = 95.0
     """Percentile of the NDTI excess of the area's views without much green taken as full residue cover."""
+    max_soil_ndvi: float = 0.3
+    """Highest NDVI of a bare soil (a physical bound: soils reflect at most about twice as much in the
+    near infrared as in the red); it caps the area's typical soil level, so that an area whose parcels
+    never show their soil (all grassland) has no bare view."""
     scale: float = 0.05
     """Spread of the exposed share (share units) over which the confidence goes from 0.73 to 0.5 and
     from 0.5 to 0.27: the confidence is ``1 / (1 + exp(-(share - min_soil) / scale))``."""
@@ -296,7 +300,7 @@ def exposed_share(
     soil_ndvi = parcel_low(np.where(finite, ndvi, np.nan), owner, rules.soil_quantile)
     soil_ndti = parcel_low(np.where(finite, ndti, np.nan), owner, rules.soil_quantile)
     allowed = 1.0 - rules.min_soil
-    typical = _typical_level(soil_ndvi, owner)
+    typical = min(_typical_level(soil_ndvi, owner), rules.max_soil_ndvi)
     soil_ndvi = np.minimum(soil_ndvi, typical + allowed * (green_ndvi - typical))
     with np.errstate(invalid="ignore", divide="ignore"):
         green = (ndvi - soil_ndvi) / (green_ndvi - soil_ndvi)

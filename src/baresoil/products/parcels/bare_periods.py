@@ -200,12 +200,14 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
     """The S2 observations of ``wide`` classified by their exposed-soil share
     (:func:`~baresoil.kernels.baresoil_periods.exposed_share`), its levels read from every view of
     the markers table (the soil and the area's covers do not change with the analysis window).
+    A markers table without the ``bs_statistic`` column is read by its means.
 
     The calibration label (``cat``) is the confident class: BS at a confidence of at least
     ``bs_thr_bs_s2``, NBS above ``bs_thr_nbs_s2``; it trains the S1 forest."""
     rules = bp.CoverRules(min_soil=params.bs_min_soil, soil_quantile=params.bs_soil_quantile,
                           residue_quantile=params.bs_residue_quantile, scale=params.bs_cover_scale)  # fmt: skip
-    views = wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=params.bs_statistic)
+    statistic = params.bs_statistic if params.bs_statistic in markers.columns else "mean"
+    views = wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic)
     shares = bp.exposed_share(views["NDVI"].to_numpy(), views["NDTI"].to_numpy(), views["parcel_id"].to_numpy(),
                               rules)  # fmt: skip
     exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
