@@ -432,11 +432,13 @@ SOIL, GREEN_COVER, RESIDUE_COVER = (0.20, 0.06), (0.85, 0.33), (0.30, 0.20)
 def _mix(green: float, residue: float, soil=SOIL) -> tuple[float, float]:
     """Index values of a view holding these shares of green and residue (linear in the shares)."""
     s = 1.0 - green - residue
-    return tuple(s * a + green * b + residue * c for a, b, c in zip(soil, GREEN_COVER, RESIDUE_COVER, strict=True))
+    return tuple(
+        s * a + green * b + residue * c for a, b, c in zip(soil, GREEN_COVER, RESIDUE_COVER, strict=True)
+    )
 
 
 def _area(extra: list[tuple[str, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An area of ten arable parcels (bare, residue and green views) plus ``extra`` (owner, green, residue)."""
+    """Ten arable parcels (bare, residue and green views) plus ``extra`` (owner, green, residue)."""
     rows = []
     for k in range(10):
         soil = (SOIL[0] + 0.01 * (k - 5), SOIL[1] + 0.004 * (k - 5))  # soils differ between parcels
@@ -501,7 +503,9 @@ def _opening(before: float = np.nan) -> np.ndarray:
 
 def test_before_window_dates_a_first_period_from_the_view_before_the_window():
     # parcel 0: last view before the window (day -7) not bare; 1: bare; 2: no view before
-    out, opening = bp.before_window(_opening(), np.array([-7.0, -3.0, np.nan]), np.array([False, True, False]), 0.0)
+    out, opening = bp.before_window(
+        _opening(), np.array([-7.0, -3.0, np.nan]), np.array([False, True, False]), 0.0
+    )
     assert out[0, 0, bp.BEFORE] == -1.0  # clipped to the day before the window: it began inside
     assert opening[:, 0].tolist() == [False, True, True]
     assert np.isnan(out[1:, 0, bp.BEFORE]).all()

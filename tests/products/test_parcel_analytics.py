@@ -146,7 +146,9 @@ def test_envelope_keeps_residue_out_of_the_bare_class():
         values = residue if 5 <= i < 10 else GREEN
         rows += [("R", day, "S2", f, v, 100) for f, v in values.items()]
     rows += s2_rows("R", "b", first=START + timedelta(days=300))  # the parcel's own soil
-    sen4cap = Config(parcels=ParcelsConfig(bs_classifier="sen4cap", bs_max_ndti=np.inf, bs_max_ndvi_rise=np.inf))
+    sen4cap = Config(
+        parcels=ParcelsConfig(bs_classifier="sen4cap", bs_max_ndti=np.inf, bs_max_ndvi_rise=np.inf)
+    )
     off = bare_soil_periods(table(rows), START, date(2021, 6, 30), sen4cap).markers_all.set_index("parcel_id")
     on = bare_soil_periods(table(rows), START, date(2021, 6, 30), SEN4CAP).markers_all.set_index("parcel_id")
     assert off.loc["R", "START_S2_1"] == "2021-01-26"

@@ -149,7 +149,7 @@ def _rules(params: ParcelsConfig, sensor: str) -> bp.PeriodRules:
 
 
 def _classified_s2(
-    markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig
+    markers: pd.DataFrame, start: date | None, end: date, params: ParcelsConfig
 ) -> tuple[pd.DataFrame, bool]:
     """The S2 observations with calibration label, predicted class and confidence; whether a forest
     was trained."""
@@ -204,12 +204,16 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
 
     The calibration label (``cat``) is the confident class: BS at a confidence of at least
     ``bs_thr_bs_s2``, NBS above ``bs_thr_nbs_s2``; it trains the S1 forest."""
-    rules = bp.CoverRules(min_soil=params.bs_min_soil, soil_quantile=params.bs_soil_quantile,
-                          residue_quantile=params.bs_residue_quantile, scale=params.bs_cover_scale)  # fmt: skip
+    rules = bp.CoverRules(
+        min_soil=params.bs_min_soil,
+        soil_quantile=params.bs_soil_quantile,
+        residue_quantile=params.bs_residue_quantile,
+        scale=params.bs_cover_scale,
+    )
     statistic = params.bs_statistic if params.bs_statistic in markers.columns else "mean"
     views = wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic)
-    shares = bp.exposed_share(views["NDVI"].to_numpy(), views["NDTI"].to_numpy(), views["parcel_id"].to_numpy(),
-                              rules)  # fmt: skip
+    ndvi, ndti, owner = (views[c].to_numpy() for c in ("NDVI", "NDTI", "parcel_id"))
+    shares = bp.exposed_share(ndvi, ndti, owner, rules)
     exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
     mine = exposed.reindex(pd.MultiIndex.from_frame(wide[["parcel_id", "date"]])).to_numpy()
     result = bp.bare_from_share(mine, rules)
