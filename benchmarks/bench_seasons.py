@@ -44,11 +44,11 @@ from baresoil.inputs.parcels import default_buffer_m, rasterise_parcels, read_pa
 from baresoil.kernels import seasons as kernel
 from baresoil.kernels.indices import ndvi
 from baresoil.kernels.smooth import Z90, fit_band, used_weights
+from baresoil.products.registry import decode_yydoy
 from baresoil.products.seasons import (
     FAMILY,
     analysis_window,
     cross_ratio,
-    decode_yydoy,
     seasons,
     sowing_of_crops,
 )

@@ -11,8 +11,8 @@ The protocol (docs/quality/protocol.md):
 * a held-out world whose figures were used to choose anything moves to :data:`RETIRED` (and so
   to the tuning worlds) with the reason, and a fresh seed of the same profile replaces it.
 
-Worlds are cached under ``benchmarks/.cache/<profile>-<seed>`` and remade when the simulator's
-recipe changes.
+Worlds are cached under ``benchmarks/.cache/worlds/<profile>-<seed>`` (the demo world at
+``benchmarks/.cache/world-42``) and remade when the simulator's recipe or the world's physics changes.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class World:
 
     @property
     def path(self) -> Path:
-        return CACHE / ("world-42" if self == DEMO else self.name)
+        return CACHE / "world-42" if self == DEMO else CACHE / "worlds" / self.name
 
 
 DEMO = World("demo", 42)

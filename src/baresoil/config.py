@@ -115,17 +115,36 @@ class SoilSuiteConfig:
     it (SCMaP has no such screen)."""
     haze_window_m: Positive = 500.0
     """Side of the window (metres) over which the haze and cirrus estimates are averaged per date."""
-    min_soil_fraction: Fraction = 0.7
+    min_soil_fraction: Fraction = 0.75
     """Cover screen: a bare observation has at least this share of exposed soil (against residue and green
-    vegetation, by linear unmixing with the pixel's own soil, see ``kernels.cover``); 0 disables the
-    screen (SCMaP has none) and the rule alone decides."""
-    max_green_fraction: Fraction = 0.05
-    """Cover screen: a bare observation has less than this share of green vegetation."""
+    vegetation, by linear unmixing with the pixel's own soil, see ``kernels.cover``): the scoring
+    contract's bare soil; 0 disables the screen (SCMaP has none) and the rule alone decides."""
+    max_green_fraction: Fraction = 0.15
+    """Cover screen: a bare observation has less than this share of green vegetation.  Bare soil may carry
+    some green (weeds, volunteers); the limit keeps canopies whose unmixing went wrong out."""
+    soil_ndti_margin: float = 0.03
+    """Cover screen: a pixel's soil reference whose NDTI exceeds the block's bare-soil NDTI by more than this
+    holds residue (the pixel was never bare) and is cleaned of it; negative disables the check."""
+    composite_min_soil: Fraction = 0.75
+    """The composite is made of the bare observations with at least this soil share where a pixel has
+    ``min_bare_obs`` of them (the frequency counts them all); at ``min_soil_fraction`` or below, of all."""
     own_soil_composite: bool = True
     """Composite the soil's own spectrum of each bare observation (the observation less the residue and
     green parts the cover screen found in it) rather than the observation itself."""
     mref_blue_sigma: Positive = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
+    builtup_from_data: bool = True
+    """Without a land-cover map, find built-up land in the series (see ``kernels.surfaces``): it joins water
+    as 'other surfaces' and is never bare; off, only water is."""
+    builtup_share: Fraction = 0.3
+    """Pixels whose NDVI is steady and never high are built-up where at least this share of their
+    neighbourhood is too."""
+    builtup_window_m: Positive = 120.0
+    """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
+    builtup_max_ndvi: Fraction = 0.6
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this."""
+    mineral_blue: Fraction = 0.2
+    """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
     """Optional land-cover raster in ESA WorldCover classes (path); empty: none."""
     landcover_not_bare: tuple[LandCoverClass, ...] = (50, 80)
@@ -233,6 +252,18 @@ class SeasonsConfig:
     combine: Literal["sum", "average"] = "sum"
     """How two event confidences make a duration's or bare period's: ``sum`` (the bounds of the
     HRL range 1-80) or ``average`` (the ATBD text)."""
+    builtup_from_data: bool = True
+    """Without a land-cover map, find built-up land in the series (see ``kernels.surfaces``): it joins water
+    as 'other surfaces' and is never bare; off, only water is."""
+    builtup_share: Fraction = 0.3
+    """Pixels whose NDVI is steady and never high are built-up where at least this share of their
+    neighbourhood is too."""
+    builtup_window_m: Positive = 120.0
+    """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
+    builtup_max_ndvi: Fraction = 0.6
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this."""
+    mineral_blue: Fraction = 0.2
+    """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
     """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
     cropland_classes: tuple[LandCoverClass, ...] = (40,)

@@ -15,7 +15,7 @@ from pyproj import Transformer
 import field_series as fs
 from baresoil.cli.main import main
 from baresoil.kernels import seasons as k
-from baresoil.products.seasons import decode_yydoy
+from baresoil.products.registry import decode_yydoy
 from cli_runner import run_cli
 
 from stac_factory import EPSG

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from baresoil.cli.main import main
+from baresoil.io.stac import output_item_paths
 from baresoil.products.parcels import tables
 from baresoil.products.parcels.markers import MARKER_COLUMNS, S2_FEATURES
 from baresoil.products.parcels.tables import TableProduct
@@ -48,10 +49,9 @@ def run_output(sim, tmp_path_factory):
 
 
 def test_writes_markers_tables_and_stac(run_output, sim):
-    catalog = json.loads((run_output / "catalog.json").read_text())
-    (link,) = [ln for ln in catalog["links"] if ln["rel"] == "item"]
-    item = json.loads((run_output / link["href"]).read_text())
-    folder = (run_output / link["href"]).parent
+    (item_path,) = output_item_paths(run_output)
+    item = json.loads(item_path.read_text())
+    folder = item_path.parent
     expected = {"markers", "markers_wide", "markers_wide_csv", "parcels", "parcel_report",
                 "parcel_report_csv", "parcel_sizes", "parcel_sizes_csv"}  # fmt: skip
     assert set(item["assets"]) == expected

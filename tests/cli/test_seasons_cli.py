@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from baresoil.io.stac import output_item_paths
 from baresoil.kernels.seasons import LAYERS
 from cli_runner import run_cli
 from parcel_world import parcel_world, s2_catalog, world_area
@@ -33,9 +34,7 @@ def test_per_field_with_sentinel1_writes_every_hrl_layer_with_styles(sim, tmp_pa
     code, stdout, stderr = run_cli(capsys, *_args(sim, out, *extra))
     assert code == 0, stderr
     assert "catalog" in stdout
-    catalog = json.loads((out / "catalog.json").read_text())
-    (link,) = [lk for lk in catalog["links"] if lk["rel"] == "item"]
-    item_path = out / link["href"]
+    (item_path,) = output_item_paths(out)
     item = json.loads(item_path.read_text())
     assert set(item["assets"]) == set(LAYERS)
     assert item["properties"]["start_datetime"].startswith("2021-01-01")

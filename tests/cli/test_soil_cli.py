@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from baresoil.cli.main import main
+from baresoil.io.stac import output_item_paths
 from cli_runner import run_cli
 from meuse_factory import RIVERSIDE, X0, Y1, make_floodplain, write_raster
 from soil_factory import make_landscape
@@ -44,9 +45,8 @@ def test_soil_command_writes_maps_report_and_catalog(capsys, land, tmp_path):
     # the DEM given as a plain extra raster is one covariate of the terrain group, as it is
     assert report["covariates"]["groups"]["DEM"] == "terrain"
     assert not any(name.startswith("DEM_TPI") for name in report["covariates"]["names"])
-    catalog = json.loads((out / "catalog.json").read_text())
-    (link,) = [ln for ln in catalog["links"] if ln["rel"] == "item"]
-    item = json.loads((out / link["href"]).read_text())
+    (item_path,) = output_item_paths(out)
+    item = json.loads(item_path.read_text())
     assert {"SOC_Q05", "SOC_Q50", "SOC_Q95", "SOC_UNC", "CLAY_Q50"} <= set(item["assets"])
 
 

@@ -47,16 +47,20 @@ def test_the_readme_python_example_runs_as_written_after_make_demo(tmp_path, mon
     assert 0 < float(median.mean()) < 0.5  # reflectance, not digital numbers
 
 
+EEA_TILE = re.compile(r"_(E\d+N\d+|<TILE>|\{tile\})_")
 ITEM_ID = re.compile(r"\b(observations|soilsuite|seasons|parcels|soil)_[\w{},-]+?_R(\d+)m\b")
 
 
 def test_item_names_in_the_docs_carry_their_family_resolution():
     """``parcels_…_R10m``: the parcel and season families default to 10 m (``PRODUCT_DEFAULTS``), the
-    others to 20 m (soil maps on the grid of the 20 m composites)."""
+    others to 20 m (soil maps on the grid of the 20 m composites; a soil map on the grid of a raster,
+    ``soil_dist_R40m``, has no tile in its name and the raster's resolution)."""
     found = 0
     for page in PAGES:
         for match in ITEM_ID.finditer(page.read_text()):
             family, resolution = match.group(1), float(match.group(2))
+            if family == "soil" and not EEA_TILE.search(match.group(0)):
+                continue
             product = family if family in PRODUCT_DEFAULTS else None
             expected = load_config(product=product).cube.resolution
             where = f"{page.relative_to(ROOT)}: {match.group(0)}"

@@ -11,7 +11,6 @@ test uses it too.
 from __future__ import annotations
 
 import io
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -33,12 +32,20 @@ from baresoil.config import Config
 from baresoil.errors import OutputError
 from baresoil.io.cog import LayerOutput, write_layers
 from baresoil.io.report import write_report
-from baresoil.io.report_images import CLASS_COLOURS, FLAG_GREYS, quicklook
+from baresoil.io.report_images import quicklook
 from baresoil.io.report_parcels import CLASS_COLOURS as PARCEL_COLOURS
-from baresoil.io.stac import OutputItem, TableAsset, update_catalog, write_item, write_table_item
+from baresoil.io.stac import (
+    OutputItem,
+    TableAsset,
+    output_item_paths,
+    update_catalog,
+    write_item,
+    write_table_item,
+)
 from baresoil.io.tables import PARQUET_MEDIA_TYPE, table_columns, write_parquet
 from baresoil.products import seasons as _seasons  # noqa: F401  (registers the layers)
 from baresoil.products import soilsuite as _soilsuite  # noqa: F401
+from baresoil.products.registry import layer
 
 X0, Y0, SIZE, RES = 4_400_000.0, 2_800_000.0, 64, 20.0
 NODATA_ROWS = 8
@@ -174,7 +181,8 @@ def test_mask_quicklook_colours_classes_and_leaves_nodata_transparent(outputs):
     look = quicklook("MASK", outputs / SOILSUITE / f"{SOILSUITE}_MASK.tif")
     rgba = _image(look.png)
     assert rgba.shape[:2] == (SIZE, SIZE)
-    bare, vegetation = (np.array(mcolors.to_rgba(c)) for c in CLASS_COLOURS[:2])
+    colours = layer("MASK").class_colours()
+    bare, vegetation = (np.array(mcolors.to_rgba(colours[c])) for c in (1, 2))
     np.testing.assert_allclose(rgba[0, 0], bare, atol=1 / 255)
     np.testing.assert_allclose(rgba[0, -1], vegetation, atol=1 / 255)
     assert np.all(rgba[-NODATA_ROWS:, :, 3] == 0)
@@ -188,7 +196,9 @@ def test_mask_quicklook_colours_classes_and_leaves_nodata_transparent(outputs):
 def test_flag_layer_shows_flags_in_grey_and_dates_in_the_legend(outputs):
     look = quicklook("CPMCH", outputs / SEASONS / f"{SEASONS}_CPMCH.tif")
     rgba = _image(look.png)
-    np.testing.assert_allclose(rgba[0, 0], mcolors.to_rgba(FLAG_GREYS[0]), atol=1 / 255)
+    np.testing.assert_allclose(
+        rgba[0, 0], mcolors.to_rgba(layer("CPMCH").flag_colours()[65532]), atol=1 / 255
+    )
     assert "65532 no season could be delineated" in look.legend
     assert look.stats["flag 65532"] == f"{100 * 16 * 16 / SIZE**2:.1f} %"
     low, high = re.search(r"(\d{4}-\d\d-\d\d) … (\d{4}-\d\d-\d\d)", look.legend).groups()
@@ -248,5 +258,4 @@ def test_report_command(outputs, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"report: {target}" in result.output
     assert target.read_text().startswith("<!DOCTYPE html>")
-    catalog = json.loads((outputs / "catalog.json").read_text())
-    assert len([ln for ln in catalog["links"] if ln["rel"] == "item"]) == 3
+    assert len(output_item_paths(outputs)) == 3

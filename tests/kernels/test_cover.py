@@ -1,6 +1,7 @@
 """Soil, residue and green shares by unmixing, on tiny (band, time, pixel) arrays with known answers."""
 
 import numpy as np
+import pytest
 
 from baresoil.catalog.layouts import REFLECTANCE_BANDS
 from baresoil.config import SoilSuiteConfig
@@ -102,11 +103,13 @@ def test_cover_screen_rejudges_candidates_where_the_pixel_has_a_soil():
     R = _stack(*[[x, LIBRARY_PV] for x in (soil, wet, straw, lightly_green)])
     valid = np.ones((4, 2), bool)
     candidates = np.array([[True, False], [True, False], [True, False], [False, True]])
-    screened, own = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
+    screened, own, soil_share = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
     assert screened[:, 0].tolist() == [True, True, False, True]
     assert screened[:, 1].tolist() == [False, False, False, True]  # no soil of its own: the rule stands
     np.testing.assert_allclose(own[:, 3, 0], LOAM, atol=2e-3)  # the green taken out of the soil's spectrum
     assert np.isnan(own[:, :, 1]).all()
+    assert soil_share[0, 0] == pytest.approx(1.0, abs=0.01)
+    assert soil_share[2, 0] == pytest.approx(0.5, abs=0.05)  # the straw date
 
 
 def test_band_order_is_the_cubes():

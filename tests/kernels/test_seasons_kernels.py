@@ -23,7 +23,8 @@ from baresoil.kernels.events import (
     season_events,
 )
 from baresoil.kernels.smooth import fit_band
-from baresoil.products.seasons import DailyGrid, _kernel_arguments, decode_yydoy, yydoy
+from baresoil.products.registry import decode_yydoy, yydoy
+from baresoil.products.seasons import DailyGrid, _kernel_arguments
 
 YEAR = 2022
 GRID = DailyGrid(date(2021, 7, 1), date(2023, 6, 30))

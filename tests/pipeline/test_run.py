@@ -11,6 +11,7 @@ from baresoil.catalog.source import StacSource, TimeRange
 from baresoil.config import Config, CubeConfig
 from baresoil.grid import area_from_bbox
 from baresoil.io.cog import read_layer
+from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.cluster import scheduler
 from baresoil.pipeline.run import Job, run_product
 from baresoil.products.observations import FAMILY, observation_counts
@@ -45,11 +46,10 @@ def _job(catalog, out):
 
 
 def _check_outputs(out):
-    catalog = json.loads((out / "catalog.json").read_text())
-    (href,) = [ln["href"] for ln in catalog["links"] if ln["rel"] == "item"]
-    item = json.loads((out / href).read_text())
+    (item_path,) = output_item_paths(out)
+    item = json.loads(item_path.read_text())
     assert set(item["assets"]) == {"NOBS", "NCLEAR", "NSNOW"}
-    folder = (out / href).parent
+    folder = item_path.parent
     nobs, _ = read_layer(folder / item["assets"]["NOBS"]["href"])
     nclear, profile = read_layer(folder / item["assets"]["NCLEAR"]["href"])
     nsnow, _ = read_layer(folder / item["assets"]["NSNOW"]["href"])

@@ -17,9 +17,9 @@ from baresoil.io.cog import LayerOutput, write_layers
 from baresoil.io.styles import write_layer_style
 from baresoil.kernels import seasons as k
 from baresoil.kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
+from baresoil.products.registry import decode_yydoy
 from baresoil.products.seasons import (
     analysis_window,
-    decode_yydoy,
     file_name,
     seasons,
     sowing_of_crop,

@@ -7,6 +7,7 @@ import pytest
 
 from baresoil.config import Config, SoilMapConfig
 from baresoil.io.cog import read_layer
+from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.soilmap import NO_COVARIATES, OUTSIDE, SoilMapJob, run_soil_maps
 from baresoil.products.registry import layer
 from baresoil.products.soil import (
@@ -87,10 +88,7 @@ def test_maps_are_written_as_cogs_with_a_stac_item(mapped, land):
         {"data_type": "int16", "nodata": -32768, "scale": 0.1, "offset": 0.0, "unit": "g/kg"}
     ]
     assert item["properties"]["start_datetime"].startswith("2021-01-01")
-    catalog = json.loads((out / "catalog.json").read_text())
-    assert {ln["href"] for ln in catalog["links"] if ln["rel"] == "item"} == {
-        f"./{item['id']}/{item['id']}.json"
-    }
+    assert output_item_paths(out) == [out / item["id"] / f"{item['id']}.json"]
 
 
 def test_quantiles_are_ordered_uncertainty_as_soilgrids_and_nodata_without_composite(mapped, land):
@@ -208,7 +206,9 @@ def test_too_few_samples_is_a_clear_error(land, tmp_path):
 def test_covariates_folder_without_soilsuite_catalog(land, tmp_path):
     with pytest.raises(CovariateError, match="no STAC catalog of SoilSuite outputs"):
         find_covariate_tiles(tmp_path)
-    (tmp_path / "catalog.json").write_text(json.dumps({"type": "Catalog", "links": []}))
+    (tmp_path / "catalog.json").write_text(
+        json.dumps({"type": "Catalog", "stac_version": "1.1.0", "id": "x", "description": "x", "links": []})
+    )
     with pytest.raises(CovariateError, match="no SoilSuite items"):
         find_covariate_tiles(tmp_path)
 

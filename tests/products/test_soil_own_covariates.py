@@ -9,6 +9,7 @@ import rasterio
 
 from baresoil.config import Config, SoilMapConfig
 from baresoil.io.cog import read_layer
+from baresoil.io.stac import output_item_paths
 from baresoil.kernels.blockcv import interval_metrics
 from baresoil.pipeline.soilmap import NO_COVARIATES, SoilMapJob, run_soil_maps
 from baresoil.products.soil import CovariateError, SampleColumns, covariate_stack, parse_property
@@ -78,6 +79,13 @@ def test_maps_from_a_folder_of_rasters_on_the_first_rasters_grid(mapped, plain):
         assert entry["spatial_cv"]["mec"] > 0.6, name
     assert report["samples"]["missing_values"]["om"] == list(NO_OM)
     assert report["covariates"]["grids"][0]["crs"] == "EPSG:28992"
+    # the soil collection lists the run-time property layers, on the user's grid; each has its style
+    assert output_item_paths(out) == [item_path] and item["collection"] == "baresoil-soil"
+    collection = json.loads((out / "soil" / "collection.json").read_text())
+    assert collection["summaries"]["proj:code"] == ["EPSG:28992"]
+    assert "grid of a raster given by the user (EPSG:28992)" in collection["description"]
+    assert collection["item_assets"]["ZINC_Q50"]["raster:bands"] == asset["raster:bands"]
+    assert (item_path.parent / asset["href"]).with_suffix(".qml").exists()
 
 
 def test_several_covariate_paths_and_a_grid_of_its_own(plain, tmp_path):

@@ -62,6 +62,19 @@ BAND_CENTRE_NM: Mapping[str, int] = {
     "B12": 2190,
 }
 """Central wavelengths (nm), for STAC ``eo:bands`` and docs."""
+COMMON_NAME: Mapping[str, str] = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B05": "rededge",
+    "B06": "rededge",
+    "B07": "rededge",
+    "B08": "nir",
+    "B8A": "nir08",
+    "B11": "swir16",
+    "B12": "swir22",
+}
+"""STAC ``eo:common_name`` of each band (EO extension v1.1), for the ``eo:bands`` of the outputs."""
 
 DN_SCALE = 1e-4
 """L2A reflectance quantification: reflectance = DN / 10000 (+ offset)."""

@@ -25,7 +25,8 @@ from ..products.parcels.markers import (
     sen4cap_column,
 )
 from ..products.parcels.tables import table_products
-from ..products.seasons import file_name, season_windows, yydoy
+from ..products.registry import yydoy
+from ..products.seasons import file_name, season_windows
 from ..products.soil.properties import PROPERTIES, UNC_SCALE
 from .tables import markdown_table
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import config as config_module
 from ..config import Config
+from ..io.stac import raster_asset_fields
 from ..products.registry import Layer, layers
 from .blocks import DocsError
 
@@ -116,18 +117,24 @@ def values_table(args: list[str]) -> str:
 
 
 def stac_table(args: list[str]) -> str:
-    """The ``raster:bands`` entry of one layer of the family, as the output items carry it."""
+    """One asset of the family as the output items carry it (and the collection's ``item_assets``)."""
     (family,) = args
-    chosen = next((lay for lay in family_layers(family) if lay.scale != 1.0), family_layers(family)[0])
-    entry = {
-        "href": f"./…_{chosen.code}.tif",
-        "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-        "roles": ["data"],
-        "raster:bands": chosen.raster_bands()[:2],
-    }
-    text = json.dumps({chosen.code: entry}, indent=2, ensure_ascii=False)
-    more = f" (first two of {chosen.count} bands)" if chosen.count > 2 else ""
-    return f"Asset `{chosen.code}` of an output item{more}:\n\n```json\n{text}\n```"
+    found = family_layers(family)
+    scaled = next((lay for lay in found if lay.scale != 1.0), found[0])
+    chosen = next((lay for lay in found if lay.bands), scaled)  # the most telling: bands, else a scale
+    fields = {"href": f"./…_{chosen.code}.tif", **raster_asset_fields(chosen)}
+    fields.pop("description")
+    cut = []
+    for key, value in fields.items():
+        if isinstance(value, list) and len(value) > 2:
+            cut.append(f"`{key}`: first two of {len(value)}")
+            fields[key] = value[:2]
+    text = json.dumps({chosen.code: fields}, indent=2, ensure_ascii=False)
+    more = f" ({'; '.join(cut)})" if cut else ""
+    return (
+        f"Asset `{chosen.code}` of an output item{more}, besides its `description`, `proj:*` and `file:size`:"
+        f"\n\n```json\n{text}\n```"
+    )
 
 
 # --- the typed configuration ---------------------------------------------------------------

@@ -5,6 +5,11 @@ once however many layers and periods are derived from it, and memory is bounded
 by the chunks in flight, not by the area.  Blocks are written into a tiled
 GeoTIFF under a temporary name, which GDAL then copies into a COG (overviews
 included) that replaces the final name only when complete.
+
+Each COG is ready for a GIS: a categorical layer carries the registry's class
+colours as its colour table and gets a raster attribute table (``.aux.xml``,
+see :mod:`.rat`); every single-band layer gets its QGIS style (``.qml``, see
+:mod:`.styles`).
 """
 
 from __future__ import annotations
@@ -27,8 +32,12 @@ from rasterio.windows import Window
 from ..errors import OutputError
 from ..products.registry import Layer, layer
 from .atomic import PARTIAL, atomic_path
+from .rat import rgba, write_attribute_table
+from .styles import write_layer_style
 
 COG_BLOCKSIZE = 512
+PALETTE_DTYPES = ("uint8", "uint16")
+"""Data types a GeoTIFF colour table can go with."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,8 @@ def write_layers(
     Spatial blocks are computed in batches of about one block per thread, every
     layer of a block in the same computation: the cube chunk under a block is
     read once, and memory stays bounded by the batch whatever the area.
-    ``on_progress(done, total)`` is called after each batch.
+    ``on_progress(done, total)`` is called after each batch.  Styles and attribute tables are written
+    beside the COGs (see the module's docstring).
     """
     staged = []
     for out in outputs:
@@ -69,6 +79,7 @@ def write_layers(
         _store_by_blocks(arrays, targets, on_progress, blocks_per_batch or _parallelism())
         for spec, _, stage, final in staged:
             _stage_to_cog(stage, final, spec)
+            _write_sidecars(spec, final)
     finally:
         for _, _, stage, _ in staged:
             stage.unlink(missing_ok=True)
@@ -148,8 +159,23 @@ def _create_stage(path: Path, spec: Layer, geobox: GeoBox, chunk: int, tags: Map
             for i, name in enumerate(spec.bands or (spec.code,), start=1):
                 dst.set_band_description(i, name)
             dst.update_tags(**_layer_tags(spec), **tags)
+            if spec.categorical and spec.dtype in PALETTE_DTYPES:
+                dst.write_colormap(1, colour_table(spec))
     except rasterio.errors.RasterioError as exc:
         raise OutputError(f"cannot create {path}: {exc}") from exc
+
+
+def colour_table(spec: Layer) -> dict[int, tuple[int, int, int, int]]:
+    """The COG colour table of a categorical layer: the registry's class colours, nodata transparent."""
+    table = {value: rgba(colour) for value, colour in spec.class_colours().items()}
+    table[int(spec.nodata)] = (0, 0, 0, 0)
+    return table
+
+
+def _write_sidecars(spec: Layer, final: Path) -> None:
+    if spec.categorical:
+        write_attribute_table(spec, final)
+    write_layer_style(spec.code, final)
 
 
 def _layer_tags(spec: Layer) -> dict[str, str]:

@@ -40,22 +40,8 @@ from .report_page import Frame, MapLayer, Overlay, map_html, overlay_button, pag
 from .report_parcels import ParcelTables, chosen_parcels, overlay_svg, parcel_tables, series_png, summary_rows
 from .seasons_report import seasons_sections
 from .soil_report import cv_report_sections
+from .stac import FAMILIES, FAMILY_NOTES, output_item_paths
 
-FAMILIES: dict[str, str] = {
-    "observations": "Observation cube",
-    "soilsuite": "SoilSuite composites",
-    "seasons": "Crop seasons and bare-soil periods",
-    "parcels": "Parcel monitoring",
-    "soil": "Soil property maps",
-}
-"""Family -> section title, in the order of the data flow."""
-FAMILY_NOTES: dict[str, str] = {
-    "observations": "Scenes, clear-sky and snow observations per pixel: the denominator of every frequency.",
-    "soilsuite": "Per-observation bare-surface detection and bare-soil composites, as DLR's SCMaP.",
-    "seasons": "The HRL VLCC cropping-pattern layers of a reference year, with confidence in days.",
-    "parcels": "Per-parcel markers and analytics as Sen4CAP.",
-    "soil": "Soil property maps with uncertainty from samples and the SoilSuite composites.",
-}
 DEFAULT_LAYER = ("soilsuite", "MASK")
 MAP_WIDTH = 1000
 """SVG user units across the map frame."""
@@ -135,19 +121,8 @@ def write_report(
 
 
 def catalog_items(out_dir: Path) -> list[OutputItem]:
-    """The items of ``out_dir/catalog.json`` (none when there is no catalog)."""
-    catalog_path = out_dir / "catalog.json"
-    if not catalog_path.exists():
-        return []
-    catalog = json.loads(catalog_path.read_text())
-    hrefs = [link["href"] for link in catalog.get("links", []) if link.get("rel") == "item"]
-    items = []
-    for href in hrefs:
-        item_path = out_dir / href
-        if not item_path.exists():
-            raise OutputError(f"{catalog_path}: item {href} is listed but missing")
-        items.append(OutputItem(json.loads(item_path.read_text()), item_path.parent))
-    return items
+    """The items of ``out_dir``'s catalog of outputs (none when there is no catalog)."""
+    return [OutputItem(json.loads(path.read_text()), path.parent) for path in output_item_paths(out_dir)]
 
 
 def _registered(code: str) -> bool:

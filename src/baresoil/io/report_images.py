@@ -24,15 +24,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import rasterio
 
-from ..products.registry import Layer, layer
+from ..products.registry import RAMP, YYDOY, Layer, decode_yydoy, layer
 
 QUICKLOOK_PX = 512
-CLASS_COLOURS = ("#c8864b", "#2e8b3e", "#5b6c8f", "#4a90d9", "#d94a4a", "#a0a0a0", "#f0e442", "#8c564b")
-FLAG_GREYS = ("#f0f0f0", "#d0d0d0", "#b0b0b0", "#909090", "#707070", "#505050", "#303030", "#101010")
 RGB_BANDS = ("B04", "B03", "B02")
-RAMP = "viridis"
 NODATA_ENTRY = '<span class="swatch nodata"></span>nodata (transparent)'
-YYDOY = "YYDOY"
 
 
 @dataclass(frozen=True)
@@ -94,8 +90,9 @@ def _classes(stored: np.ndarray, spec: Layer) -> tuple[np.ndarray, str, dict[str
     rgba = np.zeros((*stored.shape, 4))
     entries, stats = [], {}
     valid = stored != spec.nodata
-    for i, (value, name) in enumerate(spec.classes.items()):
-        colour = CLASS_COLOURS[i % len(CLASS_COLOURS)]
+    colours = spec.class_colours()
+    for value, name in spec.classes.items():
+        colour = colours[value]
         where = stored == value
         rgba[where] = matplotlib.colors.to_rgba(colour)
         entries.append(_swatch(colour, f"{value} {name}"))
@@ -116,9 +113,10 @@ def _ramp(stored: np.ndarray, spec: Layer) -> tuple[np.ndarray, str, dict[str, s
     rgba = plt.get_cmap(RAMP)(np.clip((values - low) / (high - low), 0, 1))
     rgba[~np.isfinite(values)] = (0, 0, 0, 0)
     flag_entries, stats = [], {}
+    greys = spec.flag_colours()
     present = [value for value in spec.flags if np.any(stored == value)]
-    for i, value in enumerate(present):
-        grey = FLAG_GREYS[i % len(FLAG_GREYS)]
+    for value in present:
+        grey = greys[value]
         where = stored == value
         rgba[where] = matplotlib.colors.to_rgba(grey)
         flag_entries.append(_swatch(grey, f"{value} {spec.flags[value]}"))
@@ -139,11 +137,7 @@ def _ramp(stored: np.ndarray, spec: Layer) -> tuple[np.ndarray, str, dict[str, s
 def _label(value: float, spec: Layer) -> str:
     """A value as a reader wants it: dates for YYDOY layers, three digits otherwise."""
     if spec.unit == YYDOY and np.isfinite(value) and value > 0:
-        from datetime import date, timedelta
-
-        whole = round(value)
-        day = date(2000 + whole // 1000, 1, 1) + timedelta(days=max(whole % 1000, 1) - 1)
-        return day.isoformat()
+        return decode_yydoy(value).isoformat()
     return f"{value:.3g}"
 
 

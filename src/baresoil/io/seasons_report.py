@@ -11,7 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ..products.seasons import PixelSeries, decode_yydoy
+from ..products.registry import decode_yydoy
+from ..products.seasons import PixelSeries
 from .atomic import atomic_path
 
 FIGURE_NAME = "seasons_time_series.png"

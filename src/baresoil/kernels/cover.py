@@ -85,10 +85,17 @@ def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile:
     return R[:, top].mean(axis=1).astype(np.float32)
 
 
+SOIL_MAX_NDVI = 0.3
+"""A soil reference greener than this is no soil (a candidate the rule let through by mistake)."""
+
+
 def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndarray:
-    """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates; NaN with fewer."""
+    """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates that are not green
+    (NDVI under :data:`SOIL_MAX_NDVI`); NaN with fewer."""
     tillage = ndti(R[_B11], R[_B12])
-    ranked = np.where(candidates & np.isfinite(tillage), tillage, np.inf)
+    with np.errstate(invalid="ignore"):
+        soil_like = candidates & np.isfinite(tillage) & (ndvi(R[_B04], R[_B08]) < SOIL_MAX_NDVI)
+    ranked = np.where(soil_like, tillage, np.inf)
     lowest = np.argsort(ranked, axis=0)[:k]
     enough = np.isfinite(np.take_along_axis(ranked, lowest, axis=0)).all(axis=0)
     spectra = np.take_along_axis(R, lowest[None], axis=1).mean(axis=1)
@@ -121,22 +128,24 @@ def unmix(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,
 
 def shares_of(abundances: np.ndarray) -> np.ndarray:
     """(3, time, pixel) soil, NPV and PV shares summing to 1, from :func:`unmix`'s abundances."""
-    shares = abundances[[0, 2, 3]]
+    shares = np.clip(abundances[[0, 2, 3]], 0.0, None)  # a negative part is fitting noise, not a cover
     with np.errstate(invalid="ignore", divide="ignore"):
         return (shares / shares.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-def own_soil(R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers) -> np.ndarray:
+def own_soil(
+    R: np.ndarray, abundances: np.ndarray, scene: SceneEndmembers, min_rest: float = 0.6
+) -> np.ndarray:
     """(band, time, pixel) reflectance of the soil itself under each observation: the observation less
     its NPV and PV parts, divided by what is left of the pixel (moisture stays: it is the soil's).
 
-    NaN where the abundances are (no soil reference) or the soil's part is under a tenth.
+    NaN where the abundances are (no soil reference) or the soil's part is under ``min_rest``.
     """
-    npv, pv = abundances[2][None], abundances[3][None]
+    npv, pv = (np.clip(abundances[k], 0.0, 1.0)[None] for k in (2, 3))  # negative parts are fitting noise
     rest = 1.0 - npv - pv
     with np.errstate(invalid="ignore", divide="ignore"):
         soil = (R - npv * scene.npv[:, None, None] - pv * scene.pv[:, None, None]) / rest
-        return np.where(rest >= 0.1, soil, np.nan).astype(np.float32)
+        return np.where(rest >= min_rest, soil, np.nan).astype(np.float32)
 
 
 PIXEL_BATCH = 4096
@@ -159,3 +168,32 @@ def mostly_soil(fractions: np.ndarray, min_soil: float, max_green: float) -> np.
     soil, _, green = fractions
     with np.errstate(invalid="ignore"):
         return (soil >= min_soil) & (green < max_green)
+
+
+def regional_soil_ndti(soil: np.ndarray, quantile: float = 0.1) -> float:
+    """The NDTI of bare soil in a block: a low quantile of its pixels' soil references' NDTI (NaN without).
+
+    Soils' NDTI varies little (the clay absorption moves it by a few hundredths); a pixel that was
+    never bare has a reference with residue in it, whose NDTI stands above its neighbours'.
+    """
+    tillage = ndti(soil[_B11], soil[_B12])
+    tillage = tillage[np.isfinite(tillage)]
+    return float(np.quantile(tillage, quantile)) if tillage.size else float("nan")
+
+
+def decontaminate(soil: np.ndarray, npv: np.ndarray, ceiling: float) -> np.ndarray:
+    """(band, pixel) soil references whose NDTI exceeds ``ceiling`` with their residue taken out.
+
+    A reference taken from a pixel that was never bare is a mixture of its soil and residue; moving
+    it away from the residue spectrum until its NDTI is the ceiling's gives the soil under it.
+    """
+    if not np.isfinite(ceiling):
+        return soil
+    target = (1.0 - ceiling) / (1.0 + ceiling)  # B12/B11 at the ceiling's NDTI
+    s11, s12 = soil[_B11], soil[_B12]
+    n11, n12 = npv[_B11], npv[_B12]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = (s12 - target * s11) / (target * (s11 - n11) - s12 + n12)
+        above = ndti(s11, s12) > ceiling
+    alpha = np.where(above & np.isfinite(alpha), np.clip(alpha, 0.0, 2.0), 0.0)
+    return ((1.0 + alpha) * soil - alpha * npv[:, None]).astype(np.float32)

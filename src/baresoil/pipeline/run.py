@@ -24,7 +24,6 @@ from ..errors import AreaError
 from ..grid import Area, TileId
 from ..io.cog import LayerOutput, write_layers
 from ..io.stac import OutputItem, item_path, update_catalog, write_item
-from ..io.styles import write_layer_style
 from ..products.base import ProductPeriod
 from .progress import block_progress
 
@@ -127,8 +126,6 @@ def _run_tile(
     description = f"{family} {tile_plan.tile.code}"
     with explain_read_errors(tile_plan.scenes), block_progress(description, job.progress) as on_progress:
         write_layers(outputs, geobox, on_progress)
-    for out in outputs:
-        write_layer_style(out.code, out.path)
     return [write_item(job.out_dir, it) for it in items]
 
 

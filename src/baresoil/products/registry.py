@@ -1,18 +1,33 @@
-"""The product registry: every output layer's code, encoding and meaning, in one place.
+"""The product registry: every output layer's code, encoding, meaning and colours, in one place.
 
-COG writing (dtype, scale, offset, nodata, band names, tags), the STAC catalog of
-outputs (``raster:bands``) and the documentation tables are all generated from
-these entries, so they cannot drift apart.  A product family registers its
+COG writing (dtype, scale, offset, nodata, band names, tags, colour tables), the
+STAC catalog of outputs (``raster:bands``, ``classification:classes``), the QGIS
+styles, the report's quick-looks and the documentation tables are all generated
+from these entries, so they cannot drift apart.  A product family registers its
 layers at import time with :func:`register`, and layers whose codes are only
 known at run time with :func:`register_factory`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
+
+CLASS_COLOURS = ("#c8864b", "#2e8b3e", "#5b6c8f", "#4a90d9", "#d94a4a", "#a0a0a0", "#f0e442", "#8c564b")
+"""Colours of the classes of a categorical layer, in the order of its classes (MASK: bare soil brown,
+vegetation green, other surfaces slate)."""
+FLAG_GREYS = ("#f0f0f0", "#d0d0d0", "#b0b0b0", "#909090", "#707070", "#505050", "#303030", "#101010")
+"""Greys of a layer's flags, in the order of their values."""
+RAMP = "viridis"
+"""Matplotlib colour map of the other single-band layers (over their 2–98 % range)."""
+YYDOY = "YYDOY"
+"""Unit of the HRL date layers: year modulo 100 times 1000 plus day of year (22213 is 1 August 2022)."""
+DAY_OF_YEAR = "day of year"
+"""Unit of the day-of-year layers (1 … 366, the year being the item's)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,37 @@ class Layer:
         return bool(self.classes)
 
     @property
+    def is_date(self) -> bool:
+        """Whether the values are dates (YYDOY) or days of the year, shown by month rather than a ramp."""
+        return self.unit in (YYDOY, DAY_OF_YEAR)
+
+    def class_colours(self) -> dict[int, str]:
+        """Class value -> ``#rrggbb`` (the report's, the COG colour table's and the QGIS style's)."""
+        return {value: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, value in enumerate(self.classes)}
+
+    def flag_colours(self) -> dict[int, str]:
+        """Flag value -> ``#rrggbb``: one grey each, lighter for lower values."""
+        return {value: FLAG_GREYS[i % len(FLAG_GREYS)] for i, value in enumerate(sorted(self.flags))}
+
+    def physical(self, stored: float) -> float:
+        """One stored value as a physical value (flag codes included: that is what a GIS shows for them)."""
+        return float(stored) * self.scale + self.offset
+
+    def stored_limits(self) -> tuple[float, float]:
+        """The lowest and highest stored values a measurement may take (nodata and flags kept out)."""
+        if np.dtype(self.dtype).kind == "f":
+            info = np.finfo(self.dtype)
+            return float(info.min), float(info.max)
+        info_int = np.iinfo(self.dtype)
+        low, high = float(info_int.min), float(info_int.max)
+        reserved = sorted([self.nodata, *self.flags])
+        if reserved and reserved[0] >= (low + high) / 2:
+            high = reserved[0] - 1
+        elif reserved and reserved[-1] <= (low + high) / 2:
+            low = reserved[-1] + 1
+        return low, high
+
+    @property
     def count(self) -> int:
         return max(1, len(self.bands))
 
@@ -62,17 +108,10 @@ class Layer:
             out = values.astype(self.dtype)
             out[~np.isfinite(values)] = self.nodata
             return out
-        info = np.iinfo(self.dtype)
         finite = np.isfinite(values)
         stored = np.where(finite, (values - self.offset) / self.scale, 0.0)
         stored = np.rint(stored)
-        low, high = float(info.min), float(info.max)
-        # keep nodata and flag codes out of the range that real values may take
-        reserved = sorted([self.nodata, *self.flags])
-        if reserved and reserved[0] >= (low + high) / 2:
-            high = reserved[0] - 1
-        elif reserved and reserved[-1] <= (low + high) / 2:
-            low = reserved[-1] + 1
+        low, high = self.stored_limits()  # nodata and flag codes stay out of the range of real values
         out = np.clip(stored, low, high).astype(self.dtype)
         out[~finite] = np.asarray(self.nodata).astype(self.dtype)
         if self.flags:  # flag codes pass through as they are (products emit them as values)
@@ -97,6 +136,23 @@ class Layer:
         if self.unit:
             entry["unit"] = self.unit
         return [dict(entry, name=name) if self.bands else dict(entry) for name in (self.bands or ("",))]
+
+
+def class_name(label: str) -> str:
+    """A label as a machine name (STAC ``classification`` names): 'other surfaces (built-up, water)' ->
+    'other_surfaces_built-up_water'."""
+    return re.sub(r"[^0-9A-Za-z-]+", "_", label).strip("_") or "class"
+
+
+def yydoy(day: date) -> int:
+    """HRL date encoding: 2022-08-01 -> 22213."""
+    return (day.year % 100) * 1000 + day.timetuple().tm_yday
+
+
+def decode_yydoy(value: float) -> date:
+    """The date of an HRL YYDOY value: 22213 -> 2022-08-01."""
+    whole = round(value)
+    return date(2000 + whole // 1000, 1, 1) + timedelta(days=max(whole % 1000, 1) - 1)
 
 
 _REGISTRY: dict[str, Layer] = {}

@@ -43,7 +43,7 @@ from ..kernels import seasons as kernel
 from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
 from .base import ProductPeriod
-from .registry import Layer, register
+from .registry import YYDOY, Layer, register, yydoy
 
 ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
 
@@ -89,13 +89,13 @@ _CL = (
     "seasons.min_event_confidence (14 days by default)"
 )
 register(
-    _hrl("CPMCE", "Main crop emergence", f"Emergence of the main crop, {_DATE}.", "YYDOY", _EVENT_FLAGS,
+    _hrl("CPMCE", "Main crop emergence", f"Emergence of the main crop, {_DATE}.", YYDOY, _EVENT_FLAGS,
          False),
     _hrl("CPMCECL", "Main crop emergence confidence",
          f"Emergence {_CL}; none (65534) for one placed by the calendar, not seen; 1-40.", "days",
          _with_confidence_flag(_COMMON_FLAGS), False),
     _hrl("CPMCH", "Main crop harvest", f"Harvest of the main crop (removal of standing biomass), {_DATE}.",
-         "YYDOY", _COMMON_FLAGS, True),
+         YYDOY, _COMMON_FLAGS, True),
     _hrl("CPMCHCL", "Main crop harvest confidence",
          f"Harvest {_CL}, and by default at least the days between the views bracketing it; 1-40.", "days",
          _with_confidence_flag(_COMMON_FLAGS), False),
@@ -119,7 +119,7 @@ register(
          "after the last clear view); 1-80.", "days",
          _with_confidence_flag(_BARE_FLAGS), True),
     _hrl("CPSCE", "Secondary crop emergence", f"Emergence of the secondary (e.g. cover) crop, {_DATE}.",
-         "YYDOY", _SECONDARY_FLAGS, False),
+         YYDOY, _SECONDARY_FLAGS, False),
     _hrl("CPSCD", "Secondary crop duration", "Days from emergence to harvest of the secondary crop.", "days",
          _SECONDARY_FLAGS, False),
     _hrl("CPCSY", "Cropping seasons", "Number of cropping seasons in the year: 1 or 2.", "count",
@@ -161,15 +161,6 @@ def season_windows(year: int, zone: int) -> dict[str, tuple[date, date]]:
         "before_main": (date(y, 1, 1), date(y, 3, 31)),
         "after_main": (date(y, 6, 15), date(y + 1, 3, 31)),
     }
-
-
-def yydoy(day: date) -> int:
-    """HRL date encoding: 2022-08-01 -> 22213."""
-    return (day.year % 100) * 1000 + day.timetuple().tm_yday
-
-
-def decode_yydoy(value: int) -> date:
-    return date(2000 + value // 1000, 1, 1) + timedelta(days=value % 1000 - 1)
 
 
 class DailyGrid:

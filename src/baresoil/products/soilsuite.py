@@ -40,16 +40,29 @@ from ..kernels.bare import (
     mask_classes,
 )
 from ..kernels.composite import ci95, masked_stats
-from ..kernels.cover import mostly_soil, own_soil, scene_endmembers, shares_of, soil_reference, unmix
+from ..kernels.cover import (
+    decontaminate,
+    mostly_soil,
+    own_soil,
+    regional_soil_ndti,
+    scene_endmembers,
+    shares_of,
+    soil_reference,
+    unmix,
+)
 from ..kernels.haze import flat_shape, haze_shape, hazy_observations
-from ..kernels.indices import mndwi, pvir2
+from ..kernels.indices import mndwi, ndvi, pvir2
+from ..kernels.surfaces import bright_mineral, clustered, mostly_water, steady_and_never_green
 from ..kernels.threshold import pixel_pvir2_threshold
 from .base import ProductPeriod, whole_and_yearly_periods
-from .registry import Layer, register
+from .registry import DAY_OF_YEAR, Layer, register
 
 FAMILY = "soilsuite"
 RULES = ("pvir2", "geos3", "sen4cap")
 SCL_WATER = 6
+PURE_SOIL = 0.97
+"""An observation with at least this soil share is composited as it is: its residue and green parts
+are fitting noise, and taking them out would only add the endmembers' errors."""
 MASK_CLASSES = {1: "bare surface", 2: "permanent vegetation", 3: "other surfaces (built-up, water)"}
 
 
@@ -80,9 +93,9 @@ register(
     _reflectance_layer("MREF", "Mean reflectance",
                        "Mean reflectance of all clear observations (blue-filtered)."),
     Layer("FIRST_BARE", FAMILY, "First bare day", "Day of year of the first bare observation.",
-          "uint16", 0, unit="day of year"),
+          "uint16", 0, unit=DAY_OF_YEAR),
     Layer("LAST_BARE", FAMILY, "Last bare day", "Day of year of the last bare observation.",
-          "uint16", 0, unit="day of year", quicklook=False),
+          "uint16", 0, unit=DAY_OF_YEAR, quicklook=False),
     Layer("NBARE", FAMILY, "Bare periods",
           "Number of separate bare periods in the year (runs of bare observations), an indicator of tillage.",
           "uint8", 255, unit="count"),
@@ -127,6 +140,7 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         auto=auto,
         doy=(times - times.astype("datetime64[Y]")).astype(int) + 1,
         haze_window=_window_px(params.haze_window_m, float(cube.attrs["resolution"])),
+        builtup_window=_window_px(params.builtup_window_m, float(cube.attrs["resolution"])),
         specs=tuple((s.dates, s.yearly) for s in specs),
     )
     n_out = sum(sum(s.layers.values()) for s in specs)
@@ -199,6 +213,7 @@ def _soilsuite_block(
     auto: bool,
     doy: np.ndarray,
     haze_window: int,
+    builtup_window: int,
     specs: tuple[tuple[np.ndarray, bool], ...],
 ) -> np.ndarray:
     """All layers of all periods for one chunk: (outputs, y, x) float32, NaN = missing."""
@@ -209,6 +224,10 @@ def _soilsuite_block(
     eligible = valid & (scl.reshape(n_time, -1) != SCL_WATER)
     if landcover is not None:
         eligible &= ~np.isin(landcover.reshape(-1), params.landcover_not_bare)[None]
+    if landcover is None and params.builtup_from_data:
+        # built-up land found in the series is never bare, as the land-cover map's would be
+        eligible &= ~_other_surfaces(bands, valid, scl.reshape(n_time, -1), None, params, (ny, nx),
+                                     builtup_window)[None]  # fmt: skip
     rule, thr = _apply_rule(bands, eligible, threshold.reshape(-1), params, auto)
     candidates = eligible & rule
     if params.haze_limit > 0:
@@ -217,11 +236,15 @@ def _soilsuite_block(
         hazy = hazy_observations(R, valid, groups, SKY_SHAPES, ny, nx, haze_window, params.haze_limit)
         valid = valid & ~hazy
         candidates &= valid
-    composite = R
+    composite, soil_share = R, None
     if params.min_soil_fraction > 0:
-        candidates, own = _cover_screen(R, valid, eligible, candidates, params)
+        candidates, own, soil_share = _cover_screen(R, valid, eligible, candidates, params)
         if params.own_soil_composite:
-            composite = np.where(np.isfinite(own), own, R)
+            with np.errstate(invalid="ignore"):
+                mixed = np.isfinite(own) & (soil_share < PURE_SOIL)[None]
+            # bright rock and sand are bare surfaces of their own: nothing to take out of them
+            mixed &= ~bright_mineral(bands["B02"], valid, params.mineral_blue)[None]
+            composite = np.where(mixed, own, R)
     swir = (bands["B11"] + bands["B12"]) / 2  # the blue filter drops haze-shaped brightening only
     bare = candidates & ~blue_outliers(bands["B02"], candidates, params.blue_sigma, params.blue_floor, swir)
     brightness = (bands["B8A"] + bands["B11"] + bands["B12"]) / 3
@@ -234,11 +257,14 @@ def _soilsuite_block(
     others &= ~dark_outliers(brightness, others, params.shadow_ratio)
     valid_obs = bare | others
     mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor, swir)
-    other = _other_surfaces(bands, valid, scl.reshape(n_time, -1), landcover, params)
+    other = _other_surfaces(
+        bands, valid, scl.reshape(n_time, -1), landcover, params, (ny, nx), builtup_window
+    )
+    purest = _purest(bare, soil_share, params)
     out = []
     for dates, yearly in specs:
         when = dates[:, None]
-        out += _period_outputs(R, composite, valid_obs & when, bare & when, candidates & when,
+        out += _period_outputs(R, composite, valid_obs & when, bare & when, purest & when, candidates & when,
                                mref_obs & when, other, thr, params)  # fmt: skip
         if yearly:
             first, last, count = bare_periods(bare[dates], valid_obs[dates], doy[dates].astype(np.float32))
@@ -248,19 +274,23 @@ def _soilsuite_block(
 
 def _cover_screen(
     R: np.ndarray, valid: np.ndarray, eligible: np.ndarray, candidates: np.ndarray, params: SoilSuiteConfig
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rule's candidates re-judged by their share of exposed soil, where the pixel has a soil of its own,
-    and each observation's own-soil spectrum (the observation less its residue and green parts).
+    each observation's own-soil spectrum (the observation less its residue and green parts) and its
+    soil share.
 
     Any valid observation can qualify, not only the rule's: a bare soil under a little green that
     the threshold missed is recovered, and a straw-covered one it took is dropped.
     """
     soil = soil_reference(R, candidates)
     scene = scene_endmembers(R, valid)
+    if params.soil_ndti_margin >= 0:
+        soil = decontaminate(soil, scene.npv, regional_soil_ndti(soil) + params.soil_ndti_margin)
     abundances = unmix(R, soil, scene)
     fractions = shares_of(abundances)
     judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
-    return np.where(np.isfinite(soil[0])[None], judged, candidates), own_soil(R, abundances, scene)
+    screened = np.where(np.isfinite(soil[0])[None], judged, candidates)
+    return screened, own_soil(R, abundances, scene), fractions[0]
 
 
 def _apply_rule(
@@ -291,14 +321,33 @@ def _other_surfaces(
     scl: np.ndarray,
     landcover: np.ndarray | None,
     params: SoilSuiteConfig,
+    shape: tuple[int, int],
+    window: int,
 ) -> np.ndarray:
-    """Built-up and water: from land cover where given, else water from the data."""
+    """Built-up and water: from land cover where given, else from the series (see ``kernels.surfaces``)."""
     if landcover is not None:
         return np.isin(landcover.reshape(-1), params.landcover_other)
-    n_valid = valid.sum(axis=0)
-    water_obs = valid & ((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return water_obs.sum(axis=0) / n_valid >= 0.5
+    water = mostly_water((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0), valid)
+    if not params.builtup_from_data:
+        return water
+    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_max_ndvi)
+    settled &= ~water & ~bright_mineral(bands["B02"], valid, params.mineral_blue)
+    return water | clustered(settled, shape, window, params.builtup_share)
+
+
+def _purest(bare: np.ndarray, soil_share: np.ndarray | None, params: SoilSuiteConfig) -> np.ndarray:
+    """The bare observations the composite is made of: those with the most soil where there are enough.
+
+    Frequency counts every bare observation; the soil's own spectrum is best read where little else
+    covers it, so a pixel with at least ``min_bare_obs`` observations of ``composite_min_soil`` soil is
+    composited from those only.
+    """
+    if soil_share is None or params.composite_min_soil <= params.min_soil_fraction:
+        return bare
+    with np.errstate(invalid="ignore"):
+        pure = bare & (soil_share >= params.composite_min_soil)
+    enough = pure.sum(axis=0) >= params.min_bare_obs
+    return np.where(enough[None], pure, bare)
 
 
 def _period_outputs(
@@ -306,6 +355,7 @@ def _period_outputs(
     composite: np.ndarray,
     valid: np.ndarray,
     bare: np.ndarray,
+    purest: np.ndarray,
     candidates: np.ndarray,
     mref_obs: np.ndarray,
     other: np.ndarray,
@@ -313,7 +363,8 @@ def _period_outputs(
     params: SoilSuiteConfig,
 ) -> list[np.ndarray]:
     vobs = valid.sum(axis=0).astype(np.float32)
-    mean, std, bobs = masked_stats(composite, bare)
+    bobs = bare.sum(axis=0).astype(np.float32)
+    mean, std, used = masked_stats(composite, purest & bare)
     too_few = bobs < params.min_bare_obs
     for stat in (mean, std):
         stat[:, too_few] = np.nan
@@ -324,4 +375,4 @@ def _period_outputs(
     no_data = vobs == 0
     bobs_out = np.where(no_data, np.nan, bobs).astype(np.float32)
     vobs_out = np.where(no_data & ~np.isfinite(R[0]).any(axis=0), np.nan, vobs).astype(np.float32)
-    return [mask, bsf, vobs_out, bobs_out, *mean, *std, *ci95(std, bobs), *mref, threshold]
+    return [mask, bsf, vobs_out, bobs_out, *mean, *std, *ci95(std, used), *mref, threshold]

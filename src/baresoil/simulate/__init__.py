@@ -164,7 +164,9 @@ def is_simulation_of(out_dir: str | Path, spec: WorldSpec) -> bool:
     if not all(path.exists() for path in catalogs) or not world_json.exists():
         return False
     stored = json.loads(world_json.read_text())
-    return bool(stored.get("recipe") == RECIPE and stored.get("spec") == spec.to_json())
+    physics = json.loads(json.dumps(spec.physics.to_json()))  # as stored: tuples become lists
+    same_physics = stored.get("physics", physics) == physics
+    return bool(stored.get("recipe") == RECIPE and stored.get("spec") == spec.to_json() and same_physics)
 
 
 def _clear_previous(root: Path) -> None:

@@ -48,7 +48,9 @@ class SoilPhysics:
     soc_darkening: float = 1.0
     """Scale of the per-band SOC exponents: how strongly organic matter darkens."""
     clay_absorption: float = 0.875
-    """B12/B11 of a 24 % clay soil: the depth of the 2200 nm hydroxyl absorption."""
+    """B12/B11 of a soil at the world's typical clay content: the depth of the 2200 nm hydroxyl
+    absorption.  Its prior (0.84 … 0.94: NDTI 0.03 … 0.09) and residue's (``residue_cellulose``,
+    0.62 … 0.80: NDTI 0.11 … 0.23) keep the gap that soils and cellulose leave in the SWIR."""
     iron: float = 1.0
     """Amplitude of the iron field's red tilt."""
     carbonate: float = 0.0
@@ -282,7 +284,7 @@ _COMMON: Priors = {
     "soil.brightness": LogUniform(0.7, 1.45),
     "soil.tilt": Uniform(-0.2, 0.25),
     "soil.soc_darkening": Uniform(0.6, 1.4),
-    "soil.clay_absorption": Uniform(0.82, 0.93),
+    "soil.clay_absorption": Uniform(0.84, 0.94),
     "soil.iron": Uniform(0.3, 2.5),
     "soil.carbonate": Uniform(0.0, 0.1),
     "soil.moisture_darkening": Uniform(0.7, 1.3),
@@ -292,7 +294,7 @@ _COMMON: Priors = {
     "cover.green_swir": Uniform(0.8, 1.25),
     "cover.crop_variation": Uniform(0.0, 0.1),
     "cover.residue_brightness": Uniform(0.65, 1.35),
-    "cover.residue_cellulose": Uniform(0.66, 0.84),
+    "cover.residue_cellulose": Uniform(0.62, 0.8),
     "cover.straw_brightness": Uniform(0.8, 1.25),
     "cover.residue_half_life_days": LogUniform(70.0, 320.0),
     "cover.harvest_residue": Uniform(0.6, 1.4),

@@ -34,6 +34,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+import pystac
 from affine import Affine
 from odc.geo.geobox import GeoBox
 from pyproj import CRS, Transformer
@@ -219,12 +220,8 @@ def find_covariate_tiles(folder: str | Path) -> list[CovariateTile]:
     catalog_path = folder / "catalog.json"
     if not catalog_path.exists():
         raise CovariateError(f"no STAC catalog of SoilSuite outputs at {catalog_path}")
-    catalog = json.loads(catalog_path.read_text())
     best: dict[str, tuple[tuple[Any, ...], CovariateTile]] = {}
-    for link in catalog.get("links", []):
-        if link.get("rel") != "item":
-            continue
-        item_path = (folder / link["href"]).resolve()
+    for item_path in _item_paths(catalog_path):
         item = json.loads(item_path.read_text())
         if item["properties"].get("baresoil:family") != SOILSUITE_FAMILY:
             continue
@@ -235,6 +232,15 @@ def find_covariate_tiles(folder: str | Path) -> list[CovariateTile]:
     if not best:
         raise CovariateError(f"{catalog_path}: no SoilSuite items (run `baresoil soilsuite` first)")
     return [best[code][1] for code in sorted(best)]
+
+
+def _item_paths(catalog_path: Path) -> list[Path]:
+    """The item files of an output catalog, through its collections (pystac walks the links)."""
+    try:
+        items = pystac.Catalog.from_file(str(catalog_path)).get_items(recursive=True)
+        return [Path(str(item.get_self_href())) for item in items]
+    except (OSError, pystac.STACError, ValueError, KeyError) as exc:
+        raise CovariateError(f"{catalog_path}: cannot read the catalog of SoilSuite outputs: {exc}") from exc
 
 
 def _tile_of(item: Mapping[str, Any], folder: Path) -> CovariateTile:

@@ -1,0 +1,59 @@
+"""Built-up land and water from the series alone, on tiny (time, pixel) arrays with known answers."""
+
+import numpy as np
+
+from baresoil.kernels.surfaces import (
+    bright_mineral,
+    clustered,
+    masked_quantile,
+    mostly_water,
+    steady_and_never_green,
+)
+
+DAYS = np.arange(0, 730, 10)
+SEASON = 0.5 - 0.5 * np.cos(2 * np.pi * DAYS / 365)
+
+
+def _series(**pixels: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    return np.stack(list(pixels.values()), axis=1).astype(np.float32), list(pixels)
+
+
+def test_settlements_are_steady_and_never_green_where_fields_meadows_and_woods_are_not():
+    ndvi, names = _series(
+        roof=np.full(DAYS.size, 0.12),
+        garden=0.45 + 0.08 * SEASON,
+        meadow=0.6 + 0.15 * SEASON,
+        conifer=np.full(DAYS.size, 0.72),
+        deciduous=0.35 + 0.5 * SEASON,
+        field=np.where((DAYS % 365) < 200, 0.15 + 0.7 * np.sin(np.pi * (DAYS % 365) / 200), 0.15),
+    )
+    valid = np.ones(ndvi.shape, bool)
+    settled = dict(zip(names, steady_and_never_green(ndvi, valid), strict=True))
+    assert settled == {"roof": True, "garden": True, "meadow": False, "conifer": False, "deciduous": False,
+                       "field": False}  # fmt: skip
+
+
+def test_cloudy_observations_do_not_count():
+    ndvi = np.where(np.arange(DAYS.size)[:, None] % 2 == 0, 0.2, 0.9).astype(np.float32)
+    valid = np.arange(DAYS.size)[:, None] % 2 == 0
+    assert steady_and_never_green(ndvi, valid).all()
+    assert np.isnan(masked_quantile(ndvi, np.zeros_like(valid), 0.9)).all()
+
+
+def test_mostly_water_needs_half_the_valid_observations():
+    water = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0], [1, 0, 1]], bool)
+    valid = np.array([[1, 1, 1], [1, 1, 1], [0, 1, 1], [1, 1, 0]], bool)
+    assert mostly_water(water, valid).tolist() == [True, False, False]
+
+
+def test_only_clustered_flags_stay():
+    flags = np.zeros((9, 9), bool)
+    flags[1:5, 1:5] = True  # a village
+    flags[7, 7] = True  # one odd pixel
+    kept = clustered(flags.reshape(-1), (9, 9), window=3, min_share=0.3).reshape(9, 9)
+    assert kept[1:5, 1:5].all() and not kept[7, 7]
+
+
+def test_bright_mineral_surfaces_are_rock_not_roofs():
+    blue = np.array([[0.32, 0.08, 0.06]] * 5, np.float32)
+    assert bright_mineral(blue, np.ones(blue.shape, bool)).tolist() == [True, False, False]
