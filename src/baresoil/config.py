@@ -375,6 +375,10 @@ class ParcelsConfig:
     bs_statistic: Literal["median", "mean"] = "median"
     """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
     pixels are (the mean mixes a green strip into a bare field)."""
+    bs_skip_lone_nbs: bool = True
+    """A view not bare between two bare views of the parcel neither ends nor splits a period (not in
+    Sen4CAP): a canopy does not come and go between two views, an unflagged cloud, shadow or haze
+    does."""
     bs_max_ndti: float = 0.12
     bs_max_ndvi_rise: float = 0.05
     bs_max_ndti_rise: float = 0.02

@@ -514,3 +514,30 @@ def test_before_window_dates_a_first_period_from_the_view_before_the_window():
 def test_before_window_leaves_a_period_dated_inside_the_window():
     out, opening = bp.before_window(_opening(before=12.0), np.array([-7.0] * 3), np.zeros(3, bool), 0.0)
     assert (out[:, 0, bp.BEFORE] == 12.0).all() and not opening.any()
+
+
+def test_lone_views_differ_from_both_neighbours_within_their_parcel():
+    bare = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 1], bool)
+    offsets = np.array([0, 6, 10])  # parcel 0: rows 0-5, parcel 1: rows 6-9
+    lone = bp.lone_views(offsets, bare)
+    # row 1 (green between two bare views) is lone; row 6 is its parcel's first, row 5 its parcel's last
+    assert lone.tolist() == [False, True, False, False, False, False, False, False, False, False]
+    assert bp.lone_views(np.array([0, 3]), np.array([0, 1, 0], bool)).tolist() == [False, True, False]
+
+
+def test_a_lone_green_view_does_not_split_a_period():
+    days = np.array([0, 10, 20, 30, 40, 55, 70, 80, 90, 100])  # clouds around day 55
+    bare = np.array([0, 0, 1, 1, 1, 0, 1, 1, 1, 0], bool)
+    conf = np.full(10, 0.95)
+    split = bp.parcel_periods(days, bare, conf)
+    assert split[0, bp.END] == 40 and split[1, bp.START] == 80  # Sen4CAP: the green view ends one period
+    lone = bp.lone_views(np.array([0, 10]), bare) & ~bare
+    kept = bp.parcel_periods(days, bare, np.where(lone, np.nan, conf))
+    assert kept[0, bp.START] == 20 and kept[0, bp.END] == 90 and np.isnan(kept[1, bp.START])
+
+
+def test_a_period_under_way_when_the_window_opened_starts_on_its_first_day():
+    periods = np.full((2, 1, len(bp.FIELDS)), np.nan)
+    periods[:, 0, bp.START] = [20.0, 35.0]
+    moved = bp.open_at(periods, np.array([[True], [False]]), 0.0)
+    assert moved[:, 0, bp.START].tolist() == [0.0, 35.0] and periods[0, 0, bp.START] == 20.0

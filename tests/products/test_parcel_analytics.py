@@ -112,7 +112,11 @@ def test_analysis_window_limits_the_observations():
     rows = calibration_parcels() + s2_rows("A", "gggggbbbbbbggggggggg")
     result = bare_soil_periods(table(rows), date(2021, 2, 1), date(2021, 3, 1), SEN4CAP)
     row = result.markers_all.set_index("parcel_id").loc["A"]
-    assert row["NbrTTS2"] == 5 and row["START_S2_1"] == "2021-02-05"  # Feb 5, 10, 15, 20, 25
+    assert row["NbrTTS2"] == 5  # Feb 5, 10, 15, 20, 25
+    # bare on 31 January, before the window: the period was under way when the window opened
+    assert row["START_S2_1"] == "2021-02-01" and row["START_SRC_S2_1"] == "S2_before"
+    green_before = result.markers_all.set_index("parcel_id").loc["cal0"]  # green on 31 January
+    assert green_before["START_S2_1"] == "2021-02-20" and green_before["START_SRC_S2_1"] == "S2_window"
 
 
 def test_without_both_classes_the_labels_are_used_as_they_are():

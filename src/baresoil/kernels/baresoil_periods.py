@@ -680,6 +680,34 @@ def before_window(
     return out, opening
 
 
+def open_at(periods: np.ndarray, opening: np.ndarray, window_start: float) -> np.ndarray:
+    """The periods with START moved to ``window_start`` where ``opening`` (parcel, period) is True: a
+    period under way when the analysis window opened begins, inside the window, on its first day."""
+    out = periods.copy()
+    out[..., START] = np.where(np.asarray(opening, bool), window_start, out[..., START])
+    return out
+
+
+def lone_views(offsets: np.ndarray, bare: np.ndarray) -> np.ndarray:
+    """Per row: True where the row's class differs from both its neighbours' in its parcel's series.
+
+    Parcel k owns rows ``offsets[k]:offsets[k+1]``, in date order; a parcel's first and last rows are
+    never lone.
+    """
+    offsets = np.asarray(offsets, np.int64)
+    bare = np.asarray(bare, bool)
+    owner = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
+    same_before = np.zeros(bare.size, bool)
+    same_before[1:] = owner[1:] == owner[:-1]
+    same_after = np.zeros(bare.size, bool)
+    same_after[:-1] = owner[:-1] == owner[1:]
+    differs_before = np.zeros(bare.size, bool)
+    differs_before[1:] = bare[1:] != bare[:-1]
+    differs_after = np.zeros(bare.size, bool)
+    differs_after[:-1] = bare[:-1] != bare[1:]
+    return same_before & same_after & differs_before & differs_after
+
+
 @numba.njit(cache=True)
 def _step_intervals(
     offsets: np.ndarray,

@@ -108,13 +108,14 @@ def bare_soil_periods(
     params = (config or Config()).parcels
     ids = _parcel_ids(markers, parcels)
     s2, s2_trained = _classified_s2(markers, start, end, params)
-    s2_periods, s2_last, s2_count = _periods_per_parcel(ids, s2, _rules(params, "s2"))
+    s2_periods, s2_last, s2_count = _periods_per_parcel(ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs)
+    began = _start_estimate(ids, s2_periods, s2, markers, start, end, params)
+    s2_periods = bp.open_at(s2_periods, began.source == "S2_before", _day_number(start))
     s1, s1_trained = _classified_s1(markers, start, end, params, s2)
     s1_periods = s1_last = s1_count = None
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
-    began = _start_estimate(ids, s2_periods, s2, markers, start, end, params)
     markers_all = _markers_all(
         ids, s2_periods, s2_last, s2_count, began, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
     )
@@ -333,7 +334,7 @@ def _start_estimate(
     params: ParcelsConfig,
 ) -> StartEstimate:
     prior_day, prior_bare = _last_view_before(ids, markers, start, params)
-    window_start = float(np.datetime64(start, "D").astype(np.int64))
+    window_start = _day_number(start)
     s2_periods, opening = bp.before_window(s2_periods, prior_day, prior_bare, window_start)
     s2_periods = _after_snow(ids, s2_periods, markers, start, end)
     opening &= ~np.isfinite(s2_periods[..., bp.BEFORE])  # a snowy view in the window: began after it
@@ -456,20 +457,25 @@ def _relative_vh(markers: pd.DataFrame, start: date, end: date) -> pd.DataFrame 
 
 
 def _periods_per_parcel(
-    ids: np.ndarray, table: pd.DataFrame, rules: bp.PeriodRules
+    ids: np.ndarray, table: pd.DataFrame, rules: bp.PeriodRules, skip_lone_nbs: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(parcel, period, FIELDS) markers, last observation day and observation count per parcel of ``ids``."""
+    """(parcel, period, FIELDS) markers, last observation day and observation count per parcel of ``ids``;
+    with ``skip_lone_nbs``, a view not bare between two bare views of its parcel is left out of the
+    periods (it is still counted as an observation)."""
     classified = table[np.isfinite(table["conf"].to_numpy(np.float64))]
     position = pd.Index(ids).get_indexer(classified["parcel_id"])
     classified = classified[position >= 0]
     position = position[position >= 0]
-    order = np.argsort(position, kind="stable")
-    days = classified["date"].to_numpy().astype("datetime64[D]").astype(np.int64)[order]
+    days = classified["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    order = np.lexsort((days, position))
+    days = days[order]
+    bare = classified["bare"].to_numpy(bool)[order]
+    conf = classified["conf"].to_numpy(np.float64)[order]
     counts = np.bincount(position, minlength=len(ids))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    periods = bp.all_parcel_periods(
-        offsets, days, classified["bare"].to_numpy()[order], classified["conf"].to_numpy()[order], rules
-    )
+    if skip_lone_nbs:
+        conf = np.where(bp.lone_views(offsets, bare) & ~bare, np.nan, conf)
+    periods = bp.all_parcel_periods(offsets, days, bare, conf, rules)
     last = np.full(len(ids), np.nan)
     if days.size:
         last[counts > 0] = np.maximum.reduceat(days, offsets[:-1][counts > 0])
@@ -483,6 +489,10 @@ def _parcel_ids(markers: pd.DataFrame, parcels: pd.DataFrame | None) -> np.ndarr
     if parcels is not None:
         ids = pd.unique(np.concatenate([np.asarray(parcels["parcel_id"]), np.asarray(ids)]))
     return np.asarray(ids)
+
+
+def _day_number(day: date) -> float:
+    return float(np.datetime64(day, "D").astype(np.int64))
 
 
 def _iso(days: np.ndarray) -> np.ndarray:
