@@ -541,3 +541,11 @@ def test_a_period_under_way_when_the_window_opened_starts_on_its_first_day():
     periods[:, 0, bp.START] = [20.0, 35.0]
     moved = bp.open_at(periods, np.array([[True], [False]]), 0.0)
     assert moved[:, 0, bp.START].tolist() == [0.0, 35.0] and periods[0, 0, bp.START] == 20.0
+
+
+def test_a_field_alone_under_a_crop_all_through_the_window_is_never_bare():
+    # one parcel, no other in the area: its lowest view is a crop covering 45 %, not its soil
+    shares = [_mix(g, 0.0) for g in (0.45, 0.45, 0.5, 0.6, 0.8, 0.95, 1.0)]
+    ndvi, ndti = (np.array(v) for v in zip(*shares, strict=True))
+    exposed = bp.exposed_share(ndvi, ndti, np.zeros(ndvi.size)).exposed
+    assert (exposed < 0.75).all()

@@ -254,8 +254,8 @@ class CoverRules:
     """Percentile of the NDTI excess of the area's views without much green taken as full residue cover."""
     max_soil_ndvi: float = 0.3
     """Highest NDVI of a bare soil (a physical bound: soils reflect at most about twice as much in the
-    near infrared as in the red); it caps the area's typical soil level, so that an area whose parcels
-    never show their soil (all grassland) has no bare view."""
+    near infrared as in the red); it caps each parcel's soil level, so that a parcel that never shows
+    its soil in the data (grassland, a crop standing all through the window) has no bare view."""
     scale: float = 0.05
     """Spread of the exposed share (share units) over which the confidence goes from 0.73 to 0.5 and
     from 0.5 to 0.27: the confidence is ``1 / (1 + exp(-(share - min_soil) / scale))``."""
@@ -277,10 +277,10 @@ def exposed_share(
 
     Rows are the views of many parcels (``owner``) of one area.  Three levels, none fixed:
 
-    * bare soil: each parcel's own low NDVI and NDTI (``soil_quantile`` of its views); a parcel
-      whose lowest NDVI is further above the area's typical soil than the green share a bare view
-      may hold (1 − ``min_soil``) never shows its soil (grassland, a permanent crop), and its soil
-      level is capped there;
+    * bare soil: each parcel's own low NDVI and NDTI (``soil_quantile`` of its views); the NDVI
+      level is at most ``max_soil_ndvi``, the highest a soil has: a parcel whose lowest views are
+      greener never shows its soil in the data (grassland, a permanent crop, a crop standing
+      throughout the window) and its views are read against that bound;
     * full green cover: the NDVI of the area's greenest views (``green_quantile``) and their NDTI;
     * full residue cover: the largest NDTI excess (``residue_quantile``) over the soil–green mixing
       line among the views with less green than a bare view may hold.
@@ -300,8 +300,7 @@ def exposed_share(
     soil_ndvi = parcel_low(np.where(finite, ndvi, np.nan), owner, rules.soil_quantile)
     soil_ndti = parcel_low(np.where(finite, ndti, np.nan), owner, rules.soil_quantile)
     allowed = 1.0 - rules.min_soil
-    typical = min(_typical_level(soil_ndvi, owner), rules.max_soil_ndvi)
-    soil_ndvi = np.minimum(soil_ndvi, typical + allowed * (green_ndvi - typical))
+    soil_ndvi = np.minimum(soil_ndvi, rules.max_soil_ndvi)
     with np.errstate(invalid="ignore", divide="ignore"):
         green = (ndvi - soil_ndvi) / (green_ndvi - soil_ndvi)
         excess = ndti - (soil_ndti + np.clip(green, 0.0, 1.0) * (green_ndti - soil_ndti))
@@ -312,13 +311,6 @@ def exposed_share(
     exposed = 1.0 - green - residue
     return CoverShares(np.where(finite, green, np.nan), np.where(finite, residue, np.nan),
                        np.where(finite, exposed, np.nan))  # fmt: skip
-
-
-def _typical_level(levels: np.ndarray, owner: np.ndarray) -> float:
-    """The median over parcels (each counted once) of a per-row parcel level."""
-    _, first = np.unique(np.asarray(owner), return_index=True)
-    values = levels[first]
-    return float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
 
 
 def bare_from_share(exposed: np.ndarray, rules: CoverRules = CoverRules()) -> Classified:
