@@ -62,7 +62,9 @@ def green_cover(day: date) -> float:
     if day < GREEN_UP:
         return WINTER_COVER
     if day < PEAK:
-        return WINTER_COVER + (0.95 - WINTER_COVER) * _smoothstep((day - GREEN_UP).days / (PEAK - GREEN_UP).days)
+        return WINTER_COVER + (0.95 - WINTER_COVER) * _smoothstep(
+            (day - GREEN_UP).days / (PEAK - GREEN_UP).days
+        )
     if day < RIPENING:
         return 0.95
     if day < HARVEST:

@@ -389,6 +389,16 @@ class ParcelsConfig:
     forest learns from the extremes only and calls bare whatever is nearer bare soil than green crops:
     stubble, residue, ripe cereals, winter crops with 10 % cover."""
     # heterogeneity (L4D)
+    hete_method: Literal["zones", "sen4cap"] = "zones"
+    """How a parcel is found heterogeneous: ``zones`` (not in Sen4CAP) splits each parcel's pixels in two
+    zones by their NDVI course over the window and asks how far apart the zones are on each date, in
+    units of their own spread (``hete_zone_*``); ``sen4cap`` clusters the pixels of all parcels per
+    30-day period (``hete_s2_clusters``) and rates markers M1–M4 over windows of periods."""
+    hete_zone_separation: Positive = 6.0
+    """``zones``: two zones differ on a date when their median NDVI differ by at least this many times
+    their pooled spread (one population split in two gives about 2.7)."""
+    hete_zone_min_clear: Fraction = 0.8
+    """``zones``: a date counts for a parcel when at least this share of its pixels is clear."""
     hete_period_days: AtLeastOne = 30
     hete_s2_step_days: AtLeastOne = 10
     hete_s1_step_days: AtLeastOne = 7

@@ -311,7 +311,9 @@ def _summer(doy):
     return 0.2 + 0.65 * np.exp(-(((doy - 220) / 35.0) ** 2))
 
 
-def test_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels():
+def _split_area(method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Decision and per-period table of an area with a split parcel, a tiny one, one cut by the edge and
+    one without pixels."""
     codes = np.zeros((24, 40), np.int64)
     codes[1:11, 1:13] = 1  # homogeneous, winter crop
     codes[1:11, 15:27] = 2  # split: left half winter crop, right half summer crop
@@ -324,21 +326,39 @@ def test_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels(
     cube = _cube(codes, curves)
     ids = ["h1", "split", "h3", "tiny", "edge", "none"]
     frame = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6], "parcel_id": ids, "category": ["arable"] * 6})
-    config = Config(parcels=ParcelsConfig(hete_s2_clusters=4, hete_min_cluster_pixels=20))
+    config = Config(parcels=ParcelsConfig(hete_method=method, hete_s2_clusters=4, hete_min_cluster_pixels=20))
     result = heterogeneity(cube, codes, date(2021, 1, 1), date(2021, 12, 31), config, parcels=frame)
+    assert list(result.decision.columns) == list(DECISION_COLUMNS) and result.periods_s1 is None
     decision = result.decision.set_index("parcel_id")
-    assert list(result.decision.columns) == list(DECISION_COLUMNS)
     assert decision.loc["split", "C_INDEX"] in ("STRONG", "MODERATE", "WEAK")
-    assert decision.loc["split", "M3"] >= 2 and not np.isnan(decision.loc["split", "P_Hete_L"])
+    assert not np.isnan(decision.loc["split", "P_Hete_L"])
     for pid in ("h1", "h3", "edge"):  # a homogeneous parcel may be split by noise (POOR), not more
         assert decision.loc[pid, "C_INDEX"] in ("NO", "POOR"), pid
     assert decision.loc["tiny", "C_INDEX"] == decision.loc["none", "C_INDEX"] == "NO"
-    assert decision.loc["none", "HoleS2"] == 0 and np.isnan(decision.loc["none", "M1"])
+    assert decision.loc["none", "HoleS2"] == 0
     assert (decision["LC"] == 1).all()
-    periods = result.periods_s2
+    return decision, result.periods_s2
+
+
+def test_sen4cap_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels():
+    decision, periods = _split_area("sen4cap")
+    assert decision.loc["split", "M3"] >= 2 and np.isnan(decision.loc["none", "M1"])
+    assert decision[["ZONE_SHARE", "ZONE_SEP", "ZONE_DATES"]].isna().all().all()
     assert set(periods["period"]) == set(range(1, 13))
     assert (periods.loc[periods["parcel_id"] == "tiny", "Hete"] <= 1).all()
-    assert result.periods_s1 is None
+
+
+def test_two_zones_find_the_split_parcel_its_share_and_when_its_halves_differ():
+    decision, periods = _split_area("zones")
+    split = decision.loc["split"]
+    assert split["C_INDEX"] == "STRONG" and split["ZONE_SHARE"] == pytest.approx(0.5)
+    assert split["ZONE_SEP"] >= 6 and split["ZONE_DATES"] >= 3 and np.isnan(split["M1"])
+    # the halves differ most between the winter crop's peak (May) and the summer crop's (August)
+    assert 4 <= split["P_Hete_L"] <= 9
+    assert decision.loc["h1", "ZONE_DATES"] == 0 and np.isnan(decision.loc["tiny", "ZONE_SEP"])
+    mine = periods[periods["parcel_id"] == "split"]
+    assert set(mine["period"]) == set(range(1, 14)) and mine["ZONE_DATES"].sum() == split["ZONE_DATES"]
+    assert "tiny" not in set(periods["parcel_id"])  # never split: no period rows
 
 
 def test_heterogeneity_with_s1():

@@ -108,7 +108,9 @@ def bare_soil_periods(
     params = (config or Config()).parcels
     ids = _parcel_ids(markers, parcels)
     s2, s2_trained = _classified_s2(markers, start, end, params)
-    s2_periods, s2_last, s2_count = _periods_per_parcel(ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs)
+    s2_periods, s2_last, s2_count = _periods_per_parcel(
+        ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs
+    )
     began = _start_estimate(ids, s2_periods, s2, markers, start, end, params)
     s2_periods = bp.open_at(s2_periods, began.source == "S2_before", _day_number(start))
     s1, s1_trained = _classified_s1(markers, start, end, params, s2)
