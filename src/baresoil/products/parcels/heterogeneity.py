@@ -301,7 +301,7 @@ def _zone_decision(
     groups = _code_groups(pixels)
     decisions, periods = [], []
     for code, pid in info.ids.items():
-        group = groups.get(int(code), np.zeros(0, np.int64))
+        group = groups.get(code, np.zeros(0, np.int64))
         zones = kh.split_zones(values[:, group], rules)
         partly = (zones.holes > 0) & (zones.holes < 1)
         row: dict[str, object] = {"parcel_id": pid, "LC": int(info.category.get(code, 0)),
@@ -344,7 +344,7 @@ def _zone_class(
             "ZONE_SEP": float(zones.separation[largest]), "ZONE_DATES": n}  # fmt: skip
 
 
-def _code_groups(pixels: _Pixels) -> dict[int, np.ndarray]:
+def _code_groups(pixels: _Pixels) -> dict[object, np.ndarray]:
     """Positions (into the parcel pixels) of each code's pixels."""
     order = np.argsort(pixels.codes, kind="stable")
     bounds = np.flatnonzero(np.diff(pixels.codes[order])) + 1
