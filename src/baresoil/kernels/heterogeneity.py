@@ -21,6 +21,10 @@ Steps (each a function of plain arrays):
    M1..M4 over a window (max 12) gives C_INDEX STRONG (12), MODERATE (≥ 10),
    WEAK (≥ 8), POOR (≥ 6), else NO; the best class and its window start (P_Hete_L).
 
+Not in Sen4CAP: :func:`split_zones` splits one parcel's pixels in two zones by their NDVI
+course (:func:`two_means`) and measures, date by date, how far apart the zones are in units of
+their own spread (:class:`ZoneRules`).
+
 Deviations from Sen4CAP 4.x: the NDVI distance between two clusters is the largest gap
 between their mean NDVI on the same image of the period (Sen4CAP compares the clusters'
 NDVI averaged over the period's images and the cluster label: a lag of two or three weeks

@@ -1,15 +1,17 @@
 """Bare-soil periods per parcel with a confidence class, as Sen4CAP's L4E product, from the markers table.
 
 Input: the markers database in long form (``parcel_id, date, source, feature, mean, …,
-count``; source ``S2`` or ``S1``).  Steps: S2 threshold calibration of the parcel
-means, a Random Forest per observation (its bare calls kept within the bare
-envelope, ``parcels.bs_max_*``: not in Sen4CAP, all ``inf`` gives Sen4CAP's
-processing), the marker state machine (M1–M6, START/END of up to 3 periods,
-confidence class), optionally the same on S1 with labels
-transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
-confirmation of S2 periods and the bare-soil durations, and (not in Sen4CAP) when each
-period most likely began: a Sentinel-1 backscatter step between the last view not bare
-and START, else the middle of those days (START_EST, START_UNC, START_SRC).  The kernels are in
+count``; source ``S2`` or ``S1``).  Steps: the class of each S2 view — by default (not in
+Sen4CAP) its exposed-soil share read against levels the data set (``parcels.bs_classifier =
+"cover"``), else Sen4CAP's threshold calibration of the parcel means and a Random Forest per
+observation (its bare calls kept within the bare envelope, ``parcels.bs_max_*``); the marker
+state machine (M1–M6, START/END of up to 3 periods, confidence class; not in Sen4CAP: a lone view
+not bare between two bare ones is left out, ``bs_skip_lone_nbs``), optionally the same on S1 with
+labels transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
+confirmation of S2 periods and the bare-soil durations, and (not in Sen4CAP) when each period most
+likely began: a Sentinel-1 backscatter step between the last view not bare and START, else the
+middle of those days, and the window's first day for a period under way when the window opened,
+which is then its START too (START_EST, START_UNC, START_SRC).  The kernels are in
 :mod:`baresoil.kernels.baresoil_periods`; this module only reshapes tables.
 
 Outputs use Sen4CAP's column names (``L4E_BS_MarkersAll``, ``L4E_BS_MarkersS2``,

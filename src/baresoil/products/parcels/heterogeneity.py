@@ -1,18 +1,22 @@
-"""Parcel heterogeneity as Sen4CAP's L4D product: clusters of a parcel's pixels, period by period.
+"""Parcel heterogeneity as Sen4CAP's L4D product: is a declared parcel farmed as one field?
 
-From the observation cube and the rasterised parcel codes: each pixel's 10-day
-series of B02, B03, B04, B08 and NDVI (clear observations only, linear between
-them, gaps over 30 days left open); per 30-day period the 3 ten-day images of
-every parcel pixel of the area are clustered together (MiniBatchKMeans, 12 clusters
-by default where Sen4CAP has 4, in Sen4CAP's units: reflectance × 10000, NDVI ×
-1000); per parcel, isolated pixels
-are removed, connectivity is measured and the markers M1..M4 follow; a parcel is
-then rated over sliding windows of 3 periods (C_INDEX, P_Hete_L).  Optional
-Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period, 5 clusters) gives
-M5..M7 per period.  The kernels are in :mod:`baresoil.kernels.heterogeneity`.
+By default (``parcels.hete_method = "zones"``, not in Sen4CAP) each parcel's pixels are split in
+two zones by their NDVI course over the window (the dates on which most of the parcel is clear),
+and the zones' separation on each date is measured in units of their own spread
+(:func:`baresoil.kernels.heterogeneity.split_zones`): C_INDEX follows from the number of dates on
+which the zones differ, and ZONE_SHARE, ZONE_SEP and ZONE_DATES say how.
 
-Memory: the 10-day series of the parcel pixels (steps × pixels × 5 float64) is held
-at once; the clustering of one period sees all parcel pixels of the cube.
+With ``hete_method = "sen4cap"``, Sen4CAP's processing: each pixel's 10-day series of B02, B03,
+B04, B08 and NDVI (clear observations only, linear between them, gaps over 30 days left open); per
+30-day period the 3 ten-day images of every parcel pixel of the area are clustered together
+(MiniBatchKMeans, 12 clusters by default where Sen4CAP has 4, in Sen4CAP's units: reflectance ×
+10000, NDVI × 1000); per parcel, isolated pixels are removed, connectivity is measured and the
+markers M1..M4 follow; a parcel is then rated over sliding windows of 3 periods (C_INDEX,
+P_Hete_L).  Optional Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period, 5 clusters) gives
+M5..M7 per period with either method.  The kernels are in :mod:`baresoil.kernels.heterogeneity`.
+
+Memory: the NDVI of the window's dates (``zones``) or the 10-day series (``sen4cap``: steps ×
+pixels × 5 float64) of the parcel pixels is held at once.
 """
 
 from __future__ import annotations
