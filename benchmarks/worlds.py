@@ -58,6 +58,10 @@ TUNING: tuple[World, ...] = (
     World("south", 102),
     World("atlantic", 103),
     World("continental", 104),
+    World("south", 105),
+    World("south", 106),
+    World("central", 107),
+    World("atlantic", 108),
 )
 """Worlds any rule or constant may be chosen on."""
 HELD_OUT: tuple[World, ...] = (

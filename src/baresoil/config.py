@@ -141,8 +141,9 @@ class SoilSuiteConfig:
     neighbourhood is too."""
     builtup_window_m: Positive = 120.0
     """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
-    builtup_max_ndvi: Fraction = 0.6
-    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this."""
+    builtup_green_share: Fraction = 0.78
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
+    green level (the 90th percentile of its pixels' greenest observations)."""
     mineral_blue: Fraction = 0.2
     """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
@@ -260,8 +261,9 @@ class SeasonsConfig:
     neighbourhood is too."""
     builtup_window_m: Positive = 120.0
     """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
-    builtup_max_ndvi: Fraction = 0.6
-    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this."""
+    builtup_green_share: Fraction = 0.78
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
+    green level (the 90th percentile of its pixels' greenest observations)."""
     mineral_blue: Fraction = 0.2
     """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""

@@ -96,6 +96,22 @@ def test_scene_endmembers_take_the_extremes_and_fall_back_to_the_library():
     np.testing.assert_array_equal(fallback.npv, LIBRARY_NPV)
 
 
+def test_a_block_without_residue_takes_no_soil_for_residue():
+    # every observation is bare soil (its NDTI varying a little): the highest NDTI is the soil's own
+    n = 30_000
+    R = np.repeat(LOAM[:, None, None], n, axis=2) * np.linspace(0.9, 1.1, n, dtype=np.float32)[None, None]
+    R[9] *= np.linspace(1.02, 0.98, n, dtype=np.float32)[None]
+    valid = np.ones((1, n), bool)
+    assert float(cover.ndti(*scene_endmembers(R, valid).npv[8:10])) < 0.1  # unconstrained: soil taken
+    soil_ndti = float(cover.ndti(LOAM[8], LOAM[9]))
+    np.testing.assert_array_equal(scene_endmembers(R, valid, npv_min_ndti=soil_ndti + 0.03).npv, LIBRARY_NPV)
+    # and the cover screen keeps such a block's bare soil bare
+    two_dates = R.reshape(10, 2, n // 2)  # each pixel seen bare twice: a soil of its own
+    both = np.ones((2, n // 2), bool)
+    screened, _, soil_share = _cover_screen(two_dates, both, both, both, SoilSuiteConfig())
+    assert screened.all() and np.nanmin(soil_share) > 0.9
+
+
 def test_cover_screen_rejudges_candidates_where_the_pixel_has_a_soil():
     # pixel 0 has soil dates; its straw date passed the rule, its lightly green soil date did not
     soil, wet, straw, lightly_green = (_mix(LOAM, 1, 0, 0), _mix(LOAM, 1, 0, 0, 0.5), _mix(LOAM, 0.5, 0.5, 0),

@@ -34,9 +34,16 @@ def test_settlements_are_steady_and_never_green_where_fields_meadows_and_woods_a
 
 
 def test_cloudy_observations_do_not_count():
-    ndvi = np.where(np.arange(DAYS.size)[:, None] % 2 == 0, 0.2, 0.9).astype(np.float32)
-    valid = np.arange(DAYS.size)[:, None] % 2 == 0
-    assert steady_and_never_green(ndvi, valid).all()
+    """A roof whose cloudy dates read green is still a roof; a meadow beside it sets the green level."""
+    cloudy = np.arange(DAYS.size) % 2 == 1
+    roof = np.where(cloudy, 0.9, 0.2)
+    meadow = 0.65 + 0.15 * SEASON
+    ndvi, _ = _series(roof=roof, meadow=meadow)
+    valid = np.stack([~cloudy, np.ones(DAYS.size, bool)], axis=1)
+    assert steady_and_never_green(ndvi, valid).tolist() == [True, False]
+    assert not steady_and_never_green(ndvi, np.ones_like(valid))[0], (
+        "counting the cloudy dates, it looks green"
+    )
     assert np.isnan(masked_quantile(ndvi, np.zeros_like(valid), 0.9)).all()
 
 

@@ -62,24 +62,35 @@ def scene_endmembers(
     quantile: float = 0.995,
     npv_max_ndvi: float = 0.35,
     npv_min_swir: float = 0.15,
+    npv_min_ndti: float = float("nan"),
+    pv_min_ndvi: float = 0.5,
 ) -> SceneEndmembers:
-    """PV and NPV spectra from the extremes of a block's valid observations."""
+    """PV and NPV spectra from the extremes of a block's valid observations.
+
+    NPV is taken only from observations whose NDTI exceeds ``npv_min_ndti`` (the soil's, where known): in
+    a block without residue the highest NDTI is its soil's, and soil taken for residue would split every
+    bare observation in two.  PV likewise comes only from observations greener than ``pv_min_ndvi``: a
+    block without a canopy (a bare year, a winter) takes the library's.
+    """
     greenness, tillage = ndvi(R[_B04], R[_B08]), ndti(R[_B11], R[_B12])
     ok = valid & np.isfinite(greenness) & np.isfinite(tillage)
-    pv = _extreme_mean(R, greenness, ok, quantile, LIBRARY_PV)
+    pv = _extreme_mean(R, greenness, ok, quantile, LIBRARY_PV, above=pv_min_ndvi)
     # water and shadow have a high NDTI too: NPV is bright in the SWIR and not green
     with np.errstate(invalid="ignore"):
         dry = ok & (greenness < npv_max_ndvi) & (R[_B11] > npv_min_swir)
-    npv = _extreme_mean(R, tillage, dry, quantile, LIBRARY_NPV)
+    npv = _extreme_mean(R, tillage, dry, quantile, LIBRARY_NPV, above=npv_min_ndti)
     return SceneEndmembers(pv=pv, npv=npv)
 
 
 def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile: float,
-                  fallback: np.ndarray) -> np.ndarray:  # fmt: skip
+                  fallback: np.ndarray, above: float = float("nan")) -> np.ndarray:  # fmt: skip
+    """Mean spectrum of the observations scoring in the top ``quantile`` (and above ``above``)."""
     values = score[where]
     if values.size == 0:
         return fallback
     top = where & (score >= np.quantile(values, quantile))
+    if np.isfinite(above):
+        top &= score > above
     if top.sum() < MIN_ENDMEMBER_OBS:
         return fallback
     return R[:, top].mean(axis=1).astype(np.float32)

@@ -7,7 +7,8 @@ itself tells most of it:
   MNDWI is positive);
 * **built-up land** (roofs, streets, yards and the gardens between them): never
   really green and never changing — even the pixel's greenest observations (a
-  high quantile of NDVI over the period) stay below a meadow's or a crop's, and
+  high quantile of NDVI over the period) stay well below the greenest meadows'
+  and crops' of the area, and
   its NDVI hardly moves through the seasons, where every field greens up and is
   harvested, every meadow is mown, every deciduous wood loses its leaves;
 * such pixels count where they cluster (their share within a neighbourhood of
@@ -41,14 +42,24 @@ def masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarra
 
 
 def steady_and_never_green(
-    ndvi: np.ndarray, valid: np.ndarray, max_peak: float = 0.6, max_amplitude: float = 0.3
+    ndvi: np.ndarray, valid: np.ndarray, green_share: float = 0.78, max_amplitude: float = 0.3
 ) -> np.ndarray:
-    """(pixel,) True where NDVI's 90th percentile stays under ``max_peak`` and its spread (90th less 10th
-    percentile) under ``max_amplitude``: sealed surfaces and the gardens between them."""
+    """(pixel,) True where NDVI's 90th percentile stays under ``green_share`` of the block's green level
+    and its spread (90th less 10th percentile) under ``max_amplitude``: sealed surfaces and the gardens
+    between them.
+
+    The block's green level is the 90th percentile, over its pixels, of their greenest observations:
+    how green a meadow or a crop gets here, which haze, clouds and the vegetation itself set from
+    world to world, so the ceiling follows it.
+    """
     peak = masked_quantile(ndvi, valid, 0.9)
     low = masked_quantile(ndvi, valid, 0.1)
+    seen = peak[np.isfinite(peak)]
+    if seen.size == 0:
+        return np.zeros(peak.shape, bool)
+    ceiling = green_share * float(np.quantile(seen, 0.9))
     with np.errstate(invalid="ignore"):
-        return (peak < max_peak) & (peak - low < max_amplitude)
+        return (peak < ceiling) & (peak - low < max_amplitude)
 
 
 def mostly_water(water_obs: np.ndarray, valid: np.ndarray, share: float = 0.5) -> np.ndarray:

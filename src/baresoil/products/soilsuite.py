@@ -283,9 +283,10 @@ def _cover_screen(
     the threshold missed is recovered, and a straw-covered one it took is dropped.
     """
     soil = soil_reference(R, candidates)
-    scene = scene_endmembers(R, valid)
+    soil_ndti = regional_soil_ndti(soil) + max(params.soil_ndti_margin, 0.0)
+    scene = scene_endmembers(R, valid, npv_min_ndti=soil_ndti)
     if params.soil_ndti_margin >= 0:
-        soil = decontaminate(soil, scene.npv, regional_soil_ndti(soil) + params.soil_ndti_margin)
+        soil = decontaminate(soil, scene.npv, soil_ndti)
     abundances = unmix(R, soil, scene)
     fractions = shares_of(abundances)
     judged = valid & eligible & mostly_soil(fractions, params.min_soil_fraction, params.max_green_fraction)
@@ -330,7 +331,7 @@ def _other_surfaces(
     water = mostly_water((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0), valid)
     if not params.builtup_from_data:
         return water
-    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_max_ndvi)
+    settled = steady_and_never_green(ndvi(bands["B04"], bands["B08"]), valid, params.builtup_green_share)
     settled &= ~water & ~bright_mineral(bands["B02"], valid, params.mineral_blue)
     return water | clustered(settled, shape, window, params.builtup_share)
 

@@ -1,0 +1,131 @@
+"""Speed against the floor and the peer: each product, its notebook peer and the decode floor, in one run.
+
+    python benchmarks/bench_speed.py [--family soilsuite seasons parcels] [--world DIR] [--resolution 20 10]
+                                     [--fraction 0.5 1.0]
+
+For each family, resolution and area (the world's south-west ``fraction`` by side: 0.5 is a quarter
+of the area), three runs, one after the other, each in its own process on the same catalog and area:
+
+* the **decode floor**: every COG the product's scenes need, decoded whole with rasterio on two
+  threads, no warp (``peers.decode_floor``);
+* the **notebook peer**: the plain odc-stac + xarray code a user would write (``peers.py``);
+* the **product**: the ``baresoil`` command a user runs, end to end (search → COGs + STAC).
+
+One JSON line each: the three times, the product's ratio to the floor and the peer's to the product
+(the speed-up over the notebook), CPU use (200 % = both cores) and peak memory of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from baresoil.catalog.scenes import select_scenes
+from baresoil.catalog.source import StacSource, TimeRange, find_items
+from baresoil.config import load_config
+from baresoil.grid import Area
+from peers import Measured, measure
+from worlds import DEMO
+
+PERIODS = {"soilsuite": ("2021-01-01", "2022-12-31"), "seasons": ("2021-07-01", "2023-06-30"),
+           "parcels": ("2021-01-01", "2022-12-31")}  # fmt: skip
+BANDS = {
+    "soilsuite": ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL"),
+    "seasons": ("B04", "B08", "SCL"),
+    "parcels": ("B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"),
+}
+"""The bands each product reads (the floor decodes these)."""
+
+
+def catalog_of(world: Path) -> Path:
+    return world / "stac" / "earth-search" / "catalog.json"
+
+
+def needed_files(world: Path, area: Area, family: str) -> list[str]:
+    """The COGs of the scenes the product uses, for the bands it reads."""
+    start, end = PERIODS[family]
+    config = load_config(product=family if family in ("seasons", "parcels") else None)
+    items = find_items(StacSource(str(catalog_of(world))), area, TimeRange.parse(start, end))
+    scenes = select_scenes(items, config.scenes)
+    return sorted({item.bands[b].href for s in scenes for item in s.items for b in BANDS[family]
+                   if b in item.bands})  # fmt: skip
+
+
+def product(family: str, world: Path, bbox: tuple[float, ...], resolution: float, out: Path) -> Measured:
+    start, end = PERIODS[family]
+    command = [family, "--stac", str(catalog_of(world)), "--bbox", *(f"{v:.6f}" for v in bbox),
+               "--out", str(out), "--resolution", f"{resolution:g}"]  # fmt: skip
+    if family == "seasons":
+        command += ["--year", "2022"]
+    else:
+        command += ["--start", start, "--end", end]
+    if family == "parcels":
+        command += ["--parcels", str(world / "inputs" / "parcels.gpkg"), "--id-column", "parcel_id"]
+    return _timed([str(Path(sys.executable).parent / "baresoil"), *command])
+
+
+def _timed(command: list[str]) -> Measured:
+    import resource
+
+    began = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command[:2])} failed: {done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak_kb = int(done.stderr.strip().splitlines()[-1])
+    return Measured(round(seconds, 2), round(100 * cpu / seconds), round(peak_kb / 1024))
+
+
+def run(family: str, world: Path, resolution: float, fraction: float) -> dict[str, object]:
+    from bench_soilsuite import world_area
+
+    area = world_area(world, fraction)
+    bbox = area.lonlat_bounds
+    files = needed_files(world, area, family)
+    start, end = PERIODS[family]
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "files.json"
+        listing.write_text(json.dumps(files))
+        floor = measure("decode", str(listing))
+        extra = [str(world / "inputs" / "parcels.gpkg")] if family == "parcels" else []
+        box = ",".join(f"{v:.6f}" for v in bbox)
+        peer_out = str(Path(tmp) / "peer")
+        peer = measure(family, str(catalog_of(world)), box, start, end, peer_out, f"{resolution:g}", *extra)
+        ours = product(family, world, bbox, resolution, Path(tmp) / "product")
+    return {
+        "benchmark": "speed", "family": family, "resolution_m": resolution, "area_fraction": fraction,
+        "cog_files": len(files),
+        "decode_floor": floor.__dict__, "notebook_peer": peer.__dict__, "product": ours.__dict__,
+        "product_vs_floor": round(ours.seconds / floor.seconds, 2),
+        "speedup_over_notebook": round(peer.seconds / ours.seconds, 2),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--family", nargs="+", default=["soilsuite", "seasons", "parcels"])
+    parser.add_argument("--world", type=Path, default=DEMO.path)
+    parser.add_argument("--resolution", type=float, nargs="+", default=[20.0])
+    parser.add_argument("--fraction", type=float, nargs="+", default=[1.0])
+    args = parser.parse_args(argv)
+    for family in args.family:
+        for resolution in args.resolution:
+            for fraction in args.fraction:
+                print(json.dumps(run(family, args.world, resolution, fraction)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
