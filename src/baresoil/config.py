@@ -372,8 +372,16 @@ class ParcelsConfig:
     bs_residue_quantile: Annotated[float, Field(ge=0, le=100)] = 95.0
     """Percentile of the NDTI excess (over the soil–green mixing line) of the area's views with little
     green taken as full residue cover."""
+    bs_residue_noise: NonNegative = 1.0
+    """Residue counts (``cover`` classifier) only beyond this many robust spreads of the NDTI excess
+    within each parcel's views with little green: the spread of a wet or hazy soil's NDTI."""
     bs_cover_scale: Annotated[float, Field(gt=0)] = 0.05
     """Confidence of the ``cover`` class: logistic in (exposed share − ``bs_min_soil``) / this."""
+    bs_min_clear_share: Fraction = 0.5
+    """A view of a parcel is classified (``cover`` classifier) only when at least this share of the
+    parcel's pixels (its largest clear count) is clear: the contract's bare day needs half the
+    parcel's pixels bare, which fewer clear pixels cannot show, and a view mostly under cloud is read
+    from its edges (haze, shadow, unflagged cloud)."""
     bs_statistic: Literal["median", "mean"] = "median"
     """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
     pixels are (the mean mixes a green strip into a bare field)."""

@@ -549,3 +549,30 @@ def test_a_field_alone_under_a_crop_all_through_the_window_is_never_bare():
     ndvi, ndti = (np.array(v) for v in zip(*shares, strict=True))
     exposed = bp.exposed_share(ndvi, ndti, np.zeros(ndvi.size)).exposed
     assert (exposed < 0.75).all()
+
+
+def test_the_view_before_the_window_is_the_first_view_s_earlier_neighbour():
+    bare = np.array([0, 1, 1, 0, 0, 1], bool)
+    offsets = np.array([0, 3, 6])  # parcel 0: not bare, bare, bare; parcel 1: not bare, not bare, bare
+    # parcel 0's view before the window was bare: its first view (not bare) lies between two bare ones
+    lone = bp.lone_views(offsets, bare, np.array([1, 1]))
+    assert lone.tolist() == [True, False, False, False, False, False]
+    assert not bp.lone_views(offsets, bare, np.array([-1, 0])).any()  # no view before, or not bare
+
+
+def test_residue_is_read_only_beyond_the_spread_of_a_wet_soil():
+    # residue whose NDTI lies close to the soil's: the soils' own NDTI varies with wetting by 0.01,
+    # residue adds up to 0.03
+    rows = []
+    for k in range(10):
+        soil = (SOIL[0] + 0.01 * (k - 5), SOIL[1])
+        rows += [(f"p{k}", *_mix(1.0, 0, soil))] * 2
+        rows += [(f"p{k}", soil[0], soil[1] + wet) for wet in (0.0, 0.0, 0.01, -0.01, 0.01, -0.01, 0.0)]
+        rows += [(f"p{k}", soil[0], soil[1] + r) for r in (0.02, 0.03)]
+    owner, ndvi, ndti = (np.array(v) for v in zip(*rows, strict=True))
+    wet = (owner == "p3") & np.isclose(ndti, SOIL[1] + 0.01) & (ndvi < 0.3)
+    plain = bp.exposed_share(ndvi, ndti, owner, bp.CoverRules(residue_noise=0.0)).exposed
+    assert (plain[wet] < 0.75).all()  # half the largest excess: read as half residue
+    noisy = bp.exposed_share(ndvi, ndti, owner).exposed
+    assert (noisy[wet] >= 0.75).all()  # within about one spread of its soil: bare
+    assert (noisy[(ndti >= SOIL[1] + 0.029) & (ndvi < 0.3)] < 0.75).all()  # full residue: not bare

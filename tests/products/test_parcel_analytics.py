@@ -484,3 +484,21 @@ def test_category_change_table_for_a_two_year_run_with_categories():
     assert CATEGORY_PRODUCT.run(one_year) == {}
     no_category = _context(table(rows), ids, None, "2021-01-01", "2022-12-31")
     assert CATEGORY_PRODUCT.run(no_category) == {}
+
+
+def test_a_view_mostly_under_cloud_is_not_classified():
+    # parcel C: bare all through, one view with a quarter of its pixels clear that reads green
+    rows = calibration_parcels()
+    for i in range(10):  # an area with residue: parcel R under stubble, then tilled
+        day = pd.Timestamp(START + timedelta(days=5 * i))
+        ndti = 0.15 if i < 6 else BARE["NDTI"]
+        rows += [("R", day, "S2", f, v, 100) for f, v in dict(BARE, NDTI=ndti).items()]
+    rows += s2_rows("C", "bbbbbbbbbb")
+    cloudy = pd.Timestamp(START + timedelta(days=25))
+    rows = [r for r in rows if not (r[0] == "C" and r[1] == cloudy)]
+    rows += [("C", cloudy, "S2", f, v, 25) for f, v in GREEN.items()]
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31))
+    obs = result.observations.set_index(["parcel_id", "date"])
+    assert pd.isna(obs.loc[("C", "2021-01-26"), "pred"]) and obs.loc[("C", "2021-01-21"), "pred"] == "BS"
+    out = result.markers_all.set_index("parcel_id")
+    assert out.loc["C", "START_S2_1"] == "2021-01-01" and out.loc["C", "END_S2_1"] == "Continue"

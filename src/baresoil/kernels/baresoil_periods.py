@@ -252,6 +252,10 @@ class CoverRules:
     """Percentile of the NDVI of all views of the area taken as full green cover."""
     residue_quantile: float = 95.0
     """Percentile of the NDTI excess of the area's views without much green taken as full residue cover."""
+    residue_noise: float = 1.0
+    """Residue counts only beyond this many robust spreads of the NDTI excess within a parcel's views
+    with little green (moisture, haze, noise): where residue's NDTI is close to the soil's, what is
+    left of the excess is mostly a wet soil's, not residue."""
     max_soil_ndvi: float = 0.3
     """Highest NDVI of a bare soil (a physical bound: soils reflect at most about twice as much in the
     near infrared as in the red); it caps each parcel's soil level, so that a parcel that never shows
@@ -306,11 +310,27 @@ def exposed_share(
         excess = ndti - (soil_ndti + np.clip(green, 0.0, 1.0) * (green_ndti - soil_ndti))
         dry = finite & (green < allowed)
         full = np.nanpercentile(excess[dry], rules.residue_quantile) if dry.any() else np.nan
-        residue = np.maximum(excess / full, 0.0) if full > 0 else np.zeros_like(excess)
+        floor = rules.residue_noise * _within_spread(excess[dry], np.asarray(owner)[dry])
+        residue = (
+            np.maximum(excess - floor, 0.0) / (full - floor) if full - floor > 0 else np.zeros_like(excess)
+        )
     green = np.maximum(green, 0.0)
     exposed = 1.0 - green - residue
     return CoverShares(np.where(finite, green, np.nan), np.where(finite, residue, np.nan),
                        np.where(finite, exposed, np.nan))  # fmt: skip
+
+
+def _within_spread(values: np.ndarray, owner: np.ndarray) -> float:
+    """Robust spread (1.4826 × median absolute deviation) of ``values`` about their owner's median."""
+    if values.size == 0:
+        return 0.0
+    _, group = np.unique(owner, return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    medians = np.array([np.median(values[order[a : a + n]]) for a, n in zip(starts, counts, strict=True)])
+    return float(1.4826 * np.median(np.abs(values - medians[group])))
 
 
 def bare_from_share(exposed: np.ndarray, rules: CoverRules = CoverRules()) -> Classified:
@@ -680,11 +700,12 @@ def open_at(periods: np.ndarray, opening: np.ndarray, window_start: float) -> np
     return out
 
 
-def lone_views(offsets: np.ndarray, bare: np.ndarray) -> np.ndarray:
+def lone_views(offsets: np.ndarray, bare: np.ndarray, bare_before: np.ndarray | None = None) -> np.ndarray:
     """Per row: True where the row's class differs from both its neighbours' in its parcel's series.
 
-    Parcel k owns rows ``offsets[k]:offsets[k+1]``, in date order; a parcel's first and last rows are
-    never lone.
+    Parcel k owns rows ``offsets[k]:offsets[k+1]``, in date order; a parcel's last row is never lone,
+    nor its first unless ``bare_before`` (parcel,) gives the class of its view before the series
+    (1 bare, 0 not bare, -1 none): that view is then the first row's earlier neighbour.
     """
     offsets = np.asarray(offsets, np.int64)
     bare = np.asarray(bare, bool)
@@ -697,6 +718,13 @@ def lone_views(offsets: np.ndarray, bare: np.ndarray) -> np.ndarray:
     differs_before[1:] = bare[1:] != bare[:-1]
     differs_after = np.zeros(bare.size, bool)
     differs_after[:-1] = bare[:-1] != bare[1:]
+    if bare_before is not None:
+        prior = np.asarray(bare_before, np.int64)
+        first = offsets[:-1][np.diff(offsets) > 0]
+        known = prior[owner[first]] >= 0
+        first = first[known]
+        same_before[first] = True
+        differs_before[first] = bare[first] != (prior[owner[first]] == 1)
     return same_before & same_after & differs_before & differs_after
 
 

@@ -110,10 +110,12 @@ def bare_soil_periods(
     params = (config or Config()).parcels
     ids = _parcel_ids(markers, parcels)
     s2, s2_trained = _classified_s2(markers, start, end, params)
+    prior = _last_view_before(ids, markers, start, params)
+    bare_before = np.where(np.isfinite(prior[0]), prior[1].astype(np.int64), -1)
     s2_periods, s2_last, s2_count = _periods_per_parcel(
-        ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs
+        ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs, bare_before
     )
-    began = _start_estimate(ids, s2_periods, s2, markers, start, end, params)
+    began = _start_estimate(ids, s2_periods, s2, markers, start, end, prior, params)
     s2_periods = bp.open_at(s2_periods, began.source == "S2_before", _day_number(start))
     s1, s1_trained = _classified_s1(markers, start, end, params, s2)
     s1_periods = s1_last = s1_count = None
@@ -213,10 +215,12 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
         min_soil=params.bs_min_soil,
         soil_quantile=params.bs_soil_quantile,
         residue_quantile=params.bs_residue_quantile,
+        residue_noise=params.bs_residue_noise,
         scale=params.bs_cover_scale,
     )
     statistic = params.bs_statistic if params.bs_statistic in markers.columns else "mean"
-    views = wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic)
+    views = _mostly_clear(wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic),
+                          params.bs_min_clear_share)  # fmt: skip
     ndvi, ndti, owner = (views[c].to_numpy() for c in ("NDVI", "NDTI", "parcel_id"))
     shares = bp.exposed_share(ndvi, ndti, owner, rules)
     exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
@@ -230,6 +234,13 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
     out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
     out["exposed"] = mine
     return out
+
+
+def _mostly_clear(views: pd.DataFrame, min_share: float) -> pd.DataFrame:
+    """The rows of ``views`` (a :func:`wide_means` table) whose clear-pixel count is at least
+    ``min_share`` of their parcel's largest count."""
+    largest = views.groupby("parcel_id")["count"].transform("max").to_numpy(np.float64)
+    return views[views["count"].to_numpy(np.float64) >= min_share * largest]
 
 
 def _bare_level(markers: pd.DataFrame, feature: str) -> pd.Series:
@@ -335,9 +346,11 @@ def _start_estimate(
     markers: pd.DataFrame,
     start: date,
     end: date,
+    prior: tuple[np.ndarray, np.ndarray],
     params: ParcelsConfig,
 ) -> StartEstimate:
-    prior_day, prior_bare = _last_view_before(ids, markers, start, params)
+    """When each S2 period most likely began; ``prior`` is :func:`_last_view_before`'s answer."""
+    prior_day, prior_bare = prior
     window_start = _day_number(start)
     s2_periods, opening = bp.before_window(s2_periods, prior_day, prior_bare, window_start)
     s2_periods = _after_snow(ids, s2_periods, markers, start, end)
@@ -461,11 +474,16 @@ def _relative_vh(markers: pd.DataFrame, start: date, end: date) -> pd.DataFrame 
 
 
 def _periods_per_parcel(
-    ids: np.ndarray, table: pd.DataFrame, rules: bp.PeriodRules, skip_lone_nbs: bool = False
+    ids: np.ndarray,
+    table: pd.DataFrame,
+    rules: bp.PeriodRules,
+    skip_lone_nbs: bool = False,
+    bare_before: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(parcel, period, FIELDS) markers, last observation day and observation count per parcel of ``ids``;
     with ``skip_lone_nbs``, a view not bare between two bare views of its parcel is left out of the
-    periods (it is still counted as an observation)."""
+    periods (it is still counted as an observation); ``bare_before`` (parcel: 1 bare, 0 not, -1 none)
+    is the class of each parcel's last view before the window, the first view's earlier neighbour."""
     classified = table[np.isfinite(table["conf"].to_numpy(np.float64))]
     position = pd.Index(ids).get_indexer(classified["parcel_id"])
     classified = classified[position >= 0]
@@ -478,7 +496,7 @@ def _periods_per_parcel(
     counts = np.bincount(position, minlength=len(ids))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     if skip_lone_nbs:
-        conf = np.where(bp.lone_views(offsets, bare) & ~bare, np.nan, conf)
+        conf = np.where(bp.lone_views(offsets, bare, bare_before) & ~bare, np.nan, conf)
     periods = bp.all_parcel_periods(offsets, days, bare, conf, rules)
     last = np.full(len(ids), np.nan)
     if days.size:
