@@ -576,3 +576,14 @@ def test_residue_is_read_only_beyond_the_spread_of_a_wet_soil():
     noisy = bp.exposed_share(ndvi, ndti, owner).exposed
     assert (noisy[wet] >= 0.75).all()  # within about one spread of its soil: bare
     assert (noisy[(ndti >= SOIL[1] + 0.029) & (ndvi < 0.3)] < 0.75).all()  # full residue: not bare
+
+
+def test_the_next_period_is_searched_from_the_first_view_after_end():
+    # bare days 0-20, a cover crop days 25-40, bare again days 45-60 (25 days after END)
+    days = np.arange(0, 75, 5)
+    bare = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0], bool)
+    conf = np.full(days.size, 0.95)
+    sen4cap = bp.parcel_periods(days, bare, conf, bp.PeriodRules())
+    assert sen4cap[0, bp.END] == 20 and sen4cap[1, bp.START] == 55  # searched after day 50: late
+    found = bp.parcel_periods(days, bare, conf, bp.PeriodRules(next_gap=0))
+    assert found[0, bp.END] == 20 and found[1, bp.START] == 45 and found[1, bp.END] == 60

@@ -395,6 +395,9 @@ class PeriodRules:
     vegetation is counted (M5, M6)."""
     n_periods: int = 3
     """How many successive periods are searched."""
+    next_gap: int | None = None
+    """Days after END before the next period is searched (None: ``p_short``, as Sen4CAP; 0: from the
+    first view after END, so a second bare spell a month after the first is not skipped)."""
 
 
 @numba.njit(cache=True)
@@ -544,9 +547,10 @@ def _periods(
     thr_nbs: float,
     p_short: float,
     p_long: float,
+    next_gap: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """Successive periods of one parcel: each next one on observations after END + p_short.
+    """Successive periods of one parcel: each next one on observations after END + next_gap.
 
     A later period whose search begins on a bare view has its BEFORE on the last skipped
     view when that one was not bare (a bare one: the soil was bare already, no window).
@@ -560,7 +564,7 @@ def _periods(
             for q in range(p + 1, out.shape[0]):
                 _one_period(days[:0], bare[:0], conf[:0], thr_bs, thr_nbs, p_short, p_long, out[q])
             return
-        after = out[p, END] + p_short
+        after = out[p, END] + next_gap
         while first < days.size and days[first] <= after:
             first += 1
 
@@ -575,11 +579,12 @@ def _all_periods(
     thr_nbs: float,
     p_short: float,
     p_long: float,
+    next_gap: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     for k in range(offsets.size - 1):
         a, b = offsets[k], offsets[k + 1]
-        _periods(days[a:b], bare[a:b], conf[a:b], thr_bs, thr_nbs, p_short, p_long, out[k])
+        _periods(days[a:b], bare[a:b], conf[a:b], thr_bs, thr_nbs, p_short, p_long, next_gap, out[k])
 
 
 def _as_days(days: np.ndarray) -> np.ndarray:
@@ -624,7 +629,8 @@ def all_parcel_periods(
     new_offsets = np.concatenate([[0], np.cumsum(np.bincount(owner[order], minlength=n))]).astype(np.int64)
     out = np.full((n, rules.n_periods, len(FIELDS)), np.nan)
     _all_periods(new_offsets, days[order], bare[order], confidence[order], float(rules.thr_bs),
-                 float(rules.thr_nbs), float(rules.p_short), float(rules.p_long), out)  # fmt: skip
+                 float(rules.thr_nbs), float(rules.p_short), float(rules.p_long),
+                 float(rules.p_short if rules.next_gap is None else rules.next_gap), out)  # fmt: skip
     return out
 
 

@@ -152,6 +152,7 @@ def _rules(params: ParcelsConfig, sensor: str) -> bp.PeriodRules:
         p_short=params.bs_p_short,
         p_long=params.bs_p_long,
         n_periods=params.bs_s2_periods if s2 else params.bs_s1_periods,
+        next_gap=params.bs_next_gap_days,
     )
 
 
