@@ -349,10 +349,10 @@ class ParcelsConfig:
     bs_thr_nbs_s1: Fraction = 0.70
     bs_p_short: Count = 30
     bs_p_long: Count = 60
-    bs_next_gap_days: Count | None = 0
-    """Days after a period's END before the next one is searched (not Sen4CAP's: None gives its
-    ``bs_p_short``); 0 searches from the first view after END, so a bare spell a few weeks after the
-    last one (between a harvest and a cover crop, a double crop) is not skipped."""
+    bs_next_gap_days: Count = 0
+    """Days after a period's END before the next one is searched (Sen4CAP waits ``bs_p_short``, 30);
+    0 searches from the first view after END, so a bare spell a few weeks after the last one
+    (between a harvest and a cover crop, a double crop) is not skipped."""
     bs_s2_periods: Count = 3
     bs_s1_periods: Count = 4
     bs_s1_max_gap_days: Count = 5
