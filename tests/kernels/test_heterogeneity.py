@@ -240,3 +240,55 @@ def test_empty_periods_break_calendar_windows_unless_skipped():
 def test_too_few_periods_for_a_window():
     assert kh.period_decision(np.array([1, 2]), np.ones((2, 4)), span=(1, 2))[0] == "NO"
     assert kh.period_decision(np.zeros(0), np.zeros((0, 4)))[0] == "NO"
+
+
+# --- two zones within a parcel -----------------------------------------------------------------
+
+
+def _zoned_parcel(n_pixels: int = 200, n_dates: int = 30, texture: float = 0.03, seed: int = 0) -> np.ndarray:
+    """(date, pixel) NDVI of one homogeneous parcel: a seasonal course, each pixel a constant offset
+    (soil and canopy texture) and a little noise per view."""
+    rng = np.random.default_rng(seed)
+    course = 0.3 + 0.4 * np.sin(np.linspace(0, np.pi, n_dates))
+    return (
+        course[:, None] + rng.normal(0, texture, n_pixels)[None] + rng.normal(0, 0.005, (n_dates, n_pixels))
+    )
+
+
+def test_two_means_splits_two_groups_the_same_way_every_time():
+    rng = np.random.default_rng(1)
+    x = np.vstack([rng.normal(0, 0.1, (30, 4)), rng.normal(1, 0.1, (20, 4))])
+    labels = kh.two_means(x)
+    assert len(set(labels[:30])) == len(set(labels[30:])) == 1 and labels[0] != labels[30]
+    assert np.array_equal(labels, kh.two_means(x)) and not kh.two_means(np.ones((5, 2))).any()
+
+
+def test_one_population_split_in_two_separates_by_under_three_spreads():
+    separations = [np.nanmax(kh.split_zones(_zoned_parcel(seed=s)).separation) for s in range(5)]
+    assert all(2.0 < v < 3.5 for v in separations)  # about 2.7: far under the 6 that makes two zones
+
+
+def test_a_strip_on_its_own_calendar_separates_on_the_dates_it_differs():
+    ndvi = _zoned_parcel()
+    ndvi[12:14, :80] += 0.3  # the strip (40 %) greens up ten days earlier: two views differ
+    zones = kh.split_zones(ndvi)
+    assert zones.share == pytest.approx(0.4) and zones.zone[:80].all() and not zones.zone[80:].any()
+    differ = zones.separation >= kh.ZoneRules().separation
+    assert np.flatnonzero(differ).tolist() == [12, 13]
+
+
+def test_dates_with_too_few_clear_pixels_do_not_count():
+    ndvi = _zoned_parcel()
+    ndvi[5, :50] = np.nan  # a quarter of the parcel under a cloud: 75 % clear, under the 80 % asked
+    ndvi[6, :20] = np.nan  # 90 % clear: counts, its holes do not
+    zones = kh.split_zones(ndvi)
+    assert np.isnan(zones.separation[5]) and np.isfinite(zones.separation[6])
+    assert zones.holes[:20].max() == pytest.approx(1 / 29) and zones.holes[50:].max() == 0
+
+
+def test_a_parcel_or_a_zone_under_the_least_zone_size_is_not_split():
+    assert np.isnan(kh.split_zones(_zoned_parcel(n_pixels=30)).share)  # two zones of 20 need 40 pixels
+    ndvi = _zoned_parcel()
+    ndvi[:, :8] += 0.4  # eight odd pixels (a tree, a trough): no zone of 20
+    zones = kh.split_zones(ndvi)
+    assert np.isnan(zones.share) and np.isnan(zones.separation).all()

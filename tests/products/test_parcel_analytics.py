@@ -26,6 +26,8 @@ BARE = {"B02": 0.08, "B03": 0.10, "B04": 0.12, "B08": 0.18, "B11": 0.28, "B12": 
 GREEN = {"B02": 0.03, "B03": 0.06, "B04": 0.03, "B08": 0.40, "B11": 0.20, "B12": 0.10, "NDVI": 0.80,
          "NDTI": 0.33, "BSI": -0.30, "FCOVER": 0.80}  # fmt: skip
 START = date(2021, 1, 1)
+SEN4CAP = Config(parcels=ParcelsConfig(bs_classifier="sen4cap"))
+"""Sen4CAP's forest kept within the bare envelope (the tests of that classifier and of the state machine)."""
 
 
 def s2_rows(pid: object, states: str, first: date = START, step: int = 5, seed: int = 0) -> list[tuple]:
@@ -65,7 +67,7 @@ def test_periods_with_sen4cap_columns_and_the_edge_cases():
     parcels = pd.DataFrame(
         {"parcel_id": ["A", "ends_bare", "one_obs", "no_obs", "edge"]}
     )  # no_obs: under a pixel
-    result = bare_soil_periods(table(rows), START, date(2021, 12, 31), parcels=parcels)
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31), SEN4CAP, parcels=parcels)
     out = result.markers_all.set_index("parcel_id")
     expected = ["START_S2_1", "END_S2_1", "Conf_S2_1", "START_S2_3", "NbrTTS2", "LastObsS2", "TTdaysS2",
                 "TTdaysS1S2", "START_S1_4", "END_S1_4", "Conf_S1_4", "NbrTTS1", "LastObsS1",
@@ -75,8 +77,9 @@ def test_periods_with_sen4cap_columns_and_the_edge_cases():
     assert out.loc["A", "Conf_S2_1"] in ("Strong", "Good") and out.loc["A", "TTdaysS2"] == 25
     # seen green on Jan 21 and bare on Jan 26: it became bare on one of Jan 22 … 26
     assert out.loc["A", "START_EST_S2_1"] == "2021-01-24" and out.loc["A", "START_UNC_S2_1"] == 2
-    assert out.loc["one_obs", "START_EST_S2_1"] == out.loc["one_obs", "START_S2_1"]
-    assert np.isnan(out.loc["one_obs", "START_UNC_S2_1"])  # no earlier observation: no window
+    # no view before the first day of the analysis: taken as bare since the window opened
+    assert out.loc["one_obs", "START_EST_S2_1"] == "2021-01-01" and out.loc["one_obs", "START_UNC_S2_1"] == 0
+    assert out.loc["one_obs", "START_SRC_S2_1"] == "S2_before"
     assert out.loc["ends_bare", "END_S2_1"] == "Continue" and out.loc["ends_bare", "TTdaysS2"] == 15
     assert out.loc["one_obs", "END_S2_1"] == "Continue" and out.loc["one_obs", "Conf_S2_1"] == "Poor"
     assert out.loc["no_obs", "NbrTTS2"] == 0 and pd.isna(out.loc["no_obs", "START_S2_1"])
@@ -107,14 +110,18 @@ def test_a_period_first_seen_after_snow_began_after_the_snow_not_at_the_last_gre
 
 def test_analysis_window_limits_the_observations():
     rows = calibration_parcels() + s2_rows("A", "gggggbbbbbbggggggggg")
-    result = bare_soil_periods(table(rows), date(2021, 2, 1), date(2021, 3, 1))
+    result = bare_soil_periods(table(rows), date(2021, 2, 1), date(2021, 3, 1), SEN4CAP)
     row = result.markers_all.set_index("parcel_id").loc["A"]
-    assert row["NbrTTS2"] == 5 and row["START_S2_1"] == "2021-02-05"  # Feb 5, 10, 15, 20, 25
+    assert row["NbrTTS2"] == 5  # Feb 5, 10, 15, 20, 25
+    # bare on 31 January, before the window: the period was under way when the window opened
+    assert row["START_S2_1"] == "2021-02-01" and row["START_SRC_S2_1"] == "S2_before"
+    green_before = result.markers_all.set_index("parcel_id").loc["cal0"]  # green on 31 January
+    assert green_before["START_S2_1"] == "2021-02-20" and green_before["START_SRC_S2_1"] == "S2_window"
 
 
 def test_without_both_classes_the_labels_are_used_as_they_are():
     rows = s2_rows("A", "gggbbbggg") + s2_rows("B", "ggggg")
-    result = bare_soil_periods(table(rows), START, date(2021, 12, 31))
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31), SEN4CAP)
     assert not result.s2_trained  # no parcel with 50 pixels of both classes: labels only
     assert result.markers_all.set_index("parcel_id").loc["A", "START_S2_1"] == "2021-01-16"
 
@@ -143,9 +150,11 @@ def test_envelope_keeps_residue_out_of_the_bare_class():
         values = residue if 5 <= i < 10 else GREEN
         rows += [("R", day, "S2", f, v, 100) for f, v in values.items()]
     rows += s2_rows("R", "b", first=START + timedelta(days=300))  # the parcel's own soil
-    sen4cap = Config(parcels=ParcelsConfig(bs_max_ndti=np.inf, bs_max_ndvi_rise=np.inf))
+    sen4cap = Config(
+        parcels=ParcelsConfig(bs_classifier="sen4cap", bs_max_ndti=np.inf, bs_max_ndvi_rise=np.inf)
+    )
     off = bare_soil_periods(table(rows), START, date(2021, 6, 30), sen4cap).markers_all.set_index("parcel_id")
-    on = bare_soil_periods(table(rows), START, date(2021, 6, 30)).markers_all.set_index("parcel_id")
+    on = bare_soil_periods(table(rows), START, date(2021, 6, 30), SEN4CAP).markers_all.set_index("parcel_id")
     assert off.loc["R", "START_S2_1"] == "2021-01-26"
     assert pd.isna(on.loc["R", "START_S2_1"])
 
@@ -246,9 +255,9 @@ def test_residue_is_judged_against_the_parcel_own_soil():
         for i in range(4):  # its own bare soil, later in the year
             day = pd.Timestamp(START + timedelta(days=300 + 5 * i))
             rows += [(pid, day, "S2", f, v, 100) for f, v in dict(BARE, NDTI=soil).items()]
-    out = bare_soil_periods(table(rows), START, date(2021, 6, 30)).markers_all.set_index("parcel_id")
+    out = bare_soil_periods(table(rows), START, date(2021, 6, 30), SEN4CAP).markers_all.set_index("parcel_id")
     assert pd.isna(out.loc["L", "START_S2_1"]) and out.loc["H", "START_S2_1"] == "2021-01-26"
-    off = Config(parcels=ParcelsConfig(bs_max_ndti_rise=np.inf))
+    off = Config(parcels=ParcelsConfig(bs_classifier="sen4cap", bs_max_ndti_rise=np.inf))
     out = bare_soil_periods(table(rows), START, date(2021, 6, 30), off).markers_all.set_index("parcel_id")
     assert out.loc["L", "START_S2_1"] == "2021-01-26"
 
@@ -259,7 +268,7 @@ def test_an_envelope_veto_is_a_weak_not_bare_call():
     for i in range(6):
         day = pd.Timestamp(START + timedelta(days=5 * i))
         rows += [("R", day, "S2", f, v, 100) for f, v in (residue if i >= 3 else GREEN).items()]
-    obs = bare_soil_periods(table(rows), START, date(2021, 6, 30)).observations
+    obs = bare_soil_periods(table(rows), START, date(2021, 6, 30), SEN4CAP).observations
     vetoed = obs[(obs["parcel_id"] == "R") & (obs["date"] >= "2021-01-16")]
     assert (vetoed["pred"] == "NBS").all() and (vetoed["conf"] < 0.5).all()
 
@@ -302,7 +311,9 @@ def _summer(doy):
     return 0.2 + 0.65 * np.exp(-(((doy - 220) / 35.0) ** 2))
 
 
-def test_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels():
+def _split_area(method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Decision and per-period table of an area with a split parcel, a tiny one, one cut by the edge and
+    one without pixels."""
     codes = np.zeros((24, 40), np.int64)
     codes[1:11, 1:13] = 1  # homogeneous, winter crop
     codes[1:11, 15:27] = 2  # split: left half winter crop, right half summer crop
@@ -315,21 +326,39 @@ def test_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels(
     cube = _cube(codes, curves)
     ids = ["h1", "split", "h3", "tiny", "edge", "none"]
     frame = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6], "parcel_id": ids, "category": ["arable"] * 6})
-    config = Config(parcels=ParcelsConfig(hete_s2_clusters=4, hete_min_cluster_pixels=20))
+    config = Config(parcels=ParcelsConfig(hete_method=method, hete_s2_clusters=4, hete_min_cluster_pixels=20))
     result = heterogeneity(cube, codes, date(2021, 1, 1), date(2021, 12, 31), config, parcels=frame)
+    assert list(result.decision.columns) == list(DECISION_COLUMNS) and result.periods_s1 is None
     decision = result.decision.set_index("parcel_id")
-    assert list(result.decision.columns) == list(DECISION_COLUMNS)
     assert decision.loc["split", "C_INDEX"] in ("STRONG", "MODERATE", "WEAK")
-    assert decision.loc["split", "M3"] >= 2 and not np.isnan(decision.loc["split", "P_Hete_L"])
+    assert not np.isnan(decision.loc["split", "P_Hete_L"])
     for pid in ("h1", "h3", "edge"):  # a homogeneous parcel may be split by noise (POOR), not more
         assert decision.loc[pid, "C_INDEX"] in ("NO", "POOR"), pid
     assert decision.loc["tiny", "C_INDEX"] == decision.loc["none", "C_INDEX"] == "NO"
-    assert decision.loc["none", "HoleS2"] == 0 and np.isnan(decision.loc["none", "M1"])
+    assert decision.loc["none", "HoleS2"] == 0
     assert (decision["LC"] == 1).all()
-    periods = result.periods_s2
+    return decision, result.periods_s2
+
+
+def test_sen4cap_heterogeneity_finds_the_split_parcel_and_handles_tiny_and_edge_parcels():
+    decision, periods = _split_area("sen4cap")
+    assert decision.loc["split", "M3"] >= 2 and np.isnan(decision.loc["none", "M1"])
+    assert decision[["ZONE_SHARE", "ZONE_SEP", "ZONE_DATES"]].isna().all().all()
     assert set(periods["period"]) == set(range(1, 13))
     assert (periods.loc[periods["parcel_id"] == "tiny", "Hete"] <= 1).all()
-    assert result.periods_s1 is None
+
+
+def test_two_zones_find_the_split_parcel_its_share_and_when_its_halves_differ():
+    decision, periods = _split_area("zones")
+    split = decision.loc["split"]
+    assert split["C_INDEX"] == "STRONG" and split["ZONE_SHARE"] == pytest.approx(0.5)
+    assert split["ZONE_SEP"] >= 6 and split["ZONE_DATES"] >= 3 and np.isnan(split["M1"])
+    # the halves differ most between the winter crop's peak (May) and the summer crop's (August)
+    assert 4 <= split["P_Hete_L"] <= 9
+    assert decision.loc["h1", "ZONE_DATES"] == 0 and np.isnan(decision.loc["tiny", "ZONE_SEP"])
+    mine = periods[periods["parcel_id"] == "split"]
+    assert set(mine["period"]) == set(range(1, 14)) and mine["ZONE_DATES"].sum() == split["ZONE_DATES"]
+    assert "tiny" not in set(periods["parcel_id"])  # never split: no period rows
 
 
 def test_heterogeneity_with_s1():
@@ -455,3 +484,21 @@ def test_category_change_table_for_a_two_year_run_with_categories():
     assert CATEGORY_PRODUCT.run(one_year) == {}
     no_category = _context(table(rows), ids, None, "2021-01-01", "2022-12-31")
     assert CATEGORY_PRODUCT.run(no_category) == {}
+
+
+def test_a_view_mostly_under_cloud_is_not_classified():
+    # parcel C: bare all through, one view with a quarter of its pixels clear that reads green
+    rows = calibration_parcels()
+    for i in range(10):  # an area with residue: parcel R under stubble, then tilled
+        day = pd.Timestamp(START + timedelta(days=5 * i))
+        ndti = 0.15 if i < 6 else BARE["NDTI"]
+        rows += [("R", day, "S2", f, v, 100) for f, v in dict(BARE, NDTI=ndti).items()]
+    rows += s2_rows("C", "bbbbbbbbbb")
+    cloudy = pd.Timestamp(START + timedelta(days=25))
+    rows = [r for r in rows if not (r[0] == "C" and r[1] == cloudy)]
+    rows += [("C", cloudy, "S2", f, v, 25) for f, v in GREEN.items()]
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31))
+    obs = result.observations.set_index(["parcel_id", "date"])
+    assert pd.isna(obs.loc[("C", "2021-01-26"), "pred"]) and obs.loc[("C", "2021-01-21"), "pred"] == "BS"
+    out = result.markers_all.set_index("parcel_id")
+    assert out.loc["C", "START_S2_1"] == "2021-01-01" and out.loc["C", "END_S2_1"] == "Continue"

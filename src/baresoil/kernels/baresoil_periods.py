@@ -190,16 +190,28 @@ class BareEnvelope:
 
 
 def parcel_low(values: np.ndarray, owner: np.ndarray, q: float = 10.0) -> np.ndarray:
-    """Per row, the ``q``-th percentile of ``values`` over the rows of the same ``owner`` (NaN ignored)."""
+    """Per row, the ``q``-th percentile of ``values`` over the rows of the same ``owner`` (NaN ignored;
+    linear interpolation between order statistics, as :func:`numpy.percentile`)."""
     values = np.asarray(values, np.float64)
-    owner = np.asarray(owner)
     out = np.full(values.shape, np.nan)
-    _, inverse = np.unique(owner, return_inverse=True)
-    for k in range(int(inverse.max()) + 1 if inverse.size else 0):
-        rows = inverse == k
-        if np.isfinite(values[rows]).any():
-            out[rows] = np.nanpercentile(values[rows], q)
-    return out
+    if values.size == 0:
+        return out
+    _, group = np.unique(np.asarray(owner), return_inverse=True)
+    group = group.ravel()
+    finite = np.isfinite(values)
+    rows = np.flatnonzero(finite)
+    order = rows[np.lexsort((values[rows], group[rows]))]
+    counts = np.bincount(group[order], minlength=int(group.max()) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    position = (counts[has] - 1) * q / 100.0
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, counts[has] - 1)
+    sorted_values = values[order]
+    low, high = sorted_values[starts[has] + below], sorted_values[starts[has] + above]
+    level = np.full(counts.size, np.nan)
+    level[has] = low + (position - below) * (high - low)
+    return level[group].reshape(values.shape) if values.ndim else level[group][0]
 
 
 def within_envelope(
@@ -223,6 +235,113 @@ def within_envelope(
     if fcover is not None:
         ok &= ~(np.asarray(fcover, np.float64) > envelope.max_fcover)
     return ok
+
+
+# --- cover shares relative to the data's own levels (not in Sen4CAP) -----------------------------
+
+
+@dataclass(frozen=True)
+class CoverRules:
+    """How the exposed-soil share of an observation is read from the data (see :func:`exposed_share`)."""
+
+    min_soil: float = 0.75
+    """An observation is bare when at least this share of it is exposed soil (the bare-soil definition)."""
+    soil_quantile: float = 10.0
+    """Percentile of a parcel's own NDVI and NDTI over all its views taken as its bare-soil level."""
+    green_quantile: float = 98.0
+    """Percentile of the NDVI of all views of the area taken as full green cover."""
+    residue_quantile: float = 95.0
+    """Percentile of the NDTI excess of the area's views without much green taken as full residue cover."""
+    residue_noise: float = 1.0
+    """Residue counts only beyond this many robust spreads of the NDTI excess within a parcel's views
+    with little green (moisture, haze, noise): where residue's NDTI is close to the soil's, what is
+    left of the excess is mostly a wet soil's, not residue."""
+    max_soil_ndvi: float = 0.3
+    """Highest NDVI of a bare soil (a physical bound: soils reflect at most about twice as much in the
+    near infrared as in the red); it caps each parcel's soil level, so that a parcel that never shows
+    its soil in the data (grassland, a crop standing all through the window) has no bare view."""
+    scale: float = 0.05
+    """Spread of the exposed share (share units) over which the confidence goes from 0.73 to 0.5 and
+    from 0.5 to 0.27: the confidence is ``1 / (1 + exp(-(share - min_soil) / scale))``."""
+
+
+@dataclass(frozen=True)
+class CoverShares:
+    """Per observation: the estimated green and residue shares and the exposed-soil share."""
+
+    green: np.ndarray
+    residue: np.ndarray
+    exposed: np.ndarray
+
+
+def exposed_share(
+    ndvi: np.ndarray, ndti: np.ndarray, owner: np.ndarray, rules: CoverRules = CoverRules()
+) -> CoverShares:
+    """Green, residue and exposed-soil shares of each observation from levels the data set itself.
+
+    Rows are the views of many parcels (``owner``) of one area.  Three levels, none fixed:
+
+    * bare soil: each parcel's own low NDVI and NDTI (``soil_quantile`` of its views); the NDVI
+      level is at most ``max_soil_ndvi``, the highest a soil has: a parcel whose lowest views are
+      greener never shows its soil in the data (grassland, a permanent crop, a crop standing
+      throughout the window) and its views are read against that bound;
+    * full green cover: the NDVI of the area's greenest views (``green_quantile``) and their NDTI;
+    * full residue cover: the largest NDTI excess (``residue_quantile``) over the soil–green mixing
+      line among the views with less green than a bare view may hold.
+
+    green = (NDVI − soil NDVI) / (green NDVI − soil NDVI); residue = the NDTI excess over the
+    soil–green line as a share of the full-residue excess; exposed = 1 − green − residue (negative
+    shares taken as 0).  NaN inputs give NaN shares.
+    """
+    ndvi = np.asarray(ndvi, np.float64)
+    ndti = np.asarray(ndti, np.float64)
+    nan = np.full(ndvi.shape, np.nan)
+    finite = np.isfinite(ndvi) & np.isfinite(ndti)
+    if not finite.any():
+        return CoverShares(nan, nan.copy(), nan.copy())
+    top = finite & (ndvi >= np.nanpercentile(ndvi[finite], rules.green_quantile))
+    green_ndvi, green_ndti = float(np.median(ndvi[top])), float(np.median(ndti[top]))
+    soil_ndvi = parcel_low(np.where(finite, ndvi, np.nan), owner, rules.soil_quantile)
+    soil_ndti = parcel_low(np.where(finite, ndti, np.nan), owner, rules.soil_quantile)
+    allowed = 1.0 - rules.min_soil
+    soil_ndvi = np.minimum(soil_ndvi, rules.max_soil_ndvi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        green = (ndvi - soil_ndvi) / (green_ndvi - soil_ndvi)
+        excess = ndti - (soil_ndti + np.clip(green, 0.0, 1.0) * (green_ndti - soil_ndti))
+        dry = finite & (green < allowed)
+        full = np.nanpercentile(excess[dry], rules.residue_quantile) if dry.any() else np.nan
+        floor = rules.residue_noise * _within_spread(excess[dry], np.asarray(owner)[dry])
+        residue = (
+            np.maximum(excess - floor, 0.0) / (full - floor) if full - floor > 0 else np.zeros_like(excess)
+        )
+    green = np.maximum(green, 0.0)
+    exposed = 1.0 - green - residue
+    return CoverShares(np.where(finite, green, np.nan), np.where(finite, residue, np.nan),
+                       np.where(finite, exposed, np.nan))  # fmt: skip
+
+
+def _within_spread(values: np.ndarray, owner: np.ndarray) -> float:
+    """Robust spread (1.4826 × median absolute deviation) of ``values`` about their owner's median."""
+    if values.size == 0:
+        return 0.0
+    _, group = np.unique(owner, return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    medians = np.array([np.median(values[order[a : a + n]]) for a, n in zip(starts, counts, strict=True)])
+    return float(1.4826 * np.median(np.abs(values - medians[group])))
+
+
+def bare_from_share(exposed: np.ndarray, rules: CoverRules = CoverRules()) -> Classified:
+    """Class and confidence from the exposed-soil share: bare when at least ``min_soil``; the
+    confidence is the logistic of the distance to ``min_soil`` in units of ``scale`` (NaN stays NaN)."""
+    exposed = np.asarray(exposed, np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p_bare = 1.0 / (1.0 + np.exp(-(exposed - rules.min_soil) / rules.scale))
+    bare = np.isfinite(exposed) & (exposed >= rules.min_soil)
+    confidence = np.where(np.isfinite(exposed), np.where(bare, p_bare, 1.0 - p_bare), np.nan)
+    return Classified(bare, confidence, trained=True)
 
 
 def nearest_within(days: np.ndarray, targets: np.ndarray, max_gap: float) -> np.ndarray:
@@ -276,6 +395,9 @@ class PeriodRules:
     vegetation is counted (M5, M6)."""
     n_periods: int = 3
     """How many successive periods are searched."""
+    next_gap: int | None = None
+    """Days after END before the next period is searched (None: ``p_short``, as Sen4CAP; 0: from the
+    first view after END, so a second bare spell a month after the first is not skipped)."""
 
 
 @numba.njit(cache=True)
@@ -425,9 +547,10 @@ def _periods(
     thr_nbs: float,
     p_short: float,
     p_long: float,
+    next_gap: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """Successive periods of one parcel: each next one on observations after END + p_short.
+    """Successive periods of one parcel: each next one on observations after END + next_gap.
 
     A later period whose search begins on a bare view has its BEFORE on the last skipped
     view when that one was not bare (a bare one: the soil was bare already, no window).
@@ -441,7 +564,7 @@ def _periods(
             for q in range(p + 1, out.shape[0]):
                 _one_period(days[:0], bare[:0], conf[:0], thr_bs, thr_nbs, p_short, p_long, out[q])
             return
-        after = out[p, END] + p_short
+        after = out[p, END] + next_gap
         while first < days.size and days[first] <= after:
             first += 1
 
@@ -456,11 +579,12 @@ def _all_periods(
     thr_nbs: float,
     p_short: float,
     p_long: float,
+    next_gap: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     for k in range(offsets.size - 1):
         a, b = offsets[k], offsets[k + 1]
-        _periods(days[a:b], bare[a:b], conf[a:b], thr_bs, thr_nbs, p_short, p_long, out[k])
+        _periods(days[a:b], bare[a:b], conf[a:b], thr_bs, thr_nbs, p_short, p_long, next_gap, out[k])
 
 
 def _as_days(days: np.ndarray) -> np.ndarray:
@@ -505,7 +629,8 @@ def all_parcel_periods(
     new_offsets = np.concatenate([[0], np.cumsum(np.bincount(owner[order], minlength=n))]).astype(np.int64)
     out = np.full((n, rules.n_periods, len(FIELDS)), np.nan)
     _all_periods(new_offsets, days[order], bare[order], confidence[order], float(rules.thr_bs),
-                 float(rules.thr_nbs), float(rules.p_short), float(rules.p_long), out)  # fmt: skip
+                 float(rules.thr_nbs), float(rules.p_short), float(rules.p_long),
+                 float(rules.p_short if rules.next_gap is None else rules.next_gap), out)  # fmt: skip
     return out
 
 
@@ -546,6 +671,67 @@ def start_window(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     start, before = periods[..., START], periods[..., BEFORE]
     estimate, uncertainty = _middle(before, start)
     return np.where(np.isfinite(before), estimate, start), uncertainty
+
+
+def before_window(
+    periods: np.ndarray, prior_day: np.ndarray, prior_bare: np.ndarray, window_start: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The periods with what the views before the analysis window say about the first one.
+
+    A first period with no view not bare before START inside the window (BEFORE NaN) began
+    after the parcel's last view before the window when that view was not bare: BEFORE becomes
+    that day (clipped to the day before ``window_start``, the period lies in the window).  When
+    that view was bare, or the parcel has no view before, the soil was (as far as the data tell)
+    bare already when the window opened: those periods are returned as a (parcel, period) mask.
+    ``prior_day`` (parcel,) NaN where no view; ``prior_bare`` (parcel,) bool.
+    """
+    out = periods.copy()
+    opening = np.zeros(periods.shape[:2], bool)
+    if periods.shape[1] == 0:
+        return out, opening
+    first = out[:, 0]
+    opens = (first[:, M1] == 1.0) & np.isnan(first[:, BEFORE])
+    prior_day = np.asarray(prior_day, np.float64)
+    seen_not_bare = opens & np.isfinite(prior_day) & ~np.asarray(prior_bare, bool)
+    first[seen_not_bare, BEFORE] = np.maximum(prior_day[seen_not_bare], window_start - 1)
+    opening[:, 0] = opens & ~seen_not_bare
+    return out, opening
+
+
+def open_at(periods: np.ndarray, opening: np.ndarray, window_start: float) -> np.ndarray:
+    """The periods with START moved to ``window_start`` where ``opening`` (parcel, period) is True: a
+    period under way when the analysis window opened begins, inside the window, on its first day."""
+    out = periods.copy()
+    out[..., START] = np.where(np.asarray(opening, bool), window_start, out[..., START])
+    return out
+
+
+def lone_views(offsets: np.ndarray, bare: np.ndarray, bare_before: np.ndarray | None = None) -> np.ndarray:
+    """Per row: True where the row's class differs from both its neighbours' in its parcel's series.
+
+    Parcel k owns rows ``offsets[k]:offsets[k+1]``, in date order; a parcel's last row is never lone,
+    nor its first unless ``bare_before`` (parcel,) gives the class of its view before the series
+    (1 bare, 0 not bare, -1 none): that view is then the first row's earlier neighbour.
+    """
+    offsets = np.asarray(offsets, np.int64)
+    bare = np.asarray(bare, bool)
+    owner = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
+    same_before = np.zeros(bare.size, bool)
+    same_before[1:] = owner[1:] == owner[:-1]
+    same_after = np.zeros(bare.size, bool)
+    same_after[:-1] = owner[:-1] == owner[1:]
+    differs_before = np.zeros(bare.size, bool)
+    differs_before[1:] = bare[1:] != bare[:-1]
+    differs_after = np.zeros(bare.size, bool)
+    differs_after[:-1] = bare[:-1] != bare[1:]
+    if bare_before is not None:
+        prior = np.asarray(bare_before, np.int64)
+        first = offsets[:-1][np.diff(offsets) > 0]
+        known = prior[owner[first]] >= 0
+        first = first[known]
+        same_before[first] = True
+        differs_before[first] = bare[first] != (prior[owner[first]] == 1)
+    return same_before & same_after & differs_before & differs_after
 
 
 @numba.njit(cache=True)

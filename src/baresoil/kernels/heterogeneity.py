@@ -21,6 +21,10 @@ Steps (each a function of plain arrays):
    M1..M4 over a window (max 12) gives C_INDEX STRONG (12), MODERATE (≥ 10),
    WEAK (≥ 8), POOR (≥ 6), else NO; the best class and its window start (P_Hete_L).
 
+Not in Sen4CAP: :func:`split_zones` splits one parcel's pixels in two zones by their NDVI
+course (:func:`two_means`) and measures, date by date, how far apart the zones are in units of
+their own spread (:class:`ZoneRules`).
+
 Deviations from Sen4CAP 4.x: the NDVI distance between two clusters is the largest gap
 between their mean NDVI on the same image of the period (Sen4CAP compares the clusters'
 NDVI averaged over the period's images and the cluster label: a lag of two or three weeks
@@ -37,6 +41,7 @@ with Sen4CAP's defaults.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numba
@@ -424,3 +429,109 @@ def period_decision(
                     where = float(labels[np.flatnonzero(inside)[0]])
                 break
     return C_INDEX[best], where, sums
+
+
+# --- two management zones within a parcel (not in Sen4CAP) ---------------------------------------
+
+NDVI_PRECISION = 1e-3
+"""Smallest spread of NDVI a zone is taken to have: L2A reflectance comes in steps of 0.0001, which puts
+NDVI in steps of about 0.001 (a noiseless synthetic zone would otherwise separate infinitely)."""
+
+
+@dataclass(frozen=True)
+class ZoneRules:
+    """How a parcel's pixels are split into two zones and when the zones differ (see :func:`split_zones`)."""
+
+    min_clear: float = 0.8
+    """A date counts for a parcel when at least this share of its pixels is clear on it."""
+    separation: float = 6.0
+    """The zones differ on a date when their median NDVI differ by at least this many times their pooled
+    spread.  Splitting one population in two gives about 2.7 (the two halves of a normal distribution
+    lie 1.6 σ apart, each with a spread of 0.6 σ): this asks for more than twice that."""
+    min_zone_pixels: int = 20
+    """Each zone holds at least this many pixels (Sen4CAP's least cluster size); smaller parcels are
+    not split."""
+
+
+@dataclass(frozen=True)
+class Zones:
+    """A parcel split into two zones, and how far apart they are on each date."""
+
+    zone: np.ndarray
+    """(pixel,) True for the pixels of the smaller zone."""
+    share: float
+    """Share of the parcel's pixels in the smaller zone (NaN: not split)."""
+    separation: np.ndarray
+    """(date,) |median NDVI difference| / pooled spread of the two zones (NaN: the date did not count)."""
+    holes: np.ndarray
+    """(pixel,) share of the counted dates on which the pixel was not clear (1: none clear)."""
+
+
+def two_means(x: np.ndarray, max_iter: int = 20) -> np.ndarray:
+    """Two clusters of the rows of ``x`` (no missing values): started from the sign of the first
+    principal component (deterministic), then Lloyd's iterations; True marks the first cluster."""
+    x = np.asarray(x, np.float64)
+    centred = x - x.mean(axis=0)
+    if x.shape[0] < 2 or not np.any(centred):
+        return np.zeros(x.shape[0], bool)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    labels = centred @ vt[0] > 0
+    for _ in range(max_iter):
+        if labels.all() or not labels.any():
+            break
+        a, b = x[labels].mean(axis=0), x[~labels].mean(axis=0)
+        new = ((x - a) ** 2).sum(axis=1) < ((x - b) ** 2).sum(axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def _nanmedian(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmedian`` that gives NaN for an all-NaN slice without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmedian(values, axis=axis))
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """Per column: the normal-consistent median absolute deviation (NaN ignored)."""
+    centre = _nanmedian(values, 0)
+    return 1.4826 * _nanmedian(np.abs(values - centre), 0)
+
+
+def split_zones(ndvi: np.ndarray, rules: ZoneRules = ZoneRules()) -> Zones:
+    """Split one parcel's pixels in two zones by their NDVI course and measure the zones' separation.
+
+    ``ndvi`` is (date, pixel), NaN where a pixel was not clear.  Dates on which at least
+    ``rules.min_clear`` of the pixels are clear count; on them the missing pixels take the date's
+    parcel median for the clustering only.  The pixels' courses over the counted dates are split by
+    :func:`two_means`; on each counted date the separation is the difference of the zones' median
+    NDVI over their pooled spread (median absolute deviations of their clear pixels, at least
+    :data:`NDVI_PRECISION`).  A parcel with fewer than two zones of ``rules.min_zone_pixels`` is not
+    split (share and separations NaN).
+    """
+    values = np.asarray(ndvi, np.float64)
+    n_dates, n_pixels = values.shape if values.ndim == 2 else (0, 0)
+    clear = np.isfinite(values)
+    counted = clear.mean(axis=1) >= rules.min_clear if n_pixels else np.zeros(n_dates, bool)
+    separation = np.full(n_dates, np.nan)
+    holes = 1.0 - clear[counted].mean(axis=0) if counted.any() else np.ones(n_pixels)
+    none = Zones(np.zeros(n_pixels, bool), np.nan, separation, holes)
+    if n_pixels < 2 * rules.min_zone_pixels or not counted.any():
+        return none
+    used = values[counted]
+    filled = np.where(np.isfinite(used), used, _nanmedian(used, 1)[:, None])
+    first = two_means(filled.T)
+    smaller = first if first.sum() <= (~first).sum() else ~first
+    if smaller.sum() < rules.min_zone_pixels:
+        return none
+    a, b = used[:, smaller], used[:, ~smaller]
+    count_a, count_b = np.isfinite(a).sum(axis=1), np.isfinite(b).sum(axis=1)
+    gap = np.abs(_nanmedian(a, 1) - _nanmedian(b, 1))
+    with np.errstate(all="ignore"):
+        pooled = np.sqrt((_spread(a.T) ** 2 * count_a + _spread(b.T) ** 2 * count_b) / (count_a + count_b))
+        ratio = gap / np.maximum(pooled, NDVI_PRECISION)
+    ok = (count_a >= 3) & (count_b >= 3)
+    separation[np.flatnonzero(counted)[ok]] = ratio[ok]
+    return Zones(smaller, float(smaller.mean()), separation, holes)

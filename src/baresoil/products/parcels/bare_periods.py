@@ -1,15 +1,17 @@
 """Bare-soil periods per parcel with a confidence class, as Sen4CAP's L4E product, from the markers table.
 
 Input: the markers database in long form (``parcel_id, date, source, feature, mean, …,
-count``; source ``S2`` or ``S1``).  Steps: S2 threshold calibration of the parcel
-means, a Random Forest per observation (its bare calls kept within the bare
-envelope, ``parcels.bs_max_*``: not in Sen4CAP, all ``inf`` gives Sen4CAP's
-processing), the marker state machine (M1–M6, START/END of up to 3 periods,
-confidence class), optionally the same on S1 with labels
-transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
-confirmation of S2 periods and the bare-soil durations, and (not in Sen4CAP) when each
-period most likely began: a Sentinel-1 backscatter step between the last view not bare
-and START, else the middle of those days (START_EST, START_UNC, START_SRC).  The kernels are in
+count``; source ``S2`` or ``S1``).  Steps: the class of each S2 view — by default (not in
+Sen4CAP) its exposed-soil share read against levels the data set (``parcels.bs_classifier =
+"cover"``), else Sen4CAP's threshold calibration of the parcel means and a Random Forest per
+observation (its bare calls kept within the bare envelope, ``parcels.bs_max_*``); the marker
+state machine (M1–M6, START/END of up to 3 periods, confidence class; not in Sen4CAP: a lone view
+not bare between two bare ones is left out, ``bs_skip_lone_nbs``), optionally the same on S1 with
+labels transferred from S2 (nearest S1 date within ``bs_s1_max_gap_days``), then the S1
+confirmation of S2 periods and the bare-soil durations, and (not in Sen4CAP) when each period most
+likely began: a Sentinel-1 backscatter step between the last view not bare and START, else the
+middle of those days, and the window's first day for a period under way when the window opened,
+which is then its START too (START_EST, START_UNC, START_SRC).  The kernels are in
 :mod:`baresoil.kernels.baresoil_periods`; this module only reshapes tables.
 
 Outputs use Sen4CAP's column names (``L4E_BS_MarkersAll``, ``L4E_BS_MarkersS2``,
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -68,11 +70,12 @@ class BareSoilPeriods:
 
 def wide_means(
     markers: pd.DataFrame, source: str, features: Sequence[str], start: date | None = None,
-    end: date | None = None,
+    end: date | None = None, statistic: str = "mean",
 ) -> pd.DataFrame:  # fmt: skip
-    """Parcel means of ``features`` of one source, one row per (parcel_id, date), sorted; dates as
-    ``datetime64[D]`` in column ``date``, plus ``count`` (the largest valid-pixel count of the row)."""
-    missing = [c for c in MARKER_COLUMNS if c not in markers.columns]
+    """Parcel means (or another ``statistic`` column of the markers table) of ``features`` of one
+    source, one row per (parcel_id, date), sorted; dates as ``datetime64[D]`` in column ``date``, plus
+    ``count`` (the largest valid-pixel count of the row)."""
+    missing = [c for c in (*MARKER_COLUMNS, statistic) if c not in markers.columns]
     if missing:
         raise MarkersTableError(f"markers table lacks column(s) {', '.join(missing)}")
     rows = markers[(markers["source"] == source) & markers["feature"].isin(list(features))]
@@ -85,7 +88,7 @@ def wide_means(
     rows = rows[keep].assign(date=dates[keep])
     if rows.empty:
         return pd.DataFrame(columns=["parcel_id", "date", "count", *features])
-    wide = rows.pivot_table(index=["parcel_id", "date"], columns="feature", values="mean", aggfunc="mean")
+    wide = rows.pivot_table(index=["parcel_id", "date"], columns="feature", values=statistic, aggfunc="mean")
     wide["count"] = rows.groupby(["parcel_id", "date"])["count"].max()
     wide = wide.reset_index().sort_values(["parcel_id", "date"], kind="stable").reset_index(drop=True)
     wide.columns.name = None
@@ -107,13 +110,18 @@ def bare_soil_periods(
     params = (config or Config()).parcels
     ids = _parcel_ids(markers, parcels)
     s2, s2_trained = _classified_s2(markers, start, end, params)
-    s2_periods, s2_last, s2_count = _periods_per_parcel(ids, s2, _rules(params, "s2"))
+    prior = _last_view_before(ids, markers, start, params)
+    bare_before = np.where(np.isfinite(prior[0]), prior[1].astype(np.int64), -1)
+    s2_periods, s2_last, s2_count = _periods_per_parcel(
+        ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs, bare_before
+    )
+    began = _start_estimate(ids, s2_periods, s2, markers, start, end, prior, params)
+    s2_periods = bp.open_at(s2_periods, began.source == "S2_before", _day_number(start))
     s1, s1_trained = _classified_s1(markers, start, end, params, s2)
     s1_periods = s1_last = s1_count = None
     if s1 is not None:
         s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
-    began = _start_estimate(ids, s2_periods, s2, markers, start, end, params)
     markers_all = _markers_all(
         ids, s2_periods, s2_last, s2_count, began, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
     )
@@ -144,11 +152,12 @@ def _rules(params: ParcelsConfig, sensor: str) -> bp.PeriodRules:
         p_short=params.bs_p_short,
         p_long=params.bs_p_long,
         n_periods=params.bs_s2_periods if s2 else params.bs_s1_periods,
+        next_gap=params.bs_next_gap_days,
     )
 
 
 def _classified_s2(
-    markers: pd.DataFrame, start: date, end: date, params: ParcelsConfig
+    markers: pd.DataFrame, start: date | None, end: date, params: ParcelsConfig
 ) -> tuple[pd.DataFrame, bool]:
     """The S2 observations with calibration label, predicted class and confidence; whether a forest
     was trained."""
@@ -157,6 +166,8 @@ def _classified_s2(
     for name in ("NDVI", "NDTI"):
         if name not in wide.columns:
             raise MarkersTableError(f"markers table has no S2 feature {name!r} (the calibration needs it)")
+    if params.bs_classifier == "cover":
+        return _cover_classified(markers, wide, params), True
     features = [f for f in params.bs_s2_features if f in wide.columns]
     thresholds = bp.CalibrationThresholds(params.bs_calib_bs_ndvi, params.bs_calib_bs_ndti,
                                           params.bs_calib_nbs_ndvi, params.bs_calib_nbs_ndti,
@@ -191,6 +202,46 @@ def _classified_s2(
     out["trainable"] = pixels >= params.bs_calib_min_pixels
     out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
     return out, result.trained
+
+
+def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: ParcelsConfig) -> pd.DataFrame:
+    """The S2 observations of ``wide`` classified by their exposed-soil share
+    (:func:`~baresoil.kernels.baresoil_periods.exposed_share`), its levels read from every view of
+    the markers table (the soil and the area's covers do not change with the analysis window).
+    A markers table without the ``bs_statistic`` column is read by its means.
+
+    The calibration label (``cat``) is the confident class: BS at a confidence of at least
+    ``bs_thr_bs_s2``, NBS above ``bs_thr_nbs_s2``; it trains the S1 forest."""
+    rules = bp.CoverRules(
+        min_soil=params.bs_min_soil,
+        soil_quantile=params.bs_soil_quantile,
+        residue_quantile=params.bs_residue_quantile,
+        residue_noise=params.bs_residue_noise,
+        scale=params.bs_cover_scale,
+    )
+    statistic = params.bs_statistic if params.bs_statistic in markers.columns else "mean"
+    views = _mostly_clear(wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic),
+                          params.bs_min_clear_share)  # fmt: skip
+    ndvi, ndti, owner = (views[c].to_numpy() for c in ("NDVI", "NDTI", "parcel_id"))
+    shares = bp.exposed_share(ndvi, ndti, owner, rules)
+    exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
+    mine = exposed.reindex(pd.MultiIndex.from_frame(wide[["parcel_id", "date"]])).to_numpy()
+    result = bp.bare_from_share(mine, rules)
+    labels = np.full(len(wide), bp.LABEL_NONE, np.int8)
+    labels[result.bare & (result.confidence >= params.bs_thr_bs_s2)] = bp.LABEL_BS
+    labels[~result.bare & (result.confidence > params.bs_thr_nbs_s2)] = bp.LABEL_NBS
+    out = _observation_frame(wide, "S2", labels, result)
+    out["trainable"] = True
+    out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
+    out["exposed"] = mine
+    return out
+
+
+def _mostly_clear(views: pd.DataFrame, min_share: float) -> pd.DataFrame:
+    """The rows of ``views`` (a :func:`wide_means` table) whose clear-pixel count is at least
+    ``min_share`` of their parcel's largest count."""
+    largest = views.groupby("parcel_id")["count"].transform("max").to_numpy(np.float64)
+    return views[views["count"].to_numpy(np.float64) >= min_share * largest]
 
 
 def _bare_level(markers: pd.DataFrame, feature: str) -> pd.Series:
@@ -285,7 +336,8 @@ class StartEstimate:
     uncertainty: np.ndarray
     source: np.ndarray
     """``S1_step`` (a backscatter step inside the S2 window), ``S2_window`` (the window's middle),
-    ``S2_first`` (no view before START: START itself) or None (no period)."""
+    ``S2_before`` (the parcel was bare when the analysis window opened, or had no view before it: the
+    window's first day), ``S2_first`` (no view before START: START itself) or None (no period)."""
 
 
 def _start_estimate(
@@ -295,11 +347,20 @@ def _start_estimate(
     markers: pd.DataFrame,
     start: date,
     end: date,
+    prior: tuple[np.ndarray, np.ndarray],
     params: ParcelsConfig,
 ) -> StartEstimate:
+    """When each S2 period most likely began; ``prior`` is :func:`_last_view_before`'s answer."""
+    prior_day, prior_bare = prior
+    window_start = _day_number(start)
+    s2_periods, opening = bp.before_window(s2_periods, prior_day, prior_bare, window_start)
     s2_periods = _after_snow(ids, s2_periods, markers, start, end)
+    opening &= ~np.isfinite(s2_periods[..., bp.BEFORE])  # a snowy view in the window: began after it
     day, uncertainty = bp.start_window(s2_periods)
     source = np.where(np.isfinite(uncertainty), "S2_window", "S2_first").astype(object)
+    day = np.where(opening, window_start, day)
+    uncertainty = np.where(opening, s2_periods[..., bp.START] - window_start, uncertainty)
+    source[opening] = "S2_before"
     source[~np.isfinite(s2_periods[..., bp.START])] = None
     vh = _relative_vh(markers, start, end)
     if vh is not None and np.isfinite(params.bs_start_s1_step_db):
@@ -319,6 +380,26 @@ def _start_estimate(
         day, uncertainty = np.where(dated, s1_day, day), np.where(dated, s1_uncertainty, uncertainty)
         source[dated] = "S1_step"
     return StartEstimate(day, uncertainty, source)
+
+
+def _last_view_before(
+    ids: np.ndarray, markers: pd.DataFrame, start: date, params: ParcelsConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per parcel of ``ids``: the day of its last classified S2 view before ``start`` (NaN: none) and
+    whether that view was bare (the same classifier, on the views before the window)."""
+    day = np.full(len(ids), np.nan)
+    bare = np.zeros(len(ids), bool)
+    dates = pd.to_datetime(markers.loc[markers["source"] == "S2", "date"]).to_numpy().astype("datetime64[D]")
+    if not (dates < np.datetime64(start, "D")).any():
+        return day, bare
+    before, _ = _classified_s2(markers, None, start - timedelta(days=1), params)
+    before = before[np.isfinite(before["conf"].to_numpy(np.float64))]
+    last = before.sort_values("date", kind="stable").groupby("parcel_id").tail(1)
+    position = pd.Index(ids).get_indexer(last["parcel_id"])
+    keep = position >= 0
+    day[position[keep]] = last["date"].to_numpy().astype("datetime64[D]").astype(np.int64)[keep]
+    bare[position[keep]] = last["bare"].to_numpy(bool)[keep]
+    return day, bare
 
 
 SNOWY_SHARE = 0.5
@@ -394,20 +475,30 @@ def _relative_vh(markers: pd.DataFrame, start: date, end: date) -> pd.DataFrame 
 
 
 def _periods_per_parcel(
-    ids: np.ndarray, table: pd.DataFrame, rules: bp.PeriodRules
+    ids: np.ndarray,
+    table: pd.DataFrame,
+    rules: bp.PeriodRules,
+    skip_lone_nbs: bool = False,
+    bare_before: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(parcel, period, FIELDS) markers, last observation day and observation count per parcel of ``ids``."""
+    """(parcel, period, FIELDS) markers, last observation day and observation count per parcel of ``ids``;
+    with ``skip_lone_nbs``, a view not bare between two bare views of its parcel is left out of the
+    periods (it is still counted as an observation); ``bare_before`` (parcel: 1 bare, 0 not, -1 none)
+    is the class of each parcel's last view before the window, the first view's earlier neighbour."""
     classified = table[np.isfinite(table["conf"].to_numpy(np.float64))]
     position = pd.Index(ids).get_indexer(classified["parcel_id"])
     classified = classified[position >= 0]
     position = position[position >= 0]
-    order = np.argsort(position, kind="stable")
-    days = classified["date"].to_numpy().astype("datetime64[D]").astype(np.int64)[order]
+    days = classified["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    order = np.lexsort((days, position))
+    days = days[order]
+    bare = classified["bare"].to_numpy(bool)[order]
+    conf = classified["conf"].to_numpy(np.float64)[order]
     counts = np.bincount(position, minlength=len(ids))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    periods = bp.all_parcel_periods(
-        offsets, days, classified["bare"].to_numpy()[order], classified["conf"].to_numpy()[order], rules
-    )
+    if skip_lone_nbs:
+        conf = np.where(bp.lone_views(offsets, bare, bare_before) & ~bare, np.nan, conf)
+    periods = bp.all_parcel_periods(offsets, days, bare, conf, rules)
     last = np.full(len(ids), np.nan)
     if days.size:
         last[counts > 0] = np.maximum.reduceat(days, offsets[:-1][counts > 0])
@@ -421,6 +512,10 @@ def _parcel_ids(markers: pd.DataFrame, parcels: pd.DataFrame | None) -> np.ndarr
     if parcels is not None:
         ids = pd.unique(np.concatenate([np.asarray(parcels["parcel_id"]), np.asarray(ids)]))
     return np.asarray(ids)
+
+
+def _day_number(day: date) -> float:
+    return float(np.datetime64(day, "D").astype(np.int64))
 
 
 def _iso(days: np.ndarray) -> np.ndarray:

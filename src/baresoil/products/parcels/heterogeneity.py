@@ -1,18 +1,22 @@
-"""Parcel heterogeneity as Sen4CAP's L4D product: clusters of a parcel's pixels, period by period.
+"""Parcel heterogeneity as Sen4CAP's L4D product: is a declared parcel farmed as one field?
 
-From the observation cube and the rasterised parcel codes: each pixel's 10-day
-series of B02, B03, B04, B08 and NDVI (clear observations only, linear between
-them, gaps over 30 days left open); per 30-day period the 3 ten-day images of
-every parcel pixel of the area are clustered together (MiniBatchKMeans, 12 clusters
-by default where Sen4CAP has 4, in Sen4CAP's units: reflectance × 10000, NDVI ×
-1000); per parcel, isolated pixels
-are removed, connectivity is measured and the markers M1..M4 follow; a parcel is
-then rated over sliding windows of 3 periods (C_INDEX, P_Hete_L).  Optional
-Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period, 5 clusters) gives
-M5..M7 per period.  The kernels are in :mod:`baresoil.kernels.heterogeneity`.
+By default (``parcels.hete_method = "zones"``, not in Sen4CAP) each parcel's pixels are split in
+two zones by their NDVI course over the window (the dates on which most of the parcel is clear),
+and the zones' separation on each date is measured in units of their own spread
+(:func:`baresoil.kernels.heterogeneity.split_zones`): C_INDEX follows from the number of dates on
+which the zones differ, and ZONE_SHARE, ZONE_SEP and ZONE_DATES say how.
 
-Memory: the 10-day series of the parcel pixels (steps × pixels × 5 float64) is held
-at once; the clustering of one period sees all parcel pixels of the cube.
+With ``hete_method = "sen4cap"``, Sen4CAP's processing: each pixel's 10-day series of B02, B03,
+B04, B08 and NDVI (clear observations only, linear between them, gaps over 30 days left open); per
+30-day period the 3 ten-day images of every parcel pixel of the area are clustered together
+(MiniBatchKMeans, 12 clusters by default where Sen4CAP has 4, in Sen4CAP's units: reflectance ×
+10000, NDVI × 1000); per parcel, isolated pixels are removed, connectivity is measured and the
+markers M1..M4 follow; a parcel is then rated over sliding windows of 3 periods (C_INDEX,
+P_Hete_L).  Optional Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period, 5 clusters) gives
+M5..M7 per period with either method.  The kernels are in :mod:`baresoil.kernels.heterogeneity`.
+
+Memory: the NDVI of the window's dates (``zones``) or the 10-day series (``sen4cap``: steps ×
+pixels × 5 float64) of the parcel pixels is held at once.
 """
 
 from __future__ import annotations
@@ -39,8 +43,13 @@ REFLECTANCE_SCALE = 10_000.0
 NDVI_SCALE = 1_000.0
 """Sen4CAP clusters L2A reflectance in DN (× 10000) and NDVI × 1000; distances depend on the units."""
 DECISION_COLUMNS = ("parcel_id", "LC", "ShapeInd", "M1", "M2", "M3", "M4", "P_Hete_L", "C_INDEX", "HoleS2",
-                    "HoleS2_PM")  # fmt: skip
-"""Sen4CAP's ``L4D_HeteDecisionS2`` columns (``parcel_id`` for NewID)."""
+                    "HoleS2_PM", "ZONE_SHARE", "ZONE_SEP", "ZONE_DATES")  # fmt: skip
+"""Sen4CAP's ``L4D_HeteDecisionS2`` columns (``parcel_id`` for NewID), then the two-zone split's (not
+Sen4CAP's): the smaller zone's share of the pixels, the zones' largest separation and on how many dates
+they differ (``hete_method = "zones"``; NaN with ``"sen4cap"``, whose M1–M4 are NaN with ``"zones"``)."""
+ZONE_PERIOD_COLUMNS = ("ZONE_SEP", "ZONE_DATES")
+"""Per-period columns of the two-zone split: the zones' largest separation in the period and on how many
+of its dates they differ."""
 
 
 @dataclass(frozen=True)
@@ -88,16 +97,19 @@ def heterogeneity(
     pixels = _parcel_pixels(codes)
     resolution = _resolution(cube)
     info = _parcel_info(parcels, pixels, resolution)
-    s2_steps = _steps(start, end, params.hete_s2_step_days)
-    series = _s2_series(cube, pixels, s2_steps, params)
-    periods_s2 = _period_tables(series, s2_steps, start, end, pixels, info, params, sensor="s2")
+    if params.hete_method == "zones":
+        decision, periods_s2 = _zone_decision(cube, pixels, start, end, info, params)
+    else:
+        s2_steps = _steps(start, end, params.hete_s2_step_days)
+        series = _s2_series(cube, pixels, s2_steps, params)
+        periods_s2 = _period_tables(series, s2_steps, start, end, pixels, info, params, sensor="s2")
+        n_periods = _n_periods(start, end, params.hete_period_days)
+        decision = _decision(periods_s2, info, n_periods, params)
     periods_s1 = None
     if s1 is not None:
         s1_steps = _steps(start, end, params.hete_s1_step_days)
         s1_series = _s1_series(s1, pixels, s1_steps, params)
         periods_s1 = _period_tables(s1_series, s1_steps, start, end, pixels, info, params, sensor="s1")
-    n_periods = _n_periods(start, end, params.hete_period_days)
-    decision = _decision(periods_s2, info, n_periods, params)
     return Heterogeneity(decision, periods_s2, periods_s1)
 
 
@@ -259,6 +271,88 @@ def _period_tables(
 def _as_ints(table: pd.DataFrame) -> pd.DataFrame:
     ints = [c for c in table.columns if c in ("Hete", "HoleS2", "HoleS2Part") or c.startswith(("cl_", "M"))]
     return table.astype({c: "int64" for c in ints})
+
+
+# --- two zones per parcel (not in Sen4CAP) -------------------------------------------------------
+
+
+def _window_ndvi(cube: xr.Dataset, pixels: _Pixels, start: date, end: date) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers of the cube's dates in start…end and the (date, parcel pixel) NDVI of the clear pixels."""
+    days = _obs_days(cube)
+    inside = (days >= np.datetime64(start, "D").astype(np.int64)) & (
+        days <= np.datetime64(end, "D").astype(np.int64)
+    )
+    window = cube.isel(time=np.flatnonzero(inside))
+    ndvi = xr.apply_ufunc(ndvi_index, window["B04"], window["B08"], dask="allowed").where(window["clear"])
+    values = np.asarray(ndvi.values, np.float32).reshape(int(inside.sum()), -1)[:, pixels.flat]
+    return days[inside], values
+
+
+def _zone_decision(
+    cube: xr.Dataset, pixels: _Pixels, start: date, end: date, info: _ParcelInfo, params: ParcelsConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The decision and per-period table of the two-zone split (``hete_method = "zones"``).
+
+    C_INDEX by the number of dates on which the zones differ (separation at least
+    ``hete_zone_separation``): STRONG three or more, MODERATE two, WEAK one; POOR when the largest
+    separation reaches half the threshold; NO otherwise or when the parcel is not split (too few
+    pixels or counted dates).  P_Hete_L is the period (``hete_period_days``) of the largest separation.
+    """
+    rules = kh.ZoneRules(min_clear=params.hete_zone_min_clear, separation=params.hete_zone_separation,
+                         min_zone_pixels=params.hete_min_cluster_pixels)  # fmt: skip
+    days, values = _window_ndvi(cube, pixels, start, end)
+    period = (days - np.datetime64(start, "D").astype(np.int64)) // params.hete_period_days + 1
+    groups = _code_groups(pixels)
+    decisions, periods = [], []
+    for code, pid in info.ids.items():
+        group = groups.get(code, np.zeros(0, np.int64))
+        zones = kh.split_zones(values[:, group], rules)
+        partly = (zones.holes > 0) & (zones.holes < 1)
+        row: dict[str, object] = {"parcel_id": pid, "LC": int(info.category.get(code, 0)),
+                                  "ShapeInd": float(info.shape_index.get(code, np.nan)),
+                                  "M1": np.nan, "M2": np.nan, "M3": np.nan, "M4": np.nan,
+                                  "HoleS2": int((zones.holes == 1).sum()),
+                                  "HoleS2_PM": int(partly.sum())}  # fmt: skip
+        separated = zones.separation >= rules.separation
+        counted = np.isfinite(zones.separation)
+        row.update(_zone_class(zones, separated, period, rules))
+        decisions.append(row)
+        for p in np.unique(period[counted]):
+            mine = counted & (period == p)
+            periods.append({"parcel_id": pid, "period": int(p),
+                            "period_start": period_dates(start, int(p), params)[0].isoformat(),
+                            "ZONE_SEP": float(np.max(zones.separation[mine])),
+                            "ZONE_DATES": int(separated[mine].sum())})  # fmt: skip
+    decision = pd.DataFrame(decisions, columns=list(DECISION_COLUMNS))
+    table = pd.DataFrame(periods, columns=["parcel_id", "period", "period_start", *ZONE_PERIOD_COLUMNS])
+    return decision, table
+
+
+def _zone_class(
+    zones: kh.Zones, separated: np.ndarray, period: np.ndarray, rules: kh.ZoneRules
+) -> dict[str, object]:
+    """C_INDEX, P_Hete_L and the ZONE_* columns of one parcel's split."""
+    if not np.isfinite(zones.separation).any():
+        return {"C_INDEX": kh.C_INDEX[0], "P_Hete_L": np.nan, "ZONE_SHARE": zones.share, "ZONE_SEP": np.nan,
+                "ZONE_DATES": 0}  # fmt: skip
+    largest = int(np.nanargmax(zones.separation))
+    n = int(separated.sum())
+    if n >= 3:
+        c_index = "STRONG"
+    elif n >= 1:
+        c_index = ("WEAK", "MODERATE")[n - 1]
+    else:
+        c_index = "POOR" if zones.separation[largest] >= rules.separation / 2 else "NO"
+    where = float(period[largest]) if c_index != "NO" else np.nan
+    return {"C_INDEX": c_index, "P_Hete_L": where, "ZONE_SHARE": zones.share,
+            "ZONE_SEP": float(zones.separation[largest]), "ZONE_DATES": n}  # fmt: skip
+
+
+def _code_groups(pixels: _Pixels) -> dict[object, np.ndarray]:
+    """Positions (into the parcel pixels) of each code's pixels."""
+    order = np.argsort(pixels.codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(pixels.codes[order])) + 1
+    return {int(pixels.codes[g[0]]): g for g in np.split(order, bounds)} if order.size else {}
 
 
 def _decision(
