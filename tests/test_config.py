@@ -156,3 +156,21 @@ def test_every_default_is_valid_and_stated_once():
                 assert describe_type(hints[f.name]).startswith(("a ", "an ", "one of", "true or false")), (
                     f.name
                 )
+
+
+def test_lab_error_entries_are_read_and_checked(tmp_path):
+    from baresoil.config import parse_lab_error
+
+    assert parse_lab_error(("soc=5%", " clay = 1.5", "ph=0")) == {
+        "soc": (0.05, True),
+        "clay": (1.5, False),
+        "ph": (0.0, False),
+    }
+    path = tmp_path / "c.toml"
+    path.write_text('[soil]\nlab_error = ["soc=3%", "clay=2"]\n')
+    soil = load_config(path).soil
+    assert soil.lab_error_of("soc") == (0.03, True) and soil.lab_error_of("silt") == (0.0, False)
+    for bad in ('["soc"]', '["soc=-1"]', '["=1"]', '["clay=a%"]'):
+        path.write_text(f"[soil]\nlab_error = {bad}\n")
+        with pytest.raises(ConfigError, match=r"soil\.lab_error = .*expected name=error"):
+            load_config(path)

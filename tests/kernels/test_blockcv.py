@@ -8,7 +8,9 @@ from baresoil.kernels.blockcv import (
     assign_folds,
     block_folds,
     close_pairs,
+    held_out_distances,
     interval_metrics,
+    map_distance_folds,
     random_folds,
     spatial_groups,
 )
@@ -119,3 +121,36 @@ def test_interval_metrics_known_answers():
     partial = interval_metrics(np.append(observed, 9), lo, np.append(observed, 9), hi)
     assert partial["n"] == 4 and partial["picp90"] == 0.75
     assert np.isnan(interval_metrics(observed[:0], observed[:0], observed[:0], observed[:0])["rmse"])
+
+
+def test_held_out_distances_known_answer():
+    x, y = np.array([0.0, 10.0, 30.0, 60.0]), np.zeros(4)
+    distances = held_out_distances(x, y, np.array([0, 1, 0, 1]))
+    np.testing.assert_allclose(distances, [10.0, 10.0, 20.0, 30.0])
+
+
+def _grid_samples(step=100.0, side=2000.0, seed=0):
+    rng = np.random.default_rng(seed)
+    g = np.arange(step / 2, side, step)
+    x, y = (a.ravel() + rng.uniform(-step / 4, step / 4, a.size) for a in np.meshgrid(g, g))
+    return x, y
+
+
+def test_map_distance_folds_match_a_map_among_the_samples():
+    """Pixels among samples 100 m apart are at most ~70 m from one: no block of 500 m is chosen,
+    and the folds' held-out distances are within one sample spacing of the pixels'."""
+    x, y = _grid_samples()
+    px, py = (a.ravel() for a in np.meshgrid(np.arange(5.0, 2000, 20), np.arange(5.0, 2000, 20)))
+    folds, info = map_distance_folds(x, y, px, py, 5, 500.0)
+    assert info["method"] == "random" or float(info["block_m"]) < 250
+    assert abs(float(info["median_cv_distance_m"]) - float(info["median_map_distance_m"])) < 100
+    assert np.bincount(folds).min() > 0.15 * len(x)
+
+
+def test_map_distance_folds_extrapolate_for_a_map_away_from_the_samples():
+    """Pixels 1 to 3 km beyond the samples: the largest blocks (the hardest folds) are chosen."""
+    x, y = _grid_samples()
+    px, py = (a.ravel() for a in np.meshgrid(np.arange(3000.0, 5000, 50), np.arange(0.0, 2000, 50)))
+    folds, info = map_distance_folds(x, y, px, py, 5, 500.0)
+    assert info["method"] == "blocks" and info["block_m"] == pytest.approx(500.0)
+    np.testing.assert_array_equal(folds, block_folds(x, y, 5, 500.0, 0.0, 0))

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from baresoil.kernels.conformal import conformal_margin, cross_fitted_margins, interval_scores
+from baresoil.kernels.conformal import (
+    LAB_SHARE_MOST,
+    conformal_margin,
+    cross_fitted_margins,
+    interval_scores,
+    lab_error_factor,
+)
 
 
 def test_scores_are_the_distance_outside_the_interval():
@@ -46,3 +52,23 @@ def test_cross_fitted_margins_never_use_their_own_fold():
     _, again = cross_fitted_margins(changed, folds, 0.9)
     assert again[0] == per_fold[0]
     assert again[1] > per_fold[1] and again[2] > per_fold[2]
+
+
+def test_lab_error_factor_known_answers():
+    residuals = np.array([2.0, -2.0, 2.0, -2.0])  # mean square 4
+    assert lab_error_factor(residuals, 0.0) == 1.0
+    assert lab_error_factor(residuals, 1.0) == pytest.approx(np.sqrt(1 - 1 / 4))
+    # a lab error as large as the residuals: capped, never a zero-width interval
+    assert lab_error_factor(residuals, 3.0) == pytest.approx(np.sqrt(1 - LAB_SHARE_MOST))
+    assert lab_error_factor(np.array([np.nan]), 1.0) == 1.0
+
+
+def test_lab_error_factor_gives_the_true_values_coverage():
+    """Lab values = truth + lab error: the interval scaled by the factor holds 90 % of the true values."""
+    rng = np.random.default_rng(0)
+    truth_error = rng.normal(0, 1.0, 200_000)
+    lab = truth_error + rng.normal(0, 1.0, truth_error.size)
+    half = np.quantile(np.abs(lab), 0.9)  # calibrated on lab values
+    factor = lab_error_factor(lab, 1.0)
+    assert factor == pytest.approx(np.sqrt(0.5), abs=0.01)
+    assert np.mean(np.abs(truth_error) <= half * factor) == pytest.approx(0.9, abs=0.01)

@@ -23,7 +23,8 @@ from baresoil.products.soil.covariates import raster_blocks
 from baresoil.registry import layer
 from soil_factory import GAP, PIXELS, make_landscape
 
-SOIL = SoilMapConfig(trees=60, chunk_size=24, cv_block_m=320, cv_neighbour_m=50, tpi_radii_m=(60, 200))
+SOIL = SoilMapConfig(trees=60, chunk_size=24, cv_block_m=320, cv_neighbour_m=50, tpi_radii_m=(60, 200),
+                     lab_error=("soc=2%", "clay=0.5"))  # the factory's lab noise  # fmt: skip
 CONFIG = Config(soil=SOIL)
 
 
@@ -112,6 +113,9 @@ def test_quantiles_are_ordered_uncertainty_as_soilgrids_and_nodata_without_compo
         highest = (q95[ok] - q05[ok] + 2 * half) / (q50[ok] - half) + 0.005
         assert np.all((unc[ok] >= lowest) & (unc[ok] <= highest))
         assert _mec(truth, q50) > 0.85, code
+        # the intervals are calibrated for the map's pixels: they hold the true values about as stated
+        inside = (truth[ok] >= q05[ok]) & (truth[ok] <= q95[ok])
+        assert 0.8 <= inside.mean() <= 0.99, (code, inside.mean())
 
 
 def test_cv_report(mapped, land):
@@ -125,7 +129,12 @@ def test_cv_report(mapped, land):
         entry = report["properties"][name]
         cv = entry["spatial_cv"]
         assert cv["n"] == report["samples"]["used"]
-        assert cv["mec"] > 0.6 and 0.7 <= cv["picp90"] <= 1.0
+        # the map's intervals on the block folds: made for the map's distances, not for extrapolation
+        assert cv["mec"] > 0.6 and 0.5 <= cv["picp90"] <= 1.0
+        interval = entry["interval"]
+        assert interval["calibration_folds"]["method"] in ("random", "blocks")
+        assert 0.8 <= interval["observed_coverage"] <= 1.0
+        assert 0.5 <= interval["width_factor"] <= 1.0 and interval["lab_error"] > 0
         assert set(entry["random_cv"]) == set(cv)
         assert [row["covariates"] for row in entry["comparison"]] == ["terrain", "terrain + MREF",
                                                                       "terrain + MREF + SRC"]  # fmt: skip

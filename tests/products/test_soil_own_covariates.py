@@ -171,14 +171,18 @@ def test_intervals_are_calibrated_and_both_coverages_reported(mapped, plain):
         result, interval = output.results[name], report["properties"][name]["interval"]
         assert interval["stated_coverage"] == 0.9
         assert interval["observed_coverage"] == pytest.approx(0.9, abs=0.04), name
-        # what is reported is what the out-of-fold intervals hold
-        rows = report["properties"][name]["predictions"]
+        # no lab error declared for these properties: the calibration folds' coverage is the observed one
+        assert interval["lab_error"] == 0.0 and interval["width_factor"] == 1.0
+        assert interval["calibration_cv"]["picp90"] == pytest.approx(interval["observed_coverage"])
+        assert interval["calibration_folds"]["method"] in ("random", "blocks")
+        # what is reported per sample is what the block folds' intervals hold (the map's, on blocks)
+        entry = report["properties"][name]
+        rows = entry["predictions"]
         inside = [r["q05"] <= r["observed"] <= r["q95"] for r in rows]
-        assert np.mean(inside) == pytest.approx(interval["observed_coverage"])
+        assert np.mean(inside) == pytest.approx(entry["spatial_cv"]["picp90"])
         raw = [r["q05_uncalibrated"] <= r["observed"] <= r["q95_uncalibrated"] for r in rows]
-        assert np.mean(raw) == pytest.approx(interval["observed_coverage_uncalibrated"])
-        assert report["properties"][name]["spatial_cv"]["picp90"] == interval["observed_coverage"]
-        # the maps carry the margin of all folds: Q05/Q95 are the forest's moved by it
+        assert np.mean(raw) == pytest.approx(entry["spatial_cv_uncalibrated"]["picp90"])
+        # the maps carry the margin of all calibration folds: Q05/Q95 are the forest's moved by it
         model = result.model
         assert model.margin == interval["margin"]
         X = np.array([[7.0, 0.5, 0.1, 200.0, 1.0, 2.0]])
@@ -210,3 +214,33 @@ def test_calibration_brings_too_narrow_or_too_wide_intervals_to_the_stated_cover
     assert np.all(calibrated.quantiles[1] <= calibrated.quantiles[2])
     off = calibrate(raw, values, log, SoilMapConfig(calibrate=False))[1]
     assert off.observed == off.observed_uncalibrated and off.margin == 0.0
+
+
+def test_lab_error_in_model_space_known_answers():
+    from baresoil.products.soil.model import lab_error_in_model_space
+
+    config = SoilMapConfig(lab_error=("soc=5%", "clay=1.5", "om=2%", "zinc=10"))
+    values = np.array([9.0, 19.0, 29.0])  # median 19
+    assert lab_error_in_model_space("soc", values, True, config) == pytest.approx(0.05 * 19 / 20)
+    assert lab_error_in_model_space("zinc", values, True, config) == pytest.approx(10 / 20)
+    assert lab_error_in_model_space("clay", values, False, config) == 1.5
+    assert lab_error_in_model_space("om", values, False, config) == pytest.approx(0.02 * 19)
+    assert lab_error_in_model_space("ph", values, False, config) == 0.0
+
+
+def test_lab_error_narrows_the_calibrated_intervals_about_the_median():
+    """Lab values = truth + N(0, 1); residuals N(0, sqrt 2): the width factor is sqrt(1/2) and the
+    calibrated intervals hold about 90 % of the true values."""
+    rng = np.random.default_rng(7)
+    n = 2000
+    centre = rng.uniform(1, 3, n)
+    truth = centre + rng.normal(0, 1.0, n)
+    values = truth + rng.normal(0, 1.0, n)
+    quantiles = np.stack([centre - 1.0, centre, centre + 1.0])
+    raw = Validation(rng.integers(0, 5, n), quantiles, interval_metrics(values, *quantiles))
+    calibrated, calibration = calibrate(raw, values, False, SOIL, lab_error=1.0)
+    assert calibration.width_factor == pytest.approx(np.sqrt(0.5), abs=0.03)
+    assert calibration.observed == pytest.approx(0.9, abs=0.03)  # of the lab values, before
+    np.testing.assert_allclose(calibrated.quantiles[1], centre)
+    low, _, high = calibrated.quantiles
+    assert np.mean((truth >= low) & (truth <= high)) == pytest.approx(0.9, abs=0.03)

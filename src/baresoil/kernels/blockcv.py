@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from scipy.stats import wasserstein_distance
 
 _PAIR_ROWS = 2048
 """Rows of the distance matrix computed at once (memory ~ rows x samples)."""
@@ -130,3 +132,59 @@ def interval_metrics(
         "picp90": float(np.mean((o >= lo) & (o <= hi))),
         "pi90_width": float(np.mean(hi - lo)),
     }
+
+
+def held_out_distances(x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Per sample, the distance to the nearest sample of the other folds (what its fold model had)."""
+    points = np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1)
+    out = np.full(len(points), np.inf)
+    for fold in np.unique(folds):
+        test = folds == fold
+        if (~test).any():
+            out[test] = cKDTree(points[~test]).query(points[test])[0]
+    return out
+
+
+def map_distance_folds(
+    x: np.ndarray,
+    y: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    n_folds: int,
+    largest_block: float,
+    seed: int = 0,
+    n_sizes: int = 12,
+) -> tuple[np.ndarray, dict[str, float | str]]:
+    """Folds whose held-out distances resemble the map's: the k-fold NNDM idea (Milà et al. 2022,
+    Linnenbrink et al. 2024).
+
+    The map predicts pixels at (``px``, ``py``) from samples at their own distances to the nearest
+    sample; a cross-validation's held-out sample is predicted from the samples of the other folds.
+    Random folds and square blocks from the samples' spacing up to ``largest_block`` are tried, and
+    the folds whose held-out distances are nearest the pixels' (1-Wasserstein) are kept, so that the
+    residuals they give come from the prediction distances of the map, not of a harder or easier task.
+    """
+    points = np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1)
+    pixels = np.stack([np.asarray(px, np.float64), np.asarray(py, np.float64)], axis=1)
+    to_pixels = cKDTree(points).query(pixels)[0]
+    spacing = np.median(cKDTree(points).query(points, k=2)[0][:, 1]) if len(points) > 1 else largest_block
+    candidates: list[tuple[str, float, np.ndarray]] = [
+        ("random", 0.0, random_folds(len(points), n_folds, seed))
+    ]
+    for size in np.geomspace(max(float(spacing), 1e-6), max(largest_block, float(spacing)), n_sizes):
+        try:
+            candidates.append(("blocks", float(size), block_folds(x, y, n_folds, float(size), 0.0, seed)))
+        except ValueError:  # fewer blocks than folds: this size and larger ones cannot be used
+            break
+    best: tuple[float, str, float, np.ndarray, np.ndarray] | None = None
+    for kind, size, folds in candidates:
+        held_out = held_out_distances(x, y, folds)
+        score = wasserstein_distance(held_out, to_pixels)
+        if best is None or score < best[0]:
+            best = (score, kind, size, folds, held_out)
+    assert best is not None
+    score, kind, size, folds, held_out = best
+    info: dict[str, float | str] = {"method": kind, "block_m": size, "wasserstein_m": float(score),
+            "median_cv_distance_m": float(np.median(held_out)),
+            "median_map_distance_m": float(np.median(to_pixels))}  # fmt: skip
+    return folds, info

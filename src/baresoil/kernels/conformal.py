@@ -45,3 +45,24 @@ def cross_fitted_margins(
     scores, folds = np.asarray(scores, np.float64), np.asarray(folds)
     per_fold = {int(f): conformal_margin(scores[folds != f], level) for f in np.unique(folds)}
     return np.array([per_fold[int(f)] for f in folds], np.float64), per_fold
+
+
+LAB_SHARE_MOST = 0.75
+"""The largest share of the residuals' variance the lab error may take: a stated error as large as the
+residuals themselves contradicts them, and would shrink the intervals to nothing."""
+
+
+def lab_error_factor(residuals: np.ndarray, lab_error: float) -> float:
+    """The factor that takes the lab error out of intervals fitted and calibrated on lab values.
+
+    Held-out residuals of lab values spread as sqrt(model error**2 + lab error**2); the true value
+    only with the model's error, so with errors near normal every interval's width scales by
+    sqrt(1 - lab error**2 / mean squared residual) (the share at most ``LAB_SHARE_MOST``).
+    """
+    r = np.asarray(residuals, np.float64)
+    r = r[np.isfinite(r)]
+    if lab_error <= 0 or r.size == 0:
+        return 1.0
+    spread = float(np.mean(r**2))
+    share = min(lab_error**2 / spread, LAB_SHARE_MOST) if spread > 0 else LAB_SHARE_MOST
+    return math.sqrt(1.0 - share)

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 OUTSIDE = "outside the covariates' area"
 NO_COVARIATES = "missing covariate values"
+MAP_POINTS = 10_000
+"""Pixels (a regular subsample) whose distances to the samples the calibration folds are matched to."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def run_soil_maps(job: SoilMapJob, echo: Callable[[str], None] | None = None) ->
               for grid in grids]  # fmt: skip
     say(f"{n_read} samples read; {len(stacks[0].names)} covariates on {len(grids)} grid(s); sampling ...")
     X, samples, lacking = sample_covariates(stacks, samples)
+    pixels = map_points(stacks)
     results = {}
     for pc in job.properties:
         name = pc.prop.name
@@ -101,7 +104,7 @@ def run_soil_maps(job: SoilMapJob, echo: Callable[[str], None] | None = None) ->
         say(f"{name}: {int(have.sum())} samples, spatial cross-validation ...")
         results[name] = map_property(
             pc.prop, samples.ids[have], samples.x[have], samples.y[have], X[have], samples.values[name][have],
-            stacks[0].covariates, job.config.soil,
+            stacks[0].covariates, job.config.soil, pixels,
         )  # fmt: skip
     items = [_write_grid(job, stack, results) for stack in stacks]
     report = write_cv_report(job, results, samples, stacks, n_read, lacking)
@@ -150,6 +153,21 @@ def sample_covariates(
     lacking = {str(i): tuple(names[~np.isfinite(row)]) for i, row in zip(samples.ids[~complete], X[~complete],
                                                                           strict=True)}  # fmt: skip
     return X[complete], samples.subset(complete, NO_COVARIATES, samples.ids[~complete]), lacking
+
+
+def map_points(stacks: Sequence[CovariateStack], most: int = MAP_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel centres standing for the maps (a regular subsample of every grid, ``most`` in all, kept
+    where every covariate is present: the pixels that get a value), in the samples' CRS: where the
+    calibration looks at distances to the nearest sample."""
+    per_grid = max(most // len(stacks), 1)
+    centres = [stack.pixel_centres(per_grid) for stack in stacks]
+    mapped = [
+        np.isfinite(stack.sample(x, y)[0]).all(axis=1) for stack, (x, y) in zip(stacks, centres, strict=True)
+    ]
+    if not any(m.any() for m in mapped):  # no pixel with every covariate: the grids stand for the maps
+        mapped = [np.ones_like(m) for m in mapped]
+    pairs = list(zip(centres, mapped, strict=True))
+    return np.concatenate([x[m] for (x, _), m in pairs]), np.concatenate([y[m] for (_, y), m in pairs])
 
 
 def _write_grid(job: SoilMapJob, stack: CovariateStack, results: Mapping[str, PropertyResult]) -> Path:
@@ -248,13 +266,20 @@ def _property_entry(
             "stated_coverage": cal.stated,
             "observed_coverage": cal.observed,
             "observed_coverage_uncalibrated": cal.observed_uncalibrated,
-            "calibration": "conformal (CQR) on the spatial cross-validation's residuals"
+            "calibration": "conformal (CQR) on the residuals of folds whose held-out distances resemble "
+            "the map's, lab error taken out of the width"
             if config.calibrate
             else "none",
-            "checked": "each fold with the margin of the other folds' residuals (cross-fitted)",
+            "checked": "each calibration fold with the margin of the other folds' residuals (cross-fitted), "
+            "against the lab values before the lab error is taken out",
             "margin": cal.margin,
             "margin_space": cal.space,
             "fold_margins": {str(k): v for k, v in cal.fold_margins.items()},
+            "lab_error": cal.lab_error,
+            "width_factor": cal.width_factor,
+            "calibration_folds": dict(cal.folds),
+            "calibration_cv": dict(result.calibration_cv.metrics) if result.calibration_cv else None,
+            "spatial_cv_note": "spatial_cv shows the map's intervals on the block folds (extrapolation)",
         },
         "folds": {
             "method": "spatial blocks",

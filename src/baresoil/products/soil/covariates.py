@@ -25,6 +25,7 @@ frequency).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,18 @@ class CovariateStack:
             height, width = self.grid.geobox.shape
             inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
         return np.where(inside, rows, 0).astype(np.int64), np.where(inside, cols, 0).astype(np.int64), inside
+
+    def pixel_centres(self, most: int) -> tuple[np.ndarray, np.ndarray]:
+        """EPSG:3035 x, y of a regular subsample of the grid's pixel centres (``most`` or fewer)."""
+        height, width = self.grid.geobox.shape
+        step = max(1, math.ceil(math.sqrt(height * width / max(most, 1))))
+        rows, cols = np.meshgrid(np.arange(step / 2, height, step), np.arange(step / 2, width, step),
+                                 indexing="ij")  # fmt: skip
+        gx, gy = self.grid.geobox.transform * (cols.ravel(), rows.ravel())
+        crs = CRS.from_user_input(str(self.grid.geobox.crs))
+        if not crs.equals(EEA_CRS):
+            gx, gy = Transformer.from_crs(crs, EEA_CRS, always_xy=True).transform(gx, gy)
+        return np.asarray(gx, np.float64), np.asarray(gy, np.float64)
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Covariate values (point, covariate) at points on the grid (NaN elsewhere), and the on-grid mask."""

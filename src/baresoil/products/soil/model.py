@@ -8,12 +8,18 @@ commute with that monotone transform, so they come back exactly.
 Validation is spatial block cross-validation (``kernels.blockcv``): RMSE, MEC,
 bias and the coverage of the 90 % interval of the out-of-fold predictions, and
 the same with random folds for reference.  The forest's intervals are then
-calibrated (``kernels.conformal``, CQR): the out-of-fold residuals of the spatial
-cross-validation give the margin by which the map's Q05 and Q95 move out (or in)
-so that 90 % of held-out samples fall inside, in the model's space (log(1 +
-value) for skewed properties, so intervals stay positive).  The coverage reported
-is that of each fold's intervals calibrated on the other folds' residuals only,
-so it is measured on samples that had no say in their own margin.  The covariate
+calibrated (``kernels.conformal``, CQR) on a second cross-validation whose folds
+are chosen so that each held-out sample is as far from the other folds' samples
+as the map's pixels are from the nearest sample (``kernels.blockcv.
+map_distance_folds``): the spatial blocks make every fold an extrapolation the
+map seldom does, and their residuals would widen the map's intervals far beyond
+its errors.  Its out-of-fold residuals give the margin by which the map's Q05 and
+Q95 move out (or in) so that 90 % of held-out samples fall inside, in the model's
+space (log(1 + value) for skewed properties, so intervals stay positive).  The
+coverage reported is that of each fold's intervals calibrated on the other folds'
+residuals only.  Those residuals hold the lab's analytical error too, which the
+true value does not: it is taken out of the calibrated width
+(``kernels.conformal.lab_error_factor``, ``soil.lab_error``).  The covariate
 comparison refits the cross-validation on growing covariate sets (terrain, +
 MREF, + SRC) on the same samples and folds, as CUP4SOIL compared them.
 
@@ -24,7 +30,7 @@ block's pixels with every covariate go through all the forests at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +41,8 @@ import xarray as xr
 from odc.geo.xr import xr_coords
 
 from ...config import SoilMapConfig
-from ...kernels.blockcv import block_folds, interval_metrics, random_folds
-from ...kernels.conformal import conformal_margin, cross_fitted_margins, interval_scores
+from ...kernels.blockcv import block_folds, interval_metrics, map_distance_folds, random_folds
+from ...kernels.conformal import conformal_margin, cross_fitted_margins, interval_scores, lab_error_factor
 from .covariates import GROUPS, Covariate, CovariateStack
 from .properties import QUANTILES, SoilProperty
 from .samples import SampleError
@@ -59,10 +65,12 @@ class PropertyModel:
     forest: RandomForestQuantileRegressor
     margin: float = 0.0
     """Conformal margin: Q05 moves down and Q95 up by this much in the model's space (< 0: inwards)."""
+    width_factor: float = 1.0
+    """Scale of the calibrated interval about the median that takes the samples' lab error out."""
 
     def quantiles(self, X: np.ndarray) -> np.ndarray:
         """(3, n) Q05, Q50, Q95 (calibrated) in physical units for covariate rows ``X``."""
-        return widen(predict_quantiles(self.forest, X, self.log), self.margin, self.log)
+        return widen(predict_quantiles(self.forest, X, self.log), self.margin, self.log, self.width_factor)
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,8 @@ class Calibration:
     stated: float
     """The coverage the interval states (0.90)."""
     observed: float
-    """Share of held-out samples inside their calibrated interval (each fold calibrated on the others)."""
+    """Share of held-out lab values inside their calibrated interval (each fold calibrated on the
+    others), before the lab error is taken out."""
     observed_uncalibrated: float
     """The same for the forest's own interval."""
     margin: float
@@ -91,6 +100,12 @@ class Calibration:
     """Margin each fold was checked with (from the other folds' residuals)."""
     space: str
     """Where margins apply: ``log1p`` (log properties) or ``value``."""
+    lab_error: float = 0.0
+    """Lab error (one standard deviation, model space)."""
+    width_factor: float = 1.0
+    """Scale of the calibrated width about the median that takes the lab error out."""
+    folds: Mapping[str, float | str] = field(default_factory=dict)
+    """How the calibration folds were chosen (``kernels.blockcv.map_distance_folds``)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,8 @@ class PropertyResult:
     importance: Mapping[str, float]
     """Covariate -> mean decrease in impurity of the final forest (sums to 1)."""
     comparison: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    calibration_cv: Validation | None = None
+    """Cross-validation on the calibration folds (map-like distances), calibrated intervals (cross-fitted)."""
 
 
 def make_forest(config: SoilMapConfig) -> RandomForestQuantileRegressor:
@@ -147,39 +164,59 @@ def cross_validate(
     return Validation(folds, out, interval_metrics(values, *out))
 
 
-def widen(quantiles: np.ndarray, margin: float | np.ndarray, log: bool) -> np.ndarray:
-    """Q05 - margin and Q95 + margin in the model's space, the median kept inside (and, for log
-    properties, the lower bound at 0 or above: they cannot be negative)."""
+def widen(quantiles: np.ndarray, margin: float | np.ndarray, log: bool, factor: float = 1.0) -> np.ndarray:
+    """Q05 - margin and Q95 + margin in the model's space, the median kept inside, then both sides
+    scaled by ``factor`` about the median (and, for log properties, the lower bound at 0 or above:
+    they cannot be negative)."""
     q = np.log1p(quantiles) if log else np.asarray(quantiles, np.float64)
     low, median, high = q
     low = np.minimum(low - margin, median)
     high = np.maximum(high + margin, median)
+    low = median - (median - low) * factor
+    high = median + (high - median) * factor
     if log:
         return np.expm1(np.stack([np.maximum(low, 0.0), median, high]))
     return np.stack([low, median, high])
 
 
+def lab_error_in_model_space(name: str, values: np.ndarray, log: bool, config: SoilMapConfig) -> float:
+    """``soil.lab_error`` of property ``name`` as one standard deviation in the model's space (for
+    log(1 + value), d log(1 + v) = dv / (1 + v), taken at the samples' median)."""
+    error, relative = config.lab_error_of(name)
+    if error == 0 or values.size == 0:
+        return 0.0
+    typical = float(np.median(np.abs(values)))
+    if log:
+        return error * typical / (1 + typical) if relative else error / (1 + typical)
+    return error * typical if relative else error
+
+
 def calibrate(
-    validation: Validation, values: np.ndarray, log: bool, config: SoilMapConfig
+    validation: Validation, values: np.ndarray, log: bool, config: SoilMapConfig, lab_error: float = 0.0
 ) -> tuple[Validation, Calibration]:
-    """The cross-validation with conformally calibrated intervals, each fold's from the other folds."""
+    """The cross-validation with conformally calibrated intervals, each fold's from the other folds
+    (and the lab error taken out of their width)."""
     space = np.log1p if log else np.asarray
-    low, _, high = (space(q) for q in validation.quantiles)
+    low, median, high = (space(q) for q in validation.quantiles)
     scores = interval_scores(space(values), low, high)
+    factor = lab_error_factor(space(values) - median, lab_error) if config.calibrate else 1.0
     if config.calibrate:
         per_sample, per_fold = cross_fitted_margins(scores, validation.folds, STATED_COVERAGE)
         margin = conformal_margin(scores, STATED_COVERAGE)
     else:
         per_sample, per_fold, margin = np.zeros(len(values)), {}, 0.0
-    quantiles = widen(validation.quantiles, per_sample, log)
+    of_lab_values = interval_metrics(values, *widen(validation.quantiles, per_sample, log))
+    quantiles = widen(validation.quantiles, per_sample, log, factor)
     calibrated = Validation(validation.folds, quantiles, interval_metrics(values, *quantiles))
     calibration = Calibration(
         stated=STATED_COVERAGE,
-        observed=calibrated.metrics["picp90"],
+        observed=of_lab_values["picp90"],
         observed_uncalibrated=validation.metrics["picp90"],
         margin=margin,
         fold_margins=per_fold,
         space="log1p" if log else "value",
+        lab_error=lab_error,
+        width_factor=factor,
     )
     return calibrated, calibration
 
@@ -203,8 +240,13 @@ def map_property(
     observed: np.ndarray,
     covariates: Sequence[Covariate],
     config: SoilMapConfig,
+    map_points: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PropertyResult:
-    """Validate, compare covariate sets and fit the final forest on complete samples."""
+    """Validate, calibrate, compare covariate sets and fit the final forest on complete samples.
+
+    ``map_points`` (x, y in the samples' CRS) stand for the map's pixels: the intervals are calibrated
+    on folds whose held-out distances resemble theirs; without them, on the spatial folds.
+    """
     if len(observed) < config.min_samples:
         raise SampleError(
             f"{prop.name}: only {len(observed)} usable sample(s), at least {config.min_samples} needed "
@@ -214,20 +256,34 @@ def map_property(
     log = prop.name in config.log_properties and bool(np.all(observed >= 0))
     folds = spatial_folds(x, y, prop, config)
     uncalibrated = cross_validate(X, observed, folds, log, config)
-    spatial, calibration = calibrate(uncalibrated, observed, log, config)
+    lab_error = lab_error_in_model_space(prop.name, observed, log, config)
+    if map_points is not None:
+        cal_folds, choice = map_distance_folds(
+            x, y, *map_points, config.cv_folds, config.cv_block_m, config.seed
+        )
+        cal_cv = cross_validate(X, observed, cal_folds, log, config)
+    else:
+        choice, cal_cv = {"method": "spatial blocks", "block_m": config.cv_block_m}, uncalibrated
+    calibration_cv, calibration = calibrate(cal_cv, observed, log, config, lab_error)
+    calibration = replace(calibration, folds=choice)
+    # the block cross-validation with the map's own intervals: how they fare on extrapolation
+    on_blocks = widen(uncalibrated.quantiles, calibration.margin, log, calibration.width_factor)
+    spatial = Validation(folds, on_blocks, interval_metrics(observed, *on_blocks))
+    on_blocks_cv, _ = calibrate(uncalibrated, observed, log, config, lab_error)  # for compare_covariates
     rand_folds = random_folds(len(observed), config.cv_folds, config.seed)
-    rand, _ = calibrate(cross_validate(X, observed, rand_folds, log, config), observed, log, config)
+    rand_cv = cross_validate(X, observed, rand_folds, log, config)
+    rand, _ = calibrate(rand_cv, observed, log, config, lab_error)
     forest = fit_forest(X, observed, log, config)
     names = tuple(c.name for c in covariates)
     importance = dict(zip(names, (float(v) for v in forest.feature_importances_), strict=True))
     comparison = (
-        compare_covariates(X, observed, folds, covariates, log, config, spatial)
+        compare_covariates(X, observed, folds, covariates, log, config, on_blocks_cv, lab_error)
         if config.compare_covariates
         else []
     )
-    model = PropertyModel(prop, log, names, forest, calibration.margin)
+    model = PropertyModel(prop, log, names, forest, calibration.margin, calibration.width_factor)
     return PropertyResult(model, ids, observed, spatial, rand, uncalibrated, calibration, importance,
-                          comparison)  # fmt: skip
+                          comparison, calibration_cv)  # fmt: skip
 
 
 def covariate_sets(covariates: Sequence[Covariate]) -> list[tuple[str, np.ndarray]]:
@@ -252,6 +308,7 @@ def compare_covariates(
     log: bool,
     config: SoilMapConfig,
     full: Validation | None = None,
+    lab_error: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Spatial cross-validation of each covariate set on the same samples and folds (calibrated intervals).
 
@@ -263,7 +320,7 @@ def compare_covariates(
             result = full
         else:
             result, _ = calibrate(
-                cross_validate(X[:, columns], values, folds, log, config), values, log, config
+                cross_validate(X[:, columns], values, folds, log, config), values, log, config, lab_error
             )
         rows.append({"covariates": label, "n_covariates": int(columns.sum()), **result.metrics})
     return rows
