@@ -16,7 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
-from ..products import registry
+from .. import registry
 from .run import Job, plan
 
 PIXEL_OBSERVATIONS_PER_CORE_S = {"observations": 80_000, "soilsuite": 35_000, "seasons": 35_000}
