@@ -17,7 +17,7 @@ RANK = {
     for rank, names in enumerate(
         [
             ("registry", "kernels"),  # leaves: layer encodings; pure numpy/numba kernels
-            ("errors",),
+            ("errors", "redact"),  # foundations: error types, secrets kept out of every message
             ("grid",),
             ("config",),
             ("catalog",),
