@@ -137,7 +137,8 @@ def parcels_figures(folder: Path) -> dict[str, Any]:
     with_s1 = bare_accuracy(folder, prepare(folder, 10.0, with_s1=True), config, min_days=MIN_SCORED_PERIOD)
     # a world drawn without management zones (the demo's) has no heterogeneity truth to score against
     has_zones = (folder / "truth" / "practices.csv").exists()
-    hetero = heterogeneity_accuracy(folder, optical, config) if has_zones else {"f1_mean": None, "years": None}
+    no_zones: dict[str, Any] = {"f1_mean": None, "years": None}
+    hetero = heterogeneity_accuracy(folder, optical, config) if has_zones else no_zones
     return {
         "period_recall": bare["period_recall"],
         "period_precision": bare["period_precision"],
