@@ -563,18 +563,23 @@ class ServiceConfig:
     """Batch jobs run at the same time (each one computes on the dask scheduler); more wait, queued."""
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A config file's tables, or one line naming the file and what is wrong with it."""
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
 def load_service_config(path: str | Path | None = None) -> ServiceConfig:
     """The defaults, updated by the ``[service]`` table of a TOML file when given."""
     service = ServiceConfig()
     if path is None:
         return service
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    data = _read_toml(path)
     values = data.get("service", {})
     known = {f.name for f in dataclasses.fields(service)}
     unknown = [key for key in values if key not in known]
@@ -630,12 +635,7 @@ def load_config(path: str | Path | None = None, product: str | None = None) -> C
     if path is None:
         return config
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    data = _read_toml(path)
     return _apply(config, _flatten(data), source=str(path))
 
 

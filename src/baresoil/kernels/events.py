@@ -310,16 +310,8 @@ def half_rise(z: np.ndarray, base: int, peak: int) -> int:
 def hidden(views: np.ndarray, day: int, gap: int = HIDDEN_END_DAYS) -> bool:
     """Whether ``day`` lies in a gap of ``HIDDEN_END_DAYS`` or more between views (or beyond the first
     or the last): the curve there is the smoother's, not the field's."""
-    before, after = -1, -1
-    for t in range(min(day, views.shape[0] - 1), -1, -1):
-        if np.isfinite(views[t]):
-            before = t
-            break
-    for t in range(max(day, 0), views.shape[0]):
-        if np.isfinite(views[t]):
-            after = t
-            break
-    return before < 0 or after < 0 or after - before >= gap
+    before, after = _views_around(views, day)
+    return before == NO_EVENT or after == NO_EVENT or after - before >= gap
 
 
 DORMANCY_DAYS = 47
