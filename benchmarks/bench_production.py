@@ -5,7 +5,7 @@
 
 On a small simulated world (simulated once into benchmarks/.cache/production-world):
 
-1. **faults**: the world's catalog and COGs are served over loopback HTTP (tests/fault_server.py) with
+1. **faults**: the world's catalog and COGs are served over loopback HTTP (tests/support/fault_server.py) with
    10 % of the requests failing once (HTTP 503, a connection dropped in the middle of the answer, or
    closed without one; each retry has its own chance).  The product runs ``--fault-runs`` times, each
    with other faults (another seed); each run must end with the COGs of a run without faults.
@@ -37,8 +37,8 @@ from pathlib import Path
 import pystac
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-from fault_server import Faults, serve  # noqa: E402
+sys.path.insert(0, str(HERE.parent))  # the repository root: the tests' fault server
+from tests.support.fault_server import Faults, serve  # noqa: E402
 
 CACHE = HERE / ".cache"
 WORLD = "production-world"

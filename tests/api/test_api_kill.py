@@ -14,7 +14,7 @@ import requests
 
 from baresoil.api.users import add_user
 
-from conftest import USERS, bbox, free_port
+from tests.support.api_server import USERS, bbox, free_port
 
 
 def _serve(workdir: Path, catalog: Path, port: int) -> subprocess.Popen[str]:

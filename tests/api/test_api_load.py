@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import USERS, bbox
+from tests.support.api_server import USERS, bbox
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from baresoil.api.graph import parse_graph
 from baresoil.api.store import JobStore, database_url
 from baresoil.catalog.source import StacSource
 
-from conftest import bbox, free_port, start_server, stop_server
+from tests.support.api_server import bbox, free_port, start_server, stop_server
 
 
 def _process(stat: str) -> dict:

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from baresoil.api.users import USERS_FILE
-from cli_runner import run_cli
 
-from conftest import USERS, bbox
+from tests.support.api_server import USERS, bbox
+from tests.support.cli_runner import run_cli
 
 
 def _token(url: str, user: str) -> dict[str, str]:

@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from baresoil.io.cog import read_layer
-from cli_runner import run_cli
 
-from conftest import USERS, bbox
+from tests.support.api_server import USERS, bbox
+from tests.support.cli_runner import run_cli
 
 BANDS = ["B04", "B08"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from conftest import USERS, bbox
+from tests.support.api_server import USERS, bbox
 
 INSTALL = "apt-get install chromium chromium-driver (and pip install selenium)"
 PIXELS = """

@@ -14,7 +14,7 @@ from baresoil.cube import open_cube
 from baresoil.errors import CatalogError
 from baresoil.grid import area_from_bbox
 
-from stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
 
 
 class _RangeHandler(SimpleHTTPRequestHandler):

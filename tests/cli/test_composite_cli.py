@@ -19,9 +19,9 @@ from baresoil.cube.load import open_cube
 from baresoil.grid import area_from_bbox
 from baresoil.io.cog import read_layer
 from baresoil.io.stac import load_outputs, output_item_paths
-from cli_runner import run_cli
 
-from stac_factory import ORIGIN, SIZE_M, lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.cli_runner import run_cli
+from tests.support.stac_factory import ORIGIN, SIZE_M, lonlat_bbox, make_item, write_catalog, write_scene
 
 DAYS = (datetime(2021, 6, 2, 10), datetime(2021, 6, 9, 10), datetime(2021, 6, 24, 10),
         datetime(2021, 7, 4, 10), datetime(2021, 7, 14, 10), datetime(2021, 7, 19, 10))  # fmt: skip

@@ -7,7 +7,7 @@ import pytest
 from baresoil.catalog.layouts import EARTH_SEARCH
 from baresoil.cli.main import main
 
-from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_band_missing_from_an_item(capsys, tmp_path, catalog):
 
 def test_asset_unreadable(capsys, tmp_path, catalog):
     """Left out, named on one line, exit 0; with --strict the run ends on that line."""
-    from cli_runner import run_cli
+    from tests.support.cli_runner import run_cli
 
     (tmp_path / "s1" / "SCL.tif").write_bytes(b"this is not a GeoTIFF")
     code, err = run(capsys, *cube_args(catalog, tmp_path, "--strict"))
@@ -89,7 +89,7 @@ def test_asset_unreadable(capsys, tmp_path, catalog):
 
 def test_a_truncated_20m_cog_is_left_out_not_the_run(capsys, tmp_path, catalog):
     """B11 (native 20 m) cut short: that scene-band is left out, the run goes on."""
-    from cli_runner import run_cli
+    from tests.support.cli_runner import run_cli
 
     path = tmp_path / "s1" / "B11.tif"
     path.write_bytes(path.read_bytes()[: path.stat().st_size - 200])

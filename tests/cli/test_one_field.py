@@ -12,13 +12,13 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-import field_series as fs
 from baresoil.cli.main import main
 from baresoil.kernels import seasons as k
 from baresoil.registry import decode_yydoy
-from cli_runner import run_cli
 
-from stac_factory import EPSG
+from tests.support import field_series as fs
+from tests.support.cli_runner import run_cli
+from tests.support.stac_factory import EPSG
 
 pytestmark = pytest.mark.slow
 
@@ -180,7 +180,7 @@ def test_soilsuite_of_one_field_is_its_soil_and_nothing_before_the_harvest(serie
 
 
 def test_soil_on_one_field_says_it_has_too_few_samples(soilsuite_run, tmp_path, capsys):
-    from stac_factory import write_band
+    from tests.support.stac_factory import write_band
 
     dem = tmp_path / "dem.tif"
     write_band(dem, 100 + np.arange(100)[:, None] + np.zeros((1, 100)), 10)

@@ -15,8 +15,9 @@ from baresoil.products.parcels import tables
 from baresoil.products.parcels.markers import MARKER_COLUMNS, S2_FEATURES
 from baresoil.products.parcels.tables import TableProduct
 from baresoil.simulate import load_truth
-from cli_runner import run_cli
-from parcel_world import parcel_world, s2_catalog
+
+from tests.support.cli_runner import run_cli
+from tests.support.parcel_world import parcel_world, s2_catalog
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,9 @@ import rasterio
 
 from baresoil.io.stac import output_item_paths
 from baresoil.kernels.seasons import LAYERS
-from cli_runner import run_cli
-from parcel_world import parcel_world, s2_catalog, world_area
+
+from tests.support.cli_runner import run_cli
+from tests.support.parcel_world import parcel_world, s2_catalog, world_area
 
 pytestmark = pytest.mark.slow
 

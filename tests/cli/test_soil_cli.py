@@ -9,9 +9,10 @@ import pytest
 
 from baresoil.cli.main import main
 from baresoil.io.stac import output_item_paths
-from cli_runner import run_cli
-from meuse_factory import RIVERSIDE, X0, Y1, make_floodplain, write_raster
-from soil_factory import make_landscape
+
+from tests.support.cli_runner import run_cli
+from tests.support.meuse_factory import RIVERSIDE, X0, Y1, make_floodplain, write_raster
+from tests.support.soil_factory import make_landscape
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from baresoil.cli.main import main
-from cli_runner import run_cli
+
+from tests.support.cli_runner import run_cli
 
 
 def assert_usage_error(code: int, err: str, usage: str, *fragments: str) -> None:

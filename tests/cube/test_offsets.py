@@ -24,7 +24,7 @@ from baresoil.config import Config, CubeConfig
 from baresoil.cube import open_cube
 from baresoil.grid import area_from_bbox
 
-from stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.stac_factory import REFLECTANCE, lonlat_bbox, make_item, write_catalog, write_scene
 
 BEFORE = datetime(2021, 12, 1, 10, 20)
 AFTER = datetime(2022, 2, 1, 10, 20)

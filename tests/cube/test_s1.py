@@ -15,7 +15,8 @@ from baresoil.cube import open_cube
 from baresoil.cube.s1 import load_s1, open_s1_cube
 from baresoil.errors import AssetError, NoItemsError
 from baresoil.simulate import load_s1_truth
-from parcel_world import PERIOD, parcel_world, s2_catalog, world_area
+
+from tests.support.parcel_world import PERIOD, parcel_world, s2_catalog, world_area
 
 pytestmark = pytest.mark.slow
 

@@ -246,7 +246,7 @@ def test_record_keeps_the_json_lines_with_their_provenance(tmp_path, capsys):
 
 def test_docs_command_checks(capsys, tmp_path):
     """Through ``main`` as the shell runs it: a failing check is exit status 1, not 0."""
-    from cli_runner import run_cli
+    from tests.support.cli_runner import run_cli
 
     _page_root(tmp_path)
     code, out, err = run_cli(capsys, "docs", "--check", "--root", str(tmp_path))

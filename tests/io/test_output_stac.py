@@ -39,7 +39,7 @@ from baresoil.pipeline.run import Job, run_product
 from baresoil.products.soilsuite import soilsuite
 from baresoil.registry import layer, layers
 
-from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 SOIL = dict(zip(REFLECTANCE_BANDS, (0.08, 0.11, 0.16, 0.18, 0.20, 0.22, 0.24, 0.25, 0.30, 0.26), strict=True))
 CANOPY = dict(

@@ -22,9 +22,10 @@ from baresoil.cli.main import main
 from baresoil.io.cog import read_layer
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.manifest import read_manifest
-from cli_runner import run_cli
-from fault_server import Faults, FaultServer, serve
-from http_catalog import cube_args, item_id, write_http_catalog, write_scenes
+
+from tests.support.cli_runner import run_cli
+from tests.support.fault_server import Faults, FaultServer, serve
+from tests.support.http_catalog import cube_args, item_id, write_http_catalog, write_scenes
 
 READS = """
 [read]

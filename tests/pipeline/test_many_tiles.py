@@ -20,10 +20,10 @@ from baresoil.grid import area_from_bbox
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.estimate import PIXEL_OBSERVATIONS_PER_CORE_S
 from baresoil.pipeline.manifest import manifest_path, read_manifest
-from cli_runner import run_cli
 
-import stac_factory
-from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support import stac_factory
+from tests.support.cli_runner import run_cli
+from tests.support.stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 ACROSS_E44_E45 = (752_800.0, 5_334_300.0)
 """A scene's upper-left corner (UTM 32N) such that its 1 km cross the edge of EEA tiles E44N27 and E45N27."""

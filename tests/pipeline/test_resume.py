@@ -23,10 +23,10 @@ from baresoil.io.report import write_report
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.lock import LOCK_FILE, WORK_DIR
 from baresoil.pipeline.manifest import read_manifest
-from cli_runner import run_cli
-from http_catalog import END, SCENE_DAYS, START, item_id, write_scenes
 
-from stac_factory import lonlat_bbox, make_item, write_catalog
+from tests.support.cli_runner import run_cli
+from tests.support.http_catalog import END, SCENE_DAYS, START, item_id, write_scenes
+from tests.support.stac_factory import lonlat_bbox, make_item, write_catalog
 
 BARESOIL = [sys.executable, "-c", "from baresoil.cli.main import main; main()"]
 BLOCKS = "[cube]\nchunk_size = 16\n"

@@ -16,7 +16,7 @@ from baresoil.pipeline.cluster import scheduler
 from baresoil.pipeline.run import Job, run_product
 from baresoil.products.observations import FAMILY, observation_counts
 
-from stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.stac_factory import lonlat_bbox, make_item, write_catalog, write_scene
 
 
 @pytest.fixture
@@ -70,6 +70,7 @@ def test_run_locally(tmp_path, catalog):
     _check_outputs(tmp_path / "out")
 
 
+@pytest.mark.slow  # two worker processes start and import the library
 def test_run_on_a_local_cluster_gives_the_same_result(tmp_path, catalog):
     from distributed import LocalCluster
 

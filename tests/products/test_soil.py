@@ -21,7 +21,8 @@ from baresoil.products.soil import (
 )
 from baresoil.products.soil.covariates import raster_blocks
 from baresoil.registry import layer
-from soil_factory import GAP, PIXELS, make_landscape
+
+from tests.support.soil_factory import GAP, PIXELS, make_landscape
 
 SOIL = SoilMapConfig(trees=60, chunk_size=24, cv_block_m=320, cv_neighbour_m=50, tpi_radii_m=(60, 200),
                      lab_error=("soc=2%", "clay=0.5"))  # the factory's lab noise  # fmt: skip

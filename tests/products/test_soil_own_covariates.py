@@ -15,7 +15,19 @@ from baresoil.pipeline.soilmap import NO_COVARIATES, SoilMapJob, run_soil_maps
 from baresoil.products.soil import CovariateError, SampleColumns, covariate_stack, parse_property
 from baresoil.products.soil.covariates import find_covariate_sources, map_grids
 from baresoil.products.soil.model import STATED_COVERAGE, Validation, calibrate, widen
-from meuse_factory import COLS, CRS, NO_OM, RIVER, RIVERSIDE, ROWS, X0, Y1, make_floodplain, write_raster
+
+from tests.support.meuse_factory import (
+    COLS,
+    CRS,
+    NO_OM,
+    RIVER,
+    RIVERSIDE,
+    ROWS,
+    X0,
+    Y1,
+    make_floodplain,
+    write_raster,
+)
 
 SOIL = SoilMapConfig(trees=40, chunk_size=16, cv_block_m=400, cv_neighbour_m=30, tpi_radii_m=(80,))
 COLUMNS = SampleColumns(id="id", x="x", y="y", crs=CRS)

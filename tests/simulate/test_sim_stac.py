@@ -34,7 +34,8 @@ from baresoil.catalog.source import StacSource, TimeRange, find_items
 from baresoil.config import CubeConfig, SceneFilter
 from baresoil.cube import load_cube
 from baresoil.simulate.stac import HARMONISED_DIR, SIMULATED_LAYOUTS
-from parcel_world import world_area
+
+from tests.support.parcel_world import world_area
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""A small STAC catalog of COGs (tests/stac_factory.py's scenes) served over HTTP by the fault server."""
+"""A small STAC catalog of COGs (``stac_factory``'s scenes) served over HTTP by the fault server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pystac
 
 from baresoil.catalog.layouts import EARTH_SEARCH
 
-from stac_factory import lonlat_bbox, make_item, write_scene
+from tests.support.stac_factory import lonlat_bbox, make_item, write_scene
 
 SCENE_DAYS = (datetime(2021, 6, 1, 10), datetime(2021, 6, 6, 10), datetime(2021, 6, 11, 10))
 START, END = "2021-05-01", "2021-07-01"

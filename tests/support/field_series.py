@@ -22,7 +22,7 @@ from pyproj import Transformer
 
 from baresoil.catalog.layouts import EARTH_SEARCH, REFLECTANCE_BANDS
 
-from stac_factory import EPSG, ORIGIN, SIZE_M, make_item, write_catalog, write_scene
+from tests.support.stac_factory import EPSG, ORIGIN, SIZE_M, make_item, write_catalog, write_scene
 
 SOIL = dict(zip(REFLECTANCE_BANDS, (0.08, 0.12, 0.19, 0.21, 0.22, 0.23, 0.24, 0.25, 0.30, 0.26), strict=True))
 CANOPY = dict(
@@ -145,7 +145,7 @@ def field_bbox(margin_m: float = 10.0) -> tuple[float, float, float, float]:
 
 def scene_bbox(margin_m: float = 100.0) -> tuple[float, float, float, float]:
     """A lon/lat box of the whole scene but ``margin_m`` along its edges: the larger run."""
-    from stac_factory import lonlat_bbox
+    from tests.support.stac_factory import lonlat_bbox
 
     return lonlat_bbox(margin_m)
 
