@@ -24,9 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Plain `pytest` leaves out the tests marked slow (pyproject.toml's addopts); the gate runs every test.
+# Plain `pytest` leaves out the tests marked slow (pyproject.toml's addopts); the gate runs every test,
+# the property tests on the same examples each time (tests/conftest.py).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "slow or not slow"
+	$(BIN)/python -m pytest -m "slow or not slow" --hypothesis-profile=gate
 
 # pytest exits 5 when it collects nothing; make then fails, as it should.
 test: lint typecheck unit
@@ -43,4 +44,4 @@ docs: $(STAMP)
 	$(BIN)/python -m baresoil.docs
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

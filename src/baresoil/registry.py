@@ -87,11 +87,14 @@ class Layer:
             return float(info.min), float(info.max)
         info_int = np.iinfo(self.dtype)
         low, high = float(info_int.min), float(info_int.max)
-        reserved = sorted([self.nodata, *self.flags])
-        if reserved and reserved[0] >= (low + high) / 2:
-            high = reserved[0] - 1
-        elif reserved and reserved[-1] <= (low + high) / 2:
-            low = reserved[-1] + 1
+        middle = (low + high) / 2
+        # codes may sit at both ends (the HRL's 0 "no annual cropland" and 65527… 65535): values lie between
+        below = [code for code in (self.nodata, *self.flags) if code < middle]
+        above = [code for code in (self.nodata, *self.flags) if code >= middle]
+        if below:
+            low = max(below) + 1
+        if above:
+            high = min(above) - 1
         return low, high
 
     @property
