@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import dask.array as da
 import numpy as np
-import pandas as pd
 import pytest
 import rasterio
 import xarray as xr
@@ -25,6 +24,8 @@ from baresoil.products.seasons import (
     sowing_of_crops,
 )
 from baresoil.registry import decode_yydoy
+
+from tests.support.cubes import ndvi_cube
 
 START = date(2021, 7, 1)
 DATES = [START + timedelta(days=d) for d in range(2, 730, 5)]
@@ -48,19 +49,7 @@ def _cube(chunks: tuple[int, int], west: tuple[date, date] = MAIZE) -> xr.Datase
     ndvi = np.empty((len(DATES), NY, NX))
     ndvi[:, :, : NX // 2] = _curve(*west)[:, None, None]
     ndvi[:, :, NX // 2 :] = _curve(*BEET)[:, None, None]
-    red = np.full(ndvi.shape, 0.05)
-    nir = red * (1 + ndvi) / (1 - ndvi)
-    dims = ("time", "y", "x")
-    chunked = {"chunks": (len(DATES), *chunks)}
-    return xr.Dataset(
-        {
-            "B04": (dims, da.from_array(red.astype(np.float32), **chunked)),
-            "B08": (dims, da.from_array(nir.astype(np.float32), **chunked)),
-            "clear": (dims, da.ones(ndvi.shape, bool, **chunked)),
-            "SCL": (dims, da.full(ndvi.shape, 4, np.uint8, **chunked)),
-        },
-        coords={"time": pd.to_datetime(DATES), "y": np.arange(NY) * -10.0, "x": np.arange(NX) * 10.0},
-    )
+    return ndvi_cube(ndvi, DATES, chunks=chunks)
 
 
 def _fields() -> xr.DataArray:

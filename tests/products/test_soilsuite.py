@@ -1,18 +1,21 @@
-"""SoilSuite end to end on hand-made scenes with known answers."""
+"""SoilSuite on hand-made scenes with known answers: the product on an in-memory cube of them, the run on
+their catalog end to end."""
 
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
+import xarray as xr
+from odc.geo.xr import xr_coords
 
 from baresoil.catalog.layouts import EARTH_SEARCH, REFLECTANCE_BANDS
 from baresoil.catalog.source import StacSource, TimeRange
 from baresoil.config import Config, CubeConfig, SoilSuiteConfig
-from baresoil.cube import open_cube
 from baresoil.grid import area_from_bbox
 from baresoil.products.soilsuite import soilsuite
 
-from stac_factory import SIZE_M, lonlat_bbox, make_item, write_catalog, write_scene
+from tests.support.cubes import memory_cube
+from tests.support.stac_factory import SIZE_M, lonlat_bbox, make_item, write_catalog, write_scene
 
 SOIL = dict(zip(REFLECTANCE_BANDS, (0.08, 0.11, 0.16, 0.18, 0.20, 0.22, 0.24, 0.25, 0.30, 0.26), strict=True))
 CANOPY = dict(
@@ -26,12 +29,12 @@ WEST_STATES = ("soil", "soil", "soil", "canopy", "hazy soil", "canopy")
 DATES = [datetime(2021, 4, 1, 10) + timedelta(days=10 * i) for i in range(6)]
 
 
-def _scene_reflectance(state):
+def _scene_reflectance(state, west=WEST):
     surface = CANOPY if state == "canopy" else SOIL
     out = {}
     for band in REFLECTANCE_BANDS:
         value = surface[band] + (0.03 if state == "hazy soil" and band == "B02" else 0.0)
-        out[band] = np.where(WEST, value, CANOPY[band])
+        out[band] = np.where(west, value, CANOPY[band])
     return out
 
 
@@ -45,22 +48,40 @@ def catalog(tmp_path_factory):
     return write_catalog(tmp / "stac", items)
 
 
+def _utm_x(cube_or_geobox):
+    """The UTM easting (the scenes' CRS) of every pixel centre of a cube or a geobox on the EEA grid."""
+    from pyproj import Transformer
+
+    from tests.support.stac_factory import EPSG
+
+    coords = cube_or_geobox.coords if isinstance(cube_or_geobox, xr.Dataset) else xr_coords(cube_or_geobox)
+    xx, yy = np.meshgrid(coords["x"].values, coords["y"].values)
+    return Transformer.from_crs(3035, EPSG, always_xy=True).transform(xx, yy)[0]
+
+
+def _memory_cube(states):
+    """The scenes of ``states`` on the 20 m grid of the area, built in memory (no COG is read): the west half
+    of the scenes (by pixel centre) in those states, the east half canopy, SCL 4 (vegetation)."""
+    from tests.support.stac_factory import ORIGIN
+
+    geobox = area_from_bbox(*lonlat_bbox(100)).geobox(20)
+    west = _utm_x(geobox) < ORIGIN[0] + SIZE_M / 2
+    scenes = [_scene_reflectance(state, west) for state in states]
+    bands = {band: np.stack([scene[band] for scene in scenes]) for band in REFLECTANCE_BANDS}
+    scl = np.full((len(states), *geobox.shape), 4, np.uint8)
+    return memory_cube(bands, scl, DATES[: len(states)], geobox=geobox, chunks=(32, 32))
+
+
 @pytest.fixture(scope="module")
-def cube(catalog):
-    config = Config(cube=CubeConfig(resolution=20, chunk_size=32))
-    return open_cube(StacSource(str(catalog)), area_from_bbox(*lonlat_bbox(100)),
-                     TimeRange.parse("2021-01-01", "2021-12-31"), config)  # fmt: skip
+def cube():
+    return _memory_cube(WEST_STATES)
 
 
 def _halves(cube):
     """Masks of the cube pixels well inside the west and east halves (away from the border)."""
-    from pyproj import Transformer
+    from tests.support.stac_factory import ORIGIN
 
-    from stac_factory import EPSG, ORIGIN
-
-    to_utm = Transformer.from_crs(3035, EPSG, always_xy=True)
-    xx, yy = np.meshgrid(cube.x.values, cube.y.values)
-    ux, _ = to_utm.transform(xx, yy)
+    ux = _utm_x(cube)
     middle = ORIGIN[0] + SIZE_M / 2
     return ux < middle - 60, ux > middle + 60
 
@@ -156,7 +177,7 @@ def _write_lonlat_raster(path, value_west, value_east, dtype="float32"):
     lon0, lat0, lon1, lat1 = lonlat_bbox(-200)  # a little larger than the scenes
     from pyproj import Transformer
 
-    from stac_factory import EPSG, ORIGIN
+    from tests.support.stac_factory import EPSG, ORIGIN
 
     mid_lon, _ = Transformer.from_crs(EPSG, 4326, always_xy=True).transform(ORIGIN[0] + SIZE_M / 2, ORIGIN[1])
     width, height = 200, 100
@@ -196,15 +217,9 @@ def test_landcover_excludes_built_up_and_sets_other_surfaces(cube, tmp_path):
     assert np.all(out.MASK.values[east] == 2)
 
 
-def test_a_spring_of_bare_fields_is_not_taken_for_built_up_land(tmp_path, caplog):
+def test_a_spring_of_bare_fields_is_not_taken_for_built_up_land(caplog):
     # west: bare in every view of a short series, as steady and never green as a roof; east: a crop
-    items = []
-    for i, when in enumerate(DATES):
-        paths = write_scene(tmp_path / f"s{i}", offset_dn=0, reflectance=_scene_reflectance("soil"))
-        items.append(make_item(EARTH_SEARCH, f"item{i}", when, paths, "03.01"))
-    source = StacSource(str(write_catalog(tmp_path / "stac", items)))
-    spring = open_cube(source, area_from_bbox(*lonlat_bbox(100)), TimeRange.parse("2021-01-01", "2021-12-31"),
-                       Config(cube=CubeConfig(resolution=20, chunk_size=32)))  # fmt: skip
+    spring = _memory_cube(["soil"] * len(DATES))
     out = _run(spring, threshold="0.2")
     west, east = _halves(spring)
     assert np.all(out.MASK.values[west] == 1) and np.all(out.BOBS.values[west] == 6)
