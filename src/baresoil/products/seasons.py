@@ -114,7 +114,8 @@ register(
          _with_confidence_flag(_BARE_FLAGS), False),
     _hrl("CPBSA", "Bare soil after the main crop",
          "Days of bare soil within the year after the main-crop harvest: to the next emergence, or to "
-         "31 December; 1-275.", "days", _BARE_FLAGS, True),
+         "31 December; 1-275 after a harvest from 1 April (the HRL's windows), up to 365 after a main crop "
+         "harvested earlier in the year.", "days", _BARE_FLAGS, True),
     _hrl("CPBSACL", "Bare soil after confidence",
          "Uncertainty of CPBSA in days, from its bounding events (to 31 December: the harvest's and the days "
          "after the last clear view); 1-80.", "days",
