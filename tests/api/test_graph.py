@@ -98,7 +98,8 @@ def test_a_composite_in_another_crs_takes_the_resolution_in_its_units():
             "ProcessParameterInvalid",
             "'min_bare_obs'",
         ),
-        ({"process_id": "baresoil_parcels"}, "ProcessUnsupported", "node 'step'"),
+        ({"process_id": "baresoil_parcels"}, "ProcessParameterMissing", "'parcels'"),
+        ({"process_id": "baresoil_soil", "samples": None}, "ProcessParameterInvalid", "'samples'"),
         (
             {
                 "process_id": "reduce_dimension",
