@@ -218,17 +218,24 @@ def test_the_same_parcels_again_reuse_the_result(server, world, headers):
     graph = _parcels_graph(reordered, extent=_world_bbox(), category_column="crop_2021")
     graph = {f"x_{name}": node for name, node in graph.items()}
     text = json.dumps(graph).replace('"from_node": "', '"from_node": "x_')
-    body = {"process": {"process_graph": json.loads(text)}}
+    job_id = _finished_job(server, headers, json.loads(text))
+    logs = requests.get(f"{server}/jobs/{job_id}/logs", headers=headers, timeout=10).json()["logs"]
+    assert any("reused" in entry["message"] for entry in logs), logs
+
+
+def _finished_job(server, headers, graph) -> str:
+    body = {"process": {"process_graph": graph}}
     created = requests.post(f"{server}/jobs", json=body, headers=headers, timeout=10)
     assert created.status_code == 201, created.text
     job_id = created.headers["OpenEO-Identifier"]
     requests.post(f"{server}/jobs/{job_id}/results", headers=headers, timeout=10)
-    deadline = time.monotonic() + 60
-    while requests.get(f"{server}/jobs/{job_id}", headers=headers, timeout=10).json()["status"] != "finished":
+    deadline = time.monotonic() + 120
+    while (job := requests.get(f"{server}/jobs/{job_id}", headers=headers, timeout=10).json())["status"] in (
+        "created", "queued", "running"):  # fmt: skip
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    logs = requests.get(f"{server}/jobs/{job_id}/logs", headers=headers, timeout=10).json()["logs"]
-    assert any("reused" in entry["message"] for entry in logs), logs
+    assert job["status"] == "finished", job
+    return str(job_id)
 
 
 def test_synchronous_soil_maps_equal_the_cli(server, world, headers, tmp_path, capsys):
@@ -277,6 +284,16 @@ def test_synchronous_soil_maps_equal_the_cli(server, world, headers, tmp_path, c
     assert np.isfinite(median).any()
     cli_report = json.loads((cli_out / "cv_report.json").read_text())
     assert report["properties"]["soc"]["spatial_cv"] == cli_report["properties"]["soc"]["spatial_cv"]
+    # the same request as a batch job: its results list the maps and the report beside them
+    job_id = _finished_job(server, headers, _soil_graph(samples, box))
+    assets = requests.get(f"{server}/jobs/{job_id}/results", headers=headers, timeout=10).json()["assets"]
+    assert set(got) | {"cv_report.json", "cv_soc.png"} == set(assets)
+    assert (
+        assets["cv_report.json"]["roles"] == ["metadata"]
+        and assets["cv_report.json"]["type"] == "application/json"
+    )
+    download = requests.get(assets["cv_report.json"]["href"], headers=headers, timeout=10)
+    assert download.json() == report
 
 
 def _post(server, headers, graph) -> requests.Response:

@@ -130,6 +130,12 @@ def feature_collection(value: object, geometry_types: Sequence[str]) -> InlineFe
         if not isinstance(properties, Mapping):
             raise GeoJsonError(f"features[{index}]: 'properties' must be an object")
         try:
+            json.dumps(properties, allow_nan=False)
+        except ValueError:
+            raise GeoJsonError(
+                f"features[{index}]: a property is NaN or infinite, which JSON has not"
+            ) from None
+        try:
             _check_geometry(feature.get("geometry"), geometry_types)
         except GeoJsonError as exc:
             raise GeoJsonError(f"features[{index}]: geometry: {exc}") from None
