@@ -561,6 +561,12 @@ class ServiceConfig:
     """Most pixels of one output layer of a synchronous request (40 km × 40 km at 20 m)."""
     workers: AtLeastOne = 2
     """Batch jobs run at the same time (each one computes on the dask scheduler); more wait, queued."""
+    max_features: AtLeastOne = 100_000
+    """Most features of the GeoJSON a process graph carries inline (``baresoil_parcels``' parcels,
+    ``baresoil_soil``'s samples)."""
+    max_request_mb: Positive = 100.0
+    """Largest request body (a process graph with its inline GeoJSON), megabytes (10⁶ bytes); a larger
+    one is refused with ``PayloadTooLarge`` before it is read to the end."""
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -98,7 +98,8 @@ def test_a_composite_in_another_crs_takes_the_resolution_in_its_units():
             "ProcessParameterInvalid",
             "'min_bare_obs'",
         ),
-        ({"process_id": "baresoil_parcels"}, "ProcessUnsupported", "node 'step'"),
+        ({"process_id": "baresoil_parcels"}, "ProcessParameterMissing", "'parcels'"),
+        ({"process_id": "baresoil_soil", "samples": None}, "ProcessParameterInvalid", "'samples'"),
         (
             {
                 "process_id": "reduce_dimension",
@@ -142,3 +143,82 @@ def test_limits_count_area_times_days_and_pixels():
     with pytest.raises(ApiError, match="pixels at 20 m"):
         check_limits(request, ServiceConfig(max_pixels=pixels * 0.99), synchronous=False)
     check_limits(request, ServiceConfig(max_pixels=pixels * 1.01), synchronous=False)
+
+
+def _square(lon: float, lat: float, side: float = 0.01) -> dict:
+    ring = [[lon, lat], [lon + side, lat], [lon + side, lat + side], [lon, lat + side], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _fields(*corners: tuple[float, float]) -> dict:
+    features = [
+        {"type": "Feature", "geometry": _square(*c), "properties": {"fid": f"F{i}", "crop": "maize"}}
+        for i, c in enumerate(corners)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _parcels(parcels: dict, load: dict | None = None, **settings) -> dict:
+    step = {"process_id": "baresoil_parcels", "parcels": parcels, "id_column": "fid", **settings}
+    return _graph(step, load=load, save={"format": "GeoParquet"})
+
+
+def test_parcels_bring_their_own_extent_and_their_content_makes_the_key():
+    fields = _fields((11.02, 48.02), (11.05, 48.04))
+    request = parse_graph(_parcels(fields, {"spatial_extent": None}, min_pixels=5), SOURCES)
+    assert request.bbox == pytest.approx((11.02, 48.02, 11.06, 48.05))
+    assert request.parcels is not None and request.parcels.category_column is None
+    assert request.config().parcels.min_pixels == 5 and request.config().cube.resolution == 10.0
+    # inside a given extent: the same request, whatever the extent and the JSON's key order
+    reordered = {"features": [dict(reversed(list(f.items()))) for f in fields["features"]],
+                 "type": "FeatureCollection"}  # fmt: skip
+    inside = parse_graph(_parcels(reordered, min_pixels=5), SOURCES)
+    assert inside.bbox == request.bbox and inside.key() == request.key()
+    moved = _fields((11.02, 48.02), (11.05, 48.05))
+    assert parse_graph(_parcels(moved, min_pixels=5), SOURCES).key() != request.key()
+
+
+def test_soil_takes_the_settings_of_its_soilsuite_node():
+    samples = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [11.01 + i / 1000, 48.05]},
+             "properties": {"sample_id": i, "soc": 12.5 + i, "SOC_gkg": None}}
+            for i in range(30)
+        ],
+    }  # fmt: skip
+    graph = _graph({"process_id": "baresoil_soilsuite", "rule": "geos3", "resolution": 10.0})
+    graph["soil"] = {
+        "process_id": "baresoil_soil",
+        "arguments": {"data": {"from_node": "step"}, "samples": samples, "properties": ["soc"], "trees": 50},
+    }
+    graph["save"]["arguments"]["data"] = {"from_node": "soil"}
+    request = parse_graph(graph, SOURCES)
+    config = request.config()
+    assert request.family == "soil" and request.bbox == (11.0, 48.0, 11.1, 48.1)
+    assert config.soilsuite.rule == "geos3" and config.cube.resolution == 10.0 and config.soil.trees == 50
+    assert request.samples is not None and request.samples.id_column == "sample_id"
+    graph["soil"]["arguments"]["resolution"] = 20.0
+    with pytest.raises(ApiError, match=r"node 'soil' \(baresoil_soil\): 'resolution': 20.0, while the "):
+        parse_graph(graph, SOURCES)
+    graph["soil"]["arguments"].pop("resolution")
+    graph["soil"]["arguments"]["properties"] = ["soc=SOC_gkg"]  # a column without a single value is fine
+    assert parse_graph(graph, SOURCES).samples.properties == ("soc=SOC_gkg",)
+
+
+def test_a_cube_without_spatial_extent_serves_parcels_only():
+    graph = _graph({"process_id": "baresoil_composite"}, load={"spatial_extent": None})
+    with pytest.raises(ApiError) as caught:
+        parse_graph(graph, SOURCES)
+    assert "node 'step'" in caught.value.message and "node 'load'" in caught.value.message
+    assert "spatial_extent" in caught.value.message
+
+
+def test_inline_features_over_the_limit_are_refused_naming_the_node():
+    request = parse_graph(_parcels(_fields((11.02, 48.02), (11.05, 48.04), (11.07, 48.06))), SOURCES)
+    check_limits(request, ServiceConfig(max_features=3), synchronous=False)
+    with pytest.raises(ApiError) as caught:
+        check_limits(request, ServiceConfig(max_features=2), synchronous=False)
+    assert caught.value.code == "ProcessParameterInvalid"
+    assert "node 'step' (baresoil_parcels): 'parcels': 3 features" in caught.value.message
+    assert "service.max_features" in caught.value.message

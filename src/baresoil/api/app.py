@@ -78,6 +78,7 @@ _ENDPOINTS = [
 _FORMATS = {
     "GTiff": ("GeoTiff (Cloud-Optimized), one file per layer and period", ["raster"]),
     "netCDF": ("netCDF-4, one file per tile holding every period (composites)", ["raster"]),
+    "GeoParquet": ("GeoParquet tables, each with its CSV (baresoil_parcels)", ["vector", "table"]),
 }
 
 
@@ -229,9 +230,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     # --- synchronous processing -----------------------------------------------------------------
 
+    most_bytes = int(settings.limits.max_request_mb * 1e6)
+
     @app.post("/result")
     async def result(request: Request, user: User) -> Response:
-        body = await _json(request)
+        body = await _json(request, most_bytes)
         parsed = parse_graph(body.get("process", body), sources)
         check_limits(parsed, settings.limits, synchronous=True)
         out = await run_in_threadpool(runner.run_now, parsed)
@@ -245,7 +248,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/jobs", status_code=201)
     async def create_job(request: Request, user: User) -> Response:
-        body = await _json(request)
+        body = await _json(request, most_bytes)
         process = body.get("process")
         if not isinstance(process, dict):
             raise ApiError(400, "ProcessGraphMissing", "the job has no 'process' with a 'process_graph'")
@@ -367,9 +370,24 @@ def create_app(settings: ServerSettings) -> FastAPI:
     return app
 
 
-async def _json(request: Request) -> dict[str, Any]:
+async def _json(request: Request, most_bytes: int) -> dict[str, Any]:
+    """The request's JSON object, read only while it stays within ``most_bytes``."""
+    too_large = ApiError(
+        413,
+        "PayloadTooLarge",
+        f"the request is over the server's limit of {most_bytes / 1e6:g} MB (service.max_request_mb)",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > most_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > most_bytes:
+            raise too_large
+        chunks.append(chunk)
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = json.loads(b"".join(chunks) or b"{}")
     except json.JSONDecodeError as exc:
         raise ApiError(400, "BadRequest", f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -394,6 +412,8 @@ def _media_type(path: Path) -> str:
         return "image/tiff; application=geotiff; profile=cloud-optimized"
     if path.suffix == ".nc":
         return "application/netcdf"
+    if path.suffix == ".parquet":
+        return "application/vnd.apache.parquet"
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 

@@ -5,6 +5,7 @@ The graph is walked from its result node; each node becomes a step of a small pl
 collection, box and period; a composite or product made of it; the format it is saved in), and what
 cannot be planned is refused naming the node: ``ProcessGraphInvalid``, ``ProcessUnsupported``,
 ``ProcessParameterMissing``, ``ProcessParameterInvalid``, ``CollectionNotFound``.  Nothing is read.
+The user's parcels and soil samples come inline as GeoJSON (:mod:`.vectors`), checked here too.
 
 openeo-pg-parser-networkx was not taken: it turns a graph into networkx nodes of callables for an
 executor that evaluates them one by one (openeo-processes-dask), whereas here the whole graph must
@@ -27,14 +28,35 @@ from ..catalog.source import TimeRange
 from ..config import Config, ServiceConfig, load_config
 from ..errors import BaresoilError, ConfigError
 from ..grid import Area, area_from_bbox, is_eea_crs
+from ..products.soil import SampleColumns, SampleError, parse_property
 from .errors import ApiError
-from .processes import COMMON_KEYS, PRODUCT_PROCESSES, product_parameters
+from .processes import COMMON_KEYS, PRODUCT_PROCESSES, input_names, product_parameters
+from .vectors import (
+    GeoJsonError,
+    InlineFeatures,
+    ParcelInput,
+    SampleInput,
+    check_column,
+    check_ids,
+    feature_collection,
+    outside,
+    shown,
+)
 
 PERIODS = {"dekad": "10d", "month": "month", "year": "year"}
 """openEO's calendar periods -> ``composite.every``."""
 REDUCERS = ("median", "mean")
-FORMATS = {"gtiff": "cog", "geotiff": "cog", "netcdf": "netcdf"}
-"""``save_result`` formats (case-insensitive) -> ``composite.format``; products are COGs only."""
+FORMATS = {
+    "gtiff": "cog",
+    "geotiff": "cog",
+    "netcdf": "netcdf",
+    "geoparquet": "parquet",
+    "parquet": "parquet",
+}
+"""``save_result`` formats (case-insensitive) -> what is written (``composite.format`` for composites)."""
+FAMILY_FORMATS = {"composite": ("cog", "netcdf"), "parcels": ("parquet",)}
+"""What each family writes (the others: COGs): parcels give GeoParquet tables (and their CSV)."""
+FORMAT_NAMES = {"cog": "GTiff", "netcdf": "netCDF", "parquet": "GeoParquet"}
 
 
 @dataclass(frozen=True)
@@ -42,14 +64,19 @@ class Request:
     """What a graph asks for, in the terms of the pipeline."""
 
     family: str
-    """``composite``, ``soilsuite`` or ``seasons``."""
+    """``composite``, ``soilsuite``, ``seasons``, ``parcels`` or ``soil``."""
     collection: str
     bbox: tuple[float, float, float, float]
-    """West, south, east, north (WGS84)."""
+    """West, south, east, north (WGS84): the loaded extent, or the parcels' own."""
     period: TimeRange
     overrides: Mapping[str, Any] = field(default_factory=dict)
-    """Config keys set by the graph (``composite.every`` …), as flags are by the command line."""
+    """Config keys set by the graph (``composite.every`` …), as flags are by the command line; for
+    ``soil``, those of the SoilSuite covariates as well."""
     output_format: str = "cog"
+    parcels: ParcelInput | None = None
+    """``parcels``: the user's parcels and their columns."""
+    samples: SampleInput | None = None
+    """``soil``: the user's soil samples, the properties to map and the id column."""
 
     @property
     def area(self) -> Area:
@@ -77,6 +104,8 @@ class Request:
                 "period": str(self.period),
                 "overrides": dict(sorted(self.overrides.items())),
                 "format": self.output_format,
+                **({"parcels": self.parcels.key()} if self.parcels else {}),
+                **({"samples": self.samples.key()} if self.samples else {}),
             },
             sort_keys=True,
             default=str,
@@ -87,9 +116,20 @@ class Request:
 @dataclass(frozen=True)
 class _Cube:
     collection: str
-    bbox: tuple[float, float, float, float]
+    bbox: tuple[float, float, float, float] | None
+    """None: no ``spatial_extent`` (only parcels, which bring their own, may do without)."""
     period: TimeRange
     bands: tuple[str, ...] | None = None
+    origin: str = ""
+    """The ``load_collection`` node."""
+
+
+@dataclass(frozen=True)
+class _Vector:
+    """``load_geojson``'s vector cube: the GeoJSON as given, checked by the process that takes it."""
+
+    geojson: object
+    origin: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +137,8 @@ class _Product:
     cube: _Cube
     family: str
     overrides: Mapping[str, Any]
+    parcels: ParcelInput | None = None
+    samples: SampleInput | None = None
 
 
 @dataclass(frozen=True)
@@ -235,9 +277,7 @@ def _load_collection(walker: _Walker, node: str, pid: str, args: Mapping[str, An
             404, "CollectionNotFound", f"node '{node}' ({pid}): no collection '{cid}' (known: {known})"
         )
     extent = walker.arg(node, pid, args, "spatial_extent")
-    if extent is None:
-        raise _bad(node, pid, "'spatial_extent': give a bounding box (the whole collection is not served)")
-    bbox = _bbox(extent, node, pid, "spatial_extent")
+    bbox = None if extent is None else _bbox(extent, node, pid, "spatial_extent")
     period = _interval(walker.arg(node, pid, args, "temporal_extent"), node, pid, "temporal_extent")
     bands = walker.arg(node, pid, args, "bands", required=False)
     if bands is not None:
@@ -252,12 +292,26 @@ def _load_collection(walker: _Walker, node: str, pid: str, args: Mapping[str, An
             )
     if walker.arg(node, pid, args, "properties", required=False):
         raise _bad(node, pid, "'properties' filters are not supported")
-    return _Cube(cid, bbox, period, bands)
+    return _Cube(cid, bbox, period, bands, node)
+
+
+def _bounded(cube: _Cube, node: str, pid: str) -> tuple[float, float, float, float]:
+    """The cube's box; a cube loaded without one is refused (the whole collection is not served)."""
+    if cube.bbox is None:
+        raise _bad(
+            node,
+            pid,
+            f"'data' has no spatial extent: give load_collection (node '{cube.origin}') a 'spatial_extent' "
+            "bounding box (the whole collection is not served)",
+        )
+    return cube.bbox
 
 
 def _filter_bbox(walker: _Walker, node: str, pid: str, args: Mapping[str, Any]) -> _Cube:
     cube = _cube(walker, node, pid, args)
     west, south, east, north = _bbox(walker.arg(node, pid, args, "extent"), node, pid, "extent")
+    if cube.bbox is None:
+        return replace(cube, bbox=(west, south, east, north))
     w0, s0, e0, n0 = cube.bbox
     box = (max(west, w0), max(south, s0), min(east, e0), min(north, n0))
     if not (box[0] < box[2] and box[1] < box[3]):
@@ -302,6 +356,7 @@ def _aggregate_temporal_period(walker: _Walker, node: str, pid: str, args: Mappi
         raise _bad(node, pid, f"'period': {period!r} not supported; {', '.join(PERIODS)}")
     _time_dimension(walker, node, pid, args, required=False)
     stat = _reducer(walker, node, pid, args)
+    _bounded(cube, node, pid)
     return _Product(cube, "composite", _composite_keys(cube, PERIODS[period], stat))
 
 
@@ -309,6 +364,7 @@ def _reduce_dimension(walker: _Walker, node: str, pid: str, args: Mapping[str, A
     cube = _cube(walker, node, pid, args)
     _time_dimension(walker, node, pid, args, required=True)
     stat = _reducer(walker, node, pid, args)
+    _bounded(cube, node, pid)
     if cube.period.start.year != cube.period.end.year:
         raise _bad(
             node,
@@ -329,19 +385,31 @@ def _composite_keys(cube: _Cube, every: str, stat: str) -> dict[str, Any]:
 
 def _product_step(walker: _Walker, node: str, pid: str, args: Mapping[str, Any]) -> _Product:
     process = PRODUCT_PROCESSES[pid]
-    if not process.runs:
-        raise _invalid(node, pid, "described only: this server does not run it yet", "ProcessUnsupported")
-    cube = _cube(walker, node, pid, args)
     names = product_parameters(process)
-    keys: dict[str, Any] = _composite_keys(cube, "month", "median") if process.family == "composite" else {}
+    inputs = input_names(process)
+    inherited: dict[str, Any] = {}
+    if process.family == "soil":
+        cube, inherited = _soil_data(walker, node, pid, args)
+    else:
+        cube = _cube(walker, node, pid, args)
+    keys = _composite_keys(cube, "month", "median") if process.family == "composite" else dict(inherited)
     for name in args:
-        if name == "data":
+        if name == "data" or name in inputs:
             continue
         if name not in names:
-            raise _bad(node, pid, f"unknown parameter '{name}'; known: data, {', '.join(names)}")
+            raise _bad(
+                node, pid, f"unknown parameter '{name}'; known: {', '.join(['data', *inputs, *names])}"
+            )
         value = walker.arg(node, pid, args, name)
-        if value is not None:
-            keys[names[name]] = value
+        if value is None:
+            continue
+        if inherited.get(names[name], value) != value:
+            raise _bad(
+                node,
+                pid,
+                f"'{name}': {value!r}, while the baresoil_soilsuite of 'data' has {inherited[names[name]]!r}",
+            )
+        keys[names[name]] = value
     threshold = keys.get("soilsuite.threshold")
     if threshold is not None and not (threshold == "auto" or isinstance(threshold, int | float)):
         raise _bad(node, pid, "'threshold': a number or 'auto' (rasters on the server are not offered)")
@@ -349,7 +417,118 @@ def _product_step(walker: _Walker, node: str, pid: str, args: Mapping[str, Any])
         _check_keys(keys, process.family)
     except ConfigError as exc:
         raise _bad(node, pid, _parameter_message(str(exc), names)) from None
+    if process.family == "parcels":
+        return _Product(cube, "parcels", keys, parcels=_parcels(walker, node, pid, args, cube))
+    _bounded(cube, node, pid)
+    if process.family == "soil":
+        return _Product(cube, "soil", keys, samples=_samples(walker, node, pid, args))
     return _Product(cube, process.family, keys)
+
+
+def _soil_data(walker: _Walker, node: str, pid: str, args: Mapping[str, Any]) -> tuple[_Cube, dict[str, Any]]:
+    """The covariates' cube and settings: SoilSuite of the loaded cube as the command's defaults make it,
+    or as a ``baresoil_soilsuite`` node sets it."""
+    data = walker.arg(node, pid, args, "data")
+    if isinstance(data, _Cube):
+        return data, {}
+    if isinstance(data, _Product) and data.family == "soilsuite":
+        return data.cube, dict(data.overrides)
+    raise _bad(node, pid, "'data' must be a cube from load_collection or the output of baresoil_soilsuite")
+
+
+def _geojson(
+    walker: _Walker, node: str, pid: str, args: Mapping[str, Any], name: str, types: tuple[str, ...]
+) -> InlineFeatures:
+    """A GeoJSON FeatureCollection given inline or by a ``load_geojson`` node."""
+    value = walker.arg(node, pid, args, name)
+    where = f"'{name}'"
+    if isinstance(value, _Vector):
+        where = f"'{name}' (the GeoJSON of node '{value.origin}')"
+        value = value.geojson
+    elif isinstance(value, _Cube | _Product | _Saved):
+        raise _bad(node, pid, f"'{name}' must be GeoJSON (inline, or from load_geojson), not a raster cube")
+    try:
+        return feature_collection(value, types)
+    except GeoJsonError as exc:
+        raise _bad(node, pid, f"{where}: {exc}") from None
+
+
+def _column(
+    walker: _Walker,
+    node: str,
+    pid: str,
+    args: Mapping[str, Any],
+    name: str,
+    required: bool,
+    default: Any = None,
+) -> Any:
+    """A property's name (``id_column`` …), or ``default`` when not given."""
+    value = walker.arg(node, pid, args, name, required=required)
+    if value is None:
+        if required:
+            raise _bad(node, pid, f"'{name}' must be the name of a property (got null)")
+        return default
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(node, pid, f"'{name}' must be the name of a property (got {value!r})")
+    return value
+
+
+def _parcels(walker: _Walker, node: str, pid: str, args: Mapping[str, Any], cube: _Cube) -> ParcelInput:
+    features = _geojson(walker, node, pid, args, "parcels", ("Polygon", "MultiPolygon"))
+    id_column = _column(walker, node, pid, args, "id_column", required=True)
+    category = _column(walker, node, pid, args, "category_column", required=False)
+    try:
+        check_ids(features, id_column)
+        if category is not None:
+            check_column(features, category, numbers=False)
+    except GeoJsonError as exc:
+        raise _bad(node, pid, f"'parcels': {exc}") from None
+    if cube.bbox is not None:
+        beyond = outside(features, cube.bbox, id_column)
+        if beyond:
+            raise _bad(
+                node,
+                pid,
+                f"'parcels': {shown(beyond)} not inside the spatial extent of node '{cube.origin}' "
+                f"{tuple(round(v, 6) for v in cube.bbox)}; widen it, or give none (null): the parcels' "
+                "own extent is read",
+            )
+    return ParcelInput(features, id_column, category, node)
+
+
+def _samples(walker: _Walker, node: str, pid: str, args: Mapping[str, Any]) -> SampleInput:
+    features = _geojson(walker, node, pid, args, "samples", ("Point",))
+    specs = walker.arg(node, pid, args, "properties")
+    if not isinstance(specs, list) or not specs or not all(isinstance(p, str) and p.strip() for p in specs):
+        raise _bad(node, pid, f"'properties' must be a non-empty array of property names (got {specs!r})")
+    try:
+        columns = [parse_property(spec) for spec in specs]
+    except SampleError as exc:
+        raise _bad(node, pid, f"'properties': {exc}") from None
+    names = [c.prop.name for c in columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _bad(node, pid, f"'properties': given more than once: {', '.join(twice)}")
+    id_column = _column(walker, node, pid, args, "id_column", required=False, default=SampleColumns().id)
+    try:
+        check_ids(features, id_column)
+        for column in columns:
+            check_column(features, column.column, numbers=True)
+    except GeoJsonError as exc:
+        raise _bad(node, pid, f"'samples': {exc}") from None
+    return SampleInput(features, tuple(specs), id_column, node)
+
+
+def _load_geojson(walker: _Walker, node: str, pid: str, args: Mapping[str, Any]) -> _Vector:
+    data = walker.arg(node, pid, args, "data")
+    if not isinstance(data, Mapping):
+        raise _bad(node, pid, f"'data' must be GeoJSON (got {type(data).__name__})")
+    properties = walker.arg(node, pid, args, "properties", required=False)
+    if properties is not None and (
+        not isinstance(properties, list) or not all(isinstance(p, str) for p in properties)
+    ):
+        raise _bad(node, pid, "'properties' must be an array of property names")
+    return _Vector(data, node)
 
 
 def _check_keys(keys: Mapping[str, Any], family: str) -> None:
@@ -376,8 +555,9 @@ def _save_result(walker: _Walker, node: str, pid: str, args: Mapping[str, Any]) 
         raise _bad(node, pid, "'data' must be the output of a process")
     fmt = _expect(walker.arg(node, pid, args, "format"), str, node, pid, "format")
     output = FORMATS.get(fmt.lower())
-    if output is None or (output != "cog" and data.family != "composite"):
-        allowed = "GTiff, netCDF" if data.family == "composite" else "GTiff"
+    formats = FAMILY_FORMATS.get(data.family, ("cog",))
+    if output not in formats:
+        allowed = ", ".join(FORMAT_NAMES[f] for f in formats)
         raise _invalid(
             node, pid, f"format {fmt!r} not supported for {data.family}; {allowed}", "FormatUnsupported"
         )
@@ -391,6 +571,7 @@ _STEPS = {
     "aggregate_temporal_period": _aggregate_temporal_period,
     "reduce_dimension": _reduce_dimension,
     "save_result": _save_result,
+    "load_geojson": _load_geojson,
 }
 
 
@@ -415,18 +596,35 @@ def parse_graph(body: object, collections: Mapping[str, object]) -> Request:
     product = saved.product
     cube = product.cube
     period = cube.period
+    bbox = product.parcels.features.bounds() if product.parcels else _bounded(cube, results[0], "save_result")
     if product.family == "seasons":
         from ..products.seasons import analysis_window
 
         year = product.overrides.get("seasons.year") or (period.start + (period.end - period.start) / 2).year
         period = analysis_window(int(year))
     return Request(
-        product.family, cube.collection, cube.bbox, period, dict(product.overrides), saved.output_format
+        product.family,
+        cube.collection,
+        bbox,
+        period,
+        dict(product.overrides),
+        saved.output_format,
+        product.parcels,
+        product.samples,
     )
 
 
 def check_limits(request: Request, limits: ServiceConfig, synchronous: bool) -> None:
-    """Refuse a request over the server's limits (area × period, pixels) before any work starts."""
+    """Refuse a request over the server's limits (area × period, pixels, inline features) before any
+    work starts."""
+    for name, given in (("parcels", request.parcels), ("samples", request.samples)):
+        if given is not None and len(given.features) > limits.max_features:
+            raise ApiError(
+                400,
+                "ProcessParameterInvalid",
+                f"node '{given.node}' (baresoil_{request.family}): '{name}': {len(given.features):,} "
+                f"features is over the server's limit of {limits.max_features:,} (service.max_features)",
+            )
     try:
         area_km2 = request.area.geometry.area / 1e6
         resolution = request.config().cube.resolution

@@ -2,9 +2,10 @@
 ``baresoil_*`` process per product family.
 
 A baresoil process's parameters are its config section's keys (``config.py``: name, JSON schema from
-the pydantic field, default, and the docstring under the field), plus the keys every cube-based command
-shares; what it returns lists its layers from the product registry.  So the API, the command line and
-the documentation describe the same settings in the same words.
+the pydantic field, the family's default, and the docstring under the field), plus the keys every
+cube-based command shares, plus the user's own data the command takes as files (parcels, soil samples:
+GeoJSON here, see :mod:`.vectors`); what it returns lists its layers from the product registry.  So the
+API, the command line and the documentation describe the same settings in the same words.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from .. import config as config_module
-from ..config import Config
+from ..config import PRODUCT_DEFAULTS, Config, load_config
 from ..products import composite as _composite  # noqa: F401  (registers the composite layers)
 from ..products import seasons as _seasons  # noqa: F401
 from ..products import soilsuite as _soilsuite  # noqa: F401
+from ..products.parcels.tables import table_products
+from ..products.soil import SampleColumns
+from ..products.soil.properties import PROPERTIES
 from ..registry import layers
 
 DATACUBE = {"type": "object", "subtype": "datacube"}
+VECTOR_CUBE = {"type": "object", "subtype": "datacube", "dimensions": [{"type": "geometry"}]}
+GEOJSON = {"type": "object", "subtype": "geojson"}
 
 COMMON_KEYS: Mapping[str, str] = {
     "resolution": "cube.resolution",
@@ -45,10 +51,83 @@ class ProductProcess:
     """Product family (layer registry) and config section."""
     summary: str
     left_out: tuple[str, ...] = ()
-    """Keys not offered: paths on the server (a client must not name the server's files) and keys that
-    other nodes set (``save_result`` gives the format)."""
-    runs: bool = True
-    """Whether the server runs it (else it is described only, and a graph using it is refused)."""
+    """Keys not offered: paths on the server (a client must not name the server's files), keys of inputs
+    not offered and keys that other nodes set (``save_result`` gives the format)."""
+    inputs: tuple[dict[str, Any], ...] = ()
+    """Parameters besides ``data`` and the config's: the user's own data and the names of its columns."""
+    data: str = "Sentinel-2 L2A data from `load_collection`."
+    returns: str = ""
+    """What the process gives, when not a list of registry layers."""
+
+
+def _input(
+    name: str, description: str, schema: Any, optional: bool = False, default: Any = None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "description": description, "schema": schema}
+    if optional:
+        entry.update(optional=True, default=default)
+    return entry
+
+
+_WGS84 = (
+    "longitude, latitude on WGS84 (RFC 7946; a `crs` member, if any, must say so). Given inline, or "
+    "as the vector cube of `load_geojson`; the server has no file uploads."
+)
+PARCEL_INPUTS = (
+    _input(
+        "parcels",
+        "The declared parcels (as `--parcels FILE`): a GeoJSON FeatureCollection of Polygon or "
+        f"MultiPolygon features whose properties hold `id_column` (and `category_column`), {_WGS84} "
+        "Invalid geometries are repaired, and parcels too small or overlapping kept, as the command "
+        "does, and listed in the `parcel_report` table.",
+        [GEOJSON, VECTOR_CUBE],
+    ),
+    _input(
+        "id_column",
+        "Property holding the parcel id, in every feature, unique: text or an integer (as `--id-column`).",
+        {"type": "string"},
+    ),
+    _input(
+        "category_column",
+        "Property holding the declared crop or agricultural category (as `--category-column`).",
+        [{"type": "string"}, {"type": "null"}],
+        optional=True,
+    ),
+)
+SAMPLE_INPUTS = (
+    _input(
+        "samples",
+        "The soil samples (as `--samples FILE`): a GeoJSON FeatureCollection of Point features whose "
+        f"properties hold `id_column` and the properties' values (numbers or null), {_WGS84} Samples "
+        "outside the covariates or without a value are left out, as the command does, and listed in "
+        "`cv_report.json`.",
+        [GEOJSON, VECTOR_CUBE],
+    ),
+    _input(
+        "properties",
+        "Properties to map (as `--property`, repeated): a property of the samples, in its own unit "
+        f"(e.g. `om`); {', '.join(f'`{name}`' for name in PROPERTIES)} with SoilGrids' units and scaling; "
+        "`NAME=COLUMN` when the column is named otherwise.",
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    ),
+    _input(
+        "id_column",
+        "Property holding the sample id, in every feature, unique (as `--id-column`).",
+        {"type": "string"},
+        optional=True,
+        default=SampleColumns().id,
+    ),
+)
+
+
+def _parcel_tables() -> str:
+    products = ", ".join(p.title.lower() for p in table_products())
+    return (
+        "Tables as `baresoil parcels` writes them, GeoParquet (with the parcel geometry where it "
+        "applies) and CSV, in one STAC item: the markers database per parcel, date and feature, long "
+        "(`markers`) and in Sen4CAP's wide layout (`markers_wide`), the parcels as used (`parcels`), what "
+        f"happened to each (`parcel_report`), and the tables of the parcel products: {products}."
+    )
 
 
 PRODUCT_PROCESSES: Mapping[str, ProductProcess] = {
@@ -73,15 +152,29 @@ PRODUCT_PROCESSES: Mapping[str, ProductProcess] = {
             ("landcover",),
         ),
         ProductProcess(
-            "baresoil_parcels", "parcels", "Per-parcel markers as Sen4CAP (as `baresoil parcels`)", runs=False
+            "baresoil_parcels",
+            "parcels",
+            "Per-parcel markers and parcel tables as Sen4CAP (as `baresoil parcels`)",
+            inputs=PARCEL_INPUTS,
+            data="Sentinel-2 L2A data from `load_collection`: its period is the markers' period; its "
+            "`spatial_extent` may be null (the parcels' own extent is read) or must hold every parcel.",
+            returns=_parcel_tables(),
         ),
         ProductProcess(
-            "baresoil_soil", "soil", "Soil property maps with uncertainty (as `baresoil soil`)", runs=False
+            "baresoil_soil",
+            "soil",
+            "Soil property maps with uncertainty from soil samples (as `baresoil soil`)",
+            ("tpi_radii_m",),
+            inputs=SAMPLE_INPUTS,
+            data="The covariates: Sentinel-2 L2A data from `load_collection`, of which SoilSuite is made "
+            "with its defaults (as `baresoil soilsuite` without options), or the output of "
+            "`baresoil_soilsuite` (with its settings); the soil maps are made on its grid, as "
+            "`baresoil soil --covariates` on a SoilSuite output folder.",
         ),
     )
 }
-"""``baresoil_parcels`` and ``baresoil_soil`` need the user's parcels or samples, which the API does not
-take yet: they are described so clients see their settings, and refused when run."""
+"""``baresoil_soil`` leaves out ``tpi_radii_m``: terrain covariates come from a DEM, which the API does not
+take (``--dem`` names a file)."""
 
 
 def _section_class(section: str) -> type:
@@ -99,13 +192,15 @@ def _json_default(value: Any) -> Any:
     return value
 
 
-def config_parameter(dotted: str, name: str | None = None) -> dict[str, Any]:
-    """An openEO parameter for one config key: its schema, default and meaning."""
+def config_parameter(dotted: str, name: str | None = None, family: str | None = None) -> dict[str, Any]:
+    """An openEO parameter for one config key: its schema, default (``family``'s own where it has one,
+    as ``PRODUCT_DEFAULTS``) and meaning."""
     section, _, key = dotted.partition(".")
     cls = _section_class(section)
     schema = dict(TypeAdapter(cls).json_schema()["properties"][key])
     schema.pop("title", None)
-    default = _json_default(getattr(getattr(Config(), section), key))
+    config = load_config(None, family if family in PRODUCT_DEFAULTS else None)
+    default = _json_default(getattr(getattr(config, section), key))
     schema.pop("default", None)
     description = config_module.field_docs().get(cls.__name__, {}).get(key, "")
     return {
@@ -128,23 +223,30 @@ def product_parameters(process: ProductProcess) -> dict[str, str]:
     return {**keys, **COMMON_KEYS}
 
 
-def _returns(family: str) -> dict[str, Any]:
-    codes = ", ".join(f"`{lay.code}` ({lay.title})" for lay in layers(family) if lay.listed)
+def input_names(process: ProductProcess) -> list[str]:
+    return [p["name"] for p in process.inputs]
+
+
+def _returns(process: ProductProcess) -> dict[str, Any]:
+    if process.returns:
+        return {"description": process.returns, "schema": VECTOR_CUBE}
+    codes = ", ".join(f"`{lay.code}` ({lay.title})" for lay in layers(process.family) if lay.listed)
     return {"description": f"The product's layers: {codes}.", "schema": DATACUBE}
 
 
 def product_process(process: ProductProcess) -> dict[str, Any]:
     section_doc = (_section_class(process.family).__doc__ or "").strip()
-    data = {"name": "data", "description": "Sentinel-2 L2A data from `load_collection`.", "schema": DATACUBE}
-    params = [config_parameter(key, name) for name, key in product_parameters(process).items()]
+    data = {"name": "data", "description": process.data, "schema": DATACUBE}
+    params = [
+        config_parameter(key, name, process.family) for name, key in product_parameters(process).items()
+    ]
     return {
         "id": process.process_id,
         "summary": process.summary,
-        "description": section_doc
-        + ("" if process.runs else " Described only: this server does not run it."),
+        "description": " ".join(section_doc.split()),
         "categories": ["cubes", "baresoil"],
-        "parameters": [data, *params],
-        "returns": _returns(process.family),
+        "parameters": [data, *process.inputs, *params],
+        "returns": _returns(process),
     }
 
 
@@ -266,6 +368,26 @@ def standard_processes() -> list[dict[str, Any]]:
                 _param("context", "Not used.", {"description": "Any data type."}, True),
             ],
             DATACUBE,
+        ),
+        _standard(
+            "load_geojson",
+            "Converts GeoJSON into a vector data cube",
+            [
+                _param(
+                    "data",
+                    "A GeoJSON FeatureCollection (longitude, latitude on WGS84): parcels for "
+                    "`baresoil_parcels`, soil samples for `baresoil_soil`.",
+                    GEOJSON,
+                ),
+                _param(
+                    "properties",
+                    "Not needed: the baresoil process that takes the cube names the columns it reads.",
+                    {"type": "array", "items": {"type": "string"}},
+                    True,
+                    [],
+                ),
+            ],
+            VECTOR_CUBE,
         ),
         _standard("median", "Statistical median", [numbers, ignore], number),
         _standard("mean", "Arithmetic mean (average)", [numbers, ignore], number),

@@ -1,13 +1,15 @@
 """A finished job's results as openEO wants them: a STAC collection whose assets are the files of the
-result's STAC items (the COGs or cubes the pipeline wrote), downloadable from the API."""
+result's STAC items (the COGs, cubes or tables the pipeline wrote) and the reports beside its catalog
+(a soil run's ``cv_report.json`` and figures), downloadable from the API."""
 
 from __future__ import annotations
 
 import json
+import mimetypes
 from pathlib import Path
 from typing import Any
 
-from ..io.stac import output_item_paths
+from ..io.stac import CATALOG_FILE, output_item_paths
 from .store import JobRecord
 
 
@@ -15,6 +17,13 @@ def _items(out: Path) -> list[dict[str, Any]]:
     return [
         json.loads(path.read_text()) | {"_folder": path.parent} for path in sorted(output_item_paths(out))
     ]
+
+
+def _reports(out: Path) -> list[Path]:
+    """Files the run wrote beside its catalog (not in an item): reports and their figures."""
+    return sorted(
+        p for p in out.iterdir() if p.is_file() and p.name != CATALOG_FILE and not p.name.startswith(".")
+    )
 
 
 def result_assets(out: Path) -> dict[str, Path]:
@@ -73,6 +82,14 @@ def results_collection(job: JobRecord, out: Path, assets_href: str) -> dict[str,
         if boxes
         else [-180, -90, 180, 90]
     )
+    for path in _reports(out):
+        assets[path.name] = {
+            "href": f"{assets_href}/{path.name}",
+            "type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            "roles": ["metadata"],
+            "title": path.stem,
+            "file:size": path.stat().st_size,
+        }
     known_starts = sorted(s for s in starts if s)
     known_ends = sorted(e for e in ends if e)
     interval = [known_starts[0] if known_starts else None, known_ends[-1] if known_ends else None]

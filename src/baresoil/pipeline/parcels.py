@@ -33,7 +33,7 @@ from ..io.tables import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, table_columns, write
 from ..products.base import period_label
 from ..products.parcels.markers import FEATURE_UNITS, code_blocks, parcel_markers, wide_markers
 from ..products.parcels.tables import ParcelContext, table_products
-from .progress import block_progress
+from .progress import ProgressReport, block_progress
 
 FAMILY = "parcels"
 MARKER_DESCRIPTIONS = {
@@ -66,6 +66,9 @@ class ParcelJob:
     s1_source: StacSource | None = None
     config: Config = field(default_factory=Config)
     progress: bool = True
+    report: ProgressReport | None = None
+    """Told the blocks of markers done after each batch (the API's job progress); may raise to stop the
+    run."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,10 @@ def run_parcels(job: ParcelJob) -> ParcelRun:
     s1 = None
     if job.s1_source is not None:
         s1 = load_s1(job.s1_source, geobox, job.period, chunk=int(cube.B02.chunks[-1][0]))
-    with explain_read_errors(scenes), block_progress("parcel markers", job.progress) as on_progress:
+    with (
+        explain_read_errors(scenes),
+        block_progress("parcel markers", job.progress, job.report) as on_progress,
+    ):
         markers = parcel_markers(cube, codes, parcels, s1=s1, layout=layout, on_progress=on_progress)
     item_id = f"{FAMILY}_{_slug(job.parcels.stem)}_{period_label(job.period)}_R{resolution:g}m"
     folder = job.out_dir / item_id

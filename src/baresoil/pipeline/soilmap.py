@@ -40,7 +40,7 @@ from ..products.soil import (
     predict_layers,
     read_samples,
 )
-from .progress import block_progress
+from .progress import ProgressReport, block_progress
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class SoilMapJob:
     columns: SampleColumns = field(default_factory=SampleColumns)
     config: Config = field(default_factory=Config)
     progress: bool = True
+    report: ProgressReport | None = None
+    """Told the blocks of maps written after each batch (the API's job progress); may raise to stop the
+    run."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ def _write_grid(job: SoilMapJob, stack: CovariateStack, results: Mapping[str, Pr
     layers = predict_layers(stack, [r.model for r in results.values()])
     assets = {str(code): job.out_dir / item_id / f"{item_id}_{code}.tif" for code in layers.data_vars}
     outputs = [LayerOutput(code, layers[code], path) for code, path in assets.items()]
-    with block_progress(f"soil maps {grid.name}", job.progress) as on_progress:
+    with block_progress(f"soil maps {grid.name}", job.progress, job.report) as on_progress:
         write_layers(outputs, grid.geobox, on_progress)
     properties = {
         "baresoil:family": FAMILY,
