@@ -23,10 +23,10 @@ from baresoil.api.users import add_user
 from baresoil.catalog.source import StacSource
 from baresoil.config import ServiceConfig
 from baresoil.io.cog import read_layer
-from cli_runner import run_cli
-from parcel_world import SPEC, parcel_world, s2_catalog
 
-from conftest import USERS, start_server, stop_server
+from tests.support.api_server import USERS, start_server, stop_server
+from tests.support.cli_runner import run_cli
+from tests.support.parcel_world import SPEC, parcel_world, s2_catalog
 
 pytestmark = pytest.mark.slow
 

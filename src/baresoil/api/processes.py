@@ -307,7 +307,12 @@ def standard_processes() -> list[dict[str, Any]]:
                     "The collection id (`GET /collections`).",
                     {"type": "string", "subtype": "collection-id"},
                 ),
-                _param("spatial_extent", "Bounding box (WGS84 unless `crs` given).", _BBOX),
+                _param(
+                    "spatial_extent",
+                    "Bounding box (WGS84 unless `crs` given); null only for `baresoil_parcels`, which "
+                    "reads the parcels' own extent.",
+                    [_BBOX, {"type": "null"}],
+                ),
                 _param(
                     "temporal_extent", "Left-closed interval: [first day, day after the last).", _INTERVAL
                 ),
