@@ -92,6 +92,27 @@ def test_bad_config_files_name_the_problem(tmp_path, text, message):
             'soilsuite.rule = "ndvi": expected one of "pvir2", "geos3", "sen4cap"',
         ),
         ('[seasons]\ncombine = "mean"', 'seasons.combine = "mean": expected one of "sum", "average"'),
+        (
+            '[seasons]\nconfidence = "width"',
+            'seasons.confidence = "width": expected one of "slope", "crossing"',
+        ),
+        (
+            '[composite]\nevery = "week"',
+            'composite.every = "week": expected one of "10d", "month", "quarter", "year"',
+        ),
+        (
+            '[composite]\nstat = "max"',
+            'composite.stat = "max": expected one of "median", "mean", "geomedian"',
+        ),
+        (
+            '[parcels]\nhete_method = "kmeans"',
+            'parcels.hete_method = "kmeans": expected one of "zones", "sen4cap"',
+        ),
+        # a rule between two keys of a section
+        (
+            "[seasons]\nmin_event_confidence = 50",
+            "seasons.min_event_confidence must be between 0 and seasons.max_event_confidence (40), got 50",
+        ),
     ],
 )
 def test_values_are_checked_by_type_and_range_naming_file_key_and_type(tmp_path, text, message):
@@ -174,3 +195,103 @@ def test_lab_error_entries_are_read_and_checked(tmp_path):
         path.write_text(f"[soil]\nlab_error = {bad}\n")
         with pytest.raises(ConfigError, match=r"soil\.lab_error = .*expected name=error"):
             load_config(path)
+
+
+def test_the_kernels_records_built_from_the_default_config_are_the_kernels_own_defaults():
+    """Each default is written once, in the kernel's record: the parcels keys default to it, and the records
+    the product builds from a default config are the kernels' defaults (Sen4CAP's where they say so)."""
+    import dataclasses
+
+    from baresoil.config import ParcelsConfig
+    from baresoil.kernels.baresoil_periods import (
+        CalibrationThresholds,
+        CoverRules,
+        ForestSettings,
+        PeriodRules,
+    )
+    from baresoil.kernels.category import Consolidation
+    from baresoil.kernels.heterogeneity import ClusterRules, DecisionRules, ZoneRules
+
+    parcels = ParcelsConfig()
+    assert parcels.calibration() == CalibrationThresholds()
+    assert parcels.forest() == ForestSettings()
+    assert parcels.cover_rules() == CoverRules()
+    assert parcels.cluster_rules() == ClusterRules()
+    assert parcels.decision_rules() == DecisionRules()
+    assert parcels.zone_rules() == ZoneRules()
+    assert parcels.consolidation() == Consolidation()
+    # the one departure: the next period is searched from the first view after END (Sen4CAP waits p_short)
+    assert parcels.period_rules("s2") == dataclasses.replace(PeriodRules(), next_gap=0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "record", "field"),
+    [
+        ("bs_calib_bs_ndvi", 0.2, "calibration", "bs_ndvi"),
+        ("bs_calib_bs_ndti", 0.2, "calibration", "bs_ndti"),
+        ("bs_calib_nbs_ndvi", 0.5, "calibration", "nbs_ndvi"),
+        ("bs_calib_nbs_ndti", 0.3, "calibration", "nbs_ndti"),
+        ("bs_calib_nbs_fcover", 0.1, "calibration", "nbs_fcover"),
+        ("bs_trees", 7, "forest", "trees"),
+        ("bs_random_state", 3, "forest", "random_state"),
+        ("bs_max_ndti", 0.3, "bare_envelope", "max_ndti"),
+        ("bs_max_fcover", 0.3, "bare_envelope", "max_fcover"),
+        ("bs_max_ndvi_rise", 0.3, "bare_envelope", "max_ndvi_rise"),
+        ("bs_max_ndti_rise", 0.3, "bare_envelope", "max_ndti_rise"),
+        ("bs_min_soil", 0.6, "cover_rules", "min_soil"),
+        ("bs_soil_quantile", 5.0, "cover_rules", "soil_quantile"),
+        ("bs_residue_quantile", 90.0, "cover_rules", "residue_quantile"),
+        ("bs_residue_noise", 2.0, "cover_rules", "residue_noise"),
+        ("bs_cover_scale", 0.1, "cover_rules", "scale"),
+        ("hete_per_hetero", 0.8, "cluster_rules", "per_hetero"),
+        ("hete_min_cluster_pixels", 9, "cluster_rules", "min_cluster_pixels"),
+        ("hete_min_cluster_pixels", 9, "zone_rules", "min_zone_pixels"),
+        ("hete_ndvi_distance", 0.2, "cluster_rules", "ndvi_distance"),
+        ("hete_compactness", 2.0, "cluster_rules", "compactness"),
+        ("hete_isolated_threshold", 2, "cluster_rules", "isolated_threshold"),
+        ("hete_isolated_radius", 2, "cluster_rules", "isolated_radius"),
+        ("hete_connectivity_radius", 2, "cluster_rules", "connectivity_radius"),
+        ("hete_full_connectivity", True, "cluster_rules", "full_connectivity"),
+        ("hete_window", 4, "decision_rules", "window"),
+        ("hete_decision_compactness", 2.0, "decision_rules", "compactness"),
+        ("hete_skip_empty_periods", True, "decision_rules", "skip_empty"),
+        ("hete_zone_min_clear", 0.5, "zone_rules", "min_clear"),
+        ("hete_zone_separation", 3.0, "zone_rules", "separation"),
+        ("change_p1_threshold", 1.0, "consolidation", "p1_threshold"),
+        ("change_p2_threshold", 1.0, "consolidation", "p2_threshold"),
+    ],
+)
+def test_each_parcels_key_reaches_its_kernels_record(tmp_path, key, value, record, field):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[parcels]\n{key} = {str(value).lower()}\n")
+    built = getattr(load_config(path).parcels, record)()
+    assert getattr(built, field) == value
+
+
+def test_the_marker_rules_of_each_sensor_come_from_its_own_keys():
+    config = Config().override(**{"parcels.bs_thr_bs_s1": 0.6, "parcels.bs_thr_nbs_s2": 0.9,
+                                  "parcels.bs_s1_periods": 2, "parcels.bs_p_short": 20,
+                                  "parcels.bs_p_long": 50, "parcels.bs_next_gap_days": 5})  # fmt: skip
+    s2, s1 = config.parcels.period_rules("s2"), config.parcels.period_rules("s1")
+    assert (s2.thr_bs, s2.thr_nbs, s2.n_periods) == (0.75, 0.9, 3)
+    assert (s1.thr_bs, s1.thr_nbs, s1.n_periods) == (0.6, 0.70, 2)
+    assert {(r.p_short, r.p_long, r.next_gap) for r in (s2, s1)} == {(20, 50, 5)}
+
+
+def test_the_built_up_keys_are_defined_once_and_read_in_both_sections(tmp_path):
+    """``soilsuite.builtup_*`` and ``seasons.builtup_*`` are one definition; each section keeps its keys,
+    its values and their documentation."""
+    import dataclasses
+
+    from baresoil.config import BuiltUpConfig, SoilSuiteConfig, field_docs
+
+    shared = [f.name for f in dataclasses.fields(BuiltUpConfig)]
+    assert "builtup_share" in shared and "mineral_blue" in shared
+    for cls in (SoilSuiteConfig, SeasonsConfig):
+        assert issubclass(cls, BuiltUpConfig)
+        assert all(field_docs()[cls.__name__][name] == field_docs()["BuiltUpConfig"][name] for name in shared)
+    path = tmp_path / "c.toml"
+    path.write_text("[soilsuite]\nbuiltup_share = 0.4\n[seasons]\nbuiltup_share = 0.5\nmineral_blue = 0.25\n")
+    config = load_config(path)
+    assert (config.soilsuite.builtup_share, config.seasons.builtup_share) == (0.4, 0.5)
+    assert (config.soilsuite.mineral_blue, config.seasons.mineral_blue) == (0.2, 0.25)

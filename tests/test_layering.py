@@ -17,7 +17,11 @@ RANK = {
     for rank, names in enumerate(
         [
             ("registry", "kernels"),  # leaves: layer encodings; pure numpy/numba kernels
-            ("errors", "redact"),  # foundations: error types, secrets kept out of every message
+            (
+                "errors",
+                "redact",
+                "parallelism",
+            ),  # foundations: error types, secrets kept out of every message, threads
             ("grid",),
             ("config",),
             ("catalog",),

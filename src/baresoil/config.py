@@ -6,6 +6,12 @@ family sets otherwise.  ``load_config`` applies those and reads a TOML file, and
 ``Config.override`` applies flags; unknown keys are an error, so a typo in a
 config file cannot silently fall back to a default.
 
+Each default is written once.  A key that sets a kernel's parameter defaults to the kernel's own record
+(``parcels.bs_trees`` to ``ForestSettings().trees``), and the section builds that record from its keys
+(``ParcelsConfig.forest()``); a kernel function whose parameter is a key here has no default of its own,
+its callers pass the config's value; a choice is a ``Literal`` checked here, not in the product; the
+command-line help reads the defaults it states from here.
+
 The sections are pydantic dataclasses in strict mode: every value is checked by type
 and range when a section is made (from a file, a flag or code), nothing is converted
 on the way (``true`` is no number, ``2.7`` no integer, ``"false"`` no boolean), and the
@@ -27,11 +33,21 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from .errors import ConfigError
 from .grid import TILE_SIZE
+from .kernels.baresoil_periods import (
+    BareEnvelope,
+    CalibrationThresholds,
+    CoverRules,
+    ForestSettings,
+    PeriodRules,
+)
+from .kernels.category import Consolidation
+from .kernels.heterogeneity import ClusterRules, DecisionRules, ZoneRules
+from .kernels.temporal import Statistic
 
 _STRICT = ConfigDict(strict=True)
 """No conversion: an integer where a number is asked is the only one allowed (10 for 10.0)."""
@@ -95,7 +111,27 @@ class CubeConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
-class SoilSuiteConfig:
+class BuiltUpConfig:
+    """Built-up land found in the series: the keys ``soilsuite`` and ``seasons`` share (one definition,
+    the same keys in both sections)."""
+
+    builtup_from_data: bool = True
+    """Without a land-cover map, find built-up land in the series (see ``kernels.surfaces``): it joins water
+    as 'other surfaces' and is never bare; off, only water is."""
+    builtup_share: Fraction = 0.3
+    """Pixels whose NDVI is steady and never high are built-up where at least this share of their
+    neighbourhood is too."""
+    builtup_window_m: Positive = 120.0
+    """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
+    builtup_green_share: Fraction = 0.78
+    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
+    green level (the 90th percentile of its pixels' greenest observations)."""
+    mineral_blue: Fraction = 0.2
+    """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class SoilSuiteConfig(BuiltUpConfig):
     """Bare-surface detection and compositing (SCMaP)."""
 
     rule: Literal["pvir2", "geos3", "sen4cap"] = "pvir2"
@@ -139,19 +175,6 @@ class SoilSuiteConfig:
     green parts the cover screen found in it) rather than the observation itself."""
     mref_blue_sigma: Positive = 4.0
     """Blue outlier filter of the mean reflectance of all clear observations (MREF)."""
-    builtup_from_data: bool = True
-    """Without a land-cover map, find built-up land in the series (see ``kernels.surfaces``): it joins water
-    as 'other surfaces' and is never bare; off, only water is."""
-    builtup_share: Fraction = 0.3
-    """Pixels whose NDVI is steady and never high are built-up where at least this share of their
-    neighbourhood is too."""
-    builtup_window_m: Positive = 120.0
-    """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
-    builtup_green_share: Fraction = 0.78
-    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
-    green level (the 90th percentile of its pixels' greenest observations)."""
-    mineral_blue: Fraction = 0.2
-    """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
     """Optional land-cover raster in ESA WorldCover classes (path); empty: none."""
     landcover_not_bare: tuple[LandCoverClass, ...] = (50, 80)
@@ -168,7 +191,7 @@ class SoilSuiteConfig:
 
 
 @dataclass(frozen=True, config=_STRICT)
-class SeasonsConfig:
+class SeasonsConfig(BuiltUpConfig):
     """Crop seasons and bare-soil periods (the HRL VLCC cropping-pattern layers)."""
 
     year: Count = 0
@@ -252,19 +275,6 @@ class SeasonsConfig:
     combine: Literal["sum", "average"] = "sum"
     """How two event confidences make a duration's or bare period's: ``sum`` (the bounds of the
     HRL range 1-80) or ``average`` (the ATBD text)."""
-    builtup_from_data: bool = True
-    """Without a land-cover map, find built-up land in the series (see ``kernels.surfaces``): it joins water
-    as 'other surfaces' and is never bare; off, only water is."""
-    builtup_share: Fraction = 0.3
-    """Pixels whose NDVI is steady and never high are built-up where at least this share of their
-    neighbourhood is too."""
-    builtup_window_m: Positive = 120.0
-    """Side of the neighbourhood over which the share of built-up pixels is taken (metres)."""
-    builtup_green_share: Fraction = 0.78
-    """Built-up pixels' greenest observations (NDVI's 90th percentile) stay below this share of the block's
-    green level (the 90th percentile of its pixels' greenest observations)."""
-    mineral_blue: Fraction = 0.2
-    """A never-green pixel this bright in the blue (median reflectance) is bare rock or sand, not built-up."""
     landcover: str = ""
     """Optional crop/land-cover raster in ESA WorldCover classes; cropland is its class 40."""
     cropland_classes: tuple[LandCoverClass, ...] = (40,)
@@ -279,6 +289,15 @@ class SeasonsConfig:
     many days as the scene's own overwintering crops are harvested later (see ``kernels.calendar``); off,
     the configured dates as they are.  Off by default: it did not travel (docs/seasons/algorithm.md,
     'Tuned constants'); a climate that brings the harvest forward does not bring the sowing forward."""
+
+    @model_validator(mode="after")
+    def _least_confidence_within_the_largest(self) -> SeasonsConfig:
+        if self.min_event_confidence > self.max_event_confidence:
+            raise ValueError(
+                f"seasons.min_event_confidence must be between 0 and seasons.max_event_confidence "
+                f"({self.max_event_confidence}), got {self.min_event_confidence}"
+            )
+        return self
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -350,6 +369,18 @@ def parse_lab_error(entries: tuple[str, ...]) -> dict[str, tuple[float, bool]]:
     return out
 
 
+_CALIBRATION = CalibrationThresholds()
+_FOREST = ForestSettings()
+_PERIODS = PeriodRules()
+_COVER = CoverRules()
+_CLUSTERS = ClusterRules()
+_DECISION = DecisionRules()
+_ZONES = ZoneRules()
+_CONSOLIDATION = Consolidation()
+"""The kernels' own defaults (Sen4CAP's where the kernel says so): the parcels keys that set them default
+to them, so that each value is written once, in the kernel."""
+
+
 @dataclass(frozen=True, config=_STRICT)
 class ParcelsConfig:
     """Parcel monitoring as Sen4CAP (markers database, bare-soil periods, heterogeneity, change of
@@ -378,26 +409,26 @@ class ParcelsConfig:
     from the markers table are left out."""
     bs_s1_features: tuple[str, ...] = ("VV", "VH", "VV_VH")
     """Parcel means (dB) of the S1 Random Forest; VV_VH is VV − VH (Sen4CAP's backscatter ratio)."""
-    bs_calib_bs_ndvi: float = 0.15
-    bs_calib_bs_ndti: float = 0.10
-    bs_calib_nbs_ndvi: float = 0.45
-    bs_calib_nbs_ndti: float = 0.25
-    bs_calib_nbs_fcover: Fraction = 0.01
+    bs_calib_bs_ndvi: float = _CALIBRATION.bs_ndvi
+    bs_calib_bs_ndti: float = _CALIBRATION.bs_ndti
+    bs_calib_nbs_ndvi: float = _CALIBRATION.nbs_ndvi
+    bs_calib_nbs_ndti: float = _CALIBRATION.nbs_ndti
+    bs_calib_nbs_fcover: Fraction = _CALIBRATION.nbs_fcover
     bs_calib_min_pixels: Count = 50
     """Only parcels with at least this many pixels train the Random Forests (Sen4CAP's S2Pix)."""
-    bs_trees: AtLeastOne = 30
-    bs_random_state: Count = 11
-    bs_thr_bs_s2: Fraction = 0.75
-    bs_thr_nbs_s2: Fraction = 0.80
+    bs_trees: AtLeastOne = _FOREST.trees
+    bs_random_state: Count = _FOREST.random_state
+    bs_thr_bs_s2: Fraction = _PERIODS.thr_bs
+    bs_thr_nbs_s2: Fraction = _PERIODS.thr_nbs
     bs_thr_bs_s1: Fraction = 0.65
     bs_thr_nbs_s1: Fraction = 0.70
-    bs_p_short: Count = 30
-    bs_p_long: Count = 60
+    bs_p_short: Count = _PERIODS.p_short
+    bs_p_long: Count = _PERIODS.p_long
     bs_next_gap_days: Count = 0
     """Days after a period's END before the next one is searched (Sen4CAP waits ``bs_p_short``, 30);
     0 searches from the first view after END, so a bare spell a few weeks after the last one
     (between a harvest and a cover crop, a double crop) is not skipped."""
-    bs_s2_periods: Count = 3
+    bs_s2_periods: Count = _PERIODS.n_periods
     bs_s1_periods: Count = 4
     bs_s1_max_gap_days: Count = 5
     """An S2 calibration label goes to the nearest S1 observation only within this many days."""
@@ -413,17 +444,17 @@ class ParcelsConfig:
     the data set itself (each parcel's own bare soil, the area's full green and full residue cover)
     and calls bare a view with at least ``bs_min_soil`` of exposed soil; ``sen4cap`` is Sen4CAP's
     threshold calibration and Random Forest, kept within the bare envelope (``bs_max_*``)."""
-    bs_min_soil: Fraction = 0.75
+    bs_min_soil: Fraction = _COVER.min_soil
     """Least exposed-soil share of a bare view (the bare-soil definition; ``cover`` classifier)."""
-    bs_soil_quantile: Annotated[float, Field(ge=0, le=100)] = 10.0
+    bs_soil_quantile: Annotated[float, Field(ge=0, le=100)] = _COVER.soil_quantile
     """Percentile of a parcel's own NDVI and NDTI over all its views taken as its bare-soil level."""
-    bs_residue_quantile: Annotated[float, Field(ge=0, le=100)] = 95.0
+    bs_residue_quantile: Annotated[float, Field(ge=0, le=100)] = _COVER.residue_quantile
     """Percentile of the NDTI excess (over the soil–green mixing line) of the area's views with little
     green taken as full residue cover."""
-    bs_residue_noise: NonNegative = 1.0
+    bs_residue_noise: NonNegative = _COVER.residue_noise
     """Residue counts (``cover`` classifier) only beyond this many robust spreads of the NDTI excess
     within each parcel's views with little green: the spread of a wet or hazy soil's NDTI."""
-    bs_cover_scale: Annotated[float, Field(gt=0)] = 0.05
+    bs_cover_scale: Annotated[float, Field(gt=0)] = _COVER.scale
     """Confidence of the ``cover`` class: logistic in (exposed share − ``bs_min_soil``) / this."""
     bs_min_clear_share: Fraction = 0.5
     """A view of a parcel is classified (``cover`` classifier) only when at least this share of the
@@ -452,10 +483,10 @@ class ParcelsConfig:
     zones by their NDVI course over the window and asks how far apart the zones are on each date, in
     units of their own spread (``hete_zone_*``); ``sen4cap`` clusters the pixels of all parcels per
     30-day period (``hete_s2_clusters``) and rates markers M1–M4 over windows of periods."""
-    hete_zone_separation: Positive = 6.0
+    hete_zone_separation: Positive = _ZONES.separation
     """``zones``: two zones differ on a date when their median NDVI differ by at least this many times
     their pooled spread (one population split in two gives about 2.7)."""
-    hete_zone_min_clear: Fraction = 0.8
+    hete_zone_min_clear: Fraction = _ZONES.min_clear
     """``zones``: a date counts for a parcel when at least this share of its pixels is clear."""
     hete_period_days: AtLeastOne = 30
     hete_s2_step_days: AtLeastOne = 10
@@ -469,25 +500,105 @@ class ParcelsConfig:
     images of a period); with so few, two crops in one field often share a cluster.  12 splits the
     area's crop states finer; homogeneous fields stay out through the NDVI distance (M3)."""
     hete_s1_clusters: AtLeastOne = 5
-    hete_isolated_threshold: Count = 1
-    hete_isolated_radius: Count = 1
-    hete_connectivity_radius: Count = 1
-    hete_full_connectivity: bool = False
-    hete_min_cluster_pixels: Count = 20
-    hete_ndvi_distance: NonNegative = 0.17
-    hete_per_hetero: Fraction = 0.9
-    hete_compactness: NonNegative = 3.0
-    hete_decision_compactness: NonNegative = 1.7
-    hete_window: AtLeastOne = 3
-    hete_skip_empty_periods: bool = False
+    hete_isolated_threshold: Count = _CLUSTERS.isolated_threshold
+    hete_isolated_radius: Count = _CLUSTERS.isolated_radius
+    hete_connectivity_radius: Count = _CLUSTERS.connectivity_radius
+    hete_full_connectivity: bool = _CLUSTERS.full_connectivity
+    hete_min_cluster_pixels: Count = _CLUSTERS.min_cluster_pixels
+    hete_ndvi_distance: NonNegative = _CLUSTERS.ndvi_distance
+    hete_per_hetero: Fraction = _CLUSTERS.per_hetero
+    hete_compactness: NonNegative = _CLUSTERS.compactness
+    hete_decision_compactness: NonNegative = _DECISION.compactness
+    hete_window: AtLeastOne = _DECISION.window
+    hete_skip_empty_periods: bool = _DECISION.skip_empty
     """Windows over the periods with data only (a cloudy month does not break a window)."""
     hete_seed: Count = 0
     # change of agricultural category
     change_outlier_feature: str = "NDVI"
     """Marker whose per-crop distribution gives the outliers (Sen4CAP uses LAI)."""
     change_outlier_std: Positive = 1.5
-    change_p1_threshold: float = 2.5
-    change_p2_threshold: float = 3.0
+    change_p1_threshold: float = _CONSOLIDATION.p1_threshold
+    change_p2_threshold: float = _CONSOLIDATION.p2_threshold
+
+    # the kernels' records, built from the keys above: the one way from this section to the kernels
+    def calibration(self) -> CalibrationThresholds:
+        """Sen4CAP's S2 calibration thresholds (``bs_calib_*``)."""
+        return CalibrationThresholds(
+            bs_ndvi=self.bs_calib_bs_ndvi,
+            bs_ndti=self.bs_calib_bs_ndti,
+            nbs_ndvi=self.bs_calib_nbs_ndvi,
+            nbs_ndti=self.bs_calib_nbs_ndti,
+            nbs_fcover=self.bs_calib_nbs_fcover,
+        )
+
+    def forest(self) -> ForestSettings:
+        """The per-observation Random Forest (``bs_trees``, ``bs_random_state``)."""
+        return dataclasses.replace(_FOREST, trees=self.bs_trees, random_state=self.bs_random_state)
+
+    def bare_envelope(self) -> BareEnvelope:
+        """The limits the forest's bare calls must also meet (``bs_max_*``)."""
+        return BareEnvelope(
+            max_ndti=self.bs_max_ndti,
+            max_fcover=self.bs_max_fcover,
+            max_ndvi_rise=self.bs_max_ndvi_rise,
+            max_ndti_rise=self.bs_max_ndti_rise,
+        )
+
+    def cover_rules(self) -> CoverRules:
+        """The ``cover`` classifier's levels and class (``bs_min_soil`` … ``bs_cover_scale``)."""
+        return dataclasses.replace(
+            _COVER,
+            min_soil=self.bs_min_soil,
+            soil_quantile=self.bs_soil_quantile,
+            residue_quantile=self.bs_residue_quantile,
+            residue_noise=self.bs_residue_noise,
+            scale=self.bs_cover_scale,
+        )
+
+    def period_rules(self, sensor: Literal["s2", "s1"]) -> PeriodRules:
+        """The marker state machine's parameters for one sensor's observations (``bs_thr_*``, ``bs_p_*``)."""
+        s2 = sensor == "s2"
+        return PeriodRules(
+            thr_bs=self.bs_thr_bs_s2 if s2 else self.bs_thr_bs_s1,
+            thr_nbs=self.bs_thr_nbs_s2 if s2 else self.bs_thr_nbs_s1,
+            p_short=self.bs_p_short,
+            p_long=self.bs_p_long,
+            n_periods=self.bs_s2_periods if s2 else self.bs_s1_periods,
+            next_gap=self.bs_next_gap_days,
+        )
+
+    def cluster_rules(self) -> ClusterRules:
+        """Sen4CAP's cluster analysis of a parcel and period (``hete_*``)."""
+        return ClusterRules(
+            per_hetero=self.hete_per_hetero,
+            min_cluster_pixels=self.hete_min_cluster_pixels,
+            ndvi_distance=self.hete_ndvi_distance,
+            compactness=self.hete_compactness,
+            isolated_threshold=self.hete_isolated_threshold,
+            isolated_radius=self.hete_isolated_radius,
+            connectivity_radius=self.hete_connectivity_radius,
+            full_connectivity=self.hete_full_connectivity,
+        )
+
+    def decision_rules(self) -> DecisionRules:
+        """Sen4CAP's decision over windows of periods (``hete_window`` …)."""
+        return DecisionRules(
+            window=self.hete_window,
+            compactness=self.hete_decision_compactness,
+            skip_empty=self.hete_skip_empty_periods,
+        )
+
+    def zone_rules(self) -> ZoneRules:
+        """The two-zone split of a parcel (``hete_zone_*``; zones as large as Sen4CAP's clusters)."""
+        return ZoneRules(
+            min_clear=self.hete_zone_min_clear,
+            separation=self.hete_zone_separation,
+            min_zone_pixels=self.hete_min_cluster_pixels,
+        )
+
+    def consolidation(self) -> Consolidation:
+        """Sen4CAP's change consolidation thresholds (``change_p*_threshold``)."""
+        return Consolidation(self.change_p1_threshold, self.change_p2_threshold)
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -512,15 +623,19 @@ class ReadConfig:
     needed (the observation counts say so) and the run record names it."""
 
 
+CompositePeriod = Literal["10d", "month", "quarter", "year"]
+"""The calendar periods of the composites (``products.calendar``)."""
+
+
 @dataclass(frozen=True, config=_STRICT)
 class CompositeConfig:
     """Clear-sky surface-reflectance composites per calendar period (the Sentinel-2 Global Mosaic's)."""
 
-    every: Literal["10d", "month", "quarter", "year"] = "month"
+    every: CompositePeriod = "month"
     """Compositing period, aligned to the calendar: ``10d`` dekads (days 1-10, 11-20, 21 to the end of the
     month, as the Copernicus Global Land service and openEO's ``aggregate_temporal_period`` count them),
     ``month``, ``quarter`` (January-March …) or ``year``; clipped to the run's period at its ends."""
-    stat: Literal["median", "mean", "geomedian"] = "median"
+    stat: Statistic = "median"
     """Per pixel over the period's valid observations: the median and mean of each band on its own, or the
     geometric median of the bands together (one spectrum the bands agree on, robust to clouds the mask
     missed; see ``kernels.temporal``)."""
@@ -683,6 +798,8 @@ def _apply(config: Config, values: dict[str, Any], source: str) -> Config:
 def _explain(exc: ValidationError, cls: type, section: str, values: Mapping[str, Any], source: str) -> str:
     """``FILE: section.key = VALUE: expected TYPE`` (and the rule a value broke, for a validator's)."""
     error = exc.errors()[0]
+    if not error["loc"]:  # a rule between keys (a section's validator): its own words name them
+        return f"{source}: " + str(error["msg"]).removeprefix("Value error, ")
     name = str(error["loc"][0])
     expected = describe_type(typing.get_type_hints(cls, include_extras=True)[name])
     message = f"{source}: {section}.{name} = {_as_toml(values[name])}: expected {expected}"
@@ -739,13 +856,18 @@ def _as_toml(value: Any) -> str:
 @cache
 def field_docs() -> dict[str, dict[str, str]]:
     """Per config dataclass: field name -> the docstring written under the field in this module (what the
-    documentation's tables and the API's process parameters say of each key)."""
+    documentation's tables and the API's process parameters say of each key), a base class's included."""
     tree = ast.parse(inspect.getsource(sys.modules[__name__]))
     docs: dict[str, dict[str, str]] = {}
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
         fields: dict[str, str] = {}
+        for (
+            base
+        ) in node.bases:  # the fields a section shares with another come first, as dataclasses order them
+            if isinstance(base, ast.Name):
+                fields.update(docs.get(base.id, {}))
         body = node.body
         for current, following in zip(body, [*body[1:], None], strict=True):
             if isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name):

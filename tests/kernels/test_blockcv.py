@@ -84,9 +84,9 @@ def test_assign_folds_keeps_groups_whole():
 def test_too_few_groups_for_the_folds():
     x, y = np.array([0.0, 10, 20, 5000]), np.array([0.0, 0, 0, 0])
     with pytest.raises(ValueError, match="only 2 spatial group"):
-        block_folds(x, y, 3, block_size=100)
+        block_folds(x, y, 3, block_size=100, neighbour_distance=0.0, seed=0)
     with pytest.raises(ValueError, match="at least 2 folds"):
-        assign_folds(np.zeros(5, int), 1)
+        assign_folds(np.zeros(5, int), 1, seed=0)
     with pytest.raises(ValueError, match="block size must be positive"):
         spatial_groups(x, y, 0, 0)
 
@@ -141,7 +141,7 @@ def test_map_distance_folds_match_a_map_among_the_samples():
     and the folds' held-out distances are within one sample spacing of the pixels'."""
     x, y = _grid_samples()
     px, py = (a.ravel() for a in np.meshgrid(np.arange(5.0, 2000, 20), np.arange(5.0, 2000, 20)))
-    folds, info = map_distance_folds(x, y, px, py, 5, 500.0)
+    folds, info = map_distance_folds(x, y, px, py, 5, 500.0, seed=0)
     assert info["method"] == "random" or float(info["block_m"]) < 250
     assert abs(float(info["median_cv_distance_m"]) - float(info["median_map_distance_m"])) < 100
     assert np.bincount(folds).min() > 0.15 * len(x)
@@ -151,6 +151,6 @@ def test_map_distance_folds_extrapolate_for_a_map_away_from_the_samples():
     """Pixels 1 to 3 km beyond the samples: the largest blocks (the hardest folds) are chosen."""
     x, y = _grid_samples()
     px, py = (a.ravel() for a in np.meshgrid(np.arange(3000.0, 5000, 50), np.arange(0.0, 2000, 50)))
-    folds, info = map_distance_folds(x, y, px, py, 5, 500.0)
+    folds, info = map_distance_folds(x, y, px, py, 5, 500.0, seed=0)
     assert info["method"] == "blocks" and info["block_m"] == pytest.approx(500.0)
     np.testing.assert_array_equal(folds, block_folds(x, y, 5, 500.0, 0.0, 0))

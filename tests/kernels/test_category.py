@@ -22,17 +22,17 @@ def test_outliers_against_the_groups_distribution_per_date():
     assert out.total_non_nan.tolist() == [4] * 6 + [3]
     assert out.ratio_obs[5] == pytest.approx(75.0)
     # with 4 parcels one deviant value cannot leave mean ± 1.5 sd (its z is at most 3 / √4 = 1.5)
-    assert kc.outlier_counts(values[2:6], np.zeros(4, int)).count.tolist() == [0, 0, 0, 0]
+    assert kc.outlier_counts(values[2:6], np.zeros(4, int), nb_std=1.5).count.tolist() == [0, 0, 0, 0]
 
 
 def test_missing_dates_do_not_break_a_run_of_outliers():
     values = np.array([[0.5] * 5] * 4 + [[0.1, np.nan, 0.1, 0.5, 0.1]])
-    out = kc.outlier_counts(values, np.zeros(5, int))
+    out = kc.outlier_counts(values, np.zeros(5, int), nb_std=1.5)
     assert out.count[4] == 3 and out.consec_count[4] == 1  # dates 0 and 2 are consecutive valid ones
 
 
 def test_parcel_without_valid_dates_has_no_ratio():
-    out = kc.outlier_counts(np.array([[np.nan, np.nan], [0.2, 0.3]]), np.array([1, 1]))
+    out = kc.outlier_counts(np.array([[np.nan, np.nan], [0.2, 0.3]]), np.array([1, 1]), nb_std=1.5)
     assert out.total_non_nan.tolist() == [0, 2] and np.isnan(out.ratio_obs[0])
 
 

@@ -46,8 +46,8 @@ def test_kmeans_with_missing_values_separates_groups_and_imputes():
 
 
 def test_kmeans_fewer_distinct_pixels_than_clusters():
-    assert kh.kmeans_missing(np.ones((5, 2)), 4).tolist() == [1] * 5
-    assert kh.kmeans_missing(np.zeros((0, 3)), 4).size == 0
+    assert kh.kmeans_missing(np.ones((5, 2)), 4, seed=0).tolist() == [1] * 5
+    assert kh.kmeans_missing(np.zeros((0, 3)), 4, seed=0).size == 0
 
 
 # --- isolated pixels and connectivity ---------------------------------------------------------
@@ -83,7 +83,7 @@ def test_connectivity_counts_same_class_pixels_reachable_in_the_window():
     assert four[2, 2] == 1  # the corner 1 touches its class only diagonally
     eight = kh.local_connectivity(grid, radius=1, full=True)
     assert eight[2, 2] == 2  # diagonal to the centre
-    assert kh.local_connectivity(np.ones((4, 4), np.int64))[1, 1] == 9
+    assert kh.local_connectivity(np.ones((4, 4), np.int64), radius=1, full=False)[1, 1] == 9
 
 
 def test_parcel_grid_from_pixel_positions():

@@ -58,18 +58,22 @@ def test_rules_are_false_where_there_is_no_observation():
     assert not bare_geos3(nan, nan, nan, nan, nan, nan)
 
 
+SCMAP = (3.0, 0.008)
+"""SCMaP's blue outlier filter: 3 robust standard deviations, at least 80 DN."""
+
+
 def test_blue_outlier_filter():
     b02 = np.array(
         [[0.080, 0.080], [0.082, 0.080], [0.079, 0.080], [0.081, 0.100], [0.095, 0.086], [0.080, 0.5]]
     )
     candidates = np.ones_like(b02, dtype=bool)
     candidates[5, 0] = False  # not a candidate: never an outlier
-    out = blue_outliers(b02, candidates)
+    out = blue_outliers(b02, candidates, *SCMAP)
     # pixel 0: median 0.080, MAD 0.001 -> limit max(0.0844, 0.088): 0.095 is out
     assert out[:, 0].tolist() == [False, False, False, False, True, False]
     # pixel 1: median 0.080, MAD 0 -> limit 0.088: 0.100 and 0.5 are out, 0.086 stays
     assert out[:, 1].tolist() == [False, False, False, True, False, True]
-    assert not blue_outliers(b02, np.zeros_like(candidates)).any()
+    assert not blue_outliers(b02, np.zeros_like(candidates), *SCMAP).any()
 
 
 def test_a_drier_soil_brighter_in_every_band_is_not_haze():
@@ -78,9 +82,9 @@ def test_a_drier_soil_brighter_in_every_band_is_not_haze():
     b02 = np.array([[0.080, 0.080], [0.082, 0.082], [0.079, 0.079], [0.081, 0.081], [0.096, 0.096]])
     swir = np.array([[0.25, 0.25], [0.25, 0.25], [0.26, 0.26], [0.25, 0.25], [0.26, 0.33]])
     candidates = np.ones_like(b02, dtype=bool)
-    assert blue_outliers(b02, candidates)[4].tolist() == [True, True]  # SCMaP's test alone
-    assert blue_outliers(b02, candidates, swir=swir)[4].tolist() == [True, False]
-    assert not blue_outliers(b02, candidates, swir=swir)[:4].any()
+    assert blue_outliers(b02, candidates, *SCMAP)[4].tolist() == [True, True]  # SCMaP's test alone
+    assert blue_outliers(b02, candidates, *SCMAP, swir=swir)[4].tolist() == [True, False]
+    assert not blue_outliers(b02, candidates, *SCMAP, swir=swir)[:4].any()
 
 
 def test_composite_with_gaps_and_ci95():

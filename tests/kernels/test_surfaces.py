@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from baresoil.config import BuiltUpConfig
 from baresoil.kernels.surfaces import (
     MIN_SERIES_DAYS,
     bright_mineral,
@@ -12,6 +13,8 @@ from baresoil.kernels.surfaces import (
     steady_and_never_green,
 )
 
+DEFAULTS = BuiltUpConfig()
+"""The thresholds tested are the configuration's defaults."""
 DAYS = np.arange(0, 730, 10)
 SEASON = 0.5 - 0.5 * np.cos(2 * np.pi * DAYS / 365)
 
@@ -30,7 +33,7 @@ def test_settlements_are_steady_and_never_green_where_fields_meadows_and_woods_a
         field=np.where((DAYS % 365) < 200, 0.15 + 0.7 * np.sin(np.pi * (DAYS % 365) / 200), 0.15),
     )
     valid = np.ones(ndvi.shape, bool)
-    settled = dict(zip(names, steady_and_never_green(ndvi, valid), strict=True))
+    settled = dict(zip(names, steady_and_never_green(ndvi, valid, DEFAULTS.builtup_green_share), strict=True))
     assert settled == {"roof": True, "garden": True, "meadow": False, "conifer": False, "deciduous": False,
                        "field": False}  # fmt: skip
 
@@ -42,8 +45,8 @@ def test_cloudy_observations_do_not_count():
     meadow = 0.65 + 0.15 * SEASON
     ndvi, _ = _series(roof=roof, meadow=meadow)
     valid = np.stack([~cloudy, np.ones(DAYS.size, bool)], axis=1)
-    assert steady_and_never_green(ndvi, valid).tolist() == [True, False]
-    assert not steady_and_never_green(ndvi, np.ones_like(valid))[0], (
+    assert steady_and_never_green(ndvi, valid, DEFAULTS.builtup_green_share).tolist() == [True, False]
+    assert not steady_and_never_green(ndvi, np.ones_like(valid), DEFAULTS.builtup_green_share)[0], (
         "counting the cloudy dates, it looks green"
     )
     assert np.isnan(masked_quantile(ndvi, np.zeros_like(valid), 0.9)).all()
@@ -65,7 +68,11 @@ def test_only_clustered_flags_stay():
 
 def test_bright_mineral_surfaces_are_rock_not_roofs():
     blue = np.array([[0.32, 0.08, 0.06]] * 5, np.float32)
-    assert bright_mineral(blue, np.ones(blue.shape, bool)).tolist() == [True, False, False]
+    assert bright_mineral(blue, np.ones(blue.shape, bool), DEFAULTS.mineral_blue).tolist() == [
+        True,
+        False,
+        False,
+    ]
 
 
 def test_built_up_land_needs_a_series_that_spans_a_growing_season():

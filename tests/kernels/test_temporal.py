@@ -3,7 +3,22 @@
 import numpy as np
 import pytest
 
-from baresoil.kernels.temporal import geometric_median, temporal_composite, valid_counts
+from baresoil.config import CompositeConfig
+from baresoil.kernels import temporal
+from baresoil.kernels.temporal import valid_counts
+
+DEFAULTS = CompositeConfig()
+
+
+def temporal_composite(R, valid, stat, **given):
+    """The kernel with the config's defaults, but for ``given``."""
+    settings = {"min_valid": DEFAULTS.min_valid_obs, "max_iterations": DEFAULTS.geomedian_max_iterations,
+                "tolerance": DEFAULTS.geomedian_tolerance}  # fmt: skip
+    return temporal.temporal_composite(R, valid, stat, **{**settings, **given})
+
+
+def geometric_median(X):
+    return temporal.geometric_median(X, DEFAULTS.geomedian_max_iterations, DEFAULTS.geomedian_tolerance)
 
 
 def _series(*values):

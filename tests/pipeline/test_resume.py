@@ -147,7 +147,7 @@ def test_an_interrupted_run_resumes_block_by_block(capsys, monkeypatch, tmp_path
         raise KeyboardInterrupt
 
     monkeypatch.setattr(BlockStage, "finished", interrupted)
-    monkeypatch.setattr("baresoil.io.cog._parallelism", lambda: 2)  # batches of two blocks
+    monkeypatch.setattr("baresoil.io.cog.parallelism", lambda: 2)  # batches of two blocks
     with pytest.raises(SystemExit):  # typer turns the KeyboardInterrupt into exit status 130
         main(args(catalog, out, blocks=True))
     monkeypatch.undo()

@@ -59,8 +59,3 @@ def test_months_quarters_and_years_follow_the_calendar_and_are_clipped_to_the_ru
     first = calendar_periods("month", TimeRange.parse("2021-01-15", "2021-02-28"))
     assert first[0].clipped and not first[1].clipped
     assert first[0].calendar_span == TimeRange(date(2021, 1, 1), date(2021, 1, 31))
-
-
-def test_an_unknown_period_is_refused():
-    with pytest.raises(ConfigError, match="unknown compositing period 'week'"):
-        calendar_periods("week", TimeRange.parse("2021-01-01", "2021-01-31"))

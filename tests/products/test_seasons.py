@@ -179,12 +179,12 @@ def test_an_invalid_confidence_setting_is_refused_by_the_config(key, value, expe
         Config().override(**{f"seasons.{key}": value})
 
 
-def test_a_least_confidence_beyond_the_largest_names_both():
+def test_a_least_confidence_beyond_the_largest_is_refused_when_the_config_is_made():
     from baresoil.errors import ConfigError
 
-    config = Config().override(**{"seasons.min_event_confidence": 50})  # every event would be flagged
-    with pytest.raises(ConfigError, match=r"seasons\.min_event_confidence must be .*50"):
-        seasons(_cube((NY, NX)), analysis_window(2022), config)
+    # every event would be flagged: refused before any data is read, naming both keys
+    with pytest.raises(ConfigError, match=r"^flags: seasons\.min_event_confidence must be .*\(40\), got 50$"):
+        Config().override(**{"seasons.min_event_confidence": 50})
 
 
 def test_cross_ratio_averages_speckle_in_linear_power_and_skips_gaps():

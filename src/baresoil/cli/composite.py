@@ -25,11 +25,19 @@ def composite_command(
     aoi: opt.Aoi = None,
     every: Annotated[
         str | None,
-        typer.Option("--every", help="Period: 10d (dekads), month, quarter or year (default: month)."),
+        typer.Option(
+            "--every",
+            help=f"Period: {opt.choices('composite.every')}; 10d is dekads "
+            f"(default: {opt.default('composite.every')}).",
+        ),
     ] = None,
     stat: Annotated[
         str | None,
-        typer.Option("--stat", help="Per-pixel statistic: median, mean or geomedian (default: median)."),
+        typer.Option(
+            "--stat",
+            help=f"Per-pixel statistic: {opt.choices('composite.stat')} "
+            f"(default: {opt.default('composite.stat')}).",
+        ),
     ] = None,
     bands: Annotated[
         str | None,
@@ -41,7 +49,11 @@ def composite_command(
     ] = None,
     resolution: Annotated[
         float | None,
-        typer.Option("--resolution", help="Pixel size in CRS units (default: 20 m; degrees if geographic)."),
+        typer.Option(
+            "--resolution",
+            help=f"Pixel size in CRS units (default: {opt.default('cube.resolution')} m; "
+            "degrees if geographic).",
+        ),
     ] = None,
     output_format: Annotated[
         str | None,
@@ -49,7 +61,10 @@ def composite_command(
     ] = None,
     min_valid_obs: Annotated[
         int | None,
-        typer.Option("--min-valid-obs", help="Valid observations a composite needs (default: 1)."),
+        typer.Option(
+            "--min-valid-obs",
+            help=f"Valid observations a composite needs (default: {opt.default('composite.min_valid_obs')}).",
+        ),
     ] = None,
     cloud_buffer: opt.CloudBuffer = None,
     max_cloud_cover: opt.MaxCloudCover = None,

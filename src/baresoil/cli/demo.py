@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..simulate.spec import WorldSpec
 from . import options as opt
 
 
@@ -14,7 +15,7 @@ def demo_command(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the simulation, products and report.")
     ] = Path("demo-output"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated world.")] = 42,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated world.")] = WorldSpec.seed,
     scheduler: opt.Scheduler = None,
 ) -> None:
     """Run the whole system on a simulated world and print the report's path."""

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ..catalog.source import StacSource, TimeRange
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import AreaError, ConfigError
 from ..grid import Area, area_from_bbox, area_from_file, area_from_tile
 from ..pipeline.run import Job, skipped_summary
+
+
+def default(key: str, product: str | None = None) -> str:
+    """The default of config key ``section.name`` as a help text shows it (``20``, ``auto``), with
+    ``product``'s own defaults (``config.PRODUCT_DEFAULTS``): help texts read it, never repeat it."""
+    section, _, name = key.partition(".")
+    value = getattr(getattr(load_config(product=product), section), name)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def choices(key: str) -> str:
+    """The choices of a config key of a ``Literal`` type, as a help text lists them: ``a, b or c``."""
+    section, _, name = key.partition(".")
+    cls = type(getattr(Config(), section))
+    annotation = typing.get_type_hints(cls)[name]
+    if typing.get_origin(annotation) is not Literal:
+        raise TypeError(f"{key} is no choice of values")
+    *first, last = (str(choice) for choice in typing.get_args(annotation))
+    return f"{', '.join(first)} or {last}" if first else last
+
 
 Stac = Annotated[
     str,
@@ -45,12 +66,19 @@ TableOut = Annotated[
 ]
 """The output option of the commands that write tables, not rasters (``parcels``)."""
 Resolution = Annotated[
-    float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres (default: 20).")
+    float | None,
+    typer.Option(
+        "--resolution", help=f"Pixel size on the EEA grid, metres (default: {default('cube.resolution')})."
+    ),
 ]
 Resolution10 = Annotated[
-    float | None, typer.Option("--resolution", help="Pixel size on the EEA grid, metres (default: 10).")
+    float | None,
+    typer.Option(
+        "--resolution",
+        help=f"Pixel size on the EEA grid, metres (default: {default('cube.resolution', 'seasons')}).",
+    ),
 ]
-"""The resolution option of the 10 m products (HRL layers, Sen4CAP parcels)."""
+"""The resolution option of the 10 m products (HRL layers, Sen4CAP parcels: ``config.PRODUCT_DEFAULTS``)."""
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="TOML configuration file (flags override it).")
 ]
@@ -63,18 +91,29 @@ Scheduler = Annotated[
     ),
 ]
 CloudBuffer = Annotated[
-    float | None, typer.Option("--cloud-buffer", help="Cloud buffer, metres (default: 100).")
+    float | None,
+    typer.Option("--cloud-buffer", help=f"Cloud buffer, metres (default: {default('cube.cloud_buffer_m')})."),
 ]
 MaxCloudCover = Annotated[
-    float | None, typer.Option("--max-cloud-cover", help="Scene filter, % (default: 80).")
+    float | None,
+    typer.Option(
+        "--max-cloud-cover", help=f"Scene filter, % (default: {default('scenes.max_cloud_cover')})."
+    ),
 ]
 MaxCloudCoverAll = Annotated[
     float | None,
-    typer.Option("--max-cloud-cover", help="Scene filter, % (default: 100, clouds are masked per pixel)."),
+    typer.Option(
+        "--max-cloud-cover",
+        help=f"Scene filter, % (default: {default('scenes.max_cloud_cover', 'seasons')}, clouds are masked "
+        "per pixel).",
+    ),
 ]
 """The scene filter of the seasons' daily series, which keeps every scene (``config.PRODUCT_DEFAULTS``)."""
 MinSunElevation = Annotated[
-    float | None, typer.Option("--min-sun-elevation", help="Scene filter, degrees (default: 20).")
+    float | None,
+    typer.Option(
+        "--min-sun-elevation", help=f"Scene filter, degrees (default: {default('scenes.min_sun_elevation')})."
+    ),
 ]
 Resume = Annotated[
     bool,

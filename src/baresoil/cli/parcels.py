@@ -41,7 +41,11 @@ def parcels_command(
         typer.Option("--buffer", help="Inward parcel buffer, metres (default: half a pixel, as Sen4CAP)."),
     ] = None,
     min_pixels: Annotated[
-        int | None, typer.Option("--min-pixels", help="Report parcels with fewer pixels (default: 3).")
+        int | None,
+        typer.Option(
+            "--min-pixels",
+            help=f"Report parcels with fewer pixels (default: {opt.default('parcels.min_pixels', FAMILY)}).",
+        ),
     ] = None,
     cloud_buffer: opt.CloudBuffer = None,
     max_cloud_cover: opt.MaxCloudCover = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..io.report import write_report
+from ..io.report import TITLE, write_report
 
 
 def report_command(
@@ -18,7 +18,7 @@ def report_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write (default: OUT_DIR/report.html).")
     ] = None,
-    title: Annotated[str, typer.Option("--title", help="Title of the page.")] = "baresoil report",
+    title: Annotated[str, typer.Option("--title", help="Title of the page.")] = TITLE,
 ) -> None:
     """One self-contained HTML page: map of the outputs with a layer switcher and legends, time series,
     quality figures of the run and provenance; it works offline."""

@@ -48,7 +48,11 @@ def seasons_command(
         str | None, typer.Option("--s1-collection", help="Collection id of --s1 (for a STAC API).")
     ] = None,
     zone: Annotated[
-        int | None, typer.Option("--zone", help="HRL climate zone of the season windows: 1 or 2.")
+        int | None,
+        typer.Option(
+            "--zone",
+            help=f"HRL climate zone of the season windows: 1 or 2 (default: {opt.default('seasons.zone')}).",
+        ),
     ] = None,
     landcover: Annotated[
         str | None, typer.Option("--landcover", help="WorldCover-class raster; cropland (40) only.")

@@ -9,21 +9,23 @@ from typing import Annotated, Any
 import typer
 
 from ..catalog.source import TimeRange
+from ..simulate.spec import WorldSpec
 
 
 def simulate_command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write scenes, catalogs and truth into.")],
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed; the same seed gives the same world.")
-    ] = 42,
+    ] = WorldSpec.seed,
     size: Annotated[
-        int | None, typer.Option("--size", help="Side of the square world, metres (default: 3000).")
+        int | None,
+        typer.Option("--size", help=f"Side of the square world, metres (default: {WorldSpec.size_m})."),
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="First acquisition day (default: 2021-01-01).")
+        str | None, typer.Option("--start", help=f"First acquisition day (default: {WorldSpec.start}).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--end", help="Last acquisition day (default: 2023-06-30).")
+        str | None, typer.Option("--end", help=f"Last acquisition day (default: {WorldSpec.end}).")
     ] = None,
     profile: Annotated[
         str,
@@ -35,7 +37,7 @@ def simulate_command(
     ] = "demo",
 ) -> None:
     """Simulate Sentinel-2 L2A scenes as providers publish them, with ground truth beside them."""
-    from ..simulate import WorldSpec, simulate
+    from ..simulate import simulate
 
     spec = WorldSpec(seed=seed) if profile == "demo" else WorldSpec.for_profile(profile, seed)
     changes: dict[str, Any] = {}

@@ -10,7 +10,10 @@ import typer
 
 from ..pipeline.cluster import scheduler as dask_scheduler
 from ..products.soil.properties import PROPERTIES
+from ..products.soil.samples import SampleColumns
 from . import options as opt
+
+_COLUMNS = SampleColumns()
 
 
 def soil_command(
@@ -62,16 +65,25 @@ def soil_command(
             "--dem", help="Elevation raster: elevation, slope and topographic position as covariates."
         ),
     ] = None,
-    id_column: Annotated[str, typer.Option("--id-column", help="Column of the sample ids.")] = "sample_id",
-    x_column: Annotated[str, typer.Option("--x-column", help="CSV column of x or longitude.")] = "lon",
-    y_column: Annotated[str, typer.Option("--y-column", help="CSV column of y or latitude.")] = "lat",
+    id_column: Annotated[str, typer.Option("--id-column", help="Column of the sample ids.")] = _COLUMNS.id,
+    x_column: Annotated[str, typer.Option("--x-column", help="CSV column of x or longitude.")] = _COLUMNS.x,
+    y_column: Annotated[str, typer.Option("--y-column", help="CSV column of y or latitude.")] = _COLUMNS.y,
     crs: Annotated[
         str, typer.Option("--crs", help="CRS of the CSV coordinates, e.g. EPSG:25832 (default WGS84).")
-    ] = "EPSG:4326",
-    trees: Annotated[int | None, typer.Option("--trees", help="Trees per forest (default: 300).")] = None,
-    folds: Annotated[int | None, typer.Option("--folds", help="Cross-validation folds (default: 5).")] = None,
+    ] = _COLUMNS.crs,
+    trees: Annotated[
+        int | None, typer.Option("--trees", help=f"Trees per forest (default: {opt.default('soil.trees')}).")
+    ] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option("--folds", help=f"Cross-validation folds (default: {opt.default('soil.cv_folds')})."),
+    ] = None,
     block_size: Annotated[
-        float | None, typer.Option("--block-size", help="Cross-validation block side, metres (default: 500).")
+        float | None,
+        typer.Option(
+            "--block-size",
+            help=f"Cross-validation block side, metres (default: {opt.default('soil.cv_block_m')}).",
+        ),
     ] = None,
     config: opt.ConfigFile = None,
     scheduler: opt.Scheduler = None,
@@ -80,7 +92,7 @@ def soil_command(
     interval), and cv_report.json."""
     from ..config import load_config
     from ..pipeline.soilmap import SoilMapJob, run_soil_maps
-    from ..products.soil import SampleColumns, parse_property
+    from ..products.soil import parse_property
 
     overrides = {"soil.trees": trees, "soil.cv_folds": folds, "soil.cv_block_m": block_size}
     job = SoilMapJob(

@@ -24,18 +24,30 @@ def soilsuite_command(
     resolution: opt.Resolution = None,
     rule: Annotated[
         str | None,
-        typer.Option("--rule", help="Bare-surface rule: pvir2, geos3 or sen4cap (default: pvir2)."),
+        typer.Option(
+            "--rule",
+            help=f"Bare-surface rule: {opt.choices('soilsuite.rule')} "
+            f"(default: {opt.default('soilsuite.rule')}).",
+        ),
     ] = None,
     threshold: Annotated[
         str | None,
-        typer.Option("--threshold", help="PVIR2 threshold: VALUE, a raster FILE, or auto (default: auto)."),
+        typer.Option(
+            "--threshold",
+            help="PVIR2 threshold: VALUE, a raster FILE, or auto "
+            f"(default: {opt.default('soilsuite.threshold')}).",
+        ),
     ] = None,
     landcover: Annotated[
         str | None,
         typer.Option("--landcover", help="ESA WorldCover-class raster excluding built-up and water."),
     ] = None,
     min_bare_obs: Annotated[
-        int | None, typer.Option("--min-bare-obs", help="Bare observations for the bare class (default: 3).")
+        int | None,
+        typer.Option(
+            "--min-bare-obs",
+            help=f"Bare observations for the bare class (default: {opt.default('soilsuite.min_bare_obs')}).",
+        ),
     ] = None,
     cloud_buffer: opt.CloudBuffer = None,
     max_cloud_cover: opt.MaxCloudCover = None,

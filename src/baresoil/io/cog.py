@@ -14,7 +14,6 @@ see :mod:`.rat`); every single-band layer gets its QGIS style (``.qml``, see
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 
 from ..errors import OutputError
+from ..parallelism import parallelism
 from ..registry import Layer, layer
 from .atomic import atomic_path, partial_name
 from .blocks import BlockStage, block_id
@@ -81,7 +81,7 @@ def write_layers(
     try:
         arrays = [s[1] for s in staged]
         arrays = [a.rechunk({1: arrays[0].chunks[1], 2: arrays[0].chunks[2]}) for a in arrays]
-        batch = blocks_per_batch or _parallelism()
+        batch = blocks_per_batch or parallelism()
         if stage is None:
             targets: list[Any] = [_WindowWriter(str(s[2])) for s in staged]
             _store_by_blocks(arrays, targets, on_progress, batch)
@@ -142,16 +142,6 @@ def _store_by_blocks(
         if on_progress is not None:
             on_progress(done, len(blocks))
     return [(name, int(row_edges[i]), int(col_edges[j])) for (i, j), name in zip(blocks, names, strict=True)]
-
-
-def _parallelism() -> int:
-    """Threads that compute at once: the cluster's when a distributed client is active."""
-    try:
-        from distributed import get_client
-
-        return max(1, sum(get_client().nthreads().values()))
-    except (ImportError, ValueError):
-        return max(1, os.cpu_count() or 1)
 
 
 def _as_band_first(values: xr.DataArray) -> da.Array:

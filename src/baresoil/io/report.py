@@ -42,6 +42,8 @@ from .seasons_report import seasons_sections
 from .soil_report import cv_report_sections
 from .stac import FAMILIES, FAMILY_NOTES, output_item_paths
 
+TITLE = "baresoil report"
+"""The page's title unless one is given."""
 DEFAULT_LAYER = ("soilsuite", "MASK")
 MAP_WIDTH = 1000
 """SVG user units across the map frame."""
@@ -79,7 +81,7 @@ class OutputItem:
 def write_report(
     out_dir: Path,
     path: Path | None = None,
-    title: str = "baresoil report",
+    title: str = TITLE,
     extra_sections: Sequence[tuple[str, str]] = (),
     timings: Mapping[str, float] | None = None,
 ) -> Path:

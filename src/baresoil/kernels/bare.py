@@ -9,11 +9,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .baresoil_periods import CalibrationThresholds
 from .composite import masked_median
 from .indices import nbr2, ndti, ndvi, pvir2, vnsir
 
 NMAD_FACTOR = 1.4826
 """Scale of the median absolute deviation to a normal standard deviation."""
+_SEN4CAP = CalibrationThresholds()
 
 
 def bare_pvir2(
@@ -32,15 +34,16 @@ def bare_geos3(B02: np.ndarray, B03: np.ndarray, B04: np.ndarray, B08: np.ndarra
 
 
 def bare_sen4cap(B04: np.ndarray, B08: np.ndarray, B11: np.ndarray, B12: np.ndarray) -> np.ndarray:
-    """Sen4CAP bare-soil calibration rule: NDVI < 0.15 and NDTI <= 0.10."""
-    return (ndvi(B04, B08) < 0.15) & (ndti(B11, B12) <= 0.10)
+    """Sen4CAP bare-soil calibration rule: NDVI < 0.15 and NDTI <= 0.10 (its calibration thresholds,
+    :class:`~baresoil.kernels.baresoil_periods.CalibrationThresholds`)."""
+    return (ndvi(B04, B08) < _SEN4CAP.bs_ndvi) & (ndti(B11, B12) <= _SEN4CAP.bs_ndti)
 
 
 def blue_outliers(
     B02: np.ndarray,
     candidates: np.ndarray,
-    sigma: float = 3.0,
-    floor: float = 0.008,
+    sigma: float,
+    floor: float,
     swir: np.ndarray | None = None,
 ) -> np.ndarray:
     """Residual haze and cloud: candidate observations too bright in blue for their pixel.
@@ -116,7 +119,7 @@ def mask_classes(
     return out
 
 
-def dark_outliers(brightness: np.ndarray, candidates: np.ndarray, ratio: float = 0.6) -> np.ndarray:
+def dark_outliers(brightness: np.ndarray, candidates: np.ndarray, ratio: float) -> np.ndarray:
     """Missed cloud shadows: candidate observations far darker than their pixel's median.
 
     A shadow multiplies every band by 0.2-0.4 (diffuse light only), while soil

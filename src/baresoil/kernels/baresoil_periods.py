@@ -43,6 +43,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from .cover import SOIL_MAX_NDVI
+
 # --- calibration ------------------------------------------------------------------------------
 
 LABEL_NONE, LABEL_NBS, LABEL_BS = -1, 0, 1
@@ -102,18 +104,27 @@ class Classified:
     """False when the labels lacked a class: then only labelled rows are classified (confidence 1)."""
 
 
-def fit_forest(
-    features: np.ndarray,
-    labels: np.ndarray,
-    n_estimators: int = 30,
-    random_state: int = 11,
-    max_training: int = 200_000,
-    min_per_class: int = 5,
-) -> Any | None:
-    """A Random Forest (Sen4CAP: 30 trees, random state 11) on the labelled rows with finite features.
+@dataclass(frozen=True)
+class ForestSettings:
+    """Sen4CAP's per-observation Random Forest: its defaults are Sen4CAP's (30 trees, random state 11)."""
 
-    At most ``max_training`` rows are used (a random subset beyond that).  None when a class
-    has fewer than ``min_per_class`` rows: no forest can tell the classes apart.
+    trees: int = 30
+    """Trees of the forest."""
+    random_state: int = 11
+    """Seed of the forest (and of the training subset beyond ``max_training`` rows)."""
+    max_training: int = 200_000
+    """Most labelled rows the forest is trained on (a random subset beyond that)."""
+    min_per_class: int = 5
+    """Fewer labelled rows of a class: no forest (it cannot tell the classes apart)."""
+
+
+def fit_forest(
+    features: np.ndarray, labels: np.ndarray, settings: ForestSettings = ForestSettings()
+) -> Any | None:
+    """A Random Forest (``settings``) on the labelled rows with finite features.
+
+    At most ``settings.max_training`` rows are used (a random subset beyond that).  None when a class
+    has fewer than ``settings.min_per_class`` rows: no forest can tell the classes apart.
     """
     from sklearn.ensemble import RandomForestClassifier
 
@@ -122,11 +133,12 @@ def fit_forest(
     if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
         return None
     rows = np.flatnonzero(np.isfinite(x).all(axis=1) & (labels != LABEL_NONE))
-    if min(int((labels[rows] == c).sum()) for c in (LABEL_NBS, LABEL_BS)) < max(min_per_class, 1):
+    if min(int((labels[rows] == c).sum()) for c in (LABEL_NBS, LABEL_BS)) < max(settings.min_per_class, 1):
         return None
-    if rows.size > max_training:
-        rows = np.sort(np.random.default_rng(random_state).choice(rows, max_training, replace=False))
-    forest = RandomForestClassifier(n_estimators=n_estimators, random_state=random_state)
+    if rows.size > settings.max_training:
+        rng = np.random.default_rng(settings.random_state)
+        rows = np.sort(rng.choice(rows, settings.max_training, replace=False))
+    forest = RandomForestClassifier(n_estimators=settings.trees, random_state=settings.random_state)
     return forest.fit(x[rows], labels[rows] == LABEL_BS)
 
 
@@ -149,10 +161,7 @@ def classify_observations(
     features: np.ndarray,
     labels: np.ndarray,
     trainable: np.ndarray | None = None,
-    n_estimators: int = 30,
-    random_state: int = 11,
-    max_training: int = 200_000,
-    min_per_class: int = 5,
+    settings: ForestSettings = ForestSettings(),
 ) -> Classified:
     """Sen4CAP's per-observation model: a forest trained on the labelled rows (of ``trainable``
     parcels only, when given; Sen4CAP trains on parcels of at least 50 pixels) classifies every row.
@@ -163,7 +172,7 @@ def classify_observations(
     """
     labels = np.asarray(labels)
     train_labels = labels if trainable is None else np.where(np.asarray(trainable, bool), labels, LABEL_NONE)
-    forest = fit_forest(features, train_labels, n_estimators, random_state, max_training, min_per_class)
+    forest = fit_forest(features, train_labels, settings)
     if forest is not None:
         return predict_forest(forest, features)
     x = np.asarray(features, np.float64)
@@ -256,7 +265,7 @@ class CoverRules:
     """Residue counts only beyond this many robust spreads of the NDTI excess within a parcel's views
     with little green (moisture, haze, noise): where residue's NDTI is close to the soil's, what is
     left of the excess is mostly a wet soil's, not residue."""
-    max_soil_ndvi: float = 0.3
+    max_soil_ndvi: float = SOIL_MAX_NDVI
     """Highest NDVI of a bare soil (a physical bound: soils reflect at most about twice as much in the
     near infrared as in the red); it caps each parcel's soil level, so that a parcel that never shows
     its soil in the data (grassland, a crop standing all through the window) has no bare view."""
@@ -774,7 +783,7 @@ def s1_step_window(
     days: np.ndarray,
     relative_db: np.ndarray,
     periods: np.ndarray,
-    min_step_db: float = 1.0,
+    min_step_db: float,
     canopy: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(parcel, period) start estimate and uncertainty (±) dated by a Sentinel-1 backscatter step

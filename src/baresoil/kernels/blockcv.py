@@ -67,7 +67,7 @@ def spatial_groups(x: np.ndarray, y: np.ndarray, block_size: float, neighbour_di
     return labels.astype(np.int64)
 
 
-def assign_folds(groups: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
+def assign_folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     """Fold (0 … n_folds-1) per sample: whole groups dealt to folds, keeping fold sizes balanced.
 
     Groups go largest first (ties in a seeded random order) to the fold with the
@@ -96,14 +96,14 @@ def block_folds(
     y: np.ndarray,
     n_folds: int,
     block_size: float,
-    neighbour_distance: float = 0.0,
-    seed: int = 0,
+    neighbour_distance: float,
+    seed: int,
 ) -> np.ndarray:
     """Spatial cross-validation folds: see :func:`spatial_groups` and :func:`assign_folds`."""
     return assign_folds(spatial_groups(x, y, block_size, neighbour_distance), n_folds, seed)
 
 
-def random_folds(n: int, n_folds: int, seed: int = 0) -> np.ndarray:
+def random_folds(n: int, n_folds: int, seed: int) -> np.ndarray:
     """Ordinary random K-fold assignment (for comparison with the spatial folds)."""
     if n < n_folds:
         raise ValueError(f"only {n} sample(s) for {n_folds} folds")
@@ -152,7 +152,7 @@ def map_distance_folds(
     py: np.ndarray,
     n_folds: int,
     largest_block: float,
-    seed: int = 0,
+    seed: int,
     n_sizes: int = 12,
 ) -> tuple[np.ndarray, dict[str, float | str]]:
     """Folds whose held-out distances resemble the map's: the k-fold NNDM idea (Milà et al. 2022,

@@ -45,7 +45,7 @@ class Outliers:
     """100 · count / total_non_nan; NaN for a parcel without a valid date."""
 
 
-def outlier_counts(values: np.ndarray, groups: np.ndarray, nb_std: float = 1.5) -> Outliers:
+def outlier_counts(values: np.ndarray, groups: np.ndarray, nb_std: float) -> Outliers:
     """Outliers of each parcel's (parcel, date) ``values`` against its group's per-date distribution.
 
     The reference of a date is the mean and sample standard deviation (ddof 1) of the

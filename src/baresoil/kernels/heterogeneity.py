@@ -83,7 +83,7 @@ def _step_interpolate(
 
 
 def step_interpolate(
-    t_obs: np.ndarray, values: np.ndarray, t_steps: np.ndarray, max_dist: float = 30.0
+    t_obs: np.ndarray, values: np.ndarray, t_steps: np.ndarray, max_dist: float
 ) -> np.ndarray:
     """(step, pixel) values at ``t_steps`` from (observation, pixel) ``values`` at sorted ``t_obs``.
 
@@ -103,7 +103,7 @@ def step_interpolate(
 # --- clustering -------------------------------------------------------------------------------
 
 
-def kmeans_missing(x: np.ndarray, n_clusters: int, seed: int = 0, max_iter: int = 10) -> np.ndarray:
+def kmeans_missing(x: np.ndarray, n_clusters: int, seed: int, max_iter: int = 10) -> np.ndarray:
     """Cluster labels 1..k of the rows of ``x`` (pixel, feature) with missing values (Sen4CAP's
     ``kmeans_missing``): NaN start at their column mean, then take their cluster centroid's value,
     re-clustering until the labels stop changing.  Rows that are all NaN get label 0.
@@ -164,7 +164,7 @@ def parcel_grid(rows: np.ndarray, cols: np.ndarray, labels: np.ndarray) -> tuple
     return grid, r * grid.shape[1] + c
 
 
-def remove_isolated(grid: np.ndarray, threshold: int = 1, radius: int = 1) -> np.ndarray:
+def remove_isolated(grid: np.ndarray, threshold: int, radius: int) -> np.ndarray:
     """Replace a pixel whose class occurs at most ``threshold`` times in its (2r+1)² window
     (itself included) by the window's most frequent class (the smallest on a tie); 0 is no data,
     never counted and never changed.  Pixels outside the grid do not count.
@@ -230,7 +230,7 @@ def _connectivity(grid: np.ndarray, radius: int, full: bool, out: np.ndarray) ->
             out[r, c] = count
 
 
-def local_connectivity(grid: np.ndarray, radius: int = 1, full: bool = False) -> np.ndarray:
+def local_connectivity(grid: np.ndarray, radius: int, full: bool) -> np.ndarray:
     """Per pixel, how many same-class pixels (itself included) connect to it inside its (2r+1)²
     window — 4-connected, or 8-connected when ``full``; at most (2r+1)².  0 where the grid is 0."""
     grid = np.asarray(grid, np.int64)
@@ -448,7 +448,7 @@ class ZoneRules:
     """The zones differ on a date when their median NDVI differ by at least this many times their pooled
     spread.  Splitting one population in two gives about 2.7 (the two halves of a normal distribution
     lie 1.6 σ apart, each with a spread of 0.6 σ): this asks for more than twice that."""
-    min_zone_pixels: int = 20
+    min_zone_pixels: int = ClusterRules.min_cluster_pixels
     """Each zone holds at least this many pixels (Sen4CAP's least cluster size); smaller parcels are
     not split."""
 

@@ -54,7 +54,7 @@ def masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarra
 
 
 def steady_and_never_green(
-    ndvi: np.ndarray, valid: np.ndarray, green_share: float = 0.78, max_amplitude: float = 0.3
+    ndvi: np.ndarray, valid: np.ndarray, green_share: float, max_amplitude: float = 0.3
 ) -> np.ndarray:
     """(pixel,) True where NDVI's 90th percentile stays under ``green_share`` of the block's green level
     and its spread (90th less 10th percentile) under ``max_amplitude``: sealed surfaces and the gardens
@@ -89,7 +89,7 @@ def clustered(flags: np.ndarray, shape: tuple[int, int], window: int, min_share:
     return flags & (share >= min_share)
 
 
-def bright_mineral(blue: np.ndarray, valid: np.ndarray, min_blue: float = 0.2) -> np.ndarray:
+def bright_mineral(blue: np.ndarray, valid: np.ndarray, min_blue: float) -> np.ndarray:
     """(pixel,) True where the pixel's median blue reflectance is that of bright rock or sand."""
     median = masked_median(blue, valid)
     with np.errstate(invalid="ignore"):

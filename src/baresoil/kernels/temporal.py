@@ -16,12 +16,16 @@ has fewer than ``min_valid`` valid observations, and the counts.
 
 from __future__ import annotations
 
+import typing
 import warnings
+from typing import Literal
 
 import numba
 import numpy as np
 
-STATS = ("median", "mean", "geomedian")
+Statistic = Literal["median", "mean", "geomedian"]
+"""The per-pixel reductions (the config's ``composite.stat`` takes its choices from here)."""
+STATS: tuple[str, ...] = typing.get_args(Statistic)
 
 
 def valid_counts(valid: np.ndarray) -> np.ndarray:
@@ -33,9 +37,9 @@ def temporal_composite(
     R: np.ndarray,
     valid: np.ndarray,
     stat: str,
-    min_valid: int = 1,
-    max_iterations: int = 1000,
-    tolerance: float = 1e-6,
+    min_valid: int,
+    max_iterations: int,
+    tolerance: float,
 ) -> np.ndarray:
     """The composite of ``R`` (band, time, pixel) over its ``valid`` (time, pixel) observations."""
     if stat not in STATS:
@@ -58,7 +62,7 @@ def temporal_composite(
     return out
 
 
-def geometric_median(X: np.ndarray, max_iterations: int = 1000, tolerance: float = 1e-6) -> np.ndarray:
+def geometric_median(X: np.ndarray, max_iterations: int, tolerance: float) -> np.ndarray:
     """Geometric median of each pixel's spectra: X (band, time, pixel), NaN for a missing observation
     (all its bands), -> (band, pixel) float32, NaN where a pixel has no observation."""
     valid = np.ascontiguousarray(np.isfinite(X).all(axis=0).T)

@@ -32,7 +32,7 @@ def pixel_pvir2_threshold(
     delta: float = 0.08,
     low: float = 0.1,
     high: float = 0.25,
-    fallback: float = 0.2,
+    fallback: float,
 ) -> np.ndarray:
     """Per-pixel thresholds from (time, pixel) PVIR2; ``fallback`` where fewer than k+1 observations."""
     values = np.where(eligible & np.isfinite(pvir2), pvir2, np.inf)

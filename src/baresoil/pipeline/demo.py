@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 Echo = Callable[[str], None]
 
 
-def run_demo(out: Path, seed: int = 42, scheduler_address: str | None = None, echo: Echo = print) -> Path:
+def run_demo(out: Path, seed: int, scheduler_address: str | None = None, echo: Echo = print) -> Path:
     from ..simulate import WorldSpec, is_simulation_of, simulate
 
     spec = WorldSpec(seed=seed)

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..catalog.source import TimeRange
+from ..config import CompositePeriod
 from ..errors import ConfigError
 
-EVERY = ("10d", "month", "quarter", "year")
-"""The periods ``baresoil composite --every`` accepts."""
 OPENEO_PERIODS = {"10d": "dekad", "month": "month", "year": "year"}
 """The name openEO's ``aggregate_temporal_period`` gives each period it shares with the composites.
 openEO has no calendar quarter (its ``season`` runs December-February, March-May …)."""
@@ -39,10 +38,8 @@ class CalendarPeriod:
         return self.span != self.calendar_span
 
 
-def calendar_periods(every: str, period: TimeRange) -> list[CalendarPeriod]:
+def calendar_periods(every: CompositePeriod, period: TimeRange) -> list[CalendarPeriod]:
     """The calendar periods of kind ``every`` that overlap ``period``, in order, clipped to it."""
-    if every not in EVERY:
-        raise ConfigError(f"unknown compositing period {every!r}; choose one of {', '.join(EVERY)}")
     periods = []
     start = _period_start(every, period.start)
     while start <= period.end:
@@ -53,13 +50,13 @@ def calendar_periods(every: str, period: TimeRange) -> list[CalendarPeriod]:
     return periods
 
 
-def period_of(every: str, day: date) -> TimeRange:
+def period_of(every: CompositePeriod, day: date) -> TimeRange:
     """The calendar period of kind ``every`` that holds ``day``."""
     start = _period_start(every, day)
     return TimeRange(start, _period_end(every, start))
 
 
-def period_label(every: str, start: date) -> str:
+def period_label(every: CompositePeriod, start: date) -> str:
     """The label of the period starting on ``start``: ``2021-03-D2``, ``2021-03``, ``2021-Q1``, ``2021``."""
     if every == "10d":
         return f"{start:%Y-%m}-D{dekad_of_month(start)}"
@@ -70,7 +67,7 @@ def period_label(every: str, start: date) -> str:
     return f"{start.year}"
 
 
-def openeo_label(every: str, start: date) -> str:
+def openeo_label(every: CompositePeriod, start: date) -> str:
     """The dimension label openEO's ``aggregate_temporal_period`` gives the period starting on ``start``:
     ``YYYY-MM`` for months, ``YYYY`` for years and ``YYYY-NN`` for dekads, numbered 01-36 in the year
     (the process's text says 00-36; its examples count the first dekad of January as the first)."""
@@ -91,7 +88,7 @@ def dekad_of_year(day: date) -> int:
     return 3 * (day.month - 1) + dekad_of_month(day)
 
 
-def _period_start(every: str, day: date) -> date:
+def _period_start(every: CompositePeriod, day: date) -> date:
     if every == "10d":
         return day.replace(day=10 * (dekad_of_month(day) - 1) + 1)
     if every == "month":
@@ -101,7 +98,7 @@ def _period_start(every: str, day: date) -> date:
     return date(day.year, 1, 1)
 
 
-def _period_end(every: str, start: date) -> date:
+def _period_end(every: CompositePeriod, start: date) -> date:
     month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
     if every == "10d":
         return month_end if start.day == 21 else start + timedelta(days=9)

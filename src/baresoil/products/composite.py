@@ -26,7 +26,7 @@ from ..catalog.layouts import BAND_CENTRE_NM, COMMON_NAME, REFLECTANCE_BANDS
 from ..catalog.source import TimeRange
 from ..config import CompositeConfig, Config
 from ..errors import ConfigError
-from ..kernels.temporal import STATS, temporal_composite, valid_counts
+from ..kernels.temporal import temporal_composite, valid_counts
 from ..registry import Layer, register
 from .base import ProductPeriod
 from .calendar import CalendarPeriod, calendar_periods
@@ -68,8 +68,6 @@ def composite_bands(params: CompositeConfig) -> tuple[str, ...]:
 def check_settings(params: CompositeConfig) -> None:
     """Refuse settings the product cannot honour before anything is read."""
     composite_bands(params)
-    if params.stat not in STATS:
-        raise ConfigError(f"unknown statistic {params.stat!r}; choose one of {', '.join(STATS)}")
 
 
 def composite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:

@@ -225,19 +225,6 @@ def seasons(
     sown (``kernels.events.SOWN_*``, see :func:`sowing_of_crops`).
     """
     params = config.seasons
-    if params.combine not in ("sum", "average"):
-        raise ConfigError(f"seasons.combine must be 'sum' or 'average', got {params.combine!r}")
-    if params.confidence not in ("slope", "crossing"):
-        raise ConfigError(f"seasons.confidence must be 'slope' or 'crossing', got {params.confidence!r}")
-    if params.harvest_confidence not in ("band", "views"):
-        raise ConfigError(
-            f"seasons.harvest_confidence must be 'band' or 'views', got {params.harvest_confidence!r}"
-        )
-    if not 0 <= params.min_event_confidence <= params.max_event_confidence:
-        raise ConfigError(
-            f"seasons.min_event_confidence must be between 0 and seasons.max_event_confidence "
-            f"({params.max_event_confidence}), got {params.min_event_confidence}"
-        )
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
     index = ndvi(cube.B04.data, cube.B08.data)

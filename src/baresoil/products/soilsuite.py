@@ -31,7 +31,6 @@ from ..catalog.layouts import BAND_CENTRE_NM, REFLECTANCE_BANDS
 from ..catalog.source import TimeRange
 from ..config import Config, SoilSuiteConfig
 from ..cube.aux import aux_raster
-from ..errors import ConfigError
 from ..kernels.bare import (
     bare_geos3,
     bare_periods,
@@ -68,7 +67,6 @@ from .base import ProductPeriod, whole_and_yearly_periods
 log = logging.getLogger(__name__)
 
 FAMILY = "soilsuite"
-RULES = ("pvir2", "geos3", "sen4cap")
 SCL_WATER = 6
 PURE_SOIL = 0.97
 """An observation with at least this soil share is composited as it is: its residue and green parts
@@ -137,8 +135,6 @@ class _PeriodSpec:
 def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[ProductPeriod]:
     """The SoilSuite layers of ``cube`` for the whole period and each calendar year."""
     params = config.soilsuite
-    if params.rule not in RULES:
-        raise ConfigError(f"unknown bare-surface rule {params.rule!r}; choose one of {', '.join(RULES)}")
     specs = _period_specs(cube, period)
     times = cube.time.values.astype("datetime64[D]")
     if params.builtup_from_data and not params.landcover and not spans_a_growing_season(times):

@@ -113,14 +113,14 @@ def bare_soil_periods(
     prior = _last_view_before(ids, markers, start, params)
     bare_before = np.where(np.isfinite(prior[0]), prior[1].astype(np.int64), -1)
     s2_periods, s2_last, s2_count = _periods_per_parcel(
-        ids, s2, _rules(params, "s2"), params.bs_skip_lone_nbs, bare_before
+        ids, s2, params.period_rules("s2"), params.bs_skip_lone_nbs, bare_before
     )
     began = _start_estimate(ids, s2_periods, s2, markers, start, end, prior, params)
     s2_periods = bp.open_at(s2_periods, began.source == "S2_before", _day_number(start))
     s1, s1_trained = _classified_s1(markers, start, end, params, s2)
     s1_periods = s1_last = s1_count = None
     if s1 is not None:
-        s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, _rules(params, "s1"))
+        s1_periods, s1_last, s1_count = _periods_per_parcel(ids, s1, params.period_rules("s1"))
     fusion = bp.fuse_s1(s2_periods, s2_last, s1_periods, s1_last)
     markers_all = _markers_all(
         ids, s2_periods, s2_last, s2_count, began, fusion, s1_periods, s1_last, s1_count, params.bs_s1_periods
@@ -144,18 +144,6 @@ def bare_soil_periods(
 _OBS_COLUMNS = ["parcel_id", "source", "date", "cat", "pred", "conf"]
 
 
-def _rules(params: ParcelsConfig, sensor: str) -> bp.PeriodRules:
-    s2 = sensor == "s2"
-    return bp.PeriodRules(
-        thr_bs=params.bs_thr_bs_s2 if s2 else params.bs_thr_bs_s1,
-        thr_nbs=params.bs_thr_nbs_s2 if s2 else params.bs_thr_nbs_s1,
-        p_short=params.bs_p_short,
-        p_long=params.bs_p_long,
-        n_periods=params.bs_s2_periods if s2 else params.bs_s1_periods,
-        next_gap=params.bs_next_gap_days,
-    )
-
-
 def _classified_s2(
     markers: pd.DataFrame, start: date | None, end: date, params: ParcelsConfig
 ) -> tuple[pd.DataFrame, bool]:
@@ -169,31 +157,25 @@ def _classified_s2(
     if params.bs_classifier == "cover":
         return _cover_classified(markers, wide, params), True
     features = [f for f in params.bs_s2_features if f in wide.columns]
-    thresholds = bp.CalibrationThresholds(params.bs_calib_bs_ndvi, params.bs_calib_bs_ndti,
-                                          params.bs_calib_nbs_ndvi, params.bs_calib_nbs_ndti,
-                                          params.bs_calib_nbs_fcover)  # fmt: skip
     fcover = wide["FCOVER"].to_numpy(np.float64) if "FCOVER" in wide.columns else None
-    labels = bp.calibration_labels(wide["NDVI"].to_numpy(), wide["NDTI"].to_numpy(), fcover, thresholds)
+    labels = bp.calibration_labels(
+        wide["NDVI"].to_numpy(), wide["NDTI"].to_numpy(), fcover, params.calibration()
+    )
     pixels = wide.groupby("parcel_id")["count"].transform("max").to_numpy(np.float64)
     result = bp.classify_observations(
         wide[features].to_numpy(np.float64),
         labels,
         trainable=pixels >= params.bs_calib_min_pixels,
-        n_estimators=params.bs_trees,
-        random_state=params.bs_random_state,
-    )
-    envelope = bp.BareEnvelope(
-        max_ndti=params.bs_max_ndti,
-        max_fcover=params.bs_max_fcover,
-        max_ndvi_rise=params.bs_max_ndvi_rise,
-        max_ndti_rise=params.bs_max_ndti_rise,
+        settings=params.forest(),
     )
     rise = {
         name: wide[name].to_numpy(np.float64)
         - wide["parcel_id"].map(_bare_level(markers, name)).to_numpy(np.float64)
         for name in ("NDVI", "NDTI")
     }
-    inside = bp.within_envelope(wide["NDTI"].to_numpy(), fcover, rise["NDVI"], envelope, rise["NDTI"])
+    inside = bp.within_envelope(
+        wide["NDTI"].to_numpy(), fcover, rise["NDVI"], params.bare_envelope(), rise["NDTI"]
+    )
     # an envelope veto turns a bare call into NBS with the forest's own NBS probability (a weak NBS)
     vetoed = result.bare & ~inside
     confidence = np.where(vetoed, 1.0 - result.confidence, result.confidence)
@@ -212,13 +194,7 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
 
     The calibration label (``cat``) is the confident class: BS at a confidence of at least
     ``bs_thr_bs_s2``, NBS above ``bs_thr_nbs_s2``; it trains the S1 forest."""
-    rules = bp.CoverRules(
-        min_soil=params.bs_min_soil,
-        soil_quantile=params.bs_soil_quantile,
-        residue_quantile=params.bs_residue_quantile,
-        residue_noise=params.bs_residue_noise,
-        scale=params.bs_cover_scale,
-    )
+    rules = params.cover_rules()
     statistic = params.bs_statistic if params.bs_statistic in markers.columns else "mean"
     views = _mostly_clear(wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic),
                           params.bs_min_clear_share)  # fmt: skip
@@ -271,7 +247,7 @@ def _classified_s1(
         return None, None
     x = wide[features].to_numpy(np.float64)
     train_rows, train_labels = _transfer_labels(s2, wide, params)
-    forest = bp.fit_forest(x[train_rows], train_labels, params.bs_trees, params.bs_random_state)
+    forest = bp.fit_forest(x[train_rows], train_labels, params.forest())
     if forest is None:
         result = bp.Classified(np.zeros(len(wide), bool), np.full(len(wide), np.nan), trained=False)
     else:

@@ -118,7 +118,7 @@ def category_change(
     p1, p2, both = kc.predict_change(
         table["ChangeP1"].to_numpy(),
         table["ChangeP2"].to_numpy(),
-        kc.Consolidation(params.change_p1_threshold, params.change_p2_threshold),
+        params.consolidation(),
     )
     table["pred_changeP1"], table["pred_changeP2"], table["pred_change_P1_P2"] = p1, p2, both
     table["change"] = (table["pred_changeP2"] == 1) | table["declared_change"]

@@ -230,16 +230,7 @@ def _period_tables(
 ) -> pd.DataFrame:
     s2 = sensor == "s2"
     n_clusters = params.hete_s2_clusters if s2 else params.hete_s1_clusters
-    rules = kh.ClusterRules(
-        per_hetero=params.hete_per_hetero,
-        min_cluster_pixels=params.hete_min_cluster_pixels,
-        ndvi_distance=params.hete_ndvi_distance,
-        compactness=params.hete_compactness,
-        isolated_threshold=params.hete_isolated_threshold,
-        isolated_radius=params.hete_isolated_radius,
-        connectivity_radius=params.hete_connectivity_radius,
-        full_connectivity=params.hete_full_connectivity,
-    )
+    rules = params.cluster_rules()
     order = np.argsort(pixels.codes, kind="stable")
     bounds = np.flatnonzero(np.diff(pixels.codes[order])) + 1
     groups = np.split(order, bounds) if order.size else []
@@ -298,8 +289,7 @@ def _zone_decision(
     separation reaches half the threshold; NO otherwise or when the parcel is not split (too few
     pixels or counted dates).  P_Hete_L is the period (``hete_period_days``) of the largest separation.
     """
-    rules = kh.ZoneRules(min_clear=params.hete_zone_min_clear, separation=params.hete_zone_separation,
-                         min_zone_pixels=params.hete_min_cluster_pixels)  # fmt: skip
+    rules = params.zone_rules()
     days, values = _window_ndvi(cube, pixels, start, end)
     period = (days - np.datetime64(start, "D").astype(np.int64)) // params.hete_period_days + 1
     groups = _code_groups(pixels)
@@ -358,11 +348,7 @@ def _code_groups(pixels: _Pixels) -> dict[object, np.ndarray]:
 def _decision(
     periods: pd.DataFrame, info: _ParcelInfo, n_periods: int, params: ParcelsConfig
 ) -> pd.DataFrame:
-    rules = kh.DecisionRules(
-        window=params.hete_window,
-        compactness=params.hete_decision_compactness,
-        skip_empty=params.hete_skip_empty_periods,
-    )
+    rules = params.decision_rules()
     by_parcel = {pid: g for pid, g in periods.groupby("parcel_id", sort=False)}
     rows = []
     for code, pid in info.ids.items():

@@ -24,7 +24,6 @@ has no row.  :func:`wide_markers` gives Sen4CAP's wide layout and column names.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +39,7 @@ from ...kernels.fcover import INPUT_BANDS as FCOVER_BANDS
 from ...kernels.fcover import fcover_nadir
 from ...kernels.groupstats import STATS, grouped_stats, sort_by_label
 from ...kernels.indices import ndti, ndvi, normalized_difference
+from ...parallelism import parallelism
 
 S2, S1 = "S2", "S1"
 S2_FEATURES: tuple[str, ...] = (*REFLECTANCE_BANDS, "NDVI", "NDTI", "NDMI", "BSI", "FCOVER")
@@ -221,7 +221,7 @@ def parcel_markers(
     total = sum(len(s.tasks) for s in sources)
     done = 0
     frames = []
-    batch = batch or _parallelism()
+    batch = batch or parallelism()
     for source in sources:
         merger = _SplitMerger(layout, len(source.features), len(source.dates))
         for start in range(0, len(source.tasks), batch):
@@ -368,15 +368,6 @@ def empty_markers() -> pd.DataFrame:
     for stat in STATS:
         columns[stat] = pd.Series(dtype=np.int32 if stat == "count" else np.float32)
     return pd.DataFrame(columns)
-
-
-def _parallelism() -> int:
-    try:
-        from distributed import get_client
-
-        return max(1, sum(get_client().nthreads().values()))
-    except (ImportError, ValueError):
-        return max(1, os.cpu_count() or 1)
 
 
 # --- Sen4CAP's wide layout -----------------------------------------------------------------
