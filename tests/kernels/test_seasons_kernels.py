@@ -946,6 +946,22 @@ def test_a_harvest_the_smoother_dates_before_the_last_standing_view_is_moved_aft
     assert unseen[0] == 30
 
 
+def test_regrowth_on_the_stubble_above_the_harvest_level_does_not_keep_the_crop_standing():
+    # a maize falls from 0.78 to 0.17 in October; weeds then green the stubble to 0.3 over the winter,
+    # just above the level the harvest is read at, until a spring tillage takes it down to 0.11
+    n = 400
+    z = np.interp(np.arange(n), [0, 60, 80, 100, 120, 150, 240, 300, 399],
+                  [0.78, 0.78, 0.70, 0.25, 0.17, 0.17, 0.33, 0.11, 0.11])  # fmt: skip
+    read = harvest_day(z, 0, 150, 0.15)
+    level = z[read]
+    assert level < 0.29  # the weeds' views lie above it
+    views = _views(n, {30: 0.75, 100: level + 0.005, 200: 0.30, 250: 0.31, 300: 0.11})
+    harvest = np.array([read])
+    brackets = between_views(z, views, np.array([0]), harvest, NO_WINTER)
+    assert read <= harvest[0] <= 200  # not after the winter's last view of the weeds (day 250)
+    assert list(brackets[0]) == [100, 200]
+
+
 @pytest.mark.parametrize(
     ("standing", "gone", "last_seen", "green"),
     [

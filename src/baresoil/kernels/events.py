@@ -670,7 +670,8 @@ def harvests_between_views(
         if placed[k]:  # placed in the gap that hides it: that gap is its bracket
             brackets[k, 0], brackets[k, 1] = _views_around(views, h)
             continue
-        standing, gone = views_around_fall(views, peak, z[h])
+        bottom = _argmin(z, h, min(h + _POST_HARVEST_DAYS, z.shape[0] - 1))  # where the fall ends
+        standing, gone = views_around_fall(views, peak, z[h], bottom)
         if gone == NO_EVENT:
             continue
         harvest[k] = min(max(h, standing + 1), gone)
@@ -719,16 +720,18 @@ def _in_autumn(day: int, winters: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
-def views_around_fall(views: np.ndarray, peak: int, level: float) -> tuple[int, int]:
+def views_around_fall(views: np.ndarray, peak: int, level: float, until: int = -1) -> tuple[int, int]:
     """(last view above ``level``, first view at or below it) from ``peak`` on; (peak, ``NO_EVENT``) if none
-    falls.
+    falls.  With ``until`` (a day), a view after it counts as fallen whatever its value: once the curve
+    has bottomed out, a view above the level shows regrowth (weeds, volunteers, a cover crop) on the
+    stubble, not the crop still standing.
 
     ``peak`` is returned as the last view above the level when no view after it is: check
     ``views[standing]`` before reading it as one."""
     standing = peak
     for t in range(peak, views.shape[0]):
         if np.isfinite(views[t]):
-            if views[t] <= level:
+            if views[t] <= level or 0 <= until < t:
                 return standing, t
             standing = t
     return standing, NO_EVENT
