@@ -648,7 +648,9 @@ def harvests_between_views(
     below it.  The smoother rounds a harvest step off over several days, so its
     crossing can come after the first view that already shows the field harvested (or,
     after a long gap, before the last that shows it standing): the date is kept
-    inside the views' bracket.
+    inside the views' bracket.  The bracket closes at the first view after the curve bottoms out
+    (the lowest ``z`` within ``_POST_HARVEST_DAYS`` of the crossing): weeds regrowing on the stubble
+    to just above the level do not keep the crop standing until the spring tillage.
 
     A harvest the long-season split placed in a gap (``placed``, see :func:`split_long_seasons`)
     keeps its date, with that gap's views as its bracket.  A crop still on its plateau (within
