@@ -7,10 +7,13 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -209,7 +212,7 @@ def test_a_failing_tile_among_concurrent_ones_is_named_and_the_others_complete(
     failing = TILES[1]
     started: list[str] = []
 
-    def cube_or_fail(scenes, geobox, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def cube_or_fail(scenes, geobox, *args, **kwargs):
         east = geobox.extent.boundingbox.left >= 4_500_000  # E45 starts at 4,500 km on the EEA grid
         started.append(TILES[east])
         if east:
@@ -237,26 +240,48 @@ def test_a_failing_tile_among_concurrent_ones_is_named_and_the_others_complete(
     assert state is not None and state.state == "finished"
 
 
+def _start_and_wait_for_both_tiles(catalog: tuple[Path, list[str]], out: Path) -> Any:
+    """A run in a process of its own, once both tiles have staged a block (or it ended, or stalled)."""
+    command = [sys.executable, "-c", "from baresoil.cli.main import main; main()", *_args(catalog, out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    record = manifest_path(out, "observations")
+    deadline = time.monotonic() + 180
+    while process.poll() is None and time.monotonic() < deadline:
+        lines = record.read_text().splitlines() if record.exists() else []
+        events = [json.loads(line) for line in lines if line.endswith("}")]
+        if {e["tile"] for e in events if e["event"] == "block"} == set(TILES):
+            break
+        time.sleep(0.005)
+    return process
+
+
+@pytest.mark.slow
+def test_an_interrupt_stops_every_tile_in_flight(tmp_path, catalog):
+    """SIGINT while both tiles stage blocks: the tiles stop at their next batch, the run ends with 130
+    and the manifest says ``interrupted``; no item of an unfinished tile, no partial file is left."""
+    out = tmp_path / "out"
+    process = _start_and_wait_for_both_tiles(catalog, out)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the run ended before it could be interrupted")
+    assert process.returncode == 130, err
+    assert "interrupted by SIGINT: finished tiles and the blocks of the tiles in progress are kept" in err
+    state = read_manifest(manifest_path(out, "observations"))
+    assert state is not None and state.state == "interrupted"
+    for code, tile in state.tiles.items():
+        item = out / f"observations_{code}_2021_R20m" / f"observations_{code}_2021_R20m.json"
+        assert item.exists() == (tile.state == "done")
+    assert not [p for p in out.rglob("*.partial")]
+
+
 @pytest.mark.slow
 def test_a_run_killed_with_tiles_in_flight_resumes_to_the_same_files(capsys, tmp_path, catalog, reference):
     """kill -9 while both tiles stage blocks at once: neither tile's item exists, the catalog is not
     written, and ``--resume`` redoes only the blocks not staged, ending with the reference's files."""
-    import subprocess
-    import sys
-
     out = tmp_path / "out"
     record = manifest_path(out, "observations")
-    command = [sys.executable, "-c", "from baresoil.cli.main import main; main()", *_args(catalog, out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while True:
-        events = [json.loads(line) for line in record.read_text().splitlines() if line.endswith("}")] if (
-            record.exists()
-        ) else []  # fmt: skip
-        tiles = {e["tile"] for e in events if e["event"] == "block"}
-        if tiles == set(TILES) or process.poll() is not None or time.monotonic() > deadline:
-            break
-        time.sleep(0.005)
+    process = _start_and_wait_for_both_tiles(catalog, out)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     if process.returncode == 0:
