@@ -230,7 +230,7 @@ def _run_tiles(
         if finished:
             log.warning("tile %s failed; %d finished tile(s) are kept and listed in the catalog", code,
                         len(finished))  # fmt: skip
-        raise _named(exc, code)
+        raise _named(exc, code) if len(plans) > 1 else exc
     return written
 
 
@@ -290,8 +290,8 @@ def _stoppable(
 
 
 def _named(exc: Exception, code: str) -> Exception:
-    """The error of tile ``code``, its message naming the tile (an error of the input keeps its type, so
-    the command's status and line are as before)."""
+    """The error of tile ``code`` among several, its message naming the tile (an error of the input keeps
+    its type, so the command's status and line are as before)."""
     if isinstance(exc, BaresoilError) and len(exc.args) == 1 and not str(exc).startswith(f"tile {code}"):
         exc.args = (f"tile {code}: {exc.args[0]}",)
     else:
