@@ -193,8 +193,8 @@ class _Run:
 
 
 class _Stopped(BaseException):
-    """Raised in a tile's thread between batches of blocks once the run is ending (another tile failed,
-    or the run was interrupted): its staged blocks are kept for ``--resume``.  A BaseException, so that no
+    """Raised in a tile's thread between batches of blocks once the run is interrupted (a signal, a
+    cancelled job): its staged blocks are kept for ``--resume``.  A BaseException, so that no
     ``except Exception`` on the way takes it for the tile's own failure."""
 
 
