@@ -1,7 +1,7 @@
 """Production benchmark: runs under injected network faults, and runs killed with -9 then resumed.
 
     python benchmarks/bench_production.py [--product soilsuite|cube] [--fault-runs 3] [--kills 10]
-        [--workers 1,2] [--cache DIR]
+        [--workers 1,2] [--tiles-in-flight 1,2] [--cache DIR]
 
 On a small simulated world (simulated once into benchmarks/.cache/production-world):
 
@@ -14,8 +14,9 @@ On a small simulated world (simulated once into benchmarks/.cache/production-wor
    COGs of an uninterrupted run.  The time resumed is set against that of a full rerun.
 3. **cluster**: a second world around a corner of the EEA grid, so that it lies in 4 EEA tiles (of
    about 600 m x 600 m each), runs on a LocalCluster of 1 and of 2 worker processes (one thread each,
-   ``--scheduler``); prints the scaling efficiency (time on 1 / (n x time on n)), checks the COGs are
-   the same, and the peak memory (RSS) of each worker.
+   ``--scheduler``), with the tiles run one at a time and two at a time (``--tiles-in-flight``,
+   ``run.tiles_in_flight``); prints the scaling efficiency (time on 1 / (n x time on n)) for each,
+   checks the COGs are the same in every run, and the peak memory (RSS) of each worker.
 
 Prints one JSON line (``benchmarks/record.py`` keeps it) and a summary on stderr.
 """
@@ -173,35 +174,42 @@ def kill_part(
 
 
 def cluster_part(
-    product: str, cache: Path, scratch: Path, config: Path, workers: list[int]
+    product: str, cache: Path, scratch: Path, config: Path, workers: list[int], in_flight: list[int]
 ) -> dict[str, object]:
     from distributed import Client, LocalCluster
 
     root = world(cache / CORNER_WORLD, CORNER_WORLD_ORIGIN)
     catalog = str(root / "stac" / "earth-search" / "catalog.json")
-    seconds: dict[int, float] = {}
-    peak_mb: dict[int, list[int]] = {}
+    seconds: dict[tuple[int, int], float] = {}
+    peak_mb: dict[tuple[int, int], list[int]] = {}
     outputs = []
-    for n in workers:
-        with (
-            LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            out = scratch / f"cluster-{n}"
-            args = command(product, catalog, out, config, "--scheduler", cluster.scheduler_address, root=root)
-            seconds[n] = round(run(args), 1)
-            peak_mb[n] = sorted(client.run(_peak_rss_mb).values())
-        outputs.append(cogs(out))
+    for k in in_flight:
+        tiles_config = scratch / f"run-{k}-tiles.toml"
+        tiles_config.write_text(f"{config.read_text()}\n[run]\ntiles_in_flight = {k}\n")
+        for n in workers:
+            with (
+                LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                out = scratch / f"cluster-{n}-{k}"
+                args = command(product, catalog, out, tiles_config, "--scheduler", cluster.scheduler_address,
+                               root=root)  # fmt: skip
+                seconds[n, k] = round(run(args), 1)
+                peak_mb[n, k] = sorted(client.run(_peak_rss_mb).values())
+            outputs.append(cogs(out))
     tiles = sorted({name.split("/")[0].split("_")[1] for name in outputs[0]})
     base = workers[0]
     return {
         "cluster_tiles": tiles,
         "cluster_workers": workers,
-        "cluster_seconds": [seconds[n] for n in workers],
-        "cluster_efficiency": [round(seconds[base] * base / (n * seconds[n]), 2) for n in workers],
-        "cluster_peak_worker_mb": [peak_mb[n] for n in workers],
+        "cluster_tiles_in_flight": in_flight,
+        "cluster_seconds": [[seconds[n, k] for n in workers] for k in in_flight],
+        "cluster_efficiency": [
+            [round(seconds[base, k] * base / (n * seconds[n, k]), 2) for n in workers] for k in in_flight
+        ],
+        "cluster_peak_worker_mb": [[peak_mb[n, k] for n in workers] for k in in_flight],
         "cluster_identical": all(o == outputs[0] for o in outputs),
     }
 
@@ -232,6 +240,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--workers", default="1,2", help="LocalCluster sizes, comma-separated")
+    parser.add_argument(
+        "--tiles-in-flight", default="1,2", help="run.tiles_in_flight of the cluster runs, comma-separated"
+    )
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the worlds are simulated (kept)")
     parser.add_argument("--parts", default="faults,kills,cluster", help="parts to run, comma-separated")
     args = parser.parse_args(argv)
@@ -258,10 +269,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             )
         if "cluster" in parts:
             workers = [int(n) for n in args.workers.split(",")]
-            cluster = cluster_part(args.product, args.cache, scratch, config, workers)
+            in_flight = [int(k) for k in args.tiles_in_flight.split(",")]
+            cluster = cluster_part(args.product, args.cache, scratch, config, workers, in_flight)
             result |= cluster
             summary.append(
-                f"LocalCluster of {workers} worker(s) over {cluster['cluster_tiles']} "
+                f"LocalCluster of {workers} worker(s), {in_flight} tile(s) in flight, over "
+                f"{cluster['cluster_tiles']} "
                 f"({result['cluster_seconds']} s): efficiency {result['cluster_efficiency']}, peak MB per "
                 f"worker {result['cluster_peak_worker_mb']}, identical outputs {result['cluster_identical']}"
             )

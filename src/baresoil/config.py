@@ -623,6 +623,20 @@ class ReadConfig:
     needed (the observation counts say so) and the run record names it."""
 
 
+@dataclass(frozen=True, config=_STRICT)
+class RunConfig:
+    """How a run over many EEA tiles is scheduled on dask (``pipeline.run``).
+
+    Operational only: the outputs are byte for byte the same whatever these keys say, so they are
+    neither part of a run's request (a run may be resumed with other ones) nor of the items' provenance."""
+
+    tiles_in_flight: AtLeastOne = 2
+    """EEA tiles computed at the same time: while one tile searches, sets up its cube or assembles its
+    COGs, the blocks of another keep the scheduler's workers busy.  Each tile in flight hands the
+    scheduler about one block per worker thread at a time, so memory grows with this number; 1 runs the
+    tiles one after another."""
+
+
 CompositePeriod = Literal["10d", "month", "quarter", "year"]
 """The calendar periods of the composites (``products.calendar``)."""
 
@@ -722,6 +736,7 @@ class Config:
     parcels: ParcelsConfig = field(default_factory=ParcelsConfig)
     read: ReadConfig = field(default_factory=ReadConfig)
     composite: CompositeConfig = field(default_factory=CompositeConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     def override(self, **flags: Any) -> Config:
         """A copy with dotted keys replaced, e.g. ``override(**{"cube.resolution": 10})``.
@@ -732,6 +747,13 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def recorded(self) -> dict[str, Any]:
+        """The configuration an output records (its provenance): every section but ``run``, which says
+        how a run is scheduled and leaves the outputs as they are."""
+        values = self.to_dict()
+        values.pop("run")
+        return values
 
 
 PRODUCT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {

@@ -97,6 +97,6 @@ def test_a_signal_in_a_tile_command_points_to_resume(capsys, monkeypatch, tmp_pa
               "--out", str(tmp_path)])  # fmt: skip
     assert exit_info.value.code == 143
     assert capsys.readouterr().err.strip() == (
-        "interrupted by SIGTERM: finished tiles and the blocks of the tile in progress are kept, partial "
+        "interrupted by SIGTERM: finished tiles and the blocks of the tiles in progress are kept, partial "
         "files removed; a rerun with --resume continues from them (see OUT/<product>/manifest.jsonl)"
     )

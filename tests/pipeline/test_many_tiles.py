@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from baresoil.catalog.layouts import EARTH_SEARCH
 from baresoil.cli.main import main
+from baresoil.config import Config
 from baresoil.grid import area_from_bbox
 from baresoil.io.stac import output_item_paths
 from baresoil.pipeline.estimate import PIXEL_OBSERVATIONS_PER_CORE_S
@@ -156,3 +161,146 @@ def test_plan_shows_the_tiles_scenes_pixel_observations_time_and_volume(capsys, 
     assert [t["tile"] for t in json.loads(out)["tiles"]] == TILES
     code, _, err = run_cli(capsys, *args, "--product", "parcels")
     assert code == 1 and "--product 'parcels': expected one of cube, soilsuite, seasons" in err
+
+
+def _with_config(catalog: tuple[Path, list[str]], name: str, text: str) -> Path:
+    """A config file beside the catalog: the tests' blocks, and ``text``."""
+    path = catalog[0].parent.parent / name
+    path.write_text("[cube]\nchunk_size = 16\n" + text)
+    return path
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    """Every file a run leaves for its users: COGs, sidecars, items, collection and catalog, JSON with
+    the time it was written (``created``) left out (the manifest holds times, the work folder is the
+    run's own)."""
+    files = {}
+    for path in sorted(out.rglob("*")):
+        if not path.is_file() or path.name == "manifest.jsonl" or ".baresoil" in path.parts:
+            continue
+        content = path.read_bytes()
+        if path.suffix == ".json":
+            content = re.sub(rb'"created": "[^"]*"', b'"created": ""', content)
+        files[str(path.relative_to(out))] = content
+    return files
+
+
+def test_tiles_run_one_at_a_time_or_together_write_the_same_files(capsys, tmp_path, catalog, reference):
+    """``run.tiles_in_flight`` says how a run is scheduled, not what it computes: the default (two tiles
+    at once, as the reference ran) and one at a time leave the same bytes, item JSON and catalog included."""
+    assert Config().run.tiles_in_flight == 2  # the reference ran both tiles at once
+    one = _with_config(catalog, "one-at-a-time.toml", "[run]\ntiles_in_flight = 1\n")
+    out = tmp_path / "sequential"
+    code, _, err = run_cli(capsys, *_args(catalog, out, "--config", str(one)))
+    assert code == 0, err
+    assert _outputs(out) == _outputs(reference)
+    assert len(_outputs(out)) > 2 * len(TILES)
+    state = read_manifest(manifest_path(out, "observations"))
+    assert state is not None and "run" not in state.request["config"]  # a run may resume with another
+
+
+def test_a_failing_tile_among_concurrent_ones_is_named_and_the_others_complete(
+    capsys, monkeypatch, tmp_path, catalog, reference
+):
+    """One tile's read fails for good (``--strict``): the other, in flight beside it, completes and is
+    listed in the catalog; the error names the failing tile, the run exits 1, and ``--resume`` computes
+    only that tile."""
+    from baresoil.errors import AssetError
+    from baresoil.pipeline import run as pipeline_run
+
+    load_cube = pipeline_run.load_cube
+    failing = TILES[1]
+    started: list[str] = []
+
+    def cube_or_fail(scenes, geobox, *args, **kwargs):
+        east = geobox.extent.boundingbox.left >= 4_500_000  # E45 starts at 4,500 km on the EEA grid
+        started.append(TILES[east])
+        if east:
+            raise AssetError("item S2A_1: band B11 cannot be read (file:///B11.tif): truncated")
+        return load_cube(scenes, geobox, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_run, "load_cube", cube_or_fail)
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, *_args(catalog, out, "--strict"))
+    assert code == 1
+    assert f"error: tile {failing}: item S2A_1: band B11 cannot be read" in err
+    assert sorted(started) == TILES
+    kept = {k: v for k, v in _cogs(reference).items() if TILES[0] in k}
+    assert kept and _cogs(out) == kept
+    listed = (out / "observations" / "collection.json").read_text()
+    assert f"observations_{TILES[0]}_2021_R20m" in listed and failing not in listed
+    state = read_manifest(manifest_path(out, "observations"))
+    assert state is not None and state.state == "failed" and f"tile {failing}" in state.runs[-1].message
+    assert state.tiles[TILES[0]].state == "done" and state.tiles[failing].state == "planned"
+    monkeypatch.setattr(pipeline_run, "load_cube", load_cube)
+    code, _, err = run_cli(capsys, *_args(catalog, out, "--resume"))
+    assert code == 0, err
+    assert _cogs(out) == _cogs(reference)  # the items differ: the first run's provenance says --strict
+    state = read_manifest(manifest_path(out, "observations"))
+    assert state is not None and state.state == "finished"
+
+
+def _start_and_wait_for_both_tiles(catalog: tuple[Path, list[str]], out: Path) -> Any:
+    """A run in a process of its own, once both tiles have staged a block (or it ended, or stalled)."""
+    command = [sys.executable, "-c", "from baresoil.cli.main import main; main()", *_args(catalog, out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    record = manifest_path(out, "observations")
+    deadline = time.monotonic() + 180
+    while process.poll() is None and time.monotonic() < deadline:
+        lines = record.read_text().splitlines() if record.exists() else []
+        events = [json.loads(line) for line in lines if line.endswith("}")]
+        if {e["tile"] for e in events if e["event"] == "block"} == set(TILES):
+            break
+        time.sleep(0.005)
+    return process
+
+
+@pytest.mark.slow
+def test_an_interrupt_stops_every_tile_in_flight(tmp_path, catalog):
+    """SIGINT while both tiles stage blocks: the tiles stop at their next batch, the run ends with 130
+    and the manifest says ``interrupted``; no item of an unfinished tile, no partial file is left."""
+    out = tmp_path / "out"
+    process = _start_and_wait_for_both_tiles(catalog, out)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the run ended before it could be interrupted")
+    assert process.returncode == 130, err
+    assert "interrupted by SIGINT: finished tiles and the blocks of the tiles in progress are kept" in err
+    state = read_manifest(manifest_path(out, "observations"))
+    assert state is not None and state.state == "interrupted"
+    for code, tile in state.tiles.items():
+        item = out / f"observations_{code}_2021_R20m" / f"observations_{code}_2021_R20m.json"
+        assert item.exists() == (tile.state == "done")
+    assert not [p for p in out.rglob("*.partial")]
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_tiles_in_flight_resumes_to_the_same_files(capsys, tmp_path, catalog, reference):
+    """kill -9 while both tiles stage blocks at once: neither tile's item exists, the catalog is not
+    written, and ``--resume`` redoes only the blocks not staged, ending with the reference's files."""
+    out = tmp_path / "out"
+    record = manifest_path(out, "observations")
+    process = _start_and_wait_for_both_tiles(catalog, out)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the run ended before it could be killed")
+    state = read_manifest(record)
+    assert state is not None and state.state == "running"  # killed: no end written
+    unfinished = [code for code, tile in state.tiles.items() if tile.state != "done"]
+    assert unfinished, "both tiles were done before the kill"
+    assert not (out / "catalog.json").exists()  # the catalog is written last, once every tile is done
+    for code in unfinished:
+        assert not (out / f"observations_{code}_2021_R20m" / f"observations_{code}_2021_R20m.json").exists()
+    staged = {code: set(state.tiles[code].blocks) for code in unfinished}
+    code, _, err = run_cli(capsys, *_args(catalog, out, "--resume"))
+    assert code == 0, err
+    after = read_manifest(record)
+    assert after is not None and after.state == "finished"
+    last = after.runs[-1].run
+    for line in record.read_text().splitlines():
+        event = json.loads(line)
+        if event["event"] == "block" and event["run"] == last:
+            assert event["block"] not in staged.get(event["tile"], set()), "a staged block computed again"
+    assert _outputs(out) == _outputs(reference)

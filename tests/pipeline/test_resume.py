@@ -218,7 +218,7 @@ def test_a_signal_ends_a_tile_run_with_its_record_consistent(capsys, tmp_path, c
     _, err = process.communicate(timeout=120)
     assert process.returncode == status, err
     assert err.strip().splitlines()[-1] == (
-        f"interrupted by {signal.Signals(signum).name}: finished tiles and the blocks of the tile in "
+        f"interrupted by {signal.Signals(signum).name}: finished tiles and the blocks of the tiles in "
         "progress are kept, partial files removed; a rerun with --resume continues from them "
         "(see OUT/<product>/manifest.jsonl)"
     )

@@ -94,7 +94,7 @@ class Interrupted(BaseException):
 _KEPT_ON_INTERRUPT = {
     **dict.fromkeys(
         ("cube", "soilsuite", "seasons"),
-        "finished tiles and the blocks of the tile in progress are kept, partial files removed; "
+        "finished tiles and the blocks of the tiles in progress are kept, partial files removed; "
         "a rerun with --resume continues from them (see OUT/<product>/manifest.jsonl)",
     ),
     "composite": "the files and items of finished tiles are kept, partial files removed; "

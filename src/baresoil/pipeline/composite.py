@@ -204,6 +204,6 @@ def _provenance(job: Job, grid: GridPlan, cube: xr.Dataset) -> dict[str, Any]:
         "baresoil:stat": params.stat,
         "baresoil:every": params.every,
         "baresoil:bands": list(composite_bands(params)),
-        "baresoil:config": job.config.to_dict(),
+        "baresoil:config": job.config.recorded(),
         "gsd": round(pixel_size_m(grid.geobox), 3),
     }

@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -195,6 +196,8 @@ class Manifest:
         self.path = path
         self.run = run
         self._started = time.monotonic()
+        self._guard = threading.Lock()
+        """Tiles in flight append from their own threads: one line at a time."""
 
     @classmethod
     def begin(
@@ -227,12 +230,13 @@ class Manifest:
         """Append one event (one write, flushed to disk); returns it."""
         record = {"v": SCHEMA_VERSION, "event": kind, "time": _now(), "run": self.run, **redact_value(fields)}
         line = (_canonical(record) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with self._guard:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         return record
 
     def plan(self, tiles: Iterable[tuple[str, int]]) -> None:

@@ -130,7 +130,7 @@ def run_parcels(job: ParcelJob) -> ParcelRun:
         "baresoil:parcels_reported": int(parcels.report["parcel_id"].nunique()),
         "baresoil:s2_dates": int(cube.sizes["time"]),
         "baresoil:s1_dates": int(s1.sizes["time"]) if s1 is not None else 0,
-        "baresoil:config": config.to_dict(),
+        "baresoil:config": config.recorded(),
         "gsd": resolution,
     }
     item = write_table_item(job.out_dir, item_id, area.lonlat_geometry, job.period.start, job.period.end,

@@ -40,3 +40,38 @@ def block_progress(
                 report(description, done, total)
 
         yield update
+
+
+TileProgress = Callable[[str], Callable[[int, int], None] | None]
+"""``description -> (done, total) callback`` (or None): one bar per tile, all tiles under one display."""
+
+
+@contextmanager
+def tiles_progress(enabled: bool = True, report: ProgressReport | None = None) -> Iterator[TileProgress]:
+    """As :func:`block_progress`, for tiles computed at the same time: rich draws one live display at
+    a time, so every tile gets a bar of the same display."""
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+
+        def quiet(description: str) -> Callable[[int, int], None] | None:
+            if report is None:
+                return None
+            return lambda done, total: report(description, done, total)
+
+        yield quiet
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+
+        def bar(description: str) -> Callable[[int, int], None]:
+            task = progress.add_task(description, total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+                if report is not None:
+                    report(description, done, total)
+
+            return update
+
+        yield bar

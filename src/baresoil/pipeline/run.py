@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from ..catalog.source import StacSource, TimeRange, find_items
 from ..config import Config
 from ..cube.load import data_footprint, explain_read_errors, load_cube
 from ..cube.reader import FailureJournal, ReadFailure
-from ..errors import AreaError
+from ..errors import AreaError, BaresoilError
 from ..grid import Area, TileId
 from ..io.atomic import file_digest, remove_partials
 from ..io.blocks import BlockStage
@@ -45,7 +47,7 @@ from ..products.base import ProductPeriod
 from ..redact import RETRIES, install, redact
 from .lock import WORK_DIR, OutputLock, new_run_id
 from .manifest import Manifest, ManifestState, TileState, file_problems, manifest_path, read_manifest
-from .progress import ProgressReport, block_progress
+from .progress import ProgressReport, tiles_progress
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +105,9 @@ def plan(job: Job) -> list[TilePlan]:
 def job_request(job: Job, family: str) -> dict[str, Any]:
     """What decides a run's outputs: recorded in the manifest, compared on ``resume``.
 
-    ``read.*`` is left out: it says how inputs are read, not what is computed."""
-    config = job.config.to_dict()
+    ``read.*`` and ``run.*`` are left out: they say how inputs are read and tiles scheduled, not what is
+    computed."""
+    config = job.config.recorded()
     config.pop("read", None)
     return {
         "family": family,
@@ -176,25 +179,129 @@ class _Run:
     work: Path
     run_id: str
     recorded: set[tuple[str, str, str, str]] = field(default_factory=set)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    """Tiles in flight record their failures from their own threads."""
 
     def record_failures(self, tile: str, journal: FailureJournal) -> None:
         for failure in journal.failures():
             key = (tile, failure.item, failure.band, failure.href)
-            if key not in self.recorded:
+            with self.guard:
+                if key in self.recorded:
+                    continue
                 self.recorded.add(key)
-                self.manifest.skipped(tile, failure.item, failure.band, failure.href, failure.reason)
+            self.manifest.skipped(tile, failure.item, failure.band, failure.href, failure.reason)
+
+
+class _Stopped(BaseException):
+    """Raised in a tile's thread between batches of blocks once the run is interrupted (a signal, a
+    cancelled job): its staged blocks are kept for ``--resume``.  A BaseException, so that no
+    ``except Exception`` on the way takes it for the tile's own failure."""
 
 
 def _run_tiles(
     job: Job, family: str, product: ProductFunction, file_name: FileNamer | None, run: _Run
 ) -> list[Path]:
+    """Run the planned tiles, ``run.tiles_in_flight`` at a time, and list the finished ones in the catalog.
+
+    Each tile in flight is driven by a thread of this process that builds its lazy outputs and hands
+    their blocks to the dask scheduler (local threads, or the distributed client, which takes work from
+    several threads at once); the computing is dask's.  A tile that fails stops new tiles from starting;
+    those in flight finish and are kept, listed in the catalog, and the error names the tile.
+    """
     plans = plan(job)
     run.manifest.plan((p.tile.code, len(p.scenes)) for p in plans)
-    written: list[Path] = []
-    for tile_plan in plans:
-        written += _run_tile(job, family, product, tile_plan, file_name, run)
+    finished: dict[str, list[Path]] = {}
+    stop = threading.Event()
+    in_flight = min(job.config.run.tiles_in_flight, len(plans))
+    with tiles_progress(job.progress, job.report) as bars:
+
+        def one(tile_plan: TilePlan) -> None:
+            if stop.is_set():
+                return
+            code = tile_plan.tile.code
+            progress = _stoppable(bars(f"{family} {code}"), stop)
+            finished[code] = _run_tile(job, family, product, tile_plan, file_name, run, progress)
+
+        failure = _each_tile(plans, one, in_flight, stop)
+    written = [path for p in plans for path in finished.get(p.tile.code, [])]
     update_catalog(job.out_dir, [p.stem for p in written])
+    if failure is not None:
+        code, exc = failure
+        if finished:
+            log.warning("tile %s failed; %d finished tile(s) are kept and listed in the catalog", code,
+                        len(finished))  # fmt: skip
+        raise _named(exc, code) if len(plans) > 1 else exc
     return written
+
+
+def _each_tile(
+    plans: Sequence[TilePlan], one: Callable[[TilePlan], None], in_flight: int, stop: threading.Event
+) -> tuple[str, Exception] | None:
+    """Call ``one`` on every plan, ``in_flight`` at a time (in this thread when 1); returns the first
+    tile that failed and its error.  An interrupt (a BaseException in this thread) stops the tiles in
+    flight at their next batch of blocks and is raised once they have stopped."""
+    if in_flight <= 1:
+        for tile_plan in plans:
+            try:
+                one(tile_plan)
+            except Exception as exc:  # noqa: BLE001 - any failure ends the run, after the catalog lists the others
+                return tile_plan.tile.code, exc
+        return None
+    failure: tuple[str, Exception] | None = None
+    waiting = list(plans)
+    running: dict[Future[None], str] = {}
+    with ThreadPoolExecutor(in_flight, thread_name_prefix="baresoil-tile") as pool:
+        try:
+            while waiting or running:
+                while waiting and len(running) < in_flight and failure is None:
+                    tile_plan = waiting.pop(0)
+                    running[pool.submit(one, tile_plan)] = tile_plan.tile.code
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    code = running.pop(future)
+                    error = future.exception()
+                    if isinstance(error, Exception) and failure is None:
+                        failure = (code, error)  # no new tile starts; those in flight finish
+                    elif isinstance(error, Exception):
+                        log.error("tile %s failed too: %s", code, redact(str(error)))
+                    elif error is not None and not isinstance(error, (Exception, _Stopped)):
+                        raise error
+        except BaseException:
+            stop.set()
+            wait(running)
+            raise
+    return failure
+
+
+def _stoppable(
+    on_progress: Callable[[int, int], None] | None, stop: threading.Event
+) -> Callable[[int, int], None]:
+    """A progress callback that ends the tile between two batches of blocks once ``stop`` is set."""
+
+    def update(done: int, total: int) -> None:
+        if stop.is_set():
+            raise _Stopped
+        if on_progress is not None:
+            on_progress(done, total)
+
+    return update
+
+
+def _named(exc: Exception, code: str) -> Exception:
+    """The error of tile ``code`` among several, its message naming the tile (an error of the input keeps
+    its type, so the command's status and line are as before)."""
+    if isinstance(exc, BaresoilError) and len(exc.args) == 1 and not str(exc).startswith(f"tile {code}"):
+        exc.args = (f"tile {code}: {exc.args[0]}",)
+    else:
+        log.error(
+            "tile %s failed: %s: %s",
+            code,
+            type(exc).__name__,
+            redact(str(exc).splitlines()[0] if str(exc) else ""),
+        )
+    return exc
 
 
 def _run_tile(
@@ -204,6 +311,7 @@ def _run_tile(
     tile_plan: TilePlan,
     file_name: FileNamer | None,
     run: _Run,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     code = tile_plan.tile.code
     previous = run.state.tiles.get(code) if job.resume else None
@@ -231,11 +339,7 @@ def _run_tile(
         outputs += [LayerOutput(code_, result.layers[code_], path) for code_, path in assets.items()]
     item_ids = [item_id for item_id, _, _ in items]
     stage = _stage(run, code, item_ids, previous, journal)
-    description = f"{family} {code}"
-    with (
-        explain_read_errors(tile_plan.scenes),
-        block_progress(description, job.progress, job.report) as on_progress,
-    ):
+    with explain_read_errors(tile_plan.scenes):
         write_layers(outputs, geobox, on_progress, stage=stage)
     run.record_failures(code, journal)
     skipped = [s for s in _tile_skipped(run.state, code, journal.failures())]
@@ -340,7 +444,7 @@ def _provenance(
         "baresoil:source": str(job.source),
         "baresoil:area": job.area.label,
         "baresoil:scenes": int(cube.sizes["time"]),
-        "baresoil:config": job.config.to_dict(),
+        "baresoil:config": job.config.recorded(),
         "gsd": job.config.cube.resolution,
     }
     if skipped:
