@@ -106,9 +106,12 @@ def _run(
     counts: dict[object, int] = {key: count for key, (_, _, count) in zip(order, declared, strict=True)}
     present = [(k, inp) for k, inp in enumerate(inputs) if inp is not None]
     arrays = [_as_dask(inp.data) for _, inp in present]
+    # dask refuses a depth beyond the array; an axis that short is whole in every block (dask makes the
+    # chunks at least as large as the depth), so no neighbour is out of reach
+    reach = (min(depth, arrays[0].shape[-2]), min(depth, arrays[0].shape[-1]))
     if depth:
         arrays = [
-            da.overlap.overlap(a, depth={a.ndim - 2: depth, a.ndim - 1: depth}, boundary="none")
+            da.overlap.overlap(a, depth={a.ndim - 2: reach[0], a.ndim - 1: reach[1]}, boundary="none")
             for a in arrays
         ]
 
@@ -140,7 +143,7 @@ def _run(
     stacked = da.blockwise(block, "oyx", *args, new_axes={"o": n_out}, dtype=dtype, meta=meta,
                            concatenate=True)  # fmt: skip
     if depth:
-        stacked = da.overlap.trim_internal(stacked, {1: depth, 2: depth}, boundary="none")
+        stacked = da.overlap.trim_internal(stacked, {1: reach[0], 2: reach[1]}, boundary="none")
     return _split(stacked, groups, y, x, bands)
 
 
