@@ -8,17 +8,15 @@ median, mean or geometric median is the composite, and their number is
 there, with ``NVALID`` 0; a period without any scene at all is still written (all
 nodata), so that every run has the same sequence of periods.
 
-The work of one spatial chunk (all dates) is one call of ``_composite_block``,
-whose outputs for every period are stacked along a leading axis and sliced into
-layers, as SoilSuite does: the cube is read once for all periods.
+The work of one spatial chunk (all dates) is one call of ``_composite_block``
+through the kernel adapter (``products.apply``), which returns every period's
+layers by name, as for SoilSuite: the cube is read once for all periods.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -28,8 +26,9 @@ from ..config import CompositeConfig, Config
 from ..errors import ConfigError
 from ..kernels.temporal import temporal_composite, valid_counts
 from ..registry import Layer, register
+from .apply import Input, per_chunk_groups
 from .base import ProductPeriod
-from .calendar import CalendarPeriod, calendar_periods
+from .calendar import calendar_periods
 
 FAMILY = "composite"
 VALID_COUNT = "NVALID"
@@ -87,45 +86,33 @@ def composite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         min_valid=params.min_valid_obs,
         max_iterations=params.geomedian_max_iterations,
         tolerance=params.geomedian_tolerance,
+        bands=bands,
     )
-    refl = da.stack([cube[b].data for b in bands])
-    n_out = len(periods) * (len(bands) + 1)
-    stacked = da.blockwise(kernel, "oyx", refl, "btyx", cube.clear.data, "tyx", new_axes={"o": n_out},
-                           dtype=np.float32, concatenate=True)  # fmt: skip
-    return _split(stacked, periods, bands, cube)
-
-
-def _split(
-    stacked: da.Array, periods: Sequence[CalendarPeriod], bands: Sequence[str], cube: xr.Dataset
-) -> list[ProductPeriod]:
-    coords = {"y": cube.y, "x": cube.x}
-    per_period = len(bands) + 1
-    results = []
-    for i, calendar_period in enumerate(periods):
-        first = i * per_period
-        layers = {code: xr.DataArray(stacked[first + j], coords=coords, dims=("y", "x"))
-                  for j, code in enumerate((*bands, VALID_COUNT))}  # fmt: skip
-        results.append(ProductPeriod(calendar_period.span, calendar_period.label, xr.Dataset(layers)))
-    return results
+    inputs = [Input([cube[b].data for b in bands], "btyx"), Input(cube.clear.data, "tyx")]
+    layers = dict.fromkeys((*bands, VALID_COUNT), 1)
+    results = per_chunk_groups(kernel, inputs, [layers] * len(periods), y=cube.y, x=cube.x)
+    return [ProductPeriod(p.span, p.label, ds) for p, ds in zip(periods, results, strict=True)]
 
 
 def _composite_block(
     refl: np.ndarray,
     clear: np.ndarray,
     *,
+    shape: tuple[int, int],
     periods: tuple[np.ndarray, ...],
     stat: str,
     min_valid: int,
     max_iterations: int,
     tolerance: float,
-) -> np.ndarray:
-    """Every period's composite bands and count for one chunk: (outputs, y, x) float32, NaN = missing."""
-    n_band, n_time, ny, nx = refl.shape
-    R = refl.reshape(n_band, n_time, ny * nx)
-    valid = clear.reshape(n_time, -1) & np.isfinite(R).all(axis=0)
-    out = []
-    for dates in periods:
+    bands: tuple[str, ...],
+) -> dict[tuple[int, str], np.ndarray]:
+    """Every period's composite bands and count for one chunk, from reflectance (band, time, pixel) and
+    clear (time, pixel): keyed by (period index, layer code), float32 with NaN = missing."""
+    valid = clear & np.isfinite(refl).all(axis=0)
+    out: dict[tuple[int, str], np.ndarray] = {}
+    for i, dates in enumerate(periods):
         when = valid[dates]
-        values = temporal_composite(R[:, dates], when, stat, min_valid, max_iterations, tolerance)
-        out += [*values, valid_counts(when)]
-    return np.stack(out).reshape(len(out), ny, nx)
+        values = temporal_composite(refl[:, dates], when, stat, min_valid, max_iterations, tolerance)
+        out |= {(i, band): value for band, value in zip(bands, values, strict=True)}
+        out[(i, VALID_COUNT)] = valid_counts(when)
+    return out

@@ -44,6 +44,7 @@ from ..kernels.calendar import MIN_CALENDAR_SEASONS, scene_calendar
 from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
 from ..registry import YYDOY, Layer, register, yydoy
+from .apply import Input, per_chunk
 from .base import ProductPeriod
 
 ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
@@ -235,13 +236,13 @@ def seasons(
     if fields is None:
         if params.scene_calendar:
             kwargs["calendar"] = _pixel_calendar(index, kwargs, grid, year)
-        cropland = _cropland(cube, params)
-        inputs: list[Any] = [index, "tyx", cropland, "yx"] + (
-            [radar_values, "ryx"] if radar_values is not None else []
-        )
+        inputs = [
+            Input(index, "tyx"),
+            Input(_cropland(cube, params), "yx"),
+            None if radar_values is None else Input(radar_values, "ryx"),
+        ]
         block = partial(_pixel_block, **kwargs)
-        stacked = da.blockwise(block, "lyx", *inputs, new_axes={"l": kernel.N_LAYERS}, dtype=np.float32,
-                               concatenate=True)  # fmt: skip
+        layers = per_chunk(block, inputs, dict.fromkeys(kernel.LAYERS, 1), y=cube.y, x=cube.x)
     else:
         if sowing is None:
             sowing = np.zeros(n_fields + 1, np.int8)
@@ -251,11 +252,10 @@ def seasons(
         stacked = _per_field(
             index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing}, params.scene_calendar
         )
-    coords = {"y": cube.y, "x": cube.x}
-    layers = {
-        code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x")) for i, code in enumerate(kernel.LAYERS)
-    }
-    return [ProductPeriod(TimeRange(date(year, 1, 1), date(year, 12, 31)), str(year), xr.Dataset(layers))]
+        coords = {"y": cube.y, "x": cube.x}
+        layers = xr.Dataset({code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x"))
+                             for i, code in enumerate(kernel.LAYERS)})  # fmt: skip
+    return [ProductPeriod(TimeRange(date(year, 1, 1), date(year, 12, 31)), str(year), layers)]
 
 
 def _analysis_cube(cube: xr.Dataset, year: int) -> tuple[xr.Dataset, DailyGrid, np.ndarray]:
@@ -353,18 +353,24 @@ def _radar_on_grid(radar: xr.DataArray | None, grid: DailyGrid) -> tuple[xr.Data
 
 
 def _pixel_block(
-    values: np.ndarray, cropland: np.ndarray, radar: np.ndarray | None = None, **kwargs: Any
-) -> np.ndarray:
-    n_time, ny, nx = values.shape
-    radar = np.zeros((0, ny * nx)) if radar is None else radar.reshape(radar.shape[0], ny * nx)
+    values: np.ndarray,
+    cropland: np.ndarray,
+    radar: np.ndarray | None,
+    *,
+    shape: tuple[int, int],
+    **kwargs: Any,
+) -> dict[str, np.ndarray]:
+    """The layers of one chunk from NDVI (time, pixel), cropland (pixel,) and radar (time, pixel)."""
+    n_pixels = shape[0] * shape[1]
+    radar = np.zeros((0, n_pixels)) if radar is None else radar
     out = kernel.analyse_pixels(
-        values.reshape(n_time, ny * nx).astype(np.float64),
-        cropland=cropland.reshape(-1),
-        sowing=np.zeros(ny * nx, np.int8),
+        values.astype(np.float64),
+        cropland=cropland,
+        sowing=np.zeros(n_pixels, np.int8),
         radar=radar.astype(np.float64),
         **kwargs,
     )
-    return out.reshape(kernel.N_LAYERS, ny, nx).astype(np.float32)
+    return dict(zip(kernel.LAYERS, out.astype(np.float32), strict=True))
 
 
 def _per_field(

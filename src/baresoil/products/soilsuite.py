@@ -11,19 +11,17 @@ deviation, 95 % confidence half-width), the mean reflectance of all clear
 observations and the 3-class mask; per year also the first and last bare day
 and the number of separate bare periods.
 
-The work of one spatial chunk (all dates) is one call of ``_soilsuite_block``,
-whose outputs for every period are stacked along a leading axis and sliced into
-layers, so the cube is read once for all layers and periods.
+The work of one spatial chunk (all dates) is one call of ``_soilsuite_block``
+through the kernel adapter (``products.apply``), which returns every period's
+layers by name, so the cube is read once for all layers and periods.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -62,6 +60,7 @@ from ..kernels.surfaces import (
 )
 from ..kernels.threshold import pixel_pvir2_threshold
 from ..registry import DAY_OF_YEAR, Layer, register
+from .apply import Input, per_chunk_groups
 from .base import ProductPeriod, whole_and_yearly_periods
 
 log = logging.getLogger(__name__)
@@ -141,7 +140,6 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         log.warning("the series spans less than %d days: built-up land is not told from bare fields without "
                     "a growing season; give --landcover to mask it", MIN_SERIES_DAYS)  # fmt: skip
         params = replace(params, builtup_from_data=False)
-    refl = da.stack([cube[b].data for b in REFLECTANCE_BANDS])
     threshold, auto = _threshold_input(cube, params)
     landcover = aux_raster(params.landcover, cube.SCL, "nearest").data if params.landcover else None
     kernel = partial(
@@ -153,12 +151,16 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         builtup_window=_window_px(params.builtup_window_m, float(cube.attrs["resolution"])),
         specs=tuple((s.dates, s.yearly) for s in specs),
     )
-    n_out = sum(sum(s.layers.values()) for s in specs)
-    args: list[object] = [refl, "btyx", cube.SCL.data, "tyx", cube.clear.data, "tyx", threshold, "yx"]
-    if landcover is not None:
-        args += [landcover, "yx"]
-    stacked = da.blockwise(kernel, "oyx", *args, new_axes={"o": n_out}, dtype=np.float32, concatenate=True)
-    return _split(stacked, specs, cube)
+    inputs = [
+        Input([cube[b].data for b in REFLECTANCE_BANDS], "btyx"),
+        Input(cube.SCL.data, "tyx"),
+        Input(cube.clear.data, "tyx"),
+        Input(threshold.data, "yx"),
+        None if landcover is None else Input(landcover, "yx"),
+    ]
+    layers = per_chunk_groups(kernel, inputs, [s.layers for s in specs], y=cube.y, x=cube.x,
+                              bands=REFLECTANCE_BANDS)  # fmt: skip
+    return [ProductPeriod(s.period, s.label, ds) for s, ds in zip(specs, layers, strict=True)]
 
 
 def _window_px(metres: float, resolution: float) -> int:
@@ -182,34 +184,16 @@ def _period_specs(cube: xr.Dataset, period: TimeRange) -> list[_PeriodSpec]:
     return specs
 
 
-def _threshold_input(cube: xr.Dataset, params: SoilSuiteConfig) -> tuple[da.Array, bool]:
-    """The threshold as a (y, x) dask array, and whether to estimate it per chunk instead."""
+def _threshold_input(cube: xr.Dataset, params: SoilSuiteConfig) -> tuple[xr.DataArray, bool]:
+    """The threshold on the (y, x) grid, and whether to estimate it per chunk instead."""
     template = cube.SCL.isel(time=0, drop=True)
     if params.threshold == "auto":
-        return da.full_like(template.data, params.fixed_threshold, dtype=np.float32), True
+        return xr.full_like(template, params.fixed_threshold, dtype=np.float32), True
     try:
         value = float(params.threshold)
     except ValueError:
-        return aux_raster(params.threshold, cube.SCL, "bilinear").data, False
-    return da.full_like(template.data, value, dtype=np.float32), False
-
-
-def _split(stacked: da.Array, specs: Sequence[_PeriodSpec], cube: xr.Dataset) -> list[ProductPeriod]:
-    results = []
-    start = 0
-    coords = {"y": cube.y, "x": cube.x}
-    for spec in specs:
-        layers = {}
-        for code, count in spec.layers.items():
-            data = stacked[start : start + count]
-            start += count
-            if count == 1:
-                layers[code] = xr.DataArray(data[0], coords=coords, dims=("y", "x"))
-            else:
-                layers[code] = xr.DataArray(data, coords={"band": list(REFLECTANCE_BANDS), **coords},
-                                            dims=("band", "y", "x"))  # fmt: skip
-        results.append(ProductPeriod(spec.period, spec.label, xr.Dataset(layers)))
-    return results
+        return aux_raster(params.threshold, cube.SCL, "bilinear"), False
+    return xr.full_like(template, value, dtype=np.float32), False
 
 
 def _soilsuite_block(
@@ -217,28 +201,30 @@ def _soilsuite_block(
     scl: np.ndarray,
     clear: np.ndarray,
     threshold: np.ndarray,
-    landcover: np.ndarray | None = None,
+    landcover: np.ndarray | None,
     *,
+    shape: tuple[int, int],
     params: SoilSuiteConfig,
     auto: bool,
     doy: np.ndarray,
     haze_window: int,
     builtup_window: int,
     specs: tuple[tuple[np.ndarray, bool], ...],
-) -> np.ndarray:
-    """All layers of all periods for one chunk: (outputs, y, x) float32, NaN = missing."""
-    n_band, n_time, ny, nx = refl.shape
-    R = refl.reshape(n_band, n_time, ny * nx)
+) -> dict[tuple[int, str], np.ndarray]:
+    """All layers of all periods for one chunk of ``shape`` (y, x), pixels flattened: reflectance
+    (band, time, pixel), SCL and clear (time, pixel), threshold and land cover (pixel,).  Keyed by
+    (period index, layer code), float32 with NaN = missing."""
+    ny, nx = shape
+    R = refl
     bands = dict(zip(REFLECTANCE_BANDS, R, strict=True))
-    valid = clear.reshape(n_time, -1) & np.isfinite(R).all(axis=0)
-    eligible = valid & (scl.reshape(n_time, -1) != SCL_WATER)
+    valid = clear & np.isfinite(R).all(axis=0)
+    eligible = valid & (scl != SCL_WATER)
     if landcover is not None:
-        eligible &= ~np.isin(landcover.reshape(-1), params.landcover_not_bare)[None]
+        eligible &= ~np.isin(landcover, params.landcover_not_bare)[None]
     if landcover is None and params.builtup_from_data:
         # built-up land found in the series is never bare, as the land-cover map's would be
-        eligible &= ~_other_surfaces(bands, valid, scl.reshape(n_time, -1), None, params, (ny, nx),
-                                     builtup_window)[None]  # fmt: skip
-    rule, thr = _apply_rule(bands, eligible, threshold.reshape(-1), params, auto)
+        eligible &= ~_other_surfaces(bands, valid, scl, None, params, (ny, nx), builtup_window)[None]
+    rule, thr = _apply_rule(bands, eligible, threshold, params, auto)
     candidates = eligible & rule
     if params.haze_limit > 0:
         # haze and thin cirrus over the area: no valid observation, whatever the surface below
@@ -267,19 +253,18 @@ def _soilsuite_block(
     others &= ~dark_outliers(brightness, others, params.shadow_ratio)
     valid_obs = bare | others
     mref_obs = valid & ~blue_outliers(bands["B02"], valid, params.mref_blue_sigma, params.blue_floor, swir)
-    other = _other_surfaces(
-        bands, valid, scl.reshape(n_time, -1), landcover, params, (ny, nx), builtup_window
-    )
+    other = _other_surfaces(bands, valid, scl, landcover, params, (ny, nx), builtup_window)
     purest = _purest(bare, soil_share, params)
-    out = []
-    for dates, yearly in specs:
+    out: dict[tuple[int, str], np.ndarray] = {}
+    for i, (dates, yearly) in enumerate(specs):
         when = dates[:, None]
-        out += _period_outputs(R, composite, valid_obs & when, bare & when, purest & when, candidates & when,
-                               mref_obs & when, other, thr, params)  # fmt: skip
+        layers = _period_outputs(R, composite, valid_obs & when, bare & when, purest & when,
+                                 candidates & when, mref_obs & when, other, thr, params)  # fmt: skip
         if yearly:
             first, last, count = bare_periods(bare[dates], valid_obs[dates], doy[dates].astype(np.float32))
-            out += [first, last, count]
-    return np.stack(out).reshape(len(out), ny, nx)
+            layers |= {"FIRST_BARE": first, "LAST_BARE": last, "NBARE": count}
+        out |= {(i, code): value for code, value in layers.items()}
+    return out
 
 
 def _cover_screen(
@@ -337,7 +322,7 @@ def _other_surfaces(
 ) -> np.ndarray:
     """Built-up and water: from land cover where given, else from the series (see ``kernels.surfaces``)."""
     if landcover is not None:
-        return np.isin(landcover.reshape(-1), params.landcover_other)
+        return np.isin(landcover, params.landcover_other)
     water = mostly_water((scl == SCL_WATER) | (mndwi(bands["B03"], bands["B11"]) > 0), valid)
     if not params.builtup_from_data:
         return water
@@ -372,7 +357,7 @@ def _period_outputs(
     other: np.ndarray,
     threshold: np.ndarray,
     params: SoilSuiteConfig,
-) -> list[np.ndarray]:
+) -> dict[str, np.ndarray]:
     vobs = valid.sum(axis=0).astype(np.float32)
     bobs = bare.sum(axis=0).astype(np.float32)
     mean, std, used = masked_stats(composite, purest & bare)
@@ -386,4 +371,5 @@ def _period_outputs(
     no_data = vobs == 0
     bobs_out = np.where(no_data, np.nan, bobs).astype(np.float32)
     vobs_out = np.where(no_data & ~np.isfinite(R[0]).any(axis=0), np.nan, vobs).astype(np.float32)
-    return [mask, bsf, vobs_out, bobs_out, *mean, *std, *ci95(std, used), *mref, threshold]
+    return {"MASK": mask, "BSF": bsf, "VOBS": vobs_out, "BOBS": bobs_out, "SRC_MEAN": mean, "SRC_STD": std,
+            "SRC_CI95": ci95(std, used), "MREF": mref, "PVIR2_THR": threshold}  # fmt: skip

@@ -1,0 +1,177 @@
+"""The one way from a dask-backed cube to a kernel and back.
+
+Kernels work on plain arrays with pixels flattened: ``(time, pixel)``, ``(band, time, pixel)`` or
+``(pixel,)``.  Products describe their inputs by dimension names and their outputs by name, and
+:func:`per_chunk` runs the kernel once per spatial chunk (all dates in one call), so that the cube is
+read once for every output:
+
+* inputs are ``Input(array, dims)`` (or a list of arrays stacked along the first dimension), with
+  dims spelled as letters over ``b`` (band), ``t`` (time), ``y`` and ``x``, ``y`` and ``x`` last;
+  the other dimensions reach the kernel whole, however they are chunked; an input may be ``None``
+  (an optional raster), and the kernel gets ``None`` for it;
+* the kernel is called with the inputs' blocks, ``y`` and ``x`` flattened into one pixel axis, in
+  the order given, and ``shape=(ny, nx)`` for kernels that need the pixels' neighbours;
+* it returns a mapping from output name to an array ``(pixel,)`` or ``(count, pixel)``; the names
+  and counts must be those declared (the adapter checks), so no product relies on the order in
+  which a kernel stacks its results; they are cast to ``dtype``, what dask is told to expect;
+* ``depth`` gives the kernel that many neighbouring pixels around each chunk (none beyond the
+  cube's edge), and the chunk's own pixels are kept of what it returns.
+
+The result is an ``xr.Dataset`` keyed by output name (with :func:`per_chunk_groups`, one per group
+of outputs, such as periods): an output of count 1 is a ``(y, x)`` variable, a larger one
+``(band, y, x)`` with the given band names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+Kernel = Callable[..., Mapping[Any, np.ndarray]]
+Outputs = Mapping[str, int]
+"""Output name → number of planes (1: a ``(y, x)`` layer, more: ``(band, y, x)``)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """An input of a kernel: a dask or numpy array and its dimensions, e.g. ``"tyx"``.
+
+    ``data`` may also be a sequence of arrays of one shape (the bands of a cube), stacked along a
+    new leading dimension, the first of ``dims``."""
+
+    data: Any
+    dims: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, list | tuple):
+            object.__setattr__(self, "data", da.stack([_as_dask(a) for a in self.data]))
+        if not self.dims.endswith("yx") or len(set(self.dims)) != len(self.dims):
+            raise ValueError(f"input dims {self.dims!r} must be distinct letters ending in 'yx'")
+        if self.data.ndim != len(self.dims):
+            raise ValueError(f"input of dims {self.dims!r} has {self.data.ndim} dimensions")
+
+
+def per_chunk(
+    kernel: Kernel,
+    inputs: Sequence[Input | None],
+    outputs: Outputs,
+    *,
+    y: xr.DataArray | np.ndarray,
+    x: xr.DataArray | np.ndarray,
+    bands: Sequence[str] = (),
+    depth: int = 0,
+    dtype: np.dtype[Any] | type = np.float32,
+) -> xr.Dataset:
+    """Run ``kernel`` per spatial chunk over ``inputs``: the Dataset of its ``outputs``, keyed by name."""
+    [result] = _run(kernel, inputs, [outputs], False, y=y, x=x, bands=bands, depth=depth, dtype=dtype)
+    return result
+
+
+def per_chunk_groups(
+    kernel: Kernel,
+    inputs: Sequence[Input | None],
+    groups: Sequence[Outputs],
+    *,
+    y: xr.DataArray | np.ndarray,
+    x: xr.DataArray | np.ndarray,
+    bands: Sequence[str] = (),
+    depth: int = 0,
+    dtype: np.dtype[Any] | type = np.float32,
+) -> list[xr.Dataset]:
+    """As :func:`per_chunk` for a kernel whose outputs come in groups (periods, say): one Dataset per
+    group, and the kernel's mapping keyed by ``(group index, name)``."""
+    return _run(kernel, inputs, groups, True, y=y, x=x, bands=bands, depth=depth, dtype=dtype)
+
+
+def _run(
+    kernel: Kernel,
+    inputs: Sequence[Input | None],
+    groups: Sequence[Outputs],
+    keyed: bool,
+    *,
+    y: xr.DataArray | np.ndarray,
+    x: xr.DataArray | np.ndarray,
+    bands: Sequence[str],
+    depth: int,
+    dtype: np.dtype[Any] | type,
+) -> list[xr.Dataset]:
+    declared = [(i, name, count) for i, group in enumerate(groups) for name, count in group.items()]
+    n_out = sum(count for _, _, count in declared)
+    order = [(i, name) if keyed else name for i, name, _ in declared]
+    counts: dict[object, int] = {key: count for key, (_, _, count) in zip(order, declared, strict=True)}
+    present = [(k, inp) for k, inp in enumerate(inputs) if inp is not None]
+    arrays = [_as_dask(inp.data) for _, inp in present]
+    # dask refuses a depth beyond the array; an axis that short is whole in every block (dask makes the
+    # chunks at least as large as the depth), so no neighbour is out of reach
+    reach = (min(depth, arrays[0].shape[-2]), min(depth, arrays[0].shape[-1]))
+    if depth:
+        arrays = [
+            da.overlap.overlap(a, depth={a.ndim - 2: reach[0], a.ndim - 1: reach[1]}, boundary="none")
+            for a in arrays
+        ]
+
+    def block(*blocks: np.ndarray) -> np.ndarray:
+        ny, nx = blocks[0].shape[-2:]
+        flat: list[np.ndarray | None] = [None] * len(inputs)
+        for (k, _), b in zip(present, blocks, strict=True):
+            flat[k] = b.reshape(*b.shape[:-2], ny * nx)
+        result = kernel(*flat, shape=(ny, nx))
+        missing = set(counts) - set(result)
+        extra = set(result) - set(counts)
+        if missing or extra:
+            raise ValueError(f"kernel outputs differ from those declared: missing {missing}, extra {extra}")
+        planes: list[np.ndarray] = []
+        for key in order:
+            value = np.asarray(result[key])
+            value = value.reshape(-1, ny * nx)
+            if len(value) != counts[key]:
+                raise ValueError(f"kernel output {key!r} has {len(value)} planes, declared {counts[key]}")
+            planes.extend(value)
+        # as declared to dask, whatever the kernel's own dtypes
+        return np.stack(planes).reshape(n_out, ny, nx).astype(dtype, copy=False)
+
+    args: list[object] = []
+    for (_, inp), a in zip(present, arrays, strict=True):
+        args += [a, inp.dims]
+    # the meta spares dask a trial call of the kernel on empty blocks
+    meta = np.empty((0, 0, 0), dtype)
+    stacked = da.blockwise(block, "oyx", *args, new_axes={"o": n_out}, dtype=dtype, meta=meta,
+                           concatenate=True)  # fmt: skip
+    if depth:
+        stacked = da.overlap.trim_internal(stacked, {1: reach[0], 2: reach[1]}, boundary="none")
+    return _split(stacked, groups, y, x, bands)
+
+
+def _as_dask(data: Any) -> da.Array:
+    return data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=-1)
+
+
+def _split(
+    stacked: da.Array,
+    groups: Sequence[Outputs],
+    y: xr.DataArray | np.ndarray,
+    x: xr.DataArray | np.ndarray,
+    bands: Sequence[str],
+) -> list[xr.Dataset]:
+    coords = {"y": y, "x": x}
+    results = []
+    start = 0
+    for group in groups:
+        layers = {}
+        for name, count in group.items():
+            data = stacked[start : start + count]
+            start += count
+            if count == 1:
+                layers[name] = xr.DataArray(data[0], coords=coords, dims=("y", "x"))
+            else:
+                if len(bands) != count:
+                    raise ValueError(f"output {name!r} has {count} planes but {len(bands)} band names")
+                layers[name] = xr.DataArray(data, coords={"band": list(bands), **coords},
+                                            dims=("band", "y", "x"))  # fmt: skip
+        results.append(xr.Dataset(layers))
+    return results

@@ -1,0 +1,115 @@
+"""The kernel adapter on tiny arrays: pixels flattened and restored, any chunking, neighbours across chunk
+edges, outputs by name."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from baresoil.products.apply import Input, per_chunk, per_chunk_groups
+
+NY, NX, NT = 5, 7, 3
+
+
+def _cube(chunks: tuple[int, int]) -> tuple[np.ndarray, da.Array]:
+    values = np.arange(NT * NY * NX, dtype=np.float32).reshape(NT, NY, NX)
+    return values, da.from_array(values, chunks=(-1, *chunks))
+
+
+@pytest.mark.parametrize("chunks", [(NY, NX), (2, 3), (1, 1), (4, 2)])
+def test_pixels_round_trip_in_any_chunking(chunks: tuple[int, int]) -> None:
+    values, cube = _cube(chunks)
+    seen_shapes = []
+
+    def kernel(series: np.ndarray, *, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        seen_shapes.append((series.shape, shape))
+        assert series.shape == (NT, shape[0] * shape[1])  # (time, pixel)
+        return {"FIRST": series[0], "SUM": series.sum(axis=0), "ALL": series}
+
+    out = per_chunk(kernel, [Input(cube, "tyx")], {"FIRST": 1, "SUM": 1, "ALL": NT},
+                      y=np.arange(NY), x=np.arange(NX), bands=["a", "b", "c"])  # fmt: skip
+    out = out.compute()
+    np.testing.assert_array_equal(out.FIRST.values, values[0])
+    np.testing.assert_array_equal(out.SUM.values, values.sum(axis=0))
+    np.testing.assert_array_equal(out.ALL.values, values)
+    assert out.ALL.dims == ("band", "y", "x") and list(out.ALL.band.values) == ["a", "b", "c"]
+    assert out.FIRST.dims == ("y", "x")
+    assert len(seen_shapes) == len(cube.chunks[1]) * len(cube.chunks[2])
+
+
+def test_stacked_and_missing_inputs() -> None:
+    values, cube = _cube((2, 3))
+
+    def kernel(refl: np.ndarray, mask: np.ndarray, extra: None, *, shape: tuple[int, int]) -> dict:
+        assert extra is None
+        assert refl.shape == (2, NT, shape[0] * shape[1])
+        return {"D": np.where(mask, refl[1] - refl[0], np.nan).sum(axis=0)}
+
+    mask = cube > 10
+    out = per_chunk(kernel, [Input([cube, 2 * cube], "btyx"), Input(mask, "tyx"), None], {"D": 1},
+                      y=np.arange(NY), x=np.arange(NX))  # fmt: skip
+    expected = np.where(values > 10, values, np.nan).sum(axis=0)
+    np.testing.assert_array_equal(out.D.values, expected)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "depth"), [((NY, NX), 1), ((2, 3), 1), ((1, 2), 1), ((3, 4), 1), ((1, 2), 3), ((2, 3), 9)]
+)
+def test_overlap_gives_neighbours_across_chunk_edges(chunks: tuple[int, int], depth: int) -> None:
+    values, cube = _cube(chunks)
+    image = values[0]
+
+    def window_max(image: np.ndarray) -> np.ndarray:
+        padded = np.pad(image, 1, constant_values=-np.inf)
+        return np.max([padded[dy : dy + image.shape[0], dx : dx + image.shape[1]]
+                       for dy in range(3) for dx in range(3)], axis=0)  # fmt: skip
+
+    def kernel(series: np.ndarray, *, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        return {"MAX": window_max(series[0].reshape(shape))}
+
+    out = per_chunk(kernel, [Input(cube, "tyx")], {"MAX": 1}, y=np.arange(NY), x=np.arange(NX), depth=depth)
+    assert out.MAX.shape == (NY, NX)
+    np.testing.assert_array_equal(out.MAX.values, window_max(image))
+
+
+def test_groups_are_named_by_position_and_checked() -> None:
+    _, cube = _cube((2, 3))
+
+    def kernel(series: np.ndarray, *, shape: tuple[int, int]) -> dict:
+        return {(1, "N"): series[0] + 1, (0, "N"): series[0]}  # any order
+
+    first, second = per_chunk_groups(kernel, [Input(cube, "tyx")], [{"N": 1}, {"N": 1}], y=np.arange(NY),
+                              x=np.arange(NX))  # fmt: skip
+    np.testing.assert_array_equal(second.N.values - first.N.values, np.ones((NY, NX)))
+
+    def wrong(series: np.ndarray, *, shape: tuple[int, int]) -> dict:
+        return {"M": series[0]}
+
+    out = per_chunk(wrong, [Input(cube, "tyx")], {"N": 1}, y=np.arange(NY), x=np.arange(NX))
+    with pytest.raises(ValueError, match="missing"):
+        out.compute()
+
+    def too_many(series: np.ndarray, *, shape: tuple[int, int]) -> dict:
+        return {"N": series}
+
+    out = per_chunk(too_many, [Input(cube, "tyx")], {"N": 1}, y=np.arange(NY), x=np.arange(NX))
+    with pytest.raises(ValueError, match="planes"):
+        out.compute()
+
+
+def test_inputs_must_end_in_space() -> None:
+    with pytest.raises(ValueError, match="yx"):
+        Input(np.zeros((2, 3, 4)), "ytx")
+
+
+def test_time_reaches_the_kernel_whole_however_chunked() -> None:
+    values = np.arange(NT * NY * NX, dtype=np.float32).reshape(NT, NY, NX)
+    cube = da.from_array(values, chunks=(1, 2, 3))
+
+    def kernel(series: np.ndarray, *, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        assert series.shape[0] == NT
+        return {"LAST": series[-1]}
+
+    out = per_chunk(kernel, [Input(cube, "tyx")], {"LAST": 1}, y=np.arange(NY), x=np.arange(NX))
+    np.testing.assert_array_equal(out.LAST.values, values[-1])
