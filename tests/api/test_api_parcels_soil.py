@@ -95,51 +95,30 @@ def _write(geojson: dict, path: Path) -> Path:
     return path
 
 
-def _parcels_graph(parcels, extent=None, fmt="GeoParquet", **settings) -> dict:
+def _graph(node: str, process: str, period: list[str], extent, arguments: dict, fmt: str) -> dict:
+    """load_collection → ``process`` (as node ``node``) → save_result."""
     return {
         "load": {
             "process_id": "load_collection",
-            "arguments": {"id": "WORLD", "spatial_extent": extent, "temporal_extent": PARCELS_PERIOD},
+            "arguments": {"id": "WORLD", "spatial_extent": extent, "temporal_extent": period},
         },
-        "markers": {
-            "process_id": "baresoil_parcels",
-            "arguments": {
-                "data": {"from_node": "load"},
-                "parcels": parcels,
-                "id_column": "parcel_id",
-                **settings,
-            },
-        },
+        node: {"process_id": process, "arguments": {"data": {"from_node": "load"}, **arguments}},
         "save": {
             "process_id": "save_result",
-            "arguments": {"data": {"from_node": "markers"}, "format": fmt},
+            "arguments": {"data": {"from_node": node}, "format": fmt},
             "result": True,
         },
     }
+
+
+def _parcels_graph(parcels, extent=None, fmt="GeoParquet", **settings) -> dict:
+    arguments = {"parcels": parcels, "id_column": "parcel_id", **settings}
+    return _graph("markers", "baresoil_parcels", PARCELS_PERIOD, extent, arguments, fmt)
 
 
 def _soil_graph(samples, extent, properties=("soc",), **settings) -> dict:
-    return {
-        "load": {
-            "process_id": "load_collection",
-            "arguments": {"id": "WORLD", "spatial_extent": extent, "temporal_extent": SOIL_PERIOD},
-        },
-        "maps": {
-            "process_id": "baresoil_soil",
-            "arguments": {
-                "data": {"from_node": "load"},
-                "samples": samples,
-                "properties": list(properties),
-                **SOIL_SETTINGS,
-                **settings,
-            },
-        },
-        "save": {
-            "process_id": "save_result",
-            "arguments": {"data": {"from_node": "maps"}, "format": "GTiff"},
-            "result": True,
-        },
-    }
+    arguments = {"samples": samples, "properties": list(properties), **SOIL_SETTINGS, **settings}
+    return _graph("maps", "baresoil_soil", SOIL_PERIOD, extent, arguments, "GTiff")
 
 
 def _error(answer: requests.Response, status: int, code: str, *words: str) -> str:
