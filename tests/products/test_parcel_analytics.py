@@ -101,14 +101,14 @@ def test_a_period_first_seen_after_snow_began_after_the_snow_not_at_the_last_gre
     rows += s2_rows("S", "ggggg" + "....." + "...." + "bbbbbbbggg")  # bare first seen on day 70 (12 March)
     rows += s2_rows("N", "ggggg" + "....." + "...." + "bbbbbbbggg")  # the same parcel without snow views
     rows += [("S", pd.Timestamp(START + timedelta(days=d)), "S2", SNOW, 1.0, 100) for d in (45, 50)]
-    middle = Config(parcels=ParcelsConfig(bs_start_area_prior=False))  # each window on its own
-    out = bare_soil_periods(table(rows), START, date(2021, 12, 31), middle).markers_all.set_index("parcel_id")
+    out = bare_soil_periods(table(rows), START, date(2021, 12, 31)).markers_all.set_index("parcel_id")
     assert out.loc["S", "START_S2_1"] == out.loc["N", "START_S2_1"] == "2021-03-12"
     assert out.loc["N", "START_EST_S2_1"] == "2021-02-16"  # the middle of 22 January … 12 March
     assert out.loc["S", "START_EST_S2_1"] == "2021-03-03"  # the middle of 21 February … 12 March
     assert out.loc["S", "START_UNC_S2_1"] < out.loc["N", "START_UNC_S2_1"]
     # with the area's start days, N's long window leans on S's shorter one (the same weather): later
-    area = bare_soil_periods(table(rows), START, date(2021, 12, 31)).markers_all.set_index("parcel_id")
+    prior = Config(parcels=ParcelsConfig(bs_start_area_prior=True))
+    area = bare_soil_periods(table(rows), START, date(2021, 12, 31), prior).markers_all.set_index("parcel_id")
     assert "2021-02-16" < area.loc["N", "START_EST_S2_1"] <= "2021-03-12"
 
 
