@@ -443,8 +443,8 @@ class ParcelsConfig:
     """START_EST from S2 (not in Sen4CAP): true takes the median day, inside each period's window (the
     last view not bare … START), of the start days all the area's windows show together (a snowmelt,
     a harvest or tillage campaign bares many parcels within days); false (the default) the window's
-    middle. Off: on the tuning worlds it moved START_EST by −0.8 … +1.8 days, worse where the parcels
-    are few and their tillage not in step (the estimated density then has spikes of its own)."""
+    middle, since where the parcels are few and their tillage not in step the estimated density has
+    spikes of its own (docs/parcels/algorithm.md)."""
     bs_classifier: Literal["cover", "sen4cap"] = "cover"
     """Per-observation S2 class: ``cover`` (not in Sen4CAP) reads the exposed-soil share from levels
     the data set itself (each parcel's own bare soil, the area's full green and full residue cover)
