@@ -23,6 +23,7 @@ Families and figures:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -132,9 +133,11 @@ def parcels_figures(folder: Path) -> dict[str, Any]:
     from bench_parcel_analytics import bare_accuracy, heterogeneity_accuracy, prepare
 
     config = Config()
-    optical = prepare(folder, 10.0, with_s1=False)
+    both = prepare(folder, 10.0, with_s1=True)
+    # the S2 markers do not depend on S1 (each source is reduced on its own): one cube, two runs
+    optical = dataclasses.replace(both, markers=both.markers[both.markers["source"] == "S2"])
     bare = bare_accuracy(folder, optical, config, min_days=MIN_SCORED_PERIOD)
-    with_s1 = bare_accuracy(folder, prepare(folder, 10.0, with_s1=True), config, min_days=MIN_SCORED_PERIOD)
+    with_s1 = bare_accuracy(folder, both, config, min_days=MIN_SCORED_PERIOD)
     # a world drawn without management zones (the demo's) has no heterogeneity truth to score against
     has_zones = (folder / "truth" / "practices.csv").exists()
     no_zones: dict[str, Any] = {"f1_mean": None, "years": None}

@@ -439,6 +439,12 @@ class ParcelsConfig:
     bs_start_canopy_ndvi: float = 0.6
     """A last S2 view not bare with at least this NDVI showed a green canopy (a root crop at harvest): its
     removal bared the soil, so the S1 drop dates the start even when a rise follows."""
+    bs_start_area_prior: bool = False
+    """START_EST from S2 (not in Sen4CAP): true takes the median day, inside each period's window (the
+    last view not bare … START), of the start days all the area's windows show together (a snowmelt,
+    a harvest or tillage campaign bares many parcels within days); false (the default) the window's
+    middle, since where the parcels are few and their tillage not in step the estimated density has
+    spikes of its own (docs/parcels/algorithm.md)."""
     bs_classifier: Literal["cover", "sen4cap"] = "cover"
     """Per-observation S2 class: ``cover`` (not in Sen4CAP) reads the exposed-soil share from levels
     the data set itself (each parcel's own bare soil, the area's full green and full residue cover)

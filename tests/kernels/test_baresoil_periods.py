@@ -363,6 +363,33 @@ def test_start_window_is_the_middle_of_the_days_after_the_last_green_view():
     assert np.isnan(uncertainty[2, 0])  # no earlier view: START, and no window
 
 
+def test_interval_density_puts_the_mass_where_the_windows_overlap():
+    # events seen in days 1 … 10 and in days 6 … 15: the estimate keeps them on days 6 … 10
+    density, first = bp.interval_density(np.array([0.0, 5.0]), np.array([10.0, 15.0]))
+    assert first == 1.0 and density.size == 15
+    assert density[5:10].sum() > 0.99 and np.allclose(density[5:10], 0.2, atol=0.01)
+    estimate, uncertainty = bp.interval_median(np.array([0.0, 5.0]), np.array([10.0, 15.0]), density, first)
+    assert estimate.tolist() == [8.0, 8.0]  # the middle of 6 … 10, not of each window (5 and 10)
+    assert uncertainty.tolist() == [7.0, 7.0]  # to the farther end: 1 and 15
+    lone, first = bp.interval_density(np.array([0.0]), np.array([10.0]))
+    assert np.allclose(lone, 0.1)  # one window alone: uniform
+    assert bp.interval_density(np.array([np.nan]), np.array([3.0]))[0].size == 0
+
+
+def test_start_window_with_the_area_prior_dates_a_long_window_by_the_short_ones():
+    # three parcels bared by one event on day 20 or 21, seen within a few days by two of them; the
+    # third was not seen from day 10 to day 50: the middle (31) is ten days late, the area's day is not
+    rows = np.full((4, 1, len(bp.FIELDS)), np.nan)
+    rows[:, 0, bp.START] = [21.0, 22.0, 50.0, 60.0]
+    rows[:, 0, bp.BEFORE] = [19.0, 18.0, 10.0, np.nan]
+    middle, _ = bp.start_window(rows)
+    assert middle[2, 0] == 31.0
+    estimate, uncertainty = bp.start_window(rows, area_prior=True)
+    assert estimate[2, 0] in (20.0, 21.0) and estimate[0, 0] in (20.0, 21.0)
+    assert uncertainty[2, 0] >= 29.0  # the truth may still lie anywhere in 11 … 50
+    assert estimate[3, 0] == 60.0 and np.isnan(uncertainty[3, 0])  # no window: START
+
+
 def test_a_later_period_opens_after_the_last_view_not_bare_among_the_skipped_ones():
     # period 1: days 5 … 15, ended by the N on day 20; the search for the next one starts after
     # END + p_short (day 45), on a bare view: its window opens on the skipped day 45

@@ -106,6 +106,10 @@ def test_a_period_first_seen_after_snow_began_after_the_snow_not_at_the_last_gre
     assert out.loc["N", "START_EST_S2_1"] == "2021-02-16"  # the middle of 22 January … 12 March
     assert out.loc["S", "START_EST_S2_1"] == "2021-03-03"  # the middle of 21 February … 12 March
     assert out.loc["S", "START_UNC_S2_1"] < out.loc["N", "START_UNC_S2_1"]
+    # with the area's start days, N's long window leans on S's shorter one (the same weather): later
+    prior = Config(parcels=ParcelsConfig(bs_start_area_prior=True))
+    area = bare_soil_periods(table(rows), START, date(2021, 12, 31), prior).markers_all.set_index("parcel_id")
+    assert "2021-02-16" < area.loc["N", "START_EST_S2_1"] <= "2021-03-12"
 
 
 def test_analysis_window_limits_the_observations():

@@ -669,17 +669,88 @@ def _middle(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return b - earlier, days - 1 - earlier
 
 
-def start_window(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def start_window(periods: np.ndarray, area_prior: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(parcel, period) best estimate of the day each period began, and its uncertainty in days (±).
 
     START is the first observation seen bare, but the soil became bare on some day
     after the last observation not classified bare (``BEFORE``) and at the latest on
     START: the estimate is the middle of that window and the uncertainty its half
     width.  Without an earlier observation: START, uncertainty NaN.
+
+    With ``area_prior``, the estimate is instead the median day, within the window, of the
+    density of start days that all the windows of ``periods`` together show
+    (:func:`interval_density`): what bares soil (a snowmelt, a harvest or tillage campaign)
+    happens to many parcels within days, and the parcels seen on both sides of it place it
+    inside the long windows of the others.  The uncertainty is then the days to the window's
+    farther end.
     """
     start, before = periods[..., START], periods[..., BEFORE]
-    estimate, uncertainty = _middle(before, start)
+    if area_prior:
+        density, first = interval_density(before, start)
+        estimate, uncertainty = interval_median(before, start, density, first)
+    else:
+        estimate, uncertainty = _middle(before, start)
     return np.where(np.isfinite(before), estimate, start), uncertainty
+
+
+def interval_density(after: np.ndarray, last: np.ndarray, iterations: int = 200) -> tuple[np.ndarray, float]:
+    """Density of the day an event happened, from many censored observations of it (Turnbull's
+    self-consistency estimate): event i happened on one of the days ``after[i] + 1 … last[i]``.
+
+    Returns the density over the days ``first … first + size - 1`` (summing to 1) and ``first``;
+    NaN intervals are ignored, an empty set gives an empty density.  Each iteration shares every
+    interval's unit of probability among its days in proportion to the current density and
+    averages; a day no interval covers keeps none, a lone interval stays uniform.
+    """
+    after = np.asarray(after, np.float64).ravel()
+    last = np.asarray(last, np.float64).ravel()
+    keep = np.isfinite(after) & np.isfinite(last) & (last > after)
+    if not keep.any():
+        return np.zeros(0), 0.0
+    lo = after[keep].astype(np.int64) + 1
+    hi = last[keep].astype(np.int64)
+    first = int(lo.min())
+    size = int(hi.max()) - first + 1
+    lo, hi = lo - first, hi - first
+    covered = np.zeros(size + 1)
+    np.add.at(covered, lo, 1.0)
+    np.add.at(covered, hi + 1, -1.0)
+    density = (np.cumsum(covered)[:size] > 0).astype(np.float64)
+    density /= density.sum()
+    for _ in range(iterations):
+        cumulative = np.concatenate([[0.0], np.cumsum(density)])
+        share = cumulative[hi + 1] - cumulative[lo]
+        weight = np.zeros(size + 1)
+        np.add.at(weight, lo, 1.0 / share)
+        np.add.at(weight, hi + 1, -1.0 / share)
+        density = density * np.cumsum(weight)[:size] / lo.size
+    return density / density.sum(), float(first)
+
+
+def interval_median(
+    after: np.ndarray, last: np.ndarray, density: np.ndarray, first: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per interval ``after + 1 … last``: the median day of ``density`` (from :func:`interval_density`)
+    restricted to it, and the days to its farther end (±, so the interval is covered); NaN
+    intervals give NaN.  Where the density holds nothing in the interval, its middle."""
+    after = np.asarray(after, np.float64)
+    last = np.asarray(last, np.float64)
+    middle, half = _middle(after, last)
+    ok = np.isfinite(after) & np.isfinite(last) & (last > after)
+    if density.size == 0 or not ok.any():
+        return middle, half
+    cumulative = np.concatenate([[0.0], np.cumsum(density)])
+    lo = np.clip(np.where(ok, after, first - 1) + 1 - first, 0, density.size).astype(np.int64)
+    hi = np.clip(np.where(ok, last, first - 1) + 1 - first, 0, density.size).astype(np.int64)
+    below, total = cumulative[lo], cumulative[hi] - cumulative[lo]
+    # the first day by which more than half of the interval's probability has come (of two middle
+    # days the later, as :func:`_middle`; the margin keeps a sum's rounding from choosing)
+    k = np.searchsorted(cumulative, below + (0.5 + 1e-9) * total, side="left")
+    median = first + np.clip(k, lo + 1, np.maximum(hi, lo + 1)) - 1
+    usable = ok & (total > 0)
+    estimate = np.where(usable, median, middle)
+    spread = np.where(usable, np.maximum(estimate - (after + 1), last - estimate), half)
+    return np.where(ok, estimate, middle), np.where(ok, spread, half)
 
 
 def before_window(

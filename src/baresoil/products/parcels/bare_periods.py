@@ -332,7 +332,7 @@ def _start_estimate(
     s2_periods, opening = bp.before_window(s2_periods, prior_day, prior_bare, window_start)
     s2_periods = _after_snow(ids, s2_periods, markers, start, end)
     opening &= ~np.isfinite(s2_periods[..., bp.BEFORE])  # a snowy view in the window: began after it
-    day, uncertainty = bp.start_window(s2_periods)
+    day, uncertainty = bp.start_window(s2_periods, params.bs_start_area_prior)
     source = np.where(np.isfinite(uncertainty), "S2_window", "S2_first").astype(object)
     day = np.where(opening, window_start, day)
     uncertainty = np.where(opening, s2_periods[..., bp.START] - window_start, uncertainty)
