@@ -128,12 +128,14 @@ def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2,
     pixels = np.flatnonzero(count >= k)
     for start in range(0, pixels.size, PIXEL_BATCH):
         batch = pixels[start : start + PIXEL_BATCH]
+        n = used[batch]
         ranked = np.where(soil_like[:, batch], tillage[:, batch], np.inf)
-        order = np.argsort(ranked, axis=0)
-        spectra = np.take_along_axis(R[:, :, batch], order[None], axis=1)
-        lower = np.arange(R.shape[1])[:, None] < used[batch][None]
-        with np.errstate(invalid="ignore"):
-            out[:, batch] = np.nanmedian(np.where(lower[None], spectra, np.nan), axis=1)
+        order = np.argsort(ranked, axis=0)[: n.max()]
+        spectra = R[:, order, batch[None, :]]  # (band, used, pixel)
+        lower = np.arange(order.shape[0])[:, None] < n[None]
+        ordered = np.sort(np.where(lower[None], spectra, np.inf), axis=1)  # the used ones first, per band
+        middle = np.take_along_axis(ordered, np.stack([(n - 1) // 2, n // 2])[None], axis=1)
+        out[:, batch] = middle.mean(axis=1)  # the median of the n lowest-NDTI dates' values
     return out
 
 
