@@ -35,6 +35,50 @@ def _stack(*spectra_per_time):
     return np.stack(per_time, axis=1).astype(np.float32)
 
 
+def test_soil_reference_takes_the_median_of_the_less_covered_half_not_the_extreme():
+    # a thin cloud shadow the screens missed: darker, most in the SWIR1, so its NDTI is the lowest
+    light = np.array([0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.74], np.float32)
+    shadowed, straw = LOAM * light, _mix(LOAM, 0.5, 0.5, 0.0)
+    dates = [shadowed, _mix(LOAM, 1, 0, 0), _mix(LOAM, 1, 0, 0, 0.1), _mix(LOAM, 1, 0, 0, 0.2), straw, straw]
+    R = _stack(*[[x] for x in dates])
+    tillage = cover.ndti(R[8, :, 0], R[9, :, 0])
+    assert np.argsort(tillage)[:4].tolist() == [0, 1, 2, 3]  # shadow, then the soil from dry to wet
+    soil = soil_reference(R, np.ones((6, 1), bool), k=2)
+    # the lower half (3 dates), per band its median: the soil at moisture 0.1, not shadow and dry soil mixed
+    np.testing.assert_allclose(soil[:, 0], _mix(LOAM, 1, 0, 0, 0.1), rtol=1e-5)
+
+
+def test_soil_ndvi_ceiling_lies_halfway_to_the_blocks_canopy_and_keeps_red_soils():
+    # an iron-rich soil: the red absorbed, NDVI about 0.38 bare
+    red = LOAM.copy()
+    red[2] = 0.09
+    red[6] = 0.2
+    R = _stack(*[[_mix(red, 1, 0, 0, m)] for m in (0.0, 0.1, 0.2, 0.3)])
+    candidates = np.ones((4, 1), bool)
+    bare_ndvi = float(np.median(cover.ndvi(R[2], R[6])))
+    assert 0.35 < bare_ndvi < 0.4
+    canopy = float(cover.ndvi(LIBRARY_PV[2], LIBRARY_PV[6]))
+    ceiling = cover.soil_ndvi_ceiling(R, candidates, LIBRARY_PV)
+    assert ceiling == pytest.approx((bare_ndvi + canopy) / 2, abs=1e-6)
+    assert np.isfinite(soil_reference(R, candidates, max_ndvi=ceiling)).all()
+    assert np.isnan(soil_reference(R, candidates, max_ndvi=cover.SOIL_MAX_NDVI)).all()  # a fixed 0.3 loses it
+    nothing = cover.soil_ndvi_ceiling(R, np.zeros_like(candidates), LIBRARY_PV)
+    assert nothing == cover.SOIL_MAX_NDVI  # no candidates: the fallback
+
+
+def test_cover_screen_finds_a_red_soils_bare_dates():
+    red = LOAM.copy()
+    red[2] = 0.09
+    red[6] = 0.2
+    dates = [_mix(red, 1, 0, 0), _mix(red, 1, 0, 0, 0.3), _mix(red, 0.5, 0.5, 0), _mix(red, 0.2, 0, 0.8)]
+    R = _stack(*[[x] for x in dates])
+    valid = np.ones((4, 1), bool)
+    candidates = np.array([[True], [True], [False], [False]])
+    screened, _, soil_share = _cover_screen(R, valid, valid, candidates, SoilSuiteConfig())
+    assert np.isfinite(soil_share).all()  # the pixel has a soil of its own, though it reads NDVI 0.38 bare
+    assert screened[:, 0].tolist() == [True, True, False, False]
+
+
 def test_soil_reference_takes_the_lowest_ndti_candidates():
     straw = _mix(LOAM, 0.5, 0.5, 0.0)
     R = _stack([LOAM, LOAM], [straw, straw], [LOAM * 0.9, straw], [straw, straw])

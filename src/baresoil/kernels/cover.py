@@ -74,12 +74,20 @@ def scene_endmembers(
     """
     greenness, tillage = ndvi(R[_B04], R[_B08]), ndti(R[_B11], R[_B12])
     ok = valid & np.isfinite(greenness) & np.isfinite(tillage)
-    pv = _extreme_mean(R, greenness, ok, quantile, LIBRARY_PV, above=pv_min_ndvi)
+    pv = green_endmember(R, valid, quantile=quantile, pv_min_ndvi=pv_min_ndvi)
     # water and shadow have a high NDTI too: NPV is bright in the SWIR and not green
     with np.errstate(invalid="ignore"):
         dry = ok & (greenness < npv_max_ndvi) & (R[_B11] > npv_min_swir)
     npv = _extreme_mean(R, tillage, dry, quantile, LIBRARY_NPV, above=npv_min_ndti)
     return SceneEndmembers(pv=pv, npv=npv)
+
+
+def green_endmember(R: np.ndarray, valid: np.ndarray, *, quantile: float = 0.995,
+                    pv_min_ndvi: float = 0.5) -> np.ndarray:  # fmt: skip
+    """The PV spectrum of :func:`scene_endmembers`: the mean of the block's greenest observations."""
+    greenness, tillage = ndvi(R[_B04], R[_B08]), ndti(R[_B11], R[_B12])
+    ok = valid & np.isfinite(greenness) & np.isfinite(tillage)
+    return _extreme_mean(R, greenness, ok, quantile, LIBRARY_PV, above=pv_min_ndvi)
 
 
 def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile: float,
@@ -97,20 +105,56 @@ def _extreme_mean(R: np.ndarray, score: np.ndarray, where: np.ndarray, quantile:
 
 
 SOIL_MAX_NDVI = 0.3
-"""A soil reference greener than this is no soil (a candidate the rule let through by mistake)."""
+"""NDVI ceiling of a soil reference where the data give none (no candidates, no canopy in the block)."""
 
 
-def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2) -> np.ndarray:
-    """(band, pixel) mean spectrum of each pixel's ``k`` lowest-NDTI bare candidates that are not green
-    (NDVI under :data:`SOIL_MAX_NDVI`); NaN with fewer."""
+def soil_reference(R: np.ndarray, candidates: np.ndarray, k: int = 2,
+                   max_ndvi: float = SOIL_MAX_NDVI, share: float = 0.5) -> np.ndarray:  # fmt: skip
+    """(band, pixel) soil spectrum of each pixel: the per-band median of the less-covered ``share`` of its
+    bare candidates that are not green (NDVI under ``max_ndvi``), those with the lowest NDTI, and at least
+    the ``k`` lowest; NaN with fewer than ``k``.
+
+    Residue raises NDTI, so the lower half holds the least covered soil.  The median of that half rather
+    than the very lowest dates: a series' extremes are where what the sky screens missed sits (a thin
+    cloud shadow, bluer and darker than the soil, lowers NDTI), and a reference taken from it makes every
+    clear, drier date look like soil mixed with residue.
+    """
     tillage = ndti(R[_B11], R[_B12])
     with np.errstate(invalid="ignore"):
-        soil_like = candidates & np.isfinite(tillage) & (ndvi(R[_B04], R[_B08]) < SOIL_MAX_NDVI)
-    ranked = np.where(soil_like, tillage, np.inf)
-    lowest = np.argsort(ranked, axis=0)[:k]
-    enough = np.isfinite(np.take_along_axis(ranked, lowest, axis=0)).all(axis=0)
-    spectra = np.take_along_axis(R, lowest[None], axis=1).mean(axis=1)
-    return np.where(enough[None], spectra, np.nan).astype(np.float32)
+        soil_like = candidates & np.isfinite(tillage) & (ndvi(R[_B04], R[_B08]) < max_ndvi)
+    count = soil_like.sum(axis=0)
+    used = np.maximum(k, np.ceil(share * count).astype(int))  # the lower half, at least k
+    out = np.full((R.shape[0], R.shape[2]), np.nan, np.float32)
+    pixels = np.flatnonzero(count >= k)
+    for start in range(0, pixels.size, PIXEL_BATCH):
+        batch = pixels[start : start + PIXEL_BATCH]
+        n = used[batch]
+        ranked = np.where(soil_like[:, batch], tillage[:, batch], np.inf)
+        order = np.argsort(ranked, axis=0)[: n.max()]
+        spectra = R[:, order, batch[None, :]]  # (band, used, pixel)
+        lower = np.arange(order.shape[0])[:, None] < n[None]
+        ordered = np.sort(np.where(lower[None], spectra, np.inf), axis=1)  # the used ones first, per band
+        middle = np.take_along_axis(ordered, np.stack([(n - 1) // 2, n // 2])[None], axis=1)
+        out[:, batch] = middle.mean(axis=1)  # the median of the n lowest-NDTI dates' values
+    return out
+
+
+def soil_ndvi_ceiling(R: np.ndarray, candidates: np.ndarray, pv: np.ndarray) -> float:
+    """The NDVI above which a soil reference is taken for green: midway between the block's bare
+    candidates (their median NDVI) and its canopy (the green endmember's NDVI); :data:`SOIL_MAX_NDVI`
+    without candidates.
+
+    Soils' NDVI moves with their colour: an iron-rich red soil absorbs the red and reads 0.3–0.45 bare,
+    where a grey one reads 0.1.  A ceiling halfway to the canopy follows the block's own soils and
+    vegetation rather than one world's.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        greenness = ndvi(R[_B04], R[_B08])[candidates]
+        canopy = float((pv[_B08] - pv[_B04]) / (pv[_B08] + pv[_B04]))
+    greenness = greenness[np.isfinite(greenness)]
+    if greenness.size == 0 or not np.isfinite(canopy):
+        return SOIL_MAX_NDVI
+    return (float(np.median(greenness)) + canopy) / 2
 
 
 def cover_fractions(R: np.ndarray, soil: np.ndarray, scene: SceneEndmembers,

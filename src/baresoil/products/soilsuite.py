@@ -40,11 +40,13 @@ from ..kernels.bare import (
 from ..kernels.composite import ci95, masked_stats
 from ..kernels.cover import (
     decontaminate,
+    green_endmember,
     mostly_soil,
     own_soil,
     regional_soil_ndti,
     scene_endmembers,
     shares_of,
+    soil_ndvi_ceiling,
     soil_reference,
     unmix,
 )
@@ -277,7 +279,9 @@ def _cover_screen(
     Any valid observation can qualify, not only the rule's: a bare soil under a little green that
     the threshold missed is recovered, and a straw-covered one it took is dropped.
     """
-    soil = soil_reference(R, candidates)
+    # a reference greener than halfway to the block's canopy is no soil (red soils read high NDVI bare)
+    ceiling = soil_ndvi_ceiling(R, candidates, green_endmember(R, valid))
+    soil = soil_reference(R, candidates, max_ndvi=ceiling)
     soil_ndti = regional_soil_ndti(soil) + max(params.soil_ndti_margin, 0.0)
     scene = scene_endmembers(R, valid, npv_min_ndti=soil_ndti)
     if params.soil_ndti_margin >= 0:
