@@ -13,13 +13,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
+from typing import Any
 
+import dask.array as da
 import numpy as np
 import odc.stac
 import pystac
 import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from odc.loader._rio import rio_env
+from odc.loader.types import RasterLoadParams
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -31,6 +35,7 @@ from ..errors import AssetError
 from ..grid import EEA_CRS, Area, pixel_size_m
 from ..kernels.scaling import dn_to_reflectance
 from ..redact import redact
+from .blockread import read_block
 from .masks import clear_sky_mask, snow_mask
 from .reader import AssetRef, FailureJournal, GuardedDriver
 
@@ -113,27 +118,60 @@ def read_dn(
     bands: Sequence[str] = ALL_BANDS,
     reads: ReadConfig | None = None,
     journal: FailureJournal | None = None,
+    *,
+    by_block: bool = True,
 ) -> xr.Dataset:
     """The scenes' digital numbers (uint16) on ``geobox``, lazily: the cube's only read of pixels.
 
     Reads are retried, and an asset that cannot be read is left out or ends the run, as ``reads``
-    says (:mod:`.reader`); ``journal`` collects what was left out."""
+    says (:mod:`.reader`); ``journal`` collects what was left out.  Each chunk of each band is read by
+    :func:`.blockread.read_block` (every file once, the files of one grid warped together); with
+    ``by_block=False``, by odc-stac's loader, file by file: the same values, more slowly."""
     side = chunk_side(config, len(scenes))
     driver = GuardedDriver(asset_refs(scenes, bands), reads or ReadConfig(), journal or FailureJournal())
+    resampling = _resampling(bands, pixel_size_m(geobox))
     raw = odc.stac.load(
         [item for scene in scenes for item in _odc_items(scene, bands)],
         bands=list(bands),
         geobox=geobox,
         groupby="time",
         chunks={"time": len(scenes), "y": side, "x": side},
-        resampling=_resampling(bands, pixel_size_m(geobox)),
+        resampling=resampling,
         dtype="uint16",
         fail_on_error=True,
         driver=driver,
     )
     if raw.sizes["time"] != len(scenes):
         raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+    if by_block:
+        env = driver.capture_env()  # GDAL's settings of this process, for the workers' reads
+        for band in bands:
+            files = tuple(tuple(item.bands[band].href for item in scene.items) for scene in scenes)
+            nodata = _band_nodata(scenes, band)
+            cfg = RasterLoadParams(dtype="uint16", fill_value=None if nodata is None else float(nodata),
+                                   resampling=resampling[band], fail_on_error=True)  # fmt: skip
+            reader = partial(
+                _read_chunk, files=files, geobox=geobox, cfg=cfg, driver=driver, band=band, env=env
+            )
+            data = da.map_blocks(reader, chunks=raw[band].data.chunks, dtype=np.uint16,
+                                 meta=np.empty((0, 0, 0), np.uint16))  # fmt: skip
+            raw[band] = raw[band].copy(data=data)
     return raw
+
+
+def _read_chunk(
+    files: tuple[tuple[str, ...], ...],
+    geobox: GeoBox,
+    cfg: RasterLoadParams,
+    driver: GuardedDriver,
+    band: str,
+    env: dict[str, Any],
+    block_info: dict[Any, Any] | None = None,
+) -> np.ndarray:
+    assert block_info is not None
+    (t0, t1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
+    with rio_env(**env):  # one GDAL environment for the block, not one per file
+        return read_block(files[t0:t1], geobox[y0:y1, x0:x1], cfg, driver, band)
 
 
 def asset_refs(scenes: Sequence[Scene], bands: Sequence[str]) -> dict[str, AssetRef]:
