@@ -44,6 +44,7 @@ from odc.loader._reader import (
 )
 from odc.loader.types import RasterLoadParams
 
+from ..spans import span
 from .reader import GuardedDriver, guarded
 
 STACK = 64
@@ -90,9 +91,10 @@ def read_block(
             if piece is not None:
                 pieces.append(piece)
     _warp(pieces, geobox, cfg)
-    for piece in sorted(pieces, key=lambda p: (p.time, p.order)):
-        target = out[piece.time][piece.roi]
-        np.copyto(target, piece.pixels, where=nodata_mask(target, fill))
+    with span("fuse"):
+        for piece in sorted(pieces, key=lambda p: (p.time, p.order)):
+            target = out[piece.time][piece.roi]
+            np.copyto(target, piece.pixels, where=nodata_mask(target, fill))
     return out
 
 
@@ -106,7 +108,9 @@ def _read(
 ) -> _Piece | None:
     """The part of ``href`` that ``geobox`` needs, as odc-loader's ``rio_read`` would pick it."""
     ttol = 0.9 if cfg.nearest else 0.05
-    with rasterio.open(href, "r", sharing=False) as rdr:
+    with span("open"):
+        rdr = rasterio.open(href, "r", sharing=False)
+    with rdr:
         key = (rdr.crs.to_wkt() if rdr.crs else None, rdr.transform, rdr.shape, ttol)
         rr = rois.get(key)
         if rr is None:
@@ -118,7 +122,8 @@ def _read(
             return None  # nothing of it on the block (or only its nodata)
         if rr.paste_ok and rr.read_shrink == 1:
             pixels = np.empty(roi_shape(rr.roi_dst), dtype=dtype)
-            rdr.read(1, out=pixels, window=w_[rr.roi_src])
+            with span("decode"):
+                rdr.read(1, out=pixels, window=w_[rr.roi_src])
             if dst_nodata is not None and not same_nodata(src_nodata, dst_nodata):
                 np.copyto(pixels, dst_nodata, where=nodata_mask(pixels, src_nodata))
             return _Piece(t, k, rr.roi_dst, pixels)
@@ -127,9 +132,12 @@ def _read(
             level = pick_overview(rr.read_shrink, rdr.overviews(1))
         if level is None:
             pixels, transform = _window(rdr, rr.roi_src, 1)
+        elif rdr.width % (shrink := rdr.overviews(1)[level]) == 0 and rdr.height % shrink == 0:
+            pixels, transform = _overview_window(rdr, rr.roi_src, shrink)
         else:
-            shrink = rdr.overviews(1)[level]
-            with rasterio.open(href, "r", sharing=False, overview_level=level) as ovr:
+            with span("open"):
+                ovr = rasterio.open(href, "r", sharing=False, overview_level=level)
+            with ovr:
                 pixels, transform = _window(ovr, rr.roi_src, shrink)
         where = tuple((part.start, part.stop) for part in rr.roi_dst)  # slices are no dict keys
         grid = (rdr.crs.to_wkt(), transform, pixels.shape, pixels.dtype.str, src_nodata, where)
@@ -144,10 +152,30 @@ def _window(rdr: Any, roi_src: tuple[Any, Any], shrink: int) -> tuple[np.ndarray
     left = max(0, (cols.start or 0) // shrink - PAD)
     bottom = min(rdr.height, -(-(rows.stop or rdr.height * shrink) // shrink) + PAD)
     right = min(rdr.width, -(-(cols.stop or rdr.width * shrink) // shrink) + PAD)
-    if (top, left, bottom, right) == (0, 0, rdr.height, rdr.width):
-        return rdr.read(1), rdr.transform  # the whole file, as GDAL would see it
-    window = rasterio.windows.Window(left, top, right - left, bottom - top)
-    return rdr.read(1, window=window), rdr.window_transform(window)
+    with span("decode"):
+        if (top, left, bottom, right) == (0, 0, rdr.height, rdr.width):
+            return rdr.read(1), rdr.transform  # the whole file, as GDAL would see it
+        window = rasterio.windows.Window(left, top, right - left, bottom - top)
+        return rdr.read(1, window=window), rdr.window_transform(window)
+
+
+def _overview_window(rdr: Any, roi_src: tuple[Any, Any], shrink: int) -> tuple[np.ndarray, Any]:
+    """As :func:`_window` on the overview ``shrink`` times coarser, read through ``rdr`` itself: a file whose
+    sides are multiples of ``shrink`` has an overview of exactly ``1/shrink`` its sides, whose pixels GDAL
+    hands over as they are for a window of whole overview pixels (no second open of the file)."""
+    rows, cols = roi_src
+    height, width = rdr.height // shrink, rdr.width // shrink
+    top = max(0, (rows.start or 0) // shrink - PAD)
+    left = max(0, (cols.start or 0) // shrink - PAD)
+    bottom = min(height, -(-(rows.stop or rdr.height) // shrink) + PAD)
+    right = min(width, -(-(cols.stop or rdr.width) // shrink) + PAD)
+    full = rasterio.windows.Window(
+        left * shrink, top * shrink, (right - left) * shrink, (bottom - top) * shrink
+    )
+    with span("decode"):
+        pixels = rdr.read(1, window=full, out_shape=(bottom - top, right - left))
+    transform = rdr.window_transform(full) * rasterio.Affine.scale(shrink)
+    return pixels, transform
 
 
 def _warp(pieces: list[_Piece], geobox: GeoBox, cfg: RasterLoadParams) -> None:
@@ -168,19 +196,20 @@ def _warp(pieces: list[_Piece], geobox: GeoBox, cfg: RasterLoadParams) -> None:
             part = members[start : start + size]
             source = np.stack([pieces[i].pixels for i in part])
             warped = np.empty((len(part), *target.shape.yx), dtype=dtype)
-            rasterio.warp.reproject(
-                source,
-                warped,
-                src_transform=transform,
-                src_crs=crs,
-                src_nodata=src_nodata,
-                dst_crs=str(geobox.crs),
-                dst_transform=target.transform,
-                dst_nodata=dst_nodata,
-                resampling=resampling,
-                warp_mem_limit=1024,
-                UNIFIED_SRC_NODATA="NO",
-            )
+            with span("warp"):
+                rasterio.warp.reproject(
+                    source,
+                    warped,
+                    src_transform=transform,
+                    src_crs=crs,
+                    src_nodata=src_nodata,
+                    dst_crs=str(geobox.crs),
+                    dst_transform=target.transform,
+                    dst_nodata=dst_nodata,
+                    resampling=resampling,
+                    warp_mem_limit=1024,
+                    UNIFIED_SRC_NODATA="NO",
+                )
             for j, i in enumerate(part):
                 pieces[i] = _Piece(pieces[i].time, pieces[i].order, roi, warped[j])
 

@@ -35,6 +35,7 @@ from ..errors import AssetError
 from ..grid import EEA_CRS, Area, pixel_size_m
 from ..kernels.scaling import dn_to_reflectance
 from ..redact import redact
+from ..spans import span
 from .blockread import read_block
 from .masks import clear_sky_mask, snow_mask
 from .reader import AssetRef, FailureJournal, GuardedDriver
@@ -289,7 +290,7 @@ def _resampling(bands: Sequence[str], resolution: float) -> dict[str, str]:
 def _reflectance(dn: xr.DataArray, scenes: Sequence[Scene], band: str) -> xr.DataArray:
     scale, offset = np.array([scene.band_scaling(band) for scene in scenes], dtype=np.float64).T
     nodata = scenes[0].items[0].bands[band].nodata
-    kernel = partial(dn_to_reflectance, scale=scale, offset=offset, nodata=nodata)
+    kernel = partial(_to_reflectance, scale=scale, offset=offset, nodata=nodata)
     data = dn.data.map_blocks(kernel, dtype=np.float32)
     return xr.DataArray(
         data,
@@ -298,6 +299,11 @@ def _reflectance(dn: xr.DataArray, scenes: Sequence[Scene], band: str) -> xr.Dat
         name=band,
         attrs={"long_name": f"surface reflectance {band}", "units": "1"},
     )
+
+
+def _to_reflectance(dn: np.ndarray, **kwargs: Any) -> np.ndarray:
+    with span("reflectance"):
+        return dn_to_reflectance(dn, **kwargs)
 
 
 def _scene_coords(scenes: Sequence[Scene]) -> dict[str, tuple[str, np.ndarray]]:
