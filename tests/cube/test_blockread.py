@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 import rasterio
+import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
@@ -65,8 +66,11 @@ def test_a_block_read_at_once_is_odc_stacs_read_file_by_file(scenes, resolution,
     config = CubeConfig(resolution=resolution, chunk_size=chunk)
     reads = ReadConfig(retries=0, retry_delay_s=0.01)
     journals = FailureJournal(), FailureJournal()
-    by_block = read_dn(selected, geobox, config, reads=reads, journal=journals[0]).compute()
-    by_file = read_dn(selected, geobox, config, reads=reads, journal=journals[1], by_block=False).compute()
+    lazy = read_dn(selected, geobox, config, reads=reads, journal=journals[0])
+    lazy_by_file = read_dn(selected, geobox, config, reads=reads, journal=journals[1], by_block=False)
+    assert lazy.chunks == lazy_by_file.chunks
+    by_block, by_file = lazy.compute(), lazy_by_file.compute()
+    xr.testing.assert_identical(by_block, by_file)  # values, coordinates and attributes
     assert len(selected) == 4 and by_block.B04.shape[1] > max(chunk, 1)  # chunks smaller than the files
     for band in (*REFLECTANCE_BANDS, SCL):
         np.testing.assert_array_equal(by_block[band].values, by_file[band].values, err_msg=band)

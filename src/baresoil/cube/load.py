@@ -22,6 +22,7 @@ import pystac
 import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
 from odc.loader._rio import rio_env
 from odc.loader.types import RasterLoadParams
 from shapely.geometry import shape
@@ -127,36 +128,42 @@ def read_dn(
     Reads are retried, and an asset that cannot be read is left out or ends the run, as ``reads``
     says (:mod:`.reader`); ``journal`` collects what was left out.  Each chunk of each band is read by
     :func:`.blockread.read_block` (every file once, the files of one grid warped together); with
-    ``by_block=False``, by odc-stac's loader, file by file: the same values, more slowly."""
+    ``by_block=False``, by odc-stac's loader, file by file: the same Dataset, more slowly."""
     side = chunk_side(config, len(scenes))
     driver = GuardedDriver(asset_refs(scenes, bands), reads or ReadConfig(), journal or FailureJournal())
     resampling = _resampling(bands, pixel_size_m(geobox))
-    raw = odc.stac.load(
-        [item for scene in scenes for item in _odc_items(scene, bands)],
-        bands=list(bands),
-        geobox=geobox,
-        groupby="time",
-        chunks={"time": len(scenes), "y": side, "x": side},
-        resampling=resampling,
-        dtype="uint16",
-        fail_on_error=True,
-        driver=driver,
-    )
-    if raw.sizes["time"] != len(scenes):
-        raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
-    if by_block:
-        env = driver.capture_env()  # GDAL's settings of this process, for the workers' reads
-        for band in bands:
-            files = tuple(tuple(item.bands[band].href for item in scene.items) for scene in scenes)
-            nodata = _band_nodata(scenes, band)
-            cfg = RasterLoadParams(dtype="uint16", fill_value=None if nodata is None else float(nodata),
-                                   resampling=resampling[band], fail_on_error=True)  # fmt: skip
-            reader = partial(
-                _read_chunk, files=files, geobox=geobox, cfg=cfg, driver=driver, band=band, env=env
-            )
-            data = da.map_blocks(reader, chunks=raw[band].data.chunks, dtype=np.uint16,
-                                 meta=np.empty((0, 0, 0), np.uint16))  # fmt: skip
-            raw[band] = raw[band].copy(data=data)
+    if not by_block:
+        raw = odc.stac.load(
+            [item for scene in scenes for item in _odc_items(scene, bands)],
+            bands=list(bands),
+            geobox=geobox,
+            groupby="time",
+            chunks={"time": len(scenes), "y": side, "x": side},
+            resampling=resampling,
+            dtype="uint16",
+            fail_on_error=True,
+            driver=driver,
+        )
+        if raw.sizes["time"] != len(scenes):
+            raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+        return raw
+    env = driver.capture_env()  # GDAL's settings of this process, for the workers' reads
+    shape = (len(scenes), *geobox.shape.yx)
+    chunks = da.core.normalize_chunks((len(scenes), side, side), shape)
+    times = xr.DataArray(np.array([scene.time for scene in scenes], dtype="datetime64[ns]"), dims="time")
+    coords = {**xr_coords(geobox), "time": times}
+    raw = xr.Dataset()
+    for band in bands:
+        files = tuple(tuple(item.bands[band].href for item in scene.items) for scene in scenes)
+        nodata = _band_nodata(scenes, band)
+        fill = None if nodata is None else float(nodata)
+        cfg = RasterLoadParams(
+            dtype="uint16", fill_value=fill, resampling=resampling[band], fail_on_error=True
+        )
+        reader = partial(_read_chunk, files=files, geobox=geobox, cfg=cfg, driver=driver, band=band, env=env)
+        data = da.map_blocks(reader, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), np.uint16))
+        attrs = {} if fill is None else {"nodata": fill}
+        raw[band] = xr.DataArray(data, coords=coords, dims=("time", "y", "x"), attrs=attrs)
     return raw
 
 
