@@ -1,8 +1,9 @@
 """Reading a block at once (every file once, the files of one grid warped together) gives odc-stac's values.
 
 The scenes are UTM COGs with random values, holes of nodata and an overview for the 10 m bands, read onto
-the EEA grid (a warp) at 20 m and at 10 m, whole and in chunks smaller than a file (windowed reads); one
-asset is corrupt and is left out the same way by both readers.
+the EEA grid (a warp) at 20 m, at 10 m and at 50 m (a kernel reaching several source pixels), whole and
+in chunks smaller than a file (windowed reads); one asset is corrupt and is left out the same way by both
+readers.
 """
 
 from datetime import datetime, timedelta
@@ -58,8 +59,7 @@ def scenes(tmp_path_factory):
     return select_scenes(found, SceneFilter()), area
 
 
-@pytest.mark.parametrize("resolution", [20, 10])
-@pytest.mark.parametrize("chunk", [0, 29])
+@pytest.mark.parametrize(("resolution", "chunk"), [(20, 0), (20, 29), (10, 0), (10, 29), (50, 4)])
 def test_a_block_read_at_once_is_odc_stacs_read_file_by_file(scenes, resolution, chunk):
     selected, area = scenes
     geobox = area.geobox(resolution)

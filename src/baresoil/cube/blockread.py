@@ -55,7 +55,7 @@ pixel by its own band's validity.  Bilinear and the other kernels skip a destina
 source pixel is nodata in a lone band, but not in a stack of bands with nodata of their own: they are
 warped one file per call."""
 PAD = 8
-"""Source pixels read around the part a block needs (the resampling kernels' reach)."""
+"""Source pixels read around the part a block needs, beyond the resampling kernels' reach (``_reach``)."""
 
 
 @dataclass(frozen=True)
@@ -131,27 +131,33 @@ def _read(
         if cfg.use_overviews and rr.read_shrink > 1:
             level = pick_overview(rr.read_shrink, rdr.overviews(1))
         if level is None:
-            pixels, transform = _window(rdr, rr.roi_src, 1)
+            pixels, transform = _window(rdr, rr.roi_src, 1, _reach(rr, 1))
         elif rdr.width % (shrink := rdr.overviews(1)[level]) == 0 and rdr.height % shrink == 0:
-            pixels, transform = _overview_window(rdr, rr.roi_src, shrink)
+            pixels, transform = _overview_window(rdr, rr.roi_src, shrink, _reach(rr, shrink))
         else:
             with span("open"):
                 ovr = rasterio.open(href, "r", sharing=False, overview_level=level)
             with ovr:
-                pixels, transform = _window(ovr, rr.roi_src, shrink)
+                pixels, transform = _window(ovr, rr.roi_src, shrink, _reach(rr, shrink))
         where = tuple((part.start, part.stop) for part in rr.roi_dst)  # slices are no dict keys
         grid = (rdr.crs.to_wkt(), transform, pixels.shape, pixels.dtype.str, src_nodata, where)
         return _Piece(t, k, rr.roi_dst, pixels, grid)
 
 
-def _window(rdr: Any, roi_src: tuple[Any, Any], shrink: int) -> tuple[np.ndarray, Any]:
+def _reach(rr: ReprojectInfo, shrink: int) -> int:
+    """Pixels to read around the part a block needs, in pixels ``shrink`` times coarser than the file's:
+    GDAL's kernels reach up to three destination pixels (Lanczos), each ``read_shrink / shrink`` of them."""
+    return PAD + 3 * -(-max(int(rr.read_shrink), 1) // shrink)
+
+
+def _window(rdr: Any, roi_src: tuple[Any, Any], shrink: int, pad: int) -> tuple[np.ndarray, Any]:
     """The pixels of ``rdr`` under ``roi_src`` (full-resolution pixels; ``rdr`` may be an overview
-    ``shrink`` times coarser), padded by ``PAD`` and clipped to the file, and their transform."""
+    ``shrink`` times coarser), padded by ``pad`` and clipped to the file, and their transform."""
     rows, cols = roi_src
-    top = max(0, (rows.start or 0) // shrink - PAD)
-    left = max(0, (cols.start or 0) // shrink - PAD)
-    bottom = min(rdr.height, -(-(rows.stop or rdr.height * shrink) // shrink) + PAD)
-    right = min(rdr.width, -(-(cols.stop or rdr.width * shrink) // shrink) + PAD)
+    top = max(0, (rows.start or 0) // shrink - pad)
+    left = max(0, (cols.start or 0) // shrink - pad)
+    bottom = min(rdr.height, -(-(rows.stop or rdr.height * shrink) // shrink) + pad)
+    right = min(rdr.width, -(-(cols.stop or rdr.width * shrink) // shrink) + pad)
     with span("decode"):
         if (top, left, bottom, right) == (0, 0, rdr.height, rdr.width):
             return rdr.read(1), rdr.transform  # the whole file, as GDAL would see it
@@ -159,16 +165,16 @@ def _window(rdr: Any, roi_src: tuple[Any, Any], shrink: int) -> tuple[np.ndarray
         return rdr.read(1, window=window), rdr.window_transform(window)
 
 
-def _overview_window(rdr: Any, roi_src: tuple[Any, Any], shrink: int) -> tuple[np.ndarray, Any]:
+def _overview_window(rdr: Any, roi_src: tuple[Any, Any], shrink: int, pad: int) -> tuple[np.ndarray, Any]:
     """As :func:`_window` on the overview ``shrink`` times coarser, read through ``rdr`` itself: a file whose
     sides are multiples of ``shrink`` has an overview of exactly ``1/shrink`` its sides, whose pixels GDAL
     hands over as they are for a window of whole overview pixels (no second open of the file)."""
     rows, cols = roi_src
     height, width = rdr.height // shrink, rdr.width // shrink
-    top = max(0, (rows.start or 0) // shrink - PAD)
-    left = max(0, (cols.start or 0) // shrink - PAD)
-    bottom = min(height, -(-(rows.stop or rdr.height) // shrink) + PAD)
-    right = min(width, -(-(cols.stop or rdr.width) // shrink) + PAD)
+    top = max(0, (rows.start or 0) // shrink - pad)
+    left = max(0, (cols.start or 0) // shrink - pad)
+    bottom = min(height, -(-(rows.stop or rdr.height) // shrink) + pad)
+    right = min(width, -(-(cols.stop or rdr.width) // shrink) + pad)
     full = rasterio.windows.Window(
         left * shrink, top * shrink, (right - left) * shrink, (bottom - top) * shrink
     )
