@@ -12,24 +12,31 @@ of the area), three runs, one after the other, each in its own process on the sa
 * the **product**: the ``baresoil`` command a user runs, end to end (search → COGs + STAC).
 
 One JSON line each: the three times, the product's ratio to the floor and the peer's to the product
-(the speed-up over the notebook), CPU use (200 % = both cores) and peak memory of each.
+(the speed-up over the notebook), CPU use (200 % = both cores) and peak memory of each; the machine's
+load average before and after (other work on a shared machine slows all three alike: compare the
+ratios of one run, not times across runs); and the product's ``profile``, where its seconds went
+(``baresoil.spans``: thread-seconds of each phase, summed over the threads that compute, and
+``startup``, the seconds before and after the run itself: the interpreter, the imports, the command).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from baresoil.catalog.scenes import select_scenes
 from baresoil.catalog.source import StacSource, TimeRange, find_items
 from baresoil.config import load_config
 from baresoil.grid import Area
+from baresoil.spans import PROFILE_ENV
 from peers import Measured, measure
 from worlds import DEMO
 
@@ -57,7 +64,9 @@ def needed_files(world: Path, area: Area, family: str) -> list[str]:
                    if b in item.bands})  # fmt: skip
 
 
-def product(family: str, world: Path, bbox: tuple[float, ...], resolution: float, out: Path) -> Measured:
+def product(
+    family: str, world: Path, bbox: tuple[float, ...], resolution: float, out: Path, profile: Path
+) -> Measured:
     start, end = PERIODS[family]
     command = [family, "--stac", str(catalog_of(world)), "--bbox", *(f"{v:.6f}" for v in bbox),
                "--out", str(out), "--resolution", f"{resolution:g}"]  # fmt: skip
@@ -67,17 +76,18 @@ def product(family: str, world: Path, bbox: tuple[float, ...], resolution: float
         command += ["--start", start, "--end", end]
     if family == "parcels":
         command += ["--parcels", str(world / "inputs" / "parcels.gpkg"), "--id-column", "parcel_id"]
-    return _timed([str(Path(sys.executable).parent / "baresoil"), *command])
+    return _timed([str(Path(sys.executable).parent / "baresoil"), *command], {PROFILE_ENV: str(profile)})
 
 
-def _timed(command: list[str]) -> Measured:
+def _timed(command: list[str], env: dict[str, str] | None = None) -> Measured:
     import resource
 
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=False
-    )
+        ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=False,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
     seconds = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -94,6 +104,7 @@ def run(family: str, world: Path, resolution: float, fraction: float) -> dict[st
     bbox = area.lonlat_bounds
     files = needed_files(world, area, family)
     start, end = PERIODS[family]
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "files.json"
         listing.write_text(json.dumps(files))
@@ -102,14 +113,25 @@ def run(family: str, world: Path, resolution: float, fraction: float) -> dict[st
         box = ",".join(f"{v:.6f}" for v in bbox)
         peer_out = str(Path(tmp) / "peer")
         peer = measure(family, str(catalog_of(world)), box, start, end, peer_out, f"{resolution:g}", *extra)
-        ours = product(family, world, bbox, resolution, Path(tmp) / "product")
+        ours = product(family, world, bbox, resolution, Path(tmp) / "product", Path(tmp) / "profile.json")
+        profile = profile_of(json.loads((Path(tmp) / "profile.json").read_text()), ours.seconds)
     return {
         "benchmark": "speed", "family": family, "resolution_m": resolution, "area_fraction": fraction,
         "cog_files": len(files),
         "decode_floor": floor.__dict__, "notebook_peer": peer.__dict__, "product": ours.__dict__,
         "product_vs_floor": round(ours.seconds / floor.seconds, 2),
         "speedup_over_notebook": round(peer.seconds / ours.seconds, 2),
+        "load_average": {"before": [round(v, 2) for v in load_before],
+                         "after": [round(v, 2) for v in os.getloadavg()]},
+        "profile": profile,
     }  # fmt: skip
+
+
+def profile_of(recorded: dict[str, Any], seconds: float) -> dict[str, float]:
+    """Seconds by phase: the spans the product recorded, and its startup (the wall time outside the run)."""
+    totals = {name: float(value["seconds"]) for name, value in recorded["spans"].items()}
+    run = totals.get("run (wall)", 0.0)
+    return {"startup": round(max(seconds - run, 0.0), 2), **{k: round(v, 2) for k, v in totals.items()}}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,8 @@ RANK = {
                 "errors",
                 "redact",
                 "parallelism",
-            ),  # foundations: error types, secrets kept out of every message, threads
+                "spans",
+            ),  # foundations: error types, secrets kept out of every message, threads, time spans
             ("grid",),
             ("config",),
             ("catalog",),

@@ -83,3 +83,17 @@ def test_built_up_land_needs_a_series_that_spans_a_growing_season():
     assert spans_a_growing_season(year)
     assert not spans_a_growing_season(np.array([], "datetime64[D]"))
     assert spans_a_growing_season(np.array([day, day + MIN_SERIES_DAYS]))
+
+
+def test_masked_quantile_is_numpys_nanquantile_of_each_pixels_masked_values():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(40, 500)).astype(np.float32)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    mask = rng.random(values.shape) < np.linspace(0, 1, 500)  # from no value to every value
+    for q in (0.1, 0.5, 0.9):
+        got = masked_quantile(values, mask, q)
+        for pixel in range(values.shape[1]):
+            kept = values[mask[:, pixel], pixel]
+            kept = kept[np.isfinite(kept)]
+            want = np.float32(np.quantile(kept, q)) if kept.size else np.float32(np.nan)
+            assert np.array_equal(got[pixel], want, equal_nan=True), (q, pixel)

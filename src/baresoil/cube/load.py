@@ -13,13 +13,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
+from typing import Any
 
+import dask.array as da
 import numpy as np
 import odc.stac
 import pystac
 import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+from odc.loader._rio import rio_env
+from odc.loader.types import RasterLoadParams
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -31,6 +36,8 @@ from ..errors import AssetError
 from ..grid import EEA_CRS, Area, pixel_size_m
 from ..kernels.scaling import dn_to_reflectance
 from ..redact import redact
+from ..spans import span
+from .blockread import read_block
 from .masks import clear_sky_mask, snow_mask
 from .reader import AssetRef, FailureJournal, GuardedDriver
 
@@ -113,27 +120,66 @@ def read_dn(
     bands: Sequence[str] = ALL_BANDS,
     reads: ReadConfig | None = None,
     journal: FailureJournal | None = None,
+    *,
+    by_block: bool = True,
 ) -> xr.Dataset:
     """The scenes' digital numbers (uint16) on ``geobox``, lazily: the cube's only read of pixels.
 
     Reads are retried, and an asset that cannot be read is left out or ends the run, as ``reads``
-    says (:mod:`.reader`); ``journal`` collects what was left out."""
+    says (:mod:`.reader`); ``journal`` collects what was left out.  Each chunk of each band is read by
+    :func:`.blockread.read_block` (every file once, the files of one grid warped together); with
+    ``by_block=False``, by odc-stac's loader, file by file: the same Dataset, more slowly."""
     side = chunk_side(config, len(scenes))
     driver = GuardedDriver(asset_refs(scenes, bands), reads or ReadConfig(), journal or FailureJournal())
-    raw = odc.stac.load(
-        [item for scene in scenes for item in _odc_items(scene, bands)],
-        bands=list(bands),
-        geobox=geobox,
-        groupby="time",
-        chunks={"time": len(scenes), "y": side, "x": side},
-        resampling=_resampling(bands, pixel_size_m(geobox)),
-        dtype="uint16",
-        fail_on_error=True,
-        driver=driver,
-    )
-    if raw.sizes["time"] != len(scenes):
-        raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+    resampling = _resampling(bands, pixel_size_m(geobox))
+    if not by_block:
+        raw = odc.stac.load(
+            [item for scene in scenes for item in _odc_items(scene, bands)],
+            bands=list(bands),
+            geobox=geobox,
+            groupby="time",
+            chunks={"time": len(scenes), "y": side, "x": side},
+            resampling=resampling,
+            dtype="uint16",
+            fail_on_error=True,
+            driver=driver,
+        )
+        if raw.sizes["time"] != len(scenes):
+            raise AssertionError(f"odc-stac grouped {raw.sizes['time']} dates for {len(scenes)} scenes")
+        return raw
+    env = driver.capture_env()  # GDAL's settings of this process, for the workers' reads
+    shape = (len(scenes), *geobox.shape.yx)
+    chunks = da.core.normalize_chunks((len(scenes), side, side), shape)
+    times = xr.DataArray(np.array([scene.time for scene in scenes], dtype="datetime64[ns]"), dims="time")
+    coords = {**xr_coords(geobox), "time": times}
+    raw = xr.Dataset()
+    for band in bands:
+        files = tuple(tuple(item.bands[band].href for item in scene.items) for scene in scenes)
+        nodata = _band_nodata(scenes, band)
+        fill = None if nodata is None else float(nodata)
+        cfg = RasterLoadParams(
+            dtype="uint16", fill_value=fill, resampling=resampling[band], fail_on_error=True
+        )
+        reader = partial(_read_chunk, files=files, geobox=geobox, cfg=cfg, driver=driver, band=band, env=env)
+        data = da.map_blocks(reader, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), np.uint16))
+        attrs = {} if fill is None else {"nodata": fill}
+        raw[band] = xr.DataArray(data, coords=coords, dims=("time", "y", "x"), attrs=attrs)
     return raw
+
+
+def _read_chunk(
+    files: tuple[tuple[str, ...], ...],
+    geobox: GeoBox,
+    cfg: RasterLoadParams,
+    driver: GuardedDriver,
+    band: str,
+    env: dict[str, Any],
+    block_info: dict[Any, Any] | None = None,
+) -> np.ndarray:
+    assert block_info is not None
+    (t0, t1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
+    with rio_env(**env):  # one GDAL environment for the block, not one per file
+        return read_block(files[t0:t1], geobox[y0:y1, x0:x1], cfg, driver, band)
 
 
 def asset_refs(scenes: Sequence[Scene], bands: Sequence[str]) -> dict[str, AssetRef]:
@@ -251,7 +297,7 @@ def _resampling(bands: Sequence[str], resolution: float) -> dict[str, str]:
 def _reflectance(dn: xr.DataArray, scenes: Sequence[Scene], band: str) -> xr.DataArray:
     scale, offset = np.array([scene.band_scaling(band) for scene in scenes], dtype=np.float64).T
     nodata = scenes[0].items[0].bands[band].nodata
-    kernel = partial(dn_to_reflectance, scale=scale, offset=offset, nodata=nodata)
+    kernel = partial(_to_reflectance, scale=scale, offset=offset, nodata=nodata)
     data = dn.data.map_blocks(kernel, dtype=np.float32)
     return xr.DataArray(
         data,
@@ -260,6 +306,11 @@ def _reflectance(dn: xr.DataArray, scenes: Sequence[Scene], band: str) -> xr.Dat
         name=band,
         attrs={"long_name": f"surface reflectance {band}", "units": "1"},
     )
+
+
+def _to_reflectance(dn: np.ndarray, **kwargs: Any) -> np.ndarray:
+    with span("reflectance"):
+        return dn_to_reflectance(dn, **kwargs)
 
 
 def _scene_coords(scenes: Sequence[Scene]) -> dict[str, tuple[str, np.ndarray]]:

@@ -36,11 +36,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -53,6 +53,7 @@ from ..errors import AssetError
 from ..redact import redact
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -162,56 +163,66 @@ class GuardedReader(RioReader):
     def read(
         self, cfg: Any, dst_geobox: GeoBox, *, dst: np.ndarray | None = None, selection: Any = None
     ) -> tuple[tuple[slice, slice], np.ndarray]:
-        uri = str(self._src.uri)
-        ref = self._driver.assets.get(uri, AssetRef("?", f"band {self._src.band}"))
-        config = self._driver.config
-        host = urlparse(uri).netloc if uri.startswith(("http://", "https://")) else ""
-        HOSTS.check(host, config, ref, uri)
         cfg = dataclasses.replace(cfg, fail_on_error=True)
-        started, delay, attempt = time.monotonic(), config.retry_delay_s, 0
-        while True:
-            attempt += 1
-            fresh = rasterio.Env(CPL_VSIL_CURL_NON_CACHED="/vsicurl/") if attempt > 1 else nullcontext()
-            try:
-                with fresh, GDAL_WARNINGS.capture() as warned:
-                    result: tuple[tuple[slice, slice], np.ndarray] = rio_read(
-                        self._src, cfg, dst_geobox, dst=dst, selection=selection
-                    )
-                if warned:
-                    raise _GdalWarnedError(warned[0])
-                HOSTS.answered(host)
-                return result
-            except Exception as exc:  # noqa: BLE001 - any failure to read this source is this asset's
-                reason = warned[0] if warned else failure_reason(exc)
-                kind = fault_kind(reason) if host else None
-                elapsed = time.monotonic() - started
-                if kind != NETWORK:
-                    HOSTS.answered(host)  # an answer, if not the one wanted (404, a short tile)
-                again = kind == NETWORK or (kind == SHORT_READ and attempt <= config.retries)
-                if again and elapsed + delay < config.deadline_s:
-                    log.debug(
-                        "item %s band %s: %s; reading again in %.1f s", ref.item, ref.band, reason, delay
-                    )
-                    time.sleep(delay)
-                    delay = min(2 * delay, config.deadline_s / 4)
-                    continue
-                if kind is not None:
-                    reason += f" (read {attempt} times in {elapsed:.0f} s)"
-                if kind == NETWORK:
-                    HOSTS.failed(host, started, config, ref, uri, reason)
-                return self._left_out(ReadFailure(ref.item, ref.band, redact(uri), redact(reason)), cfg, dst)
+        result = guarded(
+            self._driver,
+            str(self._src.uri),
+            f"band {self._src.band}",
+            lambda: rio_read(self._src, cfg, dst_geobox, dst=dst, selection=selection),
+        )
+        if result is None:  # left out: nothing read, an empty part of the chunk
+            empty = dst[0:0, 0:0] if dst is not None else np.empty((0, 0), dtype=cfg.dtype)
+            return np.s_[0:0, 0:0], empty
+        return result
 
-    def _left_out(
-        self, failure: ReadFailure, cfg: Any, dst: np.ndarray | None
-    ) -> tuple[tuple[slice, slice], np.ndarray]:
-        """Nothing read (an empty part of the chunk), the failure recorded; or the run ends (strict)."""
-        if self._driver.config.strict:
-            raise AssetError(failure.line())
-        self._driver.journal.record(failure)
-        level = logging.INFO if self._driver.journal.folder is not None else logging.WARNING
-        log.log(level, "%s: left out", failure.line())
-        empty = dst[0:0, 0:0] if dst is not None else np.empty((0, 0), dtype=cfg.dtype)
-        return np.s_[0:0, 0:0], empty
+
+def guarded(driver: GuardedDriver, uri: str, band: str, read: Callable[[], _T]) -> _T | None:
+    """``read()`` of ``uri`` with the guards: read again while it fails in a way that may pass; None when
+    the asset is left out (recorded in the driver's journal), or the run ends (``read.strict``, a host down).
+    ``band`` names the asset when the driver's table does not know ``uri``."""
+    ref = driver.assets.get(uri, AssetRef("?", band))
+    config = driver.config
+    host = urlparse(uri).netloc if uri.startswith(("http://", "https://")) else ""
+    HOSTS.check(host, config, ref, uri)
+    started, delay, attempt = time.monotonic(), config.retry_delay_s, 0
+    while True:
+        attempt += 1
+        fresh = rasterio.Env(CPL_VSIL_CURL_NON_CACHED="/vsicurl/") if attempt > 1 else nullcontext()
+        warned: list[str] = []
+        try:
+            with fresh, GDAL_WARNINGS.capture() as warned:
+                result = read()
+            if warned:
+                raise _GdalWarnedError(warned[0])
+            HOSTS.answered(host)
+            return result
+        except Exception as exc:  # noqa: BLE001 - any failure to read this source is this asset's
+            reason = warned[0] if warned else failure_reason(exc)
+            kind = fault_kind(reason) if host else None
+            elapsed = time.monotonic() - started
+            if kind != NETWORK:
+                HOSTS.answered(host)  # an answer, if not the one wanted (404, a short tile)
+            again = kind == NETWORK or (kind == SHORT_READ and attempt <= config.retries)
+            if again and elapsed + delay < config.deadline_s:
+                log.debug("item %s band %s: %s; reading again in %.1f s", ref.item, ref.band, reason, delay)
+                time.sleep(delay)
+                delay = min(2 * delay, config.deadline_s / 4)
+                continue
+            if kind is not None:
+                reason += f" (read {attempt} times in {elapsed:.0f} s)"
+            if kind == NETWORK:
+                HOSTS.failed(host, started, config, ref, uri, reason)
+            _left_out(driver, ReadFailure(ref.item, ref.band, redact(uri), redact(reason)))
+            return None
+
+
+def _left_out(driver: GuardedDriver, failure: ReadFailure) -> None:
+    """The failure recorded (its pixels are left empty); or the run ends (strict)."""
+    if driver.config.strict:
+        raise AssetError(failure.line())
+    driver.journal.record(failure)
+    level = logging.INFO if driver.journal.folder is not None else logging.WARNING
+    log.log(level, "%s: left out", failure.line())
 
 
 class _GdalWarnedError(Exception):
@@ -369,4 +380,5 @@ __all__ = [
     "ReadFailure",
     "failure_reason",
     "gdal_options",
+    "guarded",
 ]

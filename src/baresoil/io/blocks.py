@@ -25,6 +25,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ..errors import OutputError
+from ..spans import span
 from .atomic import file_digest, partial_name
 
 BLOCK_SUFFIX = ".npy.z"
@@ -96,6 +97,10 @@ class BlockWriter:
         self.folder = folder
 
     def __setitem__(self, key: tuple[slice, ...], values: np.ndarray) -> None:
+        with span("store block"):
+            self._store(key, values)
+
+    def _store(self, key: tuple[slice, ...], values: np.ndarray) -> None:
         _, rows, cols = key
         path = Path(self.folder) / f"{block_id(rows.start or 0, cols.start or 0)}{BLOCK_SUFFIX}"
         path.parent.mkdir(parents=True, exist_ok=True)

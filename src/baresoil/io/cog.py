@@ -32,6 +32,7 @@ from rasterio.windows import Window
 from ..errors import OutputError
 from ..parallelism import parallelism
 from ..registry import Layer, layer
+from ..spans import span
 from .atomic import atomic_path, partial_name
 from .blocks import BlockStage, block_id
 from .rat import rgba, write_attribute_table
@@ -91,11 +92,14 @@ def write_layers(
                 arrays, [stage.writer(n) for n in names], on_progress, batch, stage.is_done,
                 lambda done, seconds: stage.finished(done, names, seconds), stage.planned,
             )  # fmt: skip
-            for name, (_, _, gtiff, _) in zip(names, staged, strict=True):
-                stage.assemble(name, gtiff, blocks)
+            with span("assemble staged blocks"):
+                for name, (_, _, gtiff, _) in zip(names, staged, strict=True):
+                    stage.assemble(name, gtiff, blocks)
         for spec, _, gtiff, final in staged:
-            _stage_to_cog(gtiff, final, spec)
-            _write_sidecars(spec, final)
+            with span("write COG"):
+                _stage_to_cog(gtiff, final, spec)
+            with span("write styles"):
+                _write_sidecars(spec, final)
     finally:
         for _, _, gtiff, _ in staged:
             gtiff.unlink(missing_ok=True)
@@ -135,7 +139,8 @@ def _store_by_blocks(
                 sources.append(array.blocks[:, i, j])
                 destinations.append(target)
                 regions.append(region)
-        da.store(sources, destinations, regions=regions, lock=False)
+        with span("compute and store blocks (wall)"):
+            da.store(sources, destinations, regions=regions, lock=False)
         if on_batch is not None:
             on_batch([name for _, name in todo[start : start + batch]], time.monotonic() - started)
         done += len(todo[start : start + batch])
@@ -247,7 +252,7 @@ class _WindowWriter:
         bands, rows, cols = key
         window = Window.from_slices(rows, cols)
         indexes = list(range(bands.start or 0, bands.stop or block.shape[0]))
-        with self._lock(), rasterio.open(self.path, "r+") as dst:
+        with span("store block"), self._lock(), rasterio.open(self.path, "r+") as dst:
             dst.write(block, indexes=[i + 1 for i in indexes], window=window)
 
     def _lock(self) -> Any:

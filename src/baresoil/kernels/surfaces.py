@@ -47,9 +47,12 @@ def masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarra
     """The ``q`` quantile over time of each pixel's masked finite values (NaN without any)."""
     data = np.where(mask & np.isfinite(values), values, np.nan)
     out = np.full(values.shape[1:], np.nan, np.float32)
-    seen = np.isfinite(data).any(axis=0)
-    if seen.any():
-        out[seen] = np.nanquantile(data[:, seen], q, axis=0)
+    counts = np.isfinite(data).sum(axis=0)
+    ordered = np.sort(data, axis=0)  # NaN last: each pixel's own values first, in order
+    # the pixels with as many values at once: np.nanquantile's result, without its loop over pixels
+    for n in np.unique(counts[counts > 0]):
+        pixels = np.flatnonzero(counts == n)
+        out[pixels] = np.quantile(ordered[:n, pixels], q, axis=0)
     return out
 
 

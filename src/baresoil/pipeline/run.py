@@ -45,6 +45,7 @@ from ..io.cog import LayerOutput, write_layers
 from ..io.stac import OutputItem, item_path, remove_items, update_catalog, write_item
 from ..products.base import ProductPeriod
 from ..redact import RETRIES, install, redact
+from ..spans import span
 from .lock import WORK_DIR, OutputLock, new_run_id
 from .manifest import Manifest, ManifestState, TileState, file_problems, manifest_path, read_manifest
 from .progress import ProgressReport, tiles_progress
@@ -85,7 +86,13 @@ class TilePlan:
 
 def plan(job: Job) -> list[TilePlan]:
     """The EEA tiles of the job's area that hold data, each with its scenes (searched once)."""
-    items = find_items(job.source, job.area, job.period, job.config.read)
+    with span("search"):
+        items = find_items(job.source, job.area, job.period, job.config.read)
+    with span("plan"):
+        return _plan(job, items)
+
+
+def _plan(job: Job, items: Sequence[Any]) -> list[TilePlan]:
     scenes = select_scenes(items, job.config.scenes)
     footprint = data_footprint(items)
     plans = []
@@ -133,7 +140,7 @@ def run_product(
     """
     install()
     run_id = new_run_id()
-    with OutputLock(job.out_dir, run_id):
+    with span("run (wall)"), OutputLock(job.out_dir, run_id):
         work = job.out_dir / WORK_DIR / family
         for stale in remove_partials(job.out_dir):
             log.debug("removed %s, left by a run that was killed", stale)
@@ -325,8 +332,9 @@ def _run_tile(
     resolution = job.config.cube.resolution
     geobox = tile_plan.area.geobox(resolution)
     journal = FailureJournal(run.work / "failures" / run.run_id / code)
-    cube = load_cube(tile_plan.scenes, geobox, job.config.cube, reads=job.config.read, journal=journal)
-    periods = product(cube, job.period, job.config)
+    with span("build the graph"):
+        cube = load_cube(tile_plan.scenes, geobox, job.config.cube, reads=job.config.read, journal=journal)
+        periods = product(cube, job.period, job.config)
     items, outputs = [], []
     for result in periods:
         item_id = f"{family}_{code}_{result.label}_R{resolution:g}m"
@@ -343,7 +351,23 @@ def _run_tile(
         write_layers(outputs, geobox, on_progress, stage=stage)
     run.record_failures(code, journal)
     skipped = [s for s in _tile_skipped(run.state, code, journal.failures())]
-    paths = [
+    with span("write STAC"):
+        paths = _write_items(job, family, code, geobox, items, cube, skipped)
+    run.manifest.output(code, _output_files(job.out_dir, item_ids))
+    stage.clear()
+    return paths
+
+
+def _write_items(
+    job: Job,
+    family: str,
+    code: str,
+    geobox: Any,
+    items: Sequence[tuple[str, ProductPeriod, dict[str, Path]]],
+    cube: xr.Dataset,
+    skipped: Sequence[Mapping[str, str]],
+) -> list[Path]:
+    return [
         write_item(
             job.out_dir,
             OutputItem(
@@ -358,9 +382,6 @@ def _run_tile(
         )
         for item_id, result, assets in items
     ]
-    run.manifest.output(code, _output_files(job.out_dir, item_ids))
-    stage.clear()
-    return paths
 
 
 def _stage(

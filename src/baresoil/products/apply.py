@@ -32,6 +32,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from ..spans import span
+
 Kernel = Callable[..., Mapping[Any, np.ndarray]]
 Outputs = Mapping[str, int]
 """Output name → number of planes (1: a ``(y, x)`` layer, more: ``(band, y, x)``)."""
@@ -120,7 +122,8 @@ def _run(
         flat: list[np.ndarray | None] = [None] * len(inputs)
         for (k, _), b in zip(present, blocks, strict=True):
             flat[k] = b.reshape(*b.shape[:-2], ny * nx)
-        result = kernel(*flat, shape=(ny, nx))
+        with span("kernels"):
+            result = kernel(*flat, shape=(ny, nx))
         missing = set(counts) - set(result)
         extra = set(result) - set(counts)
         if missing or extra:

@@ -43,7 +43,7 @@ MASK_NAMES = {"1": "bare surface", "2": "permanent vegetation", "3": "other surf
 def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
     run = runs.get("bench_soilsuite")
     if run is None:
-        return [missing("bench_soilsuite")]
+        return [missing("bench_soilsuite"), *against_floor_and_notebook(runs, "soilsuite")]
     accuracy = run.named("soilsuite-accuracy")
     speed = run.named("soilsuite-speed")
     default = next((r for r in accuracy if r.get("threshold") == "auto" and r.get("landcover")
@@ -132,6 +132,61 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
             "from the page cache. On this small world each COG is a few hundred pixels a side, so "
             "the reader's cost per file (open, warp set-up) dominates decoding.\n\n"
             + records_table(speed, SPEED_COLUMNS)
+        )
+    return [*parts, *against_floor_and_notebook(runs, "soilsuite")]
+
+
+def against_floor_and_notebook(runs: Mapping[str, Run], family: str) -> list[str]:
+    """The section of ``bench_speed``'s runs of ``family``: targets of issue 28, times and profile."""
+    run = runs.get("bench_speed")
+    records = [r for r in run.named("speed") if r.get("family") == family] if run is not None else []
+    if run is None or not records:
+        return []
+    worst = max(records, key=lambda r: float(r["product_vs_floor"]))
+    product, peer = worst["product"], worst["notebook_peer"]
+    targets = targets_table(
+        [
+            target("end to end / decode floor (worst run)", worst["product_vs_floor"], at_most(1.5)),
+            target("speed-up over the notebook peer", worst["speedup_over_notebook"], at_least(3)),
+            target("CPU use, % (200 % = both cores)", product["cpu_percent"], at_least(180)),
+            target("peak memory, MB", product["peak_rss_mb"], at_most(min(1024, peer["peak_rss_mb"]))),
+        ]
+    )
+    rows = [
+        (fmt(r["resolution_m"]), fmt(r["area_fraction"]), fmt(r["cog_files"]), name,
+         fmt(r[key]["seconds"]), fmt(r[key]["seconds"] / r["decode_floor"]["seconds"]),
+         fmt(r[key]["cpu_percent"]), fmt(r[key]["peak_rss_mb"]),
+         " / ".join(fmt(v) for v in (r.get("load_average") or {}).get("before", [])))
+        for r in records
+        for name, key in (("decode floor", "decode_floor"), ("notebook peer", "notebook_peer"),
+                          ("`baresoil " + family + "`", "product"))
+    ]  # fmt: skip
+    times = markdown_table(
+        ("resolution (m)", "area (share of side)", "COG files", "run", "seconds", "× decode floor", "CPU %",
+         "peak memory (MB)", "load average before (1 / 5 / 15 min)"),
+        rows,
+    )  # fmt: skip
+    parts = [
+        f"## Against the decode floor and the notebook (issue 28)\n\nMeasured by {run.provenance()} The "
+        "three runs, one after the other on the same catalog and area, each in its own process: the "
+        "*decode floor* decodes every COG the product's scenes need whole with rasterio on two threads, "
+        "without warping (what no reader can beat); the *notebook peer* is the odc-stac + xarray code a "
+        "user would write (`benchmarks/peers.py`); the product is the `baresoil` command, end to end "
+        "(search to COGs and STAC). The machine is shared: the load average says how busy it was, and "
+        "only the ratios of one run compare.\n\n" + targets + "\n\n" + times
+    ]
+    profile = worst.get("profile") or {}
+    if profile:
+        total = float(product["seconds"])
+        steps = [(name, fmt(float(seconds)), fmt(100 * float(seconds) / total))
+                 for name, seconds in sorted(profile.items(), key=lambda kv: -float(kv[1]))]  # fmt: skip
+        parts.append(
+            "### Where the product's seconds go\n\nThe product's own spans (`baresoil.spans`, written "
+            "where `BARESOIL_PROFILE` says), in the run above at "
+            f"{fmt(worst['resolution_m'])} m: thread-seconds, summed over the threads that compute (on "
+            "two busy cores they add up to about twice the wall time), except the spans marked wall; "
+            "*startup* is the wall time outside the run itself (the interpreter, the imports, the "
+            "command).\n\n" + markdown_table(("phase", "seconds", "% of the product's wall time"), steps)
         )
     return parts
 
