@@ -12,6 +12,7 @@ is written under a temporary name and renamed when complete.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -97,6 +98,12 @@ def write_cube(dataset: xr.Dataset, path: Path, fmt: str) -> Path:
     return path
 
 
+_NETCDF_WRITE = threading.Lock()
+"""One netCDF-4 write at a time in the process: HDF5 under it is not safe for two threads at once, and two
+jobs of the API server, each writing its cube from its own thread, crashed the process (a segmentation
+fault in netCDF4's variable write) with xarray's own locks in place."""
+
+
 def _write_netcdf(dataset: xr.Dataset, path: Path) -> None:
     encoding = {}
     for name, variable in dataset.data_vars.items():
@@ -106,7 +113,7 @@ def _write_netcdf(dataset: xr.Dataset, path: Path) -> None:
         chunks[0] = 1  # one period per chunk: a reader of one period reads only it
         encoding[name] = {**variable.encoding, "zlib": True, "complevel": 4, "shuffle": True,
                           "chunksizes": tuple(chunks)}  # fmt: skip
-    with atomic_path(path) as partial:
+    with atomic_path(path) as partial, _NETCDF_WRITE:
         dataset.to_netcdf(partial, engine="netcdf4", encoding=encoding)
 
 
