@@ -64,8 +64,10 @@ def scene_endmembers(
     npv_min_swir: float = 0.15,
     npv_min_ndti: float = float("nan"),
     pv_min_ndvi: float = 0.5,
+    pv: np.ndarray | None = None,
 ) -> SceneEndmembers:
-    """PV and NPV spectra from the extremes of a block's valid observations.
+    """PV and NPV spectra from the extremes of a block's valid observations (``pv`` when the caller has
+    already read it with :func:`green_endmember`).
 
     NPV is taken only from observations whose NDTI exceeds ``npv_min_ndti`` (the soil's, where known): in
     a block without residue the highest NDTI is its soil's, and soil taken for residue would split every
@@ -74,7 +76,8 @@ def scene_endmembers(
     """
     greenness, tillage = ndvi(R[_B04], R[_B08]), ndti(R[_B11], R[_B12])
     ok = valid & np.isfinite(greenness) & np.isfinite(tillage)
-    pv = green_endmember(R, valid, quantile=quantile, pv_min_ndvi=pv_min_ndvi)
+    if pv is None:
+        pv = green_endmember(R, valid, quantile=quantile, pv_min_ndvi=pv_min_ndvi)
     # water and shadow have a high NDTI too: NPV is bright in the SWIR and not green
     with np.errstate(invalid="ignore"):
         dry = ok & (greenness < npv_max_ndvi) & (R[_B11] > npv_min_swir)

@@ -280,10 +280,11 @@ def _cover_screen(
     the threshold missed is recovered, and a straw-covered one it took is dropped.
     """
     # a reference greener than halfway to the block's canopy is no soil (red soils read high NDVI bare)
-    ceiling = soil_ndvi_ceiling(R, candidates, green_endmember(R, valid))
+    pv = green_endmember(R, valid)
+    ceiling = soil_ndvi_ceiling(R, candidates, pv)
     soil = soil_reference(R, candidates, max_ndvi=ceiling)
     soil_ndti = regional_soil_ndti(soil) + max(params.soil_ndti_margin, 0.0)
-    scene = scene_endmembers(R, valid, npv_min_ndti=soil_ndti)
+    scene = scene_endmembers(R, valid, npv_min_ndti=soil_ndti, pv=pv)
     if params.soil_ndti_margin >= 0:
         soil = decontaminate(soil, scene.npv, soil_ndti)
     abundances = unmix(R, soil, scene)
