@@ -58,7 +58,7 @@ from baresoil.simulate.truth import OUTSIDE_YEAR, season_truth
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_soilsuite import CROPLAND, build, world_area
 from memory import peak_rss_mb
-from truth import DEFAULT_WORLD, regrid, world
+from truth import DEFAULT_WORLD, parcel_on_grid, regrid, world
 
 FLAG_FLOOR = 65000
 """Stored values at or above this are HRL flags."""
@@ -326,12 +326,19 @@ def band_holdout(folder: Path, year: int, resolution: float, overrides=None) -> 
 def _pure_cropland_parcels(truth, cube) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Truth parcel id of each product pixel wholly inside one cropland parcel, else 0."""
     geobox = cube.odc.geobox
-    parcel = truth.parcel_id.astype(np.float32)
-    low = regrid(parcel, truth, geobox, Resampling.min)
-    high = regrid(parcel, truth, geobox, Resampling.max)
+    parcel = parcel_on_grid(truth, geobox)
     landcover = regrid(truth.landcover.astype(np.float32), truth, geobox, Resampling.mode)
-    pure = (low == high) & (low > 0) & (landcover == CROPLAND)
-    return np.where(pure, low, 0).astype(np.int64)
+    return np.where(landcover == CROPLAND, parcel, 0).astype(np.int64)
+
+
+def non_cropland_with_season(emergence: np.ndarray, truth, cube) -> float:  # type: ignore[no-untyped-def]
+    """Share of the pixels wholly inside one parcel of another land cover than cropland (forest,
+    grassland, built-up, water) given a main season: annual cropland is decided from the data."""
+    geobox = cube.odc.geobox
+    landcover = regrid(truth.landcover.astype(np.float32), truth, geobox, Resampling.mode)
+    other = (parcel_on_grid(truth, geobox) > 0) & np.isfinite(landcover) & (landcover != CROPLAND)
+    found = (emergence > 0) & (emergence < FLAG_FLOOR)
+    return round(float(found[other].mean()), 3) if other.any() else float("nan")
 
 
 def speed(folder: Path, year: int, resolution: float) -> None:
