@@ -375,13 +375,13 @@ def speed_child(folder: Path, year: int, resolution: float, chunk: int) -> None:
 
 def _kernel_only(cube, year: int, config: Config) -> float:  # type: ignore[no-untyped-def]
     """Seconds of the season kernel alone (one thread) on the whole cube's NDVI, held in memory."""
-    from baresoil.products.seasons import DailyGrid, _kernel_arguments
+    from baresoil.products.seasons import DailyGrid, kernel_arguments
 
     red, nir, clear = dask.compute(cube.B04.data, cube.B08.data, cube.clear.data)
     values = np.where(clear, (nir - red) / (nir + red), np.nan).reshape(red.shape[0], -1).astype(np.float64)
     days = cube.time.values.astype("datetime64[D]").astype(date)
     grid = DailyGrid(days[0], days[-1])
-    kwargs = _kernel_arguments(config.seasons, grid, year, np.array([grid.day(d) for d in days]))
+    kwargs = kernel_arguments(config.seasons, grid, year, np.array([grid.day(d) for d in days]))
     cropland = np.full(values.shape[1], -1, np.int8)
     kwargs["radar_days"] = np.zeros(0, np.int64)
     radar = np.zeros((0, values.shape[1]))

@@ -24,7 +24,7 @@ from baresoil.kernels.events import (
     winter_dates,
 )
 from baresoil.kernels.smooth import fit_band
-from baresoil.products.seasons import DailyGrid, _kernel_arguments
+from baresoil.products.seasons import DailyGrid, kernel_arguments
 from baresoil.registry import decode_yydoy, yydoy
 
 YEAR = 2022
@@ -85,7 +85,7 @@ def analyse(
     **params: object,
 ) -> dict[str, float]:
     config = SeasonsConfig(**params)  # type: ignore[arg-type]
-    kwargs = _kernel_arguments(config, GRID, YEAR, days)
+    kwargs = kernel_arguments(config, GRID, YEAR, days)
     ratio, radar_days = radar if radar is not None else (np.zeros(0), np.zeros(0, np.int64))
     out = k.analyse_pixels(values[:, None], cropland=np.array([cropland], np.int8),
                            sowing=np.array([sowing], np.int8), radar=ratio[:, None], radar_days=radar_days,
@@ -579,7 +579,7 @@ def analyse_window(
     keep = (days >= GRID.day(first)) & (days <= GRID.day(last))
     values, days = values[keep], days[keep]
     grid = DailyGrid(GRID.first + timedelta(days=int(days[0])), GRID.first + timedelta(days=int(days[-1])))
-    kwargs = _kernel_arguments(SeasonsConfig(**params), grid, YEAR, days - days[0])  # type: ignore[arg-type]
+    kwargs = kernel_arguments(SeasonsConfig(**params), grid, YEAR, days - days[0])  # type: ignore[arg-type]
     out = k.analyse_pixels(values[:, None], cropland=np.array([-1], np.int8), sowing=np.zeros(1, np.int8),
                            radar=np.zeros((0, 1)), radar_days=np.zeros(0, np.int64), **kwargs)  # fmt: skip
     return dict(zip(k.LAYERS, out[:, 0], strict=True)), grid

@@ -32,6 +32,8 @@ Season logic, following the HRL ATBD (section "Season delineation"):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -77,22 +79,44 @@ NO_CONFIDENCE = 65534.0
 WINTER_EMERGENCE, WINTER_HARVEST, SPRING_EMERGENCE, SPRING_HARVEST, BEFORE_MAIN, AFTER_MAIN = range(6)
 
 
-PARAMETERS = (
-    "min_prominence", "emergence_fraction", "harvest_fraction", "bare_ndvi", "min_season_days",
-    "max_season_days", "min_observations", "max_event_confidence", "use_sum", "min_rise", "min_peak_ndvi",
-    "crossing", "harvest_to_emergence", "by_views", "min_event_confidence", "by_windows",
-)  # fmt: skip
-"""The settings in the ``params`` array of :func:`pixel_seasons`, in its order: ``seasons.*`` of the
-config by name, and four switches (0/1): ``use_sum`` (``seasons.combine`` is ``sum``), ``crossing``
-(``seasons.confidence`` is ``crossing``: confidence from the band's crossings rather than the ATBD's
-slope), ``by_views`` (``seasons.harvest_confidence`` is ``views``, see :func:`_harvest_confidence`)
-and ``by_windows`` (``seasons.main_season`` is ``windows``: the HRL's window rule, see
-:func:`_select_main`, rather than the contract's, :func:`_select_harvested`)."""
-(
-    P_MIN_PROMINENCE, P_EMERGENCE_FRACTION, P_HARVEST_FRACTION, P_BARE_NDVI, P_MIN_SEASON_DAYS,
-    P_MAX_SEASON_DAYS, P_MIN_OBSERVATIONS, P_MAX_EVENT_CONFIDENCE, P_USE_SUM, P_MIN_RISE, P_MIN_PEAK_NDVI,
-    P_CROSSING, P_HARVEST_TO_EMERGENCE, P_BY_VIEWS, P_MIN_EVENT_CONFIDENCE, P_BY_WINDOWS,
-) = range(len(PARAMETERS))  # fmt: skip
+class SeasonRules(NamedTuple):
+    """The settings of the season rules, ``seasons.*`` of the config by name (built by
+    ``products.seasons.season_rules``), and four switches: ``use_sum`` (``seasons.combine`` is ``sum``),
+    ``crossing`` (``seasons.confidence`` is ``crossing``: confidence from the band's crossings rather
+    than the ATBD's slope), ``by_views`` (``seasons.harvest_confidence`` is ``views``, see
+    :func:`_harvest_confidence`) and ``by_windows`` (``seasons.main_season`` is ``windows``: the HRL's
+    window rule, see :func:`_select_main`, rather than the contract's, :func:`_select_harvested`).
+    Day counts are held as floats, as the rules compute with them."""
+
+    min_prominence: float
+    emergence_fraction: float
+    harvest_fraction: float
+    bare_ndvi: float
+    min_season_days: float
+    max_season_days: float
+    min_observations: float
+    max_event_confidence: float
+    use_sum: bool
+    min_rise: float
+    min_peak_ndvi: float
+    crossing: bool
+    harvest_to_emergence: float
+    by_views: bool
+    min_event_confidence: float
+    by_windows: bool
+
+
+class Smoothing(NamedTuple):
+    """The settings of the daily band (:func:`daily_band`): ``seasons.smoothing`` (λ), ``noise_floor``,
+    ``spike``, ``spike_max_gap``, ``bare_ndvi`` and ``band_scale``."""
+
+    smoothing: float
+    noise_floor: float
+    spike: float
+    spike_max_gap: float
+    bare_ndvi: float
+    band_scale: float
+
 
 GAP_EDGE_DAYS = 15
 """Gaps between views from this length on cannot raise the level beyond their edges (three revisits)."""
@@ -252,7 +276,7 @@ def _select_secondary(
 
 @numba.njit(cache=True)
 def calendar_rows(
-    values: np.ndarray, days: np.ndarray, n_days: int, smoothing: np.ndarray, params: np.ndarray
+    values: np.ndarray, days: np.ndarray, n_days: int, smoothing: Smoothing, rules: SeasonRules
 ) -> tuple[np.ndarray, np.ndarray]:
     """The overwintering seasons of every pixel of a (time, pixel) NDVI array (``kernels.calendar``):
     rows of (emergence, green-up, harvest) day numbers, and the pixel of each row."""
@@ -260,15 +284,16 @@ def calendar_rows(
     owner = []
     for p in range(values.shape[1]):
         _, q50, _, level, views, n_obs = daily_band(
-            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
-            smoothing[4], smoothing[5], np.zeros(0), np.zeros(0, np.int64),
+            values[:, p], days, n_days, smoothing.smoothing, smoothing.noise_floor, smoothing.spike,
+            smoothing.spike_max_gap, smoothing.bare_ndvi, smoothing.band_scale, np.zeros(0),
+            np.zeros(0, np.int64),
         )  # fmt: skip
-        if n_obs < params[P_MIN_OBSERVATIONS] or not np.isfinite(q50[0]):
+        if n_obs < rules.min_observations or not np.isfinite(q50[0]):
             continue
-        bare, crop = params[P_BARE_NDVI], params[P_MIN_PEAK_NDVI]
+        bare, crop = rules.bare_ndvi, rules.min_peak_ndvi
         emergence, peaks, harvest, seen = season_events(
-            q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
-            params[P_MIN_RISE], bare,
+            q50, rules.min_prominence, rules.emergence_fraction, rules.harvest_fraction,
+            rules.min_rise, bare,
         )  # fmt: skip
         for k in range(peaks.shape[0]):
             if peaks[k] == NO_EVENT or level[peaks[k]] < crop:
@@ -288,24 +313,24 @@ def calendar_rows(
 
 @numba.njit(cache=True)
 def crop_events(
-    q50: np.ndarray, params: np.ndarray, calendar: np.ndarray, views: np.ndarray, sowing: int, year_last: int
+    q50: np.ndarray, rules: SeasonRules, calendar: np.ndarray, views: np.ndarray, sowing: int, year_last: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(emergence, peak, harvest, seen, brackets) of every season of ``q50`` (see
     ``events.season_events``), with winter crops' unseen emergences placed in the autumn
     (``events.sown_before_winter``) and the harvests kept between the ``views`` (observations on the
     daily grid, NaN where none) that bracket them (``brackets``, see ``events.harvests_between_views``)."""
     emergence, peaks, harvest, seen = season_events(
-        q50, params[P_MIN_PROMINENCE], params[P_EMERGENCE_FRACTION], params[P_HARVEST_FRACTION],
-        params[P_MIN_RISE], params[P_BARE_NDVI],
+        q50, rules.min_prominence, rules.emergence_fraction, rules.harvest_fraction,
+        rules.min_rise, rules.bare_ndvi,
     )  # fmt: skip
     emergence, peaks, harvest, seen, placed = split_long_seasons(
-        q50, views, emergence, peaks, harvest, seen, int(params[P_MAX_SEASON_DAYS])
+        q50, views, emergence, peaks, harvest, seen, int(rules.max_season_days)
     )
     winters = winter_dates(calendar)
     sown_before_winter(
-        q50, emergence, peaks, harvest, seen, winters, int(params[P_HARVEST_TO_EMERGENCE]),
-        params[P_MIN_PEAK_NDVI], params[P_HARVEST_FRACTION], sowing, int(calendar[0, CAL_LENGTH]),
-        views, params[P_BARE_NDVI],
+        q50, emergence, peaks, harvest, seen, winters, int(rules.harvest_to_emergence),
+        rules.min_peak_ndvi, rules.harvest_fraction, sowing, int(calendar[0, CAL_LENGTH]),
+        views, rules.bare_ndvi,
     )  # fmt: skip
     brackets = harvests_between_views(q50, views, peaks, harvest, winters, placed, year_last)
     return emergence, peaks, harvest, seen, brackets
@@ -327,7 +352,7 @@ def pixel_seasons(
     windows: np.ndarray,
     calendar: np.ndarray,
     yydoy: np.ndarray,
-    params: np.ndarray,
+    rules: SeasonRules,
 ) -> np.ndarray:
     """The ``LAYERS`` values of one pixel.
 
@@ -346,14 +371,14 @@ def pixel_seasons(
     emergence of a winter cereal (see ``events.sown_before_winter``), of the close of the autumn's
     winter-crop harvest window (see ``events.harvests_between_views``) and of the close of the
     winter-crop emergence window in the spring.
-    ``params`` holds the settings named in ``PARAMETERS``.
+    ``rules`` holds the settings (:class:`SeasonRules`).
     """
     out = np.full(N_LAYERS, np.nan)
     (bare_ndvi, min_days, max_days, min_obs, cap, use_sum, min_peak) = (
-        params[P_BARE_NDVI], params[P_MIN_SEASON_DAYS], params[P_MAX_SEASON_DAYS], params[P_MIN_OBSERVATIONS],
-        params[P_MAX_EVENT_CONFIDENCE], params[P_USE_SUM] > 0, params[P_MIN_PEAK_NDVI],
+        rules.bare_ndvi, rules.min_season_days, rules.max_season_days, rules.min_observations,
+        rules.max_event_confidence, rules.use_sum, rules.min_peak_ndvi,
     )  # fmt: skip
-    crossing, floor = params[P_CROSSING] > 0, params[P_MIN_EVENT_CONFIDENCE]
+    crossing, floor = rules.crossing, rules.min_event_confidence
     if cropland == 0:
         out[:] = NO_CROPLAND
         return out
@@ -362,7 +387,7 @@ def pixel_seasons(
     if n_obs < min_obs or not np.isfinite(q50[0]):
         out[:] = FEW_OBSERVATIONS
         return out
-    emergence, peaks, harvest, seen, brackets = crop_events(q50, params, calendar, views, sowing, year_last)
+    emergence, peaks, harvest, seen, brackets = crop_events(q50, rules, calendar, views, sowing, year_last)
     if cropland < 0 and (peaks[0] == NO_EVENT or q50.min() > bare_ndvi):
         unfinished = year_last - (q50.shape[0] - 1) >= UNFINISHED_YEAR_DAYS
         out[:] = FEW_OBSERVATIONS if unfinished else NO_CROPLAND
@@ -375,7 +400,7 @@ def pixel_seasons(
             in_year = harvest[k] >= year_first and emergence[k] <= year_last
             green = peaks[k] != NO_EVENT and level[peaks[k]] >= min_peak  # water and rock also fluctuate
             valid[k] = min_days <= length <= max_days and in_year and green
-    if params[P_BY_WINDOWS] > 0:
+    if rules.by_windows:
         main, any_season = _select_main(emergence, harvest, valid, windows)
     else:
         sown_by = int(calendar[0, CAL_HARVEST])
@@ -387,7 +412,7 @@ def pixel_seasons(
         return out
     e, h = emergence[main], harvest[main]
     cl_e = _emergence_confidence(q10, q50, q90, e, seen[main], crossing, floor)
-    by_views = params[P_BY_VIEWS] > 0
+    by_views = rules.by_views
     cl_h = _harvest_confidence(q10, q50, q90, h, brackets[main], crossing, by_views, floor)
     out[MCE], out[MCECL] = _date(yydoy, e), _rounded(cl_e, cap)
     out[MCH], out[MCHCL] = _date(yydoy, h), _rounded(cl_h, cap)
@@ -699,12 +724,12 @@ def analyse_pixels(
     n_days: int,
     cropland: np.ndarray,
     sowing: np.ndarray,
-    smoothing: np.ndarray,
+    smoothing: Smoothing,
     year_bounds: np.ndarray,
     windows: np.ndarray,
     calendar: np.ndarray,
     yydoy: np.ndarray,
-    params: np.ndarray,
+    rules: SeasonRules,
     radar: np.ndarray,
     radar_days: np.ndarray,
 ) -> np.ndarray:
@@ -712,21 +737,20 @@ def analyse_pixels(
 
     ``sowing`` holds, per pixel, when the reference year's main crop is declared sown
     (``events.SOWN_UNKNOWN``, ``SOWN_IN_AUTUMN``, ``SOWN_IN_SPRING``; see :func:`pixel_seasons`).
-    ``smoothing`` holds (lambda, noise floor, spike depth, spike gap, soil NDVI, band
-    scale); ``year_bounds`` the reference year's first and last day numbers; ``windows`` and
-    ``winters`` as :func:`pixel_seasons`; ``radar`` a
+    ``smoothing`` holds the daily band's settings (:class:`Smoothing`); ``year_bounds`` the reference
+    year's first and last day numbers; ``windows`` and ``winters`` as :func:`pixel_seasons`; ``radar`` a
     (radar time, pixel) Sentinel-1 cross ratio on ``radar_days`` (no rows: optical only).
     """
     n_pix = values.shape[1]
     out = np.empty((N_LAYERS, n_pix))
     for p in range(n_pix):
         q10, q50, q90, level, views, n_obs = daily_band(
-            values[:, p], days, n_days, smoothing[0], smoothing[1], smoothing[2], smoothing[3],
-            smoothing[4], smoothing[5], radar[:, p], radar_days,
+            values[:, p], days, n_days, smoothing.smoothing, smoothing.noise_floor, smoothing.spike,
+            smoothing.spike_max_gap, smoothing.bare_ndvi, smoothing.band_scale, radar[:, p], radar_days,
         )  # fmt: skip
         last_view = _last_view(values[:, p], days, year_bounds[1])
         out[:, p] = pixel_seasons(
             q10, q50, q90, level, views, n_obs, last_view, cropland[p], sowing[p], year_bounds[0],
-            year_bounds[1], windows, calendar, yydoy, params,
+            year_bounds[1], windows, calendar, yydoy, rules,
         )  # fmt: skip
     return out

@@ -232,7 +232,7 @@ def seasons(
     index = da.where(cube.clear.data, index, np.nan).astype(np.float32)
     on_grid, radar_days = _radar_on_grid(radar, grid)
     radar_values = on_grid.data.astype(np.float32) if on_grid is not None else None
-    kwargs = {**_kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
+    kwargs = {**kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
     if fields is None:
         if params.scene_calendar:
             kwargs["calendar"] = _pixel_calendar(index, kwargs, grid, year)
@@ -271,33 +271,43 @@ def _analysis_cube(cube: xr.Dataset, year: int) -> tuple[xr.Dataset, DailyGrid, 
     return cube, grid, np.array([grid.day(d) for d in days_of], np.int64)
 
 
-def _kernel_arguments(
+def kernel_arguments(
     params: SeasonsConfig, grid: DailyGrid, year: int, observed: np.ndarray
 ) -> dict[str, Any]:
-    smoothing = (params.smoothing, params.noise_floor, params.spike, params.spike_max_gap, params.bare_ndvi,
-                 params.band_scale)  # fmt: skip
+    """The season kernels' arguments other than the pixels (``kernels.seasons.analyse_pixels``): the
+    observed day numbers on ``grid``, the settings as records, the reference ``year``'s bounds,
+    windows and fallback calendar, and the YYDOY table."""
     return {
         "days": observed,
         "n_days": grid.n_days,
-        "smoothing": np.array(smoothing),
+        "smoothing": kernel.Smoothing(*(float(getattr(params, name)) for name in kernel.Smoothing._fields)),
         "year_bounds": np.array([grid.day(date(year, 1, 1)), grid.day(date(year, 12, 31))], np.int64),
         "windows": grid.windows(year, params.zone),
         "calendar": grid.fallback_calendar(year, params),
         "yydoy": grid.yydoy_table(),
-        "params": _kernel_parameters(params),
+        "rules": season_rules(params),
     }
 
 
-def _kernel_parameters(params: SeasonsConfig) -> np.ndarray:
-    """The kernel's ``params`` array: the settings of ``kernels.seasons.PARAMETERS``, by name."""
-    switches = {
-        "use_sum": params.combine == "sum",
-        "crossing": params.confidence == "crossing",
-        "by_views": params.harvest_confidence == "views",
-        "by_windows": params.main_season == "windows",
-    }
-    return np.array(
-        [float(switches[name] if name in switches else getattr(params, name)) for name in kernel.PARAMETERS]
+def season_rules(params: SeasonsConfig) -> kernel.SeasonRules:
+    """The season rules' settings from the config: its values by name, its choices as switches."""
+    return kernel.SeasonRules(
+        min_prominence=float(params.min_prominence),
+        emergence_fraction=float(params.emergence_fraction),
+        harvest_fraction=float(params.harvest_fraction),
+        bare_ndvi=float(params.bare_ndvi),
+        min_season_days=float(params.min_season_days),
+        max_season_days=float(params.max_season_days),
+        min_observations=float(params.min_observations),
+        max_event_confidence=float(params.max_event_confidence),
+        use_sum=params.combine == "sum",
+        min_rise=float(params.min_rise),
+        min_peak_ndvi=float(params.min_peak_ndvi),
+        crossing=params.confidence == "crossing",
+        harvest_to_emergence=float(params.harvest_to_emergence),
+        by_views=params.harvest_confidence == "views",
+        min_event_confidence=float(params.min_event_confidence),
+        by_windows=params.main_season == "windows",
     )
 
 
@@ -329,7 +339,7 @@ def _pixel_calendar(index: da.Array, kwargs: dict[str, Any], grid: DailyGrid, ye
 def _calendar_of(values: np.ndarray, weights: np.ndarray, kwargs: dict[str, Any]) -> np.ndarray:
     """The calendar read on (time, series) NDVI, each series weighing ``weights`` (its pixels)."""
     rows, owner = kernel.calendar_rows(values, kwargs["days"], kwargs["n_days"], kwargs["smoothing"],
-                                       kwargs["params"])  # fmt: skip
+                                       kwargs["rules"])  # fmt: skip
     split = (kwargs["year_bounds"][0] + kwargs["year_bounds"][1]) // 2
     return scene_calendar(rows, weights[owner], split, kwargs["calendar"], float(MIN_CALENDAR_SEASONS))
 
@@ -548,7 +558,7 @@ def pixel_series(
     params = config.seasons
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
-    kwargs = _kernel_arguments(params, grid, year, observed)
+    kwargs = kernel_arguments(params, grid, year, observed)
     xs = xr.DataArray([p[0] for p in points], dims="point")
     ys = xr.DataArray([p[1] for p in points], dims="point")
     picked = cube[["B04", "B08", "clear"]].sel(x=xs, y=ys, method="nearest").compute()
@@ -580,7 +590,7 @@ def pixel_series(
                                        sowing=np.zeros(1, np.int8), radar=ratio[:, p : p + 1],
                                        radar_days=radar_days, **kwargs)  # fmt: skip
         emergence, _, harvest, _, _ = kernel.crop_events(
-            q50, kwargs["params"], kwargs["calendar"], views, SOWN_UNKNOWN, int(kwargs["year_bounds"][1])
+            q50, kwargs["rules"], kwargs["calendar"], views, SOWN_UNKNOWN, int(kwargs["year_bounds"][1])
         )
         ok = np.isfinite(values[:, p])
         out.append(PixelSeries(
