@@ -15,15 +15,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shapely
-from odc.geo.geobox import GeoBox
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from .errors import AreaError
+
+if TYPE_CHECKING:
+    from odc.geo.geobox import GeoBox  # imported where a GeoBox is made: the CLI's start does without it
 
 EEA_CRS = CRS.from_epsg(3035)
 EEA_EPSG = 3035
@@ -99,6 +102,8 @@ def geobox_for_bounds(bounds: Bounds, resolution: float) -> GeoBox:
     x0, y0, x1, y1 = snap_bounds(bounds, resolution)
     if x1 <= x0 or y1 <= y0:
         raise AreaError(f"empty area: {bounds}")
+    from odc.geo.geobox import GeoBox
+
     return GeoBox.from_bbox((x0, y0, x1, y1), crs=EEA_CRS, resolution=resolution)
 
 
@@ -243,6 +248,8 @@ def geobox_in_crs(area: Area, crs: str | CRS, resolution: float) -> GeoBox:
     x0, y0, x1, y1 = snap_bounds((min(xs), min(ys), max(xs), max(ys)), resolution)
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
         raise AreaError(f"{area.label}: cannot be expressed in {target.to_string()}")
+    from odc.geo.geobox import GeoBox
+
     return GeoBox.from_bbox((x0, y0, x1, y1), crs=target, resolution=resolution)
 
 

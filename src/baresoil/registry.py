@@ -180,7 +180,24 @@ def register_factory(factory: Callable[[str], list[Layer]]) -> None:
     _FACTORIES.append(factory)
 
 
+_LOADERS: list[Callable[[], object]] = []
+
+
+def add_loader(load: Callable[[], object]) -> None:
+    """Declare a function that registers layers (by importing the modules that declare them): it runs
+    once, before the registry first answers for a code it does not know or lists its layers.  The
+    families are imported only when a reader needs them, so a run of one family loads no other."""
+    _LOADERS.append(load)
+
+
+def _load_pending() -> None:
+    while _LOADERS:
+        _LOADERS.pop(0)()
+
+
 def layer(code: str) -> Layer:
+    if code not in _REGISTRY:
+        _load_pending()
     if code not in _REGISTRY:
         for factory in _FACTORIES:
             register(*factory(code))
@@ -192,6 +209,7 @@ def layer(code: str) -> Layer:
 
 def layers(family: str | None = None) -> list[Layer]:
     """All registered layers, or those of one family, in registration order."""
+    _load_pending()
     return [lay for lay in _REGISTRY.values() if family is None or lay.family == family]
 
 
@@ -202,6 +220,7 @@ __all__ = [
     "RAMP",
     "YYDOY",
     "Layer",
+    "add_loader",
     "class_name",
     "decode_yydoy",
     "layer",

@@ -84,14 +84,14 @@ def test_a_signal_in_a_tile_command_points_to_resume(capsys, monkeypatch, tmp_pa
     """In-process: the signal arrives while a product runs; its line names --resume."""
     import os
 
-    from baresoil.cli import cube
+    from baresoil.pipeline import run  # the command imports run_product when it runs
 
     def interrupted(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises before this ends
         raise AssertionError("not interrupted")
 
-    monkeypatch.setattr(cube, "run_product", interrupted)
+    monkeypatch.setattr(run, "run_product", interrupted)
     with pytest.raises(SystemExit) as exit_info:
         main(["cube", "--stac", "c.json", "--tile", "E44N27", "--start", "2021-01-01", "--end", "2021-12-31",
               "--out", str(tmp_path)])  # fmt: skip

@@ -113,7 +113,7 @@ def test_docs_check_that_finds_a_stale_page_exits_1(capsys, tmp_path):
 
 def test_an_unexpected_error_is_one_line_and_exit_1(capsys, monkeypatch):
     """A bug is not a usage error: exit 1 (2 is click's usage status), one line unless --debug."""
-    from baresoil.cli import report
+    from baresoil.io import report  # the command imports it when it runs
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
@@ -124,3 +124,25 @@ def test_an_unexpected_error_is_one_line_and_exit_1(capsys, monkeypatch):
     assert err.strip() == "error: unexpected RuntimeError: a bug (run with --debug for details)"
     with pytest.raises(RuntimeError, match="a bug"):
         main(["--debug", "report", "somewhere"])
+
+
+def test_the_report_title_default_is_the_reports_own():
+    """The command keeps a copy of the page title (its help shows it without importing matplotlib)."""
+    from baresoil.cli import report as command
+    from baresoil.io import report
+
+    assert command.TITLE == report.TITLE
+
+
+def test_a_command_runs_with_its_own_module_imported_alone():
+    """`baresoil soilsuite --help` imports no other command's libraries (matplotlib, scikit-learn)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from baresoil.cli.main import main; main(['soilsuite', '--help']); "
+        "print(sorted(m for m in ('matplotlib', 'sklearn', 'scipy.stats', 'baresoil.cli.report', "
+        "'baresoil.simulate') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]")

@@ -95,3 +95,20 @@ def test_unreachable_scheduler_is_a_clear_error():
         scheduler("tcp://127.0.0.1:1", timeout=1),
     ):
         pass
+
+
+def test_a_local_run_computes_without_importing_distributed():
+    """Without --scheduler the threads compute, and dask is not left to import distributed (half a
+    second) to look for a client that cannot exist."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dask.array as da\n"
+        "from baresoil.pipeline.cluster import scheduler\n"
+        "with scheduler(None):\n"
+        "    assert int(da.ones(8, chunks=2).sum().compute()) == 8\n"
+        "print('distributed' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

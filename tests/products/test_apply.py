@@ -113,3 +113,24 @@ def test_time_reaches_the_kernel_whole_however_chunked() -> None:
 
     out = per_chunk(kernel, [Input(cube, "tyx")], {"LAST": 1}, y=np.arange(NY), x=np.arange(NX))
     np.testing.assert_array_equal(out.LAST.values, values[-1])
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_prepare_runs_once_before_the_chunks_and_its_failure_is_no_failure(fails: bool) -> None:
+    values, cube = _cube((2, 3))
+    events: list[str] = []
+
+    def prepare() -> None:
+        events.append("prepare")
+        if fails:
+            raise RuntimeError("no cache")
+
+    def kernel(series: np.ndarray, *, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        events.append("chunk")
+        return {"SUM": series.sum(axis=0)}
+
+    out = per_chunk(kernel, [Input(cube, "tyx")], {"SUM": 1}, y=np.arange(NY), x=np.arange(NX),
+                    prepare=prepare).compute()  # fmt: skip
+    np.testing.assert_array_equal(out.SUM.values, values.sum(axis=0))
+    assert events[0] == "prepare" and events.count("prepare") == 1
+    assert events.count("chunk") == len(cube.chunks[1]) * len(cube.chunks[2])

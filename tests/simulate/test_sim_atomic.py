@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-import baresoil.simulate as sim_module
+import baresoil.simulate.simulation as sim_module  # the run looks its stages up there
 from baresoil.simulate import WorldSpec, is_simulation_of, load_truth, simulate
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import ConfigError
-from ..grid import is_eea_crs
 from ..pipeline.cluster import scheduler as dask_scheduler
-from ..pipeline.composite import run_composite
 from . import options as opt
 
 
@@ -74,6 +72,9 @@ def composite_command(
     resume: opt.Resume = False,
 ) -> None:
     """Surface-reflectance composites (median, mean or geometric median) and valid observations per period."""
+    from ..grid import is_eea_crs  # here, not above: `baresoil --help` imports every command
+    from ..pipeline.composite import run_composite
+
     overrides = {
         **opt.cube_overrides(None, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "composite.every": every,

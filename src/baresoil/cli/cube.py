@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from ..pipeline.cluster import scheduler as dask_scheduler
-from ..pipeline.run import run_product
-from ..products.observations import FAMILY, observation_counts
 from . import options as opt
 
 
@@ -28,6 +26,9 @@ def cube_command(
     strict: opt.Strict = False,
 ) -> None:
     """Count observations, clear-sky observations and snow per pixel (NOBS, NCLEAR, NSNOW)."""
+    from ..pipeline.run import run_product  # here, not above: `baresoil --help` imports every command
+    from ..products.observations import FAMILY, observation_counts
+
     overrides = opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation)
     run = opt.RunOptions(overwrite=overwrite, strict=strict)
     job = opt.make_job(

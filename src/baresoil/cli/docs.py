@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..docs.build import default_root, generate
-
 
 def docs_command(
     check: Annotated[
@@ -19,6 +17,8 @@ def docs_command(
     ] = None,
 ) -> None:
     """Fill the generated tables of docs/*.md (registry, config, options) and write docs/quality/*.md."""
+    from ..docs.build import default_root, generate
+
     base = root or default_root()
     stale = generate(base, check=check)
     for path in stale:

@@ -24,40 +24,71 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rasterio.errors import NotGeoreferencedWarning
 
 from .. import __version__
 from ..errors import BaresoilError
 from ..redact import install as install_redaction
 from ..redact import redact
-from . import composite, cube, demo, docs, parcels, plan, report, seasons, serve, simulate, soil, soilsuite
 
 PROG = "baresoil"
 
-app = typer.Typer(
-    name=PROG,
-    help="Bare-soil information from Sentinel-2 time series, on the EEA reference grid.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-)
-app.command("simulate")(simulate.simulate_command)
-app.command("plan")(plan.plan_command)
-app.command("cube")(cube.cube_command)
-app.command("composite")(composite.composite_command)
-app.command("soilsuite")(soilsuite.soilsuite_command)
-app.command("soil")(soil.soil_command)
-app.command("seasons")(seasons.seasons_command)
-app.command("parcels")(parcels.parcels_command)
-app.command("demo")(demo.demo_command)
-app.command("report")(report.report_command)
-app.command("docs")(docs.docs_command)
-app.command("serve")(serve.serve_command)
-app.add_typer(serve.users_app, name="users")
+COMMANDS = {
+    "simulate": "simulate:simulate_command",
+    "plan": "plan:plan_command",
+    "cube": "cube:cube_command",
+    "composite": "composite:composite_command",
+    "soilsuite": "soilsuite:soilsuite_command",
+    "soil": "soil:soil_command",
+    "seasons": "seasons:seasons_command",
+    "parcels": "parcels:parcels_command",
+    "demo": "demo:demo_command",
+    "report": "report:report_command",
+    "docs": "docs:docs_command",
+    "serve": "serve:serve_command",
+}
+"""Each command, in the order ``baresoil --help`` lists them, and its ``module:function`` in this package."""
+GROUPS = {"users": "serve:users_app"}
+"""Command groups (a typer app of their own) and where they live."""
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(import_module(f"{__package__}.{module}"), name)
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The ``baresoil`` app with every command, or with the command or group ``only`` alone.
+
+    ``main`` builds the app of the command it runs: the command's module, and what it imports, is all
+    that is imported (the other commands' libraries are not: matplotlib, scikit-learn, the API server);
+    its options, help and errors are the same as in the whole app."""
+    app = typer.Typer(
+        name=PROG,
+        help="Bare-soil information from Sentinel-2 time series, on the EEA reference grid.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+    )
+    for name, target in COMMANDS.items():
+        if only in (None, name):
+            app.command(name)(_load(target))
+    for name, target in GROUPS.items():
+        if only in (None, name):
+            app.add_typer(_load(target), name=name)
+    app.callback()(_global_options)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole app, built once on first use (docs tooling, tests)
+        globals()["app"] = whole = build_app()
+        return whole
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _version(value: bool) -> None:
@@ -66,7 +97,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _global_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-v, -vv).")] = 0,
@@ -77,6 +107,8 @@ def _global_options(
     level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not debug:
+        from rasterio.errors import NotGeoreferencedWarning
+
         # odc-loader's threaded warps occasionally trip rasterio's "no geotransform" warning although
         # every source is georeferenced (outputs are checked against the truth); keep the console clean
         warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
@@ -171,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     install_redaction()
     try:
         with _signals_interrupt():
-            app(args=args, prog_name=PROG, standalone_mode=True)
+            build_app(_command_of(args))(args=args, prog_name=PROG, standalone_mode=True)
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
@@ -190,6 +222,13 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+
+
+def _command_of(args: list[str]) -> str | None:
+    """The command or group ``args`` run (the first word: the global options take no value), or None
+    when it is none of them (help, a usage error, completion: these need the whole app)."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    return command if command in COMMANDS or command in GROUPS else None
 
 
 def _fail(line: str) -> None:

@@ -6,15 +6,16 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from ..catalog.source import StacSource, TimeRange
 from ..config import Config, load_config
 from ..errors import AreaError, ConfigError
-from ..grid import Area, area_from_bbox, area_from_file, area_from_tile
-from ..pipeline.run import Job, skipped_summary
+
+if TYPE_CHECKING:
+    from ..grid import Area
+    from ..pipeline.run import Job
 
 
 def default(key: str, product: str | None = None) -> str:
@@ -151,6 +152,8 @@ def area_from_options(
     bbox: tuple[float, float, float, float] | None, tile: str | None, aoi: Path | None
 ) -> Area:
     """Exactly one of --bbox, --tile, --aoi."""
+    from ..grid import area_from_bbox, area_from_file, area_from_tile  # imported by the command that runs
+
     given = [opt for opt, value in (("--bbox", bbox), ("--tile", tile), ("--aoi", aoi)) if value is not None]
     if len(given) != 1:
         raise AreaError(
@@ -180,6 +183,9 @@ def make_job(
 ) -> Job:
     """The job of a product command: source, area, period, output and layered config (with
     ``product``'s own defaults, see ``config.PRODUCT_DEFAULTS``)."""
+    from ..catalog.source import StacSource, TimeRange
+    from ..pipeline.run import Job
+
     run = run or RunOptions()
     if resume and run.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
@@ -200,6 +206,8 @@ def make_job(
 
 def report_run(job: Job, family: str, items: list[Path]) -> None:
     """The lines a product command ends with: what it wrote, and what it left out (one line)."""
+    from ..pipeline.run import skipped_summary
+
     typer.echo(f"wrote {len(items)} item(s); catalog: {job.out_dir / 'catalog.json'}")
     skipped = skipped_summary(job.out_dir, family)
     if skipped:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ..catalog.source import StacSource, TimeRange
 from ..config import load_config
 from ..pipeline.cluster import scheduler as dask_scheduler
-from ..pipeline.parcels import FAMILY, ParcelJob, run_parcels
 from . import options as opt
+
+FAMILY = "parcels"
+"""``pipeline.parcels.FAMILY``, whose defaults the help texts show (that module is imported by the run)."""
 
 
 def parcels_command(
@@ -56,6 +57,9 @@ def parcels_command(
     """Markers database per parcel and date (mean, std, min, max, median, p25, p75, count of bands,
     NDVI, NDTI, NDMI, BSI, FCOVER and S1 VV/VH), long and in Sen4CAP's wide layout, plus the parcel
     products; GeoParquet and CSV, described in OUT/catalog.json."""
+    from ..catalog.source import StacSource, TimeRange  # here, not above: `baresoil --help` imports all
+    from ..pipeline.parcels import ParcelJob, run_parcels
+
     overrides = {
         **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "parcels.buffer_m": buffer,

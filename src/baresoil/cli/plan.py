@@ -10,7 +10,6 @@ import typer
 
 from ..config import PRODUCT_DEFAULTS
 from ..errors import ConfigError
-from ..pipeline.estimate import estimate, format_table
 from . import options as opt
 
 FAMILIES = {"cube": "observations", "soilsuite": "soilsuite", "seasons": "seasons"}
@@ -35,6 +34,8 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of the table.")] = False,
 ) -> None:
     """The EEA tiles of a run, each with its scenes, pixel-observations, projected time and output volume."""
+    from ..pipeline.estimate import estimate, format_table  # here: `baresoil --help` imports every command
+
     if product not in FAMILIES:
         raise ConfigError(f"--product {product!r}: expected one of {', '.join(FAMILIES)}")
     overrides = opt.cube_overrides(resolution, None, max_cloud_cover, min_sun_elevation)

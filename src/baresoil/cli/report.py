@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..io.report import TITLE, write_report
+TITLE = "baresoil report"
+"""``io.report.TITLE``, the default of --title (that module, with matplotlib, is imported by the run)."""
 
 
 def report_command(
@@ -22,5 +23,7 @@ def report_command(
 ) -> None:
     """One self-contained HTML page: map of the outputs with a layer switcher and legends, time series,
     quality figures of the run and provenance; it works offline."""
+    from ..io.report import write_report  # with matplotlib: imported by this command only
+
     path = write_report(out_dir, out, title=title)
     typer.echo(f"report: {path}")

@@ -7,12 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..catalog.source import StacSource
 from ..errors import ConfigError
-from ..inputs.parcels import default_buffer_m, read_parcels
 from ..pipeline.cluster import scheduler as dask_scheduler
-from ..pipeline.run import run_product
-from ..products.seasons import FAMILY, analysis_window, file_name, seasons_product
 from . import options as opt
 
 
@@ -68,6 +64,11 @@ def seasons_command(
     strict: opt.Strict = False,
 ) -> None:
     """CPMCE, CPMCH, CPMCD, CPBSB, CPBSA (each with its confidence layer), CPSCE, CPSCD and CPCSY."""
+    from ..catalog.source import StacSource  # here, not above: `baresoil --help` imports every command
+    from ..inputs.parcels import default_buffer_m, read_parcels
+    from ..pipeline.run import run_product
+    from ..products.seasons import FAMILY, analysis_window, file_name, seasons_product
+
     if (parcels is None) != (id_column is None):
         raise ConfigError("--parcels and --id-column go together")
     if crop_column is not None and parcels is None:

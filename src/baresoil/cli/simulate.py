@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from ..catalog.source import TimeRange
 from ..simulate.spec import WorldSpec
 
 
@@ -37,6 +36,7 @@ def simulate_command(
     ] = "demo",
 ) -> None:
     """Simulate Sentinel-2 L2A scenes as providers publish them, with ground truth beside them."""
+    from ..catalog.source import TimeRange  # here, not above: `baresoil --help` imports every command
     from ..simulate import simulate
 
     spec = WorldSpec(seed=seed) if profile == "demo" else WorldSpec.for_profile(profile, seed)

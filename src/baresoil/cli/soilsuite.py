@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from ..pipeline.cluster import scheduler as dask_scheduler
-from ..pipeline.run import run_product
-from ..products.soilsuite import FAMILY, soilsuite
 from . import options as opt
 
 
@@ -59,6 +57,9 @@ def soilsuite_command(
     strict: opt.Strict = False,
 ) -> None:
     """MASK, BSF, VOBS, BOBS, SRC_MEAN/STD/CI95 and MREF for the period and each year (as SCMaP)."""
+    from ..pipeline.run import run_product  # here, not above: `baresoil --help` imports every command
+    from ..products.soilsuite import FAMILY, soilsuite
+
     overrides = {
         **opt.cube_overrides(resolution, cloud_buffer, max_cloud_cover, min_sun_elevation),
         "soilsuite.rule": rule,

@@ -30,7 +30,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 
 from ..errors import OutputError
-from ..parallelism import parallelism
+from ..parallelism import distributed_in_use, parallelism
 from ..registry import Layer, layer
 from ..spans import span
 from .atomic import atomic_path, partial_name
@@ -257,6 +257,8 @@ class _WindowWriter:
 
     def _lock(self) -> Any:
         try:
+            if not distributed_in_use():
+                raise ImportError("no dask.distributed worker here")
             from distributed import Lock, get_worker
 
             get_worker()

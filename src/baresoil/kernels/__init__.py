@@ -8,6 +8,11 @@ kernel it calls in another module does, and would then run stale machine code.
 The compiled kernels are therefore cached in a folder named after the hash of
 all the kernel sources: any change to any of them compiles everything afresh.
 A ``NUMBA_CACHE_DIR`` set by the user wins.
+
+The few kernels that split their pixels over the cores (``parallel=True``, where one block of a small
+area would otherwise keep one core busy) run on a thread-safe threading layer (OpenMP, or TBB where
+installed): the scheduler's threads may call them at the same time, which numba's default workqueue
+layer does not survive.  A ``NUMBA_THREADING_LAYER`` set by the user wins.
 """
 
 from __future__ import annotations
@@ -28,3 +33,11 @@ def _cache_by_source_hash() -> None:
 
 
 _cache_by_source_hash()
+if not os.environ.get("NUMBA_THREADING_LAYER"):
+    numba.config.THREADING_LAYER = "threadsafe"  # type: ignore[attr-defined]
+
+
+def pixel_stripes(n_pixels: int) -> int:
+    """How many stripes a parallel kernel splits ``n_pixels`` into: several per thread, so that a thread
+    finishing early takes another (the results do not depend on it: pixels are independent)."""
+    return max(1, min(n_pixels, 8 * numba.get_num_threads()))

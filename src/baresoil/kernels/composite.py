@@ -5,10 +5,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from . import pixel_stripes
+
 CI95_Z = 1.96
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def masked_stats(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, sample standard deviation (n - 1) and count over time of the masked observations.
 
@@ -21,14 +23,11 @@ def masked_stats(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.n
     mean = np.full((n_band, n_pix), np.nan, dtype=np.float32)
     std = np.full((n_band, n_pix), np.nan, dtype=np.float32)
     count = np.zeros(n_pix, dtype=np.float32)
-    # pixels innermost: the loops run along the arrays' contiguous axis
-    n = np.empty(n_pix, dtype=np.int64)
-    m = np.empty(n_pix, dtype=np.float64)
-    m2 = np.empty(n_pix, dtype=np.float64)
-    for b in range(n_band):
-        n[:] = 0
-        m[:] = 0.0
-        m2[:] = 0.0
+    # bands are independent: one per core at a time; pixels innermost, along the arrays' contiguous axis
+    for b in numba.prange(n_band):
+        n = np.zeros(n_pix, dtype=np.int64)
+        m = np.zeros(n_pix, dtype=np.float64)
+        m2 = np.zeros(n_pix, dtype=np.float64)
         for t in range(n_time):
             for p in range(n_pix):
                 x = values[b, t, p]
@@ -56,16 +55,27 @@ def masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     flat_values = values.reshape(values.shape[0], -1)
     flat_mask = mask.reshape(mask.shape[0], -1)
     # pixel-major copies, so that each pixel's series is contiguous in the loop
-    median = _masked_median(np.ascontiguousarray(flat_values.T), np.ascontiguousarray(flat_mask.T))
+    stripes = pixel_stripes(flat_values.shape[1])
+    median = _masked_median(np.ascontiguousarray(flat_values.T), np.ascontiguousarray(flat_mask.T), stripes)
     return median.reshape(values.shape[1:])
 
 
-@numba.njit(cache=True)
-def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    n_pix, n_time = values.shape
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _masked_median(values: np.ndarray, mask: np.ndarray, n_stripes: int) -> np.ndarray:
+    n_pix = values.shape[0]
     out = np.full(n_pix, np.nan, dtype=np.float64)
+    # pixels are independent: stripes of them on every core (each stripe its own work array)
+    for stripe in numba.prange(n_stripes):
+        first, stop = n_pix * stripe // n_stripes, n_pix * (stripe + 1) // n_stripes
+        _masked_median_of(values, mask, out, first, stop)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _masked_median_of(values: np.ndarray, mask: np.ndarray, out: np.ndarray, first: int, stop: int) -> None:
+    n_time = values.shape[1]
     series = np.empty(n_time, dtype=np.float64)
-    for p in range(n_pix):
+    for p in range(first, stop):
         n = 0
         for t in range(n_time):
             x = values[p, t]
@@ -74,7 +84,6 @@ def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
                 n += 1
         if n > 0:
             out[p] = np.median(series[:n])
-    return out
 
 
 def ci95(std: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -25,6 +25,8 @@ import numba
 import numpy as np
 from scipy import ndimage
 
+from . import pixel_stripes
+
 HAZE_ANGSTROM = 1.5
 """Ångström exponent of haze reflectance: aerosol scattering falls as wavelength^-1.5."""
 
@@ -51,16 +53,28 @@ def departures(R: np.ndarray, valid: np.ndarray, groups: Sequence[np.ndarray]) -
     for index, group in enumerate(groups):
         label[group & valid] = index
     label[valid & (label < 0)] = len(groups)  # valid but in no group: measured against all
-    return _departures(np.ascontiguousarray(R, dtype=np.float32), label, len(groups) + 1)
+    stripes = pixel_stripes(R.shape[2])
+    return _departures(np.ascontiguousarray(R, dtype=np.float32), label, len(groups) + 1, stripes)
 
 
-@numba.njit(cache=True)
-def _departures(R: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
-    n_band, n_time, n_pix = R.shape
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _departures(R: np.ndarray, label: np.ndarray, n_groups: int, n_stripes: int) -> np.ndarray:
+    n_pix = R.shape[2]
     out = np.full(R.shape, np.nan, dtype=np.float32)
+    # pixels are independent: stripes of them on every core (each stripe its own work arrays)
+    for stripe in numba.prange(n_stripes):
+        first, stop = n_pix * stripe // n_stripes, n_pix * (stripe + 1) // n_stripes
+        _departures_of(R, label, n_groups, out, first, stop)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _departures_of(R: np.ndarray, label: np.ndarray, n_groups: int, out: np.ndarray, first: int,
+                   stop: int) -> None:  # fmt: skip
+    n_band, n_time, _ = R.shape
     values = np.empty(n_time, dtype=np.float32)
     medians = np.empty(n_groups, dtype=np.float32)
-    for p in range(n_pix):
+    for p in range(first, stop):
         for b in range(n_band):
             n_all = 0
             for t in range(n_time):
@@ -80,7 +94,6 @@ def _departures(R: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
             for t in range(n_time):
                 if label[t, p] >= 0:
                     out[b, t, p] = R[b, t, p] - medians[label[t, p]]
-    return out
 
 
 COVARIANCE_SAMPLES = 200_000

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import BaresoilError
+from ..parallelism import distributed_in_use
 
 
 @contextmanager
@@ -19,7 +20,16 @@ def scheduler(address: str | None = None, timeout: float = 10.0) -> Iterator[Any
     secrets from their logs as the client does (:class:`.workers.RedactingWorkers`).
     """
     if not address:
-        yield None
+        if distributed_in_use():  # a client the caller made stays the default
+            yield None
+            return
+        import dask
+        import dask.threaded
+
+        # what dask picks without a client; given as the function (a name would not do), dask does not
+        # import distributed to look for a client, half a second of the command's start
+        with dask.config.set(scheduler=dask.threaded.get):
+            yield None
         return
     from distributed import Client
 

@@ -15,7 +15,12 @@ read once for every output:
   and counts must be those declared (the adapter checks), so no product relies on the order in
   which a kernel stacks its results; they are cast to ``dtype``, what dask is told to expect;
 * ``depth`` gives the kernel that many neighbouring pixels around each chunk (none beyond the
-  cube's edge), and the chunk's own pixels are kept of what it returns.
+  cube's edge), and the chunk's own pixels are kept of what it returns;
+* ``prepare``, when given, runs once as a task of its own that every chunk waits for and that waits
+  for nothing: numba loads a kernel's machine code from its cache on its first call, half a second or
+  more of one thread, which then runs on a thread the reads leave free (with dask's local scheduler,
+  beside the last reads) rather than after them.  What it returns is not used, and an exception in it
+  is logged and let go: it prepares, it computes nothing.
 
 The result is an ``xr.Dataset`` keyed by output name (with :func:`per_chunk_groups`, one per group
 of outputs, such as periods): an output of count 1 is a ``(y, x)`` variable, a larger one
@@ -24,15 +29,19 @@ of outputs, such as periods): an output of count 1 is a ``(y, x)`` variable, a l
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 
 from ..spans import span
+
+log = logging.getLogger(__name__)
 
 Kernel = Callable[..., Mapping[Any, np.ndarray]]
 Outputs = Mapping[str, int]
@@ -68,9 +77,11 @@ def per_chunk(
     bands: Sequence[str] = (),
     depth: int = 0,
     dtype: np.dtype[Any] | type = np.float32,
+    prepare: Callable[[], object] | None = None,
 ) -> xr.Dataset:
     """Run ``kernel`` per spatial chunk over ``inputs``: the Dataset of its ``outputs``, keyed by name."""
-    [result] = _run(kernel, inputs, [outputs], False, y=y, x=x, bands=bands, depth=depth, dtype=dtype)
+    [result] = _run(kernel, inputs, [outputs], False, y=y, x=x, bands=bands, depth=depth, dtype=dtype,
+                    prepare=prepare)  # fmt: skip
     return result
 
 
@@ -84,10 +95,12 @@ def per_chunk_groups(
     bands: Sequence[str] = (),
     depth: int = 0,
     dtype: np.dtype[Any] | type = np.float32,
+    prepare: Callable[[], object] | None = None,
 ) -> list[xr.Dataset]:
     """As :func:`per_chunk` for a kernel whose outputs come in groups (periods, say): one Dataset per
     group, and the kernel's mapping keyed by ``(group index, name)``."""
-    return _run(kernel, inputs, groups, True, y=y, x=x, bands=bands, depth=depth, dtype=dtype)
+    return _run(kernel, inputs, groups, True, y=y, x=x, bands=bands, depth=depth, dtype=dtype,
+                prepare=prepare)  # fmt: skip
 
 
 def _run(
@@ -101,6 +114,7 @@ def _run(
     bands: Sequence[str],
     depth: int,
     dtype: np.dtype[Any] | type,
+    prepare: Callable[[], object] | None,
 ) -> list[xr.Dataset]:
     declared = [(i, name, count) for i, group in enumerate(groups) for name, count in group.items()]
     n_out = sum(count for _, _, count in declared)
@@ -118,6 +132,8 @@ def _run(
         ]
 
     def block(*blocks: np.ndarray) -> np.ndarray:
+        if prepare is not None:
+            blocks = blocks[1:]  # the prepared flag: only the order of the tasks needed it
         ny, nx = blocks[0].shape[-2:]
         flat: list[np.ndarray | None] = [None] * len(inputs)
         for (k, _), b in zip(present, blocks, strict=True):
@@ -139,6 +155,8 @@ def _run(
         return np.stack(planes).reshape(n_out, ny, nx).astype(dtype, copy=False)
 
     args: list[object] = []
+    if prepare is not None:  # a task of its own, the first argument of every chunk's
+        args += [da.from_delayed(dask.delayed(_prepared, pure=True)(prepare), shape=(), dtype=bool), ""]
     for (_, inp), a in zip(present, arrays, strict=True):
         args += [a, inp.dims]
     # the meta spares dask a trial call of the kernel on empty blocks
@@ -148,6 +166,16 @@ def _run(
     if depth:
         stacked = da.overlap.trim_internal(stacked, {1: reach[0], 2: reach[1]}, boundary="none")
     return _split(stacked, groups, y, x, bands)
+
+
+def _prepared(prepare: Callable[[], object]) -> np.ndarray:
+    """Run ``prepare``; a failure is no failure of the run (the chunks compute all the same)."""
+    try:
+        with span("prepare kernels"):
+            prepare()
+    except Exception:
+        log.debug("preparing the kernels failed; the chunks compute without", exc_info=True)
+    return np.array(True)
 
 
 def _as_dask(data: Any) -> da.Array:

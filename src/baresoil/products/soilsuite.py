@@ -19,8 +19,10 @@ layers by name, so the cube is read once for all layers and periods.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -160,9 +162,26 @@ def soilsuite(cube: xr.Dataset, period: TimeRange, config: Config) -> list[Produ
         Input(threshold.data, "yx"),
         None if landcover is None else Input(landcover, "yx"),
     ]
+    prepare = partial(_prepare_kernels, kernel, len(times), None if landcover is None else landcover.dtype)
     layers = per_chunk_groups(kernel, inputs, [s.layers for s in specs], y=cube.y, x=cube.x,
-                              bands=REFLECTANCE_BANDS)  # fmt: skip
+                              bands=REFLECTANCE_BANDS, prepare=prepare)  # fmt: skip
     return [ProductPeriod(s.period, s.label, ds) for s, ds in zip(specs, layers, strict=True)]
+
+
+def _prepare_kernels(
+    kernel: Callable[..., object], n_dates: int, landcover_dtype: np.dtype[Any] | None
+) -> None:
+    """One call of the block kernel on a made-up block of 4 x 4 pixels over the cube's dates, of the
+    dtypes the cube's chunks have: numba loads the machine code of the kernels the chunks call, while the
+    reads run (``products.apply``'s ``prepare``).  Varied reflectance takes most of the kernel's paths."""
+    ny, nx = 4, 4
+    rng = np.random.default_rng(0)
+    refl = rng.uniform(0.01, 0.5, (NB, n_dates, ny * nx)).astype(np.float32)
+    scl = np.full((n_dates, ny * nx), 4, np.uint8)
+    clear = np.ones((n_dates, ny * nx), bool)
+    threshold = np.full(ny * nx, 0.2, np.float32)
+    landcover = None if landcover_dtype is None else np.zeros(ny * nx, landcover_dtype)
+    kernel(refl, scl, clear, threshold, landcover, shape=(ny, nx))
 
 
 def _window_px(metres: float, resolution: float) -> int:
