@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from baresoil.kernels import pixel_stripes
+from baresoil.kernels import pixel_stripes, threadsafe_layer_loads
 from baresoil.kernels.composite import _masked_median, masked_stats
 from baresoil.kernels.haze import _departures
 
@@ -50,3 +50,10 @@ def test_stripes_are_several_per_thread_and_never_more_than_the_pixels():
     assert pixel_stripes(0) == 1
     assert pixel_stripes(3) == 3
     assert pixel_stripes(10**6) == 8 * numba.get_num_threads()
+
+
+def test_without_a_threadsafe_layer_the_kernels_are_serial():
+    # a machine with neither libgomp nor TBB: numba's workqueue layer would end the process when two
+    # threads launch a parallel kernel at once, so the kernels are compiled serial there
+    assert not threadsafe_layer_loads(("baresoil_no_such_layer", "baresoil_nor_this_one"))
+    assert threadsafe_layer_loads(("baresoil_no_such_layer", "json"))

@@ -12,16 +12,22 @@ A ``NUMBA_CACHE_DIR`` set by the user wins.
 The few kernels that split their pixels over the cores (``parallel=True``, where one block of a small
 area would otherwise keep one core busy) run on a thread-safe threading layer (OpenMP, or TBB where
 installed): the scheduler's threads may call them at the same time, which numba's default workqueue
-layer does not survive.  A ``NUMBA_THREADING_LAYER`` set by the user wins.
+layer does not survive.  Where neither loads they run serially (:func:`parallel_kernel`).  A
+``NUMBA_THREADING_LAYER`` set by the user wins.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numba
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _cache_by_source_hash() -> None:
@@ -32,9 +38,37 @@ def _cache_by_source_hash() -> None:
     numba.config.CACHE_DIR = str(here / "__pycache__" / f"numba-{digest[:12]}")  # type: ignore[attr-defined]
 
 
+THREADSAFE_LAYERS = ("numba.np.ufunc.omppool", "numba.np.ufunc.tbbpool")
+"""numba's thread-safe threading layers: OpenMP (needs the system's libgomp, which comes with gcc) and TBB
+(needs the ``tbb`` package)."""
+
+
+def threadsafe_layer_loads(modules: Sequence[str] = THREADSAFE_LAYERS) -> bool:
+    """Whether one of numba's thread-safe threading layers can be loaded on this machine."""
+    for module in modules:
+        try:
+            import_module(module)
+        except (ImportError, OSError):
+            continue
+        return True
+    return False
+
+
 _cache_by_source_hash()
-if not os.environ.get("NUMBA_THREADING_LAYER"):
+USER_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "")
+PARALLEL = bool(USER_LAYER) or threadsafe_layer_loads()
+"""Whether the kernels made with :func:`parallel_kernel` split their pixels over the cores.  Without a
+thread-safe layer (a machine with neither libgomp nor TBB) they run serially, with the same results:
+numba's workqueue layer ends the process when two of the scheduler's threads launch a parallel kernel at
+once."""
+if not USER_LAYER:
     numba.config.THREADING_LAYER = "threadsafe"  # type: ignore[attr-defined]
+
+
+def parallel_kernel(func: F) -> F:
+    """A numba kernel whose ``numba.prange`` loops run on every core where :data:`PARALLEL` (else as
+    ``range``); cached, and releasing the GIL."""
+    return numba.njit(cache=True, nogil=True, parallel=PARALLEL)(func)  # type: ignore[return-value]
 
 
 def pixel_stripes(n_pixels: int) -> int:

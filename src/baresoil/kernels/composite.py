@@ -5,12 +5,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import pixel_stripes
+from . import parallel_kernel, pixel_stripes
 
 CI95_Z = 1.96
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@parallel_kernel
 def masked_stats(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, sample standard deviation (n - 1) and count over time of the masked observations.
 
@@ -60,7 +60,7 @@ def masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return median.reshape(values.shape[1:])
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@parallel_kernel
 def _masked_median(values: np.ndarray, mask: np.ndarray, n_stripes: int) -> np.ndarray:
     n_pix = values.shape[0]
     out = np.full(n_pix, np.nan, dtype=np.float64)

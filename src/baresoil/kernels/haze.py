@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from scipy import ndimage
 
-from . import pixel_stripes
+from . import parallel_kernel, pixel_stripes
 
 HAZE_ANGSTROM = 1.5
 """Ångström exponent of haze reflectance: aerosol scattering falls as wavelength^-1.5."""
@@ -57,7 +57,7 @@ def departures(R: np.ndarray, valid: np.ndarray, groups: Sequence[np.ndarray]) -
     return _departures(np.ascontiguousarray(R, dtype=np.float32), label, len(groups) + 1, stripes)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@parallel_kernel
 def _departures(R: np.ndarray, label: np.ndarray, n_groups: int, n_stripes: int) -> np.ndarray:
     n_pix = R.shape[2]
     out = np.full(R.shape, np.nan, dtype=np.float32)
