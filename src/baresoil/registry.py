@@ -11,6 +11,7 @@ known at run time with :func:`register_factory`.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -190,9 +191,15 @@ def add_loader(load: Callable[[], object]) -> None:
     _LOADERS.append(load)
 
 
+_LOADING = threading.RLock()
+"""Held while the loaders run: another thread (two API jobs, say) waits for every layer rather than reading a
+half-filled registry; the loading thread itself, re-entering from a module it imports, finds none pending."""
+
+
 def _load_pending() -> None:
-    while _LOADERS:
-        _LOADERS.pop(0)()
+    with _LOADING:
+        while _LOADERS:
+            _LOADERS.pop(0)()
 
 
 def layer(code: str) -> Layer:
