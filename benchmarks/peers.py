@@ -148,7 +148,9 @@ def seasons_notebook(
     refl = _reflectance(data, ("B04", "B08"))
     ndvi = ((refl["B08"] - refl["B04"]) / (refl["B08"] + refl["B04"])).where(data.SCL.isin((4, 5)))
     ndvi = ndvi.chunk({"time": -1})
-    daily = ndvi.resample(time="1D").mean().interpolate_na("time").bfill("time").ffill("time")
+    # resampling splits time into chunks again (xarray 2025+), which interpolate_na refuses
+    daily = ndvi.resample(time="1D").mean().chunk({"time": -1})
+    daily = daily.interpolate_na("time").bfill("time").ffill("time")
     smooth = xr.apply_ufunc(savgol_filter, daily, 31, 2, kwargs={"axis": -1},
                             input_core_dims=[["time"]], output_core_dims=[["time"]], dask="parallelized",
                             output_dtypes=[np.float32])  # fmt: skip
