@@ -141,6 +141,7 @@ def soilsuite_notebook(
 def seasons_notebook(
     catalog: str, bbox: Sequence[float], start: str, end: str, out: str, resolution: float
 ) -> None:
+    import dask
     import xarray as xr
     from scipy.signal import savgol_filter
 
@@ -150,8 +151,8 @@ def seasons_notebook(
     ndvi = ndvi.chunk({"time": -1})
     # resampling splits time into chunks again (xarray 2025+), which interpolate_na refuses
     daily = ndvi.resample(time="1D").mean().chunk({"time": -1})
-    daily = daily.interpolate_na("time").bfill("time").ffill("time")
-    smooth = xr.apply_ufunc(savgol_filter, daily, 31, 2, kwargs={"axis": -1},
+    daily = daily.interpolate_na("time").bfill("time").ffill("time").fillna(0)  # 0: never observed
+    smooth = xr.apply_ufunc(savgol_filter, daily, kwargs={"window_length": 31, "polyorder": 2, "axis": -1},
                             input_core_dims=[["time"]], output_core_dims=[["time"]], dask="parallelized",
                             output_dtypes=[np.float32])  # fmt: skip
     smooth = smooth.transpose("time", ...)
@@ -162,11 +163,13 @@ def seasons_notebook(
     rising = above & ~above.shift(time=1, fill_value=False)
     falling = ~above & above.shift(time=1, fill_value=False)
     index = xr.DataArray(np.arange(smooth.sizes["time"]), dims="time")
-    emergence = doy[(rising * index).where(rising & (index <= peak)).max("time").fillna(0).astype(int)]
-    harvest = doy[(falling * index).where(falling & (index > peak)).min("time").fillna(0).astype(int)]
+    first_rise = (rising * index).where(rising & (index <= peak)).max("time").fillna(0).astype(int)
+    first_fall = (falling * index).where(falling & (index > peak)).min("time").fillna(0).astype(int)
+    first_rise, first_fall = dask.compute(first_rise, first_fall)  # xarray indexes with computed arrays only
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    computed = xr.Dataset({"emergence": emergence, "harvest": harvest}).astype("float32").compute()
+    days = {"emergence": doy[first_rise], "harvest": doy[first_fall]}
+    computed = xr.Dataset({k: v.drop_vars("time") for k, v in days.items()}).astype("float32")
     for name in ("emergence", "harvest"):
         computed[name].odc.write_cog(str(out_dir / f"{name}.tif"), overwrite=True)
 
