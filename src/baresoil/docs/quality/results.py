@@ -63,16 +63,17 @@ def load_results(folder: Path) -> dict[str, Run]:
     return runs
 
 
-ACCUMULATED = frozenset({"generalisation"})
-"""Benchmarks run a part at a time (one family, one set of worlds): every run counts, a later record of
-the same family and world (or set) replacing an earlier one."""
+ACCUMULATED = frozenset({"generalisation", "bench_speed"})
+"""Benchmarks run a part at a time (one family, one set of worlds, one resolution): every run counts, a
+later record of the same family and world (or set), resolution and area replacing an earlier one."""
 
 
 def _accumulated(by_run: Mapping[str, list[Record]]) -> list[Record]:
     latest: dict[tuple[object, ...], Record] = {}
     for key in sorted(by_run):
         for record in by_run[key]:
-            ident = (record.get("benchmark"), record.get("family"), record.get("world"), record.get("set"))
+            ident = (record.get("benchmark"), record.get("family"), record.get("world"), record.get("set"),
+                     record.get("resolution_m"), record.get("area_fraction"))  # fmt: skip
             latest.pop(ident, None)
             latest[ident] = record
     return list(latest.values())

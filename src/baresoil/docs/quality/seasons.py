@@ -18,6 +18,7 @@ from .results import (
     target,
     targets_table,
 )
+from .soilsuite import against_floor_and_notebook
 
 SEASON_EVENTS = (
     ("emergence", "CPMCE", 8.0),
@@ -114,7 +115,7 @@ def seasons_page(runs: Mapping[str, Run]) -> list[str]:
             )
     if speed:
         parts.append("## Speed and memory\n\n" + records_table(speed, SPEED_COLUMNS))
-    return parts
+    return [*parts, *against_floor_and_notebook(runs, "seasons")]
 
 
 def _acceptance_rows(record: Record | None) -> list[tuple[str, str, object, bool | None]]:

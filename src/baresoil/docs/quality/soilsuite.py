@@ -138,10 +138,11 @@ def soilsuite_page(runs: Mapping[str, Run]) -> list[str]:
 
 def against_floor_and_notebook(runs: Mapping[str, Run], family: str) -> list[str]:
     """The section of ``bench_speed``'s runs of ``family``: targets of issue 28, times and profile."""
-    run = runs.get("bench_speed")
-    records = [r for r in run.named("speed") if r.get("family") == family] if run is not None else []
-    if run is None or not records:
+    every = runs.get("bench_speed")
+    records = [r for r in every.named("speed") if r.get("family") == family] if every is not None else []
+    if every is None or not records:
         return []
+    run = Run(every.bench, records)  # the family's own runs, for the provenance
     worst = max(records, key=lambda r: float(r["product_vs_floor"]))
     product, peer = worst["product"], worst["notebook_peer"]
     targets = targets_table(
