@@ -22,7 +22,8 @@ RANK = {
                 "redact",
                 "parallelism",
                 "spans",
-            ),  # foundations: error types, secrets kept out of every message, threads, time spans
+                "lazy",
+            ),  # foundations: error types, secrets kept out of every message, threads, time spans, façades
             ("grid",),
             ("config",),
             ("catalog",),

@@ -19,29 +19,30 @@ scipy or scikit-learn until something uses them.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .lazy import exports
 from .registry import add_loader
 
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "BaresoilError": ".errors",
-    "Config": ".config",
-    "CubeConfig": ".config",
-    "Job": ".pipeline.run",
-    "SceneFilter": ".config",
-    "SoilSuiteConfig": ".config",
-    "StacSource": ".catalog.source",
-    "TimeRange": ".catalog.source",
-    "area_from_bbox": ".grid",
-    "area_from_file": ".grid",
-    "area_from_tile": ".grid",
-    "load_config": ".config",
-    "observation_counts": ".products.observations",
-    "open_cube": ".cube.load",
-    "run_product": ".pipeline.run",
-    "soilsuite": ".products.soilsuite",
+    "BaresoilError": "errors",
+    "Config": "config",
+    "CubeConfig": "config",
+    "Job": "pipeline.run",
+    "SceneFilter": "config",
+    "SoilSuiteConfig": "config",
+    "StacSource": "catalog.source",
+    "TimeRange": "catalog.source",
+    "area_from_bbox": "grid",
+    "area_from_file": "grid",
+    "area_from_tile": "grid",
+    "load_config": "config",
+    "observation_counts": "products.observations",
+    "open_cube": "cube.load",
+    "run_product": "pipeline.run",
+    "soilsuite": "products.soilsuite",
 }
 """Each public name and the module defining it."""
 
@@ -56,13 +57,7 @@ if TYPE_CHECKING:
     from .products.soilsuite import soilsuite
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value  # once: later look-ups do not come here
-    return value
+__getattr__ = exports(__name__, _PUBLIC)
 
 
 def __dir__() -> list[str]:

@@ -39,8 +39,9 @@ The names below are imported on first use (PEP 562): reading a :class:`WorldSpec
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
 
 if TYPE_CHECKING:
     from .sar import load_s1_truth
@@ -62,11 +63,7 @@ _DEFINED_IN = {
 """Each name and the module defining it."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _DEFINED_IN.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _DEFINED_IN)
 
 
 __all__ = [

@@ -12,8 +12,9 @@ reading the property list (``properties``, the CLI's help) costs no scikit-learn
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ...lazy import exports
 
 if TYPE_CHECKING:
     from .covariates import (
@@ -67,11 +68,7 @@ _DEFINED_IN = {
 """Each name and the module defining it."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _DEFINED_IN.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _DEFINED_IN)
 
 
 __all__ = [
