@@ -164,7 +164,7 @@ def bare_accuracy(folder: Path, inputs: Inputs, config: Config, min_days: int = 
             found = np.zeros(len(true.start), bool)
             last = _day_or_nan(row["LastObsS2"])
             detected = 0
-            for p in range(1, 4):
+            for p in range(1, config.parcels.bs_s2_periods + 1):
                 start = _day_or_nan(row[f"START_S2_{p}"])
                 if np.isnan(start):
                     continue

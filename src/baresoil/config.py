@@ -467,6 +467,10 @@ class ParcelsConfig:
     parcel's pixels (its largest clear count) is clear: the contract's bare day needs half the
     parcel's pixels bare, which fewer clear pixels cannot show, and a view mostly under cloud is read
     from its edges (haze, shadow, unflagged cloud)."""
+    bs_green_index: Literal["dvi", "ndvi"] = "dvi"
+    """How the ``cover`` classifier reads the green share: ``dvi`` from NIR − red (B08 − B04), which
+    mixes linearly with cover, or ``ndvi`` from NDVI, which over a dark soil reads a quarter of canopy
+    as half (a markers table without B04 and B08 is read by NDVI)."""
     bs_statistic: Literal["median", "mean"] = "median"
     """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
     pixels are (the mean mixes a green strip into a bare field)."""

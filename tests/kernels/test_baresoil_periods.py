@@ -614,3 +614,41 @@ def test_the_next_period_is_searched_from_the_first_view_after_end():
     assert sen4cap[0, bp.END] == 20 and sen4cap[1, bp.START] == 55  # searched after day 50: late
     found = bp.parcel_periods(days, bare, conf, bp.PeriodRules(next_gap=0))
     assert found[0, bp.END] == 20 and found[1, bp.START] == 45 and found[1, bp.END] == 60
+
+
+def test_green_read_by_nir_minus_red_mixes_linearly_over_a_dark_soil():
+    # reflectance (red, NIR) of a dark wet soil and of a full canopy; views mixed in reflectance, as
+    # a field is: 20 % canopy leaves 80 % soil (bare), 40 % leaves 60 % (not bare)
+    soil, canopy = np.array([0.06, 0.10]), np.array([0.03, 0.40])
+    covers = [0.0] * 6 + [0.2, 0.4] + [1.0] * 4
+    spectra = np.array([(1 - g) * soil + g * canopy for g in covers])
+    red, nir = spectra[:, 0], spectra[:, 1]
+    ndvi, dvi = (nir - red) / (nir + red), nir - red
+    owner = np.array(["field"] * 8 + ["meadow"] * 4)
+    ndti = np.full(ndvi.size, 0.1)
+    by_dvi = bp.exposed_share(ndvi, ndti, owner, dvi=dvi)
+    assert by_dvi.green[6] == pytest.approx(0.2, abs=0.01) and by_dvi.exposed[6] >= 0.75
+    assert by_dvi.exposed[7] == pytest.approx(0.6, abs=0.01)
+    # NDVI saturates: the same 20 % canopy reads as about half the way to the full one
+    assert bp.exposed_share(ndvi, ndti, owner).exposed[6] < 0.6
+
+
+def test_a_parcel_that_never_shows_its_soil_reads_green_against_the_area_soil():
+    soil, canopy = np.array([0.08, 0.12]), np.array([0.03, 0.40])
+    covers = [0.0] * 6 + [1.0] * 3 + [0.6, 0.7, 0.8]
+    owner = np.array(["field"] * 6 + ["wood"] * 3 + ["meadow"] * 3)
+    spectra = np.array([(1 - g) * soil + g * canopy for g in covers])
+    red, nir = spectra[:, 0], spectra[:, 1]
+    shares = bp.exposed_share((nir - red) / (nir + red), np.full(len(covers), 0.1), owner, dvi=nir - red)
+    assert np.allclose(shares.green[owner == "meadow"], [0.6, 0.7, 0.8], atol=0.01)
+    assert (shares.exposed[owner == "meadow"] < 0.75).all()
+
+
+def test_an_area_where_no_parcel_shows_its_soil_reads_green_by_ndvi():
+    # every parcel always green: no soil level for NIR − red, and noise must not read as soil
+    rng = np.random.default_rng(1)
+    red = 0.03 + rng.normal(0, 0.003, 40)
+    nir = 0.40 + rng.normal(0, 0.005, 40)
+    owner = np.repeat(["a", "b", "c", "d"], 10)
+    shares = bp.exposed_share((nir - red) / (nir + red), np.full(40, 0.3), owner, dvi=nir - red)
+    assert (shares.exposed < 0.75).all()

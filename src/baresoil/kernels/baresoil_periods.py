@@ -284,7 +284,11 @@ class CoverShares:
 
 
 def exposed_share(
-    ndvi: np.ndarray, ndti: np.ndarray, owner: np.ndarray, rules: CoverRules = CoverRules()
+    ndvi: np.ndarray,
+    ndti: np.ndarray,
+    owner: np.ndarray,
+    rules: CoverRules = CoverRules(),
+    dvi: np.ndarray | None = None,
 ) -> CoverShares:
     """Green, residue and exposed-soil shares of each observation from levels the data set itself.
 
@@ -313,9 +317,14 @@ def exposed_share(
     soil_ndvi = parcel_low(np.where(finite, ndvi, np.nan), owner, rules.soil_quantile)
     soil_ndti = parcel_low(np.where(finite, ndti, np.nan), owner, rules.soil_quantile)
     allowed = 1.0 - rules.min_soil
-    soil_ndvi = np.minimum(soil_ndvi, rules.max_soil_ndvi)
+    green = None
+    if dvi is not None:
+        green = _green_by_dvi(np.asarray(dvi, np.float64), finite, top, soil_ndvi, owner, rules)
+    if green is None:
+        soil_ndvi = np.minimum(soil_ndvi, rules.max_soil_ndvi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            green = (ndvi - soil_ndvi) / (green_ndvi - soil_ndvi)
     with np.errstate(invalid="ignore", divide="ignore"):
-        green = (ndvi - soil_ndvi) / (green_ndvi - soil_ndvi)
         excess = ndti - (soil_ndti + np.clip(green, 0.0, 1.0) * (green_ndti - soil_ndti))
         dry = finite & (green < allowed)
         full = np.nanpercentile(excess[dry], rules.residue_quantile) if dry.any() else np.nan
@@ -327,6 +336,32 @@ def exposed_share(
     exposed = 1.0 - green - residue
     return CoverShares(np.where(finite, green, np.nan), np.where(finite, residue, np.nan),
                        np.where(finite, exposed, np.nan))  # fmt: skip
+
+
+def _green_by_dvi(
+    dvi: np.ndarray,
+    finite: np.ndarray,
+    top: np.ndarray,
+    soil_ndvi: np.ndarray,
+    owner: np.ndarray,
+    rules: CoverRules,
+) -> np.ndarray | None:
+    """Green share from the difference NIR − red, which mixes linearly with cover where NDVI does not;
+    None where no parcel of the area shows its soil (there is no soil level to read it against).
+
+    Over a dark soil a quarter of green canopy already lifts NDVI halfway to a full canopy's; NIR − red
+    of a mixture is the covers' NIR − red weighted by their shares.  A parcel whose lowest NDVI is above
+    ``max_soil_ndvi`` never shows its soil: its soil level is the median of the other parcels'.
+    """
+    finite = finite & np.isfinite(dvi)
+    soil = parcel_low(np.where(finite, dvi, np.nan), owner, rules.soil_quantile)
+    shows = (soil_ndvi <= rules.max_soil_ndvi) & np.isfinite(soil)
+    if not shows.any():
+        return None
+    soil = np.where(shows, soil, float(np.median(soil[shows])))
+    full = float(np.median(dvi[top & finite])) if (top & finite).any() else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (dvi - soil) / (full - soil)
 
 
 def _within_spread(values: np.ndarray, owner: np.ndarray) -> float:

@@ -196,10 +196,13 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
     ``bs_thr_bs_s2``, NBS above ``bs_thr_nbs_s2``; it trains the S1 forest."""
     rules = params.cover_rules()
     statistic = params.bs_statistic if params.bs_statistic in markers.columns else "mean"
-    views = _mostly_clear(wide_means(markers, "S2", ["NDVI", "NDTI"], statistic=statistic),
+    bands = ["B04", "B08"] if params.bs_green_index == "dvi" else []
+    views = _mostly_clear(wide_means(markers, "S2", ["NDVI", "NDTI", *bands], statistic=statistic),
                           params.bs_min_clear_share)  # fmt: skip
     ndvi, ndti, owner = (views[c].to_numpy() for c in ("NDVI", "NDTI", "parcel_id"))
-    shares = bp.exposed_share(ndvi, ndti, owner, rules)
+    has_bands = all(b in views.columns for b in bands) and bool(bands)
+    dvi = (views["B08"] - views["B04"]).to_numpy(np.float64) if has_bands else None
+    shares = bp.exposed_share(ndvi, ndti, owner, rules, dvi=dvi)
     exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
     mine = exposed.reindex(pd.MultiIndex.from_frame(wide[["parcel_id", "date"]])).to_numpy()
     result = bp.bare_from_share(mine, rules)
