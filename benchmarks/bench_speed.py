@@ -64,18 +64,35 @@ def needed_files(world: Path, area: Area, family: str) -> list[str]:
                    if b in item.bands})  # fmt: skip
 
 
+def parcels_in(world: Path, area: Area, fraction: float, folder: Path) -> Path:
+    """The world's parcels, or (``fraction`` < 1) those that meet ``area``, written to ``folder``."""
+    whole = world / "inputs" / "parcels.gpkg"
+    if fraction >= 1.0:
+        return whole
+    import geopandas as gpd
+    import shapely.geometry
+
+    frame = gpd.read_file(whole)
+    box = gpd.GeoSeries([shapely.geometry.box(*area.lonlat_bounds)], crs=4326).to_crs(frame.crs).iloc[0]
+    clipped = folder / "parcels.gpkg"
+    frame[frame.intersects(box)].to_file(clipped)
+    return clipped
+
+
 def product(
-    family: str, world: Path, bbox: tuple[float, ...], resolution: float, out: Path, profile: Path
-) -> Measured:
+    family: str, world: Path, bbox: tuple[float, ...], resolution: float, out: Path, profile: Path,
+    parcels: Path | None = None,
+) -> Measured:  # fmt: skip
     start, end = PERIODS[family]
-    command = [family, "--stac", str(catalog_of(world)), "--bbox", *(f"{v:.6f}" for v in bbox),
-               "--out", str(out), "--resolution", f"{resolution:g}"]  # fmt: skip
+    command = [family, "--stac", str(catalog_of(world)), "--out", str(out), "--resolution", f"{resolution:g}"]
     if family == "seasons":
         command += ["--year", "2022"]
     else:
         command += ["--start", start, "--end", end]
-    if family == "parcels":
-        command += ["--parcels", str(world / "inputs" / "parcels.gpkg"), "--id-column", "parcel_id"]
+    if parcels is not None:  # the parcels set the area: the command takes no box
+        command += ["--parcels", str(parcels), "--id-column", "parcel_id"]
+    else:
+        command += ["--bbox", *(f"{v:.6f}" for v in bbox)]
     return _timed([str(Path(sys.executable).parent / "baresoil"), *command], {PROFILE_ENV: str(profile)})
 
 
@@ -109,11 +126,13 @@ def run(family: str, world: Path, resolution: float, fraction: float) -> dict[st
         listing = Path(tmp) / "files.json"
         listing.write_text(json.dumps(files))
         floor = measure("decode", str(listing))
-        extra = [str(world / "inputs" / "parcels.gpkg")] if family == "parcels" else []
+        parcels = parcels_in(world, area, fraction, Path(tmp)) if family == "parcels" else None
+        extra = [str(parcels)] if parcels is not None else []
         box = ",".join(f"{v:.6f}" for v in bbox)
         peer_out = str(Path(tmp) / "peer")
         peer = measure(family, str(catalog_of(world)), box, start, end, peer_out, f"{resolution:g}", *extra)
-        ours = product(family, world, bbox, resolution, Path(tmp) / "product", Path(tmp) / "profile.json")
+        ours = product(family, world, bbox, resolution, Path(tmp) / "product", Path(tmp) / "profile.json",
+                       parcels)  # fmt: skip
         profile = profile_of(json.loads((Path(tmp) / "profile.json").read_text()), ours.seconds)
     return {
         "benchmark": "speed", "family": family, "resolution_m": resolution, "area_fraction": fraction,

@@ -10,8 +10,9 @@ user would write for the same product, written plainly here, as a user would).
   mean, standard deviation and count and the bare-soil frequency, written as GeoTIFF;
 * :func:`seasons_notebook`: NDVI, daily interpolation, a Savitzky–Golay filter, the emergence and
   harvest as threshold crossings of the smoothed curve, written as GeoTIFF;
-* :func:`parcels_notebook`: the per-parcel mean of each band per date with ``xarray.groupby`` over
-  a rasterised parcel grid, written as Parquet.
+* :func:`parcels_notebook`: the per-parcel mean of each band and index per date with
+  ``xarray.groupby`` (flox) over a rasterised parcel grid, a bare rule per parcel and date on those
+  means (the SoilSuite notebook's, half the parcel clear), written as Parquet.
 
 Each runs in its own process (``measure``), so that its peak memory and CPU time are its own.
 """
@@ -180,20 +181,29 @@ def parcels_notebook(catalog: str, bbox: Sequence[float], start: str, end: str, 
     import rasterio.features
     import xarray as xr
 
-    data = _load(catalog, bbox, start, end, ("B02", "B04", "B08", "B11", "B12", "SCL"), resolution)
-    refl = _reflectance(data, ("B02", "B04", "B08", "B11", "B12"))
+    bands = ("B02", "B03", "B04", "B08", "B8A", "B11", "B12")
+    data = _load(catalog, bbox, start, end, (*bands, "SCL"), resolution)
+    refl = _reflectance(data, bands)
     clear = data.SCL.isin((4, 5))
     geobox = data.odc.geobox
     frame = gpd.read_file(parcels).to_crs(geobox.crs.to_wkt())
     shapes = zip(frame.geometry, frame["parcel_id"], strict=True)
     grid = rasterio.features.rasterize(shapes, out_shape=geobox.shape, transform=geobox.transform, fill=0,
                                        dtype="int32")  # fmt: skip
-    ids = xr.DataArray(grid, dims=("y", "x"), name="parcel_id")
+    # outside every parcel is NaN, which groupby leaves out; the coordinates make it align with the cube
+    ids = xr.DataArray(np.where(grid > 0, grid, np.nan), dims=("y", "x"), name="parcel_id",
+                       coords={"y": data.y, "x": data.x})  # fmt: skip
     ndvi = (refl["B08"] - refl["B04"]) / (refl["B08"] + refl["B04"])
     ndti = (refl["B11"] - refl["B12"]) / (refl["B11"] + refl["B12"])
-    stack = xr.Dataset({"NDVI": ndvi, "NDTI": ndti, "B02": refl["B02"]}).where(clear)
-    means = stack.where(ids > 0).groupby(ids).mean().compute()
-    table = means.to_dataframe().dropna(how="all").reset_index()
+    nbr = (refl["B08"] - refl["B12"]) / (refl["B08"] + refl["B12"])
+    stack = xr.Dataset({**refl, "NDVI": ndvi, "NDTI": ndti, "NBR": nbr}).where(clear)
+    stack["clear"] = clear.astype("float32")  # its mean is the parcel's clear share
+    means = stack.groupby(ids).mean().compute()  # flox, one pass over the data
+    table = means.drop_vars("spatial_ref", errors="ignore").to_dataframe().reset_index()
+    table["parcel_id"] = table["parcel_id"].astype("int64")
+    # bare per parcel and date: the SoilSuite notebook's rule on the parcel means, half the parcel clear
+    table["bare"] = (table["NDVI"] + table["NBR"] <= 0.2) & (table["clear"] >= 0.5)
+    table = table[table["clear"] > 0]
     Path(out).mkdir(parents=True, exist_ok=True)
     table.to_parquet(Path(out) / "markers.parquet")
 

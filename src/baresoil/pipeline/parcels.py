@@ -33,6 +33,7 @@ from ..io.tables import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, table_columns, write
 from ..products.base import period_label
 from ..products.parcels.markers import FEATURE_UNITS, code_blocks, parcel_markers, wide_markers
 from ..products.parcels.tables import ParcelContext, table_products
+from ..spans import span
 from .progress import ProgressReport, block_progress
 
 FAMILY = "parcels"
@@ -84,14 +85,23 @@ class ParcelRun:
 
 def run_parcels(job: ParcelJob) -> ParcelRun:
     """Markers database and table products of ``job``; returns the STAC item written."""
+    with span("run (wall)"):
+        return _run_parcels(job)
+
+
+def _run_parcels(job: ParcelJob) -> ParcelRun:
     config = job.config
     resolution = config.cube.resolution
     buffer_m = config.parcels.buffer_m if config.parcels.buffer_m >= 0 else default_buffer_m(resolution)
-    parcels = read_parcels(job.parcels, job.id_column, category_column=job.category_column, buffer_m=buffer_m)
+    with span("read parcels"):
+        parcels = read_parcels(
+            job.parcels, job.id_column, category_column=job.category_column, buffer_m=buffer_m
+        )
     if len(parcels) == 0:
         raise ParcelError(f"{job.parcels}: no usable parcel ({len(parcels.report)} reported problems)")
     area = Area(box(*parcels.bounds).buffer(resolution, join_style="mitre"), f"parcels of {job.parcels}")
-    items = find_items(job.source, area, job.period)
+    with span("search"):
+        items = find_items(job.source, area, job.period)
     scenes = select_scenes(items, config.scenes)
     footprint = data_footprint(items)
     parcels = parcels.clip(footprint, "the Sentinel-2 scenes")
@@ -99,9 +109,10 @@ def run_parcels(job: ParcelJob) -> ParcelRun:
         raise ParcelError(f"{job.parcels}: no parcel lies inside the Sentinel-2 scenes of {job.source}")
     area = area.intersection(footprint, "the Sentinel-2 scenes")
     geobox = area.geobox(resolution)
-    cube = load_cube(scenes, geobox, config.cube)
-    codes = rasterise_parcels(parcels, geobox, cube.B02.chunks[-2:])
-    layout = code_blocks(codes)
+    with span("plan"):  # the cube's graph and the parcel grid
+        cube = load_cube(scenes, geobox, config.cube)
+        codes = rasterise_parcels(parcels, geobox, cube.B02.chunks[-2:])
+        layout = code_blocks(codes)
     parcels = parcels.with_pixel_counts(layout.totals, config.parcels.min_pixels)
     s1 = None
     if job.s1_source is not None:
@@ -109,16 +120,19 @@ def run_parcels(job: ParcelJob) -> ParcelRun:
     with (
         explain_read_errors(scenes),
         block_progress("parcel markers", job.progress, job.report) as on_progress,
+        span("markers: read and compute (wall)"),
     ):
         markers = parcel_markers(cube, codes, parcels, s1=s1, layout=layout, on_progress=on_progress)
     item_id = f"{FAMILY}_{_slug(job.parcels.stem)}_{period_label(job.period)}_R{resolution:g}m"
     folder = job.out_dir / item_id
-    assets = _write_markers(folder, parcels, markers)
+    with span("write markers"):
+        assets = _write_markers(folder, parcels, markers)
     context = ParcelContext(parcels, markers, job.period, config, has_s1=s1 is not None, cube=cube,
                             codes=codes, s1=s1)  # fmt: skip
     for product in table_products():
-        for name, table in product.run(context).items():
-            assets.update(_write_table(folder, name, table, product.title, product.description))
+        with span(f"{product.name} (wall)"):  # reads, computes and writes its tables
+            for name, table in product.run(context).items():
+                assets.update(_write_table(folder, name, table, product.title, product.description))
     properties = {
         "baresoil:family": FAMILY,
         "baresoil:source": str(job.source),

@@ -18,9 +18,14 @@ from .results import (
     target,
     targets_table,
 )
+from .soilsuite import against_floor_and_notebook
 
 
 def parcels_page(runs: Mapping[str, Run]) -> list[str]:
+    return [*_accuracy_parts(runs), *against_floor_and_notebook(runs, "parcels")]
+
+
+def _accuracy_parts(runs: Mapping[str, Run]) -> list[str]:
     parts = []
     markers = runs.get("bench_parcels")
     analytics = runs.get("bench_parcel_analytics")

@@ -173,8 +173,8 @@ def against_floor_and_notebook(runs: Mapping[str, Run], family: str) -> list[str
         "*decode floor* decodes every COG the product's scenes need whole with rasterio on two threads, "
         "without warping (what no reader can beat); the *notebook peer* is the odc-stac + xarray code a "
         "user would write (`benchmarks/peers.py`); the product is the `baresoil` command, end to end "
-        "(search to COGs and STAC). The machine is shared: the load average says how busy it was, and "
-        "only the ratios of one run compare.\n\n" + targets + "\n\n" + times
+        "(search to the outputs and their STAC). The machine is shared: the load average says how busy it "
+        "was, and only the ratios of one run compare.\n\n" + targets + "\n\n" + times
     ]
     profile = worst.get("profile") or {}
     if profile:
