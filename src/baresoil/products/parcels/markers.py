@@ -411,8 +411,10 @@ def wide_markers(markers: pd.DataFrame, parcels: ParcelSet, stats: Sequence[str]
     for source, feature in keys:
         mine = (table["source"] == source).to_numpy() & (table["feature"] == feature).to_numpy()
         rows = table[mine]
+        # one name per date, not per row: the rows are parcels x dates, the names only dates
+        dates, which = np.unique(days[mine], return_inverse=True)
         for stat in stats:
-            names = [sen4cap_column(d, stat, source, feature) for d in days[mine]]
+            names = np.asarray([sen4cap_column(d, stat, source, feature) for d in dates], dtype=object)[which]
             pieces.append(pd.DataFrame({"parcel_id": rows["parcel_id"].to_numpy(), "column": names,
                                         "value": rows[stat].to_numpy(), "day": days[mine],
                                         "rank": len(pieces)}))  # fmt: skip
