@@ -7,6 +7,8 @@ Series are written as tokens, one observation every 5 days unless days are given
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from baresoil.kernels import baresoil_periods as bp
 
@@ -652,3 +654,21 @@ def test_an_area_where_no_parcel_shows_its_soil_reads_green_by_ndvi():
     owner = np.repeat(["a", "b", "c", "d"], 10)
     shares = bp.exposed_share((nir - red) / (nir + red), np.full(40, 0.3), owner, dvi=nir - red)
     assert (shares.exposed < 0.75).all()
+
+
+@given(
+    red=st.floats(0.04, 0.25),
+    ratio=st.floats(1.05, 1.6),
+    covers=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
+)
+def test_green_by_nir_minus_red_recovers_the_cover_of_any_soil(red, ratio, covers):
+    # a parcel whose soil shows (six bare views) beside a full canopy: each mixed view's green share
+    # is its canopy cover, whatever the soil's brightness and colour
+    soil, canopy = np.array([red, red * ratio]), np.array([0.03, 0.42])
+    cover = np.array([0.0] * 6 + covers + [1.0] * 4)
+    spectra = (1 - cover)[:, None] * soil + cover[:, None] * canopy
+    r, n = spectra[:, 0], spectra[:, 1]
+    owner = np.array(["field"] * (6 + len(covers)) + ["wood"] * 4)
+    shares = bp.exposed_share((n - r) / (n + r), np.full(cover.size, 0.1), owner, dvi=n - r)
+    mine = slice(6, 6 + len(covers))
+    assert np.allclose(shares.green[mine], cover[mine], atol=1e-6)
