@@ -25,6 +25,13 @@ read once for every output:
 The result is an ``xr.Dataset`` keyed by output name (with :func:`per_chunk_groups`, one per group
 of outputs, such as periods): an output of count 1 is a ``(y, x)`` variable, a larger one
 ``(band, y, x)`` with the given band names.
+
+Kernels that are not per pixel reach the chunks through the same module:
+
+* :func:`per_field` reduces ``(time, y, x)`` inputs per field of an id raster over every chunk (an
+  exact sum, whatever the chunking), calls the kernel once on the fields' sums and paints each field's
+  results back onto its pixels;
+
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import dask
@@ -42,6 +50,9 @@ import xarray as xr
 from ..spans import span
 
 log = logging.getLogger(__name__)
+
+Lazy = da.Array
+"""The lazy array of a cube's variable (products annotate with it; they do not import dask)."""
 
 Kernel = Callable[..., Mapping[Any, np.ndarray]]
 Outputs = Mapping[str, int]
@@ -178,6 +189,12 @@ def _prepared(prepare: Callable[[], object]) -> np.ndarray:
     return np.array(True)
 
 
+def as_lazy(data: Any) -> Lazy:
+    """``data`` as a lazy array: a dask array as it is (numpy's functions on one give one, but are
+    typed as giving an ndarray), anything else as one chunk."""
+    return _as_dask(data)
+
+
 def _as_dask(data: Any) -> da.Array:
     return data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=-1)
 
@@ -206,3 +223,79 @@ def _split(
                                             dims=("band", "y", "x"))  # fmt: skip
         results.append(xr.Dataset(layers))
     return results
+
+
+# --- per field ------------------------------------------------------------------------------------
+
+
+def per_field(
+    kernel: Kernel,
+    inputs: Sequence[Input | None],
+    fields: Any,
+    n_fields: int,
+    outputs: Sequence[str],
+    *,
+    y: xr.DataArray | np.ndarray,
+    x: xr.DataArray | np.ndarray,
+    dtype: np.dtype[Any] | type = np.float32,
+) -> xr.Dataset:
+    """Run ``kernel`` once on the per-field sums of ``inputs`` and give each pixel its field's results.
+
+    ``fields`` (y, x) holds ids 0..``n_fields`` (0: no field) on the grid of the inputs, which are
+    ``(time, y, x)`` (dims ``"tyx"``).  The kernel gets, per input, an array ``(3, time, field)``
+    (``None`` for an absent input): the sum of the finite values of each date and field, their count
+    and the field's pixels, summed exactly over every chunk; it returns a mapping from output name to
+    a ``(field,)`` array (index = id), and each pixel gets its field's values, cast to ``dtype``."""
+    present = [(k, inp) for k, inp in enumerate(inputs) if inp is not None]
+    for _, inp in present:
+        if inp.dims != "tyx":
+            raise ValueError(f"per_field takes (time, y, x) inputs, not {inp.dims!r}")
+    ids = _as_dask(fields)
+    sums = [_field_sums(_as_dask(inp.data), ids, n_fields) for _, inp in present]
+    n_times = [int(_as_dask(inp.data).shape[0]) for _, inp in present]
+
+    def analyse(*blocks: np.ndarray) -> np.ndarray:
+        given: list[np.ndarray | None] = [None] * len(inputs)
+        for (k, _), block, n_time in zip(present, blocks, n_times, strict=True):
+            given[k] = block.reshape(3, n_time, n_fields + 1)
+        with span("kernels"):
+            result = kernel(*given)
+        if set(result) != set(outputs):
+            raise ValueError(f"kernel outputs {sorted(result)} differ from those declared {sorted(outputs)}")
+        return np.stack([np.asarray(result[name]) for name in outputs])
+
+    results = da.map_blocks(analyse, *sums, chunks=((len(outputs),), (n_fields + 1,)), new_axis=1,
+                            dtype=np.float64)  # fmt: skip
+    painted = da.blockwise(partial(_paint, dtype=dtype), "lyx", results, "lk", ids, "yx", dtype=dtype,
+                           concatenate=True)  # fmt: skip
+    coords = {"y": y, "x": x}
+    return xr.Dataset({name: xr.DataArray(painted[i], coords=coords, dims=("y", "x"))
+                       for i, name in enumerate(outputs)})  # fmt: skip
+
+
+def _field_sums(values: da.Array, fields: da.Array, n_fields: int) -> da.Array:
+    """Per (date, field), flattened: sum of the finite values, their count and all pixels, over all chunks."""
+    n_time = values.shape[0]
+    return da.blockwise(partial(_block_field_sums, n_fields=n_fields), "oyx", values, "tyx", fields, "yx",
+                        new_axes={"o": 3 * n_time * (n_fields + 1)}, adjust_chunks={"y": 1, "x": 1},
+                        dtype=np.float64, concatenate=True).sum(axis=(1, 2))  # fmt: skip
+
+
+def _block_field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarray:
+    """Per (date, field): sum of valid values, valid pixels and all pixels; flattened, one block."""
+    n_time = values.shape[0]
+    flat = ids.reshape(-1).astype(np.int64)
+    out = np.zeros((3, n_time, n_fields + 1))
+    pixels = np.bincount(flat, minlength=n_fields + 1)
+    for t in range(n_time):
+        v = values[t].reshape(-1)
+        clear = np.isfinite(v)
+        out[0, t] = np.bincount(flat[clear], weights=v[clear], minlength=n_fields + 1)
+        out[1, t] = np.bincount(flat[clear], minlength=n_fields + 1)
+        out[2, t] = pixels
+    return out.reshape(-1, 1, 1)
+
+
+def _paint(results: np.ndarray, ids: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
+    """Each pixel gets its field's values."""
+    return results[:, ids.astype(np.int64)].astype(dtype)
