@@ -31,16 +31,20 @@ Kernels that are not per pixel reach the chunks through the same module:
 * :func:`per_field` reduces ``(time, y, x)`` inputs per field of an id raster over every chunk (an
   exact sum, whatever the chunking), calls the kernel once on the fields' sums and paints each field's
   results back onto its pixels;
+* :func:`per_block` makes one lazy task per spatial block of a given layout, for kernels whose result
+  is not a raster (a table's rows, say), and :func:`compute_batches` computes them a batch at a time;
+* :func:`compute` computes several lazy results at once, so that what they share is read once.
 
+No other module of ``products`` builds a dask graph or imports dask (``tests/test_layering.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import dask
 import dask.array as da
@@ -53,6 +57,11 @@ log = logging.getLogger(__name__)
 
 Lazy = da.Array
 """The lazy array of a cube's variable (products annotate with it; they do not import dask)."""
+Task = Any
+"""A lazy result that is not an array (a ``dask.delayed``): see :func:`per_block`."""
+Layout = tuple[tuple[int, ...], tuple[int, ...]]
+"""The chunks of a raster along ``y`` and ``x``."""
+T = TypeVar("T")
 
 Kernel = Callable[..., Mapping[Any, np.ndarray]]
 Outputs = Mapping[str, int]
@@ -299,3 +308,57 @@ def _block_field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.
 def _paint(results: np.ndarray, ids: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
     """Each pixel gets its field's values."""
     return results[:, ids.astype(np.int64)].astype(dtype)
+
+
+# --- per block, for results that are not rasters ----------------------------------------------------
+
+
+def per_block(
+    function: Callable[..., T],
+    inputs: Sequence[Any],
+    layout: Layout,
+    blocks: Sequence[tuple[int, int]],
+    arguments: Callable[[int, int], Sequence[object]] | None = None,
+) -> list[Task]:
+    """One lazy ``function(*input blocks, *arguments(i, j))`` per block ``(i, j)`` of ``blocks``.
+
+    Each input is a lazy ``(..., y, x)`` array, a list of them (the function gets the list of their
+    blocks) or ``None``; it is rechunked along ``y`` and ``x`` to ``layout`` (once, for all blocks),
+    and the function gets block ``(i, j)`` with every leading dimension whole.  A block is read only
+    when its task is computed."""
+    spatial = [_on_layout(inp, layout) for inp in inputs]
+    tasks = []
+    for i, j in blocks:
+        args = [_block_of(inp, i, j) for inp in spatial]
+        extra = arguments(i, j) if arguments is not None else ()
+        tasks.append(dask.delayed(function)(*args, *extra))
+    return tasks
+
+
+def _on_layout(inp: Any, layout: Layout) -> Any:
+    if inp is None:
+        return None
+    if isinstance(inp, list | tuple):
+        return [_on_layout(a, layout) for a in inp]
+    data = _as_dask(inp)
+    return data.rechunk({data.ndim - 2: layout[0], data.ndim - 1: layout[1]})
+
+
+def _block_of(inp: Any, i: int, j: int) -> Any:
+    if inp is None:
+        return None
+    if isinstance(inp, list):
+        return [_block_of(a, i, j) for a in inp]
+    return inp.blocks[(slice(None),) * (inp.ndim - 2) + (i, j)]
+
+
+def compute_batches(tasks: Sequence[Task], batch: int) -> Iterator[list[Any]]:
+    """The results of ``tasks`` in order, ``batch`` at a time (one compute per batch: memory is bounded
+    by a batch, and each batch's tasks run in parallel)."""
+    for start in range(0, len(tasks), batch):
+        yield list(dask.compute(*tasks[start : start + batch]))
+
+
+def compute(*lazy: Any) -> tuple[Any, ...]:
+    """Several lazy results (arrays, tasks) computed at once: what they share is computed once."""
+    return tuple(dask.compute(*lazy))
