@@ -359,6 +359,12 @@ def compute_batches(tasks: Sequence[Task], batch: int) -> Iterator[list[Any]]:
         yield list(dask.compute(*tasks[start : start + batch]))
 
 
+def square_layout(shape: tuple[int, int], size: int) -> Layout:
+    """Chunks of ``size`` pixels a side over a ``shape`` (y, x) raster, the last row and column the rest."""
+    rows, cols = da.core.normalize_chunks((size, size), shape)
+    return tuple(rows), tuple(cols)
+
+
 def compute(*lazy: Any) -> tuple[Any, ...]:
     """Several lazy results (arrays, tasks) computed at once: what they share is computed once."""
     return tuple(dask.compute(*lazy))
