@@ -115,3 +115,37 @@ def test_imports_go_one_way(path, module):
         return  # the package's own __init__: the public façade over every layer
     upward = sorted(t for t in _imports(path, module) if _upward(module, t))
     assert not upward, f"{module} ({_layer(module)}) imports from layers above it: {upward}"
+
+
+DASK_ADAPTER = PACKAGE / "products" / "apply.py"
+"""The one module of ``products`` that builds dask graphs: every product reaches its kernels through it."""
+
+
+def _imports_dask(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "dask"]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and (node.module or "").split(".")[0] == "dask"
+        ):
+            found.append(node.module or "")
+    return found
+
+
+def test_the_dask_check_sees_an_import(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import numpy\nfrom dask import delayed\nif True:\n    import dask.array as da\n")
+    assert _imports_dask(module) == ["dask", "dask.array"]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "products").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_only_the_adapter_imports_dask_in_products(path):
+    if path == DASK_ADAPTER:
+        assert _imports_dask(path), "products/apply.py is the adapter: it should be the one to use dask"
+        return
+    assert not _imports_dask(path), f"{path.relative_to(PACKAGE)} imports dask: go through products/apply.py"

@@ -7,7 +7,15 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from baresoil.products.apply import Input, per_chunk, per_chunk_groups
+from baresoil.products.apply import (
+    Input,
+    compute,
+    compute_batches,
+    per_block,
+    per_chunk,
+    per_chunk_groups,
+    per_field,
+)
 
 NY, NX, NT = 5, 7, 3
 
@@ -134,3 +142,38 @@ def test_prepare_runs_once_before_the_chunks_and_its_failure_is_no_failure(fails
     np.testing.assert_array_equal(out.SUM.values, values.sum(axis=0))
     assert events[0] == "prepare" and events.count("prepare") == 1
     assert events.count("chunk") == len(cube.chunks[1]) * len(cube.chunks[2])
+
+
+@pytest.mark.parametrize("chunks", [(NY, NX), (2, 3), (1, 1)])
+def test_per_field_sums_every_chunk_and_paints_the_fields(chunks: tuple[int, int]) -> None:
+    values, cube = _cube(chunks)
+    values[1, 0, :] = np.nan  # a cloudy row on the second date
+    cube = da.from_array(values, chunks=(-1, *chunks))
+    ids = (np.arange(NY * NX).reshape(NY, NX) % 3).astype(np.int32)  # fields 1 and 2, and none (0)
+
+    def kernel(sums: np.ndarray, absent: None) -> dict[str, np.ndarray]:
+        assert absent is None and sums.shape == (3, NT, 3)
+        total, valid, pixels = sums
+        return {"MEAN": total[1] / valid[1], "PIXELS": pixels[0]}
+
+    fields = da.from_array(ids, chunks=chunks)
+    out = per_field(kernel, [Input(cube, "tyx"), None], fields, 2, ["MEAN", "PIXELS"], y=np.arange(NY),
+                    x=np.arange(NX)).compute()  # fmt: skip
+    for field in range(3):
+        mine = ids == field
+        assert np.allclose(out.MEAN.values[mine], np.nanmean(values[1][mine]))
+        assert (out.PIXELS.values[mine] == mine.sum()).all()
+    assert out.MEAN.dtype == np.float32
+
+
+def test_per_block_reads_each_block_whole_in_time_and_batches_keep_the_order() -> None:
+    values, cube = _cube((2, 3))
+    layout = ((3, 2), (4, 3))  # another layout than the cube's chunks
+    blocks = [(1, 1), (0, 0), (0, 1)]
+    tasks = per_block(
+        lambda a, b, k: (a.shape, b is None, k), [cube, None], layout, blocks, lambda i, j: (i * 10 + j,)
+    )
+    results = [r for batch in compute_batches(tasks, 2) for r in batch]
+    assert results == [((NT, 2, 3), True, 11), ((NT, 3, 4), True, 0), ((NT, 3, 3), True, 1)]
+    sums = per_block(np.sum, [[cube, cube]], layout, [(0, 0)])
+    assert compute(*sums) == (2 * values[:, :3, :4].sum(),)

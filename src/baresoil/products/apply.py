@@ -25,14 +25,26 @@ read once for every output:
 The result is an ``xr.Dataset`` keyed by output name (with :func:`per_chunk_groups`, one per group
 of outputs, such as periods): an output of count 1 is a ``(y, x)`` variable, a larger one
 ``(band, y, x)`` with the given band names.
+
+Kernels that are not per pixel reach the chunks through the same module:
+
+* :func:`per_field` reduces ``(time, y, x)`` inputs per field of an id raster over every chunk (an
+  exact sum, whatever the chunking), calls the kernel once on the fields' sums and paints each field's
+  results back onto its pixels;
+* :func:`per_block` makes one lazy task per spatial block of a given layout, for kernels whose result
+  is not a raster (a table's rows, say), and :func:`compute_batches` computes them a batch at a time;
+* :func:`compute` computes several lazy results at once, so that what they share is read once.
+
+No other module of ``products`` builds a dask graph or imports dask (``tests/test_layering.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import dask
 import dask.array as da
@@ -42,6 +54,14 @@ import xarray as xr
 from ..spans import span
 
 log = logging.getLogger(__name__)
+
+Lazy = da.Array
+"""The lazy array of a cube's variable (products annotate with it; they do not import dask)."""
+Task = Any
+"""A lazy result that is not an array (a ``dask.delayed``): see :func:`per_block`."""
+Layout = tuple[tuple[int, ...], tuple[int, ...]]
+"""The chunks of a raster along ``y`` and ``x``."""
+T = TypeVar("T")
 
 Kernel = Callable[..., Mapping[Any, np.ndarray]]
 Outputs = Mapping[str, int]
@@ -178,6 +198,12 @@ def _prepared(prepare: Callable[[], object]) -> np.ndarray:
     return np.array(True)
 
 
+def as_lazy(data: Any) -> Lazy:
+    """``data`` as a lazy array: a dask array as it is (numpy's functions on one give one, but are
+    typed as giving an ndarray), anything else as one chunk."""
+    return _as_dask(data)
+
+
 def _as_dask(data: Any) -> da.Array:
     return data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=-1)
 
@@ -206,3 +232,139 @@ def _split(
                                             dims=("band", "y", "x"))  # fmt: skip
         results.append(xr.Dataset(layers))
     return results
+
+
+# --- per field ------------------------------------------------------------------------------------
+
+
+def per_field(
+    kernel: Kernel,
+    inputs: Sequence[Input | None],
+    fields: Any,
+    n_fields: int,
+    outputs: Sequence[str],
+    *,
+    y: xr.DataArray | np.ndarray,
+    x: xr.DataArray | np.ndarray,
+    dtype: np.dtype[Any] | type = np.float32,
+) -> xr.Dataset:
+    """Run ``kernel`` once on the per-field sums of ``inputs`` and give each pixel its field's results.
+
+    ``fields`` (y, x) holds ids 0..``n_fields`` (0: no field) on the grid of the inputs, which are
+    ``(time, y, x)`` (dims ``"tyx"``).  The kernel gets, per input, an array ``(3, time, field)``
+    (``None`` for an absent input): the sum of the finite values of each date and field, their count
+    and the field's pixels, summed exactly over every chunk; it returns a mapping from output name to
+    a ``(field,)`` array (index = id), and each pixel gets its field's values, cast to ``dtype``."""
+    present = [(k, inp) for k, inp in enumerate(inputs) if inp is not None]
+    for _, inp in present:
+        if inp.dims != "tyx":
+            raise ValueError(f"per_field takes (time, y, x) inputs, not {inp.dims!r}")
+    ids = _as_dask(fields)
+    sums = [_field_sums(_as_dask(inp.data), ids, n_fields) for _, inp in present]
+    n_times = [int(_as_dask(inp.data).shape[0]) for _, inp in present]
+
+    def analyse(*blocks: np.ndarray) -> np.ndarray:
+        given: list[np.ndarray | None] = [None] * len(inputs)
+        for (k, _), block, n_time in zip(present, blocks, n_times, strict=True):
+            given[k] = block.reshape(3, n_time, n_fields + 1)
+        with span("kernels"):
+            result = kernel(*given)
+        if set(result) != set(outputs):
+            raise ValueError(f"kernel outputs {sorted(result)} differ from those declared {sorted(outputs)}")
+        return np.stack([np.asarray(result[name]) for name in outputs])
+
+    results = da.map_blocks(analyse, *sums, chunks=((len(outputs),), (n_fields + 1,)), new_axis=1,
+                            dtype=np.float64)  # fmt: skip
+    painted = da.blockwise(partial(_paint, dtype=dtype), "lyx", results, "lk", ids, "yx", dtype=dtype,
+                           concatenate=True)  # fmt: skip
+    coords = {"y": y, "x": x}
+    return xr.Dataset({name: xr.DataArray(painted[i], coords=coords, dims=("y", "x"))
+                       for i, name in enumerate(outputs)})  # fmt: skip
+
+
+def _field_sums(values: da.Array, fields: da.Array, n_fields: int) -> da.Array:
+    """Per (date, field), flattened: sum of the finite values, their count and all pixels, over all chunks."""
+    n_time = values.shape[0]
+    return da.blockwise(partial(_block_field_sums, n_fields=n_fields), "oyx", values, "tyx", fields, "yx",
+                        new_axes={"o": 3 * n_time * (n_fields + 1)}, adjust_chunks={"y": 1, "x": 1},
+                        dtype=np.float64, concatenate=True).sum(axis=(1, 2))  # fmt: skip
+
+
+def _block_field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarray:
+    """Per (date, field): sum of valid values, valid pixels and all pixels; flattened, one block."""
+    n_time = values.shape[0]
+    flat = ids.reshape(-1).astype(np.int64)
+    out = np.zeros((3, n_time, n_fields + 1))
+    pixels = np.bincount(flat, minlength=n_fields + 1)
+    for t in range(n_time):
+        v = values[t].reshape(-1)
+        clear = np.isfinite(v)
+        out[0, t] = np.bincount(flat[clear], weights=v[clear], minlength=n_fields + 1)
+        out[1, t] = np.bincount(flat[clear], minlength=n_fields + 1)
+        out[2, t] = pixels
+    return out.reshape(-1, 1, 1)
+
+
+def _paint(results: np.ndarray, ids: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
+    """Each pixel gets its field's values."""
+    return results[:, ids.astype(np.int64)].astype(dtype)
+
+
+# --- per block, for results that are not rasters ----------------------------------------------------
+
+
+def per_block(
+    function: Callable[..., T],
+    inputs: Sequence[Any],
+    layout: Layout,
+    blocks: Sequence[tuple[int, int]],
+    arguments: Callable[[int, int], Sequence[object]] | None = None,
+) -> list[Task]:
+    """One lazy ``function(*input blocks, *arguments(i, j))`` per block ``(i, j)`` of ``blocks``.
+
+    Each input is a lazy ``(..., y, x)`` array, a list of them (the function gets the list of their
+    blocks) or ``None``; it is rechunked along ``y`` and ``x`` to ``layout`` (once, for all blocks),
+    and the function gets block ``(i, j)`` with every leading dimension whole.  A block is read only
+    when its task is computed."""
+    spatial = [_on_layout(inp, layout) for inp in inputs]
+    tasks = []
+    for i, j in blocks:
+        args = [_block_of(inp, i, j) for inp in spatial]
+        extra = arguments(i, j) if arguments is not None else ()
+        tasks.append(dask.delayed(function)(*args, *extra))
+    return tasks
+
+
+def _on_layout(inp: Any, layout: Layout) -> Any:
+    if inp is None:
+        return None
+    if isinstance(inp, list | tuple):
+        return [_on_layout(a, layout) for a in inp]
+    data = _as_dask(inp)
+    return data.rechunk({data.ndim - 2: layout[0], data.ndim - 1: layout[1]})
+
+
+def _block_of(inp: Any, i: int, j: int) -> Any:
+    if inp is None:
+        return None
+    if isinstance(inp, list):
+        return [_block_of(a, i, j) for a in inp]
+    return inp.blocks[(slice(None),) * (inp.ndim - 2) + (i, j)]
+
+
+def compute_batches(tasks: Sequence[Task], batch: int) -> Iterator[list[Any]]:
+    """The results of ``tasks`` in order, ``batch`` at a time (one compute per batch: memory is bounded
+    by a batch, and each batch's tasks run in parallel)."""
+    for start in range(0, len(tasks), batch):
+        yield list(dask.compute(*tasks[start : start + batch]))
+
+
+def square_layout(shape: tuple[int, int], size: int) -> Layout:
+    """Chunks of ``size`` pixels a side over a ``shape`` (y, x) raster, the last row and column the rest."""
+    rows, cols = da.core.normalize_chunks((size, size), shape)
+    return tuple(rows), tuple(cols)
+
+
+def compute(*lazy: Any) -> tuple[Any, ...]:
+    """Several lazy results (arrays, tasks) computed at once: what they share is computed once."""
+    return tuple(dask.compute(*lazy))

@@ -28,7 +28,6 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -44,7 +43,7 @@ from ..kernels.calendar import MIN_CALENDAR_SEASONS, scene_calendar
 from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
 from ..registry import YYDOY, Layer, register, yydoy
-from .apply import Input, per_chunk
+from .apply import Input, Lazy, as_lazy, per_chunk, per_field
 from .base import ProductPeriod
 
 ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
@@ -228,8 +227,7 @@ def seasons(
     params = config.seasons
     year = reference_year(period, params)
     cube, grid, observed = _analysis_cube(cube, year)
-    index = ndvi(cube.B04.data, cube.B08.data)
-    index = da.where(cube.clear.data, index, np.nan).astype(np.float32)
+    index = as_lazy(np.where(cube.clear.data, ndvi(cube.B04.data, cube.B08.data), np.nan).astype(np.float32))
     on_grid, radar_days = _radar_on_grid(radar, grid)
     radar_values = on_grid.data.astype(np.float32) if on_grid is not None else None
     kwargs = {**kernel_arguments(params, grid, year, observed), "radar_days": radar_days}
@@ -249,12 +247,11 @@ def seasons(
         if np.shape(sowing) != (n_fields + 1,):
             shape = np.shape(sowing)
             raise ValueError(f"sowing needs one code per field id 0..{n_fields}, got shape {shape}")
-        stacked = _per_field(
-            index, radar_values, fields.data, n_fields, {**kwargs, "sowing": sowing}, params.scene_calendar
+        analyse = partial(
+            _field_results, kwargs={**kwargs, "sowing": sowing}, read_calendar=params.scene_calendar
         )
-        coords = {"y": cube.y, "x": cube.x}
-        layers = xr.Dataset({code: xr.DataArray(stacked[i], coords=coords, dims=("y", "x"))
-                             for i, code in enumerate(kernel.LAYERS)})  # fmt: skip
+        inputs = [Input(index, "tyx"), None if radar_values is None else Input(radar_values, "tyx")]
+        layers = per_field(analyse, inputs, fields.data, n_fields, kernel.LAYERS, y=cube.y, x=cube.x)
     return [ProductPeriod(TimeRange(date(year, 1, 1), date(year, 12, 31)), str(year), layers)]
 
 
@@ -319,7 +316,7 @@ the chunks the windows fall in: a fraction of the reading, and the same pixels h
 chunked)."""
 
 
-def _pixel_calendar(index: da.Array, kwargs: dict[str, Any], grid: DailyGrid, year: int) -> np.ndarray:
+def _pixel_calendar(index: Lazy, kwargs: dict[str, Any], grid: DailyGrid, year: int) -> np.ndarray:
     """The scene's winter-crop calendar (``kernels.calendar``) read on a fixed sample of its pixels."""
     _, ny, nx = index.shape
     if ny * nx <= CALENDAR_SAMPLE_ALL:
@@ -331,7 +328,7 @@ def _pixel_calendar(index: da.Array, kwargs: dict[str, Any], grid: DailyGrid, ye
             for y in range(first, ny - CALENDAR_WINDOW + 1, CALENDAR_SPACING)
             for x in range(first, nx - CALENDAR_WINDOW + 1, CALENDAR_SPACING)
         ]
-        sample = da.concatenate(windows, axis=1) if windows else index.reshape(index.shape[0], -1)[:, :0]
+        sample = np.concatenate(windows, axis=1) if windows else index.reshape(index.shape[0], -1)[:, :0]
     values = np.asarray(sample.compute(), np.float64)
     return _calendar_of(values, np.ones(values.shape[1]), kwargs)
 
@@ -344,13 +341,13 @@ def _calendar_of(values: np.ndarray, weights: np.ndarray, kwargs: dict[str, Any]
     return scene_calendar(rows, weights[owner], split, kwargs["calendar"], float(MIN_CALENDAR_SEASONS))
 
 
-def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> da.Array:
+def _cropland(cube: xr.Dataset, params: SeasonsConfig) -> Lazy:
     """1/0 from a land-cover raster where given, else -1 (decided from the data)."""
     template = cube.SCL.isel(time=0, drop=True)
     if not params.landcover:
-        return da.full_like(template.data, -1, dtype=np.int8)
+        return as_lazy(np.full_like(template.data, -1, dtype=np.int8))
     classes = aux_raster(params.landcover, cube.SCL, "nearest").data
-    return da.isin(classes, np.array(params.cropland_classes)).astype(np.int8)
+    return as_lazy(np.isin(classes, np.array(params.cropland_classes)).astype(np.int8))
 
 
 def _radar_on_grid(radar: xr.DataArray | None, grid: DailyGrid) -> tuple[xr.DataArray | None, np.ndarray]:
@@ -383,70 +380,27 @@ def _pixel_block(
     return dict(zip(kernel.LAYERS, out.astype(np.float32), strict=True))
 
 
-def _per_field(
-    index: da.Array,
-    radar: da.Array | None,
-    fields: da.Array,
-    n_fields: int,
-    kwargs: dict[str, Any],
-    read_calendar: bool,
-) -> da.Array:
-    """Field-mean NDVI (and radar) per date, an exact reduction over all chunks, analysed once per field."""
-    sums = [_field_sums(index, fields, n_fields)] + (
-        [_field_sums(radar, fields, n_fields)] if radar is not None else []
-    )
-    shapes = [index.shape[0]] + ([radar.shape[0]] if radar is not None else [])
-    analyse = partial(_field_results, n_times=shapes, kwargs=kwargs, read_calendar=read_calendar)
-    results = da.map_blocks(analyse, *sums, chunks=((kernel.N_LAYERS,), (n_fields + 1,)), new_axis=1,
-                            dtype=np.float64)  # fmt: skip
-    return da.blockwise(_paint, "lyx", results, "lk", fields, "yx", dtype=np.float32, concatenate=True)
-
-
-def _field_sums(values: da.Array, fields: da.Array, n_fields: int) -> da.Array:
-    n_time = values.shape[0]
-    return da.blockwise(partial(_block_field_sums, n_fields=n_fields), "oyx", values, "tyx", fields, "yx",
-                        new_axes={"o": 3 * n_time * (n_fields + 1)}, adjust_chunks={"y": 1, "x": 1},
-                        dtype=np.float64, concatenate=True).sum(axis=(1, 2))  # fmt: skip
-
-
-def _block_field_sums(values: np.ndarray, ids: np.ndarray, n_fields: int) -> np.ndarray:
-    """Per (date, field): sum of valid values, valid pixels and all pixels; flattened, one block."""
-    n_time = values.shape[0]
-    flat = ids.reshape(-1).astype(np.int64)
-    out = np.zeros((3, n_time, n_fields + 1))
-    pixels = np.bincount(flat, minlength=n_fields + 1)
-    for t in range(n_time):
-        v = values[t].reshape(-1)
-        clear = np.isfinite(v)
-        out[0, t] = np.bincount(flat[clear], weights=v[clear], minlength=n_fields + 1)
-        out[1, t] = np.bincount(flat[clear], minlength=n_fields + 1)
-        out[2, t] = pixels
-    return out.reshape(-1, 1, 1)
-
-
-def _field_means(sums: np.ndarray, n_time: int) -> np.ndarray:
-    total, valid, pixels = sums.reshape(3, n_time, -1)
+def _field_means(sums: np.ndarray) -> np.ndarray:
+    """Per (date, field): the mean of the clear values, NaN when too few of the field's pixels are clear."""
+    total, valid, pixels = sums
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(valid >= FIELD_CLEAR_SHARE * pixels, total / valid, np.nan)
 
 
 def _field_results(
-    *sums: np.ndarray, n_times: list[int], kwargs: dict[str, Any], read_calendar: bool
-) -> np.ndarray:
-    mean = _field_means(sums[0], n_times[0])
-    radar = _field_means(sums[1], n_times[1]) if len(sums) > 1 else np.zeros((0, mean.shape[1]))
+    index: np.ndarray, radar: np.ndarray | None, *, kwargs: dict[str, Any], read_calendar: bool
+) -> dict[str, np.ndarray]:
+    """The layers of every field (index = id) from the fields' NDVI (and radar) sums
+    (:func:`.apply.per_field`)."""
+    mean = _field_means(index)
+    radar_mean = _field_means(radar) if radar is not None else np.zeros((0, mean.shape[1]))
     cropland = np.full(mean.shape[1], -1, np.int8)
-    pixels = sums[0].reshape(3, n_times[0], -1)[2, 0].astype(np.float64)
+    pixels = index[2, 0].astype(np.float64)
     if read_calendar:  # the fields' own calendar, each weighing its pixels
         kwargs = {**kwargs, "calendar": _calendar_of(mean[:, 1:], pixels[1:], kwargs)}
-    out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar, **kwargs)  # kwargs hold the sowing
+    out = kernel.analyse_pixels(mean, cropland=cropland, radar=radar_mean, **kwargs)  # kwargs hold the sowing
     out[:, 0] = NO_FIELD
-    return out
-
-
-def _paint(results: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Each pixel gets its field's values."""
-    return results[:, ids.astype(np.int64)].astype(np.float32)
+    return dict(zip(kernel.LAYERS, out, strict=True))
 
 
 def file_name(code: str, tile: str, label: str, resolution: float) -> str:
@@ -513,7 +467,7 @@ def cross_ratio(s1: xr.Dataset, window: int) -> xr.DataArray:
         map_neighbourhood(_boxcar, band, depth, boundary="nearest", window=window, dtype=np.float32)
         for band in linear
     ]
-    ratio = 10 * (da.log10(smooth[0]) - da.log10(smooth[1]))
+    ratio = 10 * (np.log10(smooth[0]) - np.log10(smooth[1]))
     return xr.DataArray(ratio.astype(np.float32), coords=s1.VH.coords, dims=s1.VH.dims)
 
 

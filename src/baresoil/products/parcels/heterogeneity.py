@@ -24,8 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import dask
-import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -36,6 +34,7 @@ from ...config import Config, ParcelsConfig
 from ...kernels import heterogeneity as kh
 from ...kernels.category import category_code
 from ...kernels.indices import ndvi as ndvi_index
+from ..apply import Input, Lazy, compute, per_chunk
 from .category import category_of_crop
 from .tables import ParcelContext, TableProduct
 
@@ -144,17 +143,16 @@ def _obs_days(data: xr.Dataset) -> np.ndarray:
     return data.time.values.astype("datetime64[D]").astype(np.int64)
 
 
-def _resample(values: xr.DataArray, days: np.ndarray, steps: np.ndarray, max_dist: float) -> da.Array:
-    """(step, y, x) lazily: each block's pixels resampled on the constant steps."""
-    data = values.data if isinstance(values.data, da.Array) else da.from_array(values.values)
-    data = data.rechunk({0: -1})
+def _resample(values: xr.DataArray, days: np.ndarray, steps: np.ndarray, max_dist: float) -> Lazy:
+    """(step, y, x) lazily: each chunk's pixels resampled on the constant steps."""
 
-    def block(x: np.ndarray) -> np.ndarray:
-        flat = x.reshape(x.shape[0], -1)
-        out = kh.step_interpolate(days, flat, steps, max_dist)
-        return out.reshape((len(steps), *x.shape[1:])).astype(np.float32)
+    def kernel(series: np.ndarray, *, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        return {"steps": kh.step_interpolate(days, series, steps, max_dist)}
 
-    return data.map_blocks(block, chunks=((len(steps),), *data.chunks[1:]), dtype=np.float32)
+    names = [str(step) for step in steps]
+    out = per_chunk(kernel, [Input(values.data, "tyx")], {"steps": len(steps)}, y=values.y, x=values.x,
+                    bands=names)["steps"]  # fmt: skip
+    return out.data if out.ndim == 3 else out.data[None]
 
 
 def _s2_series(cube: xr.Dataset, pixels: _Pixels, steps: np.ndarray, params: ParcelsConfig) -> np.ndarray:
@@ -174,8 +172,8 @@ def _s1_series(s1: xr.Dataset, pixels: _Pixels, steps: np.ndarray, params: Parce
     return _gather(lazy, pixels)
 
 
-def _gather(lazy: list[da.Array], pixels: _Pixels) -> np.ndarray:
-    computed = dask.compute(*lazy)
+def _gather(lazy: list[Lazy], pixels: _Pixels) -> np.ndarray:
+    computed = compute(*lazy)
     return np.stack([c.reshape(c.shape[0], -1)[:, pixels.flat] for c in computed], axis=-1)
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import dask
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -40,6 +39,7 @@ from ...kernels.fcover import fcover_nadir
 from ...kernels.groupstats import STATS, grouped_stats, sort_by_label
 from ...kernels.indices import ndti, ndvi, normalized_difference
 from ...parallelism import parallelism
+from ..apply import Task, compute, compute_batches, per_block
 
 S2, S1 = "S2", "S1"
 S2_FEATURES: tuple[str, ...] = (*REFLECTANCE_BANDS, "NDVI", "NDTI", "NDMI", "BSI", "FCOVER")
@@ -94,8 +94,10 @@ class CodeBlocks:
 def code_blocks(codes: xr.DataArray) -> CodeBlocks:
     """Scan the (lazy) code raster once: codes per block and pixels per code."""
     data = codes.data
-    blocks = data.to_delayed().ravel()
-    found = dask.compute(*[dask.delayed(_unique_counts)(b) for b in blocks])
+    layout = (tuple(data.chunks[0]), tuple(data.chunks[1]))
+    rows, cols = layout
+    found = compute(*per_block(_unique_counts, [data], layout, [(i, j) for i in range(len(rows))
+                                                                for j in range(len(cols))]))  # fmt: skip
     n = max([int(u.max()) for u, _ in found if u.size] + [0])
     totals = np.zeros(n + 1, np.int64)
     seen = np.zeros(n + 1, np.int64)
@@ -104,7 +106,7 @@ def code_blocks(codes: xr.DataArray) -> CodeBlocks:
         seen[unique] += 1
     split = np.flatnonzero(seen > 1)
     return CodeBlocks(
-        chunks=(tuple(data.chunks[0]), tuple(data.chunks[1])),
+        chunks=layout,
         block_codes=tuple(u for u, _ in found),
         totals=totals,
         split=split,
@@ -157,8 +159,8 @@ def _s2_features(
 
 
 def _s2_block(
-    bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, split: np.ndarray, sun: np.ndarray,
-    snow: np.ndarray | None, n_features: int,
+    bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, snow: np.ndarray | None,
+    split: np.ndarray, sun: np.ndarray, n_features: int,
 ) -> BlockResult:  # fmt: skip
     inside = np.flatnonzero(codes.ravel() > 0)
     n_time = clear.shape[0]
@@ -199,8 +201,10 @@ class _Source:
     name: str
     features: tuple[str, ...]
     dates: np.ndarray
-    tasks: list[tuple[int, object]]
-    """(block index, delayed BlockResult) of the blocks holding parcels."""
+    blocks: list[int]
+    """Indices of the blocks holding parcels."""
+    tasks: list[Task]
+    """Their lazy BlockResults."""
 
 
 def parcel_markers(
@@ -224,10 +228,10 @@ def parcel_markers(
     batch = batch or parallelism()
     for source in sources:
         merger = _SplitMerger(layout, len(source.features), len(source.dates))
-        for start in range(0, len(source.tasks), batch):
-            chunk = source.tasks[start : start + batch]
-            results = dask.compute(*[task for _, task in chunk])
-            for (index, _), result in zip(chunk, results, strict=True):
+        indices = iter(source.blocks)
+        for results in compute_batches(source.tasks, batch):
+            chunk = [next(indices) for _ in results]
+            for index, result in zip(chunk, results, strict=True):
                 frames.append(_rows(result.codes, result.stats, source, parcels))
                 merger.add(index, result)
             codes_ready, stats_ready = merger.finish_ready()
@@ -239,40 +243,42 @@ def parcel_markers(
 
 
 def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
-    code_data = codes.data.rechunk(layout.chunks)
-    spatial = {1: layout.chunks[0], 2: layout.chunks[1]}
-    arrays = {b: cube[b].data.rechunk(spatial) for b in REFLECTANCE_BANDS}
-    clear = cube["clear"].data.rechunk(spatial)
-    snow = cube["snow"].data.rechunk(spatial) if "snow" in cube else None
+    snow = cube["snow"].data if "snow" in cube else None
     features = S2_FEATURES if snow is None else (*S2_FEATURES, SNOW)
     sun = cube["sun_elevation"].values.astype(np.float64)
-    tasks = []
-    for index, (i, j) in enumerate(_block_indices(layout)):
-        if layout.block_codes[index].size == 0:
-            continue  # no parcel here: the cube block is never read
-        split = np.intersect1d(layout.block_codes[index], layout.split)
-        blocks = [arrays[b].blocks[:, i, j] for b in REFLECTANCE_BANDS]
-        snow_block = None if snow is None else snow.blocks[:, i, j]
-        task = dask.delayed(_s2_block)(
-            blocks, clear.blocks[:, i, j], code_data.blocks[i, j], split, sun, snow_block, len(features)
-        )
-        tasks.append((index, task))
-    return _Source(S2, features, _days(cube), tasks)
+    indices, where = _parcel_blocks(layout)
+    inputs = [[cube[b].data for b in REFLECTANCE_BANDS], cube["clear"].data, codes.data, snow]
+
+    def arguments(i: int, j: int) -> tuple[object, ...]:
+        return _split_codes(layout, i, j), sun, len(features)
+
+    tasks = per_block(_s2_block, inputs, layout.chunks, where, arguments)
+    return _Source(S2, features, _days(cube), indices, tasks)
 
 
 def _s1_source(s1: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
     if s1.odc.geobox != codes.odc.geobox:
         raise ValueError("the Sentinel-1 cube must lie on the grid of the parcel codes")
-    code_data = codes.data.rechunk(layout.chunks)
-    arrays = {b: s1[b].data.rechunk({1: layout.chunks[0], 2: layout.chunks[1]}) for b in S1_FEATURES}
-    tasks = []
-    for index, (i, j) in enumerate(_block_indices(layout)):
-        if layout.block_codes[index].size == 0:
-            continue
-        split = np.intersect1d(layout.block_codes[index], layout.split)
-        blocks = [arrays[b].blocks[:, i, j] for b in S1_FEATURES]
-        tasks.append((index, dask.delayed(_s1_block)(blocks, code_data.blocks[i, j], split)))
-    return _Source(S1, S1_FEATURES, _days(s1), tasks)
+    indices, where = _parcel_blocks(layout)
+    inputs = [[s1[b].data for b in S1_FEATURES], codes.data]
+
+    def arguments(i: int, j: int) -> tuple[object, ...]:
+        return (_split_codes(layout, i, j),)
+
+    tasks = per_block(_s1_block, inputs, layout.chunks, where, arguments)
+    return _Source(S1, S1_FEATURES, _days(s1), indices, tasks)
+
+
+def _parcel_blocks(layout: CodeBlocks) -> tuple[list[int], list[tuple[int, int]]]:
+    """Indices and (row, column) of the blocks holding parcels: no other block of the cube is read."""
+    found = [(index, ij) for index, ij in enumerate(_block_indices(layout)) if layout.block_codes[index].size]
+    return [index for index, _ in found], [ij for _, ij in found]
+
+
+def _split_codes(layout: CodeBlocks, i: int, j: int) -> np.ndarray:
+    """The split parcels of block (i, j)."""
+    index = i * len(layout.chunks[1]) + j
+    return np.intersect1d(layout.block_codes[index], layout.split)
 
 
 def _block_indices(layout: CodeBlocks) -> list[tuple[int, int]]:

@@ -33,7 +33,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import pystac
 from affine import Affine
@@ -48,6 +47,7 @@ from ...cube.blocks import map_neighbourhood
 from ...errors import AssetError, BaresoilError
 from ...grid import EEA_CRS
 from ...kernels.terrain import slope_degrees, topographic_position
+from ..apply import Lazy, as_lazy, square_layout
 from ..base import period_label
 
 SOILSUITE_FAMILY = "soilsuite"
@@ -132,7 +132,7 @@ class CovariateStack:
 
     grid: MapGrid
     covariates: tuple[Covariate, ...]
-    data: da.Array
+    data: Lazy
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -288,7 +288,7 @@ def covariate_stack(
     ``crs`` is the CRS of rasters that have none (they are refused without it).
     """
     chunks = _chunks(grid.geobox, config.chunk_size)
-    layers: list[tuple[Covariate, da.Array]] = []
+    layers: list[tuple[Covariate, Lazy]] = []
     if dem is not None:
         layers += _terrain(Path(dem), grid.geobox, chunks, config.tpi_radii_m, crs)
     names: set[str] = set()
@@ -299,7 +299,7 @@ def covariate_stack(
             layers += _soilsuite(source, grid, chunks, config, names)
         else:
             layers += _raster(source.path, grid.geobox, chunks, names, crs)
-    data = da.stack([array for _, array in layers]).rechunk({0: -1})
+    data = as_lazy(np.stack([array for _, array in layers])).rechunk({0: -1})
     return CovariateStack(grid, tuple(cov for cov, _ in layers), data)
 
 
@@ -309,7 +309,7 @@ def _soilsuite(
     chunks: tuple[tuple[int, ...], ...],
     config: SoilMapConfig,
     taken: set[str],
-) -> list[tuple[Covariate, da.Array]]:
+) -> list[tuple[Covariate, Lazy]]:
     """MREF, then the bare-soil composite (and its soil ratios), from the tile whose grid this is or else
     from the mosaic of every tile."""
     own = [tile for tile in source.tiles if tile.item_id == grid.item_id]
@@ -335,26 +335,24 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def _chunks(geobox: GeoBox, size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     height, width = geobox.shape
-    size = max(16, int(size))
-    rows, cols = da.core.normalize_chunks((size, size), (height, width))
-    return tuple(rows), tuple(cols)
+    return square_layout((height, width), max(16, int(size)))
 
 
-def _bands(code: str, array: da.Array) -> list[tuple[Covariate, da.Array]]:
+def _bands(code: str, array: Lazy) -> list[tuple[Covariate, Lazy]]:
     group = GROUP_OF_LAYER[code]
     if array.shape[0] == 1:
         return [(Covariate(code, group), array[0])]
     return [(Covariate(f"{code}_{band}", group), array[i]) for i, band in enumerate(REFLECTANCE_BANDS)]
 
 
-def _ratio(top: da.Array, bottom: da.Array) -> da.Array:
+def _ratio(top: Lazy, bottom: Lazy) -> Lazy:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return da.where(bottom > 0, top / bottom, np.nan).astype(np.float32)
+        return as_lazy(np.where(bottom > 0, top / bottom, np.nan).astype(np.float32))
 
 
 def _terrain(
     path: Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...], radii_m: Sequence[float], crs: Any
-) -> list[tuple[Covariate, da.Array]]:
+) -> list[tuple[Covariate, Lazy]]:
     """Elevation, slope and a topographic position index per radius (neither lost next to missing cells)."""
     checked_raster(path, crs)
     dem = raster_blocks(path, geobox, chunks, crs)[0]
@@ -375,7 +373,7 @@ def _terrain(
 
 def _raster(
     path: Path, geobox: GeoBox, chunks: tuple[tuple[int, ...], ...], taken: set[str], crs: Any
-) -> list[tuple[Covariate, da.Array]]:
+) -> list[tuple[Covariate, Lazy]]:
     """Every band of a covariate raster, named after the file (and the band description or number)."""
     info = checked_raster(path, crs)
     array = raster_blocks(path, geobox, chunks, crs)

@@ -23,8 +23,8 @@ true value does not: it is taken out of the calibrated width
 comparison refits the cross-validation on growing covariate sets (terrain, +
 MREF, + SRC) on the same samples and folds, as CUP4SOIL compared them.
 
-Prediction over pixels is one ``map_blocks`` over the covariate stack: each
-block's pixels with every covariate go through all the forests at once.
+Prediction over pixels is one kernel per chunk of the covariate stack (``products.apply.per_chunk``):
+each chunk's pixels with every covariate go through all the forests at once.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import dask
-import dask.array as da
 import numpy as np
 import xarray as xr
 from odc.geo.xr import xr_coords
@@ -43,6 +41,7 @@ from odc.geo.xr import xr_coords
 from ...config import SoilMapConfig
 from ...kernels.blockcv import block_folds, interval_metrics, map_distance_folds, random_folds
 from ...kernels.conformal import conformal_margin, cross_fitted_margins, interval_scores, lab_error_factor
+from ..apply import Input, per_chunk
 from .covariates import GROUPS, Covariate, CovariateStack
 from .properties import QUANTILES, SoilProperty
 from .samples import SampleError
@@ -331,33 +330,27 @@ def predict_layers(stack: CovariateStack, models: Sequence[PropertyModel]) -> xr
     for model in models:
         if model.covariates != stack.names:
             raise ValueError(f"{model.prop.name}: fitted on other covariates than the stack holds")
-    n_out = 4 * len(models)
-    data = stack.data
-    predicted = da.map_blocks(
-        partial(_predict_block, n_out=n_out),
-        data,
-        dask.delayed(tuple(models)),
-        chunks=((n_out,), *data.chunks[1:]),
-        dtype=np.float32,
-        meta=np.array((), dtype=np.float32),
-    )
+    names = [code for model in models for code in model.prop.layer_codes]
     coords = xr_coords(stack.grid.geobox)
-    layers = {}
-    for k, model in enumerate(models):
-        for j, code in enumerate(model.prop.layer_codes):
-            layers[code] = xr.DataArray(predicted[4 * k + j], coords=coords, dims=("y", "x"))
-    return xr.Dataset(layers)
+    kernel = partial(_predict_block, models=tuple(models), names=names)
+    layers = per_chunk(
+        kernel, [Input(stack.data, "cyx")], dict.fromkeys(names, 1), y=coords["y"], x=coords["x"]
+    )
+    return layers.assign_coords({name: value for name, value in coords.items() if name not in ("y", "x")})
 
 
-def _predict_block(block: np.ndarray, models: Sequence[PropertyModel], n_out: int) -> np.ndarray:
-    n_cov, ny, nx = block.shape
-    X = block.reshape(n_cov, -1).T
+def _predict_block(
+    covariates: np.ndarray, *, models: Sequence[PropertyModel], names: Sequence[str], shape: tuple[int, int]
+) -> dict[str, np.ndarray]:
+    """Q05, Q50, Q95 and UNC of every property (``names``, in that order) of a chunk's (covariate, pixel)
+    values; NaN where a covariate is missing."""
+    X = covariates.T
     complete = np.isfinite(X).all(axis=1)
-    out = np.full((n_out, ny * nx), np.nan, dtype=np.float32)
+    out = np.full((len(names), X.shape[0]), np.nan, dtype=np.float32)
     if complete.any():
         for k, model in enumerate(models):
             q05, q50, q95 = model.quantiles(X[complete].astype(np.float64))
             with np.errstate(invalid="ignore", divide="ignore"):
                 unc = np.where(q50 > 0, (q95 - q05) / q50, np.nan)
             out[4 * k : 4 * k + 4, complete] = np.stack([q05, q50, q95, unc])
-    return out.reshape(n_out, ny, nx)
+    return dict(zip(names, out, strict=True))
