@@ -469,8 +469,8 @@ class ParcelsConfig:
     from its edges (haze, shadow, unflagged cloud)."""
     bs_green_index: Literal["dvi", "ndvi"] = "dvi"
     """How the ``cover`` classifier reads the green share: ``dvi`` from NIR − red (B08 − B04), which
-    mixes linearly with cover, or ``ndvi`` from NDVI, which over a dark soil reads a quarter of canopy
-    as half (a markers table without B04 and B08 is read by NDVI)."""
+    mixes linearly with cover, or ``ndvi`` from NDVI, which over a dark soil reads a fifth of canopy as
+    half (a markers table without B04 and B08 is read by NDVI)."""
     bs_statistic: Literal["median", "mean"] = "median"
     """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
     pixels are (the mean mixes a green strip into a bare field)."""

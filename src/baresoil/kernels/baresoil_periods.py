@@ -302,9 +302,10 @@ def exposed_share(
     * full residue cover: the largest NDTI excess (``residue_quantile``) over the soil–green mixing
       line among the views with less green than a bare view may hold.
 
-    green = (NDVI − soil NDVI) / (green NDVI − soil NDVI); residue = the NDTI excess over the
-    soil–green line as a share of the full-residue excess; exposed = 1 − green − residue (negative
-    shares taken as 0).  NaN inputs give NaN shares.
+    green = (NDVI − soil NDVI) / (green NDVI − soil NDVI), or, given ``dvi`` (NIR − red), the same on
+    it (see :func:`_green_by_dvi`); residue = the NDTI excess over the soil–green line as a share of
+    the full-residue excess; exposed = 1 − green − residue (negative shares taken as 0).  NaN inputs
+    give NaN shares.
     """
     ndvi = np.asarray(ndvi, np.float64)
     ndti = np.asarray(ndti, np.float64)
@@ -347,9 +348,10 @@ def _green_by_dvi(
     rules: CoverRules,
 ) -> np.ndarray | None:
     """Green share from the difference NIR − red, which mixes linearly with cover where NDVI does not;
-    None where no parcel of the area shows its soil (there is no soil level to read it against).
+    None where no parcel of the area shows its soil (there is no soil level to read it against) or the
+    greenest views have no NIR − red.
 
-    Over a dark soil a quarter of green canopy already lifts NDVI halfway to a full canopy's; NIR − red
+    Over a dark soil a fifth of green canopy already lifts NDVI halfway to a full canopy's; NIR − red
     of a mixture is the covers' NIR − red weighted by their shares.  A parcel whose lowest NDVI is above
     ``max_soil_ndvi`` never shows its soil: its soil level is the median of the other parcels'.
     """
@@ -358,8 +360,10 @@ def _green_by_dvi(
     shows = (soil_ndvi <= rules.max_soil_ndvi) & np.isfinite(soil)
     if not shows.any():
         return None
+    if not (top & finite).any():
+        return None
     soil = np.where(shows, soil, float(np.median(soil[shows])))
-    full = float(np.median(dvi[top & finite])) if (top & finite).any() else np.nan
+    full = float(np.median(dvi[top & finite]))
     with np.errstate(invalid="ignore", divide="ignore"):
         return (dvi - soil) / (full - soil)
 
