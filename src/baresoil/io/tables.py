@@ -15,6 +15,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from .atomic import atomic_path
 
@@ -38,8 +40,11 @@ def write_csv(frame: pd.DataFrame, path: Path, day_columns: Sequence[str] = ("da
     table = pd.DataFrame(_days_as_dates(frame, day_columns))
     if isinstance(frame, gpd.GeoDataFrame):
         table = table.drop(columns=[frame.geometry.name])
+    # pyarrow's writer: a markers database is thousands of columns wide, which pandas writes value by
+    # value (7 s against 1.8 s for 121 parcels x 17,626 columns)
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
     with atomic_path(path) as partial:
-        table.to_csv(partial, index=False)
+        pa_csv.write_csv(arrow, partial, pa_csv.WriteOptions(quoting_style="needed"))
     return path
 
 
