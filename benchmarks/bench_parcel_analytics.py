@@ -42,7 +42,7 @@ import xarray as xr
 
 from baresoil.catalog.scenes import select_scenes
 from baresoil.catalog.source import StacSource, TimeRange, find_items
-from baresoil.config import Config, CubeConfig
+from baresoil.config import Config, load_config
 from baresoil.cube import data_footprint, load_cube
 from baresoil.cube.s1 import load_s1
 from baresoil.grid import Area, area_from_bbox
@@ -98,7 +98,7 @@ class Inputs:
 def prepare(folder: Path, resolution: float, with_s1: bool = True) -> Inputs:
     """What ``baresoil parcels`` computes first: parcels, cube, codes and the markers database
     (with the Sentinel-1 markers when ``with_s1`` and the world has them)."""
-    config = Config(cube=CubeConfig(resolution=resolution))
+    config = load_config(product="parcels").override(**{"cube.resolution": resolution})  # the product's cube
     area = world_area(folder)
     items = find_items(StacSource(str(folder / "stac" / "earth-search" / "catalog.json")), area, PERIOD)
     scenes = select_scenes(items, config.scenes)

@@ -100,6 +100,11 @@ class CubeConfig:
     a cloud's edge."""
     snow_classes: tuple[SclClass, ...] = (11,)
     """SCL classes reported as snow (not clear)."""
+    resampling: Literal["auto", "nearest"] = "auto"
+    """How the bands are moved onto the EEA grid: ``auto`` averages finer pixels, interpolates coarser ones
+    bilinearly and takes classes (SCL) by nearest neighbour; ``nearest`` takes every band by nearest
+    neighbour (odc-stac's default): no pixel is blended with its neighbours, and GDAL warps many files
+    in one call."""
 
     @field_validator("resolution")
     @classmethod
@@ -768,7 +773,7 @@ class Config:
 
 PRODUCT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "seasons": {"cube.resolution": 10.0, "scenes.max_cloud_cover": 100.0},
-    "parcels": {"cube.resolution": 10.0},
+    "parcels": {"cube.resolution": 10.0, "cube.resampling": "nearest"},
 }
 """Defaults a product family sets otherwise than the general ones (a config file and flags still win).
 

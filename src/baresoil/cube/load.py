@@ -131,7 +131,7 @@ def read_dn(
     ``by_block=False``, by odc-stac's loader, file by file: the same Dataset, more slowly."""
     side = chunk_side(config, len(scenes))
     driver = GuardedDriver(asset_refs(scenes, bands), reads or ReadConfig(), journal or FailureJournal())
-    resampling = _resampling(bands, pixel_size_m(geobox))
+    resampling = _resampling(bands, pixel_size_m(geobox), config.resampling)
     if not by_block:
         raw = odc.stac.load(
             [item for scene in scenes for item in _odc_items(scene, bands)],
@@ -283,11 +283,12 @@ def _dn(value: float | None) -> int | None:
     return int(value) if value is not None and float(value).is_integer() else None
 
 
-def _resampling(bands: Sequence[str], resolution: float) -> dict[str, str]:
-    """Average when aggregating finer pixels, bilinear when refining, nearest for classes."""
+def _resampling(bands: Sequence[str], resolution: float, choice: str = "auto") -> dict[str, str]:
+    """Average when aggregating finer pixels, bilinear when refining, nearest for classes (``auto``), or
+    nearest for every band."""
     methods = {}
     for band in bands:
-        if band == SCL:
+        if band == SCL or choice == "nearest":
             methods[band] = "nearest"
         else:
             methods[band] = "average" if resolution >= NATIVE_RESOLUTION[band] else "bilinear"
