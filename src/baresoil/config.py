@@ -780,7 +780,9 @@ PRODUCT_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 The HRL layers and Sen4CAP's markers are 10 m products.  The seasons' daily series wants every scene
 in which a pixel is clear, as the HRL's gap-filled fAPAR masks clouds per pixel: a scene 95 % cloudy
 over its whole tile may be clear over the fields, and in a cloudy autumn that view is often the only
-one to date an emergence.  SCMaP's composites drop such scenes (``scenes.max_cloud_cover``)."""
+one to date an emergence.  SCMaP's composites drop such scenes (``scenes.max_cloud_cover``).  A parcel's
+statistics over its interior pixels need no blending of neighbours: its cube is moved by nearest
+neighbour, which GDAL warps many files at a time (docs/parcels/algorithm.md, *Inputs*)."""
 
 
 def load_config(path: str | Path | None = None, product: str | None = None) -> Config:
