@@ -21,6 +21,7 @@ from baresoil.products.parcels.markers import (
     S2_FEATURES,
     SNOW,
     code_blocks,
+    markers_pass,
     parcel_markers,
     sen4cap_column,
     wide_markers,
@@ -204,3 +205,23 @@ def test_snow_pixels_are_counted_as_a_feature_of_their_own(parcels):
     assert a["count"] == n_pixels and a["mean"] == 1.0
     without = _markers(parcels, chunk=8)[2]
     pd.testing.assert_frame_equal(markers[markers["feature"] != SNOW].reset_index(drop=True), without)
+
+
+@pytest.mark.parametrize("chunk", [8, 64])
+def test_the_pass_keeps_every_parcel_pixel_ndvi_in_grid_order(parcels, chunk):
+    cube = _cube(chunk)
+    codes = rasterise_parcels(parcels, GRID, cube.B02.chunks[-2:])
+    passed = markers_pass(cube, codes, parcels, batch=3, keep_ndvi=True)
+    pd.testing.assert_frame_equal(passed.table, parcel_markers(cube, codes, parcels, batch=3))
+    kept = passed.pixel_ndvi
+    assert kept is not None
+    flat = np.flatnonzero(codes.values.ravel() > 0)
+    np.testing.assert_array_equal(kept.flat, flat)
+    np.testing.assert_array_equal(kept.days, DATES.astype("datetime64[D]").astype(np.int64))
+    red, nir = (cube[b].values.reshape(len(DATES), -1)[:, flat] for b in ("B04", "B08"))
+    clear = cube.clear.values.reshape(len(DATES), -1)[:, flat]
+    # clear alone decides, not the other bands: a view missing B11 still has its NDVI
+    expected = np.where(clear, (nir - red) / (nir + red), np.nan).astype(np.float32)
+    assert kept.values.dtype == np.float32
+    np.testing.assert_array_equal(kept.values, expected)
+    assert markers_pass(cube, codes, parcels, batch=3).pixel_ndvi is None

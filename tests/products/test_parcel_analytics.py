@@ -19,6 +19,7 @@ from baresoil.products.parcels.category import (
 )
 from baresoil.products.parcels.heterogeneity import DECISION_COLUMNS, heterogeneity
 from baresoil.products.parcels.markers import SNOW
+from baresoil.products.parcels.tables import PixelNdvi
 
 # Parcel means of a bare and a green observation (reflectance, indices, FCOVER).
 BARE = {"B02": 0.08, "B03": 0.10, "B04": 0.12, "B08": 0.18, "B11": 0.28, "B12": 0.24, "NDVI": 0.10,
@@ -363,6 +364,27 @@ def test_two_zones_find_the_split_parcel_its_share_and_when_its_halves_differ():
     mine = periods[periods["parcel_id"] == "split"]
     assert set(mine["period"]) == set(range(1, 14)) and mine["ZONE_DATES"].sum() == split["ZONE_DATES"]
     assert "tiny" not in set(periods["parcel_id"])  # never split: no period rows
+
+
+def test_zones_read_the_kept_ndvi_as_they_read_the_cube():
+    codes = np.zeros((12, 26), np.int64)
+    codes[1:11, 1:13] = 1
+    codes[1:11, 14:26] = 2
+    half = np.zeros_like(codes, bool)
+    half[1:11, 20:26] = True
+    cube = _cube(codes, [(1, _winter), (2, _winter), (half, _summer)])
+    flat = np.flatnonzero(codes.ravel() > 0)
+    days = cube.time.values.astype("datetime64[D]").astype(np.int64)
+    red, nir = (cube[b].values.reshape(days.size, -1)[:, flat] for b in ("B04", "B08"))
+    kept = PixelNdvi(days, flat, ((nir - red) / (nir + red)).astype(np.float32))
+    window = date(2021, 3, 1), date(2021, 10, 31)
+    read = heterogeneity(cube, codes, *window)
+    shared = heterogeneity(cube, codes, *window, pixel_ndvi=kept)
+    pd.testing.assert_frame_equal(shared.decision, read.decision)
+    pd.testing.assert_frame_equal(shared.periods_s2, read.periods_s2)
+    assert read.decision.set_index("parcel_id").loc[2, "C_INDEX"] == "STRONG"
+    with pytest.raises(ValueError, match="parcel pixels"):
+        heterogeneity(cube, codes, *window, pixel_ndvi=PixelNdvi(days, flat[1:], kept.values[:, 1:]))
 
 
 def test_heterogeneity_with_s1():

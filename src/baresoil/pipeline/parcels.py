@@ -31,7 +31,7 @@ from ..inputs.parcels import ParcelError, ParcelSet, default_buffer_m, rasterise
 from ..io.stac import TableAsset, update_catalog, write_table_item
 from ..io.tables import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, table_columns, write_csv, write_parquet
 from ..products.base import period_label
-from ..products.parcels.markers import FEATURE_UNITS, code_blocks, parcel_markers, wide_markers
+from ..products.parcels.markers import FEATURE_UNITS, code_blocks, markers_pass, wide_markers
 from ..products.parcels.tables import ParcelContext, table_products
 from ..spans import span
 from .progress import ProgressReport, block_progress
@@ -122,13 +122,16 @@ def _run_parcels(job: ParcelJob) -> ParcelRun:
         block_progress("parcel markers", job.progress, job.report) as on_progress,
         span("markers: read and compute (wall)"),
     ):
-        markers = parcel_markers(cube, codes, parcels, s1=s1, layout=layout, on_progress=on_progress)
+        # heterogeneity's zones read every parcel pixel's NDVI: kept from this pass, the scenes are read once
+        keep_ndvi = config.parcels.hete_method == "zones"
+        passed = markers_pass(cube, codes, parcels, s1, layout, on_progress, keep_ndvi=keep_ndvi)
+    markers = passed.table
     item_id = f"{FAMILY}_{_slug(job.parcels.stem)}_{period_label(job.period)}_R{resolution:g}m"
     folder = job.out_dir / item_id
     with span("write markers"):
         assets = _write_markers(folder, parcels, markers)
     context = ParcelContext(parcels, markers, job.period, config, has_s1=s1 is not None, cube=cube,
-                            codes=codes, s1=s1)  # fmt: skip
+                            codes=codes, s1=s1, pixel_ndvi=passed.pixel_ndvi)  # fmt: skip
     for product in table_products():
         with span(f"{product.name} (wall)"):  # reads, computes and writes its tables
             for name, table in product.run(context).items():

@@ -16,7 +16,9 @@ P_Hete_L).  Optional Sentinel-1 (VV, VH in dB, 7-day steps, 4 images per period,
 M5..M7 per period with either method.  The kernels are in :mod:`baresoil.kernels.heterogeneity`.
 
 Memory: the NDVI of the window's dates (``zones``) or the 10-day series (``sen4cap``: steps ×
-pixels × 5 float64) of the parcel pixels is held at once.
+pixels × 5 float64) of the parcel pixels is held at once.  With ``zones``, ``baresoil parcels`` keeps the
+parcel pixels' NDVI of every date from the markers pass (:class:`.tables.PixelNdvi`): the scenes are
+read once for both.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ...kernels.category import category_code
 from ...kernels.indices import ndvi as ndvi_index
 from ..apply import Input, Lazy, compute, per_chunk
 from .category import category_of_crop
-from .tables import ParcelContext, TableProduct
+from .tables import ParcelContext, PixelNdvi, TableProduct
 
 REFLECTANCE_SCALE = 10_000.0
 NDVI_SCALE = 1_000.0
@@ -82,6 +84,7 @@ def heterogeneity(
     config: Config | None = None,
     parcels: pd.DataFrame | None = None,
     s1: xr.Dataset | None = None,
+    pixel_ndvi: PixelNdvi | None = None,
 ) -> Heterogeneity:
     """Sen4CAP's heterogeneity of every parcel in ``parcel_codes`` (y, x; 0 = no parcel) over start…end.
 
@@ -90,6 +93,8 @@ def heterogeneity(
     columns ``code``, ``parcel_id`` and optionally ``area_m2``, ``category``, geometry;
     every parcel listed gets a decision row, even without pixels (C_INDEX NO).
     ``s1`` (optional) holds ``VV`` and ``VH`` backscatter in dB (time, y, x) on the same grid.
+    ``pixel_ndvi`` (optional), the parcel pixels' NDVI on the cube's dates, saves the zones reading
+    the cube again.
     """
     params = (config or Config()).parcels
     codes = np.asarray(parcel_codes.values if isinstance(parcel_codes, xr.DataArray) else parcel_codes)
@@ -97,7 +102,8 @@ def heterogeneity(
     resolution = _resolution(cube)
     info = _parcel_info(parcels, pixels, resolution)
     if params.hete_method == "zones":
-        decision, periods_s2 = _zone_decision(cube, pixels, start, end, info, params)
+        days, values = _window_ndvi(cube, pixels, start, end, pixel_ndvi)
+        decision, periods_s2 = _zone_decision(days, values, pixels, start, info, params)
     else:
         s2_steps = _steps(start, end, params.hete_s2_step_days)
         series = _s2_series(cube, pixels, s2_steps, params)
@@ -265,12 +271,19 @@ def _as_ints(table: pd.DataFrame) -> pd.DataFrame:
 # --- two zones per parcel (not in Sen4CAP) -------------------------------------------------------
 
 
-def _window_ndvi(cube: xr.Dataset, pixels: _Pixels, start: date, end: date) -> tuple[np.ndarray, np.ndarray]:
-    """Day numbers of the cube's dates in start…end and the (date, parcel pixel) NDVI of the clear pixels."""
+def _window_ndvi(
+    cube: xr.Dataset, pixels: _Pixels, start: date, end: date, kept: PixelNdvi | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers of the cube's dates in start…end and the (date, parcel pixel) NDVI of the clear pixels:
+    from ``kept`` when given (no read), else read from the cube."""
     days = _obs_days(cube)
     inside = (days >= np.datetime64(start, "D").astype(np.int64)) & (
         days <= np.datetime64(end, "D").astype(np.int64)
     )
+    if kept is not None:
+        if not (np.array_equal(kept.days, days) and np.array_equal(kept.flat, pixels.flat)):
+            raise ValueError("the kept NDVI is not of this cube's dates and parcel pixels")
+        return days[inside], kept.values[inside]
     window = cube.isel(time=np.flatnonzero(inside))
     ndvi = xr.apply_ufunc(ndvi_index, window["B04"], window["B08"], dask="allowed").where(window["clear"])
     values = np.asarray(ndvi.values, np.float32).reshape(int(inside.sum()), -1)[:, pixels.flat]
@@ -278,8 +291,9 @@ def _window_ndvi(cube: xr.Dataset, pixels: _Pixels, start: date, end: date) -> t
 
 
 def _zone_decision(
-    cube: xr.Dataset, pixels: _Pixels, start: date, end: date, info: _ParcelInfo, params: ParcelsConfig
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    days: np.ndarray, values: np.ndarray, pixels: _Pixels, start: date, info: _ParcelInfo,
+    params: ParcelsConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """The decision and per-period table of the two-zone split (``hete_method = "zones"``).
 
     C_INDEX by the number of dates on which the zones differ (separation at least
@@ -288,7 +302,6 @@ def _zone_decision(
     pixels or counted dates).  P_Hete_L is the period (``hete_period_days``) of the largest separation.
     """
     rules = params.zone_rules()
-    days, values = _window_ndvi(cube, pixels, start, end)
     period = (days - np.datetime64(start, "D").astype(np.int64)) // params.hete_period_days + 1
     groups = _code_groups(pixels)
     decisions, periods = [], []
@@ -390,7 +403,7 @@ def heterogeneity_tables(context: ParcelContext) -> dict[str, pd.DataFrame]:
         start = max(context.period.start, date(year, 1, 1))
         end = min(context.period.end, date(year, 12, 31))
         result = heterogeneity(context.cube, context.codes, start, end, context.config, parcels=frame,
-                               s1=context.s1)  # fmt: skip
+                               s1=context.s1, pixel_ndvi=context.pixel_ndvi)  # fmt: skip
         decisions.append(result.decision.assign(year=year))
         periods.append(result.periods_s2.assign(year=year))
     geometry = frame[["parcel_id", "geometry"]]

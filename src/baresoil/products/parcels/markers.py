@@ -25,7 +25,7 @@ has no row.  :func:`wide_markers` gives Sen4CAP's wide layout and column names.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +40,7 @@ from ...kernels.groupstats import STATS, grouped_stats, sort_by_label
 from ...kernels.indices import ndti, ndvi, normalized_difference
 from ...parallelism import parallelism
 from ..apply import Task, compute, compute_batches, per_block
+from .tables import PixelNdvi
 
 S2, S1 = "S2", "S1"
 S2_FEATURES: tuple[str, ...] = (*REFLECTANCE_BANDS, "NDVI", "NDTI", "NDMI", "BSI", "FCOVER")
@@ -134,6 +135,10 @@ class BlockResult:
     """Code of each pixel of a split parcel (m,)."""
     split_values: np.ndarray
     """(feature, time, m) float32 values of those pixels."""
+    pixels: np.ndarray | None = None
+    """Flat indices inside the block of its parcel pixels (n,), when the pass keeps their NDVI."""
+    ndvi: np.ndarray | None = None
+    """(time, n) float32 NDVI of those pixels, NaN where not clear (any band may be missing)."""
 
 
 def _s2_features(
@@ -160,14 +165,20 @@ def _s2_features(
 
 def _s2_block(
     bands: Sequence[np.ndarray], clear: np.ndarray, codes: np.ndarray, snow: np.ndarray | None,
-    split: np.ndarray, sun: np.ndarray, n_features: int,
+    split: np.ndarray, sun: np.ndarray, n_features: int, keep_ndvi: bool,
 ) -> BlockResult:  # fmt: skip
     inside = np.flatnonzero(codes.ravel() > 0)
     n_time = clear.shape[0]
     flat = {b: a.reshape(n_time, -1)[:, inside] for b, a in zip(REFLECTANCE_BANDS, bands, strict=True)}
+    clear_px = clear.reshape(n_time, -1)[:, inside]
     snow_px = None if snow is None else snow.reshape(n_time, -1)[:, inside]
-    features = _s2_features(flat, clear.reshape(n_time, -1)[:, inside], sun, snow_px)
-    return _reduce_block(features, n_features, n_time, codes.ravel()[inside], split)
+    features = _s2_features(flat, clear_px, sun, snow_px)
+    result = _reduce_block(features, n_features, n_time, codes.ravel()[inside], split)
+    if not keep_ndvi:
+        return result
+    # clear alone, not every band: a view missing a SWIR band still shows the NDVI
+    pixel_ndvi = np.where(clear_px, ndvi(flat["B04"], flat["B08"]), np.nan).astype(np.float32)
+    return replace(result, pixels=inside, ndvi=pixel_ndvi)
 
 
 def _s1_block(bands: Sequence[np.ndarray], codes: np.ndarray, split: np.ndarray) -> BlockResult:
@@ -218,14 +229,30 @@ def parcel_markers(
 ) -> pd.DataFrame:
     """The long markers table of ``parcels`` (codes rasterised on the cube's grid) over ``cube``
     (and ``s1``, on the same grid).  See the module docstring for the columns."""
+    return markers_pass(cube, codes, parcels, s1, layout, on_progress, batch).table
+
+
+def markers_pass(
+    cube: xr.Dataset,
+    codes: xr.DataArray,
+    parcels: ParcelSet,
+    s1: xr.Dataset | None = None,
+    layout: CodeBlocks | None = None,
+    on_progress: Progress | None = None,
+    batch: int | None = None,
+    keep_ndvi: bool = False,
+) -> Markers:
+    """:func:`parcel_markers`' table and, with ``keep_ndvi``, the NDVI of every parcel pixel from the
+    same reads (``Markers.pixel_ndvi``): one read of the scenes serves the markers and heterogeneity."""
     layout = layout or code_blocks(codes)
-    sources = [_s2_source(cube, codes, layout)]
+    sources = [_s2_source(cube, codes, layout, keep_ndvi)]
     if s1 is not None:
         sources.append(_s1_source(s1, codes, layout))
     total = sum(len(s.tasks) for s in sources)
     done = 0
     frames = []
     batch = batch or parallelism()
+    kept = _NdviPieces(layout) if keep_ndvi else None
     for source in sources:
         merger = _SplitMerger(layout, len(source.features), len(source.dates))
         indices = iter(source.blocks)
@@ -234,15 +261,54 @@ def parcel_markers(
             for index, result in zip(chunk, results, strict=True):
                 frames.append(_rows(result.codes, result.stats, source, parcels))
                 merger.add(index, result)
+                if kept is not None and result.ndvi is not None:
+                    kept.add(index, result)
             codes_ready, stats_ready = merger.finish_ready()
             frames.append(_rows(codes_ready, stats_ready, source, parcels))
             done += len(chunk)
             if on_progress is not None:
                 on_progress(done, total)
-    return _assemble(frames)
+    pixel_ndvi = kept.assemble(_days(cube).astype(np.int64)) if kept is not None else None
+    return Markers(_assemble(frames), pixel_ndvi)
 
 
-def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _Source:
+@dataclass(frozen=True)
+class Markers:
+    """What the markers pass gives: the long table and, when asked, the parcel pixels' NDVI."""
+
+    table: pd.DataFrame
+    """The long markers table (:data:`MARKER_COLUMNS`)."""
+    pixel_ndvi: PixelNdvi | None = None
+
+
+class _NdviPieces:
+    """The parcel pixels' NDVI of each block, put back in the grid's row-major pixel order."""
+
+    def __init__(self, layout: CodeBlocks) -> None:
+        rows, cols = layout.chunks
+        self.row0 = np.cumsum((0, *rows))[:-1]
+        self.col0 = np.cumsum((0, *cols))[:-1]
+        self.widths = cols
+        self.width = int(sum(cols))
+        self.flat: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+
+    def add(self, block: int, result: BlockResult) -> None:
+        assert result.pixels is not None and result.ndvi is not None
+        i, j = divmod(block, len(self.widths))
+        row, col = np.divmod(result.pixels, self.widths[j])
+        self.flat.append((self.row0[i] + row) * self.width + self.col0[j] + col)
+        self.values.append(result.ndvi)
+
+    def assemble(self, days: np.ndarray) -> PixelNdvi:
+        if not self.flat:
+            return PixelNdvi(days, np.zeros(0, np.int64), np.zeros((days.size, 0), np.float32))
+        flat = np.concatenate(self.flat)
+        order = np.argsort(flat, kind="stable")
+        return PixelNdvi(days, flat[order], np.concatenate(self.values, axis=1)[:, order])
+
+
+def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks, keep_ndvi: bool) -> _Source:
     snow = cube["snow"].data if "snow" in cube else None
     features = S2_FEATURES if snow is None else (*S2_FEATURES, SNOW)
     sun = cube["sun_elevation"].values.astype(np.float64)
@@ -250,7 +316,7 @@ def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks) -> _So
     inputs = [[cube[b].data for b in REFLECTANCE_BANDS], cube["clear"].data, codes.data, snow]
 
     def arguments(i: int, j: int) -> tuple[object, ...]:
-        return _split_codes(layout, i, j), sun, len(features)
+        return _split_codes(layout, i, j), sun, len(features), keep_ndvi
 
     tasks = per_block(_s2_block, inputs, layout.chunks, where, arguments)
     return _Source(S2, features, _days(cube), indices, tasks)

@@ -19,12 +19,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ...catalog.source import TimeRange
 from ...config import Config
 from ...inputs.parcels import ParcelSet
+
+
+@dataclass(frozen=True)
+class PixelNdvi:
+    """NDVI of every parcel pixel on every date of the cube (NaN where not clear), kept by the markers
+    pass so that products that need the pixels' NDVI (heterogeneity's zones) do not read the scenes
+    again."""
+
+    days: np.ndarray
+    """Day numbers (days since 1970-01-01) of the cube's dates (time,)."""
+    flat: np.ndarray
+    """Flat (row-major) indices on the cube's grid of the pixels with a parcel code, ascending (pixel,)."""
+    values: np.ndarray
+    """(time, pixel) float32."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,8 @@ class ParcelContext:
     """The parcel codes on the cube's grid (0 = no parcel)."""
     s1: xr.Dataset | None = None
     """The Sentinel-1 cube (VV, VH in dB) on the same grid, when given."""
+    pixel_ndvi: PixelNdvi | None = None
+    """The parcel pixels' NDVI, when the markers pass kept it (else products read ``cube``)."""
 
 
 TableFunction = Callable[[ParcelContext], Mapping[str, pd.DataFrame]]
