@@ -636,6 +636,10 @@ class ReadConfig:
     strict: bool = False
     """An asset that cannot be read ends the run; otherwise its scene-band is left out where it is
     needed (the observation counts say so) and the run record names it."""
+    open_files_mb: NonNegative = 128.0
+    """Memory for files kept open from one block to the next (a header and a decoded tile each, MB), and as
+    much for GDAL's cache of decoded tiles: a file kept open is opened once, not once per block, and the
+    tiles neighbouring blocks share are decoded once.  0 opens and closes a file at every read."""
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -19,6 +19,7 @@ from baresoil.catalog.layouts import NATIVE_RESOLUTION, PLANETARY_COMPUTER, REFL
 from baresoil.catalog.scenes import select_scenes
 from baresoil.catalog.source import StacSource, TimeRange, find_items
 from baresoil.config import CubeConfig, ReadConfig, SceneFilter
+from baresoil.cube.handles import close_open_files
 from baresoil.cube.load import read_dn
 from baresoil.cube.reader import FailureJournal
 from baresoil.grid import area_from_bbox
@@ -59,12 +60,17 @@ def scenes(tmp_path_factory):
     return select_scenes(found, SceneFilter()), area
 
 
-@pytest.mark.parametrize(("resolution", "chunk"), [(20, 0), (20, 29), (10, 0), (10, 29), (50, 4)])
-def test_a_block_read_at_once_is_odc_stacs_read_file_by_file(scenes, resolution, chunk):
+CASES = [(20, 0, 128), (20, 29, 128), (10, 0, 128), (10, 29, 128), (50, 4, 128), (10, 29, 0), (20, 29, 0.05)]
+"""(resolution, chunk side, ``read.open_files_mb``): files kept open from block to block, none, some."""
+
+
+@pytest.mark.parametrize(("resolution", "chunk", "open_mb"), CASES)
+def test_a_block_read_at_once_is_odc_stacs_read_file_by_file(scenes, resolution, chunk, open_mb):
+    """Files kept open from block to block (``open_mb``: all, none, some) read as fresh ones."""
     selected, area = scenes
     geobox = area.geobox(resolution)
     config = CubeConfig(resolution=resolution, chunk_size=chunk)
-    reads = ReadConfig(retries=0, retry_delay_s=0.01)
+    reads = ReadConfig(retries=0, retry_delay_s=0.01, open_files_mb=open_mb)
     journals = FailureJournal(), FailureJournal()
     lazy = read_dn(selected, geobox, config, reads=reads, journal=journals[0])
     lazy_by_file = read_dn(selected, geobox, config, reads=reads, journal=journals[1], by_block=False)
@@ -78,3 +84,4 @@ def test_a_block_read_at_once_is_odc_stacs_read_file_by_file(scenes, resolution,
     assert (by_block["B04"].values > 0).mean() > 0.5  # ... the others are read
     assert [(f.item, f.band) for f in journals[0].failures()] == [("item3", SCL)]
     assert journals[0].failures() == journals[1].failures()
+    close_open_files()

@@ -127,8 +127,13 @@ class FailureJournal:
 
 
 def gdal_options(config: ReadConfig) -> dict[str, Any]:
-    """GDAL's own HTTP retries and timeouts, from ``read.*``."""
+    """GDAL's own HTTP retries and timeouts, and its tile cache, from ``read.*``."""
+    # files kept open keep their cached tiles: the cache is bounded as they are (not 5 % of the machine's
+    # memory, GDAL's default), unless the user set it
+    cache_bytes = max(int(config.open_files_mb * 1e6), 1_000_000)  # rasterio: GDALSetCacheMax64, bytes
+    cache = {} if "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": cache_bytes}
     return {
+        **cache,
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_HTTP_MAX_RETRY": str(config.retries),
         "GDAL_HTTP_RETRY_DELAY": f"{config.retry_delay_s:g}",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..cube.handles import close_open_files
 from ..errors import BaresoilError
 from ..parallelism import distributed_in_use
 
@@ -28,8 +29,11 @@ def scheduler(address: str | None = None, timeout: float = 10.0) -> Iterator[Any
 
         # what dask picks without a client; given as the function (a name would not do), dask does not
         # import distributed to look for a client, half a second of the command's start
-        with dask.config.set(scheduler=dask.threaded.get):
-            yield None
+        try:
+            with dask.config.set(scheduler=dask.threaded.get):
+                yield None
+        finally:
+            close_open_files()  # the run's files, kept open from block to block (``cube.handles``)
         return
     from distributed import Client
 

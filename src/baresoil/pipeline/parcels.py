@@ -110,7 +110,7 @@ def _run_parcels(job: ParcelJob) -> ParcelRun:
     area = area.intersection(footprint, "the Sentinel-2 scenes")
     geobox = area.geobox(resolution)
     with span("plan"):  # the cube's graph and the parcel grid
-        cube = load_cube(scenes, geobox, config.cube)
+        cube = load_cube(scenes, geobox, config.cube, reads=config.read)
         codes = rasterise_parcels(parcels, geobox, cube.B02.chunks[-2:])
         layout = code_blocks(codes)
     parcels = parcels.with_pixel_counts(layout.totals, config.parcels.min_pixels)
