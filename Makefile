@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/baresoil demo --out $(DEMO)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tools tests benchmarks
+	$(BIN)/ruff format --check src tools tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,8 +40,9 @@ bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python benchmarks/record.py benchmarks/$$b.py || exit 1; done
 
 # The documentation in docs/: generated tables and quality reports (a test fails when they are stale).
+# The generator is repository tooling (tools/docs), run from the repository root.
 docs: $(STAMP)
-	$(BIN)/python -m baresoil.docs
+	$(BIN)/python -m tools.docs
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,7 +10,7 @@ invocation), ``date`` (UTC), ``commit`` (``git rev-parse HEAD``), ``dirty``
 (uncommitted changes in the tree, other than earlier records), ``args`` and ``cpus`` (the cores the run
 could use).  A run that fails records nothing, so a partial set of figures never
 stands in for a complete one.
-``python -m baresoil.docs`` turns the latest full run of each benchmark (and what
+``python -m tools.docs`` turns the latest full run of each benchmark (and what
 later ``--only`` runs measured again) into docs/quality/<family>.md.
 """
 

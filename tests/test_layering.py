@@ -1,11 +1,15 @@
 """The package's layers import one way, as the data flows: catalog → cube → products → pipeline → cli, with
 kernels and the layer registry as leaves and io beside products (neither imports the other).
 
-Each module may import from its own layer and from the layers ranked below it, never above; the
-few upward edges there are, are listed with their reason and must stay the only ones.
+Each module may import from its own layer and from the layers ranked below it, never above.  Above
+them all, outside the package, is the repository tooling (``tools/``: the docs generator reads every
+layer, the CLI included); the package never imports it, and ``baresoil docs`` runs it in a child
+interpreter.
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +37,6 @@ RANK = {
             ("pipeline",),
             ("api",),  # the openEO service over the pipeline
             ("cli",),
-            ("docs",),  # repository tooling behind `baresoil docs`: reads every layer
         ]
     )
     for name in names
@@ -42,10 +45,6 @@ RANK = {
 
 SIBLINGS = {frozenset({"products", "io"})}
 """Layers of one rank that never import each other: products compute, io writes what pipeline hands it."""
-
-ALLOWED_UPWARD = {
-    ("baresoil.cli.docs", "docs"): "the `baresoil docs` command runs the docs tooling, which reads the CLI",
-}
 
 
 def _layer(module: str) -> str:
@@ -95,7 +94,7 @@ def _upward(module: str, target: str) -> bool:
         return True  # a name taken from the package root (its façade) other than __version__
     if frozenset({source, layer}) in SIBLINGS:
         return True
-    return RANK[layer] > RANK[source] and (module, layer) not in ALLOWED_UPWARD
+    return RANK[layer] > RANK[source]
 
 
 def test_the_check_sees_an_import_against_the_flow():
@@ -105,7 +104,6 @@ def test_the_check_sees_an_import_against_the_flow():
     assert _upward("baresoil.kernels.cover", "baresoil.config")
     assert _upward("baresoil.io.report", "baresoil.open_cube")
     assert not _upward("baresoil.io.cog", "baresoil.registry")
-    assert not _upward("baresoil.cli.docs", "baresoil.docs.build")
     assert not _upward("baresoil.io.stac", "baresoil.__version__")
 
 
@@ -115,6 +113,57 @@ def test_imports_go_one_way(path, module):
         return  # the package's own __init__: the public façade over every layer
     upward = sorted(t for t in _imports(path, module) if _upward(module, t))
     assert not upward, f"{module} ({_layer(module)}) imports from layers above it: {upward}"
+
+
+TOOLING_RUNNER = PACKAGE / "cli" / "docs.py"
+"""The one module that names the repository tooling: `baresoil docs` runs ``python -m tools.docs``."""
+
+
+def _tooling_references(path: Path) -> tuple[list[str], list[str]]:
+    """(imports of ``tools``, string constants naming it) in one module: ``import tools.docs``,
+    ``from tools import docs``; ``"tools.docs"`` (what importlib, runpy or ``python -m`` would take)."""
+
+    def tooling(name: str) -> bool:
+        return name.split(".")[0] == "tools"
+
+    imports, names = [], []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            imports += [a.name for a in node.names if tooling(a.name)]
+        elif isinstance(node, ast.ImportFrom) and not node.level and tooling(node.module or ""):
+            imports.append(node.module or "")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and tooling(node.value):
+            names.append(node.value)
+    return imports, names
+
+
+def test_the_tooling_check_sees_an_import_or_a_name(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import toolsy\nfrom tools.docs import build\ndef f():\n    import tools.docs\n"
+        "importlib.import_module('tools.docs.build')\nprint('tools/docs')\n"
+    )
+    assert _tooling_references(module) == (["tools.docs", "tools.docs"], ["tools.docs.build"])
+
+
+@pytest.mark.parametrize(("path", "module"), _modules(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_package_never_imports_the_repository_tooling(path, module):
+    imports, names = _tooling_references(path)
+    assert not imports, f"{module} imports repository tooling {imports}: it is not installed with the package"
+    if path == TOOLING_RUNNER:
+        assert names == ["tools.docs"], "cli/docs.py runs `python -m tools.docs` in a child interpreter"
+    else:
+        assert not names, f"{module} names repository tooling {names}: only cli/docs.py runs it"
+
+
+def test_importing_every_command_loads_no_repository_tooling():
+    """At run time too: the whole CLI built, `baresoil docs` included, and no ``tools`` module loaded."""
+    code = (
+        "import sys; from baresoil.cli.main import build_app; build_app(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tools'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 DASK_ADAPTER = PACKAGE / "products" / "apply.py"

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from baresoil import registry
-from baresoil.docs import DocsError, fill, generate
-from baresoil.docs.quality import load_results, quality_page
 from baresoil.products import soilsuite as _soilsuite  # noqa: F401  (registers the layers)
+
+from tools.docs import DocsError, fill, generate
+from tools.docs.quality import load_results, quality_page
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -254,6 +255,40 @@ def test_docs_command_checks(capsys, tmp_path):
     assert "stale: docs/manual.md" in out + err
     assert run_cli(capsys, "docs", "--root", str(tmp_path))[0] == 0
     assert run_cli(capsys, "docs", "--check", "--root", str(tmp_path))[0] == 0
+
+
+def test_docs_command_reports_the_tooling_errors_in_one_line(capsys, tmp_path, monkeypatch):
+    """The tooling runs in a child interpreter: its error line and exit status come back as they were."""
+    from tests.support.cli_runner import run_cli
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "manual.md").write_text("<!-- generated: nope -->\n<!-- end generated -->\n")
+    monkeypatch.chdir(tmp_path)  # a relative --root is the caller's, not the checkout's
+    code, out, err = run_cli(capsys, "docs", "--check", "--root", ".")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: docs/manual.md: unknown generated block 'nope'; known: ")
+    assert err.count("\n") == 1
+
+
+def test_docs_command_finds_the_checkout_from_the_current_directory(tmp_path, monkeypatch):
+    from baresoil.cli import docs
+
+    monkeypatch.setattr(docs, "INSTALLED_FROM", tmp_path / "lib" / "python3")  # not a checkout
+    assert docs.checkout_root(ROOT / "docs" / "quality") == ROOT
+    assert docs.checkout_root(tmp_path) is None
+
+
+def test_docs_command_outside_a_checkout_fails_in_one_line(capsys, tmp_path, monkeypatch):
+    from baresoil.cli import docs
+
+    from tests.support.cli_runner import run_cli
+
+    monkeypatch.setattr(docs, "INSTALLED_FROM", tmp_path / "lib" / "python3")  # a wheel in site-packages
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "docs", "--check")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: `baresoil docs` rebuilds the docs/ of a baresoil source checkout")
+    assert err.count("\n") == 1
 
 
 def test_generalisation_page_keeps_every_family_and_world_each_from_its_latest_run(tmp_path):

@@ -208,7 +208,7 @@ def _seasons_flags(record: Record) -> str:
     flags = record.get("flags_instead") or {}
     if not flags:
         return ""
-    from ...registry import layer
+    from baresoil.registry import layer
 
     meanings = layer("CPMCE").flags
     total = sum(int(v) for v in flags.values())

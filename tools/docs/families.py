@@ -12,8 +12,8 @@ from datetime import date
 
 import numpy as np
 
-from ..catalog.layouts import BOA_OFFSET_APPLIED_FLAGS, LAYOUTS, OFFSET_SOURCES, PROPERTY_ALIASES, SCL
-from ..products.parcels.markers import (
+from baresoil.catalog.layouts import BOA_OFFSET_APPLIED_FLAGS, LAYOUTS, OFFSET_SOURCES, PROPERTY_ALIASES, SCL
+from baresoil.products.parcels.markers import (
     FEATURE_UNITS,
     S1,
     S1_FEATURES,
@@ -24,10 +24,11 @@ from ..products.parcels.markers import (
     SNOW,
     sen4cap_column,
 )
-from ..products.parcels.tables import table_products
-from ..products.seasons import file_name, season_windows
-from ..products.soil.properties import PROPERTIES, UNC_SCALE
-from ..registry import yydoy
+from baresoil.products.parcels.tables import table_products
+from baresoil.products.seasons import file_name, season_windows
+from baresoil.products.soil.properties import PROPERTIES, UNC_SCALE
+from baresoil.registry import yydoy
+
 from .tables import markdown_table
 
 EXAMPLE_YEAR = 2022
@@ -84,7 +85,7 @@ def _span(bounds: tuple[date, date]) -> str:
 
 def seasons_files(args: list[str]) -> str:
     """The HRL-style file names of a reference year and tile."""
-    from ..registry import layers
+    from baresoil.registry import layers
 
     rows = [
         (f"`{lay.code}`", f"`{file_name(lay.code, EXAMPLE_TILE, str(EXAMPLE_YEAR), 10.0)}`")
@@ -145,7 +146,7 @@ def parcels_features(args: list[str]) -> str:
 
 def parcels_columns(args: list[str]) -> str:
     """Columns of the long markers table."""
-    from ..pipeline.parcels import MARKER_DESCRIPTIONS
+    from baresoil.pipeline.parcels import MARKER_DESCRIPTIONS
 
     return markdown_table(("column", "meaning"), [(f"`{k}`", v) for k, v in MARKER_DESCRIPTIONS.items()])
 
@@ -164,7 +165,7 @@ def parcels_products(args: list[str]) -> str:
 
 def world_priors(args: list[str]) -> str:
     """The simulator's priors per world profile (``baresoil.simulate.physics``): one row per parameter."""
-    from ..simulate.physics import LANDSCAPES, PROFILES, Physics
+    from baresoil.simulate.physics import LANDSCAPES, PROFILES, Physics
 
     demo = Physics().to_json()
     drawn = [p for p in PROFILES if p != "demo"]
@@ -184,7 +185,7 @@ def world_priors(args: list[str]) -> str:
 
 
 def _prior_text(prior: object) -> str:
-    from ..simulate import physics
+    from baresoil.simulate import physics
 
     if isinstance(prior, physics.LogUniform):
         return f"log-uniform {prior.lo:g} … {prior.hi:g}"

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ...simulate.spec import WorldSpec
+from baresoil.simulate.spec import WorldSpec
+
 from .cube import cube_page
 from .generalisation import generalisation_page
 from .parcels import parcels_page

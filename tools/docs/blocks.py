@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..errors import BaresoilError
+from baresoil.errors import BaresoilError
 
 Renderer = Callable[[list[str]], str]
 """Arguments of a block (the words after its name) to Markdown."""

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import config as config_module
-from ..config import Config
-from ..io.stac import raster_asset_fields
-from ..registry import Layer, layers
+from baresoil import config as config_module
+from baresoil.config import Config
+from baresoil.io.stac import raster_asset_fields
+from baresoil.registry import Layer, layers
+
 from .blocks import DocsError
 
 
@@ -199,7 +200,7 @@ def _command(name: str) -> Any:
     """The click command behind ``baresoil NAME`` (typer vendors its own click: duck-typed)."""
     import typer.main
 
-    from ..cli.main import app
+    from baresoil.cli.main import app
 
     group: Any = typer.main.get_command(app)
     command = group.commands.get(name)
@@ -346,7 +347,7 @@ def _schema_words(schema: Any) -> str:
 def processes_table(args: list[str]) -> str:
     """No argument: the processes of ``GET /processes`` with their summaries; a process id: its
     parameters (the config keys it exposes, in config.py's words)."""
-    from ..api.processes import all_processes
+    from baresoil.api.processes import all_processes
 
     processes = {p["id"]: p for p in all_processes()}
     if not args:

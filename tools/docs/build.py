@@ -41,13 +41,13 @@ QUALITY_DIR = "quality"
 
 def _register_all_products() -> None:
     """Import every product family so that the registry holds all layers."""
-    from ..products import composite, observations, parcels, seasons, soilsuite  # noqa: F401
-    from ..products.soil import properties  # noqa: F401
+    from baresoil.products import composite, observations, parcels, seasons, soilsuite  # noqa: F401
+    from baresoil.products.soil import properties  # noqa: F401
 
 
 def default_root() -> Path:
-    """The source checkout this package lives in (``src/baresoil/docs`` -> the repository)."""
-    root = Path(__file__).resolve().parents[3]
+    """The source checkout this tooling lives in (``tools/docs`` -> the repository)."""
+    root = Path(__file__).resolve().parents[2]
     if not (root / "pyproject.toml").exists() or not (root / "docs").is_dir():
         raise DocsError(f"{root}: not a baresoil source checkout with a docs/ folder (give --root)")
     return root

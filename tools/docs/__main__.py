@@ -1,4 +1,4 @@
-"""``python -m baresoil.docs [--check] [--root DIR]``: rebuild docs/ (or check it is up to date)."""
+"""``python -m tools.docs [--check] [--root DIR]``: rebuild docs/ (or check it is up to date)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .build import default_root, generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baresoil.docs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page is stale")
     parser.add_argument("--root", type=Path, help="repository root (default: this source checkout)")
     args = parser.parse_args(argv)
