@@ -198,3 +198,90 @@ def test_only_the_adapter_imports_dask_in_products(path):
         assert _imports_dask(path), "products/apply.py is the adapter: it should be the one to use dask"
         return
     assert not _imports_dask(path), f"{path.relative_to(PACKAGE)} imports dask: go through products/apply.py"
+
+
+NEIGHBOURHOOD_NAMES = {"map_neighbourhood", "map_overlap"}
+"""Neighbourhood operations that build graphs (``cube.blocks``'s, and dask's or any library's own), which
+only the adapter may use in ``products``: a product reaches them through ``apply.per_neighbourhood``
+(or ``per_chunk``'s ``depth``)."""
+BLOCKS_MODULE = "baresoil.cube.blocks"
+
+
+def _neighbourhood_uses(path: Path, module: str) -> list[str]:
+    """Imports of ``cube.blocks`` and uses of the names in ``NEIGHBOURHOOD_NAMES``, however reached."""
+    found = [t for t in _imports(path, module) if t == BLOCKS_MODULE or t.startswith(BLOCKS_MODULE + ".")]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            # `from ..cube import blocks` resolves to baresoil.cube only: look at the names taken too
+            found += [a.name for a in node.names if a.name in NEIGHBOURHOOD_NAMES | {"blocks"}]
+        elif isinstance(node, ast.Attribute) and node.attr in NEIGHBOURHOOD_NAMES:
+            found.append(node.attr)
+        elif isinstance(node, ast.Name) and node.id in NEIGHBOURHOOD_NAMES:
+            found.append(node.id)
+    return found
+
+
+def test_the_neighbourhood_check_sees_every_way_in(tmp_path):
+    package = tmp_path / "products"
+    package.mkdir()
+    module = package / "m.py"
+    module.write_text(
+        "from ..cube.blocks import map_neighbourhood\nfrom ..cube import blocks\n"
+        "x = blocks.map_neighbourhood\ny = array.map_overlap\n"
+    )
+    found = _neighbourhood_uses(module, "baresoil.products.m")
+    assert found.count("map_neighbourhood") == 2
+    assert {BLOCKS_MODULE, "blocks", "map_overlap"} <= set(found)
+    module.write_text("from .apply import per_neighbourhood\nz = per_neighbourhood\n")
+    assert _neighbourhood_uses(module, "baresoil.products.m") == []
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "products").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_only_the_adapter_builds_neighbourhoods_in_products(path):
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    uses = _neighbourhood_uses(path, module)
+    if path == DASK_ADAPTER:
+        assert uses, "products/apply.py is the adapter: it should be the one to build neighbourhoods"
+        return
+    assert not uses, (
+        f"{path.relative_to(PACKAGE)} uses {uses}: go through products/apply.py (per_neighbourhood)"
+    )
+
+
+EAGER_METHODS = {"compute", "persist"}
+"""Methods that run a graph; in ``products`` only the adapter calls them (``apply.compute``,
+``apply.at_pixels``), so that every computation of a product goes through one place."""
+
+
+def _eager_calls(path: Path) -> list[str]:
+    """Calls of ``<x>.compute(...)`` or ``.persist(...)``, with their line (``apply.compute`` is fine)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in EAGER_METHODS
+            and not (isinstance(node.func.value, ast.Name) and node.func.value.id == "apply")
+        ):
+            found.append(f"line {node.lineno}: .{node.func.attr}(")
+    return found
+
+
+def test_the_eager_check_sees_a_compute(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "a = x.compute()\nb = np.asarray(cube.sel(x=1).persist())\nc = compute(x)\nd = apply.compute(x)\n"
+    )
+    assert _eager_calls(module) == ["line 1: .compute(", "line 2: .persist("]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "products").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_only_the_adapter_computes_in_products(path):
+    if path == DASK_ADAPTER:
+        return  # the adapter computes through dask.compute, the one place that does
+    calls = _eager_calls(path)
+    assert not calls, f"{path.relative_to(PACKAGE)} computes itself ({calls}): go through products/apply.py"

@@ -9,12 +9,14 @@ import pytest
 
 from baresoil.products.apply import (
     Input,
+    at_pixels,
     compute,
     compute_batches,
     per_block,
     per_chunk,
     per_chunk_groups,
     per_field,
+    per_neighbourhood,
 )
 
 NY, NX, NT = 5, 7, 3
@@ -177,3 +179,47 @@ def test_per_block_reads_each_block_whole_in_time_and_batches_keep_the_order() -
     assert results == [((NT, 2, 3), True, 11), ((NT, 3, 4), True, 0), ((NT, 3, 3), True, 1)]
     sums = per_block(np.sum, [[cube, cube]], layout, [(0, 0)])
     assert compute(*sums) == (2 * values[:, :3, :4].sum(),)
+
+
+def _box_sum(image: np.ndarray, boundary: str) -> np.ndarray:
+    """Sum over the 3 x 3 window of each pixel of the whole image (edge: nothing, or the edge repeated)."""
+    padded = np.pad(image, 1, mode="edge") if boundary == "nearest" else np.pad(image, 1)
+    return sum(
+        padded[dy : dy + image.shape[0], dx : dx + image.shape[1]] for dy in range(3) for dx in range(3)
+    )
+
+
+@pytest.mark.parametrize("chunks", [(NY, NX), (2, 3), (1, 1), (4, 2)])
+@pytest.mark.parametrize("boundary", ["none", "nearest"])
+def test_per_neighbourhood_equals_the_whole_image_in_any_chunking(
+    chunks: tuple[int, int], boundary: str
+) -> None:
+    values, cube = _cube(chunks)
+
+    def box_sum(block: np.ndarray, scale: float) -> np.ndarray:
+        # the block's own edge ring is trimmed, except at the image's edges, where the padding is the rule's
+        return scale * np.stack([_box_sum(image, boundary) for image in block])
+
+    out = per_neighbourhood(box_sum, cube, {0: 0, 1: 1, 2: 1}, boundary=boundary, scale=2.0)
+    assert out.dtype == np.float32 and out.shape == values.shape
+    expected = 2.0 * np.stack([_box_sum(image, boundary) for image in values])
+    np.testing.assert_array_equal(compute(out)[0], expected)
+
+
+def test_per_neighbourhood_clips_a_depth_beyond_the_array() -> None:
+    values, cube = _cube((2, 3))
+    out = per_neighbourhood(lambda block: block.sum(axis=(1, 2), keepdims=True) + 0 * block, cube, 9,
+                            boundary="none")  # fmt: skip
+    [result] = compute(out)
+    assert result.shape == values.shape
+    # every chunk sees the whole image: each pixel gets its date's total
+    np.testing.assert_array_equal(
+        result, np.broadcast_to(values.sum(axis=(1, 2), keepdims=True), values.shape)
+    )
+
+
+def test_at_pixels_reads_points_first() -> None:
+    values, cube = _cube((2, 3))
+    rows, cols = np.array([0, 4, 2]), np.array([6, 0, 3])
+    np.testing.assert_array_equal(at_pixels(cube, rows, cols), values[:, rows, cols].T)
+    np.testing.assert_array_equal(at_pixels(values[0], rows, cols), values[0, rows, cols])

@@ -33,9 +33,13 @@ Kernels that are not per pixel reach the chunks through the same module:
   results back onto its pixels;
 * :func:`per_block` makes one lazy task per spatial block of a given layout, for kernels whose result
   is not a raster (a table's rows, say), and :func:`compute_batches` computes them a batch at a time;
-* :func:`compute` computes several lazy results at once, so that what they share is read once.
+* :func:`per_neighbourhood` runs an array-to-array kernel (a filter) per chunk with a margin of
+  neighbouring pixels and a rule for the array's edges, for results that keep the input's shape;
+* :func:`compute` computes several lazy results at once, so that what they share is read once, and
+  :func:`at_pixels` reads a lazy raster's values at a few pixels.
 
-No other module of ``products`` builds a dask graph or imports dask (``tests/test_layering.py``).
+No other module of ``products`` builds a dask graph, imports dask or ``cube.blocks``, or calls
+``.compute()`` or ``.persist()`` itself (``tests/test_layering.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from ..cube.blocks import map_neighbourhood
 from ..spans import span
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,8 @@ Task = Any
 """A lazy result that is not an array (a ``dask.delayed``): see :func:`per_block`."""
 Layout = tuple[tuple[int, ...], tuple[int, ...]]
 """The chunks of a raster along ``y`` and ``x``."""
+Depth = int | Mapping[int, int]
+"""Neighbouring pixels a kernel sees around each chunk: the same along every axis, or per axis."""
 T = TypeVar("T")
 
 Kernel = Callable[..., Mapping[Any, np.ndarray]]
@@ -368,3 +375,35 @@ def square_layout(shape: tuple[int, int], size: int) -> Layout:
 def compute(*lazy: Any) -> tuple[Any, ...]:
     """Several lazy results (arrays, tasks) computed at once: what they share is computed once."""
     return tuple(dask.compute(*lazy))
+
+
+def at_pixels(data: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The values of a ``(..., y, x)`` raster at pixels ``(rows[i], cols[i])``: ``(point, ...)``.
+
+    Only the chunks that hold a pixel are read (dask's point-wise indexing), not the raster."""
+    lazy = _as_dask(data)
+    pixels = (slice(None),) * (lazy.ndim - 2) + (np.asarray(rows), np.asarray(cols))
+    [values] = compute(lazy.vindex[pixels])
+    return np.asarray(values)
+
+
+# --- neighbourhoods, for filters ----------------------------------------------------------------------
+
+
+def per_neighbourhood(
+    kernel: Callable[..., np.ndarray],
+    data: Any,
+    depth: Depth,
+    *,
+    boundary: str,
+    dtype: np.dtype[Any] | type = np.float32,
+    **arguments: Any,
+) -> Lazy:
+    """``kernel(block, **arguments)`` per chunk of ``data``, the chunk widened by ``depth`` neighbouring
+    pixels (per axis, when a mapping) and its own pixels kept of the result, which has the block's shape.
+
+    ``boundary`` is what lies beyond the array's edges: ``"none"`` (nothing, the kernel sees a
+    smaller block there), ``"nearest"`` (the edge repeated), ``"reflect"`` or a constant (dask's
+    overlap rules).  A depth beyond an axis' size is clipped to it (``cube.blocks``), so the result
+    equals the whole-array computation down to an area of one pixel."""
+    return map_neighbourhood(kernel, _as_dask(data), depth, boundary=boundary, dtype=dtype, **arguments)

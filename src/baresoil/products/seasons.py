@@ -34,7 +34,6 @@ import xarray as xr
 from ..catalog.source import StacSource, TimeRange
 from ..config import Config, SeasonsConfig
 from ..cube.aux import aux_raster
-from ..cube.blocks import map_neighbourhood
 from ..cube.s1 import load_s1
 from ..errors import ConfigError, TimeRangeError
 from ..inputs.parcels import ParcelSet, rasterise_parcels
@@ -43,7 +42,7 @@ from ..kernels.calendar import MIN_CALENDAR_SEASONS, scene_calendar
 from ..kernels.events import SOWN_IN_AUTUMN, SOWN_IN_SPRING, SOWN_UNKNOWN
 from ..kernels.indices import ndvi
 from ..registry import YYDOY, Layer, register, yydoy
-from .apply import Input, Lazy, as_lazy, per_chunk, per_field
+from .apply import Input, Lazy, as_lazy, compute, per_chunk, per_field, per_neighbourhood
 from .base import ProductPeriod
 
 ProductFunction = Callable[[xr.Dataset, TimeRange, Config], Sequence[ProductPeriod]]
@@ -329,7 +328,8 @@ def _pixel_calendar(index: Lazy, kwargs: dict[str, Any], grid: DailyGrid, year: 
             for x in range(first, nx - CALENDAR_WINDOW + 1, CALENDAR_SPACING)
         ]
         sample = np.concatenate(windows, axis=1) if windows else index.reshape(index.shape[0], -1)[:, :0]
-    values = np.asarray(sample.compute(), np.float64)
+    [sampled] = compute(sample)
+    values = np.asarray(sampled, np.float64)
     return _calendar_of(values, np.ones(values.shape[1]), kwargs)
 
 
@@ -463,10 +463,7 @@ def cross_ratio(s1: xr.Dataset, window: int) -> xr.DataArray:
         return s1.VH - s1.VV
     linear = [10 ** (s1[band].data / 10) for band in ("VH", "VV")]
     depth = {0: 0, 1: window // 2, 2: window // 2}
-    smooth = [
-        map_neighbourhood(_boxcar, band, depth, boundary="nearest", window=window, dtype=np.float32)
-        for band in linear
-    ]
+    smooth = [per_neighbourhood(_boxcar, band, depth, boundary="nearest", window=window) for band in linear]
     ratio = 10 * (np.log10(smooth[0]) - np.log10(smooth[1]))
     return xr.DataArray(ratio.astype(np.float32), coords=s1.VH.coords, dims=s1.VH.dims)
 
@@ -515,7 +512,7 @@ def pixel_series(
     kwargs = kernel_arguments(params, grid, year, observed)
     xs = xr.DataArray([p[0] for p in points], dims="point")
     ys = xr.DataArray([p[1] for p in points], dims="point")
-    picked = cube[["B04", "B08", "clear"]].sel(x=xs, y=ys, method="nearest").compute()
+    [picked] = compute(cube[["B04", "B08", "clear"]].sel(x=xs, y=ys, method="nearest"))
     values = np.where(picked.clear.values, ndvi(picked.B04.values, picked.B08.values), np.nan).astype(
         np.float64
     )

@@ -43,11 +43,10 @@ from ...catalog.layouts import REFLECTANCE_BANDS
 from ...catalog.source import TimeRange
 from ...config import SoilMapConfig
 from ...cube.aux import RasterInfo, raster_blocks, raster_info
-from ...cube.blocks import map_neighbourhood
 from ...errors import AssetError, BaresoilError
 from ...grid import EEA_CRS
 from ...kernels.terrain import slope_degrees, topographic_position
-from ..apply import Lazy, as_lazy, square_layout
+from ..apply import Lazy, as_lazy, at_pixels, per_neighbourhood, square_layout
 from ..base import period_label
 
 SOILSUITE_FAMILY = "soilsuite"
@@ -168,7 +167,7 @@ class CovariateStack:
         rows, cols, inside = self.pixel_of(x, y)
         values = np.full((len(rows), len(self.covariates)), np.nan, np.float32)
         if inside.any():
-            values[inside] = np.asarray(self.data.vindex[:, rows[inside], cols[inside]].compute())
+            values[inside] = at_pixels(self.data, rows[inside], cols[inside])
         return values, inside
 
 
@@ -360,13 +359,11 @@ def _terrain(
     out = [
         (Covariate("DEM", "terrain"), dem),
         (Covariate("DEM_SLOPE", "terrain"),
-         map_neighbourhood(slope_degrees, dem, 1, boundary="none", resolution=resolution,
-                           dtype=np.float32)),
+         per_neighbourhood(slope_degrees, dem, 1, boundary="none", resolution=resolution)),
     ]  # fmt: skip
     for radius_m in radii_m:
         radius = max(1, round(radius_m / resolution))
-        tpi = map_neighbourhood(topographic_position, dem, radius, boundary="none", radius=radius,
-                                dtype=np.float32)  # fmt: skip
+        tpi = per_neighbourhood(topographic_position, dem, radius, boundary="none", radius=radius)
         out.append((Covariate(f"DEM_TPI{radius_m:g}M", "terrain"), tpi))
     return out
 
