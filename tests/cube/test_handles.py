@@ -105,3 +105,25 @@ def test_threads_share_a_kept_file_one_read_at_a_time(tmp_path):
         t.join()
     files.close_all()
     assert wrong == []
+
+
+def test_closing_all_waits_for_the_read_in_progress(tmp_path):
+    path = tmp_path / "a.tif"
+    _write(path, 5)
+    files = OpenFiles()
+    reading, closed = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def close() -> None:
+        reading.wait()
+        files.close_all()
+        closed.set()
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    with files.opened(str(path), BIG) as dataset:
+        reading.set()
+        assert not closed.wait(0.2)  # the closer waits for this read
+        seen.append((dataset.read(1) == 5).all())
+    closer.join()
+    assert seen == [True] and dataset.closed

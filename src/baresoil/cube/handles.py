@@ -59,8 +59,9 @@ class OpenFiles:
         kept = self._kept(key, _stamp(href))
         if kept is not None:
             with kept.lock:
-                yield kept.dataset
-            return
+                if not kept.dataset.closed:  # not closed meanwhile by close_all (another run ended)
+                    yield kept.dataset
+                    return
         options = {} if overview_level is None else {"overview_level": overview_level}
         with span("open"):
             dataset = rasterio.open(href, "r", sharing=False, **options)
@@ -82,11 +83,12 @@ class OpenFiles:
                 entry.dataset.close()
 
     def close_all(self) -> None:
-        """Close every kept dataset; call when no read runs."""
+        """Close every kept dataset, each once the read using it (another run's, in a server) is done."""
         with self._lock:
             gone, self._open, self._cost = list(self._open.values()), {}, 0
         for entry in gone:
-            entry.dataset.close()
+            with entry.lock:
+                entry.dataset.close()
 
     def _kept(self, key: _Key, stamp: object) -> _Open | None:
         with self._lock:
