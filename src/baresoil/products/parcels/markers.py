@@ -301,11 +301,13 @@ class _NdviPieces:
         self.values.append(result.ndvi)
 
     def assemble(self, days: np.ndarray) -> PixelNdvi:
-        if not self.flat:
-            return PixelNdvi(days, np.zeros(0, np.int64), np.zeros((days.size, 0), np.float32))
-        flat = np.concatenate(self.flat)
-        order = np.argsort(flat, kind="stable")
-        return PixelNdvi(days, flat[order], np.concatenate(self.values, axis=1)[:, order])
+        """The pieces in one (time, pixel) array, each freed once placed: the array and the pieces are
+        held at once, not a third copy."""
+        flat = np.sort(np.concatenate(self.flat)) if self.flat else np.zeros(0, np.int64)
+        values = np.empty((days.size, flat.size), np.float32)
+        while self.flat:
+            values[:, np.searchsorted(flat, self.flat.pop())] = self.values.pop()
+        return PixelNdvi(days, flat, values)
 
 
 def _s2_source(cube: xr.Dataset, codes: xr.DataArray, layout: CodeBlocks, keep_ndvi: bool) -> _Source:
