@@ -476,6 +476,11 @@ class ParcelsConfig:
     """How the ``cover`` classifier reads the green share: ``dvi`` from NIR − red (B08 − B04), which
     mixes linearly with cover, or ``ndvi`` from NDVI, which over a dark soil reads a fifth of canopy as
     half (a markers table without B04 and B08 is read by NDVI)."""
+    bs_residue_veto: Fraction = 0.1
+    """A view the ``cover`` classifier calls bare is taken as not bare when the trees learned on the tuning
+    worlds (``products.parcels.residue``) give it a probability of a bare day below this: residue and
+    stubble the NDTI does not show.  0 turns the veto off; a markers table without B04, B08, B11 and B12
+    is read without it."""
     bs_statistic: Literal["median", "mean"] = "median"
     """Parcel statistic the ``cover`` classifier reads: the median view is bare when half the parcel's
     pixels are (the mean mixes a green strip into a bare field)."""

@@ -10,6 +10,8 @@ import shapely
 import xarray as xr
 
 from baresoil.config import Config, ParcelsConfig
+from baresoil.kernels.trees import TreeEnsemble
+from baresoil.products.parcels import residue
 from baresoil.products.parcels.bare_periods import MarkersTableError, bare_soil_periods, wide_means
 from baresoil.products.parcels.category import (
     DeclarationError,
@@ -528,3 +530,42 @@ def test_a_view_mostly_under_cloud_is_not_classified():
     assert pd.isna(obs.loc[("C", "2021-01-26"), "pred"]) and obs.loc[("C", "2021-01-21"), "pred"] == "BS"
     out = result.markers_all.set_index("parcel_id")
     assert out.loc["C", "START_S2_1"] == "2021-01-01" and out.loc["C", "END_S2_1"] == "Continue"
+
+
+def _constant_trees(probability: float) -> TreeEnsemble:
+    """Trees of one leaf each: every view gets ``probability``."""
+    one = np.zeros(1)
+    return TreeEnsemble(np.zeros(1, np.int64), one, np.zeros(1, np.int64), np.zeros(1, np.int64),
+                        np.ones(1, bool), one, np.zeros(1, np.int64),
+                        float(np.log(probability / (1 - probability))))  # fmt: skip
+
+
+@pytest.mark.parametrize(("probability", "vetoed"), [(0.02, True), (0.5, False)])
+def test_the_learned_veto_takes_unlikely_bare_views_as_not_bare(monkeypatch, probability, vetoed):
+    rows = calibration_parcels() + s2_rows("A", "gggggbbbbbbggggggggg")  # bare on days 25 … 50
+    monkeypatch.setattr(residue, "residue_model", lambda: _constant_trees(probability))
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31), Config())
+    out = result.markers_all.set_index("parcel_id")
+    assert pd.isna(out.loc["A", "START_S2_1"]) == vetoed
+    off = Config(parcels=ParcelsConfig(bs_residue_veto=0.0))
+    assert (
+        bare_soil_periods(table(rows), START, date(2021, 12, 31), off)
+        .markers_all.set_index("parcel_id")
+        .loc["A", "START_S2_1"]
+        == "2021-01-26"
+    )
+    if vetoed:  # a vetoed view is a not-bare call at one minus the trees' probability
+        seen = result.observations
+        views = seen[(seen.parcel_id == "A") & (seen.source == "S2")]
+        bare_days = pd.to_datetime(views["date"]).between("2021-01-26", "2021-02-20")
+        assert bare_days.sum() == 6 and (views["pred"] == "NBS").all()
+        np.testing.assert_allclose(views.loc[bare_days, "conf"], 1 - probability, atol=1e-6)
+
+
+def test_the_shipped_trees_read_the_features_they_were_trained_on():
+    model = residue.residue_model()
+    assert int(model.feature.max()) < len(residue.FEATURES) and len(model.roots) > 0
+    views = table(s2_rows("A", "gggggbbbbbbggggg") + s2_rows("B", "ggbbbbbbbbgggggg", seed=1))
+    wide = views.pivot_table(index=["parcel_id", "date"], columns="feature", values="mean").reset_index()
+    found = residue.bare_probability(wide)
+    assert found.shape == (len(wide),) and np.all((found >= 0) & (found <= 1))

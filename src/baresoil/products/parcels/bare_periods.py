@@ -33,6 +33,7 @@ import pandas as pd
 from ...config import Config, ParcelsConfig
 from ...errors import BaresoilError
 from ...kernels import baresoil_periods as bp
+from . import residue
 from .markers import SNOW
 from .tables import ParcelContext, TableProduct
 
@@ -206,6 +207,8 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
     exposed = pd.Series(shares.exposed, index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))
     mine = exposed.reindex(pd.MultiIndex.from_frame(wide[["parcel_id", "date"]])).to_numpy()
     result = bp.bare_from_share(mine, rules)
+    if params.bs_residue_veto > 0:
+        result = _residue_vetoed(result, markers, wide, params)
     labels = np.full(len(wide), bp.LABEL_NONE, np.int8)
     labels[result.bare & (result.confidence >= params.bs_thr_bs_s2)] = bp.LABEL_BS
     labels[~result.bare & (result.confidence > params.bs_thr_nbs_s2)] = bp.LABEL_NBS
@@ -214,6 +217,27 @@ def _cover_classified(markers: pd.DataFrame, wide: pd.DataFrame, params: Parcels
     out["ndvi"] = wide["NDVI"].to_numpy(np.float64)
     out["exposed"] = mine
     return out
+
+
+def _residue_vetoed(
+    result: bp.Classified, markers: pd.DataFrame, wide: pd.DataFrame, params: ParcelsConfig
+) -> bp.Classified:
+    """``result`` with the bare views the learned trees find unlikely bare days (probability below
+    ``bs_residue_veto``) taken as not bare, at a confidence of one minus that probability
+    (:mod:`.residue`).  The features read every mostly clear view of the markers table, as in
+    training; a table without the bands is returned as it is."""
+    needed = ["NDVI", "NDTI", *residue.BANDS]
+    if not set(needed) <= set(markers["feature"].unique()):
+        return result
+    views = _mostly_clear(wide_means(markers, "S2", needed), params.bs_min_clear_share)
+    probability = pd.Series(residue.bare_probability(views),
+                            index=pd.MultiIndex.from_frame(views[["parcel_id", "date"]]))  # fmt: skip
+    mine = probability.reindex(pd.MultiIndex.from_frame(wide[["parcel_id", "date"]])).to_numpy()
+    vetoed = result.bare & (mine < params.bs_residue_veto)  # NaN (no features): no veto
+    if not vetoed.any():
+        return result
+    confidence = np.where(vetoed, 1.0 - mine, result.confidence)
+    return bp.Classified(result.bare & ~vetoed, confidence, result.trained)
 
 
 def _mostly_clear(views: pd.DataFrame, min_share: float) -> pd.DataFrame:
