@@ -525,7 +525,8 @@ def test_a_view_mostly_under_cloud_is_not_classified():
     cloudy = pd.Timestamp(START + timedelta(days=25))
     rows = [r for r in rows if not (r[0] == "C" and r[1] == cloudy)]
     rows += [("C", cloudy, "S2", f, v, 25) for f, v in GREEN.items()]
-    result = bare_soil_periods(table(rows), START, date(2021, 12, 31))
+    no_veto = Config(parcels=ParcelsConfig(bs_residue_veto=0.0))  # the rule alone (the trees never saw this)
+    result = bare_soil_periods(table(rows), START, date(2021, 12, 31), no_veto)
     obs = result.observations.set_index(["parcel_id", "date"])
     assert pd.isna(obs.loc[("C", "2021-01-26"), "pred"]) and obs.loc[("C", "2021-01-21"), "pred"] == "BS"
     out = result.markers_all.set_index("parcel_id")
