@@ -55,12 +55,15 @@ def view_features(views: pd.DataFrame) -> np.ndarray:
             "B12": views["B12"].to_numpy(np.float64),
         }
     )
-    by_parcel = table.groupby("parcel_id")
+    by_parcel = table.groupby("parcel_id")[list(_PARCEL_RELATIVE)]
+    owner = table[["parcel_id"]]
+    low = owner.join(by_parcel.quantile(0.1), on="parcel_id")  # one vectorised pass per percentile
+    high = owner.join(by_parcel.quantile(0.9), on="parcel_id")
     columns: dict[str, np.ndarray] = {}
     for name in _PARCEL_RELATIVE:
         values = table[name].to_numpy()
-        columns[f"{name}_p10"] = values - by_parcel[name].transform(lambda s: s.quantile(0.1)).to_numpy()
-        columns[f"{name}_p90"] = values - by_parcel[name].transform(lambda s: s.quantile(0.9)).to_numpy()
+        columns[f"{name}_p10"] = values - low[name].to_numpy(np.float64)
+        columns[f"{name}_p90"] = values - high[name].to_numpy(np.float64)
     for name in _AREA_RELATIVE:
         values = table[name].to_numpy()
         columns[f"{name}_w10"] = values - np.nanquantile(values, 0.1) if values.size else values
