@@ -6,6 +6,7 @@ import os
 import threading
 
 import numpy as np
+import pytest
 import rasterio
 from rasterio.transform import from_origin
 
@@ -127,3 +128,26 @@ def test_closing_all_waits_for_the_read_in_progress(tmp_path):
         seen.append((dataset.read(1) == 5).all())
     closer.join()
     assert seen == [True] and dataset.closed
+
+
+def test_a_read_failing_inside_closes_its_kept_file_only(tmp_path):
+    paths = [tmp_path / "a.tif", tmp_path / "b.tif"]
+    for path in paths:
+        _write(path, 4)
+    files = OpenFiles()
+    kept = []
+    for path in paths:
+        with files.opened(str(path), BIG) as dataset:
+            kept.append(dataset)
+
+    def failing_read() -> None:
+        with files.opened(str(paths[0]), BIG) as dataset:
+            assert dataset is kept[0]
+            raise RuntimeError("read failed")
+
+    with pytest.raises(RuntimeError, match="read failed"):
+        failing_read()
+    assert kept[0].closed and not kept[1].closed
+    with files.opened(str(paths[0]), BIG) as fresh:
+        assert fresh is not kept[0] and (fresh.read(1) == 4).all()
+    files.close_all()

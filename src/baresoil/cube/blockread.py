@@ -111,54 +111,37 @@ def _read(
 ) -> _Piece | None:
     """The part of ``href`` that ``geobox`` needs, as odc-loader's ``rio_read`` would pick it; the file kept
     open for the next block within ``budget`` bytes (:mod:`.handles`)."""
-    try:
-        with FILES.opened(href, budget) as rdr:
-            return _read_open(rdr, href, t, k, geobox, cfg, rois, budget)
-    except BaseException:
-        FILES.forget(href)  # a failed read is tried again on a fresh handle
-        raise
-
-
-def _read_open(
-    rdr: Any,
-    href: str,
-    t: int,
-    k: int,
-    geobox: GeoBox,
-    cfg: RasterLoadParams,
-    rois: dict[tuple[Any, ...], ReprojectInfo],
-    budget: int,
-) -> _Piece | None:
     ttol = 0.9 if cfg.nearest else 0.05
-    key = (rdr.crs.to_wkt() if rdr.crs else None, rdr.transform, rdr.shape, ttol)
-    rr = rois.get(key)
-    if rr is None:
-        rr = rois[key] = compute_reproject_roi(rio_geobox(rdr), geobox, ttol=ttol)
-    dtype = np.dtype(cfg.dtype)
-    src_nodata = resolve_src_nodata(rdr.nodatavals[0], cfg)
-    dst_nodata = resolve_dst_nodata(dtype, cfg, src_nodata)
-    if roi_is_empty(rr.roi_dst) or roi_is_empty(rr.roi_src):
-        return None  # nothing of it on the block (or only its nodata)
-    if rr.paste_ok and rr.read_shrink == 1:
-        pixels = np.empty(roi_shape(rr.roi_dst), dtype=dtype)
-        with span("decode"):
-            rdr.read(1, out=pixels, window=w_[rr.roi_src])
-        if dst_nodata is not None and not same_nodata(src_nodata, dst_nodata):
-            np.copyto(pixels, dst_nodata, where=nodata_mask(pixels, src_nodata))
-        return _Piece(t, k, rr.roi_dst, pixels)
-    level = None
-    if cfg.use_overviews and rr.read_shrink > 1:
-        level = pick_overview(rr.read_shrink, rdr.overviews(1))
-    if level is None:
-        pixels, transform = _window(rdr, rr.roi_src, 1, _reach(rr, 1))
-    elif rdr.width % (shrink := rdr.overviews(1)[level]) == 0 and rdr.height % shrink == 0:
-        pixels, transform = _overview_window(rdr, rr.roi_src, shrink, _reach(rr, shrink))
-    else:
-        with FILES.opened(href, budget, overview_level=level) as ovr:
-            pixels, transform = _window(ovr, rr.roi_src, shrink, _reach(rr, shrink))
-    where = tuple((part.start, part.stop) for part in rr.roi_dst)  # slices are no dict keys
-    grid = (rdr.crs.to_wkt(), transform, pixels.shape, pixels.dtype.str, src_nodata, where)
-    return _Piece(t, k, rr.roi_dst, pixels, grid)
+    with FILES.opened(href, budget) as rdr:
+        key = (rdr.crs.to_wkt() if rdr.crs else None, rdr.transform, rdr.shape, ttol)
+        rr = rois.get(key)
+        if rr is None:
+            rr = rois[key] = compute_reproject_roi(rio_geobox(rdr), geobox, ttol=ttol)
+        dtype = np.dtype(cfg.dtype)
+        src_nodata = resolve_src_nodata(rdr.nodatavals[0], cfg)
+        dst_nodata = resolve_dst_nodata(dtype, cfg, src_nodata)
+        if roi_is_empty(rr.roi_dst) or roi_is_empty(rr.roi_src):
+            return None  # nothing of it on the block (or only its nodata)
+        if rr.paste_ok and rr.read_shrink == 1:
+            pixels = np.empty(roi_shape(rr.roi_dst), dtype=dtype)
+            with span("decode"):
+                rdr.read(1, out=pixels, window=w_[rr.roi_src])
+            if dst_nodata is not None and not same_nodata(src_nodata, dst_nodata):
+                np.copyto(pixels, dst_nodata, where=nodata_mask(pixels, src_nodata))
+            return _Piece(t, k, rr.roi_dst, pixels)
+        level = None
+        if cfg.use_overviews and rr.read_shrink > 1:
+            level = pick_overview(rr.read_shrink, rdr.overviews(1))
+        if level is None:
+            pixels, transform = _window(rdr, rr.roi_src, 1, _reach(rr, 1))
+        elif rdr.width % (shrink := rdr.overviews(1)[level]) == 0 and rdr.height % shrink == 0:
+            pixels, transform = _overview_window(rdr, rr.roi_src, shrink, _reach(rr, shrink))
+        else:
+            with FILES.opened(href, budget, overview_level=level) as ovr:
+                pixels, transform = _window(ovr, rr.roi_src, shrink, _reach(rr, shrink))
+        where = tuple((part.start, part.stop) for part in rr.roi_dst)  # slices are no dict keys
+        grid = (rdr.crs.to_wkt(), transform, pixels.shape, pixels.dtype.str, src_nodata, where)
+        return _Piece(t, k, rr.roi_dst, pixels, grid)
 
 
 def _reach(rr: ReprojectInfo, shrink: int) -> int:

@@ -11,7 +11,7 @@ cache smaller than that cycle that evicts the oldest would miss every time.
 
 A dataset is used by one thread at a time (rasterio datasets are not thread-safe): each has its
 lock, held while a read uses it.  A local file replaced since it was opened (another size, time or
-inode) is opened again; a read that failed closes the file's dataset (:meth:`OpenFiles.forget`) so
+inode) is opened again; a read that fails inside :meth:`OpenFiles.opened` closes the dataset, so
 that it is tried again afresh.  :func:`close_open_files` closes them all, at the end of a run.
 """
 
@@ -54,8 +54,29 @@ class OpenFiles:
     @contextmanager
     def opened(self, href: str, budget_bytes: int, overview_level: int | None = None) -> Iterator[Any]:
         """The dataset of ``href`` (its overview ``overview_level``) for this thread's exclusive use:
-        kept open afterwards while the open files' cost stays within ``budget_bytes``."""
+        kept open afterwards while the open files' cost stays within ``budget_bytes``.  A read that fails
+        inside closes it, so that the read is tried again on a fresh one."""
         key = (href, overview_level)
+        try:
+            with self._dataset(key, budget_bytes) as dataset:
+                yield dataset
+        except BaseException:
+            self.forget(href, overview_level)  # after its lock is released
+            raise
+
+    def forget(self, href: str, overview_level: int | None = None) -> None:
+        """Close the kept dataset of ``href`` (its overview ``overview_level``)."""
+        with self._lock:
+            entry = self._open.pop((href, overview_level), None)
+            if entry is not None:
+                self._cost -= entry.cost
+        if entry is not None:
+            with entry.lock:
+                entry.dataset.close()
+
+    @contextmanager
+    def _dataset(self, key: _Key, budget_bytes: int) -> Iterator[Any]:
+        href, overview_level = key
         kept = self._kept(key, _stamp(href))
         if kept is not None:
             with kept.lock:
@@ -72,15 +93,6 @@ class OpenFiles:
             return
         with entry.lock:
             yield dataset
-
-    def forget(self, href: str) -> None:
-        """Close the datasets of ``href`` (after a failed read: the next read opens it afresh)."""
-        with self._lock:
-            gone = [self._open.pop(key) for key in [k for k in self._open if k[0] == href]]
-            self._cost -= sum(entry.cost for entry in gone)
-        for entry in gone:
-            with entry.lock:
-                entry.dataset.close()
 
     def close_all(self) -> None:
         """Close every kept dataset, each once the read using it (another run's, in a server) is done."""
